@@ -1,0 +1,1 @@
+//! Pieces shared by the examples of `mcpstore-errors`.

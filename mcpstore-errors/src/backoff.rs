@@ -1,0 +1,450 @@
+//! Backoff math: strategies, jitter, and the [`RetryConfig`] that combines them.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::McpStoreError;
+use crate::random::{RandomSource, ThreadRandom};
+use crate::sleep::{RealSleeper, SleepFuture, Sleeper};
+
+/// How the delay grows with each failed attempt `n` (0-based), before the cap and jitter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum RetryStrategy {
+    /// `base`, every time.
+    Fixed,
+    /// `base * (n + 1)`.
+    Linear,
+    /// `base * multiplier^n`.
+    #[default]
+    Exponential,
+    /// `base * fib(n)` with fib = 1, 1, 2, 3, 5, 8, …
+    Fibonacci,
+}
+
+impl RetryStrategy {
+    /// Every strategy.
+    pub const ALL: [RetryStrategy; 4] = [
+        RetryStrategy::Fixed,
+        RetryStrategy::Linear,
+        RetryStrategy::Exponential,
+        RetryStrategy::Fibonacci,
+    ];
+}
+
+/// Randomness added to a delay so that many clients do not retry in lockstep.
+///
+/// With `d` the capped delay of the strategy, `cap` the `max_delay`, `base` the `base_delay` and
+/// `u` uniform in `[0, 1)` (formulas of the AWS Architecture Blog, "Exponential Backoff And
+/// Jitter"):
+///
+/// | variant | delay |
+/// |---|---|
+/// | `None` | `d` |
+/// | `Proportional(f)` | `d * (1 + f * (2u - 1))`, i.e. `d ± f·d` (the seed's jitter) |
+/// | `Full` | `d * u` |
+/// | `Equal` | `d/2 + d/2 * u` |
+/// | `Decorrelated` | `base + (min(cap, 3 * previous) - base) * u` |
+///
+/// Every result is then clamped to `[0, cap]`. `f` is clamped to `[0, 1]`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Jitter {
+    /// No randomness.
+    #[default]
+    None,
+    /// Plus or minus this fraction of the delay (`0.25` = ±25 %).
+    Proportional(f64),
+    /// Anywhere between zero and the delay.
+    Full,
+    /// Half the delay, plus up to another half.
+    Equal,
+    /// Between `base` and three times the previous delay; the retry loop carries the previous
+    /// delay from one attempt to the next.
+    Decorrelated,
+}
+
+/// A retry policy: how many attempts, how long to wait between them, and with what jitter.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcpstore_errors::{Jitter, RetryConfig, RetryStrategy};
+///
+/// let config = RetryConfig::new()
+///     .max_attempts(5)
+///     .strategy(RetryStrategy::Fibonacci)
+///     .base_delay(Duration::from_millis(100))
+///     .max_delay(Duration::from_millis(400))
+///     .jitter(Jitter::None);
+///
+/// let delays: Vec<_> = (0..5).map(|n| config.delay_for(n)).collect();
+/// assert_eq!(delays, [100, 100, 200, 300, 400].map(Duration::from_millis));
+/// ```
+#[derive(Clone)]
+pub struct RetryConfig {
+    max_attempts: u32,
+    strategy: RetryStrategy,
+    base_delay: Duration,
+    max_delay: Duration,
+    multiplier: f64,
+    jitter: Jitter,
+    sleeper: Option<Arc<dyn Sleeper>>,
+    random: Option<Arc<dyn RandomSource>>,
+}
+
+impl fmt::Debug for RetryConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryConfig")
+            .field("max_attempts", &self.max_attempts)
+            .field("strategy", &self.strategy)
+            .field("base_delay", &self.base_delay)
+            .field("max_delay", &self.max_delay)
+            .field("multiplier", &self.multiplier)
+            .field("jitter", &self.jitter)
+            .field("sleeper", &self.sleeper)
+            .field("random", &self.random)
+            .finish()
+    }
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RetryConfig {
+    /// The seed's `RetryManager` defaults: 3 attempts, exponential (×2), 1 s base, 60 s cap,
+    /// ±10 % jitter.
+    pub const fn new() -> Self {
+        RetryConfig {
+            max_attempts: 3,
+            strategy: RetryStrategy::Exponential,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+            multiplier: 2.0,
+            jitter: Jitter::Proportional(0.1),
+            sleeper: None,
+            random: None,
+        }
+    }
+
+    /// The seed's `@retry` decorator defaults, used by a bare `#[retry]`: 3 attempts,
+    /// exponential (×2), 1 s base, ±25 % jitter; capped at 60 s (the seed's decorator has no
+    /// cap, which only matters beyond 6 attempts).
+    pub const fn attribute_default() -> Self {
+        Self::new().jitter(Jitter::Proportional(0.25))
+    }
+
+    /// How many calls in all, the first included (3 = one call and up to two retries).
+    /// Zero is treated as one.
+    pub const fn max_attempts(mut self, max_attempts: u32) -> Self {
+        self.max_attempts = if max_attempts == 0 { 1 } else { max_attempts };
+        self
+    }
+
+    /// How the delay grows.
+    pub const fn strategy(mut self, strategy: RetryStrategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// The first delay (and the unit of every strategy).
+    pub const fn base_delay(mut self, base_delay: Duration) -> Self {
+        self.base_delay = base_delay;
+        self
+    }
+
+    /// No delay exceeds this, jitter and server-suggested delays included.
+    pub const fn max_delay(mut self, max_delay: Duration) -> Self {
+        self.max_delay = max_delay;
+        self
+    }
+
+    /// The growth factor of [`RetryStrategy::Exponential`]. A negative or NaN value counts as 1.
+    pub const fn multiplier(mut self, multiplier: f64) -> Self {
+        self.multiplier = multiplier;
+        self
+    }
+
+    /// The jitter applied to each delay.
+    pub const fn jitter(mut self, jitter: Jitter) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// Where the retry loop sleeps; [`VirtualSleeper`](crate::VirtualSleeper) makes tests
+    /// instant.
+    pub fn sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
+        self.sleeper = Some(sleeper);
+        self
+    }
+
+    /// Where jitter draws its numbers; [`SeededRandom`](crate::SeededRandom) makes delays
+    /// reproducible.
+    pub fn random(mut self, random: Arc<dyn RandomSource>) -> Self {
+        self.random = Some(random);
+        self
+    }
+
+    /// The configured number of attempts.
+    pub const fn get_max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The configured strategy.
+    pub const fn get_strategy(&self) -> RetryStrategy {
+        self.strategy
+    }
+
+    /// The configured base delay.
+    pub const fn get_base_delay(&self) -> Duration {
+        self.base_delay
+    }
+
+    /// The configured cap.
+    pub const fn get_max_delay(&self) -> Duration {
+        self.max_delay
+    }
+
+    /// The configured multiplier.
+    pub const fn get_multiplier(&self) -> f64 {
+        self.multiplier
+    }
+
+    /// The configured jitter.
+    pub const fn get_jitter(&self) -> Jitter {
+        self.jitter
+    }
+
+    /// Checks for values that the builder accepts but that are surely mistakes: a multiplier
+    /// that is negative, NaN or infinite, and a jitter fraction outside `[0, 1]`.
+    ///
+    /// ```
+    /// use mcpstore_errors::{ErrorKind, RetryConfig};
+    ///
+    /// assert!(RetryConfig::new().validate().is_ok());
+    /// let err = RetryConfig::new().multiplier(f64::NAN).validate().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Configuration);
+    /// ```
+    pub fn validate(&self) -> Result<(), McpStoreError> {
+        if !(self.multiplier.is_finite() && self.multiplier >= 0.0) {
+            return Err(McpStoreError::configuration(format!(
+                "retry multiplier must be a finite number >= 0, got {}",
+                self.multiplier
+            ))
+            .with_detail("multiplier", self.multiplier.to_string()));
+        }
+        if let Jitter::Proportional(fraction) = self.jitter {
+            if !(0.0..=1.0).contains(&fraction) {
+                return Err(McpStoreError::configuration(format!(
+                    "jitter fraction must be between 0 and 1, got {fraction}"
+                ))
+                .with_detail("jitter", fraction.to_string()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The delay after failed attempt `attempt` (0-based), jitter included.
+    ///
+    /// For [`Jitter::Decorrelated`], which depends on the previous delay, this takes the
+    /// strategy's un-jittered delay of `attempt - 1` as the previous one; the retry loop (and
+    /// [`backoff`](Self::backoff)) carry the real previous delay instead.
+    pub fn delay_for(&self, attempt: u32) -> Duration {
+        let previous = match attempt {
+            0 => self.base_delay,
+            n => self.nominal_delay(n - 1),
+        };
+        self.jittered_delay(attempt, previous)
+    }
+
+    /// The delay after failed attempt `attempt` without jitter: the strategy's formula, capped.
+    pub fn nominal_delay(&self, attempt: u32) -> Duration {
+        let base = self.base_delay.as_nanos();
+        let cap = self.max_delay.as_nanos();
+        let nanos = match self.strategy {
+            RetryStrategy::Fixed => base,
+            RetryStrategy::Linear => base.saturating_mul(u128::from(attempt) + 1),
+            RetryStrategy::Exponential => exponential_nanos(base, self.multiplier, attempt, cap),
+            RetryStrategy::Fibonacci => fibonacci_nanos(base, attempt, cap),
+        };
+        nanos_to_duration(nanos.min(cap))
+    }
+
+    /// The delays a retry loop would sleep, one per retry (`max_attempts - 1` of them), with
+    /// the previous delay carried for [`Jitter::Decorrelated`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mcpstore_errors::{Jitter, RetryConfig};
+    ///
+    /// let config = RetryConfig::new().max_attempts(5).jitter(Jitter::None);
+    /// let delays: Vec<_> = config.backoff().collect();
+    /// assert_eq!(delays, [1, 2, 4, 8].map(Duration::from_secs));
+    /// ```
+    pub fn backoff(&self) -> Backoff<'_> {
+        Backoff {
+            config: self,
+            attempt: 0,
+            previous: self.base_delay,
+        }
+    }
+
+    pub(crate) fn jittered_delay(&self, attempt: u32, previous: Duration) -> Duration {
+        let nominal = self.nominal_delay(attempt);
+        let delay = match self.jitter {
+            Jitter::None => nominal,
+            Jitter::Proportional(fraction) => {
+                let fraction = if fraction.is_nan() {
+                    0.0
+                } else {
+                    fraction.clamp(0.0, 1.0)
+                };
+                if fraction == 0.0 || nominal.is_zero() {
+                    nominal
+                } else {
+                    let factor = 1.0 + fraction * (2.0 * self.uniform() - 1.0);
+                    secs_to_duration(nominal.as_secs_f64() * factor, self.max_delay)
+                }
+            }
+            Jitter::Full => nominal.mul_f64(self.uniform()),
+            Jitter::Equal => {
+                let half = nominal / 2;
+                half + half.mul_f64(self.uniform())
+            }
+            Jitter::Decorrelated => {
+                let low = self.base_delay.min(self.max_delay);
+                let high = previous.saturating_mul(3).min(self.max_delay).max(low);
+                low + (high - low).mul_f64(self.uniform())
+            }
+        };
+        delay.min(self.max_delay)
+    }
+
+    /// Adjusts a computed delay for a server-suggested one: wait at least that long, never
+    /// beyond `max_delay`.
+    pub(crate) fn honour_retry_after(
+        &self,
+        delay: Duration,
+        retry_after: Option<Duration>,
+    ) -> Duration {
+        match retry_after {
+            Some(suggested) => delay.max(suggested).min(self.max_delay),
+            None => delay,
+        }
+    }
+
+    /// A number in `[0, 1]`, whatever the configured source returns.
+    fn uniform(&self) -> f64 {
+        let u = match &self.random {
+            Some(random) => random.next_f64(),
+            None => ThreadRandom.next_f64(),
+        };
+        if u.is_finite() {
+            u.clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    }
+
+    /// Blocks for `delay` with the configured sleeper.
+    pub fn sleep(&self, delay: Duration) {
+        if delay.is_zero() {
+            return;
+        }
+        match &self.sleeper {
+            Some(sleeper) => sleeper.sleep(delay),
+            None => RealSleeper.sleep(delay),
+        }
+    }
+
+    /// Waits for `delay` with the configured sleeper.
+    pub fn sleep_async(&self, delay: Duration) -> SleepFuture {
+        if delay.is_zero() {
+            return Box::pin(std::future::ready(()));
+        }
+        match &self.sleeper {
+            Some(sleeper) => sleeper.sleep_async(delay),
+            None => RealSleeper.sleep_async(delay),
+        }
+    }
+}
+
+/// The delays of a retry loop, one per retry; made by [`RetryConfig::backoff`].
+#[derive(Debug, Clone)]
+pub struct Backoff<'a> {
+    config: &'a RetryConfig,
+    attempt: u32,
+    previous: Duration,
+}
+
+impl Backoff<'_> {
+    /// How many delays have been handed out.
+    pub fn retries(&self) -> u32 {
+        self.attempt
+    }
+}
+
+impl Iterator for Backoff<'_> {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        if self.attempt.saturating_add(1) >= self.config.max_attempts {
+            return None;
+        }
+        let delay = self.config.jittered_delay(self.attempt, self.previous);
+        self.attempt += 1;
+        self.previous = delay;
+        Some(delay)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self
+            .config
+            .max_attempts
+            .saturating_sub(self.attempt.saturating_add(1)) as usize;
+        (left, Some(left))
+    }
+}
+
+fn exponential_nanos(base: u128, multiplier: f64, attempt: u32, cap: u128) -> u128 {
+    let multiplier = if multiplier >= 0.0 { multiplier } else { 1.0 };
+    if multiplier.fract() == 0.0 && multiplier <= u32::MAX as f64 {
+        // Whole multipliers stay exact: 100 ms × 2^3 is 800 ms to the nanosecond.
+        let factor = (multiplier as u128)
+            .checked_pow(attempt)
+            .unwrap_or(u128::MAX);
+        return base.saturating_mul(factor);
+    }
+    let nanos = base as f64 * multiplier.powf(f64::from(attempt));
+    if nanos.is_nan() || nanos >= cap as f64 {
+        cap
+    } else {
+        nanos as u128
+    }
+}
+
+fn fibonacci_nanos(base: u128, attempt: u32, cap: u128) -> u128 {
+    let (mut current, mut next) = (1u128, 1u128);
+    for _ in 0..attempt {
+        if base.saturating_mul(current) >= cap {
+            return cap;
+        }
+        (current, next) = (next, current.saturating_add(next));
+    }
+    base.saturating_mul(current)
+}
+
+fn nanos_to_duration(nanos: u128) -> Duration {
+    const NANOS_PER_SEC: u128 = 1_000_000_000;
+    let secs = u64::try_from(nanos / NANOS_PER_SEC).unwrap_or(u64::MAX);
+    Duration::new(secs, (nanos % NANOS_PER_SEC) as u32)
+}
+
+fn secs_to_duration(secs: f64, cap: Duration) -> Duration {
+    if secs.is_nan() || secs <= 0.0 {
+        Duration::ZERO
+    } else {
+        Duration::try_from_secs_f64(secs).map_or(cap, |d| d.min(cap))
+    }
+}

@@ -1,0 +1,114 @@
+//! The trait that lets any error type take part in kind-based retry decisions.
+
+use std::time::Duration;
+
+use crate::{ErrorKind, McpStoreError};
+
+/// How a retry policy sees an error: its [`ErrorKind`], whether it is worth retrying, and a
+/// delay the server asked for.
+///
+/// Implement it for your own error type to use it with `#[retry(on = [...])]`,
+/// `#[retry(when = retryable)]`, [`RetryManager::retry_on`](crate::RetryManager::retry_on) and
+/// [`RetryManager::retry_if_retryable`](crate::RetryManager::retry_if_retryable).
+///
+/// ```
+/// use std::time::Duration;
+/// use mcpstore_errors::{Classify, ErrorKind};
+///
+/// #[derive(Debug)]
+/// enum ApiError {
+///     RateLimited { retry_after: Duration },
+///     BadRequest,
+/// }
+///
+/// impl Classify for ApiError {
+///     fn error_kind(&self) -> Option<ErrorKind> {
+///         Some(match self {
+///             ApiError::RateLimited { .. } => ErrorKind::Connection,
+///             ApiError::BadRequest => ErrorKind::Configuration,
+///         })
+///     }
+///
+///     fn retry_after(&self) -> Option<Duration> {
+///         match self {
+///             ApiError::RateLimited { retry_after } => Some(*retry_after),
+///             ApiError::BadRequest => None,
+///         }
+///     }
+/// }
+///
+/// assert!(ApiError::RateLimited { retry_after: Duration::from_secs(2) }.is_retryable());
+/// assert!(!ApiError::BadRequest.is_retryable());
+/// ```
+pub trait Classify {
+    /// The error's kind in the MCPStore hierarchy, or `None` when it has none.
+    fn error_kind(&self) -> Option<ErrorKind>;
+
+    /// Whether retrying may help. Defaults to the kind's [`ErrorKind::is_retryable`].
+    fn is_retryable(&self) -> bool {
+        self.error_kind().is_some_and(ErrorKind::is_retryable)
+    }
+
+    /// A delay the server asked for (e.g. `Retry-After`). A retry loop waits at least this long
+    /// before the next attempt, but never longer than its `max_delay`.
+    fn retry_after(&self) -> Option<Duration> {
+        None
+    }
+}
+
+impl Classify for McpStoreError {
+    fn error_kind(&self) -> Option<ErrorKind> {
+        Some(self.kind())
+    }
+
+    fn is_retryable(&self) -> bool {
+        McpStoreError::is_retryable(self)
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        McpStoreError::retry_after(self)
+    }
+}
+
+/// Classified as [`McpStoreError`]'s `From<std::io::Error>` would classify it.
+impl Classify for std::io::Error {
+    fn error_kind(&self) -> Option<ErrorKind> {
+        Some(crate::error::io_error_kind(self.kind()))
+    }
+}
+
+impl<T: Classify + ?Sized> Classify for &T {
+    fn error_kind(&self) -> Option<ErrorKind> {
+        (**self).error_kind()
+    }
+    fn is_retryable(&self) -> bool {
+        (**self).is_retryable()
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        (**self).retry_after()
+    }
+}
+
+impl<T: Classify + ?Sized> Classify for Box<T> {
+    fn error_kind(&self) -> Option<ErrorKind> {
+        (**self).error_kind()
+    }
+    fn is_retryable(&self) -> bool {
+        (**self).is_retryable()
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        (**self).retry_after()
+    }
+}
+
+impl<T: Classify + ?Sized> Classify for std::sync::Arc<T> {
+    fn error_kind(&self) -> Option<ErrorKind> {
+        (**self).error_kind()
+    }
+    fn is_retryable(&self) -> bool {
+        (**self).is_retryable()
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        (**self).retry_after()
+    }
+}

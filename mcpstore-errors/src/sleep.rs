@@ -1,0 +1,184 @@
+//! Waiting between attempts: real sleep by default, virtual sleep for tests.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// A boxed, `Send` future, as returned by [`Sleeper::sleep_async`].
+pub type SleepFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// Waits between attempts. Plug one in with
+/// [`RetryConfig::sleeper`](crate::RetryConfig::sleeper).
+///
+/// Both methods have defaults: [`sleep`](Self::sleep) blocks the thread, and
+/// [`sleep_async`](Self::sleep_async) uses tokio's timer inside a tokio runtime (feature `tokio`,
+/// on by default) and otherwise a timer thread. Override `sleep_async` to use another runtime's
+/// timer:
+///
+/// ```
+/// use std::time::Duration;
+/// use mcpstore_errors::{Sleeper, SleepFuture};
+///
+/// #[derive(Debug)]
+/// struct MyRuntimeSleep;
+///
+/// impl Sleeper for MyRuntimeSleep {
+///     fn sleep_async(&self, delay: Duration) -> SleepFuture {
+///         // e.g. Box::pin(async_io::Timer::after(delay)) with async-io
+///         Box::pin(async move { let _ = delay; })
+///     }
+/// }
+/// ```
+pub trait Sleeper: fmt::Debug + Send + Sync {
+    /// Blocks the current thread for `delay`.
+    fn sleep(&self, delay: Duration) {
+        std::thread::sleep(delay);
+    }
+
+    /// A future that completes after `delay`.
+    fn sleep_async(&self, delay: Duration) -> SleepFuture {
+        default_sleep_async(delay)
+    }
+}
+
+/// The default sleeper: `std::thread::sleep`, and tokio's timer (or a timer thread) for async.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RealSleeper;
+
+impl Sleeper for RealSleeper {}
+
+fn default_sleep_async(delay: Duration) -> SleepFuture {
+    #[cfg(feature = "tokio")]
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Box::pin(tokio::time::sleep(delay));
+    }
+    Box::pin(thread_timer::sleep(delay))
+}
+
+/// A runtime-agnostic timer: a thread sleeps, then wakes the task.
+mod thread_timer {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Poll, Waker};
+    use std::time::Duration;
+
+    #[derive(Default)]
+    struct Shared {
+        done: bool,
+        waker: Option<Waker>,
+    }
+
+    pub(super) struct Sleep {
+        delay: Duration,
+        shared: Option<Arc<Mutex<Shared>>>,
+    }
+
+    pub(super) fn sleep(delay: Duration) -> Sleep {
+        Sleep {
+            delay,
+            shared: None,
+        }
+    }
+
+    impl Future for Sleep {
+        type Output = ();
+
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            let delay = self.delay;
+            let shared = self.shared.get_or_insert_with(|| {
+                let shared = Arc::new(Mutex::new(Shared::default()));
+                let timer = Arc::clone(&shared);
+                std::thread::spawn(move || {
+                    std::thread::sleep(delay);
+                    let mut state = timer.lock().unwrap_or_else(|e| e.into_inner());
+                    state.done = true;
+                    if let Some(waker) = state.waker.take() {
+                        waker.wake();
+                    }
+                });
+                shared
+            });
+            let mut state = shared.lock().unwrap_or_else(|e| e.into_inner());
+            if state.done {
+                Poll::Ready(())
+            } else {
+                state.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// A sleeper that does not wait: it records each requested delay and advances a virtual clock.
+///
+/// Share it (it is `Sync`) between the policy under test and the test's assertions:
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use mcpstore_errors::{Jitter, RetryConfig, RetryManager, RetryStrategy, VirtualSleeper};
+///
+/// let sleeper = Arc::new(VirtualSleeper::new());
+/// let config = RetryConfig::new()
+///     .max_attempts(4)
+///     .strategy(RetryStrategy::Linear)
+///     .base_delay(Duration::from_millis(100))
+///     .jitter(Jitter::None)
+///     .sleeper(sleeper.clone());
+///
+/// let result: Result<(), &str> = RetryManager::new(config).execute(|| Err("down"));
+/// assert_eq!(result, Err("down"));
+/// assert_eq!(sleeper.delays(), [100, 200, 300].map(Duration::from_millis));
+/// assert_eq!(sleeper.elapsed(), Duration::from_millis(600));
+/// ```
+#[derive(Debug, Default)]
+pub struct VirtualSleeper {
+    delays: Mutex<Vec<Duration>>,
+}
+
+impl VirtualSleeper {
+    /// A sleeper with nothing recorded.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every delay requested so far, in order.
+    pub fn delays(&self) -> Vec<Duration> {
+        self.lock().clone()
+    }
+
+    /// The virtual time slept: the sum of all delays (saturating).
+    pub fn elapsed(&self) -> Duration {
+        self.lock()
+            .iter()
+            .fold(Duration::ZERO, |sum, d| sum.saturating_add(*d))
+    }
+
+    /// Forgets every recorded delay.
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn record(&self, delay: Duration) {
+        self.lock().push(delay);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Duration>> {
+        // A panic elsewhere while recording cannot leave the Vec inconsistent.
+        self.delays.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Sleeper for VirtualSleeper {
+    fn sleep(&self, delay: Duration) {
+        self.record(delay);
+    }
+
+    fn sleep_async(&self, delay: Duration) -> SleepFuture {
+        self.record(delay);
+        Box::pin(std::future::ready(()))
+    }
+}
