@@ -1,1 +1,12 @@
-//! Pieces shared by the examples of `mcpstore-errors`.
+//! Shared pieces of the `mcpstore-errors` examples: a demo tool server, a client of it with the
+//! attributes on its methods, the quickstart scenario, and a readable rendering of the crate's
+//! `tracing` events.
+
+#[path = "support/client.rs"]
+pub mod client;
+#[path = "support/narrate.rs"]
+pub mod narrate;
+#[path = "support/scenario.rs"]
+pub mod scenario;
+#[path = "support/server.rs"]
+pub mod server;

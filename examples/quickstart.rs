@@ -1,18 +1,26 @@
-//! The demo; grows into a full tour of the crate.
+//! The one-minute tour: a client with `#[retry]`, `#[fallback]` and `#[collect_errors]` talks
+//! to a small tool server that starts late, fails some calls and then goes down.
+//!
+//! `cargo run --example quickstart`
+//!
+//! The server and the client live in this crate's library (`examples/support/`), so a test runs
+//! the same scenario.
 
-use std::time::Duration;
+use std::process::ExitCode;
 
-use mcpstore_errors::{Jitter, McpStoreError, RetryConfig, RetryStrategy};
+use mcpstore_errors_examples::{narrate, scenario};
 
-fn main() {
-    let config = RetryConfig::new()
-        .max_attempts(5)
-        .strategy(RetryStrategy::Exponential)
-        .base_delay(Duration::from_secs(1))
-        .max_delay(Duration::from_secs(30))
-        .jitter(Jitter::None);
-    let delays: Vec<_> = config.backoff().collect();
-    println!("exponential backoff, 5 attempts: {delays:?}");
-    let error = McpStoreError::service_start_failed("filesystem", "port busy");
-    println!("{} [{}] — {}", error, error.code(), error.help());
+fn main() -> ExitCode {
+    narrate::init();
+    println!("What happened:");
+    let export_dir = std::env::temp_dir().join("mcpstore-errors-quickstart");
+    let report = match scenario::run(&export_dir) {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("the scenario failed: {error} ({})", error.help());
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("\n{report:#?}");
+    ExitCode::SUCCESS
 }

@@ -1,0 +1,181 @@
+//! A client of the demo tool server, with the attributes on its methods as a user would put them.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use mcpstore_errors::{ErrorKind, McpStoreError, collect_errors, fallback, retry};
+
+use crate::server::ServerAddress;
+
+/// Every socket operation gives up after this long, so nothing can hang.
+const IO_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A tool as listed by the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolInfo {
+    /// The tool's name, used in `call_tool`.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+}
+
+/// A connection to one tool service.
+#[derive(Debug)]
+pub struct ToolClient {
+    service: String,
+    address: ServerAddress,
+    connection: Mutex<Option<Connection>>,
+    connect_attempts: AtomicU32,
+    next_id: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Connection {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl ToolClient {
+    /// A client of `service` at `address`, not connected yet.
+    pub fn new(service: impl Into<String>, address: ServerAddress) -> Self {
+        ToolClient {
+            service: service.into(),
+            address,
+            connection: Mutex::new(None),
+            connect_attempts: AtomicU32::new(0),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// Connects, retrying refused connections every 100 ms for up to a second.
+    #[collect_errors(context = {"operation": "connect"})]
+    #[retry(max_attempts = 10, strategy = fixed, delay = "100ms", jitter = false, on = [Connection])]
+    pub fn connect(&self) -> Result<(), McpStoreError> {
+        self.connect_attempts.fetch_add(1, Ordering::Relaxed);
+        let address = self.address.get();
+        let stream = TcpStream::connect_timeout(&address, IO_TIMEOUT).map_err(|io| {
+            McpStoreError::connection(format!(
+                "Cannot connect to service '{}' at {address}",
+                self.service
+            ))
+            .with_source(io)
+        })?;
+        stream.set_read_timeout(Some(IO_TIMEOUT))?;
+        stream.set_write_timeout(Some(IO_TIMEOUT))?;
+        let writer = stream.try_clone()?;
+        *self.lock() = Some(Connection {
+            reader: BufReader::new(stream),
+            writer,
+        });
+        Ok(())
+    }
+
+    /// How many times [`connect`](Self::connect)'s body ran.
+    pub fn connect_attempts(&self) -> u32 {
+        self.connect_attempts.load(Ordering::Relaxed)
+    }
+
+    /// The service's tools; from the cache for ten minutes after the service went away, and an
+    /// empty list when there is no cache either.
+    #[collect_errors(context = {"operation": "list_tools"})]
+    #[fallback(cache(ttl = "10m"), default)]
+    pub fn list_tools(&self) -> Result<Vec<ToolInfo>, McpStoreError> {
+        let result = self
+            .request("list_tools", Value::Null)
+            .map_err(|error| self.service_error(error))?;
+        serde_json::from_value(result).map_err(|e| {
+            McpStoreError::tool_execution_failed("list_tools", "malformed tool list", None)
+                .with_source(e)
+        })
+    }
+
+    /// Calls `tool` with `arguments`. Not retried: a tool call may have side effects.
+    #[collect_errors(context = {"operation": "call_tool"})]
+    pub fn call_tool(&self, tool: &str, arguments: Value) -> Result<Value, McpStoreError> {
+        self.request("call_tool", json!({"name": tool, "arguments": arguments}))
+            .map_err(|error| self.tool_error(tool, error))
+    }
+
+    fn service_error(&self, error: ServerError) -> McpStoreError {
+        match error {
+            ServerError::Transport(error) => error,
+            ServerError::Reply(reply) => McpStoreError::new(
+                ErrorKind::Service,
+                format!("Service '{}' replied with an error: {reply}", self.service),
+            ),
+        }
+    }
+
+    fn tool_error(&self, tool: &str, error: ServerError) -> McpStoreError {
+        match error {
+            ServerError::Transport(error) => error,
+            ServerError::Reply(reply) => match reply["code"].as_str() {
+                Some("TOOL_NOT_FOUND") => McpStoreError::tool_not_found(tool, Some(&self.service)),
+                _ => McpStoreError::tool_execution_failed(
+                    tool,
+                    reply["reason"].as_str().unwrap_or("unknown reason"),
+                    reply["output"].as_str(),
+                ),
+            },
+        }
+    }
+
+    /// Sends one request and reads its response line.
+    fn request(&self, method: &str, params: Value) -> Result<Value, ServerError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut guard = self.lock();
+        let Some(connection) = guard.as_mut() else {
+            return Err(ServerError::Transport(McpStoreError::connection(format!(
+                "Not connected to service '{}'",
+                self.service
+            ))));
+        };
+        let line = json!({"id": id, "method": method, "params": params}).to_string();
+        let mut response = String::new();
+        let exchanged = writeln!(connection.writer, "{line}")
+            .and_then(|()| connection.reader.read_line(&mut response));
+        let lost = match exchanged {
+            Ok(0) => Some(McpStoreError::connection(format!(
+                "Service '{}' closed the connection",
+                self.service
+            ))),
+            Ok(_) => None,
+            Err(io) => Some(
+                McpStoreError::connection(format!("Lost connection to service '{}'", self.service))
+                    .with_source(io),
+            ),
+        };
+        if let Some(lost) = lost {
+            // The connection is gone; later calls fail fast instead of writing into it.
+            *guard = None;
+            return Err(ServerError::Transport(lost));
+        }
+        let mut reply: Value = serde_json::from_str(&response).map_err(McpStoreError::from)?;
+        match reply.get_mut("error") {
+            Some(error) => Err(ServerError::Reply(error.take())),
+            None => Ok(reply["result"].take()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Connection>> {
+        self.connection.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What a request can fail with: the transport, or an error reply of the server.
+enum ServerError {
+    Transport(McpStoreError),
+    Reply(Value),
+}
+
+impl From<McpStoreError> for ServerError {
+    fn from(error: McpStoreError) -> Self {
+        ServerError::Transport(error)
+    }
+}

@@ -1,0 +1,99 @@
+//! Turns the crate's `tracing` events into short readable lines for the examples.
+
+use std::fmt::{self, Write as _};
+use std::time::Duration;
+
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+
+/// Prints `INFO` and higher events as one line each: a tag naming the part of the system that
+/// spoke, the message, and the error it is about. `RUST_LOG` overrides the level.
+///
+/// Does nothing if a subscriber is already installed.
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .event_format(Readable)
+        .try_init();
+}
+
+/// The line format of [`init`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Readable;
+
+impl<S, N> FormatEvent<S, N> for Readable
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let meta = event.metadata();
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let mark = match *meta.level() {
+            Level::ERROR => "✗",
+            Level::WARN => "!",
+            _ => "·",
+        };
+        write!(
+            writer,
+            "  {mark} {:<9} {}",
+            tag(meta.target()),
+            fields.message
+        )?;
+        if let Some(error) = fields.error {
+            write!(writer, ": {error}")?;
+        }
+        writeln!(writer)
+    }
+}
+
+/// The last segment of the crate's targets (`mcpstore_errors::retry` → `retry`), else the target.
+fn tag(target: &str) -> &str {
+    target.rsplit("::").next().unwrap_or(target)
+}
+
+#[derive(Default)]
+struct Fields {
+    message: String,
+    error: Option<String>,
+}
+
+impl Visit for Fields {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        match field.name() {
+            "message" => {
+                let _ = write!(self.message, "{value:?}");
+            }
+            "error" => self.error = Some(format!("{value:?}")),
+            _ => {}
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "message" => self.message.push_str(value),
+            "error" => self.error = Some(value.to_owned()),
+            _ => {}
+        }
+    }
+}
+
+/// Delays as `100ms 200ms 400ms`, in whole milliseconds.
+pub fn format_delays(delays: &[Duration]) -> String {
+    let shown: Vec<String> = delays
+        .iter()
+        .map(|delay| format!("{}ms", delay.as_millis()))
+        .collect();
+    shown.join(" ")
+}
