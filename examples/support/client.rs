@@ -57,6 +57,12 @@ impl ToolClient {
     #[collect_errors(context = {"operation": "connect"})]
     #[retry(max_attempts = 10, strategy = fixed, delay = "100ms", jitter = false, on = [Connection])]
     pub fn connect(&self) -> Result<(), McpStoreError> {
+        self.connect_once()
+    }
+
+    /// One connection attempt: a refused connection is a [`ErrorKind::Connection`] error with
+    /// the `io::Error` as its source.
+    pub fn connect_once(&self) -> Result<(), McpStoreError> {
         self.connect_attempts.fetch_add(1, Ordering::Relaxed);
         let address = self.address.get();
         let stream = TcpStream::connect_timeout(&address, IO_TIMEOUT).map_err(|io| {
@@ -76,7 +82,7 @@ impl ToolClient {
         Ok(())
     }
 
-    /// How many times [`connect`](Self::connect)'s body ran.
+    /// How many connection attempts were made.
     pub fn connect_attempts(&self) -> u32 {
         self.connect_attempts.load(Ordering::Relaxed)
     }
