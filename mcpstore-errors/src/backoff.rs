@@ -251,9 +251,9 @@ impl RetryConfig {
     /// strategy's un-jittered delay of `attempt - 1` as the previous one; the retry loop (and
     /// [`backoff`](Self::backoff)) carry the real previous delay instead.
     pub fn delay_for(&self, attempt: u32) -> Duration {
-        let previous = match attempt {
-            0 => self.base_delay,
-            n => self.nominal_delay(n - 1),
+        let previous = match (self.jitter, attempt) {
+            (Jitter::Decorrelated, 1..) => self.nominal_delay(attempt - 1),
+            _ => self.base_delay,
         };
         self.jittered_delay(attempt, previous)
     }
@@ -436,6 +436,10 @@ fn fibonacci_nanos(base: u128, attempt: u32, cap: u128) -> u128 {
 }
 
 fn nanos_to_duration(nanos: u128) -> Duration {
+    // Dividing a u64 by a constant is a multiplication; a u128 division is a slow library call.
+    if let Ok(nanos) = u64::try_from(nanos) {
+        return Duration::from_nanos(nanos);
+    }
     const NANOS_PER_SEC: u128 = 1_000_000_000;
     let secs = u64::try_from(nanos / NANOS_PER_SEC).unwrap_or(u64::MAX);
     Duration::new(secs, (nanos % NANOS_PER_SEC) as u32)
