@@ -262,6 +262,10 @@ impl RetryConfig {
     pub fn nominal_delay(&self, attempt: u32) -> Duration {
         let base = self.base_delay.as_nanos();
         let cap = self.max_delay.as_nanos();
+        // Zero times anything is zero, even a multiplier power that overflows to infinity.
+        if base == 0 {
+            return Duration::ZERO;
+        }
         let nanos = match self.strategy {
             RetryStrategy::Fixed => base,
             RetryStrategy::Linear => base.saturating_mul(u128::from(attempt) + 1),
@@ -307,15 +311,15 @@ impl RetryConfig {
                     secs_to_duration(nominal.as_secs_f64() * factor, self.max_delay)
                 }
             }
-            Jitter::Full => nominal.mul_f64(self.uniform()),
+            Jitter::Full => scale(nominal, self.uniform()),
             Jitter::Equal => {
                 let half = nominal / 2;
-                half + half.mul_f64(self.uniform())
+                half + scale(half, self.uniform())
             }
             Jitter::Decorrelated => {
                 let low = self.base_delay.min(self.max_delay);
                 let high = previous.saturating_mul(3).min(self.max_delay).max(low);
-                low + (high - low).mul_f64(self.uniform())
+                low + scale(high - low, self.uniform())
             }
         };
         delay.min(self.max_delay)
@@ -439,6 +443,12 @@ fn nanos_to_duration(nanos: u128) -> Duration {
     const NANOS_PER_SEC: u128 = 1_000_000_000;
     let secs = u64::try_from(nanos / NANOS_PER_SEC).unwrap_or(u64::MAX);
     Duration::new(secs, (nanos % NANOS_PER_SEC) as u32)
+}
+
+/// `delay * fraction` for a fraction in `[0, 1]`, never above `delay`. Unlike
+/// `Duration::mul_f64` it cannot panic when rounding lifts the product past `Duration::MAX`.
+fn scale(delay: Duration, fraction: f64) -> Duration {
+    Duration::try_from_secs_f64(delay.as_secs_f64() * fraction).map_or(delay, |d| d.min(delay))
 }
 
 fn secs_to_duration(secs: f64, cap: Duration) -> Duration {
