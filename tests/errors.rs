@@ -342,10 +342,23 @@ fn classify_reports_kind_and_retry_after() {
 
 #[test]
 fn classify_sees_through_references_boxes_and_arcs() {
-    let err = McpStoreError::service_timeout("fs", Duration::from_secs(1));
-    assert_eq!((&err).error_kind(), Some(ErrorKind::ServiceTimeout));
-    assert!(Box::new(err.clone()).is_retryable());
-    assert!(std::sync::Arc::new(err).is_retryable());
+    fn classified<C: Classify>(error: C) -> (Option<ErrorKind>, bool, Option<Duration>) {
+        (
+            error.error_kind(),
+            error.is_retryable(),
+            error.retry_after(),
+        )
+    }
+    let err = McpStoreError::service_timeout("fs", Duration::from_secs(1))
+        .with_retry_after(Duration::from_secs(4));
+    let expected = (
+        Some(ErrorKind::ServiceTimeout),
+        true,
+        Some(Duration::from_secs(4)),
+    );
+    assert_eq!(classified(&err), expected);
+    assert_eq!(classified(Box::new(err.clone())), expected);
+    assert_eq!(classified(std::sync::Arc::new(err)), expected);
 }
 
 // ---- sources ----

@@ -458,3 +458,74 @@ fn secs_to_duration(secs: f64, cap: Duration) -> Duration {
         Duration::try_from_secs_f64(secs).map_or(cap, |d| d.min(cap))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_of_the_largest_duration_by_one_does_not_panic() {
+        assert_eq!(scale(Duration::MAX, 1.0), Duration::MAX);
+    }
+
+    #[test]
+    fn scale_never_exceeds_the_delay() {
+        let delay = Duration::new(1, 1);
+        for fraction in [0.0, 0.3, 0.999_999_999, 1.0] {
+            assert!(scale(delay, fraction) <= delay, "{fraction}");
+        }
+        assert_eq!(scale(delay, 0.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn nanos_beyond_the_largest_duration_saturate_the_seconds() {
+        assert_eq!(nanos_to_duration(u128::MAX).as_secs(), u64::MAX);
+        assert_eq!(
+            nanos_to_duration(1_500_000_000),
+            Duration::from_millis(1500)
+        );
+    }
+
+    #[test]
+    fn float_seconds_outside_the_range_map_to_zero_or_the_cap() {
+        let cap = Duration::from_secs(5);
+        assert_eq!(secs_to_duration(f64::NAN, cap), Duration::ZERO);
+        assert_eq!(secs_to_duration(-1.0, cap), Duration::ZERO);
+        assert_eq!(secs_to_duration(1e300, cap), cap);
+        assert_eq!(secs_to_duration(f64::INFINITY, cap), cap);
+        assert_eq!(secs_to_duration(2.0, cap), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn whole_multipliers_are_exact_and_overflow_saturates() {
+        assert_eq!(exponential_nanos(100, 2.0, 3, u128::MAX), 800);
+        assert_eq!(exponential_nanos(1, 2.0, 200, 10), u128::MAX);
+        assert_eq!(exponential_nanos(1, 0.0, 0, 10), 1);
+        assert_eq!(exponential_nanos(1, 0.0, 5, 10), 0);
+    }
+
+    #[test]
+    fn fibonacci_stops_counting_once_the_cap_is_reached() {
+        assert_eq!(fibonacci_nanos(1, 6, u128::MAX), 13);
+        assert_eq!(fibonacci_nanos(1, u32::MAX, 100), 100);
+    }
+
+    #[test]
+    fn a_server_delay_is_a_floor_below_the_cap() {
+        let config = RetryConfig::new().max_delay(Duration::from_secs(10));
+        let second = Duration::from_secs(1);
+        assert_eq!(config.honour_retry_after(second, None), second);
+        assert_eq!(
+            config.honour_retry_after(second, Some(3 * second)),
+            3 * second
+        );
+        assert_eq!(
+            config.honour_retry_after(3 * second, Some(second)),
+            3 * second
+        );
+        assert_eq!(
+            config.honour_retry_after(second, Some(60 * second)),
+            10 * second
+        );
+    }
+}
