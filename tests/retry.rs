@@ -74,6 +74,15 @@ fn after_the_last_attempt_the_last_error_is_returned() {
 }
 
 #[test]
+fn a_configured_sleeper_records_zero_delays_too() {
+    let (config, sleeper) = virtual_policy(4);
+    let config = config.base_delay(Duration::ZERO);
+    let result = RetryManager::new(config).execute(failing_then_ok(3));
+    assert_eq!(result, Ok(4));
+    assert_eq!(sleeper.delays(), [Duration::ZERO; 3]);
+}
+
+#[test]
 fn max_attempts_counts_every_call_the_first_included() {
     let (config, _) = virtual_policy(4);
     let calls = Cell::new(0);

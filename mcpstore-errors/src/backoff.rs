@@ -352,23 +352,22 @@ impl RetryConfig {
     }
 
     /// Blocks for `delay` with the configured sleeper.
+    ///
+    /// A configured sleeper sees every delay, zero included, so a
+    /// [`VirtualSleeper`](crate::VirtualSleeper) records the whole schedule.
     pub fn sleep(&self, delay: Duration) {
-        if delay.is_zero() {
-            return;
-        }
         match &self.sleeper {
             Some(sleeper) => sleeper.sleep(delay),
+            None if delay.is_zero() => {}
             None => RealSleeper.sleep(delay),
         }
     }
 
     /// Waits for `delay` with the configured sleeper.
     pub fn sleep_async(&self, delay: Duration) -> SleepFuture {
-        if delay.is_zero() {
-            return Box::pin(std::future::ready(()));
-        }
         match &self.sleeper {
             Some(sleeper) => sleeper.sleep_async(delay),
+            None if delay.is_zero() => Box::pin(std::future::ready(())),
             None => RealSleeper.sleep_async(delay),
         }
     }
