@@ -145,7 +145,7 @@ pub(super) fn describe<E: StdError + 'static>(error: &E) -> (TypeKey, Payload) {
     let key = TypeKey::Type(TypeId::of::<E>(), std::any::type_name::<E>);
     let payload = Payload::Other {
         message: error.to_string(),
-        cause: store_cause(error.source()),
+        cause: store_cause(first_cause(error)),
     };
     (key, payload)
 }
@@ -162,6 +162,14 @@ pub(super) fn describe_display<T: std::fmt::Display + ?Sized + 'static>(
     (key, payload)
 }
 
+fn first_cause<E: StdError + 'static>(error: &E) -> Option<&(dyn StdError + 'static)> {
+    match (error as &dyn Any).downcast_ref::<std::io::Error>() {
+        // `io::Error::source` skips the error it carries; start from that error itself.
+        Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
+        None => error.source(),
+    }
+}
+
 // A cap on the walk, in case a hand-written `source()` loops.
 const MAX_CAUSES: usize = 64;
 
@@ -171,7 +179,11 @@ fn store_cause(mut next: Option<&(dyn StdError + 'static)>) -> Option<McpStoreEr
         if let Some(store) = error.downcast_ref::<McpStoreError>() {
             return Some(store.clone());
         }
-        next = error.source();
+        next = match error.downcast_ref::<std::io::Error>() {
+            // `io::Error::source` skips the error it carries; look at that error itself.
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
+            None => error.source(),
+        };
     }
     None
 }
