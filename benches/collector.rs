@@ -33,38 +33,49 @@ fn collect_one_thread(c: &mut Criterion) {
 }
 
 /// Both threads collect `iters` errors each; the time is the wall time of the slower one.
-/// Each thread collects its own error value, as errors made on different threads would be.
+/// "own error values": each thread collects an error made on that thread, as errors made on
+/// different threads would be. "one shared error value": both collect clones of one error,
+/// so they also contend on that error's reference count (the caller's, not the collector's).
 fn collect_two_threads(c: &mut Criterion) {
     let mut group = c.benchmark_group("collect 2 threads");
     group.throughput(Throughput::Elements(2));
     let collector = full_collector(1000);
-    group.bench_function("McpStoreError, null context, total throughput", |b| {
-        b.iter_custom(|iters| {
-            let start = Barrier::new(2);
-            thread::scope(|scope| {
-                let workers: Vec<_> = (0..2)
-                    .map(|_| {
-                        let (collector, start) = (&collector, &start);
-                        scope.spawn(move || {
-                            let error = McpStoreError::service_not_found("fs");
-                            start.wait();
-                            let began = Instant::now();
-                            for _ in 0..iters {
-                                collector.collect(black_box(&error), Value::Null);
-                            }
-                            began.elapsed()
-                        })
-                    })
-                    .collect();
-                workers
-                    .into_iter()
-                    .map(|worker| worker.join().unwrap_or_default())
-                    .max()
-                    .unwrap_or_default()
-            })
-        })
+    group.bench_function("McpStoreError, null context, own error values", |b| {
+        b.iter_custom(|iters| two_threads(&collector, iters, None))
+    });
+    let shared = McpStoreError::service_not_found("fs");
+    group.bench_function("McpStoreError, null context, one shared error value", |b| {
+        b.iter_custom(|iters| two_threads(&collector, iters, Some(&shared)))
     });
     group.finish();
+}
+
+fn two_threads(collector: &ErrorCollector, iters: u64, shared: Option<&McpStoreError>) -> Duration {
+    let start = Barrier::new(2);
+    thread::scope(|scope| {
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                let start = &start;
+                scope.spawn(move || {
+                    let error = match shared {
+                        Some(shared) => shared.clone(),
+                        None => McpStoreError::service_not_found("fs"),
+                    };
+                    start.wait();
+                    let began = Instant::now();
+                    for _ in 0..iters {
+                        collector.collect(black_box(&error), Value::Null);
+                    }
+                    began.elapsed()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().unwrap_or_default())
+            .max()
+            .unwrap_or_default()
+    })
 }
 
 fn summary_of_1000(c: &mut Criterion) {

@@ -45,9 +45,12 @@ pub const DEFAULT_TREND_LENGTH: usize = 100;
 /// Collects errors: keeps the newest `max_errors`, counts every error by type, tracks each
 /// type's recent timestamps, and raises a [`RateAlert`] when one type comes too fast.
 ///
-/// - **History**: exactly the newest `max_errors` errors, by collect time. With several
-///   threads, "newest" is by the collector's clock; errors of different threads with the
-///   same timestamp are ordered by the thread's first collect.
+/// - **History**: exactly the newest `max_errors` errors. On one thread, newest is collect
+///   order. Across threads, newest is by timestamp (the collector's clock), and errors of
+///   different threads with equal timestamps are ordered in a fixed but unspecified way. Each
+///   thread keeps its own ring of up to `max_errors`, merged when read; the ring of a thread
+///   that ends is merged into the collector, so memory is bounded by `max_errors` per live
+///   thread that collected.
 /// - **Statistics**: cumulative counts per type since the collector was made (or
 ///   [`reset`](Self::reset)), exact under any number of threads; eviction does not lower them.
 /// - **Trends**: the newest `trend_length` timestamps of each type.

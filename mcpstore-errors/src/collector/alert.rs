@@ -32,7 +32,8 @@ use std::time::{Duration, SystemTime};
 pub struct RateAlert {
     /// The type whose errors came too fast, as in [`ErrorRecord::error_type`](crate::ErrorRecord::error_type).
     pub error_type: String,
-    /// How many errors of that type fell within the window when the alert was raised.
+    /// How many errors of that type fell within the window when the alert was raised, as far
+    /// as the type's trend reaches (it keeps at least `threshold + 1` timestamps per thread).
     pub count: usize,
     /// The configured threshold: the alert fires when `count` exceeds it.
     pub threshold: usize,
