@@ -4,3 +4,6 @@ pub use serde_json;
 pub use tracing;
 
 pub use crate::retry::RetryState;
+pub use crate::fallback::{
+    FnCache, fallback_exhausted, fallback_served, fallback_strategy_failed, set_fn_cache_clock,
+};
