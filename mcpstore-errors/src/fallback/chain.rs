@@ -11,6 +11,8 @@ use super::strategy::{FallbackStrategy, Served, ServedBy};
 use crate::BoxError;
 
 type StrategyFuture<T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send>>;
+type AlternativeFn<A, T> = Box<dyn Fn(&A) -> Result<T, BoxError> + Send + Sync>;
+type AsyncAlternativeFn<A, T> = Box<dyn Fn(&A) -> StrategyFuture<T> + Send + Sync>;
 
 /// Runs an operation and, when it fails, tries fallback strategies in the order they were added:
 /// the seed's `FallbackManager`. The first strategy that produces a value serves the call; when
@@ -68,11 +70,11 @@ enum Step<A: ?Sized, T, E> {
     Default(Box<dyn Fn() -> T + Send + Sync>),
     Alternative {
         name: &'static str,
-        call: Box<dyn Fn(&A) -> Result<T, BoxError> + Send + Sync>,
+        call: AlternativeFn<A, T>,
     },
     AlternativeAsync {
         name: &'static str,
-        call: Box<dyn Fn(&A) -> StrategyFuture<T> + Send + Sync>,
+        call: AsyncAlternativeFn<A, T>,
     },
     Custom(Box<dyn FallbackStrategy<A, T, E> + Send + Sync>),
 }
@@ -289,7 +291,10 @@ impl<A: ?Sized, T, E> FallbackChain<A, T, E> {
     /// let chain = FallbackChain::new().strategy(Halve);
     /// assert_eq!(chain.execute(&10, |_| Err("down".to_string())), Ok(5));
     /// ```
-    pub fn strategy(mut self, strategy: impl FallbackStrategy<A, T, E> + Send + Sync + 'static) -> Self {
+    pub fn strategy(
+        mut self,
+        strategy: impl FallbackStrategy<A, T, E> + Send + Sync + 'static,
+    ) -> Self {
         self.steps.push(Step::Custom(Box::new(strategy)));
         self
     }
@@ -465,13 +470,22 @@ impl<A: ?Sized, T, E> FallbackChain<A, T, E> {
     {
         let (outcome, served_by) = match step {
             Step::Cache => {
-                let cached = self.cache.as_ref().and_then(|c| c.lookup(self.operation, args));
-                (cached.ok_or_else(|| BoxError::from(Box::new(CacheMiss))), ServedBy::Cache)
+                let cached = self
+                    .cache
+                    .as_ref()
+                    .and_then(|c| c.lookup(self.operation, args));
+                (
+                    cached.ok_or_else(|| BoxError::from(Box::new(CacheMiss))),
+                    ServedBy::Cache,
+                )
             }
             Step::Default(make) => (Ok(make()), ServedBy::Default),
             Step::Alternative { name, call } => (call(args), ServedBy::Alternative(name)),
             Step::AlternativeAsync { name, call } => return Attempt::NeedsAsync(call(args), name),
-            Step::Custom(strategy) => (strategy.recover(args, error), ServedBy::Custom(strategy.name())),
+            Step::Custom(strategy) => (
+                strategy.recover(args, error),
+                ServedBy::Custom(strategy.name()),
+            ),
         };
         match outcome {
             Ok(value) => {

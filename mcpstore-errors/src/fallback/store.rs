@@ -113,7 +113,10 @@ mod tests {
     use super::*;
 
     fn store(capacity: usize) -> (LruStore<&'static str>, Instant) {
-        (LruStore::new(Duration::from_secs(10), capacity), Instant::now())
+        (
+            LruStore::new(Duration::from_secs(10), capacity),
+            Instant::now(),
+        )
     }
 
     #[test]
@@ -145,7 +148,10 @@ mod tests {
     fn expires_at_the_ttl_and_drops_the_entry() {
         let (mut store, now) = store(4);
         store.insert(1, "one", now);
-        assert_eq!(store.get(1, now + Duration::from_millis(9_999)), Some(&"one"));
+        assert_eq!(
+            store.get(1, now + Duration::from_millis(9_999)),
+            Some(&"one")
+        );
         assert_eq!(store.get(1, now + Duration::from_secs(10)), None);
         assert_eq!(store.len(), 0);
         assert!(store.recency.is_empty());
