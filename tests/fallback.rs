@@ -16,15 +16,15 @@ use mcpstore_errors::__private::{
     FnCache, fallback_exhausted, fallback_served, fallback_strategy_failed, set_fn_cache_clock,
 };
 use mcpstore_errors::{
-    BoxError, ErrorKind, FallbackChain, FallbackStrategy, ManualClock, McpStoreError,
+    BoxError, ErrorKind, FallbackChain, FallbackStrategy, ManualCacheClock, McpStoreError,
     ResponseCache, ServedBy,
 };
 
 const TEN_MINUTES: Duration = Duration::from_secs(600);
 
 /// A cache aged by a clock the test moves.
-fn manual_cache<T>(ttl: Duration, capacity: usize) -> (ResponseCache<T>, Arc<ManualClock>) {
-    let clock = Arc::new(ManualClock::new());
+fn manual_cache<T>(ttl: Duration, capacity: usize) -> (ResponseCache<T>, Arc<ManualCacheClock>) {
+    let clock = Arc::new(ManualCacheClock::new());
     (
         ResponseCache::with_clock(ttl, capacity, clock.clone()),
         clock,
@@ -460,12 +460,12 @@ fn the_cache_is_thread_safe_and_bounded_under_concurrent_use() {
 
 // ---- FnCache, for attribute-generated code ----
 
-static FN_CLOCK: ManualClock = ManualClock::new();
+static FN_CLOCK: ManualCacheClock = ManualCacheClock::new();
 
 #[test]
 fn fn_cache_expires_at_its_ttl_on_its_clock() {
     static CACHE: FnCache = FnCache::with_clock(Duration::from_secs(30), 8, &FN_CLOCK_TTL);
-    static FN_CLOCK_TTL: ManualClock = ManualClock::new();
+    static FN_CLOCK_TTL: ManualCacheClock = ManualCacheClock::new();
     let key = FnCache::key::<String, _>(&("fs", 1));
     CACHE.store(key, &"tools".to_string());
     FN_CLOCK_TTL.advance(Duration::from_secs(29));
@@ -517,7 +517,7 @@ fn fn_caches_of_different_functions_never_collide() {
 
 #[test]
 fn fn_cache_without_its_own_clock_reads_the_process_clock_hook() {
-    static GLOBAL_CLOCK: ManualClock = ManualClock::new();
+    static GLOBAL_CLOCK: ManualCacheClock = ManualCacheClock::new();
     static CACHE: FnCache = FnCache::new(Duration::from_secs(10), 4);
     // The first call in this process installs it; this is the only test that does.
     assert!(set_fn_cache_clock(&GLOBAL_CLOCK));

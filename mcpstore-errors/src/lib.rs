@@ -32,8 +32,8 @@ pub use backoff::{Backoff, Jitter, RetryConfig, RetryStrategy};
 pub use classify::Classify;
 pub use error::{BoxError, McpStoreError};
 pub use fallback::{
-    Clock, FallbackChain, FallbackStrategy, ManualClock, MonotonicClock, ResponseCache, Served,
-    ServedBy,
+    CacheClock, FallbackChain, FallbackStrategy, ManualCacheClock, MonotonicClock, ResponseCache,
+    Served, ServedBy,
 };
 pub use kind::{ErrorKind, KindSet};
 pub use random::{RandomSource, SeededRandom, ThreadRandom};

@@ -5,19 +5,21 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// A monotonic clock. Caches read it to decide whether an entry is younger than its TTL.
+/// The monotonic clock a cache ages its entries by, to decide whether one is younger than its
+/// TTL. Monotonic, unlike wall-clock time: setting the system clock never revives or expires
+/// an entry.
 ///
-/// [`MonotonicClock`] is the real one; [`ManualClock`] only moves when told to, so tests of
+/// [`MonotonicClock`] is the real one; [`ManualCacheClock`] only moves when told to, so tests of
 /// expiry never wait.
 ///
 /// ```
 /// use std::time::Instant;
-/// use mcpstore_errors::{Clock, MonotonicClock};
+/// use mcpstore_errors::{CacheClock, MonotonicClock};
 ///
 /// let before = Instant::now();
 /// assert!(MonotonicClock.now() >= before);
 /// ```
-pub trait Clock: fmt::Debug + Send + Sync {
+pub trait CacheClock: fmt::Debug + Send + Sync {
     /// The current instant; never earlier than a previous reading.
     fn now(&self) -> Instant;
 }
@@ -37,7 +39,7 @@ pub trait Clock: fmt::Debug + Send + Sync {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MonotonicClock;
 
-impl Clock for MonotonicClock {
+impl CacheClock for MonotonicClock {
     fn now(&self) -> Instant {
         Instant::now()
     }
@@ -49,9 +51,9 @@ impl Clock for MonotonicClock {
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use mcpstore_errors::{ManualClock, ResponseCache};
+/// use mcpstore_errors::{ManualCacheClock, ResponseCache};
 ///
-/// let clock = Arc::new(ManualClock::new());
+/// let clock = Arc::new(ManualCacheClock::new());
 /// let cache = ResponseCache::with_clock(Duration::from_secs(600), 100, clock.clone());
 /// cache.insert("filesystem", vec!["read"]);
 ///
@@ -61,15 +63,15 @@ impl Clock for MonotonicClock {
 /// assert_eq!(cache.get("filesystem"), None); // ten minutes old: expired
 /// ```
 #[derive(Debug, Default)]
-pub struct ManualClock {
+pub struct ManualCacheClock {
     origin: OnceLock<Instant>,
     elapsed_nanos: AtomicU64,
 }
 
-impl ManualClock {
+impl ManualCacheClock {
     /// A clock at its origin; the origin is fixed by the first reading.
     pub const fn new() -> Self {
-        ManualClock {
+        ManualCacheClock {
             origin: OnceLock::new(),
             elapsed_nanos: AtomicU64::new(0),
         }
@@ -92,7 +94,7 @@ impl ManualClock {
     }
 }
 
-impl Clock for ManualClock {
+impl CacheClock for ManualCacheClock {
     fn now(&self) -> Instant {
         let origin = *self.origin.get_or_init(Instant::now);
         // An Instant that far ahead is beyond the platform's range; stay at the last reachable

@@ -8,14 +8,14 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::cache::hash_of;
-use super::clock::Clock;
+use super::clock::CacheClock;
 use super::events::{CacheMiss, fallback_served, fallback_strategy_failed};
 use super::store::LruStore;
 
 type ErasedValue = Arc<dyn Any + Send + Sync>;
 
 /// The clock every [`FnCache`] without its own clock reads; unset means the real one.
-static FN_CACHE_CLOCK: OnceLock<&'static dyn Clock> = OnceLock::new();
+static FN_CACHE_CLOCK: OnceLock<&'static dyn CacheClock> = OnceLock::new();
 
 /// Makes every [`FnCache`] built with [`FnCache::new`] read `clock` instead of the real monotonic
 /// clock, so tests of attribute-generated caches can expire entries without waiting. Only the
@@ -23,10 +23,10 @@ static FN_CACHE_CLOCK: OnceLock<&'static dyn Clock> = OnceLock::new();
 ///
 /// ```
 /// use std::time::Duration;
-/// use mcpstore_errors::ManualClock;
+/// use mcpstore_errors::ManualCacheClock;
 /// use mcpstore_errors::__private::{FnCache, set_fn_cache_clock};
 ///
-/// static CLOCK: ManualClock = ManualClock::new();
+/// static CLOCK: ManualCacheClock = ManualCacheClock::new();
 /// static CACHE: FnCache = FnCache::new(Duration::from_secs(60), 10);
 ///
 /// assert!(set_fn_cache_clock(&CLOCK));
@@ -35,7 +35,7 @@ static FN_CACHE_CLOCK: OnceLock<&'static dyn Clock> = OnceLock::new();
 /// CLOCK.advance(Duration::from_secs(60));
 /// assert_eq!(CACHE.lookup::<u32>(key), None);
 /// ```
-pub fn set_fn_cache_clock(clock: &'static dyn Clock) -> bool {
+pub fn set_fn_cache_clock(clock: &'static dyn CacheClock) -> bool {
     FN_CACHE_CLOCK.set(clock).is_ok()
 }
 
@@ -72,7 +72,7 @@ pub fn set_fn_cache_clock(clock: &'static dyn Clock) -> bool {
 pub struct FnCache {
     ttl: Duration,
     capacity: usize,
-    clock: Option<&'static dyn Clock>,
+    clock: Option<&'static dyn CacheClock>,
     store: OnceLock<Mutex<LruStore<ErasedValue>>>,
 }
 
@@ -91,17 +91,21 @@ impl FnCache {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use mcpstore_errors::ManualClock;
+    /// use mcpstore_errors::ManualCacheClock;
     /// use mcpstore_errors::__private::FnCache;
     ///
-    /// static CLOCK: ManualClock = ManualClock::new();
+    /// static CLOCK: ManualCacheClock = ManualCacheClock::new();
     /// static CACHE: FnCache = FnCache::with_clock(Duration::from_secs(10), 4, &CLOCK);
     /// let key = FnCache::key::<&str, _>(&1);
     /// CACHE.store(key, &"one");
     /// CLOCK.advance(Duration::from_secs(9));
     /// assert_eq!(CACHE.lookup::<&str>(key), Some("one"));
     /// ```
-    pub const fn with_clock(ttl: Duration, capacity: usize, clock: &'static dyn Clock) -> FnCache {
+    pub const fn with_clock(
+        ttl: Duration,
+        capacity: usize,
+        clock: &'static dyn CacheClock,
+    ) -> FnCache {
         FnCache {
             ttl,
             capacity,

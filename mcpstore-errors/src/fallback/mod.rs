@@ -12,7 +12,7 @@ mod strategy;
 
 pub use cache::ResponseCache;
 pub use chain::FallbackChain;
-pub use clock::{Clock, ManualClock, MonotonicClock};
+pub use clock::{CacheClock, ManualCacheClock, MonotonicClock};
 pub use events::{fallback_exhausted, fallback_served, fallback_strategy_failed};
 pub use fn_cache::{FnCache, set_fn_cache_clock};
 pub use strategy::{FallbackStrategy, Served, ServedBy};
