@@ -5,11 +5,11 @@
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
 use mcpstore_errors::__private::{
@@ -661,9 +661,17 @@ impl CapturedEvent {
     }
 }
 
-/// Keeps every event on the fallback target.
-#[derive(Clone, Default)]
-struct CaptureLayer(Arc<Mutex<Vec<CapturedEvent>>>);
+thread_local! {
+    /// The events captured on this thread, while a capture is running.
+    static CAPTURED: RefCell<Option<Vec<CapturedEvent>>> = const { RefCell::new(None) };
+}
+
+/// Hands each event on the fallback target to the capture running on the emitting thread.
+///
+/// Installed once as the global subscriber: a callsite first hit while no subscriber is
+/// interested would otherwise cache "never" and hide events from a capture started later on
+/// another thread.
+struct CaptureLayer;
 
 struct FieldRecorder<'a>(&'a mut BTreeMap<String, String>);
 
@@ -687,22 +695,30 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CaptureLayer {
         if event.metadata().target() != "mcpstore_errors::fallback" {
             return;
         }
-        let mut fields = BTreeMap::new();
-        event.record(&mut FieldRecorder(&mut fields));
-        self.0.lock().unwrap().push(CapturedEvent {
-            level: *event.metadata().level(),
-            fields,
+        let _ = CAPTURED.try_with(|captured| {
+            if let Some(events) = captured.borrow_mut().as_mut() {
+                let mut fields = BTreeMap::new();
+                event.record(&mut FieldRecorder(&mut fields));
+                events.push(CapturedEvent {
+                    level: *event.metadata().level(),
+                    fields,
+                });
+            }
         });
     }
 }
 
-/// Runs `body` with a capturing subscriber on this thread; returns the fallback events.
+/// Runs `body` and returns the fallback events it emitted on this thread.
 fn capture_events(body: impl FnOnce()) -> Vec<CapturedEvent> {
-    use tracing_subscriber::layer::SubscriberExt;
-    let layer = CaptureLayer::default();
-    let subscriber = tracing_subscriber::registry().with(layer.clone());
-    tracing::subscriber::with_default(subscriber, body);
-    layer.0.lock().unwrap().clone()
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        use tracing_subscriber::layer::SubscriberExt;
+        let subscriber = tracing_subscriber::registry().with(CaptureLayer);
+        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+    });
+    CAPTURED.with(|captured| *captured.borrow_mut() = Some(Vec::new()));
+    body();
+    CAPTURED.with(|captured| captured.borrow_mut().take().unwrap_or_default())
 }
 
 #[test]
