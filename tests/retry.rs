@@ -2,8 +2,6 @@
 //! the delays slept, `tracing` events, and the async path under tokio and without it.
 
 use std::cell::Cell;
-use std::collections::BTreeMap;
-use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
@@ -13,6 +11,7 @@ use mcpstore_errors::{
     ErrorKind, Jitter, McpStoreError, RetryConfig, RetryManager, RetryStrategy, SeededRandom,
     VirtualSleeper,
 };
+use mcpstore_errors_tests::CapturedEvent;
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -508,64 +507,8 @@ fn seed_example_gives_up_at_once_on_a_configuration_error() {
 
 // ---- tracing events ----
 
-/// One captured `tracing` event: its level, target and fields (the message as `message`).
-#[derive(Debug, Clone)]
-struct CapturedEvent {
-    level: tracing::Level,
-    target: String,
-    fields: BTreeMap<String, String>,
-}
-
-impl CapturedEvent {
-    fn field(&self, name: &str) -> Option<&str> {
-        self.fields.get(name).map(String::as_str)
-    }
-}
-
-/// A `tracing_subscriber` layer that keeps every event it sees.
-#[derive(Clone, Default)]
-struct CaptureLayer(Arc<Mutex<Vec<CapturedEvent>>>);
-
-struct FieldRecorder<'a>(&'a mut BTreeMap<String, String>);
-
-impl tracing::field::Visit for FieldRecorder<'_> {
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        self.0.insert(field.name().to_string(), value.to_string());
-    }
-
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
-        self.0
-            .insert(field.name().to_string(), format!("{value:?}"));
-    }
-}
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CaptureLayer {
-    fn on_event(
-        &self,
-        event: &tracing::Event<'_>,
-        _ctx: tracing_subscriber::layer::Context<'_, S>,
-    ) {
-        let mut fields = BTreeMap::new();
-        event.record(&mut FieldRecorder(&mut fields));
-        self.0.lock().unwrap().push(CapturedEvent {
-            level: *event.metadata().level(),
-            target: event.metadata().target().to_string(),
-            fields,
-        });
-    }
-}
-
-/// Runs `body` with a capturing subscriber on this thread; returns the retry events.
 fn capture_events(body: impl FnOnce()) -> Vec<CapturedEvent> {
-    use tracing_subscriber::layer::SubscriberExt;
-    let layer = CaptureLayer::default();
-    let subscriber = tracing_subscriber::registry().with(layer.clone());
-    tracing::subscriber::with_default(subscriber, body);
-    let events = layer.0.lock().unwrap().clone();
-    events
-        .into_iter()
-        .filter(|e| e.target == "mcpstore_errors::retry")
-        .collect()
+    mcpstore_errors_tests::capture_events("mcpstore_errors::retry", body)
 }
 
 #[test]
