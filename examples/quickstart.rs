@@ -21,6 +21,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("\n{report:#?}");
+    println!("\nErrors collected in the last hour:");
+    print!("{}", narrate::summary_table(&report.summary));
+    println!(
+        "\n{} rate alert(s). Every collected error, as JSON: {}",
+        report.alerts.len(),
+        report.export_path.display()
+    );
     ExitCode::SUCCESS
 }

@@ -1,8 +1,10 @@
 //! Turns the crate's `tracing` events into short readable lines for the examples.
 
+use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use std::time::Duration;
 
+use mcpstore_errors::ErrorSummary;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::EnvFilter;
@@ -96,4 +98,46 @@ pub fn format_delays(delays: &[Duration]) -> String {
         .map(|delay| format!("{}ms", delay.as_millis()))
         .collect();
     shown.join(" ")
+}
+
+/// The collector's summary as three small tables: by type, by code, by hour (UTC).
+pub fn summary_table(summary: &ErrorSummary) -> String {
+    let mut out = String::new();
+    let sections: [(&str, Vec<(String, usize)>); 3] = [
+        ("error type", counts(&summary.error_types)),
+        ("error code", counts(&summary.error_codes)),
+        (
+            "hour (UTC)",
+            summary
+                .hourly_distribution
+                .iter()
+                .map(|(hour, count)| (format!("{hour:02}:00"), *count))
+                .collect(),
+        ),
+    ];
+    for (heading, rows) in sections {
+        let _ = writeln!(out, "  {heading:<24} {:>6}", "count");
+        let _ = writeln!(out, "  {:─<24} {:─>6}", "", "");
+        for (name, count) in rows {
+            let _ = writeln!(out, "  {name:<24} {count:>6}");
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(out, "  {:<24} {:>6}", "total", summary.total_errors);
+    out
+}
+
+/// Rows by descending count, then name.
+fn counts(map: &BTreeMap<String, usize>) -> Vec<(String, usize)> {
+    let mut rows: Vec<(String, usize)> = map.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    rows
+}
+
+/// `Ok` values as `Debug`, errors as their message: `["a", "b"]` or `error: Service 'x' not found`.
+pub fn outcome<T: fmt::Debug, E: fmt::Display>(result: &Result<T, E>) -> String {
+    match result {
+        Ok(value) => format!("{value:?}"),
+        Err(error) => format!("error: {error}"),
+    }
 }

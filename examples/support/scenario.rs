@@ -1,11 +1,12 @@
 //! The quickstart's story, run by the example (which prints it) and by a test (which checks it).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use mcpstore_errors::McpStoreError;
+use mcpstore_errors::{ErrorSummary, McpStoreError, RateAlert, global_collector};
 
 use crate::client::{ToolClient, ToolInfo};
 use crate::server::{ServerPlan, ToolServer};
@@ -32,6 +33,12 @@ pub struct ScenarioReport {
     pub down_before_offline_list: bool,
     /// The tool list asked for after the service went down.
     pub tools_offline: Vec<ToolInfo>,
+    /// The rate alerts the collector raised.
+    pub alerts: Vec<RateAlert>,
+    /// The collector's summary of the last hour.
+    pub summary: ErrorSummary,
+    /// Where the collector's export was written.
+    pub export_path: PathBuf,
 }
 
 /// Requests the server answers before it goes down: the tool list, `echo`, `read_file`, an
@@ -44,6 +51,18 @@ const REQUESTS_BEFORE_DOWN: u32 = 4 + BURST;
 ///
 /// Registers an alert callback on the global collector: run it once per process.
 pub fn run(export_dir: &Path) -> Result<ScenarioReport, McpStoreError> {
+    let collector = global_collector();
+    let alerts = Arc::new(Mutex::new(Vec::new()));
+    collector.on_alert({
+        let alerts = Arc::clone(&alerts);
+        move |alert: &RateAlert| {
+            alerts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(alert.clone())
+        }
+    });
+
     let plan = ServerPlan {
         refuse_for: Duration::from_millis(300),
         requests_before_down: REQUESTS_BEFORE_DOWN,
@@ -86,7 +105,11 @@ pub fn run(export_dir: &Path) -> Result<ScenarioReport, McpStoreError> {
     step(format!("got {} tools", tools_offline.len()));
     call("echo", json!({"text": "anyone there?"}));
     drop(server);
-    let _ = export_dir;
+
+    let summary = collector.summary(Duration::from_secs(3600));
+    std::fs::create_dir_all(export_dir)?;
+    let export_path = collector.export_default(export_dir)?;
+    let alerts = std::mem::take(&mut *alerts.lock().unwrap_or_else(|e| e.into_inner()));
     Ok(ScenarioReport {
         connect_attempts: client.connect_attempts(),
         tools_online,
@@ -94,6 +117,9 @@ pub fn run(export_dir: &Path) -> Result<ScenarioReport, McpStoreError> {
         call_errors,
         down_before_offline_list,
         tools_offline,
+        alerts,
+        summary,
+        export_path,
     })
 }
 
