@@ -872,6 +872,67 @@ fn by_value_arguments_are_cloned_at_most_once_per_attempt() {
     assert!(clones.load(Ordering::SeqCst) <= 1, "{clones:?}");
 }
 
+/// Not `Clone`: the body only borrows it, so it is exempt from cloning.
+#[derive(Debug)]
+struct Connection {
+    address: String,
+}
+
+#[retry(max_attempts = 3, delay = 0, no_clone = [connection])]
+fn borrows_an_owned_argument(
+    calls: &AtomicU32,
+    connection: Connection,
+) -> Result<String, McpStoreError> {
+    let call = next_call(calls);
+    if call < 3 {
+        Err(McpStoreError::connection(format!(
+            "{} refused attempt {call}",
+            connection.address
+        )))
+    } else {
+        Ok(format!("connected to {}", connection.address))
+    }
+}
+
+#[test]
+fn no_clone_exempts_an_argument_the_body_only_borrows() {
+    let calls = AtomicU32::new(0);
+    let connection = Connection {
+        address: "localhost:8080".to_string(),
+    };
+    assert_eq!(
+        borrows_an_owned_argument(&calls, connection).unwrap(),
+        "connected to localhost:8080"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+#[retry(max_attempts = 3, delay = 0, no_clone = [connection])]
+async fn borrows_an_owned_argument_async(
+    calls: &AtomicU32,
+    connection: Connection,
+) -> Result<String, McpStoreError> {
+    tokio::task::yield_now().await;
+    let call = next_call(calls);
+    if call < 2 {
+        Err(start_failure(call))
+    } else {
+        Ok(connection.address.clone())
+    }
+}
+
+#[tokio::test]
+async fn no_clone_works_in_async_fns() {
+    let calls = AtomicU32::new(0);
+    let connection = Connection {
+        address: "db:5432".to_string(),
+    };
+    let future = borrows_an_owned_argument_async(&calls, connection);
+    assert_send(&future);
+    assert_eq!(future.await.unwrap(), "db:5432");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
 #[retry(max_attempts = 3, delay = 0)]
 fn appends_through_a_reference(log: &mut Vec<u32>) -> Result<usize, McpStoreError> {
     log.push(log.len() as u32 + 1);
