@@ -28,4 +28,3 @@ pub fn fallback(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn collect_errors(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(Kind::CollectErrors, args.into(), item.into()).into()
 }
-#[cfg(test)]

@@ -22,25 +22,53 @@ pub fn attempt<R, F: FnOnce() -> R>(run: F) -> R {
 /// A by-value argument re-supplied to every attempt: cloned, except for the last attempt,
 /// which takes the original.
 #[derive(Debug)]
-pub struct ArgSlot<T>(Option<T>);
+pub struct ArgSlot<T> {
+    value: Option<T>,
+    // Taken from the `Clone` impl when the slot is filled, so that a missing `Clone` is reported
+    // once, at the argument.
+    clone: fn(&T) -> T,
+}
 
-impl<T> ArgSlot<T> {
-    /// Holds the caller's argument.
-    #[inline(always)]
-    pub fn new(value: T) -> Self {
-        ArgSlot(Some(value))
+/// An argument on its way into an [`ArgSlot`].
+#[derive(Debug)]
+pub struct Owned<T>(pub T);
+
+/// Holds the caller's argument for the attempts to come.
+#[inline(always)]
+pub fn fill_slot<T>(value: Owned<T>) -> ArgSlot<T>
+where
+    Owned<T>: Resupply<T>,
+{
+    ArgSlot {
+        value: Some(value.0),
+        clone: <Owned<T> as Resupply<T>>::CLONE,
     }
 }
 
-impl<T: Resupplied> ArgSlot<T> {
+/// Implemented for arguments that can be re-supplied to each run: the `Clone` ones.
+#[diagnostic::on_unimplemented(
+    message = "`{T}` is passed by value to a function that may run more than once, so it must be `Clone`",
+    label = "each run gets its own copy of this argument",
+    note = "derive or implement `Clone`, take the argument by reference, or, if the body only borrows it, list it in `no_clone = [..]`"
+)]
+pub trait Resupply<T> {
+    /// How to copy it.
+    const CLONE: fn(&T) -> T;
+}
+
+impl<T: Clone> Resupply<T> for Owned<T> {
+    const CLONE: fn(&T) -> T = T::clone;
+}
+
+impl<T> ArgSlot<T> {
     /// The argument for the next attempt.
     #[inline(always)]
     pub fn next(&mut self, last: bool) -> T {
-        match (last, self.0.take()) {
+        match (last, self.value.take()) {
             (true, Some(value)) => value,
             (false, Some(value)) => {
-                let copy = value.clone();
-                self.0 = Some(value);
+                let copy = (self.clone)(&value);
+                self.value = Some(value);
                 copy
             }
             // The retry loop ends after its last attempt: it never asks again.
@@ -49,21 +77,14 @@ impl<T: Resupplied> ArgSlot<T> {
     }
 }
 
-/// The argument of an attempt that may not be the last: a clone.
+/// The argument of a run that may not be the last: a clone.
 #[inline(always)]
-pub fn resupply<T: Resupplied>(value: &T) -> T {
-    value.clone()
+pub fn resupply<T>(value: &T) -> T
+where
+    Owned<T>: Resupply<T>,
+{
+    <Owned<T> as Resupply<T>>::CLONE(value)
 }
-
-/// A by-value argument of a retried or fallen-back function: each run gets a clone.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is passed by value to a function that may run more than once, so it must be `Clone`",
-    label = "each attempt gets its own copy of this argument",
-    note = "derive or implement `Clone`, take the argument by reference, or, if the body only borrows it, list it in `no_clone = [..]`"
-)]
-pub trait Resupplied: Clone {}
-
-impl<T: Clone> Resupplied for T {}
 
 /// `when = predicate`: whether to retry after `error`.
 #[inline(always)]

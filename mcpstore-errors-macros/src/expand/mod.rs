@@ -76,8 +76,15 @@ impl Layer {
     }
 }
 
+/// What an attribute taken into the stack is left as: still resolved by the compiler (so its
+/// import counts as used), then expanded to the function unchanged.
+const STACKED: &str = "__mcpstore_stacked";
+
 /// The entry point of the three attributes.
 pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    if is_stacked_marker(&args) {
+        return item;
+    }
     let mut raw: RawFunction = match syn::parse2(item.clone()) {
         Ok(raw) => raw,
         Err(error) => {
@@ -87,6 +94,7 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
     };
     let mut errors = Errors::default();
     let mut layers = vec![Layer::parse(kind, args, Span::call_site(), &mut errors)];
+    let mut stacked: Vec<TokenStream> = Vec::new();
     raw.attrs.retain(|attr| {
         let Some(kind) = Kind::of(attr) else {
             return true;
@@ -102,12 +110,15 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
                 TokenStream::new()
             }
         };
+        let path = attr.path();
         layers.push(Layer::parse(
             kind,
             args,
-            attr.path().segments[0].ident.span(),
+            path.segments[0].ident.span(),
             &mut errors,
         ));
+        let marker = Ident::new(STACKED, Span::mixed_site());
+        stacked.push(quote!(#[#path(#marker)]));
         false
     });
 
@@ -116,14 +127,25 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
         function
     });
     match function {
-        Some(function) if errors.is_empty() => generate(&function, &layers),
+        Some(function) if errors.is_empty() => {
+            let function = generate(&function, &layers);
+            quote!(#(#stacked)* #function)
+        }
         // The function as written (without this crate's attributes), so the rest of the crate
         // still type-checks against it, and every error found.
         _ => {
             let errors = errors.into_compile_errors();
-            quote!(#raw #errors)
+            quote!(#(#stacked)* #raw #errors)
         }
     }
+}
+
+fn is_stacked_marker(args: &TokenStream) -> bool {
+    let mut tokens = args.clone().into_iter();
+    matches!(
+        (tokens.next(), tokens.next()),
+        (Some(proc_macro2::TokenTree::Ident(ident)), None) if ident == STACKED
+    )
 }
 
 /// Applies every `no_clone = [..]` of the stack.

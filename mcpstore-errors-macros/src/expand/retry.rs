@@ -28,14 +28,15 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
         .collect();
     let fill_slots = slots.iter().map(|(slot, param)| {
         let binding = &param.binding;
-        quote!(let mut #slot = ::mcpstore_errors::__private::ArgSlot::new(#binding);)
+        let fill = quote_spanned!(param.span=> ::mcpstore_errors::__private::fill_slot(::mcpstore_errors::__private::Owned(#binding)));
+        quote!(let mut #slot = #fill;)
     });
     let rebind = function.params.iter().filter_map(|param| {
         let slot = slots
             .iter()
             .find(|(_, p)| std::ptr::eq(*p, param))
             .map(|(slot, _)| slot);
-        let next = quote_spanned!(param.span=> #slot.next(__mcpstore_last));
+        let next = quote!(#slot.next(__mcpstore_last));
         rebind_for_run(param, next)
     });
 
