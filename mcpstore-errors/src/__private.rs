@@ -121,3 +121,47 @@ pub fn retry_after<E: Classify>(error: &E) -> Option<Duration> {
 pub fn on_retry<E, H: Fn(u32, &E, Duration)>(hook: H, attempt: u32, error: &E, delay: Duration) {
     hook(attempt, error, delay)
 }
+
+pub use crate::collector::ErrorCollector;
+
+/// What `#[collect_errors]` calls for an error type: records `error` with `context`, adding
+/// the function's name under `"function"` (see [`with_function`]).
+pub fn collect<E: std::error::Error + 'static>(
+    collector: &ErrorCollector,
+    error: &E,
+    function: &'static str,
+    context: serde_json::Value,
+) {
+    collector.collect(error, with_function(context, function));
+}
+
+/// What `#[collect_errors]` calls for an error that is only `Display` (such as `String`),
+/// picked by autoref specialization when the type has no `Error` impl.
+pub fn collect_display<T: std::fmt::Display + ?Sized + 'static>(
+    collector: &ErrorCollector,
+    error: &T,
+    function: &'static str,
+    context: serde_json::Value,
+) {
+    collector.collect_display(error, with_function(context, function));
+}
+
+/// The context with `"function": function` added: an object gains the key (a `"function"`
+/// the user wrote is kept), null becomes `{"function": ..}`, and any other value is kept
+/// under `"context"`.
+pub fn with_function(context: serde_json::Value, function: &'static str) -> serde_json::Value {
+    use serde_json::{Map, Value};
+    let mut object = match context {
+        Value::Object(object) => object,
+        Value::Null => Map::new(),
+        other => {
+            let mut object = Map::new();
+            object.insert("context".to_owned(), other);
+            object
+        }
+    };
+    object
+        .entry("function")
+        .or_insert_with(|| Value::from(function));
+    Value::Object(object)
+}

@@ -33,16 +33,29 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 #[error(transparent)]
 pub struct McpStoreError(Arc<Repr>);
 
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
+#[derive(Debug, Clone)]
 struct Repr {
     kind: ErrorKind,
     message: String,
     details: Map<String, Value>,
     timestamp: SystemTime,
     retry_after: Option<Duration>,
-    #[source]
     source: Option<Arc<dyn StdError + Send + Sync + 'static>>,
+}
+
+impl std::fmt::Display for Repr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for Repr {
+    // The cause itself, not the `Arc` holding it, so that callers can downcast it.
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn StdError + 'static))
+    }
 }
 
 impl McpStoreError {
