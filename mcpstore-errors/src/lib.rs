@@ -36,6 +36,10 @@ pub use collector::{
     SystemClock, global_collector,
 };
 pub use error::{BoxError, McpStoreError};
+pub use fallback::{
+    CacheClock, FallbackChain, FallbackStrategy, ManualCacheClock, MonotonicClock, ResponseCache,
+    Served, ServedBy,
+};
 pub use kind::{ErrorKind, KindSet};
 pub use random::{RandomSource, SeededRandom, ThreadRandom};
 pub use retry::{
