@@ -771,7 +771,10 @@ fn nested_closure_returns(calls: &AtomicU32) -> Result<u32, McpStoreError> {
     let call = next_call(calls);
     // A `return` inside an inner closure belongs to that closure.
     let double = |x: u32| -> u32 {
-        return x * 2;
+        if x > 100 {
+            return 0;
+        }
+        x * 2
     };
     if call < 2 {
         Err(start_failure(call))
