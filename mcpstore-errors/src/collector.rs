@@ -1,1 +1,663 @@
+//! The error collector: a bounded history of errors, exact per-type statistics and trends, a
+//! rate alert, summaries and JSON exports.
+//!
+//! Collecting is built to be cheap enough to call on every error: each thread records into
+//! its own shard (a ring of records plus per-type counters and trends), a `McpStoreError` is
+//! kept by reference count, and nothing is formatted until a summary or an export asks.
+//! Reads lock every shard and merge.
 
+mod alert;
+mod clock;
+mod export;
+mod history;
+mod record;
+mod shard;
+mod summary;
+
+use std::collections::{BTreeMap, HashMap};
+use std::error::Error as StdError;
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+
+use self::alert::{AlertState, Callbacks};
+use self::clock::TimeSource;
+use self::shard::{Shard, ShardData};
+use crate::McpStoreError;
+
+pub use self::alert::RateAlert;
+pub use self::clock::{Clock, ManualClock, SystemClock};
+pub use self::record::ErrorRecord;
+pub use self::summary::ErrorSummary;
+
+/// The history size of [`global_collector`] and of [`ErrorCollector::builder`].
+pub const DEFAULT_MAX_ERRORS: usize = 1000;
+/// The default alert threshold: more than this many errors of one type within the window.
+pub const DEFAULT_ALERT_THRESHOLD: usize = 10;
+/// The default alert window: five minutes.
+pub const DEFAULT_ALERT_WINDOW: Duration = Duration::from_secs(300);
+/// The default number of timestamps kept per type in its trend.
+pub const DEFAULT_TREND_LENGTH: usize = 100;
+
+/// Collects errors: keeps the newest `max_errors`, counts every error by type, tracks each
+/// type's recent timestamps, and raises a [`RateAlert`] when one type comes too fast.
+///
+/// - **History**: exactly the newest `max_errors` errors. On one thread, newest is collect
+///   order. Across threads, newest is by timestamp (the collector's clock), and errors of
+///   different threads with equal timestamps are ordered in a fixed but unspecified way. Each
+///   thread keeps its own ring of up to `max_errors`, merged when read; the ring of a thread
+///   that ends is merged into the collector, so memory is bounded by `max_errors` per live
+///   thread that collected.
+/// - **Statistics**: cumulative counts per type since the collector was made (or
+///   [`reset`](Self::reset)), exact under any number of threads; eviction does not lower them.
+/// - **Trends**: the newest `trend_length` timestamps of each type.
+/// - **Alert**: more than `alert_threshold` errors of one type within `alert_window` (10 in
+///   5 minutes by default) raises one alert for the burst, to the [`on_alert`](Self::on_alert)
+///   callbacks and as a `tracing` warning. The alert re-arms once an error of that type finds
+///   the count back at or below the threshold.
+///
+/// The type of an error is the class name of a [`McpStoreError`]'s kind
+/// (`"ServiceNotFoundError"`), or the Rust type name without module paths for any other
+/// error (`"Error"` for `std::io::Error`). Two types with the same short name share one
+/// entry, as they would in Python. An error that wraps a `McpStoreError` (found through
+/// [`source()`](std::error::Error::source)) keeps its own type name and message, and takes
+/// the code and details of the wrapped error.
+///
+/// Cloning gives another handle to the same collector.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcpstore_errors::{ErrorCollector, McpStoreError};
+/// use serde_json::json;
+///
+/// let collector = ErrorCollector::new(2);
+/// for name in ["a", "b", "c"] {
+///     collector.collect(&McpStoreError::service_not_found(name), json!({"op": "start"}));
+/// }
+/// let kept: Vec<String> = collector.records().iter().map(|r| r.message().to_owned()).collect();
+/// assert_eq!(kept, ["Service 'b' not found", "Service 'c' not found"]);
+/// assert_eq!(collector.statistics()["ServiceNotFoundError"], 3);
+/// assert_eq!(collector.summary(Duration::from_secs(3600)).total_errors, 2);
+/// ```
+#[derive(Clone)]
+pub struct ErrorCollector {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    max_errors: usize,
+    alert_threshold: usize,
+    alert_window: Duration,
+    trend_length: usize,
+    clock: TimeSource,
+}
+
+impl Config {
+    /// The trend must hold one more than the threshold for the alert to see a burst.
+    fn trend_capacity(&self) -> usize {
+        self.trend_length
+            .max(self.alert_threshold.saturating_add(1))
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    config: Config,
+    /// Every live shard; the first is the retired shard, which holds what threads that
+    /// ended left behind.
+    shards: Mutex<Vec<Arc<Shard>>>,
+    alert_states: Mutex<HashMap<&'static str, Arc<AlertState>>>,
+    callbacks: Callbacks,
+}
+
+impl Inner {
+    fn now(&self) -> SystemTime {
+        self.config.clock.now()
+    }
+
+    fn registry(&self) -> MutexGuard<'_, Vec<Arc<Shard>>> {
+        self.shards.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn register_shard(&self) -> Arc<Shard> {
+        let shard = Arc::new(Shard::default());
+        self.registry().push(Arc::clone(&shard));
+        shard
+    }
+
+    fn retired_shard(&self) -> Arc<Shard> {
+        match self.registry().first() {
+            Some(retired) => Arc::clone(retired),
+            None => self.register_shard(),
+        }
+    }
+
+    /// Merges the shard of a thread that ended into the retired shard.
+    fn retire(&self, shard: &Arc<Shard>) {
+        let mut registry = self.registry();
+        let Some(position) = registry.iter().position(|s| Arc::ptr_eq(s, shard)) else {
+            return;
+        };
+        if position == 0 {
+            return;
+        }
+        registry.remove(position);
+        let left = std::mem::take(&mut *shard.lock());
+        registry[0].lock().absorb(self, left);
+    }
+
+    fn alert_state(&self, name: &'static str) -> Arc<AlertState> {
+        let mut states = self.alert_states.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(states.entry(name).or_default())
+    }
+
+    /// Locks every shard, in registry order.
+    fn with_shards<R>(&self, read: impl FnOnce(&[MutexGuard<'_, ShardData>]) -> R) -> R {
+        let registry = self.registry();
+        let guards: Vec<MutexGuard<'_, ShardData>> =
+            registry.iter().map(|shard| shard.lock()).collect();
+        read(&guards)
+    }
+
+    /// Applies `change` to every shard, in registry order, returning what it gives back (to
+    /// be dropped after the locks are released: dropping errors may run arbitrary code).
+    fn with_each_shard<T>(&self, mut change: impl FnMut(&mut ShardData) -> T) -> Vec<T> {
+        let registry = self.registry();
+        registry
+            .iter()
+            .map(|shard| change(&mut shard.lock()))
+            .collect()
+    }
+
+    /// Counts `name` within the window over every shard and moves the alert state; returns
+    /// the alert to deliver when this error starts a burst.
+    #[cold]
+    fn check_rate(
+        &self,
+        name: &'static str,
+        state: &AlertState,
+        now: SystemTime,
+    ) -> Option<RateAlert> {
+        let _gate = state.gate();
+        let count = self.with_shards(|shards| {
+            shards
+                .iter()
+                .map(|shard| shard.recent(name, now, &self.config))
+                .sum()
+        });
+        state
+            .update(count, self.config.alert_threshold)
+            .then(|| RateAlert {
+                error_type: name.to_owned(),
+                count,
+                threshold: self.config.alert_threshold,
+                window: self.config.alert_window,
+                at: now,
+            })
+    }
+}
+
+impl ErrorCollector {
+    /// A collector keeping the newest `max_errors` errors, with the default alert (more than
+    /// 10 of one type in 5 minutes) and trend length (100).
+    ///
+    /// ```
+    /// let collector = mcpstore_errors::ErrorCollector::new(500);
+    /// assert_eq!(collector.max_errors(), 500);
+    /// ```
+    pub fn new(max_errors: usize) -> Self {
+        Self::builder().max_errors(max_errors).build()
+    }
+
+    /// A builder for the history size, the alert threshold and window, the trend length and
+    /// the clock.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mcpstore_errors::ErrorCollector;
+    ///
+    /// let collector = ErrorCollector::builder()
+    ///     .max_errors(10_000)
+    ///     .alert_threshold(50)
+    ///     .alert_window(Duration::from_secs(60))
+    ///     .trend_length(200)
+    ///     .build();
+    /// assert_eq!(collector.max_errors(), 10_000);
+    /// ```
+    pub fn builder() -> ErrorCollectorBuilder {
+        ErrorCollectorBuilder::default()
+    }
+
+    /// Records `error` with `context` (any JSON; a null context exports as `{}`).
+    ///
+    /// A [`McpStoreError`] is kept by reference count; another error is formatted once, and
+    /// the first `McpStoreError` among its causes supplies the code and details. Also emits a
+    /// `tracing` debug event, and may raise a [`RateAlert`] (callbacks run on this thread,
+    /// after every internal lock is released).
+    ///
+    /// ```
+    /// use mcpstore_errors::{ErrorCollector, McpStoreError};
+    ///
+    /// let collector = ErrorCollector::new(10);
+    /// let io = std::io::Error::other("disk full");
+    /// collector.collect(&io, serde_json::json!({"file": "a.json"}));
+    /// let wrapped = std::io::Error::other(McpStoreError::service_timeout("fs", std::time::Duration::from_secs(5)));
+    /// collector.collect(&wrapped, serde_json::Value::Null);
+    ///
+    /// let records = collector.records();
+    /// assert_eq!(records[0].error_type(), "Error");
+    /// assert_eq!(records[0].code(), None);
+    /// assert_eq!(records[1].code(), Some("SERVICE_TIMEOUT"));
+    /// ```
+    #[inline]
+    pub fn collect<E: StdError + 'static>(&self, error: &E, context: Value) {
+        let (key, payload) = record::describe(error);
+        tracing::debug!(target: "mcpstore_errors::collector", error = %error, "error collected");
+        self.record(key, payload, context);
+    }
+
+    /// Records a value that is only [`Display`] (a `String`, a `&str`, a type without an
+    /// `Error` impl): its message is the formatted value, its type the short Rust type name
+    /// (`"String"`), with no code or details.
+    ///
+    /// ```
+    /// let collector = mcpstore_errors::ErrorCollector::new(10);
+    /// collector.collect_display(&String::from("quota exceeded"), serde_json::Value::Null);
+    /// let record = &collector.records()[0];
+    /// assert_eq!(record.error_type(), "String");
+    /// assert_eq!(record.message(), "quota exceeded");
+    /// ```
+    pub fn collect_display<T: Display + ?Sized + 'static>(&self, error: &T, context: Value) {
+        let (key, payload) = record::describe_display(error);
+        tracing::debug!(target: "mcpstore_errors::collector", error = %error, "error collected");
+        self.record(key, payload, context);
+    }
+
+    #[inline]
+    fn record(&self, key: record::TypeKey, payload: record::Payload, context: Value) {
+        let now = self.inner.now();
+        let recorded = shard::record_local(&self.inner, key, payload, context, now);
+        drop(recorded.evicted);
+        if let Some((name, state)) = recorded.check_rate {
+            if let Some(alert) = self.inner.check_rate(name, &state, now) {
+                self.inner.callbacks.deliver(&alert);
+            }
+        }
+    }
+
+    /// Registers a callback for rate alerts. Callbacks run on the thread whose collect raised
+    /// the alert, outside the collector's locks; one that panics is reported as a `tracing`
+    /// error and the collector carries on.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// static ALERTS: AtomicUsize = AtomicUsize::new(0);
+    /// let collector = mcpstore_errors::ErrorCollector::new(10);
+    /// collector.on_alert(|_alert| {
+    ///     ALERTS.fetch_add(1, Ordering::Relaxed);
+    /// });
+    /// collector.on_alert(|_alert| panic!("a faulty callback")); // reported, not propagated
+    /// for _ in 0..11 {
+    ///     collector.collect(&std::fmt::Error, serde_json::Value::Null);
+    /// }
+    /// assert_eq!(ALERTS.load(Ordering::Relaxed), 1);
+    /// ```
+    pub fn on_alert<F>(&self, callback: F)
+    where
+        F: Fn(&RateAlert) + Send + Sync + 'static,
+    {
+        self.inner.callbacks.add(Arc::new(callback));
+    }
+
+    /// Counts of the errors in the history collected within `window` before now: total, by
+    /// type, by code, and by hour of day (UTC).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let collector = mcpstore_errors::ErrorCollector::new(10);
+    /// collector.collect(&std::fmt::Error, serde_json::Value::Null);
+    /// assert_eq!(collector.summary(Duration::from_secs(24 * 3600)).total_errors, 1);
+    /// ```
+    pub fn summary(&self, window: Duration) -> ErrorSummary {
+        let now = self.inner.now();
+        self.inner.with_shards(|shards| {
+            let records = history::newest(shards, self.inner.config.max_errors);
+            summary::summarize(records, now, window)
+        })
+    }
+
+    /// The history, oldest first: at most `max_errors` records.
+    ///
+    /// ```
+    /// let collector = mcpstore_errors::ErrorCollector::new(10);
+    /// collector.collect(&std::fmt::Error, serde_json::Value::Null);
+    /// assert_eq!(collector.records()[0].message(), "an error occurred when formatting an argument");
+    /// ```
+    pub fn records(&self) -> Vec<ErrorRecord> {
+        self.inner.with_shards(|shards| {
+            history::newest(shards, self.inner.config.max_errors)
+                .into_iter()
+                .cloned()
+                .collect()
+        })
+    }
+
+    /// How many errors the history holds.
+    ///
+    /// ```
+    /// let collector = mcpstore_errors::ErrorCollector::new(1);
+    /// collector.collect(&std::fmt::Error, serde_json::Value::Null);
+    /// collector.collect(&std::fmt::Error, serde_json::Value::Null);
+    /// assert_eq!(collector.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.inner.with_shards(|shards| {
+            let held: usize = shards.iter().map(|shard| shard.records.len()).sum();
+            held.min(self.inner.config.max_errors)
+        })
+    }
+
+    /// Whether the history is empty.
+    ///
+    /// ```
+    /// assert!(mcpstore_errors::ErrorCollector::new(10).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many errors the history keeps.
+    ///
+    /// ```
+    /// assert_eq!(mcpstore_errors::ErrorCollector::new(7).max_errors(), 7);
+    /// ```
+    pub fn max_errors(&self) -> usize {
+        self.inner.config.max_errors
+    }
+
+    /// Every error collected so far, counted by type; cumulative, not limited to the history.
+    ///
+    /// ```
+    /// let collector = mcpstore_errors::ErrorCollector::new(1);
+    /// for _ in 0..3 {
+    ///     collector.collect(&std::fmt::Error, serde_json::Value::Null);
+    /// }
+    /// assert_eq!(collector.statistics()["Error"], 3);
+    /// ```
+    pub fn statistics(&self) -> BTreeMap<String, u64> {
+        self.inner.with_shards(statistics)
+    }
+
+    /// The newest `trend_length` collect times of `error_type`, oldest first (empty for a
+    /// type never seen).
+    ///
+    /// ```
+    /// let collector = mcpstore_errors::ErrorCollector::new(10);
+    /// collector.collect(&std::fmt::Error, serde_json::Value::Null);
+    /// assert_eq!(collector.trend("Error").len(), 1);
+    /// assert!(collector.trend("ServiceNotFoundError").is_empty());
+    /// ```
+    pub fn trend(&self, error_type: &str) -> Vec<SystemTime> {
+        let mut times: Vec<SystemTime> = self.inner.with_shards(|shards| {
+            shards
+                .iter()
+                .flat_map(|shard| shard.types.iter())
+                .filter(|slot| slot.name == error_type)
+                .flat_map(|slot| slot.trend.iter().copied())
+                .collect()
+        });
+        times.sort_unstable();
+        let skip = times.len().saturating_sub(self.inner.config.trend_length);
+        times.drain(..skip);
+        times
+    }
+
+    /// Empties the history and the trends, and re-arms every alert. Statistics are kept: they
+    /// count every error since the collector was made; see [`reset`](Self::reset).
+    ///
+    /// ```
+    /// let collector = mcpstore_errors::ErrorCollector::new(10);
+    /// collector.collect(&std::fmt::Error, serde_json::Value::Null);
+    /// collector.clear();
+    /// assert!(collector.is_empty());
+    /// assert_eq!(collector.statistics()["Error"], 1);
+    /// ```
+    pub fn clear(&self) {
+        let taken = self.inner.with_each_shard(ShardData::take_history);
+        drop(taken);
+        self.rearm_alerts();
+    }
+
+    /// Empties the history, the trends and the statistics, and re-arms every alert.
+    ///
+    /// ```
+    /// let collector = mcpstore_errors::ErrorCollector::new(10);
+    /// collector.collect(&std::fmt::Error, serde_json::Value::Null);
+    /// collector.reset();
+    /// assert!(collector.statistics().is_empty());
+    /// ```
+    pub fn reset(&self) {
+        let taken = self.inner.with_each_shard(std::mem::take);
+        drop(taken);
+        self.rearm_alerts();
+    }
+
+    fn rearm_alerts(&self) {
+        let states = self
+            .inner
+            .alert_states
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for state in states.values() {
+            state.rearm();
+        }
+    }
+
+    /// Writes the history as the seed's JSON document to `path`: `export_time`,
+    /// `total_errors`, `errors` (see [`ErrorRecord`] for each entry), and `statistics`
+    /// (cumulative counts by type); pretty-printed, non-ASCII text kept as is.
+    ///
+    /// The document goes to a temporary file in the same folder, flushed to disk, then
+    /// renamed over `path`: a reader never sees half a file, and a failed export leaves an
+    /// earlier file untouched. An unwritable path is an `Err` naming the path (kind
+    /// [`Configuration`](crate::ErrorKind::Configuration) for a missing folder or a refused
+    /// permission), with the I/O error as its source.
+    ///
+    /// ```
+    /// let collector = mcpstore_errors::ErrorCollector::new(10);
+    /// collector.collect(&mcpstore_errors::McpStoreError::service_not_found("fs"), serde_json::Value::Null);
+    /// let path = std::env::temp_dir().join(format!("collector-doc-{}.json", std::process::id()));
+    /// collector.export(&path)?;
+    /// let document: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    /// assert_eq!(document["errors"][0]["error_code"], "SERVICE_NOT_FOUND");
+    /// assert_eq!(document["statistics"]["ServiceNotFoundError"], 1);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn export(&self, path: impl AsRef<Path>) -> Result<(), McpStoreError> {
+        let now = self.inner.now();
+        // Copy under the locks (reference counts, mostly), format after releasing them.
+        let (records, statistics) = self.inner.with_shards(|shards| {
+            let records: Vec<ErrorRecord> = history::newest(shards, self.inner.config.max_errors)
+                .into_iter()
+                .cloned()
+                .collect();
+            (records, statistics(shards))
+        });
+        let document = export::ExportDocument {
+            export_time: export::export_time(now),
+            total_errors: records.len(),
+            errors: &records,
+            statistics: &statistics,
+        };
+        export::write_atomically(path.as_ref(), &document)
+    }
+
+    /// Exports into `dir` under the name `errors_YYYYmmdd_HHMMSS.json` (the collector's clock,
+    /// UTC) and returns the path written. See [`export`](Self::export).
+    ///
+    /// ```
+    /// let collector = mcpstore_errors::ErrorCollector::new(10);
+    /// let dir = std::env::temp_dir().join(format!("collector-doc-dir-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = collector.export_default(&dir)?;
+    /// assert!(path.file_name().unwrap().to_str().unwrap().starts_with("errors_"));
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn export_default(&self, dir: impl AsRef<Path>) -> Result<PathBuf, McpStoreError> {
+        let path = dir
+            .as_ref()
+            .join(export::default_file_name(self.inner.now())?);
+        self.export(&path)?;
+        Ok(path)
+    }
+}
+
+fn statistics(shards: &[MutexGuard<'_, ShardData>]) -> BTreeMap<String, u64> {
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for slot in shards.iter().flat_map(|shard| shard.types.iter()) {
+        if slot.count > 0 {
+            *counts.entry(slot.name.to_owned()).or_default() += slot.count;
+        }
+    }
+    counts
+}
+
+impl std::fmt::Debug for ErrorCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ErrorCollector")
+            .field("max_errors", &self.inner.config.max_errors)
+            .field("alert_threshold", &self.inner.config.alert_threshold)
+            .field("alert_window", &self.inner.config.alert_window)
+            .field("trend_length", &self.inner.config.trend_length)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures an [`ErrorCollector`]; from [`ErrorCollector::builder`].
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use mcpstore_errors::{Clock, ErrorCollector, ManualClock};
+///
+/// let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+/// let collector = ErrorCollector::builder()
+///     .alert_threshold(3)
+///     .alert_window(Duration::from_secs(10))
+///     .clock(clock.clone())
+///     .build();
+/// collector.collect(&std::fmt::Error, serde_json::Value::Null);
+/// assert_eq!(collector.records()[0].timestamp(), clock.now());
+/// ```
+#[derive(Debug, Clone)]
+pub struct ErrorCollectorBuilder {
+    config: Config,
+}
+
+impl Default for ErrorCollectorBuilder {
+    fn default() -> Self {
+        ErrorCollectorBuilder {
+            config: Config {
+                max_errors: DEFAULT_MAX_ERRORS,
+                alert_threshold: DEFAULT_ALERT_THRESHOLD,
+                alert_window: DEFAULT_ALERT_WINDOW,
+                trend_length: DEFAULT_TREND_LENGTH,
+                clock: TimeSource::System,
+            },
+        }
+    }
+}
+
+impl ErrorCollectorBuilder {
+    /// How many errors the history keeps (default 1000).
+    pub fn max_errors(mut self, max_errors: usize) -> Self {
+        self.config.max_errors = max_errors;
+        self
+    }
+
+    /// The alert fires when more than this many errors of one type fall within the window
+    /// (default 10).
+    pub fn alert_threshold(mut self, threshold: usize) -> Self {
+        self.config.alert_threshold = threshold;
+        self
+    }
+
+    /// The alert's window (default 5 minutes).
+    pub fn alert_window(mut self, window: Duration) -> Self {
+        self.config.alert_window = window;
+        self
+    }
+
+    /// How many timestamps each type's trend keeps (default 100).
+    pub fn trend_length(mut self, length: usize) -> Self {
+        self.config.trend_length = length;
+        self
+    }
+
+    /// The clock timestamps and windows are read from (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.config.clock = TimeSource::Custom(Arc::new(clock));
+        self
+    }
+
+    /// The collector.
+    pub fn build(self) -> ErrorCollector {
+        let retired = Arc::new(Shard::default());
+        ErrorCollector {
+            inner: Arc::new(Inner {
+                config: self.config,
+                shards: Mutex::new(vec![retired]),
+                alert_states: Mutex::new(HashMap::new()),
+                callbacks: Callbacks::default(),
+            }),
+        }
+    }
+
+    /// Builds the collector and makes it the one [`global_collector`] returns. An `Err` if
+    /// the global collector already exists (it is made on first use).
+    ///
+    /// ```
+    /// use mcpstore_errors::{ErrorCollector, global_collector};
+    ///
+    /// let installed = ErrorCollector::builder().max_errors(5000).install_global()?;
+    /// assert_eq!(global_collector().max_errors(), 5000);
+    /// assert!(ErrorCollector::builder().install_global().is_err());
+    /// # let _ = installed;
+    /// # Ok::<(), mcpstore_errors::McpStoreError>(())
+    /// ```
+    pub fn install_global(self) -> Result<&'static ErrorCollector, McpStoreError> {
+        let mut installed = false;
+        let global = GLOBAL.get_or_init(|| {
+            installed = true;
+            self.build()
+        });
+        if installed {
+            Ok(global)
+        } else {
+            Err(McpStoreError::configuration(
+                "The global error collector is already in use; configure it before its first use",
+            ))
+        }
+    }
+}
+
+static GLOBAL: OnceLock<ErrorCollector> = OnceLock::new();
+
+/// The process-wide collector that `#[collect_errors]` reports to by default: made on first
+/// use with a history of [`DEFAULT_MAX_ERRORS`], unless
+/// [`install_global`](ErrorCollectorBuilder::install_global) configured it first.
+///
+/// ```
+/// let collector = mcpstore_errors::global_collector();
+/// collector.collect(&mcpstore_errors::McpStoreError::connection("refused"), serde_json::Value::Null);
+/// assert!(collector.statistics()["ConnectionError"] >= 1);
+/// ```
+pub fn global_collector() -> &'static ErrorCollector {
+    GLOBAL.get_or_init(|| ErrorCollector::new(DEFAULT_MAX_ERRORS))
+}

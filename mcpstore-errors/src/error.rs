@@ -1,6 +1,7 @@
 //! The one error type, [`McpStoreError`].
 
 use std::error::Error as StdError;
+use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -33,16 +34,29 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 #[error(transparent)]
 pub struct McpStoreError(Arc<Repr>);
 
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
+#[derive(Debug, Clone)]
 struct Repr {
     kind: ErrorKind,
     message: String,
     details: Map<String, Value>,
     timestamp: SystemTime,
     retry_after: Option<Duration>,
-    #[source]
     source: Option<Arc<dyn StdError + Send + Sync + 'static>>,
+}
+
+impl fmt::Display for Repr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for Repr {
+    // Through the `Arc`, so the source downcasts to the type that was attached.
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn StdError + 'static))
+    }
 }
 
 impl McpStoreError {

@@ -30,7 +30,16 @@ pub mod __private;
 
 pub use backoff::{Backoff, Jitter, RetryConfig, RetryStrategy};
 pub use classify::Classify;
+pub use collector::{
+    Clock, DEFAULT_ALERT_THRESHOLD, DEFAULT_ALERT_WINDOW, DEFAULT_MAX_ERRORS, DEFAULT_TREND_LENGTH,
+    ErrorCollector, ErrorCollectorBuilder, ErrorRecord, ErrorSummary, ManualClock, RateAlert,
+    SystemClock, global_collector,
+};
 pub use error::{BoxError, McpStoreError};
+pub use fallback::{
+    CacheClock, FallbackChain, FallbackStrategy, ManualCacheClock, MonotonicClock, ResponseCache,
+    Served, ServedBy,
+};
 pub use kind::{ErrorKind, KindSet};
 pub use random::{RandomSource, SeededRandom, ThreadRandom};
 pub use retry::{

@@ -231,12 +231,23 @@ fn body(function: &Function) -> TokenStream {
     quote!({ #(#patterns)* #run })
 }
 
+/// `&error` as a `&dyn Display` for the runtime's events: its message, or its type's name when
+/// it has no `Display`.
+fn describe(error: &Ident) -> TokenStream {
+    quote! {
+        &{
+            use ::mcpstore_errors::__private::{DescribeDisplay as _, DescribeOther as _};
+            (&&::mcpstore_errors::__private::Described(&#error)).describe()
+        }
+    }
+}
+
 /// How a layer hands a parameter to one run of what it wraps.
 fn rebind_for_run(param: &Param, clone: TokenStream) -> Option<TokenStream> {
     let binding = &param.binding;
     match param.mode {
         Mode::ByValue if !param.no_clone => Some(quote!(let #binding = #clone;)),
-        Mode::MutRef if !param.is_self => Some(quote!(let #binding = &mut *#binding;)),
+        Mode::MutRef if binding != "self" => Some(quote!(let #binding = &mut *#binding;)),
         _ => None,
     }
 }

@@ -1,0 +1,92 @@
+//! Writing the history as the seed's JSON document, atomically.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use super::record::{ErrorRecord, iso_datetime};
+use crate::error::io_error_kind;
+use crate::{ErrorKind, McpStoreError};
+
+/// The exported document, keys in the seed's order.
+#[derive(Serialize)]
+pub(super) struct ExportDocument<'a> {
+    pub(super) export_time: Option<String>,
+    pub(super) total_errors: usize,
+    pub(super) errors: &'a [ErrorRecord],
+    pub(super) statistics: &'a BTreeMap<String, u64>,
+}
+
+/// `errors_YYYYmmdd_HHMMSS.json` for `now`, in UTC.
+pub(super) fn default_file_name(now: SystemTime) -> Result<String, McpStoreError> {
+    jiff::Timestamp::try_from(now)
+        .and_then(|now| jiff::fmt::strtime::format("errors_%Y%m%d_%H%M%S.json", now))
+        .map_err(|error| {
+            McpStoreError::configuration(format!("Cannot name the export file: {error}"))
+                .with_source(error)
+        })
+}
+
+pub(super) fn export_time(now: SystemTime) -> Option<String> {
+    iso_datetime(now)
+}
+
+/// Writes `document` pretty-printed (UTF-8 as is) to a new temporary file beside `path`,
+/// flushes it to disk, then renames it over `path`: readers see the old file or the new one,
+/// never a part, and a failure leaves the old file as it was.
+pub(super) fn write_atomically(
+    path: &Path,
+    document: &ExportDocument<'_>,
+) -> Result<(), McpStoreError> {
+    let temporary = temporary_path(path)?;
+    let file = File::options()
+        .write(true)
+        .create_new(true)
+        .open(&temporary)
+        .map_err(|error| export_error(path, error))?;
+    let written = write_document(file, document).and_then(|()| fs::rename(&temporary, path));
+    written.map_err(|error| {
+        // Best effort: the failure being reported matters more than a leftover file.
+        let _ = fs::remove_file(&temporary);
+        export_error(path, error)
+    })
+}
+
+fn write_document(file: File, document: &ExportDocument<'_>) -> io::Result<()> {
+    let mut writer = BufWriter::with_capacity(1 << 16, file);
+    serde_json::to_writer_pretty(&mut writer, document)?;
+    writer.flush()?;
+    let file = writer.into_inner().map_err(|error| error.into_error())?;
+    file.sync_all()
+}
+
+/// `dir/.name.<pid>.<n>.tmp`: same folder (so the rename cannot cross file systems), hidden,
+/// unique within and across processes.
+fn temporary_path(path: &Path) -> Result<PathBuf, McpStoreError> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let Some(name) = path.file_name() else {
+        let error = io::Error::new(io::ErrorKind::InvalidInput, "the path names no file");
+        return Err(export_error(path, error));
+    };
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let temporary = format!(".{}.{}.{n}.tmp", name.to_string_lossy(), std::process::id());
+    Ok(path.with_file_name(temporary))
+}
+
+/// A configuration error for a path that cannot be written (missing folder, no permission),
+/// a plain MCPStore error otherwise; the path is in the message and the details.
+fn export_error(path: &Path, error: io::Error) -> McpStoreError {
+    let kind = match io_error_kind(error.kind()) {
+        ErrorKind::Configuration => ErrorKind::Configuration,
+        _ => ErrorKind::McpStore,
+    };
+    let shown = path.display();
+    McpStoreError::new(kind, format!("Cannot export errors to '{shown}': {error}"))
+        .with_detail("path", shown.to_string())
+        .with_source(error)
+}

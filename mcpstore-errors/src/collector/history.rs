@@ -1,0 +1,45 @@
+//! Reading the history across shards: the newest `max_errors` records, oldest first.
+
+use std::sync::MutexGuard;
+
+use super::record::ErrorRecord;
+use super::shard::ShardData;
+
+/// The newest `max_errors` records of all shards, oldest first. Newest means latest
+/// timestamp; records with the same timestamp in different shards keep shard order, so the
+/// choice is well defined.
+pub(super) fn newest<'a>(
+    shards: &'a [MutexGuard<'_, ShardData>],
+    max_errors: usize,
+) -> Vec<&'a ErrorRecord> {
+    let mut filled = shards.iter().filter(|shard| !shard.records.is_empty());
+    match (filled.next(), filled.next()) {
+        (None, _) => Vec::new(),
+        // One shard (the common case): its ring already holds its newest, in order.
+        (Some(only), None) => only.records.iter().collect(),
+        _ => merge(shards, max_errors),
+    }
+}
+
+fn merge<'a>(shards: &'a [MutexGuard<'_, ShardData>], max_errors: usize) -> Vec<&'a ErrorRecord> {
+    let mut all: Vec<(usize, usize, &'a ErrorRecord)> = shards
+        .iter()
+        .enumerate()
+        .flat_map(|(shard, data)| {
+            data.records
+                .iter()
+                .enumerate()
+                .map(move |(position, record)| (shard, position, record))
+        })
+        .collect();
+    let order = |a: &(usize, usize, &ErrorRecord), b: &(usize, usize, &ErrorRecord)| {
+        (a.2.timestamp, a.0, a.1).cmp(&(b.2.timestamp, b.0, b.1))
+    };
+    if all.len() > max_errors {
+        let oldest_kept = all.len() - max_errors;
+        all.select_nth_unstable_by(oldest_kept, order);
+        all.drain(..oldest_kept);
+    }
+    all.sort_unstable_by(order);
+    all.into_iter().map(|(_, _, record)| record).collect()
+}

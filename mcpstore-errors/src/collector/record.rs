@@ -1,0 +1,275 @@
+//! One collected error, as kept in the history and written by the export.
+
+use std::any::{Any, TypeId};
+use std::collections::HashSet;
+use std::error::Error as StdError;
+use std::sync::{Mutex, OnceLock};
+use std::time::SystemTime;
+
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+use serde_json::{Map, Value};
+
+use crate::error::unix_seconds;
+use crate::{ErrorKind, McpStoreError};
+
+/// A collected error: when, what type, what it said, and the caller's context.
+///
+/// Records are cheap to keep: a [`McpStoreError`] is held by reference count and its message
+/// and details are read only when asked for. Other errors are kept as their message, plus the
+/// `McpStoreError` found among their causes, if any.
+///
+/// Serializes as one entry of the export's `errors` list: `timestamp` (float seconds since the
+/// Unix epoch), `datetime` (ISO 8601, UTC), `error_type`, `error_message`, `error_code`
+/// (null when there is none), `details` (`{}` when there are none) and `context` (`{}` for a
+/// null context).
+///
+/// ```
+/// use mcpstore_errors::{ErrorCollector, McpStoreError};
+/// use serde_json::json;
+///
+/// let collector = ErrorCollector::new(10);
+/// collector.collect(&McpStoreError::service_not_found("fs"), json!({"op": "start"}));
+/// let record = &collector.records()[0];
+/// assert_eq!(record.error_type(), "ServiceNotFoundError");
+/// assert_eq!(record.message(), "Service 'fs' not found");
+/// assert_eq!(record.code(), Some("SERVICE_NOT_FOUND"));
+/// assert_eq!(record.details().unwrap()["service_name"], "fs");
+/// assert_eq!(record.context()["op"], "start");
+/// ```
+#[derive(Debug, Clone)]
+pub struct ErrorRecord {
+    pub(super) timestamp: SystemTime,
+    pub(super) error_type: &'static str,
+    pub(super) payload: Payload,
+    pub(super) context: Value,
+}
+
+#[derive(Debug, Clone)]
+pub(super) enum Payload {
+    Store(McpStoreError),
+    Other {
+        message: String,
+        cause: Option<McpStoreError>,
+    },
+}
+
+/// How a collected error is filed: by kind for a `McpStoreError` (its class name), by Rust
+/// type otherwise (its short type name).
+#[derive(Clone, Copy)]
+pub(super) enum TypeKey {
+    Kind(ErrorKind),
+    Type(TypeId, fn() -> &'static str),
+}
+
+impl TypeKey {
+    /// The name statistics, trends and alerts are kept under.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            TypeKey::Kind(kind) => intern_static(kind.name()),
+            TypeKey::Type(_, full_name) => intern(&short_type_name(full_name())),
+        }
+    }
+}
+
+impl ErrorRecord {
+    /// When the error was collected (the collector's clock).
+    pub fn timestamp(&self) -> SystemTime {
+        self.timestamp
+    }
+
+    /// The error's type: the class name of a [`McpStoreError`]'s kind (e.g.
+    /// `"ServiceNotFoundError"`), otherwise the Rust type name without module paths (e.g.
+    /// `"Error"` for `std::io::Error`, `"Wrapper<Error>"` for `app::Wrapper<std::io::Error>`).
+    pub fn error_type(&self) -> &'static str {
+        self.error_type
+    }
+
+    /// The error's message (its `Display`).
+    pub fn message(&self) -> &str {
+        match &self.payload {
+            Payload::Store(error) => error.message(),
+            Payload::Other { message, .. } => message,
+        }
+    }
+
+    /// The machine code of the `McpStoreError` the error is or wraps; `None` otherwise.
+    pub fn code(&self) -> Option<&'static str> {
+        self.error().map(McpStoreError::code)
+    }
+
+    /// The details of the `McpStoreError` the error is or wraps; `None` otherwise.
+    pub fn details(&self) -> Option<&Map<String, Value>> {
+        self.error().map(McpStoreError::details)
+    }
+
+    /// The context given to [`collect`](crate::ErrorCollector::collect).
+    pub fn context(&self) -> &Value {
+        &self.context
+    }
+
+    /// The `McpStoreError` the collected error is, or the first one among its causes.
+    pub fn error(&self) -> Option<&McpStoreError> {
+        match &self.payload {
+            Payload::Store(error) => Some(error),
+            Payload::Other { cause, .. } => cause.as_ref(),
+        }
+    }
+}
+
+impl Serialize for ErrorRecord {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let empty = Map::new();
+        let context = match &self.context {
+            Value::Null => &Value::Object(Map::new()),
+            other => other,
+        };
+        let mut state = serializer.serialize_struct("ErrorRecord", 7)?;
+        state.serialize_field("timestamp", &unix_seconds(self.timestamp))?;
+        state.serialize_field("datetime", &iso_datetime(self.timestamp))?;
+        state.serialize_field("error_type", self.error_type)?;
+        state.serialize_field("error_message", self.message())?;
+        state.serialize_field("error_code", &self.code())?;
+        state.serialize_field("details", self.details().unwrap_or(&empty))?;
+        state.serialize_field("context", context)?;
+        state.end()
+    }
+}
+
+/// The record's filing key and payload. A `McpStoreError` is kept by reference count; any
+/// other error is formatted, and its chain of causes searched for a `McpStoreError`.
+#[inline]
+pub(super) fn describe<E: StdError + 'static>(error: &E) -> (TypeKey, Payload) {
+    if let Some(store) = (error as &dyn Any).downcast_ref::<McpStoreError>() {
+        return (TypeKey::Kind(store.kind()), Payload::Store(store.clone()));
+    }
+    let key = TypeKey::Type(TypeId::of::<E>(), std::any::type_name::<E>);
+    let payload = Payload::Other {
+        message: error.to_string(),
+        cause: store_cause(first_cause(error)),
+    };
+    (key, payload)
+}
+
+/// The record of a value that is only `Display`: formatted, filed under its type name.
+pub(super) fn describe_display<T: std::fmt::Display + ?Sized + 'static>(
+    value: &T,
+) -> (TypeKey, Payload) {
+    let key = TypeKey::Type(TypeId::of::<T>(), std::any::type_name::<T>);
+    let payload = Payload::Other {
+        message: value.to_string(),
+        cause: None,
+    };
+    (key, payload)
+}
+
+fn first_cause<E: StdError + 'static>(error: &E) -> Option<&(dyn StdError + 'static)> {
+    match (error as &dyn Any).downcast_ref::<std::io::Error>() {
+        // `io::Error::source` skips the error it carries; start from that error itself.
+        Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
+        None => error.source(),
+    }
+}
+
+// A cap on the walk, in case a hand-written `source()` loops.
+const MAX_CAUSES: usize = 64;
+
+fn store_cause(mut next: Option<&(dyn StdError + 'static)>) -> Option<McpStoreError> {
+    for _ in 0..MAX_CAUSES {
+        let error = next?;
+        if let Some(store) = error.downcast_ref::<McpStoreError>() {
+            return Some(store.clone());
+        }
+        next = match error.downcast_ref::<std::io::Error>() {
+            // `io::Error::source` skips the error it carries; look at that error itself.
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
+            None => error.source(),
+        };
+    }
+    None
+}
+
+/// `a::b::Outer<c::Inner, &d::E>` → `Outer<Inner, &E>`: every path loses its module prefix,
+/// like Python's `type(error).__name__`.
+pub(super) fn short_type_name(full: &str) -> String {
+    let mut short = String::with_capacity(full.len());
+    let mut segment_start = 0;
+    let mut in_ident = false;
+    let mut chars = full.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            short.truncate(segment_start);
+            in_ident = false;
+            continue;
+        }
+        let ident = c.is_alphanumeric() || c == '_';
+        if ident && !in_ident {
+            segment_start = short.len();
+        }
+        in_ident = ident;
+        short.push(c);
+    }
+    short
+}
+
+/// ISO 8601 in UTC with microseconds, the shape Python's `isoformat()` gives an aware time.
+pub(super) fn iso_datetime(time: SystemTime) -> Option<String> {
+    const PRINTER: jiff::fmt::temporal::DateTimePrinter =
+        jiff::fmt::temporal::DateTimePrinter::new().precision(Some(6));
+    let timestamp = jiff::Timestamp::try_from(time).ok()?;
+    let mut text = String::with_capacity(32);
+    PRINTER
+        .print_timestamp_with_offset(&timestamp, jiff::tz::Offset::UTC, &mut text)
+        .ok()?;
+    Some(text)
+}
+
+// Type names are interned so records and statistics compare them by address. The set only
+// grows by the distinct error type names of the program.
+fn names() -> &'static Mutex<HashSet<&'static str>> {
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    NAMES.get_or_init(|| Mutex::new(HashSet::new()))
+}
+
+fn intern_static(name: &'static str) -> &'static str {
+    let mut names = names().lock().unwrap_or_else(|e| e.into_inner());
+    match names.get(name) {
+        Some(interned) => interned,
+        None => {
+            names.insert(name);
+            name
+        }
+    }
+}
+
+fn intern(name: &str) -> &'static str {
+    let mut names = names().lock().unwrap_or_else(|e| e.into_inner());
+    match names.get(name) {
+        Some(interned) => interned,
+        None => {
+            let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+            names.insert(leaked);
+            leaked
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_type_name;
+
+    #[test]
+    fn short_names_drop_every_module_path() {
+        assert_eq!(short_type_name("std::io::error::Error"), "Error");
+        assert_eq!(
+            short_type_name("app::Wrapper<std::io::error::Error, &alloc::string::String>"),
+            "Wrapper<Error, &String>"
+        );
+        assert_eq!(short_type_name("&str"), "&str");
+        assert_eq!(
+            short_type_name("dyn core::error::Error + core::marker::Send"),
+            "dyn Error + Send"
+        );
+        assert_eq!(short_type_name("(u8, a::B)"), "(u8, B)");
+    }
+}

@@ -1,0 +1,215 @@
+//! [`FnCache`]: the cache `#[fallback(cache(..))]` keeps in a `static` per annotated function.
+//! Values are type-erased because a `static` inside a generic function cannot name its types.
+
+use std::any::{Any, TypeId};
+use std::fmt::{self, Display};
+use std::hash::Hash;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use super::cache::hash_of;
+use super::clock::CacheClock;
+use super::events::{CacheMiss, fallback_served, fallback_strategy_failed};
+use super::store::LruStore;
+
+type ErasedValue = Arc<dyn Any + Send + Sync>;
+
+/// The clock every [`FnCache`] without its own clock reads; unset means the real one.
+static FN_CACHE_CLOCK: OnceLock<&'static dyn CacheClock> = OnceLock::new();
+
+/// Makes every [`FnCache`] built with [`FnCache::new`] read `clock` instead of the real monotonic
+/// clock, so tests of attribute-generated caches can expire entries without waiting. Only the
+/// first call in a process takes effect; it returns whether this call did.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcpstore_errors::ManualCacheClock;
+/// use mcpstore_errors::__private::{FnCache, set_fn_cache_clock};
+///
+/// static CLOCK: ManualCacheClock = ManualCacheClock::new();
+/// static CACHE: FnCache = FnCache::new(Duration::from_secs(60), 10);
+///
+/// assert!(set_fn_cache_clock(&CLOCK));
+/// let key = FnCache::key::<u32, _>("fs");
+/// CACHE.store(key, &7u32);
+/// CLOCK.advance(Duration::from_secs(60));
+/// assert_eq!(CACHE.lookup::<u32>(key), None);
+/// ```
+pub fn set_fn_cache_clock(clock: &'static dyn CacheClock) -> bool {
+    FN_CACHE_CLOCK.set(clock).is_ok()
+}
+
+/// A bounded LRU cache with a TTL for one function, `const`-constructible for a `static`;
+/// values of any `Clone + Send + Sync + 'static` type, keyed by [`FnCache::key`].
+///
+/// Same engine as [`ResponseCache`](crate::ResponseCache); the map is built on first use.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcpstore_errors::__private::FnCache;
+///
+/// fn list_tools(service: &str) -> Result<Vec<String>, String> {
+///     static CACHE: FnCache = FnCache::new(Duration::from_secs(600), 100);
+///     let key = FnCache::key::<Vec<String>, _>(&(service,));
+///     match fetch(service) {
+///         Ok(tools) => {
+///             CACHE.store(key, &tools);
+///             Ok(tools)
+///         }
+///         Err(error) => CACHE.serve("list_tools", key, &error).ok_or(error),
+///     }
+/// }
+/// # fn fetch(service: &str) -> Result<Vec<String>, String> {
+/// #     use std::sync::atomic::{AtomicBool, Ordering};
+/// #     static UP: AtomicBool = AtomicBool::new(true);
+/// #     if UP.swap(false, Ordering::SeqCst) { Ok(vec![format!("{service}.read")]) } else { Err("down".into()) }
+/// # }
+///
+/// assert_eq!(list_tools("fs").unwrap(), ["fs.read"]);
+/// assert_eq!(list_tools("fs").unwrap(), ["fs.read"]); // the service is down: served from the cache
+/// assert!(list_tools("web").is_err()); // never succeeded for "web": nothing to serve
+/// ```
+pub struct FnCache {
+    ttl: Duration,
+    capacity: usize,
+    clock: Option<&'static dyn CacheClock>,
+    store: OnceLock<Mutex<LruStore<ErasedValue>>>,
+}
+
+impl FnCache {
+    /// A cache of at most `capacity` entries (zero: it stores nothing), each served for `ttl`.
+    pub const fn new(ttl: Duration, capacity: usize) -> FnCache {
+        FnCache {
+            ttl,
+            capacity,
+            clock: None,
+            store: OnceLock::new(),
+        }
+    }
+
+    /// Like [`new`](Self::new), aged by `clock` rather than the process-wide one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mcpstore_errors::ManualCacheClock;
+    /// use mcpstore_errors::__private::FnCache;
+    ///
+    /// static CLOCK: ManualCacheClock = ManualCacheClock::new();
+    /// static CACHE: FnCache = FnCache::with_clock(Duration::from_secs(10), 4, &CLOCK);
+    /// let key = FnCache::key::<&str, _>(&1);
+    /// CACHE.store(key, &"one");
+    /// CLOCK.advance(Duration::from_secs(9));
+    /// assert_eq!(CACHE.lookup::<&str>(key), Some("one"));
+    /// ```
+    pub const fn with_clock(
+        ttl: Duration,
+        capacity: usize,
+        clock: &'static dyn CacheClock,
+    ) -> FnCache {
+        FnCache {
+            ttl,
+            capacity,
+            clock: Some(clock),
+            store: OnceLock::new(),
+        }
+    }
+
+    /// The key of `args` for a result of type `T`: a hash of both, so two instantiations of a
+    /// generic function sharing one `static` never read each other's values.
+    ///
+    /// ```
+    /// use mcpstore_errors::__private::FnCache;
+    /// assert_eq!(FnCache::key::<u32, _>(&("fs", 1)), FnCache::key::<u32, _>(&("fs", 1)));
+    /// assert_ne!(FnCache::key::<u32, _>(&("fs", 1)), FnCache::key::<u64, _>(&("fs", 1)));
+    /// ```
+    pub fn key<T: 'static, A: Hash + ?Sized>(args: &A) -> u64 {
+        hash_of(&(TypeId::of::<T>(), args))
+    }
+
+    /// Stores a clone of `value` under `key`, fresh from now; evicts the least recently used
+    /// entry when full.
+    pub fn store<T: Clone + Send + Sync + 'static>(&self, key: u64, value: &T) {
+        let value: ErasedValue = Arc::new(value.clone());
+        let now = self.now();
+        self.lock().insert(key, value, now);
+    }
+
+    /// A clone of the value under `key`, or `None` if absent, expired, or of another type.
+    pub fn lookup<T: Clone + Send + Sync + 'static>(&self, key: u64) -> Option<T> {
+        let now = self.now();
+        // Clone the Arc under the lock, the value outside it.
+        let erased = self.lock().get(key, now).cloned()?;
+        erased.downcast_ref::<T>().cloned()
+    }
+
+    /// The cache strategy of a fallback: [`lookup`](Self::lookup), then the `tracing` event that
+    /// says whether it served `operation` after `error`.
+    pub fn serve<T: Clone + Send + Sync + 'static>(
+        &self,
+        operation: &str,
+        key: u64,
+        error: &dyn Display,
+    ) -> Option<T> {
+        let value = self.lookup(key);
+        match value {
+            Some(_) => fallback_served(operation, "cache", error),
+            None => fallback_strategy_failed(operation, "cache", &CacheMiss),
+        }
+        value
+    }
+
+    /// The number of entries held, expired ones not yet dropped included.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mcpstore_errors::__private::FnCache;
+    /// static CACHE: FnCache = FnCache::new(Duration::from_secs(10), 4);
+    /// assert_eq!(CACHE.len(), 0);
+    /// CACHE.store(FnCache::key::<u8, _>(&1), &1u8);
+    /// assert_eq!(CACHE.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.store.get().map_or(0, |store| lock(store).len())
+    }
+
+    /// Whether the cache holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drops every entry.
+    pub fn clear(&self) {
+        if let Some(store) = self.store.get() {
+            lock(store).clear();
+        }
+    }
+
+    fn now(&self) -> Instant {
+        match self.clock.or_else(|| FN_CACHE_CLOCK.get().copied()) {
+            Some(clock) => clock.now(),
+            None => Instant::now(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, LruStore<ErasedValue>> {
+        lock(
+            self.store
+                .get_or_init(|| Mutex::new(LruStore::new(self.ttl, self.capacity))),
+        )
+    }
+}
+
+fn lock(store: &Mutex<LruStore<ErasedValue>>) -> MutexGuard<'_, LruStore<ErasedValue>> {
+    // Only map operations run under the lock; a poisoned one is still consistent.
+    store.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl fmt::Debug for FnCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FnCache")
+            .field("ttl", &self.ttl)
+            .field("capacity", &self.capacity)
+            .field("len", &self.len())
+            .finish()
+    }
+}

@@ -1,0 +1,828 @@
+//! The fallback runtime: `FallbackChain` with its cache, default, alternative and custom
+//! strategies; the bounded TTL cache under a controllable clock; `FnCache` and the `tracing`
+//! events that attribute-generated code calls; sync and async; the free success path.
+// A counting global allocator needs `unsafe impl GlobalAlloc`; it only forwards to `System`.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mcpstore_errors::__private::{
+    FnCache, fallback_exhausted, fallback_served, fallback_strategy_failed, set_fn_cache_clock,
+};
+use mcpstore_errors::{
+    BoxError, ErrorKind, FallbackChain, FallbackStrategy, ManualCacheClock, McpStoreError,
+    ResponseCache, ServedBy,
+};
+use mcpstore_errors_tests::CapturedEvent;
+
+const TEN_MINUTES: Duration = Duration::from_secs(600);
+
+/// A cache aged by a clock the test moves.
+fn manual_cache<T>(ttl: Duration, capacity: usize) -> (ResponseCache<T>, Arc<ManualCacheClock>) {
+    let clock = Arc::new(ManualCacheClock::new());
+    (
+        ResponseCache::with_clock(ttl, capacity, clock.clone()),
+        clock,
+    )
+}
+
+/// An error that is not `Clone` and carries a heap payload, so the test can tell the very
+/// value the primary returned from any copy or rebuild.
+#[derive(Debug)]
+struct Original {
+    id: u32,
+    payload: Box<u64>,
+}
+
+impl Original {
+    fn new(id: u32) -> Self {
+        Original {
+            id,
+            payload: Box::new(u64::from(id) * 1000),
+        }
+    }
+}
+
+impl fmt::Display for Original {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "original failure {}", self.id)
+    }
+}
+
+// ---- the seed's example ----
+
+fn get_service_tools(service_name: &str, store_up: bool) -> Result<Vec<String>, McpStoreError> {
+    if store_up {
+        Ok(vec![
+            format!("{service_name}.read_file"),
+            format!("{service_name}.write_file"),
+        ])
+    } else {
+        Err(McpStoreError::connection("store unreachable"))
+    }
+}
+
+#[test]
+fn seed_example_tools_behind_a_ten_minute_cache_then_an_empty_list() {
+    let (cache, clock) = manual_cache(TEN_MINUTES, 100);
+    let chain = FallbackChain::new()
+        .operation("get_service_tools")
+        .cache(cache)
+        .default_value(Vec::new());
+
+    let fresh = chain
+        .execute_outcome("filesystem", |name| get_service_tools(name, true))
+        .unwrap();
+    assert_eq!(fresh.served_by, ServedBy::Primary);
+    assert_eq!(fresh.value.len(), 2);
+
+    clock.advance(Duration::from_secs(9 * 60));
+    let cached = chain
+        .execute_outcome("filesystem", |name| get_service_tools(name, false))
+        .unwrap();
+    assert_eq!(cached.served_by, ServedBy::Cache);
+    assert_eq!(cached.value, fresh.value);
+
+    clock.advance(Duration::from_secs(60));
+    let defaulted = chain
+        .execute_outcome("filesystem", |name| get_service_tools(name, false))
+        .unwrap();
+    assert_eq!(defaulted.served_by, ServedBy::Default);
+    assert!(defaulted.value.is_empty());
+}
+
+// ---- order and the original error ----
+
+/// A custom strategy that records its call and fails or serves as told.
+struct Recording {
+    name: &'static str,
+    log: Arc<Mutex<Vec<&'static str>>>,
+    serve: Option<u32>,
+}
+
+impl FallbackStrategy<u32, u32, Original> for Recording {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn recover(&self, _args: &u32, _error: &Original) -> Result<u32, BoxError> {
+        self.log.lock().unwrap().push(self.name);
+        self.serve
+            .ok_or_else(|| format!("{} has nothing", self.name).into())
+    }
+}
+
+fn recording(
+    log: &Arc<Mutex<Vec<&'static str>>>,
+    name: &'static str,
+    serve: Option<u32>,
+) -> Recording {
+    Recording {
+        name,
+        log: log.clone(),
+        serve,
+    }
+}
+
+#[test]
+fn strategies_run_in_the_order_added_and_stop_at_the_first_that_serves() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let alternative_log = log.clone();
+    let default_log = log.clone();
+    let chain = FallbackChain::new()
+        .strategy(recording(&log, "first", None))
+        .alternative(move |_: &u32| {
+            alternative_log.lock().unwrap().push("alternative");
+            Err::<u32, _>("alternative down")
+        })
+        .strategy(recording(&log, "third", Some(3)))
+        .default_with(move || {
+            default_log.lock().unwrap().push("default");
+            0
+        });
+
+    let served = chain
+        .execute_outcome(&1, |_| Err(Original::new(1)))
+        .unwrap();
+    assert_eq!(served.value, 3);
+    assert_eq!(served.served_by, ServedBy::Custom("third"));
+    assert_eq!(*log.lock().unwrap(), ["first", "alternative", "third"]);
+}
+
+#[test]
+fn when_every_strategy_fails_the_original_error_is_returned_untouched() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (cache, _clock) = manual_cache(TEN_MINUTES, 10);
+    let chain = FallbackChain::new()
+        .cache(cache)
+        .alternative(|_: &u32| Err::<u32, _>(McpStoreError::connection("backup down")))
+        .strategy(recording(&log, "custom", None))
+        .recover(|_: &u32, _: &Original| Err::<u32, _>("cannot recover"));
+
+    let original = Original::new(7);
+    let payload_address: *const u64 = &*original.payload;
+    let error = chain.execute(&1, move |_| Err(original)).unwrap_err();
+    assert_eq!(error.id, 7);
+    assert_eq!(*error.payload, 7000);
+    assert!(
+        std::ptr::eq(&*error.payload, payload_address),
+        "the error was rebuilt"
+    );
+    assert_eq!(*log.lock().unwrap(), ["custom"]);
+}
+
+#[test]
+fn a_chain_without_strategies_returns_the_failure_as_it_is() {
+    let chain: FallbackChain<str, u32, McpStoreError> = FallbackChain::new();
+    assert!(chain.is_empty());
+    let error = chain
+        .execute("fs", |name| Err(McpStoreError::service_not_found(name)))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ServiceNotFound);
+    assert_eq!(error.to_string(), "Service 'fs' not found");
+}
+
+#[test]
+fn the_primary_value_is_returned_and_no_strategy_runs_on_success() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (a, b) = (calls.clone(), calls.clone());
+    let chain = FallbackChain::new()
+        .alternative(move |_: &u32| {
+            a.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, String>(0)
+        })
+        .default_with(move || {
+            b.fetch_add(1, Ordering::SeqCst);
+            0
+        });
+    let served = chain
+        .execute_outcome(&5, |n| Ok::<_, Original>(n * 2))
+        .unwrap();
+    assert_eq!(served.value, 10);
+    assert_eq!(served.served_by, ServedBy::Primary);
+    assert!(!served.is_fallback());
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+// ---- each strategy ----
+
+fn backup_tools(args: &(String, u32)) -> Result<Vec<String>, McpStoreError> {
+    Ok(vec![format!("{}#{} from backup", args.0, args.1)])
+}
+
+#[test]
+fn an_alternative_gets_the_same_arguments_and_is_named_by_its_path() {
+    let chain = FallbackChain::new().alternative(backup_tools);
+    let args = ("filesystem".to_string(), 3);
+    let served = chain
+        .execute_outcome(&args, |_| Err(McpStoreError::connection("down")))
+        .unwrap();
+    assert_eq!(served.value, ["filesystem#3 from backup"]);
+    match served.served_by {
+        ServedBy::Alternative(name) => assert!(name.ends_with("backup_tools"), "{name}"),
+        other => panic!("served by {other:?}"),
+    }
+}
+
+#[test]
+fn a_custom_strategy_gets_the_arguments_and_the_original_error() {
+    struct Inspect(Arc<Mutex<Option<(u32, u32)>>>);
+    impl FallbackStrategy<u32, String, Original> for Inspect {
+        fn recover(&self, args: &u32, error: &Original) -> Result<String, BoxError> {
+            *self.0.lock().unwrap() = Some((*args, error.id));
+            Ok(format!("recovered {args} after {error}"))
+        }
+    }
+
+    let seen = Arc::new(Mutex::new(None));
+    let chain = FallbackChain::new().strategy(Inspect(seen.clone()));
+    let served = chain
+        .execute_outcome(&4, |_| Err(Original::new(9)))
+        .unwrap();
+    assert_eq!(served.value, "recovered 4 after original failure 9");
+    assert_eq!(*seen.lock().unwrap(), Some((4, 9)));
+    match served.served_by {
+        ServedBy::Custom(name) => assert!(name.ends_with("Inspect"), "{name}"),
+        other => panic!("served by {other:?}"),
+    }
+}
+
+#[test]
+fn a_recovery_closure_decides_from_the_error() {
+    let chain = FallbackChain::new().recover(|_: &str, error: &McpStoreError| {
+        if error.kind().is_a(ErrorKind::Service) {
+            Ok(Vec::<String>::new())
+        } else {
+            Err(error.clone())
+        }
+    });
+    let missing = chain.execute("fs", |name| Err(McpStoreError::service_not_found(name)));
+    assert_eq!(missing.unwrap(), Vec::<String>::new());
+    let config = chain.execute("fs", |_| Err(McpStoreError::configuration("bad path")));
+    assert_eq!(config.unwrap_err().kind(), ErrorKind::Configuration);
+}
+
+#[test]
+fn defaults_are_a_value_a_closure_or_the_types_default() {
+    let value = FallbackChain::new().default_value(vec![1, 2]);
+    assert_eq!(value.execute(&(), |_| Err("down")), Ok(vec![1, 2]));
+    assert_eq!(
+        value.execute(&(), |_| Err("down")),
+        Ok(vec![1, 2]),
+        "served twice"
+    );
+
+    let made = FallbackChain::new().default_with(|| "made".to_string());
+    assert_eq!(made.execute(&(), |_| Err("down")), Ok("made".to_string()));
+
+    let typed = FallbackChain::new().or_default();
+    let served = typed
+        .execute_outcome(&(), |_| Err::<(u8, String), _>("down"))
+        .unwrap();
+    assert_eq!(served.value, (0, String::new()));
+    assert_eq!(served.served_by, ServedBy::Default);
+}
+
+// ---- the cache ----
+
+#[test]
+fn the_cache_serves_while_younger_than_its_ttl_and_not_at_it() {
+    let (cache, clock) = manual_cache(Duration::from_secs(60), 10);
+    let chain = FallbackChain::new().cache(cache);
+    chain.execute("fs", |_| Ok::<_, String>(1)).unwrap();
+
+    clock.advance(Duration::from_millis(59_999));
+    assert_eq!(chain.execute("fs", |_| Err("down".to_string())), Ok(1));
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(
+        chain.execute("fs", |_| Err("down".to_string())),
+        Err("down".to_string())
+    );
+}
+
+#[test]
+fn the_cache_serves_only_the_same_arguments() {
+    let (cache, _clock) = manual_cache(TEN_MINUTES, 10);
+    let chain = FallbackChain::new().cache(cache);
+    chain
+        .execute(&("fs", 1), |_| Ok::<_, String>("fs-1"))
+        .unwrap();
+    assert_eq!(
+        chain.execute(&("fs", 1), |_| Err("down".into())),
+        Ok("fs-1")
+    );
+    assert_eq!(
+        chain.execute(&("fs", 2), |_| Err("down".to_string())),
+        Err("down".to_string())
+    );
+    assert_eq!(
+        chain.execute(&("web", 1), |_| Err("down".to_string())),
+        Err("down".to_string())
+    );
+}
+
+#[test]
+fn each_success_refreshes_the_cached_value_and_its_age() {
+    let (cache, clock) = manual_cache(TEN_MINUTES, 10);
+    let chain = FallbackChain::new().cache(cache);
+    chain.execute("fs", |_| Ok::<_, String>("old")).unwrap();
+    clock.advance(Duration::from_secs(8 * 60));
+    chain.execute("fs", |_| Ok::<_, String>("new")).unwrap();
+    clock.advance(Duration::from_secs(8 * 60)); // 16 minutes after the first store
+    assert_eq!(chain.execute("fs", |_| Err("down".to_string())), Ok("new"));
+}
+
+#[test]
+fn a_failure_does_not_refresh_the_cache() {
+    let (cache, clock) = manual_cache(TEN_MINUTES, 10);
+    let chain = FallbackChain::new().cache(cache);
+    chain.execute("fs", |_| Ok::<_, String>(1)).unwrap();
+    clock.advance(Duration::from_secs(9 * 60));
+    assert_eq!(chain.execute("fs", |_| Err("down".to_string())), Ok(1));
+    clock.advance(Duration::from_secs(60));
+    assert!(chain.execute("fs", |_| Err("down".to_string())).is_err());
+}
+
+#[test]
+fn the_cache_holds_at_most_its_capacity_dropping_the_oldest() {
+    let (cache, _clock) = manual_cache(TEN_MINUTES, 3);
+    let chain = FallbackChain::new().cache(cache.clone());
+    for n in 0..10u32 {
+        chain.execute(&n, |n| Ok::<_, String>(n * 10)).unwrap();
+        assert!(cache.len() <= 3);
+    }
+    assert_eq!(cache.len(), 3);
+    for n in 0..7u32 {
+        assert!(
+            chain.execute(&n, |_| Err("down".to_string())).is_err(),
+            "{n} kept"
+        );
+    }
+    for n in 7..10u32 {
+        assert_eq!(chain.execute(&n, |_| Err("down".to_string())), Ok(n * 10));
+    }
+}
+
+#[test]
+fn a_served_entry_is_recently_used_and_survives_eviction() {
+    let (cache, _clock) = manual_cache(TEN_MINUTES, 2);
+    cache.insert("a", 1);
+    cache.insert("b", 2);
+    assert_eq!(cache.get("a"), Some(1));
+    cache.insert("c", 3);
+    assert_eq!(cache.get("b"), None);
+    assert_eq!(cache.get("a"), Some(1));
+    assert_eq!(cache.get("c"), Some(3));
+}
+
+#[test]
+fn a_zero_capacity_cache_stores_nothing() {
+    let (cache, _clock) = manual_cache(TEN_MINUTES, 0);
+    let chain = FallbackChain::new().cache(cache.clone());
+    chain.execute("fs", |_| Ok::<_, String>(1)).unwrap();
+    assert!(cache.is_empty());
+    assert!(chain.execute("fs", |_| Err("down".to_string())).is_err());
+}
+
+#[test]
+fn chains_sharing_a_cache_never_read_each_others_entries() {
+    let (cache, _clock) = manual_cache(TEN_MINUTES, 10);
+    let tools = FallbackChain::new()
+        .operation("list_tools")
+        .cache(cache.clone());
+    let prompts = FallbackChain::new()
+        .operation("list_prompts")
+        .cache(cache.clone());
+    tools
+        .execute("fs", |_| Ok::<_, String>("tools of fs"))
+        .unwrap();
+    prompts
+        .execute("fs", |_| Ok::<_, String>("prompts of fs"))
+        .unwrap();
+    assert_eq!(cache.len(), 2);
+    assert_eq!(
+        tools.execute("fs", |_| Err("down".into())),
+        Ok("tools of fs")
+    );
+    assert_eq!(
+        prompts.execute("fs", |_| Err("down".into())),
+        Ok("prompts of fs")
+    );
+}
+
+#[test]
+fn the_cache_keeps_its_position_in_the_chain() {
+    let (cache, _clock) = manual_cache(TEN_MINUTES, 10);
+    let chain = FallbackChain::new().default_value(0).cache(cache);
+    chain.execute(&1, |_| Ok::<_, String>(5)).unwrap();
+    let served = chain
+        .execute_outcome(&1, |_| Err("down".to_string()))
+        .unwrap();
+    assert_eq!(
+        served.served_by,
+        ServedBy::Default,
+        "the default comes first"
+    );
+}
+
+#[test]
+fn the_cache_is_thread_safe_and_bounded_under_concurrent_use() {
+    let (cache, _clock) = manual_cache(TEN_MINUTES, 16);
+    let chain = Arc::new(FallbackChain::new().cache(cache.clone()));
+    let threads: Vec<_> = (0..8u64)
+        .map(|thread| {
+            let chain = chain.clone();
+            std::thread::spawn(move || {
+                for round in 0..200u64 {
+                    let key = (thread, round % 4);
+                    let expected = thread * 1000 + round % 4;
+                    chain
+                        .execute(&key, |k| Ok::<_, String>(k.0 * 1000 + k.1))
+                        .unwrap();
+                    let served = chain.execute_outcome(&key, |_| Err("down".to_string()));
+                    if let Ok(served) = served {
+                        assert_eq!(served.value, expected, "another key's value");
+                    }
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert!(cache.len() <= 16);
+}
+
+// ---- FnCache, for attribute-generated code ----
+
+static FN_CLOCK: ManualCacheClock = ManualCacheClock::new();
+
+#[test]
+fn fn_cache_expires_at_its_ttl_on_its_clock() {
+    static CACHE: FnCache = FnCache::with_clock(Duration::from_secs(30), 8, &FN_CLOCK_TTL);
+    static FN_CLOCK_TTL: ManualCacheClock = ManualCacheClock::new();
+    let key = FnCache::key::<String, _>(&("fs", 1));
+    CACHE.store(key, &"tools".to_string());
+    FN_CLOCK_TTL.advance(Duration::from_secs(29));
+    assert_eq!(CACHE.lookup::<String>(key).as_deref(), Some("tools"));
+    FN_CLOCK_TTL.advance(Duration::from_secs(1));
+    assert_eq!(CACHE.lookup::<String>(key), None);
+}
+
+#[test]
+fn fn_cache_holds_at_most_its_capacity() {
+    static CACHE: FnCache = FnCache::with_clock(TEN_MINUTES, 4, &FN_CLOCK);
+    for n in 0..20u32 {
+        CACHE.store(FnCache::key::<u32, _>(&n), &n);
+        assert!(CACHE.len() <= 4);
+    }
+    assert_eq!(CACHE.len(), 4);
+    assert_eq!(CACHE.lookup::<u32>(FnCache::key::<u32, _>(&15)), None);
+    assert_eq!(CACHE.lookup::<u32>(FnCache::key::<u32, _>(&16)), Some(16));
+    assert_eq!(CACHE.lookup::<u32>(FnCache::key::<u32, _>(&19)), Some(19));
+}
+
+#[test]
+fn fn_cache_keys_differ_by_value_type_and_lookups_check_the_type() {
+    static CACHE: FnCache = FnCache::with_clock(TEN_MINUTES, 8, &FN_CLOCK);
+    let as_u32 = FnCache::key::<u32, _>(&("fs", 1));
+    let as_u64 = FnCache::key::<u64, _>(&("fs", 1));
+    assert_ne!(as_u32, as_u64);
+    assert_eq!(as_u32, FnCache::key::<u32, _>(&("fs", 1)));
+    assert_ne!(as_u32, FnCache::key::<u32, _>(&("fs", 2)));
+
+    CACHE.store(as_u32, &1u32);
+    CACHE.store(as_u64, &2u64);
+    assert_eq!(CACHE.lookup::<u32>(as_u32), Some(1));
+    assert_eq!(CACHE.lookup::<u64>(as_u64), Some(2));
+    assert_eq!(CACHE.lookup::<u64>(as_u32), None, "a u32 read as a u64");
+}
+
+#[test]
+fn fn_caches_of_different_functions_never_collide() {
+    static LIST_TOOLS: FnCache = FnCache::with_clock(TEN_MINUTES, 8, &FN_CLOCK);
+    static LIST_PROMPTS: FnCache = FnCache::with_clock(TEN_MINUTES, 8, &FN_CLOCK);
+    let key = FnCache::key::<&str, _>("fs");
+    LIST_TOOLS.store(key, &"tools");
+    assert_eq!(LIST_PROMPTS.lookup::<&str>(key), None);
+    LIST_PROMPTS.store(key, &"prompts");
+    assert_eq!(LIST_TOOLS.lookup::<&str>(key), Some("tools"));
+    assert_eq!(LIST_PROMPTS.lookup::<&str>(key), Some("prompts"));
+}
+
+#[test]
+fn fn_cache_without_its_own_clock_reads_the_process_clock_hook() {
+    static GLOBAL_CLOCK: ManualCacheClock = ManualCacheClock::new();
+    static CACHE: FnCache = FnCache::new(Duration::from_secs(10), 4);
+    // The first call in this process installs it; this is the only test that does.
+    assert!(set_fn_cache_clock(&GLOBAL_CLOCK));
+    assert!(
+        !set_fn_cache_clock(&FN_CLOCK),
+        "a second clock must not replace the first"
+    );
+    let key = FnCache::key::<u8, _>(&0);
+    CACHE.store(key, &1u8);
+    GLOBAL_CLOCK.advance(Duration::from_secs(9));
+    assert_eq!(CACHE.lookup::<u8>(key), Some(1));
+    GLOBAL_CLOCK.advance(Duration::from_secs(1));
+    assert_eq!(CACHE.lookup::<u8>(key), None);
+}
+
+#[test]
+fn fn_cache_serve_looks_up_and_reports() {
+    static CACHE: FnCache = FnCache::with_clock(TEN_MINUTES, 8, &FN_CLOCK);
+    let key = FnCache::key::<u32, _>(&"serve");
+    let events = capture_events(|| {
+        assert_eq!(CACHE.serve::<u32>("op", key, &"boom"), None);
+        CACHE.store(key, &3u32);
+        assert_eq!(CACHE.serve::<u32>("op", key, &"boom"), Some(3));
+    });
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0].level, tracing::Level::INFO);
+    assert_eq!(events[0].field("strategy"), Some("cache"));
+    assert_eq!(events[0].field("error"), Some("no fresh cached value"));
+    assert_eq!(events[1].level, tracing::Level::WARN);
+    assert_eq!(events[1].field("strategy"), Some("cache"));
+    assert_eq!(events[1].field("error"), Some("boom"));
+    CACHE.clear();
+    assert!(CACHE.is_empty());
+}
+
+// ---- async ----
+
+async fn fetch_tools(service: &str, up: bool) -> Result<Vec<String>, McpStoreError> {
+    tokio::task::yield_now().await;
+    get_service_tools(service, up)
+}
+
+#[tokio::test]
+async fn async_primary_may_borrow_the_arguments_and_fills_the_cache() {
+    let (cache, clock) = manual_cache(TEN_MINUTES, 10);
+    let chain = FallbackChain::new().cache(cache).default_value(Vec::new());
+    let service = String::from("filesystem");
+
+    let tools = chain
+        .execute_async(service.as_str(), fetch_tools(&service, true))
+        .await;
+    assert_eq!(tools.unwrap().len(), 2);
+    let served = chain
+        .execute_async_outcome(service.as_str(), fetch_tools(&service, false))
+        .await
+        .unwrap();
+    assert_eq!((served.value.len(), served.served_by), (2, ServedBy::Cache));
+
+    clock.advance(TEN_MINUTES);
+    let served = chain
+        .execute_async_outcome(service.as_str(), fetch_tools(&service, false))
+        .await
+        .unwrap();
+    assert_eq!(
+        (served.value.len(), served.served_by),
+        (0, ServedBy::Default)
+    );
+}
+
+async fn replica_tools(service: String) -> Result<Vec<String>, McpStoreError> {
+    tokio::task::yield_now().await;
+    Ok(vec![format!("{service}.read_file (replica)")])
+}
+
+#[tokio::test]
+async fn async_alternatives_run_in_order_with_sync_strategies() {
+    let chain = FallbackChain::new()
+        .alternative(|_: &str| Err::<Vec<String>, _>("sync backup down"))
+        .alternative_async(|service: &str| replica_tools(service.to_owned()))
+        .default_value(Vec::new());
+    let served = chain
+        .execute_async_outcome("fs", fetch_tools("fs", false))
+        .await
+        .unwrap();
+    assert_eq!(served.value, ["fs.read_file (replica)"]);
+    assert!(
+        matches!(served.served_by, ServedBy::Alternative(name) if name.contains("async_alternatives"))
+    );
+}
+
+#[tokio::test]
+async fn async_all_failing_returns_the_original_error() {
+    let chain = FallbackChain::new()
+        .alternative_async(|_: &u32| async { Err::<u32, _>("replica down") })
+        .strategy(recording(&Arc::new(Mutex::new(Vec::new())), "custom", None));
+    let error = chain
+        .execute_async(&1, async { Err(Original::new(5)) })
+        .await
+        .unwrap_err();
+    assert_eq!(error.id, 5);
+}
+
+#[test]
+fn a_sync_call_skips_an_async_alternative_and_says_so() {
+    let chain = FallbackChain::new()
+        .operation("list_tools")
+        .alternative_async(|service: &str| replica_tools(service.to_owned()))
+        .default_value(Vec::new());
+    let events = capture_events(|| {
+        let served = chain
+            .execute_outcome("fs", |name| get_service_tools(name, false))
+            .unwrap();
+        assert_eq!(served.served_by, ServedBy::Default);
+    });
+    assert_eq!(events[0].field("operation"), Some("list_tools"));
+    assert!(events[0].field("error").unwrap().contains("asynchronous"));
+    assert_eq!(events[1].field("strategy"), Some("default"));
+}
+
+#[test]
+fn the_async_chain_future_is_send() {
+    fn assert_send<F: std::future::Future + Send>(_: F) {}
+    let chain: FallbackChain<str, Vec<String>, McpStoreError> = FallbackChain::new()
+        .cache(ResponseCache::new(TEN_MINUTES, 4))
+        .alternative_async(|service: &str| replica_tools(service.to_owned()));
+    assert_send(chain.execute_async("fs", fetch_tools("fs", false)));
+}
+
+// ---- tracing events ----
+
+fn capture_events(body: impl FnOnce()) -> Vec<CapturedEvent> {
+    mcpstore_errors_tests::capture_events("mcpstore_errors::fallback", body)
+}
+
+#[test]
+fn the_serving_strategy_is_a_warn_event_with_the_original_error() {
+    let (cache, _clock) = manual_cache(TEN_MINUTES, 4);
+    let chain = FallbackChain::new()
+        .operation("get_service_tools")
+        .cache(cache)
+        .default_value(Vec::new());
+    let events = capture_events(|| {
+        let _ = chain.execute("fs", |name| get_service_tools(name, false));
+    });
+    assert_eq!(events.len(), 2, "{events:?}");
+    let miss = &events[0];
+    assert_eq!(miss.level, tracing::Level::INFO);
+    assert_eq!(miss.field("operation"), Some("get_service_tools"));
+    assert_eq!(miss.field("strategy"), Some("cache"));
+    assert_eq!(miss.field("error"), Some("no fresh cached value"));
+    let served = &events[1];
+    assert_eq!(served.level, tracing::Level::WARN);
+    assert_eq!(served.field("strategy"), Some("default"));
+    assert_eq!(served.field("error"), Some("store unreachable"));
+}
+
+#[test]
+fn a_failing_strategy_reports_its_own_error_and_exhaustion_the_original() {
+    let chain = FallbackChain::new()
+        .operation("start")
+        .alternative(|_: &u32| Err::<u32, _>("backup refused"));
+    let events = capture_events(|| {
+        let _ = chain.execute(&1, |_| Err(Original::new(2)));
+    });
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0].field("error"), Some("backup refused"));
+    assert!(events[0].field("strategy").unwrap().contains("{{closure}}"));
+    assert_eq!(events[1].level, tracing::Level::WARN);
+    assert_eq!(events[1].field("operation"), Some("start"));
+    assert_eq!(events[1].field("strategy"), None);
+    assert_eq!(events[1].field("error"), Some("original failure 2"));
+}
+
+#[test]
+fn a_success_emits_no_event() {
+    let (cache, _clock) = manual_cache(TEN_MINUTES, 4);
+    let chain = FallbackChain::new().cache(cache).default_value(0);
+    let events = capture_events(|| {
+        chain.execute(&1, |_| Ok::<_, String>(1)).unwrap();
+    });
+    assert!(events.is_empty(), "{events:?}");
+}
+
+#[test]
+fn the_event_functions_for_generated_code_carry_their_fields() {
+    let events = capture_events(|| {
+        fallback_served("list_tools", "with = backup", &"refused");
+        fallback_strategy_failed("list_tools", "recover", &"no luck");
+        fallback_exhausted("list_tools", &"refused");
+    });
+    let summary: Vec<_> = events
+        .iter()
+        .map(|e| {
+            (
+                e.level,
+                e.field("operation"),
+                e.field("strategy"),
+                e.field("error"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                tracing::Level::WARN,
+                Some("list_tools"),
+                Some("with = backup"),
+                Some("refused")
+            ),
+            (
+                tracing::Level::INFO,
+                Some("list_tools"),
+                Some("recover"),
+                Some("no luck")
+            ),
+            (
+                tracing::Level::WARN,
+                Some("list_tools"),
+                None,
+                Some("refused")
+            ),
+        ]
+    );
+}
+
+// ---- the success path ----
+
+/// Forwards to the system allocator and counts allocations per thread.
+struct CountingAllocator;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count_one() {
+    // `try_with`: the thread-local may already be gone while a thread shuts down.
+    let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+}
+
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_one();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+fn allocations_during<T>(body: impl FnOnce() -> T) -> (T, u64) {
+    let before = ALLOCATIONS.with(Cell::get);
+    let output = body();
+    let after = ALLOCATIONS.with(Cell::get);
+    (output, after - before)
+}
+
+#[test]
+fn without_a_cache_a_success_allocates_nothing() {
+    let chain = FallbackChain::new()
+        .alternative(backup_tools)
+        .default_value(Vec::new())
+        .recover(|_: &(String, u32), _: &McpStoreError| Ok::<_, String>(Vec::new()));
+    let args = ("fs".to_string(), 1);
+    let (result, allocations) = allocations_during(|| {
+        chain.execute_outcome(&args, |_| Ok::<Vec<String>, McpStoreError>(Vec::new()))
+    });
+    assert_eq!(result.unwrap().served_by, ServedBy::Primary);
+    assert_eq!(allocations, 0);
+
+    let (result, allocations) = allocations_during(|| {
+        let future = chain.execute_async(&args, async {
+            Ok::<Vec<String>, McpStoreError>(Vec::new())
+        });
+        poll_once(future)
+    });
+    assert!(matches!(result, std::task::Poll::Ready(Ok(_))));
+    assert_eq!(allocations, 0);
+}
+
+#[test]
+fn with_a_cache_a_success_is_stored() {
+    let (cache, _clock) = manual_cache(TEN_MINUTES, 4);
+    let chain = FallbackChain::new().cache(cache.clone());
+    let (_, allocations) = allocations_during(|| chain.execute(&1, |_| Ok::<_, String>(1)));
+    assert!(allocations > 0, "the first store builds the map");
+    assert_eq!(cache.len(), 1);
+}
+
+fn poll_once<F: std::future::Future>(future: F) -> std::task::Poll<F::Output> {
+    let future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    future.poll(&mut cx)
+}
