@@ -97,7 +97,10 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
             Strategy::With { function: path, .. } | Strategy::Recover { function: path, .. } => {
                 let (name, extra) = match strategy {
                     Strategy::With { .. } => ("with", None),
-                    _ => ("recover", Some(quote!(&__mcpstore_error))),
+                    _ => (
+                        "recover",
+                        Some(quote_spanned!(path.span()=> &__mcpstore_error)),
+                    ),
                 };
                 let arguments = forward(extra);
                 let call = quote_spanned!(path.span()=> (#path)(#(#arguments),*) #await_);
