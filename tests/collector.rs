@@ -4,7 +4,6 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::error::Error as StdError;
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
@@ -88,29 +87,8 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// Runs `f` with a `tracing` subscriber that writes every event into the returned text.
-fn traced(f: impl FnOnce()) -> String {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, f);
-    let text = buffer.0.lock().unwrap().clone();
-    String::from_utf8(text).unwrap()
+fn collector_events(body: impl FnOnce()) -> Vec<mcpstore_errors_tests::CapturedEvent> {
+    mcpstore_errors_tests::capture_events("mcpstore_errors::collector", body)
 }
 
 #[derive(Debug)]
@@ -588,15 +566,24 @@ fn a_concurrent_burst_fires_exactly_once() {
 #[test]
 fn the_alert_is_also_a_tracing_warning() {
     let (collector, _) = manual(100);
-    let output = traced(|| {
+    let events = collector_events(|| {
         for _ in 0..11 {
             collector.collect(&McpStoreError::connection("refused"), Value::Null);
         }
     });
-    assert!(output.contains("WARN"), "{output}");
-    assert!(output.contains("error rate too high"), "{output}");
-    assert!(output.contains("ConnectionError"), "{output}");
-    assert_eq!(output.matches("error rate too high").count(), 1, "{output}");
+    let alerts: Vec<_> = events
+        .iter()
+        .filter(|event| event.level == tracing::Level::WARN)
+        .collect();
+    assert_eq!(alerts.len(), 1, "{events:?}");
+    assert_eq!(alerts[0].field("error_type"), Some("ConnectionError"));
+    assert_eq!(alerts[0].field("count"), Some("11"));
+    assert!(
+        alerts[0]
+            .field("message")
+            .unwrap()
+            .contains("error rate too high")
+    );
 }
 
 #[test]
@@ -604,13 +591,17 @@ fn a_panicking_callback_is_reported_and_the_collector_keeps_working() {
     let (collector, clock) = manual(100);
     collector.on_alert(|_| panic!("callback failure"));
     let alerts = alerts_of(&collector);
-    let output = traced(|| {
+    let events = collector_events(|| {
         for _ in 0..11 {
             collector.collect(&std::fmt::Error, Value::Null);
         }
     });
-    assert!(output.contains("ERROR"), "{output}");
-    assert!(output.contains("callback failure"), "{output}");
+    let panics: Vec<_> = events
+        .iter()
+        .filter(|event| event.level == tracing::Level::ERROR)
+        .collect();
+    assert_eq!(panics.len(), 1, "{events:?}");
+    assert_eq!(panics[0].field("panic"), Some("callback failure"));
     // The callback after the panicking one still ran.
     assert_eq!(alerts.lock().unwrap().len(), 1);
     // No lock is poisoned: everything still works, and a later burst alerts again.

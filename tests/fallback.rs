@@ -5,11 +5,10 @@
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::cell::Cell;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mcpstore_errors::__private::{
@@ -19,6 +18,7 @@ use mcpstore_errors::{
     BoxError, ErrorKind, FallbackChain, FallbackStrategy, ManualCacheClock, McpStoreError,
     ResponseCache, ServedBy,
 };
+use mcpstore_errors_tests::CapturedEvent;
 
 const TEN_MINUTES: Duration = Duration::from_secs(600);
 
@@ -648,77 +648,8 @@ fn the_async_chain_future_is_send() {
 
 // ---- tracing events ----
 
-/// One captured `tracing` event: its level and fields (the message as `message`).
-#[derive(Debug, Clone)]
-struct CapturedEvent {
-    level: tracing::Level,
-    fields: BTreeMap<String, String>,
-}
-
-impl CapturedEvent {
-    fn field(&self, name: &str) -> Option<&str> {
-        self.fields.get(name).map(String::as_str)
-    }
-}
-
-thread_local! {
-    /// The events captured on this thread, while a capture is running.
-    static CAPTURED: RefCell<Option<Vec<CapturedEvent>>> = const { RefCell::new(None) };
-}
-
-/// Hands each event on the fallback target to the capture running on the emitting thread.
-///
-/// Installed once as the global subscriber: a callsite first hit while no subscriber is
-/// interested would otherwise cache "never" and hide events from a capture started later on
-/// another thread.
-struct CaptureLayer;
-
-struct FieldRecorder<'a>(&'a mut BTreeMap<String, String>);
-
-impl tracing::field::Visit for FieldRecorder<'_> {
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        self.0.insert(field.name().to_string(), value.to_string());
-    }
-
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
-        self.0
-            .insert(field.name().to_string(), format!("{value:?}"));
-    }
-}
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CaptureLayer {
-    fn on_event(
-        &self,
-        event: &tracing::Event<'_>,
-        _ctx: tracing_subscriber::layer::Context<'_, S>,
-    ) {
-        if event.metadata().target() != "mcpstore_errors::fallback" {
-            return;
-        }
-        let _ = CAPTURED.try_with(|captured| {
-            if let Some(events) = captured.borrow_mut().as_mut() {
-                let mut fields = BTreeMap::new();
-                event.record(&mut FieldRecorder(&mut fields));
-                events.push(CapturedEvent {
-                    level: *event.metadata().level(),
-                    fields,
-                });
-            }
-        });
-    }
-}
-
-/// Runs `body` and returns the fallback events it emitted on this thread.
 fn capture_events(body: impl FnOnce()) -> Vec<CapturedEvent> {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        use tracing_subscriber::layer::SubscriberExt;
-        let subscriber = tracing_subscriber::registry().with(CaptureLayer);
-        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
-    });
-    CAPTURED.with(|captured| *captured.borrow_mut() = Some(Vec::new()));
-    body();
-    CAPTURED.with(|captured| captured.borrow_mut().take().unwrap_or_default())
+    mcpstore_errors_tests::capture_events("mcpstore_errors::fallback", body)
 }
 
 #[test]

@@ -1,1 +1,86 @@
 //! Shared helpers for the integration tests of `mcpstore-errors`.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Once;
+
+/// One captured `tracing` event: its level, target and fields (the message as `message`).
+#[derive(Debug, Clone)]
+pub struct CapturedEvent {
+    /// The event's level.
+    pub level: tracing::Level,
+    /// The event's target, e.g. `mcpstore_errors::retry`.
+    pub target: String,
+    /// Field name to its recorded value.
+    pub fields: BTreeMap<String, String>,
+}
+
+impl CapturedEvent {
+    /// The value of field `name`, if recorded.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).map(String::as_str)
+    }
+}
+
+thread_local! {
+    static CAPTURED: RefCell<Option<Vec<CapturedEvent>>> = const { RefCell::new(None) };
+}
+
+/// Hands each event to the capture running on the emitting thread.
+///
+/// Installed once as the global subscriber: with per-test scoped subscribers, a callsite first
+/// hit on another thread while nobody listens can cache "never" and hide its events.
+struct CaptureLayer;
+
+struct FieldRecorder<'a>(&'a mut BTreeMap<String, String>);
+
+impl tracing::field::Visit for FieldRecorder<'_> {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name().to_string(), value.to_string());
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+        self.0
+            .insert(field.name().to_string(), format!("{value:?}"));
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CaptureLayer {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let _ = CAPTURED.try_with(|captured| {
+            if let Some(events) = captured.borrow_mut().as_mut() {
+                let mut fields = BTreeMap::new();
+                event.record(&mut FieldRecorder(&mut fields));
+                events.push(CapturedEvent {
+                    level: *event.metadata().level(),
+                    target: event.metadata().target().to_string(),
+                    fields,
+                });
+            }
+        });
+    }
+}
+
+/// Runs `body` and returns the events it emitted on this thread whose target starts with
+/// `target`.
+pub fn capture_events(target: &str, body: impl FnOnce()) -> Vec<CapturedEvent> {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        use tracing_subscriber::layer::SubscriberExt;
+        let subscriber = tracing_subscriber::registry().with(CaptureLayer);
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("the capture layer is the only global subscriber of a test binary");
+    });
+    CAPTURED.with(|captured| *captured.borrow_mut() = Some(Vec::new()));
+    body();
+    let events = CAPTURED.with(|captured| captured.borrow_mut().take().unwrap_or_default());
+    events
+        .into_iter()
+        .filter(|event| event.target.starts_with(target))
+        .collect()
+}

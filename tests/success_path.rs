@@ -1,1 +1,154 @@
-//! Placeholder; filled by the foundation tests.
+//! The success path is free: a succeeding operation under `RetryManager` allocates nothing and
+//! draws no random number, even with jitter, filters and a hook configured.
+// A counting global allocator needs `unsafe impl GlobalAlloc`; it only forwards to `System`.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use mcpstore_errors::{
+    ErrorKind, Jitter, McpStoreError, RetryConfig, RetryManager, RetryState, SeededRandom,
+    VirtualSleeper,
+};
+
+/// Forwards to the system allocator and counts allocations per thread, so the test harness's
+/// other threads do not disturb a measurement.
+struct CountingAllocator;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count_one() {
+    // `try_with`: the thread-local may already be gone while a thread shuts down.
+    let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+}
+
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_one();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// Runs `body` and returns its output with the number of allocations it made on this thread.
+fn allocations_during<T>(body: impl FnOnce() -> T) -> (T, u64) {
+    let before = ALLOCATIONS.with(Cell::get);
+    let output = body();
+    let after = ALLOCATIONS.with(Cell::get);
+    (output, after - before)
+}
+
+/// Polls `future` once with a waker that does nothing; the success path must finish at once.
+fn poll_once<F: Future>(future: F) -> Poll<F::Output> {
+    let future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    future.poll(&mut cx)
+}
+
+/// A policy with jitter on, a seeded source to count draws, and a virtual sleeper.
+fn jittered_policy() -> (RetryConfig, Arc<SeededRandom>) {
+    let random = Arc::new(SeededRandom::new(11));
+    let config = RetryConfig::new()
+        .max_attempts(5)
+        .base_delay(Duration::from_millis(100))
+        .jitter(Jitter::Full)
+        .random(random.clone())
+        .sleeper(Arc::new(VirtualSleeper::new()));
+    (config, random)
+}
+
+#[test]
+fn the_counter_sees_an_allocation() {
+    let (_, allocations) = allocations_during(|| black_box(Box::new(7u64)));
+    assert!(allocations >= 1);
+}
+
+#[test]
+fn execute_that_succeeds_allocates_nothing_and_draws_nothing() {
+    let (config, random) = jittered_policy();
+    let manager = RetryManager::new(config);
+    let (result, allocations) =
+        allocations_during(|| manager.execute(|| Ok::<_, McpStoreError>(black_box(42))));
+    assert_eq!(result.unwrap(), 42);
+    assert_eq!(allocations, 0);
+    assert_eq!(random.draws(), 0);
+}
+
+#[test]
+fn execute_with_filters_and_a_hook_that_succeeds_allocates_nothing() {
+    let (config, random) = jittered_policy();
+    let manager = RetryManager::new(config)
+        .retry_on([ErrorKind::Service, ErrorKind::Connection])
+        .retry_if_result(|healthy: &bool| !*healthy)
+        .on_retry(|_: u32, _: &McpStoreError, _: Duration| {});
+    let (result, allocations) =
+        allocations_during(|| manager.execute(|| Ok::<_, McpStoreError>(black_box(true))));
+    assert!(result.unwrap());
+    assert_eq!(allocations, 0);
+    assert_eq!(random.draws(), 0);
+}
+
+#[test]
+fn execute_async_that_succeeds_allocates_nothing_and_draws_nothing() {
+    let (config, random) = jittered_policy();
+    let manager = RetryManager::new(config).retry_if_retryable();
+    let (poll, allocations) = allocations_during(|| {
+        poll_once(manager.execute_async(|| async { Ok::<_, McpStoreError>(black_box(42)) }))
+    });
+    assert!(matches!(poll, Poll::Ready(Ok(42))), "{poll:?}");
+    assert_eq!(allocations, 0);
+    assert_eq!(random.draws(), 0);
+}
+
+#[test]
+fn a_retry_state_costs_nothing_until_an_attempt_fails() {
+    let (config, random) = jittered_policy();
+    let (attempt, allocations) = allocations_during(|| {
+        let state = RetryState::new(&config, "probe");
+        black_box(state.attempt())
+    });
+    assert_eq!(attempt, 1);
+    assert_eq!(allocations, 0);
+    assert_eq!(random.draws(), 0);
+}
+
+#[test]
+fn a_failed_attempt_does_draw_a_number_for_its_jitter() {
+    let (config, random) = jittered_policy();
+    let manager = RetryManager::new(config);
+    let mut calls = 0;
+    let result = manager.execute(|| {
+        calls += 1;
+        if calls == 1 {
+            Err("transient")
+        } else {
+            Ok(calls)
+        }
+    });
+    assert_eq!(result, Ok(2));
+    assert_eq!(random.draws(), 1);
+}

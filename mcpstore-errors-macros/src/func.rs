@@ -165,9 +165,18 @@ impl Function {
                         Type::Reference(_) => Mode::SharedRef,
                         _ => Mode::ByValue,
                     };
-                    if mode == Mode::ByValue {
+                    // `#[async_trait]` moves `self` into its block (`let __self = self;`), so
+                    // each attempt needs its own reborrow of a `&mut self`.
+                    let renamed = mode == Mode::ByValue
+                        || (mode == Mode::MutRef && shape == Shape::AsyncTrait);
+                    if renamed {
                         let binding = Ident::new("__mcpstore_self", span);
-                        let pattern = receiver.mutability.take().map(|mutability| {
+                        // `mutability` is the binding's `mut` only without a reference (`mut self`).
+                        let binding_mut = match receiver.reference {
+                            None => receiver.mutability.take(),
+                            Some(_) => None,
+                        };
+                        let pattern = binding_mut.map(|mutability| {
                             let binding = &binding;
                             syn::parse_quote!(#mutability #binding)
                         });

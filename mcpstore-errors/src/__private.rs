@@ -8,6 +8,50 @@ pub use crate::fallback::{
 };
 pub use crate::retry::RetryState;
 
+pub use crate::collector::ErrorCollector;
+
+/// What `#[collect_errors]` calls for an error type: records `error` with `context`, adding
+/// the function's name under `"function"` (see [`with_function`]).
+pub fn collect<E: std::error::Error + 'static>(
+    collector: &ErrorCollector,
+    error: &E,
+    function: &'static str,
+    context: serde_json::Value,
+) {
+    collector.collect(error, with_function(context, function));
+}
+
+/// What `#[collect_errors]` calls for an error that is only `Display` (such as `String`),
+/// picked by autoref specialization when the type has no `Error` impl.
+pub fn collect_display<T: std::fmt::Display + ?Sized + 'static>(
+    collector: &ErrorCollector,
+    error: &T,
+    function: &'static str,
+    context: serde_json::Value,
+) {
+    collector.collect_display(error, with_function(context, function));
+}
+
+/// The context with `"function": function` added: an object gains the key (a `"function"`
+/// the user wrote is kept), null becomes `{"function": ..}`, and any other value is kept
+/// under `"context"`.
+pub fn with_function(context: serde_json::Value, function: &'static str) -> serde_json::Value {
+    use serde_json::{Map, Value};
+    let mut object = match context {
+        Value::Object(object) => object,
+        Value::Null => Map::new(),
+        other => {
+            let mut object = Map::new();
+            object.insert("context".to_owned(), other);
+            object
+        }
+    };
+    object
+        .entry("function")
+        .or_insert_with(|| Value::from(function));
+    Value::Object(object)
+}
+
 // ---------------------------------------------------------------------------------------------
 // #[retry]
 
@@ -125,46 +169,154 @@ pub fn on_retry<E, H: Fn(u32, &E, Duration)>(hook: H, attempt: u32, error: &E, d
     hook(attempt, error, delay)
 }
 
-pub use crate::collector::ErrorCollector;
+// ---------------------------------------------------------------------------------------------
+// #[fallback(cache)] keys
 
-/// What `#[collect_errors]` calls for an error type: records `error` with `context`, adding
-/// the function's name under `"function"` (see [`with_function`]).
-pub fn collect<E: std::error::Error + 'static>(
-    collector: &ErrorCollector,
-    error: &E,
-    function: &'static str,
-    context: serde_json::Value,
-) {
-    collector.collect(error, with_function(context, function));
+use std::hash::{Hash, Hasher};
+
+/// One argument's share of a cache key: hashed through `dyn`, so that a missing `Hash` is
+/// reported once, at the argument.
+pub struct KeyPart<'a>(&'a dyn HashArgument);
+
+impl std::fmt::Debug for KeyPart<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyPart")
+    }
 }
 
-/// What `#[collect_errors]` calls for an error that is only `Display` (such as `String`),
-/// picked by autoref specialization when the type has no `Error` impl.
-pub fn collect_display<T: std::fmt::Display + ?Sized + 'static>(
-    collector: &ErrorCollector,
-    error: &T,
-    function: &'static str,
-    context: serde_json::Value,
-) {
-    collector.collect_display(error, with_function(context, function));
+impl Hash for KeyPart<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash_into(state);
+    }
 }
 
-/// The context with `"function": function` added: an object gains the key (a `"function"`
-/// the user wrote is kept), null becomes `{"function": ..}`, and any other value is kept
-/// under `"context"`.
-pub fn with_function(context: serde_json::Value, function: &'static str) -> serde_json::Value {
-    use serde_json::{Map, Value};
-    let mut object = match context {
-        Value::Object(object) => object,
-        Value::Null => Map::new(),
-        other => {
-            let mut object = Map::new();
-            object.insert("context".to_owned(), other);
-            object
+/// An argument a cache can key on: the `Hash` ones.
+#[diagnostic::on_unimplemented(
+    message = "`#[fallback(cache)]` keys its cache on the arguments, so `{Self}` must be `Hash`",
+    label = "this argument is part of the cache key",
+    note = "derive or implement `Hash`, or drop `cache` from the chain"
+)]
+pub trait HashArgument {
+    /// Feeds the argument to `state`.
+    fn hash_into(&self, state: &mut dyn Hasher);
+}
+
+impl<T: Hash> HashArgument for T {
+    fn hash_into(&self, mut state: &mut dyn Hasher) {
+        self.hash(&mut state);
+    }
+}
+
+/// `argument` as part of a cache key.
+#[inline(always)]
+pub fn key_part<T: HashArgument>(argument: &T) -> KeyPart<'_> {
+    KeyPart(argument)
+}
+
+// ---------------------------------------------------------------------------------------------
+// #[collect_errors]: `collect` for `Error` types, `collect_display` for the others
+
+/// The escaping error, wrapped so that method lookup picks [`CollectError`] when the type is an
+/// `Error` and [`CollectDisplay`] otherwise: `(&&Collected(error)).collect_into(..)`.
+#[derive(Debug)]
+pub struct Collected<'a, E: ?Sized>(pub &'a E);
+
+/// Records an `Error`, with its source chain.
+pub trait CollectError {
+    /// Records the error in `collector`.
+    fn collect_into(
+        &self,
+        collector: &ErrorCollector,
+        function: &'static str,
+        context: serde_json::Value,
+    );
+}
+
+impl<E: std::error::Error + 'static> CollectError for &Collected<'_, E> {
+    fn collect_into(
+        &self,
+        collector: &ErrorCollector,
+        function: &'static str,
+        context: serde_json::Value,
+    ) {
+        collect(collector, self.0, function, context);
+    }
+}
+
+/// Records an error that is only `Display`.
+pub trait CollectDisplay {
+    /// Records the error in `collector`.
+    fn collect_into(
+        &self,
+        collector: &ErrorCollector,
+        function: &'static str,
+        context: serde_json::Value,
+    );
+}
+
+impl<E: std::fmt::Display + ?Sized + 'static> CollectDisplay for Collected<'_, E> {
+    fn collect_into(
+        &self,
+        collector: &ErrorCollector,
+        function: &'static str,
+        context: serde_json::Value,
+    ) {
+        collect_display(collector, self.0, function, context);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors in events: their `Display` when they have one, their type's name otherwise
+
+/// How an error appears in a `tracing` event.
+#[derive(Clone, Copy)]
+pub enum Description<'a> {
+    /// The error's own message.
+    Display(&'a dyn std::fmt::Display),
+    /// An error without `Display` (e.g. a generic `E`): its type's name.
+    TypeName(&'static str),
+}
+
+impl std::fmt::Debug for Description<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Description({self})")
+    }
+}
+
+impl std::fmt::Display for Description<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Description::Display(error) => error.fmt(f),
+            Description::TypeName(name) => write!(f, "an error of type {name}"),
         }
-    };
-    object
-        .entry("function")
-        .or_insert_with(|| Value::from(function));
-    Value::Object(object)
+    }
+}
+
+/// The error to describe, wrapped so that method lookup picks [`DescribeDisplay`] when the type
+/// is `Display` and [`DescribeOther`] otherwise: `(&&Described(&error)).describe()`.
+#[derive(Debug)]
+pub struct Described<'a, E>(pub &'a E);
+
+/// Describes a `Display` error by its message.
+pub trait DescribeDisplay<'a> {
+    /// The description.
+    fn describe(&self) -> Description<'a>;
+}
+
+impl<'a, E: std::fmt::Display> DescribeDisplay<'a> for &Described<'a, E> {
+    fn describe(&self) -> Description<'a> {
+        Description::Display(self.0)
+    }
+}
+
+/// Describes any other error by its type's name.
+pub trait DescribeOther<'a> {
+    /// The description.
+    fn describe(&self) -> Description<'a>;
+}
+
+impl<'a, E> DescribeOther<'a> for Described<'a, E> {
+    fn describe(&self) -> Description<'a> {
+        Description::TypeName(std::any::type_name::<E>())
+    }
 }

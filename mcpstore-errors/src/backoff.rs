@@ -251,9 +251,9 @@ impl RetryConfig {
     /// strategy's un-jittered delay of `attempt - 1` as the previous one; the retry loop (and
     /// [`backoff`](Self::backoff)) carry the real previous delay instead.
     pub fn delay_for(&self, attempt: u32) -> Duration {
-        let previous = match attempt {
-            0 => self.base_delay,
-            n => self.nominal_delay(n - 1),
+        let previous = match (self.jitter, attempt) {
+            (Jitter::Decorrelated, 1..) => self.nominal_delay(attempt - 1),
+            _ => self.base_delay,
         };
         self.jittered_delay(attempt, previous)
     }
@@ -262,6 +262,10 @@ impl RetryConfig {
     pub fn nominal_delay(&self, attempt: u32) -> Duration {
         let base = self.base_delay.as_nanos();
         let cap = self.max_delay.as_nanos();
+        // Zero times anything is zero, even a multiplier power that overflows to infinity.
+        if base == 0 {
+            return Duration::ZERO;
+        }
         let nanos = match self.strategy {
             RetryStrategy::Fixed => base,
             RetryStrategy::Linear => base.saturating_mul(u128::from(attempt) + 1),
@@ -307,15 +311,15 @@ impl RetryConfig {
                     secs_to_duration(nominal.as_secs_f64() * factor, self.max_delay)
                 }
             }
-            Jitter::Full => nominal.mul_f64(self.uniform()),
+            Jitter::Full => scale(nominal, self.uniform()),
             Jitter::Equal => {
                 let half = nominal / 2;
-                half + half.mul_f64(self.uniform())
+                half + scale(half, self.uniform())
             }
             Jitter::Decorrelated => {
                 let low = self.base_delay.min(self.max_delay);
                 let high = previous.saturating_mul(3).min(self.max_delay).max(low);
-                low + (high - low).mul_f64(self.uniform())
+                low + scale(high - low, self.uniform())
             }
         };
         delay.min(self.max_delay)
@@ -348,23 +352,22 @@ impl RetryConfig {
     }
 
     /// Blocks for `delay` with the configured sleeper.
+    ///
+    /// A configured sleeper sees every delay, zero included, so a
+    /// [`VirtualSleeper`](crate::VirtualSleeper) records the whole schedule.
     pub fn sleep(&self, delay: Duration) {
-        if delay.is_zero() {
-            return;
-        }
         match &self.sleeper {
             Some(sleeper) => sleeper.sleep(delay),
+            None if delay.is_zero() => {}
             None => RealSleeper.sleep(delay),
         }
     }
 
     /// Waits for `delay` with the configured sleeper.
     pub fn sleep_async(&self, delay: Duration) -> SleepFuture {
-        if delay.is_zero() {
-            return Box::pin(std::future::ready(()));
-        }
         match &self.sleeper {
             Some(sleeper) => sleeper.sleep_async(delay),
+            None if delay.is_zero() => Box::pin(std::future::ready(())),
             None => RealSleeper.sleep_async(delay),
         }
     }
@@ -436,9 +439,19 @@ fn fibonacci_nanos(base: u128, attempt: u32, cap: u128) -> u128 {
 }
 
 fn nanos_to_duration(nanos: u128) -> Duration {
+    // Dividing a u64 by a constant is a multiplication; a u128 division is a slow library call.
+    if let Ok(nanos) = u64::try_from(nanos) {
+        return Duration::from_nanos(nanos);
+    }
     const NANOS_PER_SEC: u128 = 1_000_000_000;
     let secs = u64::try_from(nanos / NANOS_PER_SEC).unwrap_or(u64::MAX);
     Duration::new(secs, (nanos % NANOS_PER_SEC) as u32)
+}
+
+/// `delay * fraction` for a fraction in `[0, 1]`, never above `delay`. Unlike
+/// `Duration::mul_f64` it cannot panic when rounding lifts the product past `Duration::MAX`.
+fn scale(delay: Duration, fraction: f64) -> Duration {
+    Duration::try_from_secs_f64(delay.as_secs_f64() * fraction).map_or(delay, |d| d.min(delay))
 }
 
 fn secs_to_duration(secs: f64, cap: Duration) -> Duration {
@@ -446,5 +459,76 @@ fn secs_to_duration(secs: f64, cap: Duration) -> Duration {
         Duration::ZERO
     } else {
         Duration::try_from_secs_f64(secs).map_or(cap, |d| d.min(cap))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_of_the_largest_duration_by_one_does_not_panic() {
+        assert_eq!(scale(Duration::MAX, 1.0), Duration::MAX);
+    }
+
+    #[test]
+    fn scale_never_exceeds_the_delay() {
+        let delay = Duration::new(1, 1);
+        for fraction in [0.0, 0.3, 0.999_999_999, 1.0] {
+            assert!(scale(delay, fraction) <= delay, "{fraction}");
+        }
+        assert_eq!(scale(delay, 0.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn nanos_beyond_the_largest_duration_saturate_the_seconds() {
+        assert_eq!(nanos_to_duration(u128::MAX).as_secs(), u64::MAX);
+        assert_eq!(
+            nanos_to_duration(1_500_000_000),
+            Duration::from_millis(1500)
+        );
+    }
+
+    #[test]
+    fn float_seconds_outside_the_range_map_to_zero_or_the_cap() {
+        let cap = Duration::from_secs(5);
+        assert_eq!(secs_to_duration(f64::NAN, cap), Duration::ZERO);
+        assert_eq!(secs_to_duration(-1.0, cap), Duration::ZERO);
+        assert_eq!(secs_to_duration(1e300, cap), cap);
+        assert_eq!(secs_to_duration(f64::INFINITY, cap), cap);
+        assert_eq!(secs_to_duration(2.0, cap), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn whole_multipliers_are_exact_and_overflow_saturates() {
+        assert_eq!(exponential_nanos(100, 2.0, 3, u128::MAX), 800);
+        assert_eq!(exponential_nanos(1, 2.0, 200, 10), u128::MAX);
+        assert_eq!(exponential_nanos(1, 0.0, 0, 10), 1);
+        assert_eq!(exponential_nanos(1, 0.0, 5, 10), 0);
+    }
+
+    #[test]
+    fn fibonacci_stops_counting_once_the_cap_is_reached() {
+        assert_eq!(fibonacci_nanos(1, 6, u128::MAX), 13);
+        assert_eq!(fibonacci_nanos(1, u32::MAX, 100), 100);
+    }
+
+    #[test]
+    fn a_server_delay_is_a_floor_below_the_cap() {
+        let config = RetryConfig::new().max_delay(Duration::from_secs(10));
+        let second = Duration::from_secs(1);
+        assert_eq!(config.honour_retry_after(second, None), second);
+        assert_eq!(
+            config.honour_retry_after(second, Some(3 * second)),
+            3 * second
+        );
+        assert_eq!(
+            config.honour_retry_after(3 * second, Some(second)),
+            3 * second
+        );
+        assert_eq!(
+            config.honour_retry_after(second, Some(60 * second)),
+            10 * second
+        );
     }
 }

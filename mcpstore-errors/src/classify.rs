@@ -77,38 +77,20 @@ impl Classify for std::io::Error {
     }
 }
 
-impl<T: Classify + ?Sized> Classify for &T {
-    fn error_kind(&self) -> Option<ErrorKind> {
-        (**self).error_kind()
-    }
-    fn is_retryable(&self) -> bool {
-        (**self).is_retryable()
-    }
-    fn retry_after(&self) -> Option<Duration> {
-        (**self).retry_after()
-    }
+macro_rules! forward_classify {
+    ($($pointer:ty),*) => {$(
+        impl<T: Classify + ?Sized> Classify for $pointer {
+            fn error_kind(&self) -> Option<ErrorKind> {
+                (**self).error_kind()
+            }
+            fn is_retryable(&self) -> bool {
+                (**self).is_retryable()
+            }
+            fn retry_after(&self) -> Option<Duration> {
+                (**self).retry_after()
+            }
+        }
+    )*};
 }
 
-impl<T: Classify + ?Sized> Classify for Box<T> {
-    fn error_kind(&self) -> Option<ErrorKind> {
-        (**self).error_kind()
-    }
-    fn is_retryable(&self) -> bool {
-        (**self).is_retryable()
-    }
-    fn retry_after(&self) -> Option<Duration> {
-        (**self).retry_after()
-    }
-}
-
-impl<T: Classify + ?Sized> Classify for std::sync::Arc<T> {
-    fn error_kind(&self) -> Option<ErrorKind> {
-        (**self).error_kind()
-    }
-    fn is_retryable(&self) -> bool {
-        (**self).is_retryable()
-    }
-    fn retry_after(&self) -> Option<Duration> {
-        (**self).retry_after()
-    }
-}
+forward_classify!(&T, Box<T>, std::sync::Arc<T>);

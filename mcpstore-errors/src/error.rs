@@ -1,6 +1,7 @@
 //! The one error type, [`McpStoreError`].
 
 use std::error::Error as StdError;
+use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -43,14 +44,14 @@ struct Repr {
     source: Option<Arc<dyn StdError + Send + Sync + 'static>>,
 }
 
-impl std::fmt::Display for Repr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for Repr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
 }
 
 impl StdError for Repr {
-    // The cause itself, not the `Arc` holding it, so that callers can downcast it.
+    // Through the `Arc`, so the source downcasts to the type that was attached.
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         self.source
             .as_deref()

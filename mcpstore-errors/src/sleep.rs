@@ -14,7 +14,9 @@ pub type SleepFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 ///
 /// Both methods have defaults: [`sleep`](Self::sleep) blocks the thread, and
 /// [`sleep_async`](Self::sleep_async) uses tokio's timer inside a tokio runtime (feature `tokio`,
-/// on by default) and otherwise a timer thread. Override `sleep_async` to use another runtime's
+/// on by default) and otherwise a timer thread. Tokio offers no way to ask whether a runtime was
+/// built with its timer, and its timer panics without one: inside such a runtime, configure a
+/// sleeper (or enable the timer with `enable_time()`). Override `sleep_async` to use another runtime's
 /// timer:
 ///
 /// ```
@@ -83,6 +85,14 @@ mod thread_timer {
         }
     }
 
+    fn finish(shared: &Mutex<Shared>) {
+        let mut state = shared.lock().unwrap_or_else(|e| e.into_inner());
+        state.done = true;
+        if let Some(waker) = state.waker.take() {
+            waker.wake();
+        }
+    }
+
     impl Future for Sleep {
         type Output = ();
 
@@ -91,14 +101,21 @@ mod thread_timer {
             let shared = self.shared.get_or_insert_with(|| {
                 let shared = Arc::new(Mutex::new(Shared::default()));
                 let timer = Arc::clone(&shared);
-                std::thread::spawn(move || {
-                    std::thread::sleep(delay);
-                    let mut state = timer.lock().unwrap_or_else(|e| e.into_inner());
-                    state.done = true;
-                    if let Some(waker) = state.waker.take() {
-                        waker.wake();
-                    }
-                });
+                let spawned = std::thread::Builder::new()
+                    .name("mcpstore-errors-timer".into())
+                    .spawn(move || {
+                        std::thread::sleep(delay);
+                        finish(&timer);
+                    });
+                if let Err(error) = spawned {
+                    // Waiting less beats never waking: the retry goes ahead at once.
+                    tracing::warn!(
+                        target: "mcpstore_errors::sleep",
+                        %error,
+                        "cannot start a timer thread; retrying without waiting"
+                    );
+                    finish(&shared);
+                }
                 shared
             });
             let mut state = shared.lock().unwrap_or_else(|e| e.into_inner());

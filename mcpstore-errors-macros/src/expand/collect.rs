@@ -19,7 +19,13 @@ pub(super) fn expand(function: &Function, args: &CollectArgs, inner: TokenStream
         },
     };
     let context = match args.context.get() {
-        Some(object) => quote!(::mcpstore_errors::__private::serde_json::json!(#object)),
+        Some(object) => quote! {
+            {
+                // `json!` calls `.into()`; this keeps it working where the prelude is not.
+                use ::core::convert::Into as _;
+                ::mcpstore_errors::__private::serde_json::json!(#object)
+            }
+        },
         None => quote!(::mcpstore_errors::__private::serde_json::Value::Null),
     };
     quote! {

@@ -3,11 +3,12 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
+use syn::Ident;
 use syn::spanned::Spanned;
 
-use super::{forward_arguments, operation, rebind_for_run, resupply};
+use super::{describe, forward_arguments, operation, rebind_for_run, resupply};
 use crate::args::{FallbackArgs, Strategy};
-use crate::func::{Function, Mode};
+use crate::func::Function;
 
 /// The seed's cache lifetime, 300 s.
 const DEFAULT_TTL_SECS: u64 = 300;
@@ -42,6 +43,8 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
         Vec::new()
     };
 
+    let described = describe(&Ident::new("__mcpstore_error", Span::call_site()));
+    let failure = describe(&Ident::new("__mcpstore_failure", Span::call_site()));
     let mut cache_setup = TokenStream::new();
     let mut on_success = TokenStream::new();
     let mut steps = Vec::new();
@@ -66,22 +69,17 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                 };
                 let parts = function.params.iter().filter(|p| !p.is_self).map(|param| {
                     let binding = &param.binding;
-                    let borrow = if param.mode == Mode::ByValue {
-                        quote!(&#binding)
-                    } else {
-                        quote!(#binding)
-                    };
-                    quote_spanned!(param.span=> ::mcpstore_errors::__private::key_part(#borrow),)
+                    quote_spanned!(param.span=> ::mcpstore_errors::__private::key_part(&#binding),)
                 });
                 cache_setup = quote_spanned! {key.span()=>
                     static __MCPSTORE_CACHE: ::mcpstore_errors::__private::FnCache =
                         ::mcpstore_errors::__private::FnCache::new(#ttl, #capacity);
-                    let __mcpstore_key = __MCPSTORE_CACHE.key::<#ok, _>(&(#(#parts)*));
+                    let __mcpstore_key = ::mcpstore_errors::__private::FnCache::key::<#ok, _>(&(#(#parts)*));
                 };
                 on_success = quote!(__MCPSTORE_CACHE.store(__mcpstore_key, &__mcpstore_value););
                 steps.push(quote! {
                     if let ::core::option::Option::Some(__mcpstore_value) = __MCPSTORE_CACHE.lookup(__mcpstore_key) {
-                        ::mcpstore_errors::__private::fallback_served(#op, "cache", &__mcpstore_error);
+                        ::mcpstore_errors::__private::fallback_served(#op, "cache", #described);
                         break #chain ::core::result::Result::Ok(__mcpstore_value);
                     }
                 });
@@ -92,25 +90,28 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                     None => quote_spanned!(key.span()=> ::core::default::Default::default()),
                 };
                 steps.push(quote! {
-                    ::mcpstore_errors::__private::fallback_served(#op, "default", &__mcpstore_error);
+                    ::mcpstore_errors::__private::fallback_served(#op, "default", #described);
                     break #chain ::core::result::Result::Ok(#value);
                 });
             }
             Strategy::With { function: path, .. } | Strategy::Recover { function: path, .. } => {
                 let (name, extra) = match strategy {
                     Strategy::With { .. } => ("with", None),
-                    _ => ("recover", Some(quote!(&__mcpstore_error))),
+                    _ => (
+                        "recover",
+                        Some(quote_spanned!(path.span()=> &__mcpstore_error)),
+                    ),
                 };
                 let arguments = forward(extra);
                 let call = quote_spanned!(path.span()=> (#path)(#(#arguments),*) #await_);
                 steps.push(quote! {
                     match #call {
                         ::core::result::Result::Ok(__mcpstore_value) => {
-                            ::mcpstore_errors::__private::fallback_served(#op, #name, &__mcpstore_error);
+                            ::mcpstore_errors::__private::fallback_served(#op, #name, #described);
                             break #chain ::core::result::Result::Ok(__mcpstore_value);
                         }
                         ::core::result::Result::Err(__mcpstore_failure) => {
-                            ::mcpstore_errors::__private::fallback_strategy_failed(#op, #name, &__mcpstore_failure);
+                            ::mcpstore_errors::__private::fallback_strategy_failed(#op, #name, #failure);
                         }
                     }
                 });
@@ -120,7 +121,7 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
     let ends_in_default = matches!(reachable.last(), Some(Strategy::Default { .. }));
     let exhausted = (!ends_in_default).then(|| {
         quote! {
-            ::mcpstore_errors::__private::fallback_exhausted(#op, &__mcpstore_error);
+            ::mcpstore_errors::__private::fallback_exhausted(#op, #described);
             ::core::result::Result::Err(__mcpstore_error)
         }
     });

@@ -124,6 +124,7 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
 
     let function = Function::new(&raw, kind.name(), &mut errors).map(|mut function| {
         exempt_from_cloning(&mut function, &layers, &mut errors);
+        check_cache_type(&function, &layers, &mut errors);
         function
     });
     match function {
@@ -146,6 +147,20 @@ fn is_stacked_marker(args: &TokenStream) -> bool {
         (tokens.next(), tokens.next()),
         (Some(proc_macro2::TokenTree::Ident(ident)), None) if ident == STACKED
     )
+}
+
+/// A cache is keyed by the `Ok` type too, so it must be written out.
+fn check_cache_type(function: &Function, layers: &[Layer], errors: &mut Errors) {
+    let cached = layers.iter().any(|layer| {
+        matches!(layer, Layer::Fallback(args)
+            if args.strategies.iter().any(|s| matches!(s, crate::args::Strategy::Cache { .. })))
+    });
+    if cached && function.ok_type().is_none() {
+        errors.at(
+            syn::spanned::Spanned::span(&function.ret),
+            "`cache` needs the return type written as `Result<T, E>` (or `io::Result<T>`), naming `T`",
+        );
+    }
 }
 
 /// Applies every `no_clone = [..]` of the stack.
@@ -231,12 +246,23 @@ fn body(function: &Function) -> TokenStream {
     quote!({ #(#patterns)* #run })
 }
 
+/// `&error` as a `&dyn Display` for the runtime's events: its message, or its type's name when
+/// it has no `Display`.
+fn describe(error: &Ident) -> TokenStream {
+    quote! {
+        &{
+            use ::mcpstore_errors::__private::{DescribeDisplay as _, DescribeOther as _};
+            (&&::mcpstore_errors::__private::Described(&#error)).describe()
+        }
+    }
+}
+
 /// How a layer hands a parameter to one run of what it wraps.
 fn rebind_for_run(param: &Param, clone: TokenStream) -> Option<TokenStream> {
     let binding = &param.binding;
     match param.mode {
         Mode::ByValue if !param.no_clone => Some(quote!(let #binding = #clone;)),
-        Mode::MutRef if !param.is_self => Some(quote!(let #binding = &mut *#binding;)),
+        Mode::MutRef if binding != "self" => Some(quote!(let #binding = &mut *#binding;)),
         _ => None,
     }
 }

@@ -5,13 +5,14 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, Ident};
 
-use super::{operation, rebind_for_run};
+use super::{describe, operation, rebind_for_run};
 use crate::args::{JitterValue, RetryArgs, RetryFilter, int_literal};
 use crate::func::{Function, Mode};
 use crate::valid;
 
 pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) -> TokenStream {
     let policy = policy(args);
+    let described = describe(&Ident::new("__mcpstore_error", Span::call_site()));
     let op = operation(function);
 
     let slots: Vec<_> = function
@@ -87,7 +88,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
     let filter = (!checks.is_empty()).then(|| {
         quote! {
             if !(#(#checks)&&*) {
-                __mcpstore_state.on_not_retryable(&__mcpstore_error);
+                __mcpstore_state.on_not_retryable(#described);
                 break ::core::result::Result::Err(__mcpstore_error);
             }
         }
@@ -121,7 +122,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
                     ::core::result::Result::Ok(__mcpstore_value) => { #on_ok }
                     ::core::result::Result::Err(__mcpstore_error) => {
                         #filter
-                        match __mcpstore_state.on_error(&__mcpstore_error, #retry_after) {
+                        match __mcpstore_state.on_error(#described, #retry_after) {
                             ::core::option::Option::Some(__mcpstore_delay) => {
                                 #hook
                                 __mcpstore_delay
