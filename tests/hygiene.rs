@@ -11,9 +11,13 @@ mod std {}
 
 use ::mcpstore_errors::{ErrorCollector, McpStoreError};
 use ::std::sync::LazyLock;
-use ::std::sync::atomic::{AtomicU32, Ordering};
+use ::std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 static COLLECTOR: LazyLock<ErrorCollector> = LazyLock::new(|| ErrorCollector::new(100));
+
+/// Takes the services of `items_named_like_locals` and `shadowed_prelude` down; only the test
+/// of those two modules' caches switches it.
+static DOWN: AtomicBool = AtomicBool::new(false);
 
 fn next_call(calls: &AtomicU32) -> u32 {
     calls.fetch_add(1, Ordering::SeqCst) + 1
@@ -76,8 +80,8 @@ mod items_named_like_locals {
     }
 
     #[fallback(cache(ttl = "10m"), default)]
-    pub fn fallen_back(name: &str, fail: bool) -> Result<String, McpStoreError> {
-        if fail {
+    pub fn fallen_back(name: &str) -> Result<String, McpStoreError> {
+        if super::DOWN.load(::std::sync::atomic::Ordering::SeqCst) {
             Err(McpStoreError::service_not_found(name))
         } else {
             Ok(format!("{name} tools"))
@@ -232,8 +236,8 @@ mod shadowed_prelude {
     }
 
     #[fallback(cache(ttl = "10m", capacity = 4), default = 7)]
-    pub fn fallen_back(key: u32, fail: bool) -> Result<u32> {
-        if fail {
+    pub fn fallen_back(key: u32) -> Result<u32> {
+        if super::DOWN.load(::std::sync::atomic::Ordering::SeqCst) {
             ::core::result::Result::Err(McpStoreError::connection("down"))
         } else {
             ::core::result::Result::Ok(key * 2)
@@ -266,7 +270,7 @@ mod shadowed_prelude {
 mod look_alike_methods {
     use super::next_call;
     use ::mcpstore_errors::{McpStoreError, collect_errors, fallback, retry};
-    use ::std::sync::atomic::AtomicU32;
+    use ::std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
     pub trait LookAlike {
         fn clone(&self) -> u8 {
@@ -306,17 +310,19 @@ mod look_alike_methods {
 
     impl<T: ?Sized> LookAlike for T {}
 
+    pub static CALLS: AtomicU32 = AtomicU32::new(0);
+    pub static DOWN: AtomicBool = AtomicBool::new(false);
+
     fn backup(name: String, page: u32) -> Result<String, McpStoreError> {
-        let _ = page;
-        Ok(name)
+        Ok(format!("{name} page {page} from backup"))
     }
 
     #[collect_errors(collector = &super::COLLECTOR)]
     #[fallback(cache(ttl = "10m"), with = backup, default)]
     #[retry(max_attempts = 3, delay = 0)]
-    pub fn everything(calls: &AtomicU32, name: String, page: u32) -> Result<String, McpStoreError> {
-        let call = next_call(calls);
-        if call < 3 {
+    pub fn everything(name: String, page: u32) -> Result<String, McpStoreError> {
+        let call = next_call(&CALLS);
+        if call < 3 || DOWN.load(Ordering::SeqCst) {
             Err(McpStoreError::service_start_failed(name, "busy"))
         } else {
             Ok(format!("{name}#{page}"))
@@ -367,18 +373,6 @@ fn path_of(module: &str, function: &str) -> String {
 fn items_named_like_locals_do_not_interfere() {
     let calls = AtomicU32::new(0);
     assert_eq!(items_named_like_locals::retried(&calls).unwrap(), 3);
-    assert_eq!(
-        items_named_like_locals::fallen_back("fs", false).unwrap(),
-        "fs tools"
-    );
-    assert_eq!(
-        items_named_like_locals::fallen_back("fs", true).unwrap(),
-        "fs tools"
-    );
-    assert_eq!(
-        items_named_like_locals::fallen_back("git", true).unwrap(),
-        ""
-    );
     assert!(items_named_like_locals::collected().is_err());
     assert!(collected_functions().contains(&path_of("items_named_like_locals", "collected")));
 }
@@ -439,12 +433,26 @@ fn shadowed_prelude_names_and_macros_do_not_interfere() {
         "fs"
     );
     assert_eq!(calls.load(Ordering::SeqCst), 3);
-    assert_eq!(shadowed_prelude::fallen_back(3, false).unwrap(), 6);
-    assert_eq!(shadowed_prelude::fallen_back(3, true).unwrap(), 6);
-    assert_eq!(shadowed_prelude::fallen_back(4, true).unwrap(), 7);
     assert!(shadowed_prelude::collected().is_err());
     // The function path comes from the real `module_path!`, `concat!` and `stringify!`.
     assert!(collected_functions().contains(&path_of("shadowed_prelude", "collected")));
+}
+
+#[test]
+fn caches_and_defaults_work_among_look_alike_names() {
+    assert_eq!(
+        items_named_like_locals::fallen_back("fs").unwrap(),
+        "fs tools"
+    );
+    assert_eq!(shadowed_prelude::fallen_back(3).unwrap(), 6);
+    DOWN.store(true, Ordering::SeqCst);
+    assert_eq!(
+        items_named_like_locals::fallen_back("fs").unwrap(),
+        "fs tools"
+    );
+    assert_eq!(items_named_like_locals::fallen_back("git").unwrap(), "");
+    assert_eq!(shadowed_prelude::fallen_back(3).unwrap(), 6);
+    assert_eq!(shadowed_prelude::fallen_back(4).unwrap(), 7);
 }
 
 #[tokio::test]
@@ -455,12 +463,17 @@ async fn shadowed_prelude_names_do_not_interfere_in_async_fns() {
 
 #[test]
 fn look_alike_trait_methods_do_not_make_calls_ambiguous() {
-    let calls = AtomicU32::new(0);
+    use look_alike_methods::{CALLS, DOWN, everything};
+    assert_eq!(everything("fs".to_owned(), 2).unwrap(), "fs#2");
+    assert_eq!(CALLS.load(Ordering::SeqCst), 3);
+    DOWN.store(true, Ordering::SeqCst);
+    // Served from the cache, then by the alternative.
+    assert_eq!(everything("fs".to_owned(), 2).unwrap(), "fs#2");
     assert_eq!(
-        look_alike_methods::everything(&calls, "fs".to_owned(), 2).unwrap(),
-        "fs#2"
+        everything("git".to_owned(), 1).unwrap(),
+        "git page 1 from backup"
     );
-    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(CALLS.load(Ordering::SeqCst), 9);
 }
 
 #[test]

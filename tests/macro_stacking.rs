@@ -319,13 +319,13 @@ struct Starter {
 
 impl Starter {
     #[collect_errors(collector = &METHOD_STACK)]
-    #[fallback(with = Self::from_backup)]
+    #[fallback(with = Self::start_from_backup)]
     #[retry(max_attempts = 2, delay = 0)]
     fn start(&self, succeed_at: usize) -> Result<String, McpStoreError> {
         attempt(&self.log, succeed_at)
     }
 
-    fn from_backup(&self, succeed_at: usize) -> Result<String, McpStoreError> {
+    fn start_from_backup(&self, succeed_at: usize) -> Result<String, McpStoreError> {
         let _ = succeed_at;
         backup(&self.log, 0)
     }
