@@ -11,19 +11,19 @@ use proc_macro::TokenStream;
 
 use expand::Kind;
 
-/// Retries the function; see `mcpstore_errors::retry`.
+// Documented where it is re-exported: `mcpstore_errors::retry`.
 #[proc_macro_attribute]
 pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(Kind::Retry, args.into(), item.into()).into()
 }
 
-/// Falls back when the function fails; see `mcpstore_errors::fallback`.
+// Documented where it is re-exported: `mcpstore_errors::fallback`.
 #[proc_macro_attribute]
 pub fn fallback(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(Kind::Fallback, args.into(), item.into()).into()
 }
 
-/// Collects the function's errors; see `mcpstore_errors::collect_errors`.
+// Documented where it is re-exported: `mcpstore_errors::collect_errors`.
 #[proc_macro_attribute]
 pub fn collect_errors(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(Kind::CollectErrors, args.into(), item.into()).into()
