@@ -1020,3 +1020,28 @@ async fn async_future_can_be_spawned_on_a_multi_thread_runtime() {
     assert_eq!(task.await.unwrap().unwrap(), 3);
     assert_eq!(*seen.lock().unwrap(), [1, 2, 3]);
 }
+
+// Every kind name of the runtime's `ErrorKind` is accepted by `on = [...]`: the macro keeps its
+// own list of names, so a kind added to one side only breaks this test.
+#[retry(max_attempts = 2, delay = 0, on = [
+    McpStore, Service, ServiceNotFound, ServiceStart, ServiceStop, ServiceTimeout,
+    Tool, ToolNotFound, ToolExecution, Configuration, Connection,
+])]
+fn any_kind(calls: &AtomicU32, error: &McpStoreError) -> Result<(), McpStoreError> {
+    next_call(calls);
+    Err(error.clone())
+}
+
+#[test]
+fn on_accepts_every_error_kind_by_name() {
+    assert_eq!(
+        ErrorKind::ALL.len(),
+        11,
+        "a new kind needs adding to `on` above"
+    );
+    for kind in ErrorKind::ALL {
+        let calls = AtomicU32::new(0);
+        let _ = any_kind(&calls, &McpStoreError::new(kind, "boom"));
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "{kind:?} is retried");
+    }
+}
