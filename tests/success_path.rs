@@ -221,7 +221,8 @@ fn allocations_of_second_call<T>(mut call: impl FnMut() -> T) -> (T, u64) {
 
 #[test]
 fn each_attribute_that_succeeds_allocates_nothing() {
-    let cases: [(&str, fn(u64) -> Result<u64, McpStoreError>); 5] = [
+    type Annotated = fn(u64) -> Result<u64, McpStoreError>;
+    let cases: [(&str, Annotated); 5] = [
         ("retry", annotated::retried),
         (
             "retry with every option",
