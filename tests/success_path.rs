@@ -152,3 +152,109 @@ fn a_failed_attempt_does_draw_a_number_for_its_jitter() {
     assert_eq!(result, Ok(2));
     assert_eq!(random.draws(), 1);
 }
+
+// ---- the attributes ----
+
+mod annotated {
+    use std::sync::{Arc, LazyLock};
+
+    use mcpstore_errors::{
+        Jitter, McpStoreError, RetryConfig, SeededRandom, VirtualSleeper, collect_errors, fallback,
+        retry,
+    };
+
+    pub static RANDOM: LazyLock<Arc<SeededRandom>> =
+        LazyLock::new(|| Arc::new(SeededRandom::new(5)));
+
+    fn jittered() -> RetryConfig {
+        RetryConfig::new()
+            .jitter(Jitter::Full)
+            .random(RANDOM.clone())
+            .sleeper(Arc::new(VirtualSleeper::new()))
+    }
+
+    #[retry]
+    pub fn retried(x: u64) -> Result<u64, McpStoreError> {
+        Ok(x * 2)
+    }
+
+    #[retry(config = jittered(), on = [Connection], when = retryable, retry_if_result = |v: &u64| *v == 0)]
+    pub fn retried_with_everything(x: u64) -> Result<u64, McpStoreError> {
+        Ok(x * 2)
+    }
+
+    #[fallback(default)]
+    pub fn defaulted(x: u64) -> Result<u64, McpStoreError> {
+        Ok(x * 2)
+    }
+
+    #[collect_errors(context = {"operation": "probe"})]
+    pub fn collected(x: u64) -> Result<u64, McpStoreError> {
+        Ok(x * 2)
+    }
+
+    #[collect_errors]
+    #[fallback(default = 0)]
+    #[retry(config = jittered())]
+    pub fn stacked(x: u64) -> Result<u64, McpStoreError> {
+        Ok(x * 2)
+    }
+
+    #[collect_errors]
+    #[fallback(default)]
+    #[retry]
+    pub async fn stacked_async(x: u64) -> Result<u64, McpStoreError> {
+        Ok(x * 2)
+    }
+
+    #[retry]
+    pub fn takes_a_string(name: String) -> Result<usize, McpStoreError> {
+        Ok(name.len())
+    }
+}
+
+/// Calls `call` once to initialise any lazy static, then counts a second call.
+fn allocations_of_second_call<T>(mut call: impl FnMut() -> T) -> (T, u64) {
+    black_box(call());
+    allocations_during(call)
+}
+
+#[test]
+fn each_attribute_that_succeeds_allocates_nothing() {
+    type Annotated = fn(u64) -> Result<u64, McpStoreError>;
+    let cases: [(&str, Annotated); 5] = [
+        ("retry", annotated::retried),
+        (
+            "retry with every option",
+            annotated::retried_with_everything,
+        ),
+        ("fallback(default)", annotated::defaulted),
+        ("collect_errors", annotated::collected),
+        ("all three stacked", annotated::stacked),
+    ];
+    for (name, function) in cases {
+        let (result, allocations) = allocations_of_second_call(|| function(black_box(21)));
+        assert_eq!(result.unwrap(), 42, "{name}");
+        assert_eq!(allocations, 0, "{name}");
+    }
+    assert_eq!(annotated::RANDOM.draws(), 0);
+}
+
+#[test]
+fn an_annotated_async_fn_that_succeeds_allocates_nothing() {
+    let (poll, allocations) =
+        allocations_of_second_call(|| poll_once(annotated::stacked_async(black_box(21))));
+    assert!(matches!(poll, Poll::Ready(Ok(42))), "{poll:?}");
+    assert_eq!(allocations, 0);
+}
+
+#[test]
+fn a_by_value_argument_costs_exactly_its_clone() {
+    let name = String::from("filesystem");
+    let (result, allocations) =
+        allocations_of_second_call(|| annotated::takes_a_string(black_box(name.clone())));
+    assert_eq!(result.unwrap(), 10);
+    // One allocation for the caller's `name.clone()`, one for the attempt's copy: the first
+    // attempt is not the last, so it gets a clone and the original waits for a retry.
+    assert_eq!(allocations, 2);
+}

@@ -1,22 +1,30 @@
 //! Attribute macros for `mcpstore-errors`. Use them through that crate, which re-exports them
 //! with their documentation.
 
+mod args;
+mod duration;
+mod expand;
+mod func;
+mod valid;
+
 use proc_macro::TokenStream;
 
-/// Retries the function; see `mcpstore_errors::retry`.
+use expand::Kind;
+
+// Documented where it is re-exported: `mcpstore_errors::retry`.
 #[proc_macro_attribute]
-pub fn retry(_args: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand(Kind::Retry, args.into(), item.into()).into()
 }
 
-/// Falls back when the function fails; see `mcpstore_errors::fallback`.
+// Documented where it is re-exported: `mcpstore_errors::fallback`.
 #[proc_macro_attribute]
-pub fn fallback(_args: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn fallback(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand(Kind::Fallback, args.into(), item.into()).into()
 }
 
-/// Collects the function's errors; see `mcpstore_errors::collect_errors`.
+// Documented where it is re-exported: `mcpstore_errors::collect_errors`.
 #[proc_macro_attribute]
-pub fn collect_errors(_args: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn collect_errors(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand(Kind::CollectErrors, args.into(), item.into()).into()
 }

@@ -1,0 +1,145 @@
+//! `#[fallback]`: the original call, then each strategy in the order written; the original
+//! error when every strategy fails.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::Ident;
+use syn::spanned::Spanned;
+
+use super::{describe, forward_arguments, operation, rebind_for_run, resupply};
+use crate::args::{FallbackArgs, Strategy};
+use crate::func::Function;
+
+/// The seed's cache lifetime, 300 s.
+const DEFAULT_TTL_SECS: u64 = 300;
+/// Entries a cache holds unless told otherwise.
+const DEFAULT_CAPACITY: usize = 1024;
+
+pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStream) -> TokenStream {
+    let op = operation(function);
+    let chain = syn::Lifetime::new("'__mcpstore_chain", Span::mixed_site());
+    // Strategies after `default` never run: it always succeeds.
+    let reachable = match args
+        .strategies
+        .iter()
+        .position(|s| matches!(s, Strategy::Default { .. }))
+    {
+        Some(default) => &args.strategies[..=default],
+        None => &args.strategies[..],
+    };
+    let last_forwarding = reachable
+        .iter()
+        .rposition(|s| matches!(s, Strategy::With { .. } | Strategy::Recover { .. }));
+    let await_ = function.shape.is_async().then(|| quote!(.await));
+
+    // The original call gets its own copies when a strategy needs the arguments afterwards.
+    let rebind: Vec<_> = if last_forwarding.is_some() {
+        function
+            .params
+            .iter()
+            .filter_map(|param| rebind_for_run(param, resupply(param)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    let described = describe(&Ident::new("__mcpstore_error", Span::call_site()));
+    let failure = describe(&Ident::new("__mcpstore_failure", Span::call_site()));
+    let mut cache_setup = TokenStream::new();
+    let mut on_success = TokenStream::new();
+    let mut steps = Vec::new();
+    for (index, strategy) in reachable.iter().enumerate() {
+        let forward = |extra: Option<TokenStream>| {
+            let mut arguments = forward_arguments(function, Some(index) == last_forwarding);
+            arguments.extend(extra);
+            arguments
+        };
+        match strategy {
+            Strategy::Cache { key, ttl, capacity } => {
+                let ttl = ttl.as_ref().map_or_else(
+                    || quote!(::core::time::Duration::from_secs(#DEFAULT_TTL_SECS)),
+                    |ttl| ttl.to_tokens(),
+                );
+                let capacity = capacity
+                    .as_ref()
+                    .map_or_else(|| quote!(#DEFAULT_CAPACITY), |c| quote!(#c));
+                let ok = match function.ok_type() {
+                    Some(ok) => quote!(#ok),
+                    None => quote!(_),
+                };
+                let parts = function.params.iter().filter(|p| !p.is_self).map(|param| {
+                    let binding = &param.binding;
+                    quote_spanned!(param.span=> ::mcpstore_errors::__private::key_part(&#binding),)
+                });
+                cache_setup = quote_spanned! {key.span()=>
+                    static __MCPSTORE_CACHE: ::mcpstore_errors::__private::FnCache =
+                        ::mcpstore_errors::__private::FnCache::new(#ttl, #capacity);
+                    let __mcpstore_key = ::mcpstore_errors::__private::FnCache::key::<#ok, _>(&(#(#parts)*));
+                };
+                on_success = quote!(__MCPSTORE_CACHE.store(__mcpstore_key, &__mcpstore_value););
+                steps.push(quote! {
+                    if let ::core::option::Option::Some(__mcpstore_value) = __MCPSTORE_CACHE.lookup(__mcpstore_key) {
+                        ::mcpstore_errors::__private::fallback_served(#op, "cache", #described);
+                        break #chain ::core::result::Result::Ok(__mcpstore_value);
+                    }
+                });
+            }
+            Strategy::Default { key, value } => {
+                let value = match value {
+                    Some(value) => quote_spanned!(value.span()=> #value),
+                    None => quote_spanned!(key.span()=> ::core::default::Default::default()),
+                };
+                steps.push(quote! {
+                    ::mcpstore_errors::__private::fallback_served(#op, "default", #described);
+                    break #chain ::core::result::Result::Ok(#value);
+                });
+            }
+            Strategy::With { function: path, .. } | Strategy::Recover { function: path, .. } => {
+                let (name, extra) = match strategy {
+                    Strategy::With { .. } => ("with", None),
+                    _ => (
+                        "recover",
+                        Some(quote_spanned!(path.span()=> &__mcpstore_error)),
+                    ),
+                };
+                let arguments = forward(extra);
+                let call = quote_spanned!(path.span()=> (#path)(#(#arguments),*) #await_);
+                steps.push(quote! {
+                    match #call {
+                        ::core::result::Result::Ok(__mcpstore_value) => {
+                            ::mcpstore_errors::__private::fallback_served(#op, #name, #described);
+                            break #chain ::core::result::Result::Ok(__mcpstore_value);
+                        }
+                        ::core::result::Result::Err(__mcpstore_failure) => {
+                            ::mcpstore_errors::__private::fallback_strategy_failed(#op, #name, #failure);
+                        }
+                    }
+                });
+            }
+        }
+    }
+    let ends_in_default = matches!(reachable.last(), Some(Strategy::Default { .. }));
+    let exhausted = (!ends_in_default).then(|| {
+        quote! {
+            ::mcpstore_errors::__private::fallback_exhausted(#op, #described);
+            ::core::result::Result::Err(__mcpstore_error)
+        }
+    });
+
+    quote! {
+        {
+            #cache_setup
+            let __mcpstore_primary = { #(#rebind)* #inner };
+            match __mcpstore_primary {
+                ::core::result::Result::Ok(__mcpstore_value) => {
+                    #on_success
+                    ::core::result::Result::Ok(__mcpstore_value)
+                }
+                ::core::result::Result::Err(__mcpstore_error) => #chain: {
+                    #(#steps)*
+                    #exhausted
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! From the parsed attributes and function to the generated function.
+//!
+//! The first of this crate's attributes on a function (the outermost) expands the whole stack:
+//! it takes the others off the function and nests them outside-in, so that
+//! `#[collect_errors] #[fallback(..)] #[retry(..)]` retries, then falls back, then collects.
+
+mod collect;
+mod fallback_chain;
+mod retry;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote};
+use syn::{Attribute, Ident, Meta};
+
+use crate::args::{CollectArgs, Errors, FallbackArgs, RetryArgs};
+use crate::func::{Function, Mode, Param, RawFunction, Shape};
+
+/// Which attribute.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Retry,
+    Fallback,
+    CollectErrors,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Retry => "retry",
+            Kind::Fallback => "fallback",
+            Kind::CollectErrors => "collect_errors",
+        }
+    }
+
+    /// Recognises `#[retry]` or `#[mcpstore_errors::retry]` (and the other two).
+    fn of(attr: &Attribute) -> Option<Kind> {
+        let path = attr.path();
+        let last = path.segments.last()?;
+        let in_crate = match path.segments.len() {
+            1 => path.leading_colon.is_none(),
+            2 => path.segments[0].ident == "mcpstore_errors",
+            _ => false,
+        };
+        if !in_crate {
+            return None;
+        }
+        [Kind::Retry, Kind::Fallback, Kind::CollectErrors]
+            .into_iter()
+            .find(|kind| last.ident == kind.name())
+    }
+}
+
+/// One attribute of the stack, parsed.
+enum Layer {
+    Retry(Box<RetryArgs>),
+    Fallback(FallbackArgs),
+    Collect(CollectArgs),
+}
+
+impl Layer {
+    fn parse(kind: Kind, args: TokenStream, span: Span, errors: &mut Errors) -> Layer {
+        match kind {
+            Kind::Retry => Layer::Retry(Box::new(RetryArgs::parse(args, errors))),
+            Kind::Fallback => Layer::Fallback(FallbackArgs::parse(args, span, errors)),
+            Kind::CollectErrors => Layer::Collect(CollectArgs::parse(args, errors)),
+        }
+    }
+
+    fn no_clone(&self) -> &[Ident] {
+        let slot = match self {
+            Layer::Retry(args) => args.no_clone.get(),
+            Layer::Fallback(args) => args.no_clone.get(),
+            Layer::Collect(_) => None,
+        };
+        slot.map_or(&[], Vec::as_slice)
+    }
+}
+
+/// What an attribute taken into the stack is left as: still resolved by the compiler (so its
+/// import counts as used), then expanded to the function unchanged.
+const STACKED: &str = "__mcpstore_stacked";
+
+/// The entry point of the three attributes.
+pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    if is_stacked_marker(&args) {
+        return item;
+    }
+    let mut raw: RawFunction = match syn::parse2(item.clone()) {
+        Ok(raw) => raw,
+        Err(error) => {
+            let error = error.to_compile_error();
+            return quote!(#item #error);
+        }
+    };
+    let mut errors = Errors::default();
+    let mut layers = vec![Layer::parse(kind, args, Span::call_site(), &mut errors)];
+    let mut stacked: Vec<TokenStream> = Vec::new();
+    raw.attrs.retain(|attr| {
+        let Some(kind) = Kind::of(attr) else {
+            return true;
+        };
+        let args = match &attr.meta {
+            Meta::Path(_) => TokenStream::new(),
+            Meta::List(list) => list.tokens.clone(),
+            Meta::NameValue(pair) => {
+                errors.at(
+                    pair.eq_token.span,
+                    format_args!("write #[{}(key = value, ..)]", kind.name()),
+                );
+                TokenStream::new()
+            }
+        };
+        let path = attr.path();
+        layers.push(Layer::parse(
+            kind,
+            args,
+            path.segments[0].ident.span(),
+            &mut errors,
+        ));
+        let marker = Ident::new(STACKED, Span::mixed_site());
+        stacked.push(quote!(#[#path(#marker)]));
+        false
+    });
+
+    let function = Function::new(&raw, kind.name(), &mut errors).map(|mut function| {
+        exempt_from_cloning(&mut function, &layers, &mut errors);
+        check_cache_type(&function, &layers, &mut errors);
+        function
+    });
+    match function {
+        Some(function) if errors.is_empty() => {
+            let function = generate(&function, &layers);
+            quote!(#(#stacked)* #function)
+        }
+        // The function as written (without this crate's attributes), so the rest of the crate
+        // still type-checks against it, and every error found.
+        _ => {
+            let errors = errors.into_compile_errors();
+            quote!(#(#stacked)* #raw #errors)
+        }
+    }
+}
+
+fn is_stacked_marker(args: &TokenStream) -> bool {
+    let mut tokens = args.clone().into_iter();
+    matches!(
+        (tokens.next(), tokens.next()),
+        (Some(proc_macro2::TokenTree::Ident(ident)), None) if ident == STACKED
+    )
+}
+
+/// A cache is keyed by the `Ok` type too, so it must be written out.
+fn check_cache_type(function: &Function, layers: &[Layer], errors: &mut Errors) {
+    let cached = layers.iter().any(|layer| {
+        matches!(layer, Layer::Fallback(args)
+            if args.strategies.iter().any(|s| matches!(s, crate::args::Strategy::Cache { .. })))
+    });
+    if cached && function.ok_type().is_none() {
+        errors.at(
+            syn::spanned::Spanned::span(&function.ret),
+            "`cache` needs the return type written as `Result<T, E>` (or `io::Result<T>`), naming `T`",
+        );
+    }
+}
+
+/// Applies every `no_clone = [..]` of the stack.
+fn exempt_from_cloning(function: &mut Function, layers: &[Layer], errors: &mut Errors) {
+    for name in layers.iter().flat_map(Layer::no_clone) {
+        match function.param_named(name) {
+            Some(param) if param.mode == Mode::ByValue => param.no_clone = true,
+            Some(_) => errors.at(
+                name.span(),
+                format_args!("`{name}` is a reference: it is never cloned, no need to list it"),
+            ),
+            None => errors.at(name.span(), format_args!("no parameter named `{name}`")),
+        }
+    }
+}
+
+/// The function's path, for events and the collector's context.
+fn operation(function: &Function) -> TokenStream {
+    let name = function.sig.ident.to_string();
+    quote!(::core::concat!(::core::module_path!(), "::", #name))
+}
+
+fn generate(function: &Function, layers: &[Layer]) -> TokenStream {
+    let Function {
+        attrs, vis, sig, ..
+    } = function;
+    let calls = compose(function, layers);
+    let keep_self = function.self_binding.as_ref().map(|binding| {
+        let self_token = Ident::new("self", binding.span());
+        quote!(let #binding = #self_token;)
+    });
+    let body = match function.shape {
+        Shape::Sync | Shape::Async => quote!({ #keep_self #calls }),
+        Shape::AsyncTrait => quote! {
+            {
+                ::std::boxed::Box::pin(async move { #keep_self #calls })
+            }
+        },
+    };
+    quote!(#(#attrs)* #vis #sig #body)
+}
+
+/// The expression that runs `layers` around the body, outermost first.
+fn compose(function: &Function, layers: &[Layer]) -> TokenStream {
+    let Some((layer, inner_layers)) = layers.split_first() else {
+        return body(function);
+    };
+    let inner = compose(function, inner_layers);
+    match layer {
+        Layer::Retry(args) => retry::expand(function, args, inner),
+        Layer::Fallback(args) => fallback_chain::expand(function, args, inner),
+        Layer::Collect(args) => collect::expand(function, args, inner),
+    }
+}
+
+/// One run of the body: in its own closure (sync) or `async` block awaited in place, so that
+/// `?` and `return` end this run only.
+fn body(function: &Function) -> TokenStream {
+    let body = &function.body;
+    let ret = function.ret_for_inference();
+    let patterns = function.params.iter().filter_map(|param| {
+        let pattern = param.pattern.as_ref()?;
+        let binding = &param.binding;
+        Some(quote!(let #pattern = #binding;))
+    });
+    let run = if function.shape.is_async() {
+        quote! {
+            async {
+                // Fixes the block's output type before the body's `?` needs it.
+                if let ::core::option::Option::Some(__mcpstore_ret) =
+                    ::core::option::Option::None::<#ret>
+                {
+                    #[allow(unreachable_code)]
+                    return __mcpstore_ret;
+                }
+                #body
+            }
+            .await
+        }
+    } else {
+        quote!(::mcpstore_errors::__private::attempt::<#ret, _>(|| #body))
+    };
+    quote!({ #(#patterns)* #run })
+}
+
+/// `&error` as a `&dyn Display` for the runtime's events: its message, or its type's name when
+/// it has no `Display`.
+fn describe(error: &Ident) -> TokenStream {
+    quote! {
+        &{
+            use ::mcpstore_errors::__private::{DescribeDisplay as _, DescribeOther as _};
+            (&&::mcpstore_errors::__private::Described(&#error)).describe()
+        }
+    }
+}
+
+/// How a layer hands a parameter to one run of what it wraps.
+fn rebind_for_run(param: &Param, clone: TokenStream) -> Option<TokenStream> {
+    let binding = &param.binding;
+    match param.mode {
+        Mode::ByValue if !param.no_clone => Some(quote!(let #binding = #clone;)),
+        Mode::MutRef if binding != "self" => Some(quote!(let #binding = &mut *#binding;)),
+        _ => None,
+    }
+}
+
+/// `binding`, cloned through the check that names the parameter when it is not `Clone`.
+fn resupply(param: &Param) -> TokenStream {
+    let binding = &param.binding;
+    quote::quote_spanned!(param.span=> ::mcpstore_errors::__private::resupply(&#binding))
+}
+
+/// The arguments to pass on to a `with`/`recover` function; `last` moves by-value ones.
+fn forward_arguments(function: &Function, last: bool) -> Vec<TokenStream> {
+    function
+        .params
+        .iter()
+        .map(|param| {
+            let binding = &param.binding;
+            match param.mode {
+                Mode::ByValue if last || param.no_clone => binding.to_token_stream(),
+                Mode::ByValue => resupply(param),
+                Mode::MutRef => quote!(&mut *#binding),
+                Mode::SharedRef => binding.to_token_stream(),
+            }
+        })
+        .collect()
+}

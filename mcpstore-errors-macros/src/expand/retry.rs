@@ -1,0 +1,227 @@
+//! `#[retry]`: a loop that owns its attempts; the runtime supplies the policy and the state.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Expr, Ident};
+
+use super::{describe, operation, rebind_for_run};
+use crate::args::{JitterValue, RetryArgs, RetryFilter, int_literal};
+use crate::func::{Function, Mode};
+use crate::valid;
+
+pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) -> TokenStream {
+    let policy = policy(args);
+    let described = describe(&Ident::new("__mcpstore_error", Span::call_site()));
+    let op = operation(function);
+
+    let slots: Vec<_> = function
+        .params
+        .iter()
+        .enumerate()
+        .filter(|(_, param)| param.mode == Mode::ByValue && !param.no_clone)
+        .map(|(index, param)| {
+            (
+                format_ident!("__mcpstore_slot{}", index, span = Span::mixed_site()),
+                param,
+            )
+        })
+        .collect();
+    let fill_slots = slots.iter().map(|(slot, param)| {
+        let binding = &param.binding;
+        let fill = quote_spanned!(param.span=> ::mcpstore_errors::__private::fill_slot(::mcpstore_errors::__private::Owned(#binding)));
+        quote!(let mut #slot = #fill;)
+    });
+    let rebind = function.params.iter().filter_map(|param| {
+        let slot = slots
+            .iter()
+            .find(|(_, p)| std::ptr::eq(*p, param))
+            .map(|(slot, _)| slot);
+        let next = quote!(#slot.next(__mcpstore_last));
+        rebind_for_run(param, next)
+    });
+
+    let on_ok = match args.retry_if_result.get() {
+        None => quote!(break ::core::result::Result::Ok(__mcpstore_value)),
+        Some(predicate) => {
+            let rejects = quote_spanned! {predicate.span()=>
+                ::mcpstore_errors::__private::rejects(&__mcpstore_value, #predicate)
+            };
+            quote! {
+                if !#rejects {
+                    break ::core::result::Result::Ok(__mcpstore_value);
+                }
+                match __mcpstore_state.on_rejected_result() {
+                    ::core::option::Option::Some(__mcpstore_delay) => __mcpstore_delay,
+                    ::core::option::Option::None => break ::core::result::Result::Ok(__mcpstore_value),
+                }
+            }
+        }
+    };
+
+    let mut checks = Vec::new();
+    let mut classified = false;
+    if let Some(kinds) = args.on.get() {
+        classified = true;
+        let kinds = kinds
+            .iter()
+            .map(|kind| quote_spanned!(kind.span()=> ::mcpstore_errors::ErrorKind::#kind));
+        checks.push(quote! {
+            ::mcpstore_errors::__private::is_of_kind(
+                &__mcpstore_error,
+                ::mcpstore_errors::KindSet::of(&[#(#kinds),*]),
+            )
+        });
+    }
+    match args.when.get() {
+        Some(RetryFilter::Retryable(ident)) => {
+            classified = true;
+            checks.push(quote_spanned!(ident.span()=> ::mcpstore_errors::__private::is_retryable(&__mcpstore_error)));
+        }
+        Some(RetryFilter::Predicate(predicate)) => {
+            checks.push(quote_spanned! {predicate.span()=>
+                ::mcpstore_errors::__private::accepts(&__mcpstore_error, #predicate)
+            });
+        }
+        None => {}
+    }
+    let filter = (!checks.is_empty()).then(|| {
+        quote! {
+            if !(#(#checks)&&*) {
+                __mcpstore_state.on_not_retryable(#described);
+                break ::core::result::Result::Err(__mcpstore_error);
+            }
+        }
+    });
+    let retry_after = if classified {
+        quote!(::mcpstore_errors::__private::retry_after(&__mcpstore_error))
+    } else {
+        quote!(::core::option::Option::None)
+    };
+    let hook = args.on_retry.get().map(|hook| {
+        quote_spanned! {hook.span()=>
+            ::mcpstore_errors::__private::on_retry(#hook, __mcpstore_attempt, &__mcpstore_error, __mcpstore_delay);
+        }
+    });
+    let sleep = if function.shape.is_async() {
+        quote!(__mcpstore_policy.sleep_async(__mcpstore_delay).await;)
+    } else {
+        quote!(__mcpstore_policy.sleep(__mcpstore_delay);)
+    };
+
+    quote! {
+        {
+            #policy
+            let mut __mcpstore_state = ::mcpstore_errors::__private::RetryState::new(__mcpstore_policy, #op);
+            #(#fill_slots)*
+            loop {
+                let __mcpstore_attempt = __mcpstore_state.attempt();
+                let __mcpstore_last = __mcpstore_attempt >= __mcpstore_policy.get_max_attempts();
+                #(#rebind)*
+                let __mcpstore_delay = match #inner {
+                    ::core::result::Result::Ok(__mcpstore_value) => { #on_ok }
+                    ::core::result::Result::Err(__mcpstore_error) => {
+                        #filter
+                        match __mcpstore_state.on_error(#described, #retry_after) {
+                            ::core::option::Option::Some(__mcpstore_delay) => {
+                                #hook
+                                __mcpstore_delay
+                            }
+                            ::core::option::Option::None => break ::core::result::Result::Err(__mcpstore_error),
+                        }
+                    }
+                };
+                #sleep
+            }
+        }
+    }
+}
+
+/// `let __mcpstore_policy: &RetryConfig = ..;` from a `static`: a constant when every key is a
+/// literal, built once on first use otherwise.
+fn policy(args: &RetryArgs) -> TokenStream {
+    let config = quote!(::mcpstore_errors::RetryConfig);
+    let mut known = true;
+    let mut setters = Vec::new();
+    if let Some(max) = args.max_attempts.get() {
+        known &= int_literal(max).is_some();
+        setters.push(quote_spanned!(max.span()=> .max_attempts(#max)));
+    }
+    if let Some(strategy) = args.strategy.get() {
+        if let Some((_, variant)) = valid::STRATEGIES.iter().find(|(name, _)| strategy == name) {
+            let variant = Ident::new(variant, strategy.span());
+            setters.push(quote!(.strategy(::mcpstore_errors::RetryStrategy::#variant)));
+        }
+    }
+    if let Some(delay) = args.delay.get() {
+        known &= delay.is_known();
+        let delay = delay.to_tokens();
+        setters.push(quote!(.base_delay(#delay)));
+    }
+    if let Some(max_delay) = args.max_delay.get() {
+        known &= max_delay.is_known();
+        let max_delay = max_delay.to_tokens();
+        setters.push(quote!(.max_delay(#max_delay)));
+    }
+    if let Some(backoff) = args.backoff.get() {
+        let multiplier = match backoff {
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(int),
+                ..
+            }) => {
+                let float = syn::LitFloat::new(&format!("{}.0", int.base10_digits()), int.span());
+                quote!(#float)
+            }
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Float(float),
+                ..
+            }) => quote!(#float),
+            other => {
+                known = false;
+                quote_spanned!(other.span()=> { let __mcpstore_multiplier: f64 = #other; __mcpstore_multiplier })
+            }
+        };
+        setters.push(quote!(.multiplier(#multiplier)));
+    }
+    if let Some(jitter) = args.jitter.get() {
+        let jitter = match jitter {
+            JitterValue::None => quote!(::mcpstore_errors::Jitter::None),
+            JitterValue::Proportional(fraction) => {
+                quote!(::mcpstore_errors::Jitter::Proportional(#fraction))
+            }
+            JitterValue::Named(name) => {
+                let variant = valid::JITTERS
+                    .iter()
+                    .find(|(known, _)| name == known)
+                    .map_or("None", |(_, variant)| variant);
+                let variant = Ident::new(variant, name.span());
+                quote!(::mcpstore_errors::Jitter::#variant)
+            }
+            JitterValue::Expr(expr) => {
+                known = false;
+                quote_spanned!(expr.span()=> { let __mcpstore_jitter: ::mcpstore_errors::Jitter = #expr; __mcpstore_jitter })
+            }
+        };
+        setters.push(quote!(.jitter(#jitter)));
+    }
+    match args.config.get() {
+        None if known => quote! {
+            #[allow(non_upper_case_globals)]
+            static __MCPSTORE_POLICY: #config = #config::attribute_default() #(#setters)*;
+            let __mcpstore_policy: &#config = &__MCPSTORE_POLICY;
+        },
+        base => {
+            let base = match base {
+                Some(expr) => {
+                    quote_spanned!(expr.span()=> { let __mcpstore_config: #config = #expr; __mcpstore_config })
+                }
+                None => quote!(#config::attribute_default()),
+            };
+            quote! {
+                static __MCPSTORE_POLICY: ::std::sync::LazyLock<#config> =
+                    ::std::sync::LazyLock::new(|| #base #(#setters)*);
+                let __mcpstore_policy: &#config = &__MCPSTORE_POLICY;
+            }
+        }
+    }
+}

@@ -1,0 +1,436 @@
+//! The annotated function, seen the way the expansion needs it: its shape (sync, `async fn`,
+//! or an `#[async_trait]` method), its `Result` type, and how each parameter reaches an attempt.
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{ToTokens, format_ident};
+use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned;
+use syn::visit_mut::{self, VisitMut};
+use syn::{
+    Attribute, Block, Expr, FnArg, GenericArgument, Ident, Pat, PathArguments, ReturnType,
+    Signature, Type, TypeParamBound, Visibility,
+};
+
+use crate::args::Errors;
+
+/// The item as written, before any check: enough to emit it again unchanged.
+pub(crate) struct RawFunction {
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) vis: Visibility,
+    pub(crate) sig: Signature,
+    pub(crate) body: TokenStream,
+}
+
+impl Parse for RawFunction {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let sig: Signature = input.parse()?;
+        if input.peek(syn::Token![;]) {
+            return Err(input.error("these attributes need a function with a body"));
+        }
+        // The body stays raw tokens when it does not parse, so that the compiler reports its
+        // own error and the rest of the crate still sees the function.
+        let body: TokenTree = input.parse()?;
+        match &body {
+            TokenTree::Group(group) if group.delimiter() == proc_macro2::Delimiter::Brace => {}
+            _ => return Err(syn::Error::new(body.span(), "expected the function body")),
+        }
+        Ok(RawFunction {
+            attrs,
+            vis,
+            sig,
+            body: body.into(),
+        })
+    }
+}
+
+impl ToTokens for RawFunction {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        for attr in &self.attrs {
+            attr.to_tokens(tokens);
+        }
+        self.vis.to_tokens(tokens);
+        self.sig.to_tokens(tokens);
+        self.body.to_tokens(tokens);
+    }
+}
+
+/// How the body runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    Sync,
+    Async,
+    /// `fn f(..) -> Pin<Box<dyn Future<Output = R> + ..>> { Box::pin(async move { .. }) }`,
+    /// what `#[async_trait]` makes of an `async fn`.
+    AsyncTrait,
+}
+
+impl Shape {
+    pub(crate) fn is_async(self) -> bool {
+        self != Shape::Sync
+    }
+}
+
+/// How a parameter reaches each attempt.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Moved in: cloned for each attempt unless exempted.
+    ByValue,
+    /// `&mut T`: reborrowed for each attempt.
+    MutRef,
+    /// `&T`: copied.
+    SharedRef,
+}
+
+pub(crate) struct Param {
+    /// The name the function binds it to (`self` for a reference receiver).
+    pub(crate) binding: Ident,
+    /// The pattern the body expects when it differs from `binding` (`mut x`, `(a, b)`).
+    pub(crate) pattern: Option<Pat>,
+    pub(crate) mode: Mode,
+    pub(crate) is_self: bool,
+    /// Not cloned: the body only borrows it.
+    pub(crate) no_clone: bool,
+    /// Where diagnostics about it point.
+    pub(crate) span: Span,
+}
+
+/// The function ready to be expanded.
+pub(crate) struct Function {
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) vis: Visibility,
+    /// The signature, with parameter patterns reduced to plain names.
+    pub(crate) sig: Signature,
+    pub(crate) body: TokenStream,
+    pub(crate) shape: Shape,
+    /// The `Result<T, E>` type a call produces.
+    pub(crate) ret: Type,
+    pub(crate) params: Vec<Param>,
+    /// A by-value `self`, renamed in the body to this binding.
+    pub(crate) self_binding: Option<Ident>,
+}
+
+impl Function {
+    pub(crate) fn new(raw: &RawFunction, attribute: &str, errors: &mut Errors) -> Option<Function> {
+        let mut sig = raw.sig.clone();
+        let mut body = raw.body.clone();
+        let mut shape = if sig.asyncness.is_some() {
+            Shape::Async
+        } else {
+            Shape::Sync
+        };
+        let mut ret = match &sig.output {
+            ReturnType::Type(_, ty) => Some((**ty).clone()),
+            ReturnType::Default => None,
+        };
+        if shape == Shape::Sync {
+            if let Some((inner_body, output)) = async_trait_shape(&raw.body, ret.as_ref()) {
+                shape = Shape::AsyncTrait;
+                body = inner_body;
+                ret = Some(output);
+            }
+        }
+        let ret = match ret {
+            Some(ty) if is_result(&ty) => ty,
+            Some(ty) => {
+                errors.at(
+                    ty.span(),
+                    format_args!(
+                        "#[{attribute}] needs a function that returns `Result<T, E>`; this one returns `{}`",
+                        ty.to_token_stream()
+                    ),
+                );
+                return None;
+            }
+            None => {
+                errors.at(
+                    sig.ident.span(),
+                    format_args!("#[{attribute}] needs a function that returns `Result<T, E>`"),
+                );
+                return None;
+            }
+        };
+
+        let mut params = Vec::new();
+        let mut self_binding = None;
+        for (index, input) in sig.inputs.iter_mut().enumerate() {
+            match input {
+                FnArg::Receiver(receiver) => {
+                    let span = receiver.self_token.span;
+                    let mode = match &*receiver.ty {
+                        Type::Reference(reference) if reference.mutability.is_some() => {
+                            Mode::MutRef
+                        }
+                        Type::Reference(_) => Mode::SharedRef,
+                        _ => Mode::ByValue,
+                    };
+                    // `#[async_trait]` moves `self` into its block (`let __self = self;`), so
+                    // each attempt needs its own reborrow of a `&mut self`.
+                    let renamed = mode == Mode::ByValue
+                        || (mode == Mode::MutRef && shape == Shape::AsyncTrait);
+                    if renamed {
+                        let binding = Ident::new("__mcpstore_self", span);
+                        // `mutability` is the binding's `mut` only without a reference (`mut self`).
+                        let binding_mut = match receiver.reference {
+                            None => receiver.mutability.take(),
+                            Some(_) => None,
+                        };
+                        let pattern = binding_mut.map(|mutability| {
+                            let binding = &binding;
+                            syn::parse_quote!(#mutability #binding)
+                        });
+                        params.push(Param {
+                            binding: binding.clone(),
+                            pattern,
+                            mode,
+                            is_self: true,
+                            no_clone: false,
+                            span,
+                        });
+                        self_binding = Some(binding);
+                    } else {
+                        let binding = Ident::new("self", span);
+                        params.push(Param {
+                            binding,
+                            pattern: None,
+                            mode,
+                            is_self: true,
+                            no_clone: false,
+                            span,
+                        });
+                    }
+                }
+                FnArg::Typed(typed) => {
+                    let span = typed.span();
+                    let mode = match &*typed.ty {
+                        Type::Reference(reference) if reference.mutability.is_some() => {
+                            Mode::MutRef
+                        }
+                        Type::Reference(_) => Mode::SharedRef,
+                        _ => Mode::ByValue,
+                    };
+                    let (binding, pattern) = match &mut *typed.pat {
+                        Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
+                            let pattern = ident
+                                .mutability
+                                .is_some()
+                                .then(|| Pat::Ident(ident.clone()));
+                            ident.mutability = None;
+                            (ident.ident.clone(), pattern)
+                        }
+                        pat => {
+                            let binding =
+                                format_ident!("__mcpstore_arg{}", index, span = Span::mixed_site());
+                            let pattern = pat.clone();
+                            *pat = syn::parse_quote!(#binding);
+                            (binding, Some(pattern))
+                        }
+                    };
+                    params.push(Param {
+                        binding,
+                        pattern,
+                        mode,
+                        is_self: false,
+                        no_clone: false,
+                        span,
+                    });
+                }
+            }
+        }
+
+        if let Some(binding) = &self_binding {
+            body = rename_self(body, binding);
+        }
+
+        Some(Function {
+            attrs: raw.attrs.clone(),
+            vis: raw.vis.clone(),
+            sig,
+            body,
+            shape,
+            ret,
+            params,
+            self_binding,
+        })
+    }
+
+    /// The `T` of `Result<T, E>`, when it is written out.
+    pub(crate) fn ok_type(&self) -> Option<&Type> {
+        let Type::Path(path) = &self.ret else {
+            return None;
+        };
+        let PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {
+            return None;
+        };
+        match args.args.first()? {
+            GenericArgument::Type(ty) => Some(ty),
+            _ => None,
+        }
+    }
+
+    /// The return type with every `impl Trait` replaced by `_`, usable in an expression.
+    pub(crate) fn ret_for_inference(&self) -> Type {
+        struct ImplToInfer;
+        impl VisitMut for ImplToInfer {
+            fn visit_type_mut(&mut self, ty: &mut Type) {
+                if let Type::ImplTrait(impl_trait) = ty {
+                    *ty = Type::Infer(syn::TypeInfer {
+                        underscore_token: syn::Token![_](impl_trait.span()),
+                    });
+                    return;
+                }
+                visit_mut::visit_type_mut(self, ty);
+            }
+        }
+        let mut ret = self.ret.clone();
+        ImplToInfer.visit_type_mut(&mut ret);
+        ret
+    }
+
+    pub(crate) fn param_named(&mut self, name: &Ident) -> Option<&mut Param> {
+        self.params.iter_mut().find(|param| {
+            if name == "self" {
+                param.is_self
+            } else {
+                !param.is_self && &param.binding == name
+            }
+        })
+    }
+}
+
+/// Whether `ty` is spelled as a `Result` (`Result<T, E>`, `io::Result<T>`, an alias named so).
+fn is_result(ty: &Type) -> bool {
+    match ty {
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| last.ident == "Result"),
+        Type::Group(group) => is_result(&group.elem),
+        Type::Paren(paren) => is_result(&paren.elem),
+        _ => false,
+    }
+}
+
+/// Recognises `#[async_trait]`'s output: `Box::pin(async move { .. })` returning
+/// `Pin<Box<dyn Future<Output = R> + ..>>`. Returns the async block's body and `R`.
+fn async_trait_shape(body: &TokenStream, ret: Option<&Type>) -> Option<(TokenStream, Type)> {
+    let output = future_output(ret?)?;
+    let block: Block = syn::parse2(body.clone()).ok()?;
+    let [syn::Stmt::Expr(Expr::Call(call), None)] = block.stmts.as_slice() else {
+        return None;
+    };
+    let Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    let is_pin = func
+        .path
+        .segments
+        .last()
+        .is_some_and(|last| last.ident == "pin");
+    if !is_pin || call.args.len() != 1 {
+        return None;
+    }
+    let Expr::Async(inner) = &call.args[0] else {
+        return None;
+    };
+    inner.capture?;
+    Some((inner.block.to_token_stream(), output))
+}
+
+fn future_output(ty: &Type) -> Option<Type> {
+    let Type::Path(pin) = ty else { return None };
+    let pin = pin.path.segments.last()?;
+    if pin.ident != "Pin" {
+        return None;
+    }
+    let boxed = single_type_argument(&pin.arguments)?;
+    let Type::Path(boxed) = boxed else {
+        return None;
+    };
+    let boxed = boxed.path.segments.last()?;
+    if boxed.ident != "Box" {
+        return None;
+    }
+    let Type::TraitObject(object) = single_type_argument(&boxed.arguments)? else {
+        return None;
+    };
+    object.bounds.iter().find_map(|bound| {
+        let TypeParamBound::Trait(bound) = bound else {
+            return None;
+        };
+        let future = bound.path.segments.last()?;
+        if future.ident != "Future" {
+            return None;
+        }
+        let PathArguments::AngleBracketed(args) = &future.arguments else {
+            return None;
+        };
+        args.args.iter().find_map(|arg| match arg {
+            GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(assoc.ty.clone()),
+            _ => None,
+        })
+    })
+}
+
+fn single_type_argument(arguments: &PathArguments) -> Option<&Type> {
+    let PathArguments::AngleBracketed(args) = arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    }
+}
+
+/// Renames `self` in the body to `binding`, except inside nested items, which have their own.
+fn rename_self(body: TokenStream, binding: &Ident) -> TokenStream {
+    struct RenameSelf<'a>(&'a Ident);
+    impl VisitMut for RenameSelf<'_> {
+        fn visit_item_mut(&mut self, _item: &mut syn::Item) {}
+
+        fn visit_expr_path_mut(&mut self, path: &mut syn::ExprPath) {
+            if path.qself.is_none() && path.path.is_ident("self") {
+                let ident = &mut path.path.segments[0].ident;
+                *ident = Ident::new(&self.0.to_string(), ident.span());
+            }
+        }
+
+        fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+            mac.tokens = rename_in_tokens(mac.tokens.clone(), self.0);
+        }
+    }
+    match syn::parse2::<Block>(body.clone()) {
+        Ok(mut block) => {
+            RenameSelf(binding).visit_block_mut(&mut block);
+            block.into_token_stream()
+        }
+        Err(_) => rename_in_tokens(body, binding),
+    }
+}
+
+/// The same in a macro's tokens, where `self` is a value unless a path follows (`self::x`).
+fn rename_in_tokens(tokens: TokenStream, binding: &Ident) -> TokenStream {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let starts_path =
+        |i: usize| matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+    trees
+        .iter()
+        .enumerate()
+        .map(|(i, tree)| match tree.clone() {
+            TokenTree::Ident(ident) if ident == "self" && !starts_path(i) => {
+                TokenTree::Ident(Ident::new(&binding.to_string(), ident.span()))
+            }
+            TokenTree::Group(group) => {
+                let mut renamed = proc_macro2::Group::new(
+                    group.delimiter(),
+                    rename_in_tokens(group.stream(), binding),
+                );
+                renamed.set_span(group.span());
+                TokenTree::Group(renamed)
+            }
+            other => other,
+        })
+        .collect()
+}

@@ -1,0 +1,491 @@
+//! Names in the user's scope never interfere with the generated code, nor does the generated code
+//! trigger the user's lints: modules named `core` and `std`, items and arguments named like the
+//! loop's locals, shadowed prelude names and macros, look-alike trait methods, and a module
+//! without the implicit prelude.
+#![deny(unused_qualifications)]
+#![deny(unused_variables, unused_mut, unused_imports, unreachable_code)]
+
+// Relative paths `core::…` and `std::…` resolve to these; generated code must not use them.
+mod core {}
+mod std {}
+
+use ::mcpstore_errors::{ErrorCollector, McpStoreError};
+use ::std::sync::LazyLock;
+use ::std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+static COLLECTOR: LazyLock<ErrorCollector> = LazyLock::new(|| ErrorCollector::new(100));
+
+/// Takes the services of `items_named_like_locals` and `shadowed_prelude` down; only the test
+/// of those two modules' caches switches it.
+static DOWN: AtomicBool = AtomicBool::new(false);
+
+fn next_call(calls: &AtomicU32) -> u32 {
+    calls.fetch_add(1, Ordering::SeqCst) + 1
+}
+
+fn start_failure(call: u32) -> McpStoreError {
+    McpStoreError::service_start_failed("fs", format!("attempt {call}"))
+}
+
+fn collected_functions() -> Vec<String> {
+    COLLECTOR
+        .records()
+        .iter()
+        .map(|record| {
+            let record = ::serde_json::to_value(record).unwrap();
+            record["context"]["function"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Items named like the generated code's locals. A `let` or closure parameter of the same name
+/// in the generated code would not compile: bindings cannot shadow statics or unit structs, and
+/// a constant turns the binding into a pattern.
+#[allow(non_upper_case_globals, non_camel_case_types, dead_code)]
+mod items_named_like_locals {
+    use super::{next_call, start_failure};
+    use ::mcpstore_errors::{McpStoreError, collect_errors, fallback, retry};
+    use ::std::sync::atomic::AtomicU32;
+
+    static attempt: u32 = 0;
+    static attempts: u32 = 0;
+    static delay: u32 = 0;
+    static config: u32 = 0;
+    static policy: u32 = 0;
+    static sleeper: u32 = 0;
+    static collector: u32 = 0;
+    static cache: u32 = 0;
+    const state: u32 = 0;
+    const result: u32 = 0;
+    const outcome: u32 = 0;
+    const context: u32 = 0;
+    const hook: u32 = 0;
+    struct error;
+    struct value;
+    struct future;
+    struct output;
+    struct key;
+
+    #[retry(max_attempts = 3, delay = 0, on = [ServiceStart], on_retry = |n: u32, _e: &McpStoreError, _d: ::std::time::Duration| { let _ = n; })]
+    pub fn retried(calls: &AtomicU32) -> Result<u32, McpStoreError> {
+        let call = next_call(calls);
+        if call < 3 {
+            Err(start_failure(call))
+        } else {
+            Ok(call)
+        }
+    }
+
+    #[fallback(cache(ttl = "10m"), default)]
+    pub fn fallen_back(name: &str) -> Result<String, McpStoreError> {
+        if super::DOWN.load(::std::sync::atomic::Ordering::SeqCst) {
+            Err(McpStoreError::service_not_found(name))
+        } else {
+            Ok(format!("{name} tools"))
+        }
+    }
+
+    #[collect_errors(collector = &super::COLLECTOR, context = {"operation": "items"})]
+    pub fn collected() -> Result<(), McpStoreError> {
+        Err(McpStoreError::connection("refused"))
+    }
+
+    #[retry(max_attempts = 2, delay = 0, retry_if_result = |ok: &bool| !*ok)]
+    pub async fn retried_async(calls: &AtomicU32) -> Result<bool, McpStoreError> {
+        ::tokio::task::yield_now().await;
+        Ok(next_call(calls) == 2)
+    }
+}
+
+/// Arguments and body locals named like the generated code's locals.
+mod arguments_named_like_locals {
+    use super::start_failure;
+    use ::mcpstore_errors::{McpStoreError, collect_errors, fallback, retry};
+    use ::std::sync::atomic::{AtomicU32, Ordering};
+
+    #[retry(max_attempts = 3, delay = 0)]
+    pub fn retried(
+        attempt: &AtomicU32,
+        delay: u64,
+        state: &str,
+        result: String,
+        error: Option<&str>,
+        config: (u8, u8),
+    ) -> Result<String, McpStoreError> {
+        let outcome = attempt.fetch_add(1, Ordering::SeqCst) + 1;
+        let value = outcome * 10;
+        if outcome < 3 {
+            return Err(start_failure(outcome));
+        }
+        Ok(format!(
+            "{delay} {state} {result} {error:?} {config:?} {outcome} {value}"
+        ))
+    }
+
+    fn backup(state: &str, error: u32) -> Result<String, McpStoreError> {
+        Ok(format!("backup {state} {error}"))
+    }
+
+    #[fallback(with = backup)]
+    pub fn fallen_back(state: &str, error: u32) -> Result<String, McpStoreError> {
+        let result: Result<String, McpStoreError> = Err(McpStoreError::connection(state));
+        let _ = error;
+        result
+    }
+
+    #[collect_errors(collector = &super::COLLECTOR, context = {"operation": "arguments"})]
+    pub fn collected(context: &str, collector: u32) -> Result<u32, McpStoreError> {
+        let error = McpStoreError::configuration(format!("{context} {collector}"));
+        Err(error)
+    }
+
+    #[fallback(default)]
+    #[retry(max_attempts = 2, delay = 0)]
+    pub async fn retried_async(attempt: &AtomicU32, future: u32) -> Result<u32, McpStoreError> {
+        let state = attempt.fetch_add(1, Ordering::SeqCst) + 1;
+        ::tokio::task::yield_now().await;
+        if state < 2 {
+            Err(start_failure(state))
+        } else {
+            Ok(future + state)
+        }
+    }
+}
+
+/// Prelude names, standard macros and common traits shadowed by the user's own.
+#[allow(dead_code, non_camel_case_types, unused_macros)]
+mod shadowed_prelude {
+    use super::{next_call, start_failure};
+    use ::mcpstore_errors::{McpStoreError, collect_errors, fallback, retry};
+    use ::std::sync::atomic::AtomicU32;
+
+    type Result<T, E = McpStoreError> = ::core::result::Result<T, E>;
+    struct Option;
+    struct Some;
+    struct None;
+    struct Ok;
+    struct Err;
+    struct Box;
+    struct Vec;
+    struct String;
+    struct Arc;
+    struct Duration;
+    struct Instant;
+    trait Clone {}
+    trait Default {}
+    trait Hash {}
+    trait Send {}
+    trait Sync {}
+    trait Fn {}
+    trait FnMut {}
+    trait Future {}
+    trait Into {}
+    trait Iterator {}
+    trait Drop {}
+
+    macro_rules! module_path {
+        () => {
+            "not the module path"
+        };
+    }
+    macro_rules! concat {
+        ($($t:tt)*) => {
+            "not a concatenation"
+        };
+    }
+    macro_rules! stringify {
+        ($($t:tt)*) => {
+            "not a name"
+        };
+    }
+    macro_rules! format {
+        ($($t:tt)*) => {
+            ()
+        };
+    }
+    macro_rules! vec {
+        ($($t:tt)*) => {
+            ()
+        };
+    }
+    macro_rules! panic {
+        ($($t:tt)*) => {
+            ()
+        };
+    }
+    macro_rules! unreachable {
+        ($($t:tt)*) => {
+            ()
+        };
+    }
+
+    #[retry(max_attempts = 3, delay = "1us", jitter = false, on = [ServiceStart])]
+    pub fn retried(
+        calls: &AtomicU32,
+        name: ::std::string::String,
+    ) -> Result<::std::string::String> {
+        let call = next_call(calls);
+        if call < 3 {
+            ::core::result::Result::Err(start_failure(call))
+        } else {
+            ::core::result::Result::Ok(name)
+        }
+    }
+
+    #[fallback(cache(ttl = "10m", capacity = 4), default = 7)]
+    pub fn fallen_back(key: u32) -> Result<u32> {
+        if super::DOWN.load(::std::sync::atomic::Ordering::SeqCst) {
+            ::core::result::Result::Err(McpStoreError::connection("down"))
+        } else {
+            ::core::result::Result::Ok(key * 2)
+        }
+    }
+
+    #[collect_errors(collector = &super::COLLECTOR, context = {"operation": "shadowed"})]
+    pub fn collected() -> Result<()> {
+        ::core::result::Result::Err(McpStoreError::connection("refused"))
+    }
+
+    #[collect_errors(collector = &super::COLLECTOR)]
+    #[fallback(default)]
+    #[retry(max_attempts = 2, delay = 0)]
+    pub async fn stacked_async(calls: &AtomicU32) -> Result<u32> {
+        ::tokio::task::yield_now().await;
+        let call = next_call(calls);
+        if call < 2 {
+            ::core::result::Result::Err(start_failure(call))
+        } else {
+            ::core::result::Result::Ok(call)
+        }
+    }
+}
+
+/// A blanket trait whose methods share names with `Clone`, `Into`, `ToString`, `Hash`, … : a
+/// method call by those names on an argument would be ambiguous, so generated code must call
+/// through the trait's path.
+#[allow(dead_code)]
+mod look_alike_methods {
+    use super::next_call;
+    use ::mcpstore_errors::{McpStoreError, collect_errors, fallback, retry};
+    use ::std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+    pub trait LookAlike {
+        fn clone(&self) -> u8 {
+            0
+        }
+        fn into(self) -> u8
+        where
+            Self: Sized,
+        {
+            0
+        }
+        fn to_string(&self) -> u8 {
+            0
+        }
+        fn to_owned(&self) -> u8 {
+            0
+        }
+        fn hash(&self) -> u8 {
+            0
+        }
+        fn eq(&self) -> u8 {
+            0
+        }
+        fn borrow(&self) -> u8 {
+            0
+        }
+        fn as_ref(&self) -> u8 {
+            0
+        }
+        fn default() -> u8
+        where
+            Self: Sized,
+        {
+            0
+        }
+    }
+
+    impl<T: ?Sized> LookAlike for T {}
+
+    pub static CALLS: AtomicU32 = AtomicU32::new(0);
+    pub static DOWN: AtomicBool = AtomicBool::new(false);
+
+    fn backup(name: String, page: u32) -> Result<String, McpStoreError> {
+        Ok(format!("{name} page {page} from backup"))
+    }
+
+    #[collect_errors(collector = &super::COLLECTOR)]
+    #[fallback(cache(ttl = "10m"), with = backup, default)]
+    #[retry(max_attempts = 3, delay = 0)]
+    pub fn everything(name: String, page: u32) -> Result<String, McpStoreError> {
+        let call = next_call(&CALLS);
+        if call < 3 || DOWN.load(Ordering::SeqCst) {
+            Err(McpStoreError::service_start_failed(name, "busy"))
+        } else {
+            Ok(format!("{name}#{page}"))
+        }
+    }
+}
+
+/// No prelude at all: generated code names everything by absolute path.
+#[no_implicit_prelude]
+mod without_prelude {
+    use ::core::result::Result;
+    use ::mcpstore_errors::{McpStoreError, collect_errors, fallback, retry};
+    use ::std::sync::atomic::AtomicU32;
+
+    #[collect_errors(collector = &super::COLLECTOR)]
+    #[fallback(default)]
+    #[retry(max_attempts = 3, delay = 0)]
+    pub fn stacked(calls: &AtomicU32) -> Result<u32, McpStoreError> {
+        let call = super::next_call(calls);
+        if call < 3 {
+            Result::Err(super::start_failure(call))
+        } else {
+            Result::Ok(call)
+        }
+    }
+
+    #[retry(max_attempts = 2, delay = 0)]
+    pub async fn retried_async(calls: &AtomicU32) -> Result<u32, McpStoreError> {
+        let call = super::next_call(calls);
+        if call < 2 {
+            Result::Err(super::start_failure(call))
+        } else {
+            Result::Ok(call)
+        }
+    }
+
+    #[collect_errors(collector = &super::COLLECTOR, context = {"operation": "no prelude", "n": 1})]
+    pub fn collected() -> Result<(), McpStoreError> {
+        Result::Err(McpStoreError::connection("refused"))
+    }
+}
+
+fn path_of(module: &str, function: &str) -> String {
+    format!("{}::{module}::{function}", module_path!())
+}
+
+#[test]
+fn items_named_like_locals_do_not_interfere() {
+    let calls = AtomicU32::new(0);
+    assert_eq!(items_named_like_locals::retried(&calls).unwrap(), 3);
+    assert!(items_named_like_locals::collected().is_err());
+    assert!(collected_functions().contains(&path_of("items_named_like_locals", "collected")));
+}
+
+#[tokio::test]
+async fn items_named_like_locals_do_not_interfere_in_async_fns() {
+    let calls = AtomicU32::new(0);
+    assert!(
+        items_named_like_locals::retried_async(&calls)
+            .await
+            .unwrap()
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn arguments_named_like_locals_keep_their_values() {
+    let calls = AtomicU32::new(0);
+    let text = arguments_named_like_locals::retried(
+        &calls,
+        5,
+        "st",
+        "res".to_owned(),
+        Some("err"),
+        (1, 2),
+    )
+    .unwrap();
+    assert_eq!(text, "5 st res Some(\"err\") (1, 2) 3 30");
+    assert_eq!(
+        arguments_named_like_locals::fallen_back("fs", 9).unwrap(),
+        "backup fs 9"
+    );
+    assert_eq!(
+        arguments_named_like_locals::collected("ctx", 4)
+            .unwrap_err()
+            .message(),
+        "ctx 4"
+    );
+    assert!(collected_functions().contains(&path_of("arguments_named_like_locals", "collected")));
+}
+
+#[tokio::test]
+async fn arguments_named_like_locals_keep_their_values_in_async_fns() {
+    let calls = AtomicU32::new(0);
+    assert_eq!(
+        arguments_named_like_locals::retried_async(&calls, 40)
+            .await
+            .unwrap(),
+        42
+    );
+}
+
+#[test]
+fn shadowed_prelude_names_and_macros_do_not_interfere() {
+    let calls = AtomicU32::new(0);
+    assert_eq!(
+        shadowed_prelude::retried(&calls, "fs".to_owned()).unwrap(),
+        "fs"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert!(shadowed_prelude::collected().is_err());
+    // The function path comes from the real `module_path!`, `concat!` and `stringify!`.
+    assert!(collected_functions().contains(&path_of("shadowed_prelude", "collected")));
+}
+
+#[test]
+fn caches_and_defaults_work_among_look_alike_names() {
+    assert_eq!(
+        items_named_like_locals::fallen_back("fs").unwrap(),
+        "fs tools"
+    );
+    assert_eq!(shadowed_prelude::fallen_back(3).unwrap(), 6);
+    DOWN.store(true, Ordering::SeqCst);
+    assert_eq!(
+        items_named_like_locals::fallen_back("fs").unwrap(),
+        "fs tools"
+    );
+    assert_eq!(items_named_like_locals::fallen_back("git").unwrap(), "");
+    assert_eq!(shadowed_prelude::fallen_back(3).unwrap(), 6);
+    assert_eq!(shadowed_prelude::fallen_back(4).unwrap(), 7);
+}
+
+#[tokio::test]
+async fn shadowed_prelude_names_do_not_interfere_in_async_fns() {
+    let calls = AtomicU32::new(0);
+    assert_eq!(shadowed_prelude::stacked_async(&calls).await.unwrap(), 2);
+}
+
+#[test]
+fn look_alike_trait_methods_do_not_make_calls_ambiguous() {
+    use look_alike_methods::{CALLS, DOWN, everything};
+    assert_eq!(everything("fs".to_owned(), 2).unwrap(), "fs#2");
+    assert_eq!(CALLS.load(Ordering::SeqCst), 3);
+    DOWN.store(true, Ordering::SeqCst);
+    // Served from the cache, then by the alternative.
+    assert_eq!(everything("fs".to_owned(), 2).unwrap(), "fs#2");
+    assert_eq!(
+        everything("git".to_owned(), 1).unwrap(),
+        "git page 1 from backup"
+    );
+    assert_eq!(CALLS.load(Ordering::SeqCst), 9);
+}
+
+#[test]
+fn no_implicit_prelude_module() {
+    let calls = AtomicU32::new(0);
+    assert_eq!(without_prelude::stacked(&calls).unwrap(), 3);
+    assert!(without_prelude::collected().is_err());
+    assert!(collected_functions().contains(&path_of("without_prelude", "collected")));
+}
+
+#[tokio::test]
+async fn no_implicit_prelude_module_async() {
+    let calls = AtomicU32::new(0);
+    assert_eq!(without_prelude::retried_async(&calls).await.unwrap(), 2);
+}

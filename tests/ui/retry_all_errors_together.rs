@@ -1,0 +1,10 @@
+use mcpstore_errors::{McpStoreError, retry};
+
+#[retry(max_attempts = 0, delay = "soon", strategy = random, colour = "blue", jitter = 2.5)]
+fn start() -> Result<(), McpStoreError> {
+    Ok(())
+}
+
+fn main() {
+    let _ = start();
+}

@@ -1,0 +1,10 @@
+use mcpstore_errors::{McpStoreError, retry};
+
+#[retry(strategy = expo)]
+fn start() -> Result<(), McpStoreError> {
+    Ok(())
+}
+
+fn main() {
+    let _ = start();
+}
