@@ -14,7 +14,10 @@ use mcpstore_errors_examples::narrate::format_delays;
 
 /// Prints each retry: the failed attempt, its error and the wait before the next one.
 fn log_attempt(attempt: u32, error: &McpStoreError, delay: Duration) {
-    println!("  🔄 attempt {attempt} failed, retrying in {delay:?}: {error}");
+    println!(
+        "  🔄 attempt {attempt} failed, retrying in {}ms: {error}",
+        delay.as_millis()
+    );
 }
 
 /// The seed's `start_service_with_retry`, with 100 ms instead of 1 s so the example is quick.

@@ -72,6 +72,7 @@ impl ToolClient {
             ))
             .with_source(io)
         })?;
+        stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(IO_TIMEOUT))?;
         stream.set_write_timeout(Some(IO_TIMEOUT))?;
         let writer = stream.try_clone()?;
@@ -142,9 +143,15 @@ impl ToolClient {
                 self.service
             ))));
         };
-        let line = json!({"id": id, "method": method, "params": params}).to_string();
+        // One write per request: split writes would wait on Nagle's algorithm.
+        let line = format!(
+            "{}\n",
+            json!({"id": id, "method": method, "params": params})
+        );
         let mut response = String::new();
-        let exchanged = writeln!(connection.writer, "{line}")
+        let exchanged = connection
+            .writer
+            .write_all(line.as_bytes())
             .and_then(|()| connection.reader.read_line(&mut response));
         let lost = match exchanged {
             Ok(0) => Some(McpStoreError::connection(format!(

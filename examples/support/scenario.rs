@@ -87,23 +87,26 @@ pub fn run(export_dir: &Path) -> Result<ScenarioReport, McpStoreError> {
     step(format!("echo returned {echoed}"));
 
     let mut call_errors = Vec::new();
-    let mut call = |tool: &str, arguments: Value| {
+    let mut call = |tool: &str, arguments: Value, tell: bool| {
         if let Err(error) = client.call_tool(tool, arguments) {
+            if tell {
+                step(format!("{tool} failed: {error}"));
+            }
             call_errors.push(error);
         }
     };
-    call("read_file", json!({"path": "/etc/motd"}));
-    call("translate", json!({"text": "hello"}));
+    call("read_file", json!({"path": "/etc/motd"}), true);
+    call("translate", json!({"text": "hello"}), true);
     step(format!("{BURST} searches while the index rebuilds"));
     for n in 0..BURST {
-        call("search", json!({"query": format!("query {n}")}));
+        call("search", json!({"query": format!("query {n}")}), false);
     }
 
     let down_before_offline_list = server.is_down();
     step("listing tools again, now that the service is down".to_owned());
     let tools_offline = client.list_tools()?;
     step(format!("got {} tools", tools_offline.len()));
-    call("echo", json!({"text": "anyone there?"}));
+    call("echo", json!({"text": "anyone there?"}), true);
     drop(server);
 
     let summary = collector.summary(Duration::from_secs(3600));

@@ -175,6 +175,7 @@ fn listen(address: &ServerAddress) -> Option<TcpListener> {
 fn serve(stream: TcpStream, plan: &ServerPlan, shared: &Shared) {
     // Short read timeouts let the loop notice a stop; writes never wait long.
     if stream.set_nonblocking(false).is_err()
+        || stream.set_nodelay(true).is_err()
         || stream.set_read_timeout(Some(POLL * 5)).is_err()
         || stream
             .set_write_timeout(Some(Duration::from_secs(1)))
@@ -199,7 +200,10 @@ fn serve(stream: TcpStream, plan: &ServerPlan, shared: &Shared) {
                     tracing::info!(target: "demo::server", "tool server goes down after {served} requests");
                     shared.down.store(true, Ordering::Release);
                 }
-                if writeln!(writer, "{response}").is_err() {
+                if writer
+                    .write_all(format!("{response}\n").as_bytes())
+                    .is_err()
+                {
                     return;
                 }
             }

@@ -1,18 +1,155 @@
 //! Typed errors, retry with backoff, fallback chains and error collection for MCPStore, applied
 //! with one attribute.
 //!
+//! MCPStore manages Model Context Protocol services: it starts them, lists their tools and
+//! calls them. Services start late, connections drop, tools fail. This crate gives such code
+//! one error type, [`McpStoreError`], whose [`ErrorKind`] follows MCPStore's exception
+//! hierarchy, and three attributes that handle failures without cluttering the function:
+//!
+//! - [`#[retry]`](macro@retry) calls the function again after a failure, waiting longer each
+//!   time ([`RetryStrategy`], [`Jitter`]); [`RetryManager`] does the same for a closure.
+//! - [`#[fallback]`](macro@fallback) answers from a cache, a default value or an alternative
+//!   when the function still fails.
+//! - [`#[collect_errors]`](macro@collect_errors) records what finally fails in an
+//!   [`ErrorCollector`], which keeps statistics, raises a rate alert and exports JSON.
+//!
+//! ```
+//! use mcpstore_errors::{McpStoreError, collect_errors, fallback, retry};
+//!
+//! struct Store { online: bool }
+//!
+//! impl Store {
+//!     /// Up to 3 attempts 10 ms and 20 ms apart; then the last good answer (for 10 minutes),
+//!     /// then an empty list. What still fails is recorded by the global collector.
+//!     #[collect_errors(context = {"operation": "list_tools"})]
+//!     #[fallback(cache(ttl = "10m"), default)]
+//!     #[retry(max_attempts = 3, delay = "10ms", jitter = false, on = [Connection])]
+//!     fn list_tools(&self, service: &str) -> Result<Vec<String>, McpStoreError> {
+//!         match self.online {
+//!             true => Ok(vec!["read_file".into(), "search".into()]),
+//!             false => Err(McpStoreError::connection(format!("cannot reach '{service}'"))),
+//!         }
+//!     }
+//! }
+//!
+//! let mut store = Store { online: true };
+//! assert_eq!(store.list_tools("filesystem")?.len(), 2);
+//! store.online = false;
+//! assert_eq!(store.list_tools("filesystem")?.len(), 2); // retried twice, then from the cache
+//! # Ok::<(), McpStoreError>(())
+//! ```
+//!
+//! # The attributes
+//!
+//! Each takes `key = value` pairs, in any order; a bad key or value is a compile error that
+//! points at it and lists the valid choices. Each attribute's own page ([`macro@retry`],
+//! [`macro@fallback`], [`macro@collect_errors`]) has the details and the code it expands to.
+//!
+//! | attribute | meaning |
+//! |---|---|
+//! | `#[retry]` | the seed's defaults: 3 attempts, 1 s then ×2, ±25 % jitter, every error |
+//! | `max_attempts = 5` | calls in all, the first included (at least 1) |
+//! | `delay = "200ms"` | the first delay; `"1.5s"`, `"2m"`, a bare number of seconds, or a `Duration` expression |
+//! | `strategy = fibonacci` | `fixed`, `linear`, `exponential` (default) or `fibonacci` |
+//! | `backoff = 2.0` | the exponential multiplier |
+//! | `max_delay = "30s"` | no delay is longer, jitter and `Retry-After` included (default 60 s) |
+//! | `jitter = 0.1` | `true` (±25 %, the default), `false`, a fraction, `full`, `equal`, `decorrelated`, or a [`Jitter`] expression |
+//! | `on = [ServiceStart, ServiceTimeout]` | retry only these [`ErrorKind`]s and their sub-kinds |
+//! | `when = retryable` | retry only errors whose [`Classify::is_retryable`] is true |
+//! | `when = \|e: &MyError\| e.is_transient()` | retry when the predicate holds |
+//! | `retry_if_result = \|ok: &bool\| !*ok` | also retry successful values the predicate rejects |
+//! | `config = policies::health()` | a [`RetryConfig`] to start from, evaluated once on first use |
+//! | `on_retry = log_attempt` | called with the attempt, `&error` and the next delay |
+//! | `no_clone = [pool]` | pass these by-value arguments to every attempt without cloning (the body only borrows them) |
+//! | `#[fallback(cache(ttl = "10m", capacity = 1000))]` | serve the last success for the same arguments (all but `self`, which must be `Hash`) while younger than `ttl` (default 5 min); at most `capacity` entries (default 1024) |
+//! | `#[fallback(default = Vec::new())]` | return this value |
+//! | `#[fallback(default)]` | return `Default::default()` |
+//! | `#[fallback(with = Self::from_backup)]` | call an alternative with the same arguments |
+//! | `#[fallback(recover = Self::on_failure)]` | call a function with the same arguments plus `&error` |
+//! | `#[collect_errors]` | record escaping errors in [`global_collector()`] |
+//! | `context = {"operation": "x"}` | JSON stored with each recorded error |
+//! | `collector = &MY_COLLECTOR` | record in another [`ErrorCollector`] |
+//!
+//! Fallbacks are tried in the order written; when all fail, the original error is returned.
+//! The annotated function must return a `Result`. It may be a free function, a method
+//! (`&self`, `&mut self`, `self: Arc<Self>`), generic, in a trait impl, or `async`.
+//!
+//! ## Stacking
+//!
+//! Attributes compose from the outside in, so write them in this order:
+//!
+//! ```text
+//! #[collect_errors]          3. records what still fails
+//! #[fallback(..)]            2. falls back once the retries are exhausted
+//! #[retry(..)]               1. retries each failure
+//! fn call() -> Result<T, E>
+//! ```
+//!
+//! ## Sync and async
+//!
+//! On a plain `fn`, each attempt runs the body in a closure and waits with
+//! `std::thread::sleep`. On an `async fn`, each attempt is an `async` block awaited in place
+//! (the future stays `Send` exactly when the body is) and waits with tokio's timer when a tokio
+//! runtime is running (feature `tokio`, on by default), else a timer thread. Another runtime's
+//! timer plugs in through [`Sleeper`]. In both, `?` and `return` end the attempt, not the
+//! retry loop.
+//!
+//! # Testing retried code without waiting
+//!
+//! Give the policy a [`VirtualSleeper`]: it records each delay instead of sleeping. A
+//! [`SeededRandom`] makes jitter reproducible.
+//!
+//! ```
+//! use std::sync::{Arc, LazyLock};
+//! use std::time::Duration;
+//! use mcpstore_errors::{McpStoreError, RetryConfig, SeededRandom, VirtualSleeper, retry};
+//!
+//! static SLEEPER: LazyLock<Arc<VirtualSleeper>> = LazyLock::new(|| Arc::new(VirtualSleeper::new()));
+//!
+//! fn test_policy() -> RetryConfig {
+//!     RetryConfig::new()
+//!         .max_attempts(4)
+//!         .sleeper(SLEEPER.clone())
+//!         .random(Arc::new(SeededRandom::new(7)))
+//! }
+//!
+//! #[retry(config = test_policy())]
+//! fn always_down() -> Result<(), McpStoreError> {
+//!     Err(McpStoreError::connection("refused"))
+//! }
+//!
+//! assert!(always_down().is_err());
+//! let delays = SLEEPER.delays();
+//! assert_eq!(delays.len(), 3); // 4 attempts, 3 waits: about 1 s, 2 s, 4 s (±10 %)
+//! assert!(delays[2] > Duration::from_millis(3600) && delays[2] < Duration::from_millis(4400));
+//! ```
+//!
+//! # Without attributes
+//!
+//! Everything the attributes do is plain API: [`RetryManager`] retries a closure,
+//! [`FallbackChain`] runs cache, default, alternative and custom [`FallbackStrategy`]s, and
+//! [`ErrorCollector::collect`] records any `std::error::Error`.
+//!
 //! ```
 //! use std::time::Duration;
-//! use mcpstore_errors::{Jitter, McpStoreError, RetryConfig, RetryManager};
+//! use mcpstore_errors::{ErrorKind, Jitter, McpStoreError, RetryConfig, RetryManager};
 //!
-//! let manager = RetryManager::new(RetryConfig::new().base_delay(Duration::ZERO).jitter(Jitter::None));
+//! let manager = RetryManager::new(RetryConfig::new().base_delay(Duration::ZERO).jitter(Jitter::None))
+//!     .retry_on([ErrorKind::ServiceStart]);
 //! let mut calls = 0;
 //! let started = manager.execute(|| {
 //!     calls += 1;
 //!     if calls < 3 { Err(McpStoreError::service_start_failed("fs", "port busy")) } else { Ok("running") }
 //! });
-//! assert_eq!(started.unwrap(), "running");
+//! assert_eq!(started?, "running");
+//! # Ok::<(), McpStoreError>(())
 //! ```
+//!
+//! # Tracing
+//!
+//! The crate never prints. Retries, fallbacks, collected errors and rate alerts are `tracing`
+//! events (targets `mcpstore_errors::retry`, `mcpstore_errors::fallback`,
+//! `mcpstore_errors::collector`); install any subscriber to see them.
 #![deny(missing_docs)]
 
 mod backoff;
