@@ -1,6 +1,7 @@
 //! Shared pieces of the `mcpstore-errors` examples: a demo tool server, a client of it with the
 //! attributes on its methods, the quickstart scenario, and a readable rendering of the crate's
 //! `tracing` events.
+#![deny(missing_docs)]
 
 #[path = "support/client.rs"]
 pub mod client;

@@ -116,3 +116,32 @@ fn a_refused_connection_is_a_connection_error_caused_by_the_io_error() {
         .expect("the source is the io::Error");
     assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
 }
+
+#[test]
+fn the_server_moves_to_another_port_when_its_own_was_taken_and_the_client_follows() {
+    let server = ToolServer::start(ServerPlan {
+        refuse_for: Duration::from_millis(20),
+        requests_before_down: 1,
+    })
+    .expect("the server starts");
+    let reserved = server.address().get();
+    // Someone else takes the port while the server is refusing connections.
+    let squatter = std::net::TcpListener::bind(reserved).expect("the reserved port is free");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while server.address().get() == reserved {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never moved"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let client = ToolClient::new("demo-tools", server.address());
+    client
+        .connect_once()
+        .expect("the client connects to the new port");
+    let echoed = client
+        .call_tool("echo", serde_json::json!({"text": "here"}))
+        .expect("the server answers there");
+    assert_eq!(echoed, "here");
+    drop(squatter);
+}

@@ -53,9 +53,9 @@ impl ToolClient {
         }
     }
 
-    /// Connects, retrying refused connections every 100 ms for up to a second.
+    /// Connects, retrying refused connections every 100 ms for up to two seconds.
     #[collect_errors(context = {"operation": "connect"})]
-    #[retry(max_attempts = 10, strategy = fixed, delay = "100ms", jitter = false, on = [Connection])]
+    #[retry(max_attempts = 20, strategy = fixed, delay = "100ms", jitter = false, on = [Connection])]
     pub fn connect(&self) -> Result<(), McpStoreError> {
         self.connect_once()
     }

@@ -34,15 +34,6 @@ pub struct ServerPlan {
     pub requests_before_down: u32,
 }
 
-impl Default for ServerPlan {
-    fn default() -> Self {
-        ServerPlan {
-            refuse_for: Duration::from_millis(300),
-            requests_before_down: 16,
-        }
-    }
-}
-
 /// Where the server listens. The port can change once, if the first one was taken while the
 /// server was refusing connections; clients read it on every connection attempt.
 #[derive(Debug, Clone)]
