@@ -22,29 +22,30 @@ fn full_collector(max_errors: usize) -> ErrorCollector {
 }
 
 fn collect_one_thread(c: &mut Criterion) {
-    let mut group = c.benchmark_group("collect 1 thread");
+    let mut group = c.benchmark_group("collect");
     group.throughput(Throughput::Elements(1));
     let collector = full_collector(1000);
     let error = McpStoreError::service_not_found("fs");
-    group.bench_function("McpStoreError, null context", |b| {
+    group.bench_function("one_thread", |b| {
         b.iter(|| collector.collect(black_box(&error), Value::Null))
     });
     group.finish();
 }
 
-/// Both threads collect `iters` errors each; the time is the wall time of the slower one.
-/// "own error values": each thread collects an error made on that thread, as errors made on
-/// different threads would be. "one shared error value": both collect clones of one error,
-/// so they also contend on that error's reference count (the caller's, not the collector's).
+/// Both threads collect `iters` errors each; the time is the wall time of the slower one, so
+/// one iteration is two collects. `own_errors`: each thread collects an error made on that
+/// thread, as errors made on different threads would be. `shared_error`: both collect clones
+/// of one error, so they also contend on that error's reference count (the caller's, not the
+/// collector's). Each thread fills its own part of the history before the clock starts.
 fn collect_two_threads(c: &mut Criterion) {
-    let mut group = c.benchmark_group("collect 2 threads");
+    let mut group = c.benchmark_group("collect_two_threads");
     group.throughput(Throughput::Elements(2));
     let collector = full_collector(1000);
-    group.bench_function("McpStoreError, null context, own error values", |b| {
+    group.bench_function("own_errors", |b| {
         b.iter_custom(|iters| two_threads(&collector, iters, None))
     });
     let shared = McpStoreError::service_not_found("fs");
-    group.bench_function("McpStoreError, null context, one shared error value", |b| {
+    group.bench_function("shared_error", |b| {
         b.iter_custom(|iters| two_threads(&collector, iters, Some(&shared)))
     });
     group.finish();
@@ -61,6 +62,9 @@ fn two_threads(collector: &ErrorCollector, iters: u64, shared: Option<&McpStoreE
                         Some(shared) => shared.clone(),
                         None => McpStoreError::service_not_found("fs"),
                     };
+                    for _ in 0..collector.max_errors() {
+                        collector.collect(&error, Value::Null);
+                    }
                     start.wait();
                     let began = Instant::now();
                     for _ in 0..iters {
@@ -79,22 +83,22 @@ fn two_threads(collector: &ErrorCollector, iters: u64, shared: Option<&McpStoreE
 }
 
 fn summary_of_1000(c: &mut Criterion) {
-    let mut group = c.benchmark_group("summary 1000");
+    let mut group = c.benchmark_group("summary");
     let collector = full_collector(1000);
-    group.bench_function("24 hours", |b| {
+    group.bench_function("1000_errors", |b| {
         b.iter(|| black_box(collector.summary(Duration::from_secs(24 * 3600))))
     });
     group.finish();
 }
 
 fn export_of_100_000(c: &mut Criterion) {
-    let mut group = c.benchmark_group("export 100,000");
+    let mut group = c.benchmark_group("export");
     group.sample_size(10);
     let collector = full_collector(100_000);
     let dir = std::env::temp_dir().join(format!("collector-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary folder");
     let path = dir.join("errors.json");
-    group.bench_function("pretty JSON, atomic", |b| {
+    group.bench_function("100000_errors", |b| {
         b.iter(|| collector.export(&path).expect("export"))
     });
     group.finish();

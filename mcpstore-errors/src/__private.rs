@@ -12,6 +12,9 @@ pub use crate::collector::ErrorCollector;
 
 /// What `#[collect_errors]` calls for an error type: records `error` with `context`, adding
 /// the function's name under `"function"` (see [`with_function`]).
+// Out of line and cold: the annotated function's success path stays small enough to inline.
+#[cold]
+#[inline(never)]
 pub fn collect<E: std::error::Error + 'static>(
     collector: &ErrorCollector,
     error: &E,
@@ -23,6 +26,8 @@ pub fn collect<E: std::error::Error + 'static>(
 
 /// What `#[collect_errors]` calls for an error that is only `Display` (such as `String`),
 /// picked by autoref specialization when the type has no `Error` impl.
+#[cold]
+#[inline(never)]
 pub fn collect_display<T: std::fmt::Display + ?Sized + 'static>(
     collector: &ErrorCollector,
     error: &T,
