@@ -8,6 +8,17 @@ pub use crate::fallback::{
 };
 pub use crate::retry::RetryState;
 
+/// The loop state of a `#[retry]` call, made at its first failure: a call that succeeds at once
+/// never builds it, so the success path stores nothing.
+#[inline]
+pub fn retry_state<'s, 'c>(
+    state: &'s mut Option<RetryState<'c>>,
+    policy: &'c crate::RetryConfig,
+    operation: &'static str,
+) -> &'s mut RetryState<'c> {
+    state.get_or_insert_with(|| RetryState::new(policy, operation))
+}
+
 pub use crate::collector::ErrorCollector;
 
 /// What `#[collect_errors]` calls for an error type: records `error` with `context`, adding

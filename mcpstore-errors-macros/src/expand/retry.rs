@@ -51,7 +51,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
                 if !#rejects {
                     break ::core::result::Result::Ok(__mcpstore_value);
                 }
-                match __mcpstore_state.on_rejected_result() {
+                match ::mcpstore_errors::__private::retry_state(&mut __mcpstore_state, __mcpstore_policy, #op).on_rejected_result() {
                     ::core::option::Option::Some(__mcpstore_delay) => __mcpstore_delay,
                     ::core::option::Option::None => break ::core::result::Result::Ok(__mcpstore_value),
                 }
@@ -88,7 +88,8 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
     let filter = (!checks.is_empty()).then(|| {
         quote! {
             if !(#(#checks)&&*) {
-                __mcpstore_state.on_not_retryable(#described);
+                ::mcpstore_errors::__private::retry_state(&mut __mcpstore_state, __mcpstore_policy, #op)
+                    .on_not_retryable(#described);
                 break ::core::result::Result::Err(__mcpstore_error);
             }
         }
@@ -112,17 +113,21 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
     quote! {
         {
             #policy
-            let mut __mcpstore_state = ::mcpstore_errors::__private::RetryState::new(__mcpstore_policy, #op);
+            // Built at the first failure, so a first success stores nothing.
+            let mut __mcpstore_state: ::core::option::Option<::mcpstore_errors::__private::RetryState<'_>> =
+                ::core::option::Option::None;
             #(#fill_slots)*
             loop {
-                let __mcpstore_attempt = __mcpstore_state.attempt();
+                let __mcpstore_attempt = __mcpstore_state.as_ref().map_or(1, |__mcpstore_state| __mcpstore_state.attempt());
                 let __mcpstore_last = __mcpstore_attempt >= __mcpstore_policy.get_max_attempts();
                 #(#rebind)*
                 let __mcpstore_delay = match #inner {
                     ::core::result::Result::Ok(__mcpstore_value) => { #on_ok }
                     ::core::result::Result::Err(__mcpstore_error) => {
                         #filter
-                        match __mcpstore_state.on_error(#described, #retry_after) {
+                        match ::mcpstore_errors::__private::retry_state(&mut __mcpstore_state, __mcpstore_policy, #op)
+                            .on_error(#described, #retry_after)
+                        {
                             ::core::option::Option::Some(__mcpstore_delay) => {
                                 #hook
                                 __mcpstore_delay
