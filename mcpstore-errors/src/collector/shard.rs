@@ -154,11 +154,12 @@ impl ShardData {
             .iter()
             .find(|slot| std::ptr::eq(slot.name, name))
             .map_or(0, |slot| {
-                slot.trend
-                    .iter()
-                    .rev()
-                    .take_while(|&&then| within(now, then, config.alert_window))
-                    .count()
+                // A shard's trend is in collect order, so its times only grow: a binary search
+                // finds the oldest one inside the window, however long the trend.
+                let first_inside = slot
+                    .trend
+                    .partition_point(|&then| !within(now, then, config.alert_window));
+                slot.trend.len() - first_inside
             })
     }
 
