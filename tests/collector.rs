@@ -1,7 +1,5 @@
 //! The error collector: history, statistics, trends, the rate alert, summaries and exports.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::error::Error as StdError;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -17,34 +15,9 @@ use serde_json::{Value, json};
 
 // Counts this thread's allocations, to show that collecting into a full history allocates
 // nothing (so memory stays flat however many errors are collected).
-struct CountingAllocator;
-
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-// Counting allocations takes an allocator, which takes `unsafe`; it only forwards to `System`.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
-
-fn allocations_here() -> u64 {
-    ALLOCATIONS.with(Cell::get)
-}
+static ALLOCATOR: mcpstore_errors_tests::CountingAllocator =
+    mcpstore_errors_tests::CountingAllocator;
 
 /// 2023-11-14T22:13:20Z.
 fn start() -> SystemTime {
@@ -375,11 +348,12 @@ fn collecting_into_a_full_history_allocates_nothing() {
     for _ in 0..2_000 {
         collector.collect(&error, Value::Null);
     }
-    let before = allocations_here();
-    for _ in 0..100_000 {
-        collector.collect(&error, Value::Null);
-    }
-    assert_eq!(allocations_here() - before, 0);
+    let ((), allocations) = mcpstore_errors_tests::allocations_during(|| {
+        for _ in 0..100_000 {
+            collector.collect(&error, Value::Null);
+        }
+    });
+    assert_eq!(allocations, 0);
     assert_eq!(collector.len(), 1000);
     assert_eq!(collector.statistics()["ServiceNotFoundError"], 102_000);
 }

@@ -4,8 +4,6 @@
 // A counting global allocator needs `unsafe impl GlobalAlloc`; it only forwards to `System`.
 #![allow(unsafe_code)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,7 +16,7 @@ use mcpstore_errors::{
     BoxError, ErrorKind, FallbackChain, FallbackStrategy, ManualCacheClock, McpStoreError,
     ResponseCache, ServedBy,
 };
-use mcpstore_errors_tests::CapturedEvent;
+use mcpstore_errors_tests::{CapturedEvent, CountingAllocator, allocations_during};
 
 const TEN_MINUTES: Duration = Duration::from_secs(600);
 
@@ -746,48 +744,8 @@ fn the_event_functions_for_generated_code_carry_their_fields() {
 
 // ---- the success path ----
 
-/// Forwards to the system allocator and counts allocations per thread.
-struct CountingAllocator;
-
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn count_one() {
-    // `try_with`: the thread-local may already be gone while a thread shuts down.
-    let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
-}
-
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count_one();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
-
-fn allocations_during<T>(body: impl FnOnce() -> T) -> (T, u64) {
-    let before = ALLOCATIONS.with(Cell::get);
-    let output = body();
-    let after = ALLOCATIONS.with(Cell::get);
-    (output, after - before)
-}
 
 #[test]
 fn without_a_cache_a_success_allocates_nothing() {

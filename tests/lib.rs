@@ -84,3 +84,50 @@ pub fn capture_events(target: &str, body: impl FnOnce()) -> Vec<CapturedEvent> {
         .filter(|event| event.target.starts_with(target))
         .collect()
 }
+
+/// A global allocator that counts the allocations of each thread, so a test can show that a
+/// path allocates nothing while the harness's other threads go on. A test binary installs it
+/// with `#[global_allocator] static ALLOCATOR: CountingAllocator = CountingAllocator;`.
+#[derive(Debug)]
+pub struct CountingAllocator;
+
+thread_local! {
+    static ALLOCATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn count_one() {
+    // `try_with`: the thread-local may already be gone while a thread shuts down.
+    let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+}
+
+// An allocator takes `unsafe`; this one only counts and forwards to `System`.
+#[allow(unsafe_code)]
+unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        count_one();
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        count_one();
+        unsafe { std::alloc::System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        count_one();
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+}
+
+/// Runs `body` and returns its output with the number of allocations it made on this thread
+/// (counted only where [`CountingAllocator`] is the global allocator).
+pub fn allocations_during<T>(body: impl FnOnce() -> T) -> (T, u64) {
+    let before = ALLOCATIONS.with(std::cell::Cell::get);
+    let output = body();
+    let after = ALLOCATIONS.with(std::cell::Cell::get);
+    (output, after - before)
+}

@@ -1,10 +1,6 @@
 //! The success path is free: a succeeding operation under `RetryManager` allocates nothing and
 //! draws no random number, even with jitter, filters and a hook configured.
-// A counting global allocator needs `unsafe impl GlobalAlloc`; it only forwards to `System`.
-#![allow(unsafe_code)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
@@ -16,51 +12,10 @@ use mcpstore_errors::{
     ErrorKind, Jitter, McpStoreError, RetryConfig, RetryManager, RetryState, SeededRandom,
     VirtualSleeper,
 };
-
-/// Forwards to the system allocator and counts allocations per thread, so the test harness's
-/// other threads do not disturb a measurement.
-struct CountingAllocator;
-
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn count_one() {
-    // `try_with`: the thread-local may already be gone while a thread shuts down.
-    let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
-}
-
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count_one();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use mcpstore_errors_tests::{CountingAllocator, allocations_during};
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
-
-/// Runs `body` and returns its output with the number of allocations it made on this thread.
-fn allocations_during<T>(body: impl FnOnce() -> T) -> (T, u64) {
-    let before = ALLOCATIONS.with(Cell::get);
-    let output = body();
-    let after = ALLOCATIONS.with(Cell::get);
-    (output, after - before)
-}
 
 /// Polls `future` once with a waker that does nothing; the success path must finish at once.
 fn poll_once<F: Future>(future: F) -> Poll<F::Output> {
