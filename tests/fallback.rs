@@ -1,8 +1,6 @@
 //! The fallback runtime: `FallbackChain` with its cache, default, alternative and custom
 //! strategies; the bounded TTL cache under a controllable clock; `FnCache` and the `tracing`
 //! events that attribute-generated code calls; sync and async; the free success path.
-// A counting global allocator needs `unsafe impl GlobalAlloc`; it only forwards to `System`.
-#![allow(unsafe_code)]
 
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
