@@ -148,33 +148,6 @@ fn display_only_values_are_collected_by_type_name() {
     assert_eq!(collector.statistics()["String"], 1);
 }
 
-#[test]
-fn the_macro_entry_points_add_the_function_name_to_the_context() {
-    use mcpstore_errors::__private;
-    let (collector, _) = manual(10);
-    let error = McpStoreError::connection("refused");
-    __private::collect(&collector, &error, "connect", json!({"operation": "x"}));
-    __private::collect(&collector, &error, "connect", Value::Null);
-    __private::collect(&collector, &error, "connect", json!(["a"]));
-    __private::collect(&collector, &error, "connect", json!({"function": "mine"}));
-    __private::collect_display(&collector, "text", "format", Value::Null);
-    let contexts: Vec<Value> = collector
-        .records()
-        .iter()
-        .map(|r| r.context().clone())
-        .collect();
-    assert_eq!(
-        contexts,
-        [
-            json!({"operation": "x", "function": "connect"}),
-            json!({"function": "connect"}),
-            json!({"context": ["a"], "function": "connect"}),
-            json!({"function": "mine"}),
-            json!({"function": "format"}),
-        ]
-    );
-}
-
 // ---------------------------------------------------------------------------------------
 // History and statistics
 

@@ -7,8 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+// `FnCache` and the event functions are what attribute-generated code calls; these tests pin
+// that contract.
 use mcpstore_errors::__private::{
-    FnCache, fallback_exhausted, fallback_served, fallback_strategy_failed, set_fn_cache_clock,
+    FnCache, fallback_exhausted, fallback_served, fallback_strategy_failed,
 };
 use mcpstore_errors::{
     BoxError, ErrorKind, FallbackChain, FallbackStrategy, ManualCacheClock, McpStoreError,
@@ -457,77 +459,6 @@ fn the_cache_is_thread_safe_and_bounded_under_concurrent_use() {
 // ---- FnCache, for attribute-generated code ----
 
 static FN_CLOCK: ManualCacheClock = ManualCacheClock::new();
-
-#[test]
-fn fn_cache_expires_at_its_ttl_on_its_clock() {
-    static CACHE: FnCache = FnCache::with_clock(Duration::from_secs(30), 8, &FN_CLOCK_TTL);
-    static FN_CLOCK_TTL: ManualCacheClock = ManualCacheClock::new();
-    let key = FnCache::key::<String, _>(&("fs", 1));
-    CACHE.store(key, &"tools".to_string());
-    FN_CLOCK_TTL.advance(Duration::from_secs(29));
-    assert_eq!(CACHE.lookup::<String>(key).as_deref(), Some("tools"));
-    FN_CLOCK_TTL.advance(Duration::from_secs(1));
-    assert_eq!(CACHE.lookup::<String>(key), None);
-}
-
-#[test]
-fn fn_cache_holds_at_most_its_capacity() {
-    static CACHE: FnCache = FnCache::with_clock(TEN_MINUTES, 4, &FN_CLOCK);
-    for n in 0..20u32 {
-        CACHE.store(FnCache::key::<u32, _>(&n), &n);
-        assert!(CACHE.len() <= 4);
-    }
-    assert_eq!(CACHE.len(), 4);
-    assert_eq!(CACHE.lookup::<u32>(FnCache::key::<u32, _>(&15)), None);
-    assert_eq!(CACHE.lookup::<u32>(FnCache::key::<u32, _>(&16)), Some(16));
-    assert_eq!(CACHE.lookup::<u32>(FnCache::key::<u32, _>(&19)), Some(19));
-}
-
-#[test]
-fn fn_cache_keys_differ_by_value_type_and_lookups_check_the_type() {
-    static CACHE: FnCache = FnCache::with_clock(TEN_MINUTES, 8, &FN_CLOCK);
-    let as_u32 = FnCache::key::<u32, _>(&("fs", 1));
-    let as_u64 = FnCache::key::<u64, _>(&("fs", 1));
-    assert_ne!(as_u32, as_u64);
-    assert_eq!(as_u32, FnCache::key::<u32, _>(&("fs", 1)));
-    assert_ne!(as_u32, FnCache::key::<u32, _>(&("fs", 2)));
-
-    CACHE.store(as_u32, &1u32);
-    CACHE.store(as_u64, &2u64);
-    assert_eq!(CACHE.lookup::<u32>(as_u32), Some(1));
-    assert_eq!(CACHE.lookup::<u64>(as_u64), Some(2));
-    assert_eq!(CACHE.lookup::<u64>(as_u32), None, "a u32 read as a u64");
-}
-
-#[test]
-fn fn_caches_of_different_functions_never_collide() {
-    static LIST_TOOLS: FnCache = FnCache::with_clock(TEN_MINUTES, 8, &FN_CLOCK);
-    static LIST_PROMPTS: FnCache = FnCache::with_clock(TEN_MINUTES, 8, &FN_CLOCK);
-    let key = FnCache::key::<&str, _>("fs");
-    LIST_TOOLS.store(key, &"tools");
-    assert_eq!(LIST_PROMPTS.lookup::<&str>(key), None);
-    LIST_PROMPTS.store(key, &"prompts");
-    assert_eq!(LIST_TOOLS.lookup::<&str>(key), Some("tools"));
-    assert_eq!(LIST_PROMPTS.lookup::<&str>(key), Some("prompts"));
-}
-
-#[test]
-fn fn_cache_without_its_own_clock_reads_the_process_clock_hook() {
-    static GLOBAL_CLOCK: ManualCacheClock = ManualCacheClock::new();
-    static CACHE: FnCache = FnCache::new(Duration::from_secs(10), 4);
-    // The first call in this process installs it; this is the only test that does.
-    assert!(set_fn_cache_clock(&GLOBAL_CLOCK));
-    assert!(
-        !set_fn_cache_clock(&FN_CLOCK),
-        "a second clock must not replace the first"
-    );
-    let key = FnCache::key::<u8, _>(&0);
-    CACHE.store(key, &1u8);
-    GLOBAL_CLOCK.advance(Duration::from_secs(9));
-    assert_eq!(CACHE.lookup::<u8>(key), Some(1));
-    GLOBAL_CLOCK.advance(Duration::from_secs(1));
-    assert_eq!(CACHE.lookup::<u8>(key), None);
-}
 
 #[test]
 fn fn_cache_serve_looks_up_and_reports() {

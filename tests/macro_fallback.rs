@@ -331,7 +331,7 @@ fn cache_entries_expire_after_their_ttl() {
     // Every cache of this test binary now ages by this clock, which only moves when told; the
     // other tests' entries live for minutes, so a frozen clock changes nothing for them.
     static CLOCK: ManualCacheClock = ManualCacheClock::new();
-    mcpstore_errors::__private::set_fn_cache_clock(&CLOCK);
+    mcpstore_errors::set_fn_cache_clock(&CLOCK);
     assert_eq!(short_lived("fs").unwrap(), tools("fs"));
     SHORT_TTL_BACKEND.set_up(false);
     assert_eq!(

@@ -3,9 +3,7 @@
 pub use serde_json;
 pub use tracing;
 
-pub use crate::fallback::{
-    FnCache, fallback_exhausted, fallback_served, fallback_strategy_failed, set_fn_cache_clock,
-};
+pub use crate::fallback::{FnCache, fallback_exhausted, fallback_served, fallback_strategy_failed};
 pub use crate::retry::RetryState;
 
 /// The loop state of a `#[retry]` call, made at its first failure: a call that succeeds at once
@@ -334,5 +332,39 @@ pub trait DescribeOther<'a> {
 impl<'a, E> DescribeOther<'a> for Described<'a, E> {
     fn describe(&self) -> Description<'a> {
         Description::TypeName(std::any::type_name::<E>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::McpStoreError;
+
+    #[test]
+    fn the_collect_entry_points_add_the_function_name_to_the_context() {
+        let collector = ErrorCollector::new(10);
+        let error = McpStoreError::connection("refused");
+        collect(&collector, &error, "connect", json!({"operation": "x"}));
+        collect(&collector, &error, "connect", Value::Null);
+        collect(&collector, &error, "connect", json!(["a"]));
+        collect(&collector, &error, "connect", json!({"function": "mine"}));
+        collect_display(&collector, "text", "format", Value::Null);
+        let contexts: Vec<Value> = collector
+            .records()
+            .iter()
+            .map(|r| r.context().clone())
+            .collect();
+        assert_eq!(
+            contexts,
+            [
+                json!({"operation": "x", "function": "connect"}),
+                json!({"function": "connect"}),
+                json!({"context": ["a"], "function": "connect"}),
+                json!({"function": "mine"}),
+                json!({"function": "format"}),
+            ]
+        );
     }
 }

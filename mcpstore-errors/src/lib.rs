@@ -175,7 +175,7 @@ pub use collector::{
 pub use error::{BoxError, McpStoreError};
 pub use fallback::{
     CacheClock, FallbackChain, FallbackStrategy, ManualCacheClock, MonotonicClock, ResponseCache,
-    Served, ServedBy,
+    Served, ServedBy, set_fn_cache_clock,
 };
 pub use kind::{ErrorKind, KindSet};
 pub use random::{RandomSource, SeededRandom, ThreadRandom};

@@ -17,14 +17,14 @@ type ErasedValue = Arc<dyn Any + Send + Sync>;
 /// The clock every [`FnCache`] without its own clock reads; unset means the real one.
 static FN_CACHE_CLOCK: OnceLock<&'static dyn CacheClock> = OnceLock::new();
 
-/// Makes every [`FnCache`] built with [`FnCache::new`] read `clock` instead of the real monotonic
-/// clock, so tests of attribute-generated caches can expire entries without waiting. Only the
-/// first call in a process takes effect; it returns whether this call did.
+/// Makes every `#[fallback(cache(..))]` cache in the process age by `clock` instead of the real
+/// monotonic clock, so a test can expire cached entries without waiting. Only the first call in
+/// a process takes effect; it returns whether this call did.
 ///
 /// ```
 /// use std::time::Duration;
-/// use mcpstore_errors::ManualCacheClock;
-/// use mcpstore_errors::__private::{FnCache, set_fn_cache_clock};
+/// use mcpstore_errors::{ManualCacheClock, set_fn_cache_clock};
+/// use mcpstore_errors::__private::FnCache;
 ///
 /// static CLOCK: ManualCacheClock = ManualCacheClock::new();
 /// static CACHE: FnCache = FnCache::new(Duration::from_secs(60), 10);
@@ -211,5 +211,87 @@ impl fmt::Debug for FnCache {
             .field("capacity", &self.capacity)
             .field("len", &self.len())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::ManualCacheClock;
+
+    const TEN_MINUTES: Duration = Duration::from_secs(600);
+    static FN_CLOCK: ManualCacheClock = ManualCacheClock::new();
+
+    #[test]
+    fn fn_cache_expires_at_its_ttl_on_its_clock() {
+        static CACHE: FnCache = FnCache::with_clock(Duration::from_secs(30), 8, &FN_CLOCK_TTL);
+        static FN_CLOCK_TTL: ManualCacheClock = ManualCacheClock::new();
+        let key = FnCache::key::<String, _>(&("fs", 1));
+        CACHE.store(key, &"tools".to_string());
+        FN_CLOCK_TTL.advance(Duration::from_secs(29));
+        assert_eq!(CACHE.lookup::<String>(key).as_deref(), Some("tools"));
+        FN_CLOCK_TTL.advance(Duration::from_secs(1));
+        assert_eq!(CACHE.lookup::<String>(key), None);
+    }
+
+    #[test]
+    fn fn_cache_holds_at_most_its_capacity() {
+        static CACHE: FnCache = FnCache::with_clock(TEN_MINUTES, 4, &FN_CLOCK);
+        for n in 0..20u32 {
+            CACHE.store(FnCache::key::<u32, _>(&n), &n);
+            assert!(CACHE.len() <= 4);
+        }
+        assert_eq!(CACHE.len(), 4);
+        assert_eq!(CACHE.lookup::<u32>(FnCache::key::<u32, _>(&15)), None);
+        assert_eq!(CACHE.lookup::<u32>(FnCache::key::<u32, _>(&16)), Some(16));
+        assert_eq!(CACHE.lookup::<u32>(FnCache::key::<u32, _>(&19)), Some(19));
+    }
+
+    #[test]
+    fn fn_cache_keys_differ_by_value_type_and_lookups_check_the_type() {
+        static CACHE: FnCache = FnCache::with_clock(TEN_MINUTES, 8, &FN_CLOCK);
+        let as_u32 = FnCache::key::<u32, _>(&("fs", 1));
+        let as_u64 = FnCache::key::<u64, _>(&("fs", 1));
+        assert_ne!(as_u32, as_u64);
+        assert_eq!(as_u32, FnCache::key::<u32, _>(&("fs", 1)));
+        assert_ne!(as_u32, FnCache::key::<u32, _>(&("fs", 2)));
+
+        CACHE.store(as_u32, &1u32);
+        CACHE.store(as_u64, &2u64);
+        assert_eq!(CACHE.lookup::<u32>(as_u32), Some(1));
+        assert_eq!(CACHE.lookup::<u64>(as_u64), Some(2));
+        assert_eq!(CACHE.lookup::<u64>(as_u32), None, "a u32 read as a u64");
+    }
+
+    #[test]
+    fn fn_caches_of_different_functions_never_collide() {
+        static LIST_TOOLS: FnCache = FnCache::with_clock(TEN_MINUTES, 8, &FN_CLOCK);
+        static LIST_PROMPTS: FnCache = FnCache::with_clock(TEN_MINUTES, 8, &FN_CLOCK);
+        let key = FnCache::key::<&str, _>("fs");
+        LIST_TOOLS.store(key, &"tools");
+        assert_eq!(LIST_PROMPTS.lookup::<&str>(key), None);
+        LIST_PROMPTS.store(key, &"prompts");
+        assert_eq!(LIST_TOOLS.lookup::<&str>(key), Some("tools"));
+        assert_eq!(LIST_PROMPTS.lookup::<&str>(key), Some("prompts"));
+    }
+
+    #[test]
+    fn fn_cache_without_its_own_clock_reads_the_process_clock_hook() {
+        static GLOBAL_CLOCK: ManualCacheClock = ManualCacheClock::new();
+        static CACHE: FnCache = FnCache::new(Duration::from_secs(10), 4);
+        // The first call in this process installs it; this is the only test that does.
+        assert!(set_fn_cache_clock(&GLOBAL_CLOCK));
+        assert!(
+            !set_fn_cache_clock(&FN_CLOCK),
+            "a second clock must not replace the first"
+        );
+        let key = FnCache::key::<u8, _>(&0);
+        CACHE.store(key, &1u8);
+        GLOBAL_CLOCK.advance(Duration::from_secs(9));
+        assert_eq!(CACHE.lookup::<u8>(key), Some(1));
+        GLOBAL_CLOCK.advance(Duration::from_secs(1));
+        assert_eq!(CACHE.lookup::<u8>(key), None);
     }
 }
