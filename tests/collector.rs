@@ -890,3 +890,25 @@ fn the_manual_clock_moves_only_when_told() {
     clock.set(start());
     assert_eq!(clock.now(), start());
 }
+
+#[test]
+fn a_threshold_of_usize_max_turns_the_alert_off_and_keeps_memory_flat() {
+    let collector = ErrorCollector::builder()
+        .max_errors(100)
+        .alert_threshold(usize::MAX)
+        .build();
+    let alerts = alerts_of(&collector);
+    let error = McpStoreError::connection("refused");
+    for _ in 0..1_000 {
+        collector.collect(&error, Value::Null);
+    }
+    // Every per-type trend is already at its length: nothing grows any more.
+    let ((), allocations) = mcpstore_errors_tests::allocations_during(|| {
+        for _ in 0..50_000 {
+            collector.collect(&error, Value::Null);
+        }
+    });
+    assert_eq!(allocations, 0);
+    assert!(alerts.lock().unwrap().is_empty());
+    assert_eq!(collector.statistics()["ConnectionError"], 51_000);
+}

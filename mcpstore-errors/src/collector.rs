@@ -99,8 +99,15 @@ pub(crate) struct Config {
 impl Config {
     /// The trend must hold one more than the threshold for the alert to see a burst.
     fn trend_capacity(&self) -> usize {
+        if self.alerts_off() {
+            return self.trend_length;
+        }
         self.trend_length
             .max(self.alert_threshold.saturating_add(1))
+    }
+
+    fn alerts_off(&self) -> bool {
+        self.alert_threshold == usize::MAX
     }
 }
 
@@ -582,7 +589,8 @@ impl ErrorCollectorBuilder {
     }
 
     /// The alert fires when more than this many errors of one type fall within the window
-    /// (default 10).
+    /// (default 10). `usize::MAX` turns the alert off. Each thread keeps the newest
+    /// `threshold + 1` collect times of each type (16 bytes each) to count exactly.
     pub fn alert_threshold(mut self, threshold: usize) -> Self {
         self.config.alert_threshold = threshold;
         self

@@ -83,7 +83,7 @@ impl ShardData {
                 slot.trend[slot.trend.len() - 1 - threshold],
                 config.alert_window,
             );
-        let check_rate = if local_burst && slot.alert.is_firing() {
+        let check_rate = if config.alerts_off() || local_burst && slot.alert.is_firing() {
             None
         } else {
             Some((slot.name, Arc::clone(&slot.alert)))
