@@ -20,6 +20,10 @@ pub trait ErrorFilter<E> {
 }
 
 /// Retries every error (the seed's default, `exceptions=(Exception,)`).
+///
+/// Being generic over any `E`, it cannot see a server-suggested delay
+/// ([`Classify::retry_after`]); filter with [`Retryable`] or a [`KindSet`]
+/// ([`RetryManager::retry_if_retryable`], [`RetryManager::retry_on`]) to honour it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AnyError;
 
@@ -289,7 +293,9 @@ pub struct RetryManager<W = AnyError, R = AcceptAny, H = NoHook> {
 }
 
 impl RetryManager {
-    /// A manager that retries every error under `config`.
+    /// A manager that retries every error under `config`. A server-suggested delay is honoured
+    /// once the filter knows the error's class: see [`retry_on`](Self::retry_on) and
+    /// [`retry_if_retryable`](Self::retry_if_retryable).
     pub fn new(config: RetryConfig) -> Self {
         RetryManager {
             config,
