@@ -19,10 +19,10 @@
 //! struct Store { online: bool }
 //!
 //! impl Store {
-//!     /// Up to 3 attempts 10 ms and 20 ms apart; then the last good answer (for 10 minutes),
-//!     /// then an empty list. What still fails is recorded by the global collector.
+//!     /// Up to 3 attempts 10 ms and 20 ms apart; then the last good answer (for 10 minutes).
+//!     /// What still fails is recorded by the global collector.
 //!     #[collect_errors(context = {"operation": "list_tools"})]
-//!     #[fallback(cache(ttl = "10m"), default)]
+//!     #[fallback(cache(ttl = "10m"))]
 //!     #[retry(max_attempts = 3, delay = "10ms", jitter = false, on = [Connection])]
 //!     fn list_tools(&self, service: &str) -> Result<Vec<String>, McpStoreError> {
 //!         match self.online {
@@ -36,6 +36,8 @@
 //! assert_eq!(store.list_tools("filesystem")?.len(), 2);
 //! store.online = false;
 //! assert_eq!(store.list_tools("filesystem")?.len(), 2); // retried twice, then from the cache
+//! assert!(store.list_tools("web").is_err()); // nothing cached for "web": the error escapes
+//! assert_eq!(mcpstore_errors::global_collector().statistics()["ConnectionError"], 1);
 //! # Ok::<(), McpStoreError>(())
 //! ```
 //!
