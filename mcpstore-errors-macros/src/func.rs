@@ -90,6 +90,9 @@ pub(crate) struct Param {
     pub(crate) pattern: Option<Pat>,
     pub(crate) mode: Mode,
     pub(crate) is_self: bool,
+    /// A receiver that is `Self` itself (`self`, `mut self`, `self: Self`), not a reference or
+    /// a smart pointer to it.
+    pub(crate) self_by_value: bool,
     /// Not cloned: the body only borrows it.
     pub(crate) no_clone: bool,
     /// Where diagnostics about it point.
@@ -158,6 +161,8 @@ impl Function {
             match input {
                 FnArg::Receiver(receiver) => {
                     let span = receiver.self_token.span;
+                    let self_by_value = matches!(&*receiver.ty,
+                        Type::Path(path) if path.qself.is_none() && path.path.is_ident("Self"));
                     let mode = match &*receiver.ty {
                         Type::Reference(reference) if reference.mutability.is_some() => {
                             Mode::MutRef
@@ -185,6 +190,7 @@ impl Function {
                             pattern,
                             mode,
                             is_self: true,
+                            self_by_value,
                             no_clone: false,
                             span,
                         });
@@ -196,6 +202,7 @@ impl Function {
                             pattern: None,
                             mode,
                             is_self: true,
+                            self_by_value,
                             no_clone: false,
                             span,
                         });
@@ -232,6 +239,7 @@ impl Function {
                         pattern,
                         mode,
                         is_self: false,
+                        self_by_value: false,
                         no_clone: false,
                         span,
                     });

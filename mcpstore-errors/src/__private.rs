@@ -229,6 +229,14 @@ pub fn key_part<T: HashArgument>(argument: &T) -> KeyPart<'_> {
     KeyPart(argument)
 }
 
+/// The address of the instance a receiver points to (`&self`, `Arc<Self>`, `Pin<&mut Self>`..
+/// all coerce to `&Self`): a method's cache entries belong to one instance, without asking
+/// `Self` to be `Hash`.
+#[inline(always)]
+pub fn receiver_address<T: ?Sized>(receiver: &T) -> usize {
+    std::ptr::from_ref(receiver).cast::<()>() as usize
+}
+
 // ---------------------------------------------------------------------------------------------
 // #[collect_errors]: `collect` for `Error` types, `collect_display` for the others
 

@@ -61,7 +61,7 @@
 //! | `config = policies::health()` | a [`RetryConfig`] to start from, evaluated once on first use |
 //! | `on_retry = log_attempt` | called with the attempt, `&error` and the next delay |
 //! | `no_clone = [pool]` | pass these by-value arguments to every attempt without cloning (the body only borrows them) |
-//! | `#[fallback(cache(ttl = "10m", capacity = 1000))]` | serve the last success for the same arguments (all but `self`, which must be `Hash`) while younger than `ttl` (default 5 min); at most `capacity` entries (default 1024) |
+//! | `#[fallback(cache(ttl = "10m", capacity = 1000))]` | serve the last success for the same arguments (and, for a method, the same instance) while younger than `ttl` (default 5 min); at most `capacity` entries (default 1024) |
 //! | `#[fallback(default = Vec::new())]` | return this value |
 //! | `#[fallback(default)]` | return `Default::default()` |
 //! | `#[fallback(with = Self::from_backup)]` | call an alternative with the same arguments |
@@ -311,9 +311,13 @@ pub use mcpstore_errors_macros::retry;
 ///
 /// Each strategy may be given once. `with` and `recover` return `Result<T, _>` and are awaited
 /// in an `async fn`; a wrong signature is a compile error at the path. The cache is one
-/// `static` per function, keyed by the `Ok` type and every argument except `self` (each must be
-/// `Hash`, a compile error at the argument otherwise), and needs `T: Clone + Send + Sync +
-/// 'static`. Strategies after `default` never run. When `with` or `recover` is present,
+/// `static` per function, keyed by the `Ok` type and every argument (each must be `Hash`, a
+/// compile error at the argument otherwise), and needs `T: Clone + Send + Sync + 'static`. A
+/// method's entries are per instance: `&self`, `&mut self` and smart-pointer receivers
+/// (`self: Arc<Self>`, `Pin<&mut Self>`..) key on the instance's address, so `Self` need not be
+/// `Hash` (an instance dropped and replaced at the same address may be served its
+/// predecessor's entries while they are fresh); a by-value `self` keys on its value and must be
+/// `Hash`. Strategies after `default` never run. When `with` or `recover` is present,
 /// by-value arguments are cloned for the original call so they can be passed on. Each fallback
 /// is reported as a `tracing` event.
 ///

@@ -67,9 +67,15 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                     Some(ok) => quote!(#ok),
                     None => quote!(_),
                 };
-                let parts = function.params.iter().filter(|p| !p.is_self).map(|param| {
+                let parts = function.params.iter().map(|param| {
                     let binding = &param.binding;
-                    quote_spanned!(param.span=> ::mcpstore_errors::__private::key_part(&#binding),)
+                    if param.is_self && !param.self_by_value {
+                        // A borrowed or shared receiver: entries are per instance, by address.
+                        quote_spanned!(param.span=> ::mcpstore_errors::__private::key_part(
+                            &::mcpstore_errors::__private::receiver_address::<Self>(&#binding)),)
+                    } else {
+                        quote_spanned!(param.span=> ::mcpstore_errors::__private::key_part(&#binding),)
+                    }
                 });
                 cache_setup = quote_spanned! {key.span()=>
                     static __MCPSTORE_CACHE: ::mcpstore_errors::__private::FnCache =
