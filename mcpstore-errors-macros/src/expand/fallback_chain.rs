@@ -31,6 +31,8 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
         .iter()
         .rposition(|s| matches!(s, Strategy::With { .. } | Strategy::Recover { .. }));
     let await_ = function.shape.is_async().then(|| quote!(.await));
+    // Typed from the signature, for the same reason as in the other layers.
+    let ret = function.ret_for_inference();
 
     // The original call gets its own copies when a strategy needs the arguments afterwards.
     let rebind: Vec<_> = if last_forwarding.is_some() {
@@ -135,7 +137,7 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
     quote! {
         {
             #cache_setup
-            let __mcpstore_primary = { #(#rebind)* #inner };
+            let __mcpstore_primary: #ret = { #(#rebind)* #inner };
             match __mcpstore_primary {
                 ::core::result::Result::Ok(__mcpstore_value) => {
                     #on_success
