@@ -548,3 +548,62 @@ async fn annotated_futures_are_send_and_spawnable() {
     assert_eq!(*shared.lock().unwrap(), ["fs!", "fs!"]);
     assert_eq!(SEND_COLLECTOR.records().len(), 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A receiver taken by value, named inside format strings
+
+#[derive(Debug, Clone)]
+struct Label(&'static str);
+
+impl std::fmt::Display for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(&format!("label {}", self.0))
+    }
+}
+
+static LABEL_CALLS: AtomicU32 = AtomicU32::new(0);
+
+/// Fails the first call of each pair, so every method below runs twice.
+fn every_second_call() -> Result<(), String> {
+    match LABEL_CALLS.fetch_add(1, Ordering::SeqCst) % 2 {
+        0 => Err("first try".to_string()),
+        _ => Ok(()),
+    }
+}
+
+impl Label {
+    #[retry(max_attempts = 2, delay = 0)]
+    fn show(self) -> Result<String, String> {
+        every_second_call()?;
+        Ok(format!("{self:?} / {self} / {{self}} / {}", self.0))
+    }
+
+    #[retry(max_attempts = 2, delay = 0)]
+    fn show_raw(self) -> Result<String, String> {
+        every_second_call()?;
+        Ok(format!(r#"{self:>12} "{self:?}""#))
+    }
+
+    #[retry(max_attempts = 2, delay = 0)]
+    fn show_shared(self: Arc<Self>) -> Result<Vec<String>, String> {
+        every_second_call()?;
+        Ok(vec![
+            format!("{self}"),
+            format!("{}", Arc::strong_count(&self)),
+        ])
+    }
+}
+
+#[test]
+fn by_value_self_in_inline_format_arguments() {
+    assert_eq!(
+        Label("fs").show().unwrap(),
+        r#"Label("fs") / label fs / {self} / fs"#
+    );
+    assert_eq!(
+        Label("fs").show_raw().unwrap(),
+        r#"    label fs "Label("fs")""#
+    );
+    let label = Arc::new(Label("git"));
+    assert_eq!(label.clone().show_shared().unwrap(), ["label git", "2"]);
+}

@@ -438,7 +438,85 @@ fn rename_in_tokens(tokens: TokenStream, binding: &Ident) -> TokenStream {
                 renamed.set_span(group.span());
                 TokenTree::Group(renamed)
             }
+            TokenTree::Literal(literal) => {
+                TokenTree::Literal(rename_in_format_string(literal, binding))
+            }
             other => other,
         })
         .collect()
+}
+
+/// A string literal naming `self` as an inline format argument (`"{self}"`, `"{self:?}"`),
+/// naming `binding` instead; any other literal unchanged.
+fn rename_in_format_string(literal: proc_macro2::Literal, binding: &Ident) -> proc_macro2::Literal {
+    let syn::Lit::Str(text) = syn::Lit::new(literal.clone()) else {
+        return literal;
+    };
+    let Some(value) = rename_inline_self(&text.value(), &binding.to_string()) else {
+        return literal;
+    };
+    let is_raw = literal.to_string().starts_with('r');
+    let mut renamed = if is_raw {
+        // Enough `#` that no `"#..` inside ends the literal early.
+        let mut hashes = String::from("#");
+        while value.contains(&format!("\"{hashes}")) {
+            hashes.push('#');
+        }
+        match format!("r{hashes}\"{value}\"{hashes}").parse::<proc_macro2::Literal>() {
+            Ok(raw) => raw,
+            Err(_) => return literal,
+        }
+    } else {
+        proc_macro2::Literal::string(&value)
+    };
+    renamed.set_span(literal.span());
+    renamed
+}
+
+/// `format` with each inline `{self}` / `{self:..}` argument naming `binding`; `None` when there
+/// is none. Escaped braces (`{{self}}`) are text and stay.
+fn rename_inline_self(format: &str, binding: &str) -> Option<String> {
+    let mut renamed = String::with_capacity(format.len());
+    let mut changed = false;
+    let mut rest = format;
+    while let Some(open) = rest.find(['{', '}']) {
+        let (before, from_brace) = rest.split_at(open);
+        renamed.push_str(before);
+        if from_brace.starts_with("{{") || from_brace.starts_with("}}") {
+            renamed.push_str(&from_brace[..2]);
+            rest = &from_brace[2..];
+            continue;
+        }
+        renamed.push_str(&from_brace[..1]);
+        rest = &from_brace[1..];
+        if from_brace.starts_with('{') {
+            if let Some(after) = rest.strip_prefix("self") {
+                if after.starts_with(['}', ':']) {
+                    renamed.push_str(binding);
+                    rest = after;
+                    changed = true;
+                }
+            }
+        }
+    }
+    renamed.push_str(rest);
+    changed.then_some(renamed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rename_inline_self;
+
+    #[test]
+    fn inline_self_arguments_are_renamed_and_escaped_braces_are_not() {
+        let rename = |format| rename_inline_self(format, "me");
+        assert_eq!(rename("{self}").as_deref(), Some("{me}"));
+        assert_eq!(
+            rename("{self:?} {self:>4}").as_deref(),
+            Some("{me:?} {me:>4}")
+        );
+        assert_eq!(rename("{{{self}}}").as_deref(), Some("{{{me}}}"));
+        assert_eq!(rename("{{self}} }} {selfish} {0} {}"), None);
+        assert_eq!(rename("self"), None);
+    }
 }
