@@ -107,7 +107,7 @@ pub(crate) struct Function {
     pub(crate) sig: Signature,
     pub(crate) body: TokenStream,
     pub(crate) shape: Shape,
-    /// The `Result<T, E>` type a call produces.
+    /// The `Result<T, E>` type a call produces, possibly through an alias.
     pub(crate) ret: Type,
     pub(crate) params: Vec<Param>,
     /// A by-value `self`, renamed in the body to this binding.
@@ -135,7 +135,7 @@ impl Function {
             }
         }
         let ret = match ret {
-            Some(ty) if is_result(&ty) => ty,
+            Some(ty) if may_be_result(&ty) => ty,
             Some(ty) => {
                 errors.at(
                     ty.span(),
@@ -263,8 +263,12 @@ impl Function {
         })
     }
 
-    /// The `T` of `Result<T, E>`, when it is written out.
+    /// The `T` of `Result<T, E>`, when it is written out (an alias's parameters may mean
+    /// anything).
     pub(crate) fn ok_type(&self) -> Option<&Type> {
+        if !is_spelled_result(&self.ret) {
+            return None;
+        }
         let Type::Path(path) = &self.ret else {
             return None;
         };
@@ -275,6 +279,11 @@ impl Function {
             GenericArgument::Type(ty) => Some(ty),
             _ => None,
         }
+    }
+
+    /// Whether the return type names `Result` itself, rather than an alias.
+    pub(crate) fn ret_is_spelled_result(&self) -> bool {
+        is_spelled_result(&self.ret)
     }
 
     /// The return type with every `impl Trait` replaced by `_`, usable in an expression.
@@ -307,16 +316,35 @@ impl Function {
     }
 }
 
-/// Whether `ty` is spelled as a `Result` (`Result<T, E>`, `io::Result<T>`, an alias named so).
-fn is_result(ty: &Type) -> bool {
+/// Whether `ty` may name a `Result`: any path (`Result<T, E>`, `io::Result<T>`, an alias)
+/// except the types that obviously are not one. The compiler checks the rest.
+fn may_be_result(ty: &Type) -> bool {
+    const NOT_RESULTS: &[&str] = &[
+        "bool", "char", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32",
+        "i64", "i128", "isize", "f32", "f64", "String", "Option", "Vec", "Box",
+    ];
+    match ty {
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| !NOT_RESULTS.iter().any(|name| last.ident == name)),
+        Type::Group(group) => may_be_result(&group.elem),
+        Type::Paren(paren) => may_be_result(&paren.elem),
+        _ => false,
+    }
+}
+
+/// Whether `ty` is spelled as a `Result` (`Result<T, E>`, `io::Result<T>`).
+fn is_spelled_result(ty: &Type) -> bool {
     match ty {
         Type::Path(path) => path
             .path
             .segments
             .last()
             .is_some_and(|last| last.ident == "Result"),
-        Type::Group(group) => is_result(&group.elem),
-        Type::Paren(paren) => is_result(&paren.elem),
+        Type::Group(group) => is_spelled_result(&group.elem),
+        Type::Paren(paren) => is_spelled_result(&paren.elem),
         _ => false,
     }
 }

@@ -69,6 +69,22 @@ pub fn with_function(context: serde_json::Value, function: &'static str) -> serd
 }
 
 // ---------------------------------------------------------------------------------------------
+// The return type
+
+/// Implemented by `Result` alone: checks, at the return type, that an alias names one.
+#[diagnostic::on_unimplemented(
+    message = "these attributes need a function that returns `Result<T, E>`; this one returns `{Self}`",
+    label = "not a `Result`"
+)]
+pub trait IsResult {}
+
+impl<T, E> IsResult for Result<T, E> {}
+
+/// Compiles only when `R` is a `Result`.
+#[inline(always)]
+pub fn returns_result<R: IsResult>() {}
+
+// ---------------------------------------------------------------------------------------------
 // #[retry]
 
 use std::time::Duration;

@@ -71,7 +71,8 @@
 //! | `collector = &MY_COLLECTOR` | record in another [`ErrorCollector`] |
 //!
 //! Fallbacks are tried in the order written; when all fail, the original error is returned.
-//! The annotated function must return a `Result`. It may be a free function, a method
+//! The annotated function must return a `Result` (an alias of one will do, except with
+//! `cache`, which needs `T` written out). It may be a free function, a method
 //! (`&self`, `&mut self`, `self: Arc<Self>`), generic, in a trait impl, or `async`.
 //!
 //! ## Stacking

@@ -9,7 +9,7 @@ mod fallback_chain;
 mod retry;
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::{Attribute, Ident, Meta};
 
 use crate::args::{CollectArgs, Errors, FallbackArgs, RetryArgs};
@@ -192,10 +192,18 @@ fn generate(function: &Function, layers: &[Layer]) -> TokenStream {
         let self_token = Ident::new("self", binding.span());
         quote!(let #binding = #self_token;)
     });
+    // An alias is taken on trust by the macro; this says at the return type when it is not a
+    // `Result`, before the expansion's own mismatches.
+    let alias_check = (!function.ret_is_spelled_result()).then(|| {
+        let ret = function.ret_for_inference();
+        quote_spanned!(syn::spanned::Spanned::span(&function.ret)=>
+            ::mcpstore_errors::__private::returns_result::<#ret>();)
+    });
     let body = match function.shape {
-        Shape::Sync | Shape::Async => quote!({ #keep_self #calls }),
+        Shape::Sync | Shape::Async => quote!({ #alias_check #keep_self #calls }),
         Shape::AsyncTrait => quote! {
             {
+                #alias_check
                 ::std::boxed::Box::pin(async move { #keep_self #calls })
             }
         },
