@@ -197,7 +197,7 @@ pub use sleep::{RealSleeper, SleepFuture, Sleeper, VirtualSleeper};
 /// #[retry(
 ///     max_attempts = 5,                            calls in all, the first included (≥ 1)
 ///     delay = "200ms",                             base delay: "250ms", "1.5s", "2m", a number of
-///                                                  seconds, or any `Duration` expression
+///                                                  seconds, or a `Duration` expression
 ///     backoff = 2.0,                               multiplier of the exponential strategy
 ///     max_delay = "30s",                           cap of every delay
 ///     jitter = false,                              true (±25 %), false, 0.1 (±10 %), full, equal,
@@ -224,8 +224,8 @@ pub use sleep::{RealSleeper, SleepFuture, Sleeper, VirtualSleeper};
 /// methods under `#[async_trait]`. Sync functions sleep on the thread, async ones through the
 /// policy's [`Sleeper`]. The policy is a `static`: a call whose first attempt
 /// succeeds allocates nothing, takes no lock and draws no random number. A `config` expression
-/// and non-literal values are evaluated once, on first use, and may not use the function's
-/// generic parameters or `Self`.
+/// and non-literal values are evaluated once, on first use, so they may not use `self`, `Self`
+/// or the function's generic parameters (a compile error at that token; name the type).
 ///
 /// # Example
 ///
@@ -318,7 +318,8 @@ pub use mcpstore_errors_macros::retry;
 /// (`self: Arc<Self>`, `Pin<&mut Self>`..) key on the instance's address, so `Self` need not be
 /// `Hash` (an instance dropped and replaced at the same address may be served its
 /// predecessor's entries while they are fresh); a by-value `self` keys on its value and must be
-/// `Hash`. Strategies after `default` never run. When `with` or `recover` is present,
+/// `Hash`. Its `ttl` and `capacity` are evaluated once, so they may not use `self`, `Self` or
+/// the function's generic parameters. Strategies after `default` never run. When `with` or `recover` is present,
 /// by-value arguments are cloned for the original call so they can be passed on. Each fallback
 /// is reported as a `tracing` event.
 ///
