@@ -535,3 +535,103 @@ fn methods_fall_back_to_other_methods_of_self() {
         ["git: backend down for git"]
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Methods: the cache is per instance
+
+/// A service whose tools are named after it; `Backend` decides whether it answers.
+#[derive(Debug)]
+struct NamedService {
+    name: &'static str,
+    backend: Backend,
+}
+
+impl NamedService {
+    const fn new(name: &'static str) -> Self {
+        NamedService {
+            name,
+            backend: Backend::new(),
+        }
+    }
+
+    #[fallback(cache(ttl = "10m"))]
+    fn list_tools(&self) -> Result<Vec<String>, McpStoreError> {
+        self.backend.list_tools(self.name)
+    }
+
+    #[fallback(cache(ttl = "10m"))]
+    fn list_tools_mut(&mut self) -> Result<Vec<String>, McpStoreError> {
+        self.backend.list_tools(self.name)
+    }
+
+    #[fallback(cache(ttl = "10m"))]
+    fn list_tools_shared(self: std::sync::Arc<Self>) -> Result<Vec<String>, McpStoreError> {
+        self.backend.list_tools(self.name)
+    }
+}
+
+#[test]
+fn a_method_cache_never_serves_one_instance_the_entries_of_another() {
+    let fs = NamedService::new("fs");
+    let git = NamedService::new("git");
+    assert_eq!(fs.list_tools().unwrap(), tools("fs"));
+    git.backend.set_up(false);
+    assert_eq!(
+        git.list_tools().unwrap_err().message(),
+        "backend down for git"
+    );
+    fs.backend.set_up(false);
+    assert_eq!(fs.list_tools().unwrap(), tools("fs"), "its own entry");
+}
+
+#[test]
+fn a_mut_self_method_cache_is_per_instance() {
+    let mut fs = NamedService::new("fs");
+    let mut git = NamedService::new("git");
+    assert_eq!(fs.list_tools_mut().unwrap(), tools("fs"));
+    git.backend.set_up(false);
+    assert!(git.list_tools_mut().is_err());
+    fs.backend.set_up(false);
+    assert_eq!(fs.list_tools_mut().unwrap(), tools("fs"));
+}
+
+#[test]
+fn a_smart_pointer_receiver_keys_on_the_instance_it_points_to() {
+    let fs = std::sync::Arc::new(NamedService::new("fs"));
+    let git = std::sync::Arc::new(NamedService::new("git"));
+    assert_eq!(fs.clone().list_tools_shared().unwrap(), tools("fs"));
+    git.backend.set_up(false);
+    assert!(git.clone().list_tools_shared().is_err());
+    fs.backend.set_up(false);
+    // Another `Arc` to the same instance: the same entry.
+    assert_eq!(fs.clone().list_tools_shared().unwrap(), tools("fs"));
+}
+
+static BY_VALUE_UP: AtomicBool = AtomicBool::new(true);
+
+/// A receiver taken by value is keyed by its value.
+#[derive(Debug, Clone, Hash)]
+struct ServiceName(&'static str);
+
+impl ServiceName {
+    #[fallback(cache(ttl = "10m"))]
+    fn into_tools(self) -> Result<Vec<String>, McpStoreError> {
+        if BY_VALUE_UP.load(Ordering::SeqCst) {
+            Ok(tools(self.0))
+        } else {
+            Err(McpStoreError::connection(format!("down for {}", self.0)))
+        }
+    }
+}
+
+#[test]
+fn a_by_value_receiver_keys_on_its_value() {
+    assert_eq!(ServiceName("fs").into_tools().unwrap(), tools("fs"));
+    BY_VALUE_UP.store(false, Ordering::SeqCst);
+    // An equal value, another instance: the same entry.
+    assert_eq!(ServiceName("fs").into_tools().unwrap(), tools("fs"));
+    assert_eq!(
+        ServiceName("git").into_tools().unwrap_err().message(),
+        "down for git"
+    );
+}

@@ -548,3 +548,104 @@ async fn annotated_futures_are_send_and_spawnable() {
     assert_eq!(*shared.lock().unwrap(), ["fs!", "fs!"]);
     assert_eq!(SEND_COLLECTOR.records().len(), 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A receiver taken by value, named inside format strings
+
+#[derive(Debug, Clone)]
+struct Label(&'static str);
+
+impl std::fmt::Display for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(&format!("label {}", self.0))
+    }
+}
+
+static LABEL_CALLS: AtomicU32 = AtomicU32::new(0);
+
+/// Fails the first call of each pair, so every method below runs twice.
+fn every_second_call() -> Result<(), String> {
+    match LABEL_CALLS.fetch_add(1, Ordering::SeqCst) % 2 {
+        0 => Err("first try".to_string()),
+        _ => Ok(()),
+    }
+}
+
+impl Label {
+    #[retry(max_attempts = 2, delay = 0)]
+    fn show(self) -> Result<String, String> {
+        every_second_call()?;
+        Ok(format!("{self:?} / {self} / {{self}} / {}", self.0))
+    }
+
+    #[retry(max_attempts = 2, delay = 0)]
+    fn show_raw(self) -> Result<String, String> {
+        every_second_call()?;
+        Ok(format!(r#"{self:>12} "{self:?}""#))
+    }
+
+    #[retry(max_attempts = 2, delay = 0)]
+    fn show_shared(self: Arc<Self>) -> Result<Vec<String>, String> {
+        every_second_call()?;
+        Ok(vec![
+            format!("{self}"),
+            format!("{}", Arc::strong_count(&self)),
+        ])
+    }
+}
+
+#[test]
+fn by_value_self_in_inline_format_arguments() {
+    assert_eq!(
+        Label("fs").show().unwrap(),
+        r#"Label("fs") / label fs / {self} / fs"#
+    );
+    assert_eq!(
+        Label("fs").show_raw().unwrap(),
+        r#"    label fs "Label("fs")""#
+    );
+    let label = Arc::new(Label("git"));
+    assert_eq!(label.clone().show_shared().unwrap(), ["label git", "2"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The return type through an alias of `Result`
+
+type Outcome<T> = Result<T, McpStoreError>;
+type Port = Result<u16, String>;
+
+static ALIAS_CALLS: AtomicU32 = AtomicU32::new(0);
+
+#[retry(max_attempts = 3, delay = 0)]
+fn through_a_generic_alias(succeed_at: u32) -> Outcome<u32> {
+    let call = ALIAS_CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+    if call < succeed_at {
+        Err(start_failure(call))
+    } else {
+        Ok(call)
+    }
+}
+
+#[collect_errors(collector = &ALIAS_COLLECTOR)]
+#[fallback(default = 8080)]
+#[retry(max_attempts = 2, delay = 0)]
+fn through_a_plain_alias() -> Port {
+    Err("closed".to_string())
+}
+
+static ALIAS_COLLECTOR: LazyLock<ErrorCollector> = LazyLock::new(|| ErrorCollector::new(100));
+
+#[retry(max_attempts = 2, delay = 0)]
+async fn async_through_an_alias() -> Outcome<&'static str> {
+    tokio::task::yield_now().await;
+    Ok("up")
+}
+
+#[tokio::test]
+async fn a_result_alias_is_a_result() {
+    assert_eq!(through_a_generic_alias(3).unwrap(), 3);
+    assert_eq!(ALIAS_CALLS.load(Ordering::SeqCst), 3);
+    assert_eq!(through_a_plain_alias(), Ok(8080));
+    assert!(ALIAS_COLLECTOR.records().is_empty());
+    assert_eq!(async_through_an_alias().await.unwrap(), "up");
+}

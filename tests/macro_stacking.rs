@@ -381,3 +381,55 @@ async fn async_all_three_compose_the_same_way() {
     );
     assert_eq!(collected_reasons(&ASYNC_STACK).len(), 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Around a `default`, the inner layer never returns `Err`: its error type still comes from the
+// signature, whatever traits it has.
+
+static STRING_ERRORS: LazyLock<ErrorCollector> = LazyLock::new(new_collector);
+static STRING_ERROR_CALLS: AtomicU32 = AtomicU32::new(0);
+
+#[collect_errors(collector = &STRING_ERRORS)]
+#[fallback(default)]
+fn defaulted_with_a_string_error() -> Result<u32, String> {
+    STRING_ERROR_CALLS.fetch_add(1, Ordering::SeqCst);
+    Err("down".to_string())
+}
+
+#[test]
+fn collect_errors_around_a_default_with_a_display_only_error() {
+    assert_eq!(defaulted_with_a_string_error(), Ok(0));
+    assert_eq!(STRING_ERROR_CALLS.load(Ordering::SeqCst), 1);
+    assert!(history(&STRING_ERRORS).is_empty());
+}
+
+/// An error with neither `Display` nor `Error`.
+#[derive(Debug, PartialEq)]
+struct Opaque;
+
+static OPAQUE_CALLS: AtomicU32 = AtomicU32::new(0);
+
+#[retry(max_attempts = 3, delay = 0)]
+#[fallback(default)]
+fn defaulted_with_an_opaque_error() -> Result<u32, Opaque> {
+    OPAQUE_CALLS.fetch_add(1, Ordering::SeqCst);
+    Err(Opaque)
+}
+
+#[test]
+fn retry_around_a_default_with_an_error_without_display() {
+    assert_eq!(defaulted_with_an_opaque_error(), Ok(0));
+    assert_eq!(OPAQUE_CALLS.load(Ordering::SeqCst), 1);
+}
+
+#[retry(max_attempts = 2, delay = 0)]
+#[fallback(default = 7)]
+async fn async_defaulted_with_an_opaque_error() -> Result<u32, Opaque> {
+    tokio::task::yield_now().await;
+    Err(Opaque)
+}
+
+#[tokio::test]
+async fn async_retry_around_a_default_with_an_error_without_display() {
+    assert_eq!(async_defaulted_with_an_opaque_error().await, Ok(7));
+}

@@ -90,6 +90,9 @@ pub(crate) struct Param {
     pub(crate) pattern: Option<Pat>,
     pub(crate) mode: Mode,
     pub(crate) is_self: bool,
+    /// A receiver that is `Self` itself (`self`, `mut self`, `self: Self`), not a reference or
+    /// a smart pointer to it.
+    pub(crate) self_by_value: bool,
     /// Not cloned: the body only borrows it.
     pub(crate) no_clone: bool,
     /// Where diagnostics about it point.
@@ -104,7 +107,7 @@ pub(crate) struct Function {
     pub(crate) sig: Signature,
     pub(crate) body: TokenStream,
     pub(crate) shape: Shape,
-    /// The `Result<T, E>` type a call produces.
+    /// The `Result<T, E>` type a call produces, possibly through an alias.
     pub(crate) ret: Type,
     pub(crate) params: Vec<Param>,
     /// A by-value `self`, renamed in the body to this binding.
@@ -132,7 +135,7 @@ impl Function {
             }
         }
         let ret = match ret {
-            Some(ty) if is_result(&ty) => ty,
+            Some(ty) if may_be_result(&ty) => ty,
             Some(ty) => {
                 errors.at(
                     ty.span(),
@@ -158,6 +161,8 @@ impl Function {
             match input {
                 FnArg::Receiver(receiver) => {
                     let span = receiver.self_token.span;
+                    let self_by_value = matches!(&*receiver.ty,
+                        Type::Path(path) if path.qself.is_none() && path.path.is_ident("Self"));
                     let mode = match &*receiver.ty {
                         Type::Reference(reference) if reference.mutability.is_some() => {
                             Mode::MutRef
@@ -185,6 +190,7 @@ impl Function {
                             pattern,
                             mode,
                             is_self: true,
+                            self_by_value,
                             no_clone: false,
                             span,
                         });
@@ -196,6 +202,7 @@ impl Function {
                             pattern: None,
                             mode,
                             is_self: true,
+                            self_by_value,
                             no_clone: false,
                             span,
                         });
@@ -232,6 +239,7 @@ impl Function {
                         pattern,
                         mode,
                         is_self: false,
+                        self_by_value: false,
                         no_clone: false,
                         span,
                     });
@@ -255,8 +263,12 @@ impl Function {
         })
     }
 
-    /// The `T` of `Result<T, E>`, when it is written out.
+    /// The `T` of `Result<T, E>`, when it is written out (an alias's parameters may mean
+    /// anything).
     pub(crate) fn ok_type(&self) -> Option<&Type> {
+        if !is_spelled_result(&self.ret) {
+            return None;
+        }
         let Type::Path(path) = &self.ret else {
             return None;
         };
@@ -267,6 +279,11 @@ impl Function {
             GenericArgument::Type(ty) => Some(ty),
             _ => None,
         }
+    }
+
+    /// Whether the return type names `Result` itself, rather than an alias.
+    pub(crate) fn ret_is_spelled_result(&self) -> bool {
+        is_spelled_result(&self.ret)
     }
 
     /// The return type with every `impl Trait` replaced by `_`, usable in an expression.
@@ -299,16 +316,35 @@ impl Function {
     }
 }
 
-/// Whether `ty` is spelled as a `Result` (`Result<T, E>`, `io::Result<T>`, an alias named so).
-fn is_result(ty: &Type) -> bool {
+/// Whether `ty` may name a `Result`: any path (`Result<T, E>`, `io::Result<T>`, an alias)
+/// except the types that obviously are not one. The compiler checks the rest.
+fn may_be_result(ty: &Type) -> bool {
+    const NOT_RESULTS: &[&str] = &[
+        "bool", "char", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32",
+        "i64", "i128", "isize", "f32", "f64", "String", "Option", "Vec", "Box",
+    ];
+    match ty {
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| !NOT_RESULTS.iter().any(|name| last.ident == name)),
+        Type::Group(group) => may_be_result(&group.elem),
+        Type::Paren(paren) => may_be_result(&paren.elem),
+        _ => false,
+    }
+}
+
+/// Whether `ty` is spelled as a `Result` (`Result<T, E>`, `io::Result<T>`).
+fn is_spelled_result(ty: &Type) -> bool {
     match ty {
         Type::Path(path) => path
             .path
             .segments
             .last()
             .is_some_and(|last| last.ident == "Result"),
-        Type::Group(group) => is_result(&group.elem),
-        Type::Paren(paren) => is_result(&paren.elem),
+        Type::Group(group) => is_spelled_result(&group.elem),
+        Type::Paren(paren) => is_spelled_result(&paren.elem),
         _ => false,
     }
 }
@@ -430,7 +466,85 @@ fn rename_in_tokens(tokens: TokenStream, binding: &Ident) -> TokenStream {
                 renamed.set_span(group.span());
                 TokenTree::Group(renamed)
             }
+            TokenTree::Literal(literal) => {
+                TokenTree::Literal(rename_in_format_string(literal, binding))
+            }
             other => other,
         })
         .collect()
+}
+
+/// A string literal naming `self` as an inline format argument (`"{self}"`, `"{self:?}"`),
+/// naming `binding` instead; any other literal unchanged.
+fn rename_in_format_string(literal: proc_macro2::Literal, binding: &Ident) -> proc_macro2::Literal {
+    let syn::Lit::Str(text) = syn::Lit::new(literal.clone()) else {
+        return literal;
+    };
+    let Some(value) = rename_inline_self(&text.value(), &binding.to_string()) else {
+        return literal;
+    };
+    let is_raw = literal.to_string().starts_with('r');
+    let mut renamed = if is_raw {
+        // Enough `#` that no `"#..` inside ends the literal early.
+        let mut hashes = String::from("#");
+        while value.contains(&format!("\"{hashes}")) {
+            hashes.push('#');
+        }
+        match format!("r{hashes}\"{value}\"{hashes}").parse::<proc_macro2::Literal>() {
+            Ok(raw) => raw,
+            Err(_) => return literal,
+        }
+    } else {
+        proc_macro2::Literal::string(&value)
+    };
+    renamed.set_span(literal.span());
+    renamed
+}
+
+/// `format` with each inline `{self}` / `{self:..}` argument naming `binding`; `None` when there
+/// is none. Escaped braces (`{{self}}`) are text and stay.
+fn rename_inline_self(format: &str, binding: &str) -> Option<String> {
+    let mut renamed = String::with_capacity(format.len());
+    let mut changed = false;
+    let mut rest = format;
+    while let Some(open) = rest.find(['{', '}']) {
+        let (before, from_brace) = rest.split_at(open);
+        renamed.push_str(before);
+        if from_brace.starts_with("{{") || from_brace.starts_with("}}") {
+            renamed.push_str(&from_brace[..2]);
+            rest = &from_brace[2..];
+            continue;
+        }
+        renamed.push_str(&from_brace[..1]);
+        rest = &from_brace[1..];
+        if from_brace.starts_with('{') {
+            if let Some(after) = rest.strip_prefix("self") {
+                if after.starts_with(['}', ':']) {
+                    renamed.push_str(binding);
+                    rest = after;
+                    changed = true;
+                }
+            }
+        }
+    }
+    renamed.push_str(rest);
+    changed.then_some(renamed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rename_inline_self;
+
+    #[test]
+    fn inline_self_arguments_are_renamed_and_escaped_braces_are_not() {
+        let rename = |format| rename_inline_self(format, "me");
+        assert_eq!(rename("{self}").as_deref(), Some("{me}"));
+        assert_eq!(
+            rename("{self:?} {self:>4}").as_deref(),
+            Some("{me:?} {me:>4}")
+        );
+        assert_eq!(rename("{{{self}}}").as_deref(), Some("{{{me}}}"));
+        assert_eq!(rename("{{self}} }} {selfish} {0} {}"), None);
+        assert_eq!(rename("self"), None);
+    }
 }

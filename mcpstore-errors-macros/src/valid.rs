@@ -1,5 +1,6 @@
 //! Checks of argument values that the parser alone cannot make.
 
+use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Expr, Ident};
 
@@ -104,4 +105,65 @@ pub(crate) fn predicate(expr: &Expr, arity: usize, key: &str, expected: &str, er
             ),
         );
     }
+}
+
+/// A value the expansion evaluates once into a `static` (`config`, `delay`, `ttl`..) cannot
+/// name what only a call has: reports its first `Self`, `self` or generic parameter of the
+/// function (`generics`: their names, lifetimes with their `'`).
+pub(crate) fn evaluated_once(
+    key: &str,
+    value: proc_macro2::TokenStream,
+    generics: &[String],
+    errors: &mut Errors,
+) {
+    if let Some(span) = names_outer_item(value, generics) {
+        errors.at(
+            span,
+            format_args!(
+                "`{key}` is evaluated once into a static shared by every call, so it cannot use \
+                 `Self`, `self` or the function's generic parameters; name the type instead \
+                 (e.g. `Store::policy()`)"
+            ),
+        );
+    }
+}
+
+fn names_outer_item(tokens: proc_macro2::TokenStream, generics: &[String]) -> Option<Span> {
+    use proc_macro2::TokenTree;
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let is_punct = |tree: Option<&TokenTree>, c: char| matches!(tree, Some(TokenTree::Punct(p)) if p.as_char() == c);
+    for (i, tree) in trees.iter().enumerate() {
+        match tree {
+            TokenTree::Group(group) => {
+                if let Some(span) = names_outer_item(group.stream(), generics) {
+                    return Some(span);
+                }
+            }
+            TokenTree::Ident(ident) => {
+                // `x.T` is a field or method, `a::T` a path's segment, `'a` a lifetime.
+                let after_dot_or_path = i > 0
+                    && (is_punct(trees.get(i - 1), '.')
+                        || (is_punct(trees.get(i - 1), ':')
+                            && i > 1
+                            && is_punct(trees.get(i - 2), ':')));
+                let name = ident.to_string();
+                let lifetime = i > 0 && is_punct(trees.get(i - 1), '\'');
+                let names_outer = if lifetime {
+                    generics.contains(&format!("'{name}"))
+                } else if after_dot_or_path {
+                    false
+                } else if name == "self" {
+                    // `self::module::f()` is a module path, fine in a static.
+                    !is_punct(trees.get(i + 1), ':')
+                } else {
+                    name == "Self" || generics.contains(&name)
+                };
+                if names_outer {
+                    return Some(ident.span());
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }

@@ -67,6 +67,22 @@ pub fn with_function(context: serde_json::Value, function: &'static str) -> serd
 }
 
 // ---------------------------------------------------------------------------------------------
+// The return type
+
+/// Implemented by `Result` alone: checks, at the return type, that an alias names one.
+#[diagnostic::on_unimplemented(
+    message = "these attributes need a function that returns `Result<T, E>`; this one returns `{Self}`",
+    label = "not a `Result`"
+)]
+pub trait IsResult {}
+
+impl<T, E> IsResult for Result<T, E> {}
+
+/// Compiles only when `R` is a `Result`.
+#[inline(always)]
+pub fn returns_result<R: IsResult>() {}
+
+// ---------------------------------------------------------------------------------------------
 // #[retry]
 
 use std::time::Duration;
@@ -225,6 +241,14 @@ impl<T: Hash> HashArgument for T {
 #[inline(always)]
 pub fn key_part<T: HashArgument>(argument: &T) -> KeyPart<'_> {
     KeyPart(argument)
+}
+
+/// The address of the instance a receiver points to (`&self`, `Arc<Self>`, `Pin<&mut Self>`..
+/// all coerce to `&Self`): a method's cache entries belong to one instance, without asking
+/// `Self` to be `Hash`.
+#[inline(always)]
+pub fn receiver_address<T: ?Sized>(receiver: &T) -> usize {
+    std::ptr::from_ref(receiver).cast::<()>() as usize
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -63,7 +63,7 @@
 //! | `config = policies::health()` | a [`RetryConfig`] to start from, evaluated once on first use |
 //! | `on_retry = log_attempt` | called with the attempt, `&error` and the next delay |
 //! | `no_clone = [pool]` | pass these by-value arguments to every attempt without cloning (the body only borrows them) |
-//! | `#[fallback(cache(ttl = "10m", capacity = 1000))]` | serve the last success for the same arguments (all but `self`, which must be `Hash`) while younger than `ttl` (default 5 min); at most `capacity` entries (default 1024) |
+//! | `#[fallback(cache(ttl = "10m", capacity = 1000))]` | serve the last success for the same arguments (and, for a method, the same instance) while younger than `ttl` (default 5 min); at most `capacity` entries (default 1024) |
 //! | `#[fallback(default = Vec::new())]` | return this value |
 //! | `#[fallback(default)]` | return `Default::default()` |
 //! | `#[fallback(with = Self::from_backup)]` | call an alternative with the same arguments |
@@ -73,7 +73,8 @@
 //! | `collector = &MY_COLLECTOR` | record in another [`ErrorCollector`] |
 //!
 //! Fallbacks are tried in the order written; when all fail, the original error is returned.
-//! The annotated function must return a `Result`. It may be a free function, a method
+//! The annotated function must return a `Result` (an alias of one will do, except with
+//! `cache`, which needs `T` written out). It may be a free function, a method
 //! (`&self`, `&mut self`, `self: Arc<Self>`), generic, in a trait impl, or `async`.
 //!
 //! ## Stacking
@@ -198,7 +199,7 @@ pub use sleep::{RealSleeper, SleepFuture, Sleeper, VirtualSleeper};
 /// #[retry(
 ///     max_attempts = 5,                            calls in all, the first included (≥ 1)
 ///     delay = "200ms",                             base delay: "250ms", "1.5s", "2m", a number of
-///                                                  seconds, or any `Duration` expression
+///                                                  seconds, or a `Duration` expression
 ///     backoff = 2.0,                               multiplier of the exponential strategy
 ///     max_delay = "30s",                           cap of every delay
 ///     jitter = false,                              true (±25 %), false, 0.1 (±10 %), full, equal,
@@ -225,8 +226,8 @@ pub use sleep::{RealSleeper, SleepFuture, Sleeper, VirtualSleeper};
 /// methods under `#[async_trait]`. Sync functions sleep on the thread, async ones through the
 /// policy's [`Sleeper`]. The policy is a `static`: a call whose first attempt
 /// succeeds allocates nothing, takes no lock and draws no random number. A `config` expression
-/// and non-literal values are evaluated once, on first use, and may not use the function's
-/// generic parameters or `Self`.
+/// and non-literal values are evaluated once, on first use, so they may not use `self`, `Self`
+/// or the function's generic parameters (a compile error at that token; name the type).
 ///
 /// # Example
 ///
@@ -313,9 +314,14 @@ pub use mcpstore_errors_macros::retry;
 ///
 /// Each strategy may be given once. `with` and `recover` return `Result<T, _>` and are awaited
 /// in an `async fn`; a wrong signature is a compile error at the path. The cache is one
-/// `static` per function, keyed by the `Ok` type and every argument except `self` (each must be
-/// `Hash`, a compile error at the argument otherwise), and needs `T: Clone + Send + Sync +
-/// 'static`. Strategies after `default` never run. When `with` or `recover` is present,
+/// `static` per function, keyed by the `Ok` type and every argument (each must be `Hash`, a
+/// compile error at the argument otherwise), and needs `T: Clone + Send + Sync + 'static`. A
+/// method's entries are per instance: `&self`, `&mut self` and smart-pointer receivers
+/// (`self: Arc<Self>`, `Pin<&mut Self>`..) key on the instance's address, so `Self` need not be
+/// `Hash` (an instance dropped and replaced at the same address may be served its
+/// predecessor's entries while they are fresh); a by-value `self` keys on its value and must be
+/// `Hash`. Its `ttl` and `capacity` are evaluated once, so they may not use `self`, `Self` or
+/// the function's generic parameters. Strategies after `default` never run. When `with` or `recover` is present,
 /// by-value arguments are cloned for the original call so they can be passed on. Each fallback
 /// is reported as a `tracing` event.
 ///

@@ -28,9 +28,12 @@ pub(super) fn expand(function: &Function, args: &CollectArgs, inner: TokenStream
         },
         None => quote!(::mcpstore_errors::__private::serde_json::Value::Null),
     };
+    // Typed from the signature: an inner layer that never fails (a `default`) leaves the error
+    // type to inference, too late for the dispatch between `Error` and `Display`.
+    let ret = function.ret_for_inference();
     quote! {
         {
-            let __mcpstore_outcome = #inner;
+            let __mcpstore_outcome: #ret = #inner;
             if let ::core::result::Result::Err(__mcpstore_error) = &__mcpstore_outcome {
                 #collector
                 {

@@ -31,6 +31,8 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
         .iter()
         .rposition(|s| matches!(s, Strategy::With { .. } | Strategy::Recover { .. }));
     let await_ = function.shape.is_async().then(|| quote!(.await));
+    // Typed from the signature, for the same reason as in the other layers.
+    let ret = function.ret_for_inference();
 
     // The original call gets its own copies when a strategy needs the arguments afterwards.
     let rebind: Vec<_> = if last_forwarding.is_some() {
@@ -67,9 +69,15 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                     Some(ok) => quote!(#ok),
                     None => quote!(_),
                 };
-                let parts = function.params.iter().filter(|p| !p.is_self).map(|param| {
+                let parts = function.params.iter().map(|param| {
                     let binding = &param.binding;
-                    quote_spanned!(param.span=> ::mcpstore_errors::__private::key_part(&#binding),)
+                    if param.is_self && !param.self_by_value {
+                        // A borrowed or shared receiver: entries are per instance, by address.
+                        quote_spanned!(param.span=> ::mcpstore_errors::__private::key_part(
+                            &::mcpstore_errors::__private::receiver_address::<Self>(&#binding)),)
+                    } else {
+                        quote_spanned!(param.span=> ::mcpstore_errors::__private::key_part(&#binding),)
+                    }
                 });
                 cache_setup = quote_spanned! {key.span()=>
                     static __MCPSTORE_CACHE: ::mcpstore_errors::__private::FnCache =
@@ -129,7 +137,7 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
     quote! {
         {
             #cache_setup
-            let __mcpstore_primary = { #(#rebind)* #inner };
+            let __mcpstore_primary: #ret = { #(#rebind)* #inner };
             match __mcpstore_primary {
                 ::core::result::Result::Ok(__mcpstore_value) => {
                     #on_success

@@ -9,10 +9,11 @@ mod fallback_chain;
 mod retry;
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::{Attribute, Ident, Meta};
 
-use crate::args::{CollectArgs, Errors, FallbackArgs, RetryArgs};
+use crate::args::{CollectArgs, Errors, FallbackArgs, JitterValue, RetryArgs, Strategy};
+use crate::duration::DurationValue;
 use crate::func::{Function, Mode, Param, RawFunction, Shape};
 
 /// Which attribute.
@@ -125,6 +126,7 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
     let function = Function::new(&raw, kind.name(), &mut errors).map(|mut function| {
         exempt_from_cloning(&mut function, &layers, &mut errors);
         check_cache_type(&function, &layers, &mut errors);
+        check_values_evaluated_once(&function, &layers, &mut errors);
         function
     });
     match function {
@@ -163,6 +165,65 @@ fn check_cache_type(function: &Function, layers: &[Layer], errors: &mut Errors) 
     }
 }
 
+/// The values that go into a `static` must not need a call's `Self` or generics.
+fn check_values_evaluated_once(function: &Function, layers: &[Layer], errors: &mut Errors) {
+    let generics: Vec<String> = function
+        .sig
+        .generics
+        .params
+        .iter()
+        .map(|param| match param {
+            syn::GenericParam::Type(ty) => ty.ident.to_string(),
+            syn::GenericParam::Const(constant) => constant.ident.to_string(),
+            syn::GenericParam::Lifetime(lifetime) => lifetime.lifetime.to_string(),
+        })
+        .collect();
+    let mut check = |key: &str, value: &dyn ToTokens| {
+        crate::valid::evaluated_once(key, value.to_token_stream(), &generics, errors);
+    };
+    let duration = |value: &DurationValue| match value {
+        DurationValue::Expr(expr) => Some(expr.clone()),
+        DurationValue::Known(_) => None,
+    };
+    for layer in layers {
+        match layer {
+            Layer::Retry(args) => {
+                if let Some(config) = args.config.get() {
+                    check("config", config);
+                }
+                if let Some(max) = args.max_attempts.get() {
+                    check("max_attempts", max);
+                }
+                if let Some(delay) = args.delay.get().and_then(duration) {
+                    check("delay", &delay);
+                }
+                if let Some(max_delay) = args.max_delay.get().and_then(duration) {
+                    check("max_delay", &max_delay);
+                }
+                if let Some(backoff) = args.backoff.get() {
+                    check("backoff", backoff);
+                }
+                if let Some(JitterValue::Expr(jitter)) = args.jitter.get() {
+                    check("jitter", jitter);
+                }
+            }
+            Layer::Fallback(args) => {
+                for strategy in &args.strategies {
+                    if let Strategy::Cache { ttl, capacity, .. } = strategy {
+                        if let Some(ttl) = ttl.as_ref().and_then(duration) {
+                            check("ttl", &ttl);
+                        }
+                        if let Some(capacity) = capacity {
+                            check("capacity", capacity);
+                        }
+                    }
+                }
+            }
+            Layer::Collect(_) => {}
+        }
+    }
+}
+
 /// Applies every `no_clone = [..]` of the stack.
 fn exempt_from_cloning(function: &mut Function, layers: &[Layer], errors: &mut Errors) {
     for name in layers.iter().flat_map(Layer::no_clone) {
@@ -192,10 +253,18 @@ fn generate(function: &Function, layers: &[Layer]) -> TokenStream {
         let self_token = Ident::new("self", binding.span());
         quote!(let #binding = #self_token;)
     });
+    // An alias is taken on trust by the macro; this says at the return type when it is not a
+    // `Result`, before the expansion's own mismatches.
+    let alias_check = (!function.ret_is_spelled_result()).then(|| {
+        let ret = function.ret_for_inference();
+        quote_spanned!(syn::spanned::Spanned::span(&function.ret)=>
+            ::mcpstore_errors::__private::returns_result::<#ret>();)
+    });
     let body = match function.shape {
-        Shape::Sync | Shape::Async => quote!({ #keep_self #calls }),
+        Shape::Sync | Shape::Async => quote!({ #alias_check #keep_self #calls }),
         Shape::AsyncTrait => quote! {
             {
+                #alias_check
                 ::std::boxed::Box::pin(async move { #keep_self #calls })
             }
         },

@@ -14,6 +14,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
     let policy = policy(args);
     let described = describe(&Ident::new("__mcpstore_error", Span::call_site()));
     let op = operation(function);
+    let ret = function.ret_for_inference();
 
     let slots: Vec<_> = function
         .params
@@ -121,7 +122,10 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
                 let __mcpstore_attempt = __mcpstore_state.as_ref().map_or(1, |__mcpstore_state| __mcpstore_state.attempt());
                 let __mcpstore_last = __mcpstore_attempt >= __mcpstore_policy.get_max_attempts();
                 #(#rebind)*
-                let __mcpstore_delay = match #inner {
+                // Typed from the signature, so that describing the error does not wait on an
+                // inner layer that never fails to infer its type.
+                let __mcpstore_outcome: #ret = #inner;
+                let __mcpstore_delay = match __mcpstore_outcome {
                     ::core::result::Result::Ok(__mcpstore_value) => { #on_ok }
                     ::core::result::Result::Err(__mcpstore_error) => {
                         #filter
