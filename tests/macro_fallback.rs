@@ -635,3 +635,43 @@ fn a_by_value_receiver_keys_on_its_value() {
         "down for git"
     );
 }
+
+// One static cache serves every instantiation of a generic function; the generic arguments
+// keep their entries apart.
+trait Source {
+    const NAME: &'static str;
+}
+
+struct Files;
+struct Repos;
+
+impl Source for Files {
+    const NAME: &'static str = "files";
+}
+
+impl Source for Repos {
+    const NAME: &'static str = "repos";
+}
+
+static GENERIC_BACKEND_UP: AtomicBool = AtomicBool::new(true);
+
+#[fallback(cache(ttl = "10m"))]
+fn load<S: Source>(name: &str) -> Result<String, McpStoreError> {
+    if GENERIC_BACKEND_UP.load(Ordering::SeqCst) {
+        Ok(format!("{}:{name}", S::NAME))
+    } else {
+        Err(McpStoreError::connection("backend down"))
+    }
+}
+
+#[test]
+fn instantiations_of_a_generic_function_never_share_cache_entries() {
+    assert_eq!(load::<Files>("x").unwrap(), "files:x");
+    GENERIC_BACKEND_UP.store(false, Ordering::SeqCst);
+    assert_eq!(
+        load::<Files>("x").unwrap(),
+        "files:x",
+        "served from the cache"
+    );
+    assert!(load::<Repos>("x").is_err(), "another instantiation's entry");
+}

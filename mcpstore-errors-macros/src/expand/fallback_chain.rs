@@ -79,10 +79,31 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                         quote_spanned!(param.span=> ::mcpstore_errors::__private::key_part(&#binding),)
                     }
                 });
+                // One static serves every instantiation of a generic function: the generic
+                // arguments are part of the key, so `load::<A>` and `load::<B>` never share.
+                let generic_parts =
+                    function
+                        .sig
+                        .generics
+                        .params
+                        .iter()
+                        .filter_map(|param| match param {
+                            syn::GenericParam::Type(ty) => {
+                                let ident = &ty.ident;
+                                Some(quote!(::core::any::type_name::<#ident>(),))
+                            }
+                            syn::GenericParam::Const(constant) => {
+                                let ident = &constant.ident;
+                                Some(quote!(::mcpstore_errors::__private::key_part(&#ident),))
+                            }
+                            syn::GenericParam::Lifetime(_) => None,
+                        });
                 cache_setup = quote_spanned! {key.span()=>
                     static __MCPSTORE_CACHE: ::mcpstore_errors::__private::FnCache =
                         ::mcpstore_errors::__private::FnCache::new(#ttl, #capacity);
-                    let __mcpstore_key = ::mcpstore_errors::__private::FnCache::key::<#ok, _>(&(#(#parts)*));
+                    let __mcpstore_key = ::mcpstore_errors::__private::FnCache::key::<#ok, _>(
+                        &((#(#generic_parts)*), (#(#parts)*)),
+                    );
                 };
                 on_success = quote!(__MCPSTORE_CACHE.store(__mcpstore_key, &__mcpstore_value););
                 steps.push(quote! {
