@@ -314,8 +314,8 @@ pub use mcpstore_errors_macros::retry;
 ///
 /// Each strategy may be given once. `with` and `recover` return `Result<T, _>` and are awaited
 /// in an `async fn`; a wrong signature is a compile error at the path. The cache is one
-/// `static` per function, keyed by the `Ok` type and every argument (each must be `Hash`, a
-/// compile error at the argument otherwise), and needs `T: Clone + Send + Sync + 'static`. A
+/// `static` per function, keyed by the `Ok` type, the generic arguments of a generic function,
+/// and every argument (each must be `Hash`, a compile error at the argument otherwise), and needs `T: Clone + Send + Sync + 'static`. A
 /// method's entries are per instance: `&self`, `&mut self` and smart-pointer receivers
 /// (`self: Arc<Self>`, `Pin<&mut Self>`..) key on the instance's address, so `Self` need not be
 /// `Hash` (an instance dropped and replaced at the same address may be served its
