@@ -1045,3 +1045,28 @@ fn on_accepts_every_error_kind_by_name() {
         assert_eq!(calls.load(Ordering::SeqCst), 2, "{kind:?} is retried");
     }
 }
+
+// Without `on` or `when = retryable`, every error is retried, and one that implements
+// `Classify` still has its server-suggested delay honoured (up to `max_delay`).
+static SUGGESTED_DELAY_SLEEPER: LazyLock<Arc<VirtualSleeper>> =
+    LazyLock::new(|| Arc::new(VirtualSleeper::new()));
+
+#[retry(config = virtual_policy(&SUGGESTED_DELAY_SLEEPER).max_delay(Duration::from_secs(3)))]
+fn asks_to_slow_down(calls: &AtomicU32, asks_for: Duration) -> Result<u32, McpStoreError> {
+    match next_call(calls) {
+        1 => Err(McpStoreError::connection("slow down").with_retry_after(asks_for)),
+        2 => Err(McpStoreError::connection("slow down").with_retry_after(asks_for * 10)),
+        call => Ok(call),
+    }
+}
+
+#[test]
+fn every_error_retried_still_honours_a_suggested_delay() {
+    let calls = AtomicU32::new(0);
+    assert_eq!(asks_to_slow_down(&calls, ms(500)).unwrap(), 3);
+    // 500 ms instead of the 100 ms base; then 5 s, capped at the 3 s `max_delay`.
+    assert_eq!(
+        SUGGESTED_DELAY_SLEEPER.delays(),
+        [ms(500), Duration::from_secs(3)]
+    );
+}

@@ -193,6 +193,36 @@ pub fn retry_after<E: Classify>(error: &E) -> Option<Duration> {
     error.retry_after()
 }
 
+/// The error whose server-suggested delay is asked for when no filter classifies errors,
+/// wrapped so that method lookup picks [`RetryAfterClassified`] when the type implements
+/// [`Classify`] and [`RetryAfterUnknown`] otherwise: `(&&Classified(&error)).suggested_delay()`.
+#[derive(Debug)]
+pub struct Classified<'a, E>(pub &'a E);
+
+/// The delay a [`Classify`] error asks for.
+pub trait RetryAfterClassified {
+    /// The delay, if any.
+    fn suggested_delay(&self) -> Option<Duration>;
+}
+
+impl<E: Classify> RetryAfterClassified for &Classified<'_, E> {
+    fn suggested_delay(&self) -> Option<Duration> {
+        self.0.retry_after()
+    }
+}
+
+/// No delay is known for an error that does not implement [`Classify`].
+pub trait RetryAfterUnknown {
+    /// Always `None`.
+    fn suggested_delay(&self) -> Option<Duration>;
+}
+
+impl<E> RetryAfterUnknown for Classified<'_, E> {
+    fn suggested_delay(&self) -> Option<Duration> {
+        None
+    }
+}
+
 /// `on_retry = hook`: called before each retry.
 #[inline(always)]
 pub fn on_retry<E, H: Fn(u32, &E, Duration)>(hook: H, attempt: u32, error: &E, delay: Duration) {

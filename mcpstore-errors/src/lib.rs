@@ -214,8 +214,9 @@ pub use sleep::{RealSleeper, SleepFuture, Sleeper, VirtualSleeper};
 /// )]
 /// ```
 ///
-/// `on` and `when = retryable` need `E: Classify` and honour its `retry_after`, never beyond
-/// `max_delay`; `on` and `when` together retry an error only when both accept it. The error is
+/// `on` and `when = retryable` need `E: Classify`. Whatever the filter, an error type that
+/// implements `Classify` has its `retry_after` honoured, never beyond `max_delay`; `on` and
+/// `when` together retry an error only when both accept it. The error is
 /// shown in `tracing` events through its `Display` (a type without one shows its name).
 ///
 /// The body runs in its own closure (or `async` block) per attempt, so `?` and `return` end

@@ -98,7 +98,13 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
     let retry_after = if classified {
         quote!(::mcpstore_errors::__private::retry_after(&__mcpstore_error))
     } else {
-        quote!(::core::option::Option::None)
+        // Every error is retried; one that implements `Classify` still has its delay honoured.
+        quote! {
+            {
+                use ::mcpstore_errors::__private::{RetryAfterClassified as _, RetryAfterUnknown as _};
+                (&&::mcpstore_errors::__private::Classified(&__mcpstore_error)).suggested_delay()
+            }
+        }
     };
     let hook = args.on_retry.get().map(|hook| {
         quote_spanned! {hook.span()=>
