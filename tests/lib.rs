@@ -131,3 +131,12 @@ pub fn allocations_during<T>(body: impl FnOnce() -> T) -> (T, u64) {
     let after = ALLOCATIONS.with(std::cell::Cell::get);
     (output, after - before)
 }
+
+/// The collector's history, each record as the seed's JSON export shows it.
+pub fn history(collector: &mcpstore_errors::ErrorCollector) -> Vec<serde_json::Value> {
+    collector
+        .records()
+        .iter()
+        .map(|record| serde_json::to_value(record).expect("a record serializes"))
+        .collect()
+}

@@ -11,14 +11,7 @@ use serde_json::{Value, json};
 /// The context key that names the function an error escaped from.
 const FUNCTION_KEY: &str = "function";
 
-/// The collector's history, each record as the seed's export shows it.
-fn history(collector: &ErrorCollector) -> Vec<Value> {
-    collector
-        .records()
-        .iter()
-        .map(|record| serde_json::to_value(record).unwrap())
-        .collect()
-}
+use mcpstore_errors_tests::history;
 
 /// The records whose context names `function`.
 fn records_of(collector: &ErrorCollector, function: &str) -> Vec<Value> {

@@ -39,13 +39,7 @@ fn backup(log: &Log, succeed_at: usize) -> Result<String, McpStoreError> {
     }
 }
 
-fn history(collector: &ErrorCollector) -> Vec<Value> {
-    collector
-        .records()
-        .iter()
-        .map(|record| serde_json::to_value(record).unwrap())
-        .collect()
-}
+use mcpstore_errors_tests::history;
 
 fn collected_reasons(collector: &ErrorCollector) -> Vec<Value> {
     history(collector)
