@@ -154,7 +154,10 @@ impl Inner {
         }
         registry.remove(position);
         let left = std::mem::take(&mut *shard.lock());
-        registry[0].lock().absorb(self, left);
+        let evicted = registry[0].lock().absorb(self, left);
+        drop(registry);
+        // Dropping errors may run arbitrary code: not under the collector's locks.
+        drop(evicted);
     }
 
     fn alert_state(&self, name: &'static str) -> Arc<AlertState> {

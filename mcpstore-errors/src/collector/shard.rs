@@ -164,14 +164,17 @@ impl ShardData {
     }
 
     /// Takes in the shard of a thread that ended: its records merge by time (newest
-    /// `max_errors` kept), its counts add up, its trends merge.
-    pub(super) fn absorb(&mut self, inner: &Inner, other: ShardData) {
+    /// `max_errors` kept), its counts add up, its trends merge. Returns the records that fell
+    /// out, for the caller to drop once its locks are released.
+    #[must_use]
+    pub(super) fn absorb(&mut self, inner: &Inner, other: ShardData) -> Vec<ErrorRecord> {
         let config = &inner.config;
         let mut records: Vec<ErrorRecord> = self.records.drain(..).collect();
         records.extend(other.records);
         records.sort_by_key(|record| record.timestamp);
-        let skip = records.len().saturating_sub(config.max_errors);
-        self.records = records.into_iter().skip(skip).collect();
+        let keep = records.split_off(records.len().saturating_sub(config.max_errors));
+        let evicted = std::mem::replace(&mut records, keep);
+        self.records = records.into();
 
         for theirs in other.types {
             let index = self.slot_named(inner, theirs.name);
@@ -183,6 +186,7 @@ impl ShardData {
             let skip = trend.len().saturating_sub(config.trend_capacity());
             ours.trend = trend.into_iter().skip(skip).collect();
         }
+        evicted
     }
 
     /// Empties the history and the trends, keeping the counts; returns the records.
