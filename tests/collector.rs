@@ -24,8 +24,8 @@ fn start() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_700_000_000)
 }
 
-fn manual(max_errors: usize) -> (ErrorCollector, ManualClock) {
-    let clock = ManualClock::new(start());
+fn manual(max_errors: usize) -> (ErrorCollector, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::starting_at(start()));
     let collector = ErrorCollector::builder()
         .max_errors(max_errors)
         .clock(clock.clone())
@@ -353,7 +353,7 @@ fn clear_empties_history_and_trends_but_keeps_statistics_and_reset_empties_all()
 
 #[test]
 fn trends_keep_the_newest_timestamps_of_each_type() {
-    let clock = ManualClock::new(start());
+    let clock = Arc::new(ManualClock::starting_at(start()));
     let collector = ErrorCollector::builder()
         .trend_length(3)
         .alert_threshold(1_000)
@@ -442,7 +442,7 @@ fn the_alert_re_arms_when_the_rate_drops_back() {
 
 #[test]
 fn the_alert_threshold_and_window_are_configurable() {
-    let clock = ManualClock::new(start());
+    let clock = Arc::new(ManualClock::starting_at(start()));
     let collector = ErrorCollector::builder()
         .alert_threshold(2)
         .alert_window(Duration::from_secs(10))
@@ -583,12 +583,12 @@ fn a_callback_may_collect_into_the_same_collector() {
 fn the_summary_counts_the_window_by_type_code_and_utc_hour() {
     let (collector, clock) = manual(100);
     // 22:13:20 UTC: an old error two hours back, then errors at 22:13 and 23:00.
-    clock.set(start() - Duration::from_secs(2 * 3600));
+    clock.set_system_time(start() - Duration::from_secs(2 * 3600));
     collector.collect(&McpStoreError::service_not_found("old"), Value::Null);
-    clock.set(start());
+    clock.set_system_time(start());
     collector.collect(&McpStoreError::service_not_found("fs"), Value::Null);
     collector.collect(&std::fmt::Error, Value::Null);
-    clock.set(start() + Duration::from_secs(47 * 60));
+    clock.set_system_time(start() + Duration::from_secs(47 * 60));
     collector.collect(&McpStoreError::tool_not_found("read", None), Value::Null);
 
     let summary = collector.summary(Duration::from_secs(3600));
@@ -883,12 +883,12 @@ fn the_global_collector_is_one_and_cannot_be_reconfigured_after_use() {
 
 #[test]
 fn the_manual_clock_moves_only_when_told() {
-    let clock = ManualClock::new(start());
-    assert_eq!(clock.now(), start());
+    let clock = Arc::new(ManualClock::starting_at(start()));
+    assert_eq!(clock.system_time(), start());
     clock.advance(Duration::from_secs(5));
-    assert_eq!(clock.now(), start() + Duration::from_secs(5));
-    clock.set(start());
-    assert_eq!(clock.now(), start());
+    assert_eq!(clock.system_time(), start() + Duration::from_secs(5));
+    clock.set_system_time(start());
+    assert_eq!(clock.system_time(), start());
 }
 
 #[test]

@@ -13,7 +13,7 @@ use mcpstore_errors::__private::{
     FnCache, fallback_exhausted, fallback_served, fallback_strategy_failed,
 };
 use mcpstore_errors::{
-    BoxError, ErrorKind, FallbackChain, FallbackStrategy, ManualCacheClock, McpStoreError,
+    BoxError, ErrorKind, FallbackChain, FallbackStrategy, ManualClock, McpStoreError,
     ResponseCache, ServedBy,
 };
 use mcpstore_errors_tests::{CapturedEvent, CountingAllocator, allocations_during};
@@ -21,8 +21,8 @@ use mcpstore_errors_tests::{CapturedEvent, CountingAllocator, allocations_during
 const TEN_MINUTES: Duration = Duration::from_secs(600);
 
 /// A cache aged by a clock the test moves.
-fn manual_cache<T>(ttl: Duration, capacity: usize) -> (ResponseCache<T>, Arc<ManualCacheClock>) {
-    let clock = Arc::new(ManualCacheClock::new());
+fn manual_cache<T>(ttl: Duration, capacity: usize) -> (ResponseCache<T>, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new());
     (
         ResponseCache::with_clock(ttl, capacity, clock.clone()),
         clock,
@@ -458,7 +458,7 @@ fn the_cache_is_thread_safe_and_bounded_under_concurrent_use() {
 
 // ---- FnCache, for attribute-generated code ----
 
-static FN_CLOCK: ManualCacheClock = ManualCacheClock::new();
+static FN_CLOCK: ManualClock = ManualClock::new();
 
 #[test]
 fn fn_cache_serve_looks_up_and_reports() {

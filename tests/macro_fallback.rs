@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
-use mcpstore_errors::{ErrorKind, ManualCacheClock, McpStoreError, fallback};
+use mcpstore_errors::{ErrorKind, ManualClock, McpStoreError, fallback};
 
 /// A service whose availability a test switches, counting the calls it answers.
 #[derive(Debug)]
@@ -330,7 +330,7 @@ fn short_lived(service: &str) -> Result<Vec<String>, McpStoreError> {
 fn cache_entries_expire_after_their_ttl() {
     // Every cache of this test binary now ages by this clock, which only moves when told; the
     // other tests' entries live for minutes, so a frozen clock changes nothing for them.
-    static CLOCK: ManualCacheClock = ManualCacheClock::new();
+    static CLOCK: ManualClock = ManualClock::new();
     mcpstore_errors::set_fn_cache_clock(&CLOCK);
     assert_eq!(short_lived("fs").unwrap(), tools("fs"));
     SHORT_TTL_BACKEND.set_up(false);

@@ -29,9 +29,9 @@ use self::shard::{Shard, ShardData};
 use crate::McpStoreError;
 
 pub use self::alert::RateAlert;
-pub use self::clock::{Clock, ManualClock, SystemClock};
 pub use self::record::ErrorRecord;
 pub use self::summary::ErrorSummary;
+use crate::clock::Clock;
 
 /// The history size of [`global_collector`] and of [`ErrorCollector::builder`].
 pub const DEFAULT_MAX_ERRORS: usize = 1000;
@@ -556,14 +556,14 @@ impl std::fmt::Debug for ErrorCollector {
 /// use std::time::{Duration, SystemTime};
 /// use mcpstore_errors::{Clock, ErrorCollector, ManualClock};
 ///
-/// let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+/// let clock = std::sync::Arc::new(ManualClock::starting_at(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)));
 /// let collector = ErrorCollector::builder()
 ///     .alert_threshold(3)
 ///     .alert_window(Duration::from_secs(10))
 ///     .clock(clock.clone())
 ///     .build();
 /// collector.collect(&std::fmt::Error, serde_json::Value::Null);
-/// assert_eq!(collector.records()[0].timestamp(), clock.now());
+/// assert_eq!(collector.records()[0].timestamp(), clock.system_time());
 /// ```
 #[derive(Debug, Clone)]
 pub struct ErrorCollectorBuilder {

@@ -157,6 +157,7 @@
 
 mod backoff;
 mod classify;
+mod clock;
 mod collector;
 mod error;
 mod fallback;
@@ -170,15 +171,14 @@ pub mod __private;
 
 pub use backoff::{Backoff, Jitter, RetryConfig, RetryStrategy};
 pub use classify::Classify;
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use collector::{
-    Clock, DEFAULT_ALERT_THRESHOLD, DEFAULT_ALERT_WINDOW, DEFAULT_MAX_ERRORS, DEFAULT_TREND_LENGTH,
-    ErrorCollector, ErrorCollectorBuilder, ErrorRecord, ErrorSummary, ManualClock, RateAlert,
-    SystemClock, global_collector,
+    DEFAULT_ALERT_THRESHOLD, DEFAULT_ALERT_WINDOW, DEFAULT_MAX_ERRORS, DEFAULT_TREND_LENGTH,
+    ErrorCollector, ErrorCollectorBuilder, ErrorRecord, ErrorSummary, RateAlert, global_collector,
 };
 pub use error::{BoxError, McpStoreError};
 pub use fallback::{
-    CacheClock, FallbackChain, FallbackStrategy, ManualCacheClock, MonotonicClock, ResponseCache,
-    Served, ServedBy, set_fn_cache_clock,
+    FallbackChain, FallbackStrategy, ResponseCache, Served, ServedBy, set_fn_cache_clock,
 };
 pub use kind::{ErrorKind, KindSet};
 pub use random::{RandomSource, SeededRandom, ThreadRandom};

@@ -5,14 +5,14 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::clock::{CacheClock, MonotonicClock};
 use super::store::LruStore;
+use crate::clock::{Clock, SystemClock};
 
 /// A bounded, thread-safe cache of successful results, each served while younger than the TTL;
 /// the storage behind [`FallbackChain::cache`](crate::FallbackChain::cache).
 ///
 /// Keys are hashed; at most `capacity` entries are kept, and the least recently used one makes
-/// room for a new one. Age is measured on a monotonic [`CacheClock`]. Clones share the same entries,
+/// room for a new one. Age is measured on a monotonic [`Clock`]. Clones share the same entries,
 /// so one cache can back several chains (each keys its entries by its operation name too).
 ///
 /// ```
@@ -33,7 +33,7 @@ pub struct ResponseCache<T> {
 
 struct Shared<T> {
     store: Mutex<LruStore<T>>,
-    clock: Arc<dyn CacheClock>,
+    clock: Arc<dyn Clock>,
 }
 
 impl<T> ResponseCache<T> {
@@ -48,24 +48,24 @@ impl<T> ResponseCache<T> {
     /// assert_eq!(cache.capacity(), 100);
     /// ```
     pub fn new(ttl: Duration, capacity: usize) -> Self {
-        Self::with_clock(ttl, capacity, Arc::new(MonotonicClock))
+        Self::with_clock(ttl, capacity, Arc::new(SystemClock))
     }
 
-    /// Like [`new`](Self::new), aged by `clock`; with a [`ManualCacheClock`](crate::ManualCacheClock),
+    /// Like [`new`](Self::new), aged by `clock`; with a [`ManualClock`](crate::ManualClock),
     /// tests make entries expire without waiting.
     ///
     /// ```
     /// use std::sync::Arc;
     /// use std::time::Duration;
-    /// use mcpstore_errors::{ManualCacheClock, ResponseCache};
+    /// use mcpstore_errors::{ManualClock, ResponseCache};
     ///
-    /// let clock = Arc::new(ManualCacheClock::new());
+    /// let clock = Arc::new(ManualClock::new());
     /// let cache = ResponseCache::with_clock(Duration::from_secs(60), 10, clock.clone());
     /// cache.insert("k", 1);
     /// clock.advance(Duration::from_secs(60));
     /// assert_eq!(cache.get("k"), None);
     /// ```
-    pub fn with_clock(ttl: Duration, capacity: usize, clock: Arc<dyn CacheClock>) -> Self {
+    pub fn with_clock(ttl: Duration, capacity: usize, clock: Arc<dyn Clock>) -> Self {
         ResponseCache {
             shared: Arc::new(Shared {
                 store: Mutex::new(LruStore::new(ttl, capacity)),

@@ -150,9 +150,9 @@ impl<A: ?Sized, T, E> FallbackChain<A, T, E> {
     /// ```
     /// use std::sync::Arc;
     /// use std::time::Duration;
-    /// use mcpstore_errors::{FallbackChain, ManualCacheClock, ResponseCache};
+    /// use mcpstore_errors::{FallbackChain, ManualClock, ResponseCache};
     ///
-    /// let clock = Arc::new(ManualCacheClock::new());
+    /// let clock = Arc::new(ManualClock::new());
     /// let chain = FallbackChain::new()
     ///     .cache(ResponseCache::with_clock(Duration::from_secs(60), 10, clock.clone()));
     /// chain.execute(&("fs", 1), |_| Ok::<_, String>(42)).unwrap();

@@ -8,14 +8,14 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::cache::hash_of;
-use super::clock::CacheClock;
 use super::events::{CacheMiss, fallback_served, fallback_strategy_failed};
 use super::store::LruStore;
+use crate::clock::Clock;
 
 type ErasedValue = Arc<dyn Any + Send + Sync>;
 
 /// The clock every [`FnCache`] without its own clock reads; unset means the real one.
-static FN_CACHE_CLOCK: OnceLock<&'static dyn CacheClock> = OnceLock::new();
+static FN_CACHE_CLOCK: OnceLock<&'static dyn Clock> = OnceLock::new();
 
 /// Makes every `#[fallback(cache(..))]` cache in the process age by `clock` instead of the real
 /// monotonic clock, so a test can expire cached entries without waiting. Only the first call in
@@ -23,10 +23,10 @@ static FN_CACHE_CLOCK: OnceLock<&'static dyn CacheClock> = OnceLock::new();
 ///
 /// ```
 /// use std::time::Duration;
-/// use mcpstore_errors::{ManualCacheClock, set_fn_cache_clock};
+/// use mcpstore_errors::{ManualClock, set_fn_cache_clock};
 /// use mcpstore_errors::__private::FnCache;
 ///
-/// static CLOCK: ManualCacheClock = ManualCacheClock::new();
+/// static CLOCK: ManualClock = ManualClock::new();
 /// static CACHE: FnCache = FnCache::new(Duration::from_secs(60), 10);
 ///
 /// assert!(set_fn_cache_clock(&CLOCK));
@@ -35,7 +35,7 @@ static FN_CACHE_CLOCK: OnceLock<&'static dyn CacheClock> = OnceLock::new();
 /// CLOCK.advance(Duration::from_secs(60));
 /// assert_eq!(CACHE.lookup::<u32>(key), None);
 /// ```
-pub fn set_fn_cache_clock(clock: &'static dyn CacheClock) -> bool {
+pub fn set_fn_cache_clock(clock: &'static dyn Clock) -> bool {
     FN_CACHE_CLOCK.set(clock).is_ok()
 }
 
@@ -72,7 +72,7 @@ pub fn set_fn_cache_clock(clock: &'static dyn CacheClock) -> bool {
 pub struct FnCache {
     ttl: Duration,
     capacity: usize,
-    clock: Option<&'static dyn CacheClock>,
+    clock: Option<&'static dyn Clock>,
     store: OnceLock<Mutex<LruStore<ErasedValue>>>,
 }
 
@@ -91,21 +91,17 @@ impl FnCache {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use mcpstore_errors::ManualCacheClock;
+    /// use mcpstore_errors::ManualClock;
     /// use mcpstore_errors::__private::FnCache;
     ///
-    /// static CLOCK: ManualCacheClock = ManualCacheClock::new();
+    /// static CLOCK: ManualClock = ManualClock::new();
     /// static CACHE: FnCache = FnCache::with_clock(Duration::from_secs(10), 4, &CLOCK);
     /// let key = FnCache::key::<&str, _>(&1);
     /// CACHE.store(key, &"one");
     /// CLOCK.advance(Duration::from_secs(9));
     /// assert_eq!(CACHE.lookup::<&str>(key), Some("one"));
     /// ```
-    pub const fn with_clock(
-        ttl: Duration,
-        capacity: usize,
-        clock: &'static dyn CacheClock,
-    ) -> FnCache {
+    pub const fn with_clock(ttl: Duration, capacity: usize, clock: &'static dyn Clock) -> FnCache {
         FnCache {
             ttl,
             capacity,
@@ -219,15 +215,15 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::ManualCacheClock;
+    use crate::ManualClock;
 
     const TEN_MINUTES: Duration = Duration::from_secs(600);
-    static FN_CLOCK: ManualCacheClock = ManualCacheClock::new();
+    static FN_CLOCK: ManualClock = ManualClock::new();
 
     #[test]
     fn fn_cache_expires_at_its_ttl_on_its_clock() {
         static CACHE: FnCache = FnCache::with_clock(Duration::from_secs(30), 8, &FN_CLOCK_TTL);
-        static FN_CLOCK_TTL: ManualCacheClock = ManualCacheClock::new();
+        static FN_CLOCK_TTL: ManualClock = ManualClock::new();
         let key = FnCache::key::<String, _>(&("fs", 1));
         CACHE.store(key, &"tools".to_string());
         FN_CLOCK_TTL.advance(Duration::from_secs(29));
@@ -279,7 +275,7 @@ mod tests {
 
     #[test]
     fn fn_cache_without_its_own_clock_reads_the_process_clock_hook() {
-        static GLOBAL_CLOCK: ManualCacheClock = ManualCacheClock::new();
+        static GLOBAL_CLOCK: ManualClock = ManualClock::new();
         static CACHE: FnCache = FnCache::new(Duration::from_secs(10), 4);
         // The first call in this process installs it; this is the only test that does.
         assert!(set_fn_cache_clock(&GLOBAL_CLOCK));
