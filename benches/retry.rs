@@ -27,6 +27,8 @@ impl std::fmt::Display for Flaky {
 
 impl std::error::Error for Flaky {}
 
+impl mcpstore_errors::Classify for Flaky {}
+
 /// The trivial operation every success-path variant runs. It fails for zero, which no bench
 /// passes: were it infallible, the compiler would see through `#[inline(never)]` and delete
 /// every wrapper's error handling.

@@ -605,7 +605,13 @@ fn by_value_self_in_inline_format_arguments() {
         r#"    label fs "Label("fs")""#
     );
     let label = Arc::new(Label("git"));
-    assert_eq!(label.clone().show_shared().unwrap(), ["label git", "2"]);
+    // Seen by the attempt: the caller's handle, the one kept for another attempt, its own.
+    assert_eq!(label.clone().show_shared().unwrap(), ["label git", "3"]);
+    assert_eq!(
+        Arc::strong_count(&label),
+        1,
+        "every copy is dropped after the call"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

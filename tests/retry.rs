@@ -276,13 +276,45 @@ fn a_server_suggested_delay_shorter_than_the_backoff_does_not_shorten_it() {
 }
 
 #[test]
-fn a_plain_predicate_does_not_see_server_suggested_delays() {
+fn a_plain_predicate_still_waits_the_server_suggested_delay() {
     let (config, sleeper) = virtual_policy(3);
     let manager = RetryManager::new(config).retry_if(|_: &McpStoreError| true);
     let busy = McpStoreError::connection("busy").with_retry_after(Duration::from_secs(2));
     let (result, _) = run_errors(&manager, vec![busy]);
     assert!(result.is_ok());
-    assert_eq!(sleeper.delays(), [100 * MS]);
+    assert_eq!(sleeper.delays(), secs(&[2]));
+}
+
+#[test]
+fn the_default_filter_waits_the_server_suggested_delay() {
+    let (config, sleeper) = virtual_policy(3);
+    let manager = RetryManager::new(config);
+    let busy = McpStoreError::connection("busy").with_retry_after(Duration::from_secs(2));
+    let (result, _) = run_errors(&manager, vec![busy]);
+    assert!(result.is_ok());
+    assert_eq!(sleeper.delays(), secs(&[2]));
+}
+
+#[test]
+fn a_boxed_error_is_classified_by_the_mcpstore_error_in_its_chain() {
+    let (config, sleeper) = virtual_policy(3);
+    let manager = RetryManager::new(config).retry_if_retryable();
+    let mut calls = 0;
+    let result = manager.execute(
+        || -> Result<u32, Box<dyn std::error::Error + Send + Sync>> {
+            calls += 1;
+            match calls {
+                1 => Err(McpStoreError::connection("busy")
+                    .with_retry_after(Duration::from_secs(4))
+                    .into()),
+                2 => Err(McpStoreError::tool_not_found("read", Some("fs")).into()),
+                _ => Ok(calls),
+            }
+        },
+    );
+    assert_eq!(calls, 2, "a tool-not-found error is not retryable");
+    assert!(result.is_err());
+    assert_eq!(sleeper.delays(), secs(&[4]));
 }
 
 // ---- the result predicate ----

@@ -4,17 +4,11 @@ pub use serde_json;
 pub use tracing;
 
 pub use crate::fallback::{FnCache, fallback_exhausted, fallback_served, fallback_strategy_failed};
-pub use crate::retry::RetryState;
+pub use crate::retry::RetryLoop;
 
-/// The loop state of a `#[retry]` call, made at its first failure: a call that succeeds at once
-/// never builds it, so the success path stores nothing.
-#[inline]
-pub fn retry_state<'s, 'c>(
-    state: &'s mut Option<RetryState<'c>>,
-    policy: &'c crate::RetryConfig,
-    operation: &'static str,
-) -> &'s mut RetryState<'c> {
-    state.get_or_insert_with(|| RetryState::new(policy, operation))
+/// The policy of a bare `#[retry]`: the seed's decorator defaults.
+pub const fn attribute_default() -> crate::RetryConfig {
+    crate::RetryConfig::attribute_default()
 }
 
 pub use crate::collector::ErrorCollector;
@@ -87,7 +81,7 @@ pub fn returns_result<R: IsResult>() {}
 
 use std::time::Duration;
 
-use crate::{Classify, KindSet};
+use crate::Classify;
 
 /// Runs one sync attempt. Naming `R` fixes the closure's return type before its body's `?`
 /// needs it.
@@ -96,31 +90,9 @@ pub fn attempt<R, F: FnOnce() -> R>(run: F) -> R {
     run()
 }
 
-/// A by-value argument re-supplied to every attempt: cloned, except for the last attempt,
-/// which takes the original.
-#[derive(Debug)]
-pub struct ArgSlot<T> {
-    value: Option<T>,
-    // Taken from the `Clone` impl when the slot is filled, so that a missing `Clone` is reported
-    // once, at the argument.
-    clone: fn(&T) -> T,
-}
-
-/// An argument on its way into an [`ArgSlot`].
+/// An argument on its way to a run, checked for `Clone` through [`Resupply`].
 #[derive(Debug)]
 pub struct Owned<T>(pub T);
-
-/// Holds the caller's argument for the attempts to come.
-#[inline(always)]
-pub fn fill_slot<T>(value: Owned<T>) -> ArgSlot<T>
-where
-    Owned<T>: Resupply<T>,
-{
-    ArgSlot {
-        value: Some(value.0),
-        clone: <Owned<T> as Resupply<T>>::CLONE,
-    }
-}
 
 /// Implemented for arguments that can be re-supplied to each run: the `Clone` ones.
 #[diagnostic::on_unimplemented(
@@ -137,23 +109,6 @@ impl<T: Clone> Resupply<T> for Owned<T> {
     const CLONE: fn(&T) -> T = T::clone;
 }
 
-impl<T> ArgSlot<T> {
-    /// The argument for the next attempt.
-    #[inline(always)]
-    pub fn next(&mut self, last: bool) -> T {
-        match (last, self.value.take()) {
-            (true, Some(value)) => value,
-            (false, Some(value)) => {
-                let copy = (self.clone)(&value);
-                self.value = Some(value);
-                copy
-            }
-            // The retry loop ends after its last attempt: it never asks again.
-            (_, None) => unreachable!("an argument was asked for after the last attempt"),
-        }
-    }
-}
-
 /// The argument of a run that may not be the last: a clone.
 #[inline(always)]
 pub fn resupply<T>(value: &T) -> T
@@ -163,28 +118,20 @@ where
     <Owned<T> as Resupply<T>>::CLONE(value)
 }
 
-/// `when = predicate`: whether to retry after `error`.
+/// `when = predicate` as a filter for `error`'s type, so that the closure's argument type is
+/// inferred from the error.
 #[inline(always)]
-pub fn accepts<E, F: Fn(&E) -> bool>(error: &E, predicate: F) -> bool {
-    predicate(error)
+pub fn when<E, F: Fn(&E) -> bool>(
+    _error: &E,
+    predicate: F,
+) -> impl crate::ErrorFilter<E> + use<E, F> {
+    predicate
 }
 
 /// `retry_if_result = predicate`: whether the value is rejected and the call retried.
 #[inline(always)]
 pub fn rejects<T, F: Fn(&T) -> bool>(value: &T, predicate: F) -> bool {
     predicate(value)
-}
-
-/// `on = [..]`: whether the error's kind is one of `kinds` or below one.
-#[inline(always)]
-pub fn is_of_kind<E: Classify>(error: &E, kinds: KindSet) -> bool {
-    error.error_kind().is_some_and(|kind| kinds.matches(kind))
-}
-
-/// `when = retryable`.
-#[inline(always)]
-pub fn is_retryable<E: Classify>(error: &E) -> bool {
-    error.is_retryable()
 }
 
 /// The delay the error asks for, for filters that classify errors.
@@ -223,10 +170,15 @@ impl<E> RetryAfterUnknown for Classified<'_, E> {
     }
 }
 
-/// `on_retry = hook`: called before each retry.
+/// `on_retry = hook`: called before each retry with the failed attempt's number.
 #[inline(always)]
-pub fn on_retry<E, H: Fn(u32, &E, Duration)>(hook: H, attempt: u32, error: &E, delay: Duration) {
-    hook(attempt, error, delay)
+pub fn on_retry<E, H: Fn(u32, &E, Duration)>(
+    hook: H,
+    retry: &RetryLoop<'_>,
+    error: &E,
+    delay: Duration,
+) {
+    hook(retry.attempt() - 1, error, delay)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::McpStoreError;
+use crate::clock::Clock;
 use crate::random::{RandomSource, ThreadRandom};
 use crate::sleep::{RealSleeper, SleepFuture, Sleeper};
 
@@ -89,6 +90,9 @@ pub struct RetryConfig {
     jitter: Jitter,
     sleeper: Option<Arc<dyn Sleeper>>,
     random: Option<Arc<dyn RandomSource>>,
+    clock: Option<Arc<dyn Clock>>,
+    deadline: Option<Duration>,
+    attempt_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for RetryConfig {
@@ -102,6 +106,9 @@ impl fmt::Debug for RetryConfig {
             .field("jitter", &self.jitter)
             .field("sleeper", &self.sleeper)
             .field("random", &self.random)
+            .field("clock", &self.clock)
+            .field("deadline", &self.deadline)
+            .field("attempt_timeout", &self.attempt_timeout)
             .finish()
     }
 }
@@ -125,6 +132,9 @@ impl RetryConfig {
             jitter: Jitter::Proportional(0.1),
             sleeper: None,
             random: None,
+            clock: None,
+            deadline: None,
+            attempt_timeout: None,
         }
     }
 
@@ -133,6 +143,46 @@ impl RetryConfig {
     /// cap, which only matters beyond 6 attempts).
     pub const fn attribute_default() -> Self {
         Self::new().jitter(Jitter::Proportional(0.25))
+    }
+
+    /// No attempt starts and no wait ends after `deadline`, measured on the policy's
+    /// [`Clock`] from the start of the first attempt: when the next attempt would start at or
+    /// after it, the call stops with [`StopReason::Deadline`](crate::StopReason::Deadline)
+    /// and returns the last error, rather than sleeping into the deadline.
+    pub const fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Each attempt of an async call is raced against `timeout`; one still running then is
+    /// dropped (cancelled) and fails as a `ServiceTimeout` error, retried like one.
+    pub const fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = Some(timeout);
+        self
+    }
+
+    /// The clock deadlines and statistics are measured on (default: the system's).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The deadline, if any.
+    pub const fn get_deadline(&self) -> Option<Duration> {
+        self.deadline
+    }
+
+    /// The per-attempt timeout, if any.
+    pub const fn get_attempt_timeout(&self) -> Option<Duration> {
+        self.attempt_timeout
+    }
+
+    /// The monotonic time on the policy's clock.
+    pub fn now(&self) -> std::time::Instant {
+        match &self.clock {
+            Some(clock) => clock.now(),
+            None => std::time::Instant::now(),
+        }
     }
 
     /// How many calls in all, the first included (3 = one call and up to two retries).

@@ -8,8 +8,9 @@ use crate::{ErrorKind, McpStoreError};
 /// delay the server asked for.
 ///
 /// Implement it for your own error type to use it with `#[retry(on = [...])]`,
-/// `#[retry(when = retryable)]`, [`RetryManager::retry_on`](crate::RetryManager::retry_on) and
-/// [`RetryManager::retry_if_retryable`](crate::RetryManager::retry_if_retryable).
+/// `#[retry(when = retryable)]` and [`RetryManager`](crate::RetryManager), which needs it to
+/// honour a server-suggested delay whatever its filter. Every method has a default, so
+/// `impl Classify for MyError {}` is enough for an error without a kind.
 ///
 /// ```
 /// use std::time::Duration;
@@ -42,7 +43,9 @@ use crate::{ErrorKind, McpStoreError};
 /// ```
 pub trait Classify {
     /// The error's kind in the MCPStore hierarchy, or `None` when it has none.
-    fn error_kind(&self) -> Option<ErrorKind>;
+    fn error_kind(&self) -> Option<ErrorKind> {
+        None
+    }
 
     /// Whether retrying may help. Defaults to the kind's [`ErrorKind::is_retryable`].
     fn is_retryable(&self) -> bool {
@@ -94,3 +97,50 @@ macro_rules! forward_classify {
 }
 
 forward_classify!(&T, Box<T>, std::sync::Arc<T>);
+
+/// Messages carry no kind.
+impl Classify for String {}
+
+/// Messages carry no kind.
+impl Classify for str {}
+
+/// A type-erased error is classified by the first [`McpStoreError`] or `io::Error` in its
+/// source chain, itself included.
+macro_rules! classify_dyn_error {
+    ($($error:ty),*) => {$(
+        impl Classify for $error {
+            fn error_kind(&self) -> Option<ErrorKind> {
+                chain_classification(self, |found| found.error_kind())
+            }
+            fn is_retryable(&self) -> bool {
+                chain_classification(self, |found| Some(found.is_retryable())).unwrap_or(false)
+            }
+            fn retry_after(&self) -> Option<Duration> {
+                chain_classification(self, |found| found.retry_after())
+            }
+        }
+    )*};
+}
+
+classify_dyn_error!(
+    dyn std::error::Error + 'static,
+    dyn std::error::Error + Send + 'static,
+    dyn std::error::Error + Send + Sync + 'static
+);
+
+fn chain_classification<R>(
+    error: &(dyn std::error::Error + 'static),
+    read: impl Fn(&dyn Classify) -> Option<R>,
+) -> Option<R> {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if let Some(found) = error.downcast_ref::<McpStoreError>() {
+            return read(found);
+        }
+        if let Some(found) = error.downcast_ref::<std::io::Error>() {
+            return read(found);
+        }
+        next = error.source();
+    }
+    None
+}

@@ -183,8 +183,8 @@ pub use fallback::{
 pub use kind::{ErrorKind, KindSet};
 pub use random::{RandomSource, SeededRandom, ThreadRandom};
 pub use retry::{
-    AcceptAny, AnyError, ErrorFilter, NoHook, ResultFilter, RetryHook, RetryManager, RetryState,
-    Retryable,
+    AcceptAnyValue, ErrorFilter, NoHook, ResultFilter, RetryAnyError, RetryHook, RetryManager,
+    RetryStats, Retryable, StopReason,
 };
 pub use sleep::{RealSleeper, SleepFuture, Sleeper, VirtualSleeper};
 

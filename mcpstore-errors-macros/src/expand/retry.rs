@@ -1,13 +1,13 @@
 //! `#[retry]`: a loop that owns its attempts; the runtime supplies the policy and the state.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, Ident};
 
-use super::{describe, operation, rebind_for_run};
+use super::{describe, operation, rebind_for_run, resupply};
 use crate::args::{JitterValue, RetryArgs, RetryFilter, int_literal};
-use crate::func::{Function, Mode};
+use crate::func::Function;
 use crate::valid;
 
 pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) -> TokenStream {
@@ -15,32 +15,13 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
     let described = describe(&Ident::new("__mcpstore_error", Span::call_site()));
     let op = operation(function);
     let ret = function.ret_for_inference();
+    let retry = Ident::new("__mcpstore_retry", Span::mixed_site());
 
-    let slots: Vec<_> = function
+    // Each run gets its own copy of a by-value argument.
+    let rebind = function
         .params
         .iter()
-        .enumerate()
-        .filter(|(_, param)| param.mode == Mode::ByValue && !param.no_clone)
-        .map(|(index, param)| {
-            (
-                format_ident!("__mcpstore_slot{}", index, span = Span::mixed_site()),
-                param,
-            )
-        })
-        .collect();
-    let fill_slots = slots.iter().map(|(slot, param)| {
-        let binding = &param.binding;
-        let fill = quote_spanned!(param.span=> ::mcpstore_errors::__private::fill_slot(::mcpstore_errors::__private::Owned(#binding)));
-        quote!(let mut #slot = #fill;)
-    });
-    let rebind = function.params.iter().filter_map(|param| {
-        let slot = slots
-            .iter()
-            .find(|(_, p)| std::ptr::eq(*p, param))
-            .map(|(slot, _)| slot);
-        let next = quote!(#slot.next(__mcpstore_last));
-        rebind_for_run(param, next)
-    });
+        .filter_map(|param| rebind_for_run(param, resupply(param)));
 
     let on_ok = match args.retry_if_result.get() {
         None => quote!(break ::core::result::Result::Ok(__mcpstore_value)),
@@ -52,7 +33,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
                 if !#rejects {
                     break ::core::result::Result::Ok(__mcpstore_value);
                 }
-                match ::mcpstore_errors::__private::retry_state(&mut __mcpstore_state, __mcpstore_policy, #op).on_rejected_result() {
+                match #retry.rejected() {
                     ::core::option::Option::Some(__mcpstore_delay) => __mcpstore_delay,
                     ::core::option::Option::None => break ::core::result::Result::Ok(__mcpstore_value),
                 }
@@ -60,45 +41,38 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
         }
     };
 
-    let mut checks = Vec::new();
+    let mut filters = Vec::new();
     let mut classified = false;
     if let Some(kinds) = args.on.get() {
         classified = true;
         let kinds = kinds
             .iter()
             .map(|kind| quote_spanned!(kind.span()=> ::mcpstore_errors::ErrorKind::#kind));
-        checks.push(quote! {
-            ::mcpstore_errors::__private::is_of_kind(
-                &__mcpstore_error,
-                ::mcpstore_errors::KindSet::of(&[#(#kinds),*]),
-            )
-        });
+        filters.push(quote!(const { ::mcpstore_errors::KindSet::of(&[#(#kinds),*]) }));
     }
     match args.when.get() {
         Some(RetryFilter::Retryable(ident)) => {
             classified = true;
-            checks.push(quote_spanned!(ident.span()=> ::mcpstore_errors::__private::is_retryable(&__mcpstore_error)));
+            filters.push(quote_spanned!(ident.span()=> ::mcpstore_errors::Retryable));
         }
         Some(RetryFilter::Predicate(predicate)) => {
-            checks.push(quote_spanned! {predicate.span()=>
-                ::mcpstore_errors::__private::accepts(&__mcpstore_error, #predicate)
+            filters.push(quote_spanned! {predicate.span()=>
+                ::mcpstore_errors::__private::when(&__mcpstore_error, #predicate)
             });
         }
         None => {}
     }
-    let filter = (!checks.is_empty()).then(|| {
-        quote! {
-            if !(#(#checks)&&*) {
-                ::mcpstore_errors::__private::retry_state(&mut __mcpstore_state, __mcpstore_policy, #op)
-                    .on_not_retryable(#described);
-                break ::core::result::Result::Err(__mcpstore_error);
-            }
-        }
-    });
-    let retry_after = if classified {
+    let filter = match filters.as_slice() {
+        [] => quote!(::mcpstore_errors::RetryAnyError),
+        [one] => one.clone(),
+        [first, second] => quote!((#first, #second)),
+        _ => unreachable!("at most `on` and `when`"),
+    };
+    let suggested = if classified {
         quote!(::mcpstore_errors::__private::retry_after(&__mcpstore_error))
     } else {
-        // Every error is retried; one that implements `Classify` still has its delay honoured.
+        // Every error type is accepted; one that implements `Classify` still has its delay
+        // honoured.
         quote! {
             {
                 use ::mcpstore_errors::__private::{RetryAfterClassified as _, RetryAfterUnknown as _};
@@ -108,25 +82,20 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
     };
     let hook = args.on_retry.get().map(|hook| {
         quote_spanned! {hook.span()=>
-            ::mcpstore_errors::__private::on_retry(#hook, __mcpstore_attempt, &__mcpstore_error, __mcpstore_delay);
+            ::mcpstore_errors::__private::on_retry(#hook, &#retry, &__mcpstore_error, __mcpstore_delay);
         }
     });
     let sleep = if function.shape.is_async() {
-        quote!(__mcpstore_policy.sleep_async(__mcpstore_delay).await;)
+        quote!(#retry.sleep_async(__mcpstore_delay).await;)
     } else {
-        quote!(__mcpstore_policy.sleep(__mcpstore_delay);)
+        quote!(#retry.sleep(__mcpstore_delay);)
     };
 
     quote! {
         {
             #policy
-            // Built at the first failure, so a first success stores nothing.
-            let mut __mcpstore_state: ::core::option::Option<::mcpstore_errors::__private::RetryState<'_>> =
-                ::core::option::Option::None;
-            #(#fill_slots)*
+            let mut #retry = ::mcpstore_errors::__private::RetryLoop::new(__mcpstore_policy, #op);
             loop {
-                let __mcpstore_attempt = __mcpstore_state.as_ref().map_or(1, |__mcpstore_state| __mcpstore_state.attempt());
-                let __mcpstore_last = __mcpstore_attempt >= __mcpstore_policy.get_max_attempts();
                 #(#rebind)*
                 // Typed from the signature, so that describing the error does not wait on an
                 // inner layer that never fails to infer its type.
@@ -134,10 +103,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
                 let __mcpstore_delay = match __mcpstore_outcome {
                     ::core::result::Result::Ok(__mcpstore_value) => { #on_ok }
                     ::core::result::Result::Err(__mcpstore_error) => {
-                        #filter
-                        match ::mcpstore_errors::__private::retry_state(&mut __mcpstore_state, __mcpstore_policy, #op)
-                            .on_error(#described, #retry_after)
-                        {
+                        match #retry.failed(&__mcpstore_error, #described, &#filter, #suggested) {
                             ::core::option::Option::Some(__mcpstore_delay) => {
                                 #hook
                                 __mcpstore_delay
@@ -221,8 +187,7 @@ fn policy(args: &RetryArgs) -> TokenStream {
     }
     match args.config.get() {
         None if known => quote! {
-            #[allow(non_upper_case_globals)]
-            static __MCPSTORE_POLICY: #config = #config::attribute_default() #(#setters)*;
+            static __MCPSTORE_POLICY: #config = ::mcpstore_errors::__private::attribute_default() #(#setters)*;
             let __mcpstore_policy: &#config = &__MCPSTORE_POLICY;
         },
         base => {
@@ -230,12 +195,13 @@ fn policy(args: &RetryArgs) -> TokenStream {
                 Some(expr) => {
                     quote_spanned!(expr.span()=> { let __mcpstore_config: #config = #expr; __mcpstore_config })
                 }
-                None => quote!(#config::attribute_default()),
+                None => quote!(::mcpstore_errors::__private::attribute_default()),
             };
+            // A `OnceLock`, not a `LazyLock`: an initialiser that panicked is run again by the
+            // next call instead of poisoning the function for the rest of the process.
             quote! {
-                static __MCPSTORE_POLICY: ::std::sync::LazyLock<#config> =
-                    ::std::sync::LazyLock::new(|| #base #(#setters)*);
-                let __mcpstore_policy: &#config = &__MCPSTORE_POLICY;
+                static __MCPSTORE_POLICY: ::std::sync::OnceLock<#config> = ::std::sync::OnceLock::new();
+                let __mcpstore_policy: &#config = __MCPSTORE_POLICY.get_or_init(|| #base #(#setters)*);
             }
         }
     }

@@ -1,0 +1,250 @@
+//! The retry engine: the state of one retried call and every decision taken in it. The
+//! `#[retry]` attribute and [`RetryManager`](crate::RetryManager) both drive it; neither
+//! decides anything itself.
+
+use std::fmt::{self, Display};
+use std::time::{Duration, Instant};
+
+use super::ErrorFilter;
+use crate::RetryConfig;
+
+/// Why a retried call stopped retrying and returned what it had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// An attempt succeeded with an accepted value.
+    Succeeded,
+    /// Every attempt was used; the last outcome was returned.
+    AttemptsExhausted,
+    /// The error was one the filter does not retry.
+    NotRetryable,
+    /// The next attempt would have started after the deadline.
+    Deadline,
+    /// The retry budget denied the retry.
+    BudgetExhausted,
+    /// The service's circuit breaker rejected the call.
+    CircuitOpen,
+}
+
+impl StopReason {
+    /// A short machine-readable name, as used in `tracing` events: `"succeeded"`,
+    /// `"attempts_exhausted"`, `"not_retryable"`, `"deadline"`, `"budget_exhausted"`,
+    /// `"circuit_open"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Succeeded => "succeeded",
+            StopReason::AttemptsExhausted => "attempts_exhausted",
+            StopReason::NotRetryable => "not_retryable",
+            StopReason::Deadline => "deadline",
+            StopReason::BudgetExhausted => "budget_exhausted",
+            StopReason::CircuitOpen => "circuit_open",
+        }
+    }
+}
+
+impl Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What one retried call did: how many attempts, how long, how much of it asleep, and why it
+/// stopped. From [`RetryManager::execute_outcome`](crate::RetryManager::execute_outcome).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryStats {
+    /// Attempts made, the first included.
+    pub attempts: u32,
+    /// Time from the start of the first attempt to the end of the last, on the policy's clock.
+    pub elapsed: Duration,
+    /// The sum of the delays waited between attempts.
+    pub total_delay: Duration,
+    /// Why the call stopped.
+    pub stop_reason: StopReason,
+}
+
+/// The state of one retried call. Building it reads nothing and stores only constants; the
+/// decisions live in out-of-line functions, so a call whose first attempt succeeds pays for
+/// neither.
+#[derive(Debug)]
+pub struct RetryLoop<'c> {
+    config: &'c RetryConfig,
+    operation: &'static str,
+    attempt: u32,
+    previous: Duration,
+    total_delay: Duration,
+    started: Option<Instant>,
+    stop: Option<StopReason>,
+}
+
+impl<'c> RetryLoop<'c> {
+    /// Before the first attempt of `operation` (its name in `tracing` events). Reads the
+    /// clock only when the policy has a deadline.
+    #[inline(always)]
+    pub fn new(config: &'c RetryConfig, operation: &'static str) -> Self {
+        let started = config.get_deadline().map(|_| config.now());
+        RetryLoop {
+            config,
+            operation,
+            attempt: 1,
+            previous: Duration::ZERO,
+            total_delay: Duration::ZERO,
+            started,
+            stop: None,
+        }
+    }
+
+    /// The policy.
+    #[inline(always)]
+    pub fn config(&self) -> &'c RetryConfig {
+        self.config
+    }
+
+    /// The number of the current attempt, 1-based.
+    #[inline(always)]
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// Whether the current attempt is the last one the policy allows.
+    #[inline(always)]
+    pub fn is_last(&self) -> bool {
+        self.attempt >= self.config.get_max_attempts()
+    }
+
+    /// The current attempt failed with `error` (shown in events as `shown`). Returns the delay
+    /// before the next attempt, or `None` when the call stops: the filter does not retry the
+    /// error, every attempt is used, or the deadline would be crossed. `suggested` is a
+    /// server-suggested delay (such as Retry-After): waited for at least, never beyond
+    /// `max_delay`.
+    #[cold]
+    #[inline(never)]
+    pub fn failed<E, W: ErrorFilter<E> + ?Sized>(
+        &mut self,
+        error: &E,
+        shown: &dyn Display,
+        filter: &W,
+        suggested: Option<Duration>,
+    ) -> Option<Duration> {
+        if !filter.should_retry(error) {
+            self.give_up(StopReason::NotRetryable, Some(shown));
+            return None;
+        }
+        self.schedule(Some(shown), suggested)
+    }
+
+    /// The current attempt succeeded with a value the result predicate rejects. Returns the
+    /// delay before the next attempt, or `None` when the call stops and returns that value.
+    #[cold]
+    #[inline(never)]
+    pub fn rejected(&mut self) -> Option<Duration> {
+        self.schedule(None, None)
+    }
+
+    /// Stops the call for a reason decided outside the engine (a budget, a breaker).
+    #[cold]
+    #[inline(never)]
+    pub fn stop(&mut self, reason: StopReason, shown: &dyn Display) {
+        self.give_up(reason, Some(shown));
+    }
+
+    /// Waits `delay` with the policy's sleeper.
+    #[inline(never)]
+    pub fn sleep(&self, delay: Duration) {
+        self.config.sleep(delay);
+    }
+
+    /// Waits `delay` with the policy's async sleeper.
+    #[inline(never)]
+    pub fn sleep_async(&self, delay: Duration) -> crate::SleepFuture {
+        self.config.sleep_async(delay)
+    }
+
+    /// Why the call stopped, once it has (`None` while it may still retry, and after a first
+    /// success, which records nothing).
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        self.stop
+    }
+
+    /// The figures of the call so far; `now` is the end of its last attempt.
+    pub fn stats(&self, started: Instant, now: Instant) -> RetryStats {
+        RetryStats {
+            attempts: self.attempt,
+            elapsed: now.saturating_duration_since(self.started.unwrap_or(started)),
+            total_delay: self.total_delay,
+            stop_reason: self.stop.unwrap_or(StopReason::Succeeded),
+        }
+    }
+
+    /// The next delay, or `None` with the reason recorded and the event emitted.
+    fn schedule(
+        &mut self,
+        shown: Option<&dyn Display>,
+        suggested: Option<Duration>,
+    ) -> Option<Duration> {
+        if self.is_last() {
+            self.give_up(StopReason::AttemptsExhausted, shown);
+            return None;
+        }
+        let config = self.config;
+        let delay = config.jittered_delay(self.attempt - 1, self.previous_or_base());
+        self.previous = delay;
+        let delay = config.honour_retry_after(delay, suggested);
+        if let (Some(deadline), Some(started)) = (config.get_deadline(), self.started) {
+            let next_start = config.now().saturating_duration_since(started) + delay;
+            if next_start >= deadline {
+                self.give_up(StopReason::Deadline, shown);
+                return None;
+            }
+        }
+        tracing::info!(
+            target: "mcpstore_errors::retry",
+            operation = self.operation,
+            attempt = self.attempt,
+            max_attempts = config.get_max_attempts(),
+            delay_ms = delay.as_millis() as u64,
+            error = shown.map(tracing::field::display),
+            "attempt {} {}; retrying in {:?}",
+            self.attempt,
+            if shown.is_some() { "failed" } else { "returned a rejected result" },
+            delay,
+        );
+        self.attempt += 1;
+        self.total_delay = self.total_delay.saturating_add(delay);
+        Some(delay)
+    }
+
+    fn previous_or_base(&self) -> Duration {
+        if self.attempt == 1 {
+            self.config.get_base_delay()
+        } else {
+            self.previous
+        }
+    }
+
+    fn give_up(&mut self, reason: StopReason, shown: Option<&dyn Display>) {
+        self.stop = Some(reason);
+        let shown = shown.map(tracing::field::display);
+        match reason {
+            StopReason::NotRetryable => tracing::debug!(
+                target: "mcpstore_errors::retry",
+                operation = self.operation,
+                attempt = self.attempt,
+                stop_reason = reason.as_str(),
+                error = shown,
+                "error is not retryable",
+            ),
+            _ => tracing::warn!(
+                target: "mcpstore_errors::retry",
+                operation = self.operation,
+                attempt = self.attempt,
+                max_attempts = self.config.get_max_attempts(),
+                stop_reason = reason.as_str(),
+                total_delay_ms = self.total_delay.as_millis() as u64,
+                error = shown,
+                "giving up after {} attempts: {}",
+                self.attempt,
+                reason,
+            ),
+        }
+    }
+}
