@@ -9,9 +9,7 @@ use std::time::Duration;
 
 // `FnCache` and the event functions are what attribute-generated code calls; these tests pin
 // that contract.
-use mcpstore_errors::__private::{
-    FnCache, fallback_exhausted, fallback_served, fallback_strategy_failed,
-};
+use mcpstore_errors::__private::{FallbackRun, FnCache};
 use mcpstore_errors::{
     BoxError, ErrorKind, FallbackChain, FallbackStrategy, ManualClock, McpStoreError,
     ResponseCache, ServedBy,
@@ -629,11 +627,12 @@ fn a_success_emits_no_event() {
 }
 
 #[test]
-fn the_event_functions_for_generated_code_carry_their_fields() {
+fn the_fallback_engine_reports_each_step_with_its_fields() {
     let events = capture_events(|| {
-        fallback_served("list_tools", "with = backup", &"refused");
-        fallback_strategy_failed("list_tools", "recover", &"no luck");
-        fallback_exhausted("list_tools", &"refused");
+        let run = FallbackRun::new("list_tools");
+        run.served("with = backup", &"refused");
+        run.failed("recover", &"no luck");
+        run.exhausted(&"refused");
     });
     let summary: Vec<_> = events
         .iter()

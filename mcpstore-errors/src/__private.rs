@@ -3,7 +3,7 @@
 pub use serde_json;
 pub use tracing;
 
-pub use crate::fallback::{FnCache, fallback_exhausted, fallback_served, fallback_strategy_failed};
+pub use crate::fallback::{FallbackRun, FnCache};
 pub use crate::retry::RetryLoop;
 
 /// The policy of a bare `#[retry]`: the seed's decorator defaults.

@@ -18,6 +18,7 @@ const DEFAULT_CAPACITY: usize = 1024;
 pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStream) -> TokenStream {
     let op = operation(function);
     let chain = syn::Lifetime::new("'__mcpstore_chain", Span::mixed_site());
+    let run = Ident::new("__mcpstore_run", Span::mixed_site());
     // Strategies after `default` never run: it always succeeds.
     let reachable = match args
         .strategies
@@ -107,8 +108,7 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                 };
                 on_success = quote!(__MCPSTORE_CACHE.store(__mcpstore_key, &__mcpstore_value););
                 steps.push(quote! {
-                    if let ::core::option::Option::Some(__mcpstore_value) = __MCPSTORE_CACHE.lookup(__mcpstore_key) {
-                        ::mcpstore_errors::__private::fallback_served(#op, "cache", #described);
+                    if let ::core::option::Option::Some(__mcpstore_value) = #run.cache(__MCPSTORE_CACHE.lookup(__mcpstore_key), #described) {
                         break #chain ::core::result::Result::Ok(__mcpstore_value);
                     }
                 });
@@ -119,8 +119,7 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                     None => quote_spanned!(key.span()=> ::core::default::Default::default()),
                 };
                 steps.push(quote! {
-                    ::mcpstore_errors::__private::fallback_served(#op, "default", #described);
-                    break #chain ::core::result::Result::Ok(#value);
+                    break #chain ::core::result::Result::Ok(#run.default(#value, #described));
                 });
             }
             Strategy::With { function: path, .. } | Strategy::Recover { function: path, .. } => {
@@ -136,12 +135,10 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                 steps.push(quote! {
                     match #call {
                         ::core::result::Result::Ok(__mcpstore_value) => {
-                            ::mcpstore_errors::__private::fallback_served(#op, #name, #described);
+                            #run.served(#name, #described);
                             break #chain ::core::result::Result::Ok(__mcpstore_value);
                         }
-                        ::core::result::Result::Err(__mcpstore_failure) => {
-                            ::mcpstore_errors::__private::fallback_strategy_failed(#op, #name, #failure);
-                        }
+                        ::core::result::Result::Err(__mcpstore_failure) => #run.failed(#name, #failure),
                     }
                 });
             }
@@ -150,7 +147,7 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
     let ends_in_default = matches!(reachable.last(), Some(Strategy::Default { .. }));
     let exhausted = (!ends_in_default).then(|| {
         quote! {
-            ::mcpstore_errors::__private::fallback_exhausted(#op, #described);
+            #run.exhausted(#described);
             ::core::result::Result::Err(__mcpstore_error)
         }
     });
@@ -165,6 +162,7 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                     ::core::result::Result::Ok(__mcpstore_value)
                 }
                 ::core::result::Result::Err(__mcpstore_error) => #chain: {
+                    let #run = ::mcpstore_errors::__private::FallbackRun::new(#op);
                     #(#steps)*
                     #exhausted
                 }

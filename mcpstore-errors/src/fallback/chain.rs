@@ -6,7 +6,7 @@ use std::hash::Hash;
 use std::pin::Pin;
 
 use super::cache::{ResponseCache, hash_of};
-use super::events::{CacheMiss, fallback_exhausted, fallback_served, fallback_strategy_failed};
+use super::runner::FallbackRun;
 use super::strategy::{FallbackStrategy, Served, ServedBy};
 use crate::BoxError;
 
@@ -374,18 +374,18 @@ impl<A: ?Sized, T, E> FallbackChain<A, T, E> {
             Ok(value) => return Ok(self.primary_served(args, value)),
             Err(error) => error,
         };
+        let run = FallbackRun::new(self.operation);
         for step in &self.steps {
-            match self.attempt(step, args, &error) {
+            match self.attempt(&run, step, args, &error) {
                 Attempt::Served(value, served_by) => return Ok(Served { value, served_by }),
                 Attempt::Failed => {}
-                Attempt::NeedsAsync(_, name) => fallback_strategy_failed(
-                    self.operation,
+                Attempt::NeedsAsync(_, name) => run.failed(
                     name,
                     &"an asynchronous alternative cannot run in a synchronous call",
                 ),
             }
         }
-        fallback_exhausted(self.operation, &error);
+        run.exhausted(&error);
         Err(error)
     }
 
@@ -435,21 +435,22 @@ impl<A: ?Sized, T, E> FallbackChain<A, T, E> {
             Ok(value) => return Ok(self.primary_served(args, value)),
             Err(error) => error,
         };
+        let run = FallbackRun::new(self.operation);
         for step in &self.steps {
-            match self.attempt(step, args, &error) {
+            match self.attempt(&run, step, args, &error) {
                 Attempt::Served(value, served_by) => return Ok(Served { value, served_by }),
                 Attempt::Failed => {}
                 Attempt::NeedsAsync(future, name) => match future.await {
                     Ok(value) => {
-                        fallback_served(self.operation, name, &error);
+                        run.served(name, &error);
                         let served_by = ServedBy::Alternative(name);
                         return Ok(Served { value, served_by });
                     }
-                    Err(reason) => fallback_strategy_failed(self.operation, name, &reason),
+                    Err(reason) => run.failed(name, &reason),
                 },
             }
         }
-        fallback_exhausted(self.operation, &error);
+        run.exhausted(&error);
         Err(error)
     }
 
@@ -464,7 +465,13 @@ impl<A: ?Sized, T, E> FallbackChain<A, T, E> {
     }
 
     /// Runs one synchronous step, emitting its event; an asynchronous one is only started.
-    fn attempt(&self, step: &Step<A, T, E>, args: &A, error: &E) -> Attempt<T>
+    fn attempt(
+        &self,
+        run: &FallbackRun<'_>,
+        step: &Step<A, T, E>,
+        args: &A,
+        error: &E,
+    ) -> Attempt<T>
     where
         E: Display,
     {
@@ -474,12 +481,14 @@ impl<A: ?Sized, T, E> FallbackChain<A, T, E> {
                     .cache
                     .as_ref()
                     .and_then(|c| c.lookup(self.operation, args));
-                (
-                    cached.ok_or_else(|| BoxError::from(Box::new(CacheMiss))),
-                    ServedBy::Cache,
-                )
+                return match run.cache(cached, error) {
+                    Some(value) => Attempt::Served(value, ServedBy::Cache),
+                    None => Attempt::Failed,
+                };
             }
-            Step::Default(make) => (Ok(make()), ServedBy::Default),
+            Step::Default(make) => {
+                return Attempt::Served(run.default(make(), error), ServedBy::Default);
+            }
             Step::Alternative { name, call } => (call(args), ServedBy::Alternative(name)),
             Step::AlternativeAsync { name, call } => return Attempt::NeedsAsync(call(args), name),
             Step::Custom(strategy) => (
@@ -489,11 +498,11 @@ impl<A: ?Sized, T, E> FallbackChain<A, T, E> {
         };
         match outcome {
             Ok(value) => {
-                fallback_served(self.operation, served_by.name(), error);
+                run.served(served_by.name(), error);
                 Attempt::Served(value, served_by)
             }
             Err(reason) => {
-                fallback_strategy_failed(self.operation, served_by.name(), &reason);
+                run.failed(served_by.name(), &reason);
                 Attempt::Failed
             }
         }

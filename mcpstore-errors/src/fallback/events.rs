@@ -5,11 +5,7 @@ use std::fmt::Display;
 
 /// A strategy served the call after the primary failed with `error`: a `WARN` event on target
 /// `mcpstore_errors::fallback` with fields `operation`, `strategy` and `error`.
-///
-/// ```
-/// mcpstore_errors::__private::fallback_served("list_tools", "cache", &"connection refused");
-/// ```
-pub fn fallback_served(operation: &str, strategy: &str, error: &dyn Display) {
+pub(crate) fn fallback_served(operation: &str, strategy: &str, error: &dyn Display) {
     tracing::warn!(
         target: "mcpstore_errors::fallback",
         operation,
@@ -21,11 +17,7 @@ pub fn fallback_served(operation: &str, strategy: &str, error: &dyn Display) {
 
 /// A strategy could not serve; `error` says why (its own failure, not the primary's). An
 /// `INFO` event on target `mcpstore_errors::fallback`; the next strategy is tried.
-///
-/// ```
-/// mcpstore_errors::__private::fallback_strategy_failed("list_tools", "cache", &"no fresh cached value");
-/// ```
-pub fn fallback_strategy_failed(operation: &str, strategy: &str, error: &dyn Display) {
+pub(crate) fn fallback_strategy_failed(operation: &str, strategy: &str, error: &dyn Display) {
     tracing::info!(
         target: "mcpstore_errors::fallback",
         operation,
@@ -37,11 +29,7 @@ pub fn fallback_strategy_failed(operation: &str, strategy: &str, error: &dyn Dis
 
 /// Every strategy failed; the primary's `error` is returned. A `WARN` event on target
 /// `mcpstore_errors::fallback`.
-///
-/// ```
-/// mcpstore_errors::__private::fallback_exhausted("list_tools", &"connection refused");
-/// ```
-pub fn fallback_exhausted(operation: &str, error: &dyn Display) {
+pub(crate) fn fallback_exhausted(operation: &str, error: &dyn Display) {
     tracing::warn!(
         target: "mcpstore_errors::fallback",
         operation,

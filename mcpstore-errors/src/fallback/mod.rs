@@ -6,11 +6,12 @@ mod cache;
 mod chain;
 mod events;
 mod fn_cache;
+mod runner;
 mod store;
 mod strategy;
 
 pub use cache::ResponseCache;
 pub use chain::FallbackChain;
-pub use events::{fallback_exhausted, fallback_served, fallback_strategy_failed};
 pub use fn_cache::{FnCache, set_fn_cache_clock};
+pub use runner::FallbackRun;
 pub use strategy::{FallbackStrategy, Served, ServedBy};
