@@ -69,6 +69,17 @@ struct Queue {
     shutdown: bool,
     /// Failed attempts to start the thread since it last started; reported once per streak.
     spawn_failures: u64,
+    /// What the timer thread waits for: a new entry wakes it only if it is due sooner.
+    watch: Watch,
+}
+
+#[derive(Clone, Copy, Default)]
+enum Watch {
+    /// Not waiting: the thread looks at the queue before it waits again.
+    #[default]
+    Busy,
+    Until(Instant),
+    Forever,
 }
 
 impl Timer {
@@ -133,7 +144,15 @@ impl Inner {
                 entry.insert(waker.clone());
             }
         }
-        if queue.wakers.first_key_value().map(|(key, _)| *key) == Some((deadline, id)) {
+        let wake_thread = match queue.watch {
+            Watch::Busy => false,
+            Watch::Until(at) => deadline < at,
+            Watch::Forever => true,
+        };
+        // Without a thread, stand-ins wait on the same condition: wake them for a new earliest.
+        let wake_stand_ins = !queue.running
+            && queue.wakers.first_key_value().map(|(key, _)| *key) == Some((deadline, id));
+        if wake_thread || wake_stand_ins {
             self.changed.notify_all();
         }
         if queue.running {
@@ -193,7 +212,7 @@ impl Inner {
                 return;
             }
             let due;
-            (queue, due) = self.wait_for_due(queue, None);
+            (queue, due) = self.wait_for_due(queue, None, true);
             drop(queue);
             wake_all(due);
             queue = self.lock();
@@ -201,11 +220,13 @@ impl Inner {
     }
 
     /// Waits until the earliest deadline (or `until`, if sooner), or until the queue changes,
-    /// then takes out every entry that is due. The lock is released while waiting.
+    /// then takes out every entry that is due. The lock is released while waiting. `thread`:
+    /// the caller is the timer thread, which publishes what it waits for.
     fn wait_for_due<'a>(
         &'a self,
         queue: MutexGuard<'a, Queue>,
         until: Option<Instant>,
+        thread: bool,
     ) -> (MutexGuard<'a, Queue>, Vec<Waker>) {
         let earliest = queue.wakers.first_key_value().map(|(key, _)| key.0);
         let earliest = match (earliest, until) {
@@ -215,9 +236,18 @@ impl Inner {
         let now = Instant::now();
         let mut queue = match earliest {
             Some(deadline) if deadline <= now => queue,
-            Some(deadline) => self.wait(queue, Some(deadline - now)),
             None if queue.shutdown => queue,
-            None => self.wait(queue, None),
+            earliest => {
+                let mut queue = queue;
+                if thread {
+                    queue.watch = earliest.map_or(Watch::Forever, Watch::Until);
+                }
+                let mut queue = self.wait(queue, earliest.map(|deadline| deadline - now));
+                if thread {
+                    queue.watch = Watch::Busy;
+                }
+                queue
+            }
         };
         let now = Instant::now();
         // Every key at or before `now` sorts below `(now, u64::MAX)`; ids never get that high.
@@ -243,7 +273,7 @@ impl Inner {
     /// Stands in for the timer thread once, waiting no later than `deadline` (another stand-in
     /// may already have taken that entry out): the fallback when the thread cannot be started.
     fn serve_once(&self, deadline: Instant) {
-        let (queue, due) = self.wait_for_due(self.lock(), Some(deadline));
+        let (queue, due) = self.wait_for_due(self.lock(), Some(deadline), false);
         drop(queue);
         wake_all(due);
     }
@@ -456,6 +486,25 @@ mod tests {
             assert_eq!(poll_once(sleep, waker), Poll::Ready(()));
         }
         assert_eq!(timer.pending(), 0);
+    }
+
+    #[test]
+    fn a_sleep_due_before_the_one_the_thread_waits_for_wakes_it() {
+        let (timer, _) = counting_timer(0);
+        let mut far = timer.sleep(Duration::from_secs(60));
+        assert_eq!(poll_once(&mut far, Waker::noop()), Poll::Pending);
+        wait_until(|| matches!(timer.inner.lock().watch, Watch::Until(_)));
+        let woken = Arc::new(Mutex::new(Vec::new()));
+        let waker = Waker::from(Arc::new(Recorder {
+            index: 0,
+            woken: Arc::clone(&woken),
+        }));
+        let mut near = timer.sleep(Duration::from_millis(2));
+        assert_eq!(poll_once(&mut near, &waker), Poll::Pending);
+        // Were the thread left asleep until the far deadline, this would time out.
+        wait_until(|| !woken.lock().unwrap().is_empty());
+        assert_eq!(poll_once(&mut near, &waker), Poll::Ready(()));
+        assert_eq!(timer.pending(), 1);
     }
 
     #[test]
