@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 /// The success-path variants, in the order of the table; `plain` is the reference.
-const SUCCESS_PATH: [(&str, &str); 8] = [
+const SUCCESS_PATH: [(&str, &str); 7] = [
     ("plain", "plain function"),
     ("retry", "`#[retry]`"),
     ("fallback_default", "`#[fallback(default)]`"),
@@ -26,7 +26,6 @@ const SUCCESS_PATH: [(&str, &str); 8] = [
     ("all_three", "all three stacked"),
     ("RetryManager_execute", "`RetryManager::execute`"),
     ("backon", "`backon` `retry()`"),
-    ("backoff", "`backoff::retry`"),
 ];
 
 /// The variants whose success path must stay within 5 % of plain and not exceed `backon`.

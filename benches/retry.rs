@@ -1,5 +1,5 @@
 //! Retry: the success path of every way to call a function (plain, each attribute, the three
-//! stacked, `RetryManager`, `backon`, `backoff`), the delay math of every strategy and jitter,
+//! stacked, `RetryManager`, `backon`), the delay math of every strategy and jitter,
 //! and the failure path (two failures, then a success) against `backon`.
 //!
 //! Every variant calls the same `#[inline(never)]` function, so each measures its own wrapper
@@ -100,14 +100,6 @@ fn success_path(c: &mut Criterion) {
                 .retry(ExponentialBuilder::default().with_jitter())
                 .sleep(std::thread::sleep)
                 .call()
-        })
-    });
-
-    group.bench_function("backoff", |b| {
-        b.iter(|| {
-            backoff::retry(backoff::ExponentialBackoff::default(), || {
-                succeed(black_box(7)).map_err(backoff::Error::transient)
-            })
         })
     });
     group.finish();

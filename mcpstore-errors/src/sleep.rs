@@ -6,6 +6,8 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::Duration;
 
+mod timer;
+
 /// A boxed, `Send` future, as returned by [`Sleeper::sleep_async`].
 pub type SleepFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
@@ -14,7 +16,9 @@ pub type SleepFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 ///
 /// Both methods have defaults: [`sleep`](Self::sleep) blocks the thread, and
 /// [`sleep_async`](Self::sleep_async) uses tokio's timer inside a tokio runtime (feature `tokio`,
-/// on by default) and otherwise a timer thread. Tokio offers no way to ask whether a runtime was
+/// on by default) and otherwise one timer thread shared by the whole process (started on first
+/// use; a dropped future leaves its queue at once; if the thread cannot be started, the polling
+/// thread waits in its place, so a delay is never skipped). Tokio offers no way to ask whether a runtime was
 /// built with its timer, and its timer panics without one: inside such a runtime, configure a
 /// sleeper (or enable the timer with `enable_time()`). Override `sleep_async` to use another runtime's
 /// timer:
@@ -56,77 +60,7 @@ fn default_sleep_async(delay: Duration) -> SleepFuture {
     if tokio::runtime::Handle::try_current().is_ok() {
         return Box::pin(tokio::time::sleep(delay));
     }
-    Box::pin(thread_timer::sleep(delay))
-}
-
-/// A runtime-agnostic timer: a thread sleeps, then wakes the task.
-mod thread_timer {
-    use std::future::Future;
-    use std::pin::Pin;
-    use std::sync::{Arc, Mutex};
-    use std::task::{Context, Poll, Waker};
-    use std::time::Duration;
-
-    #[derive(Default)]
-    struct Shared {
-        done: bool,
-        waker: Option<Waker>,
-    }
-
-    pub(super) struct Sleep {
-        delay: Duration,
-        shared: Option<Arc<Mutex<Shared>>>,
-    }
-
-    pub(super) fn sleep(delay: Duration) -> Sleep {
-        Sleep {
-            delay,
-            shared: None,
-        }
-    }
-
-    fn finish(shared: &Mutex<Shared>) {
-        let mut state = shared.lock().unwrap_or_else(|e| e.into_inner());
-        state.done = true;
-        if let Some(waker) = state.waker.take() {
-            waker.wake();
-        }
-    }
-
-    impl Future for Sleep {
-        type Output = ();
-
-        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-            let delay = self.delay;
-            let shared = self.shared.get_or_insert_with(|| {
-                let shared = Arc::new(Mutex::new(Shared::default()));
-                let timer = Arc::clone(&shared);
-                let spawned = std::thread::Builder::new()
-                    .name("mcpstore-errors-timer".into())
-                    .spawn(move || {
-                        std::thread::sleep(delay);
-                        finish(&timer);
-                    });
-                if let Err(error) = spawned {
-                    // Waiting less beats never waking: the retry goes ahead at once.
-                    tracing::warn!(
-                        target: "mcpstore_errors::sleep",
-                        %error,
-                        "cannot start a timer thread; retrying without waiting"
-                    );
-                    finish(&shared);
-                }
-                shared
-            });
-            let mut state = shared.lock().unwrap_or_else(|e| e.into_inner());
-            if state.done {
-                Poll::Ready(())
-            } else {
-                state.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
-    }
+    Box::pin(timer::sleep(delay))
 }
 
 /// A sleeper that does not wait: it records each requested delay and advances a virtual clock.
