@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::{ServiceExt, schemars, tool, tool_router};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServiceExt, schemars, tool, tool_router};
 use serde::Deserialize;
 
 /// Longest sleep `slow` accepts, so a caller cannot park the server for ever.
@@ -55,10 +56,18 @@ impl ToolServer {
     }
 
     #[tool(description = "Sleeps for the given number of milliseconds")]
-    async fn slow(&self, Parameters(SlowArgs { millis }): Parameters<SlowArgs>) -> String {
+    async fn slow(
+        &self,
+        Parameters(SlowArgs { millis }): Parameters<SlowArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<String, String> {
         let millis = millis.min(MAX_SLEEP_MS);
-        tokio::time::sleep(Duration::from_millis(millis)).await;
-        format!("slept {millis} ms")
+        // A client that timed out sends `notifications/cancelled`; stop sleeping then, or
+        // rmcp's shutdown waits for this answer when the client goes away.
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(millis)) => Ok(format!("slept {millis} ms")),
+            () = context.ct.cancelled() => Err("cancelled by the client".to_owned()),
+        }
     }
 
     #[tool(description = "Sends the text back")]
