@@ -116,7 +116,7 @@ impl McpToolClient {
     /// Starts the server and the MCP session unless one is running. A missing server binary is
     /// [`ErrorKind::Configuration`] (not retried); a failed handshake is
     /// [`ErrorKind::ServiceStart`] (retried).
-    #[collect_errors(collector = &*MCP_COLLECTOR, context = {"operation": "connect"})]
+    #[collect_errors(collector = &MCP_COLLECTOR, context = {"operation": "connect"})]
     #[retry(max_attempts = 3, delay = "5ms", jitter = false, on = [ServiceStart])]
     pub async fn connect(&self) -> Result<(), McpStoreError> {
         self.session().await.map(|_| ())
@@ -242,7 +242,7 @@ impl McpToolClient {
 
     /// `flaky`, which is safe to repeat, so retried on tool failures too; when the retries run
     /// out, the last good answer (for ten minutes).
-    #[collect_errors(collector = &*MCP_COLLECTOR, context = {"operation": "flaky"})]
+    #[collect_errors(collector = &MCP_COLLECTOR, context = {"operation": "flaky"})]
     #[fallback(cache(ttl = "10m"))]
     #[retry(max_attempts = 3, delay = "5ms", jitter = false, on = [Connection, ServiceTimeout, ToolExecution])]
     pub async fn flaky(&self) -> Result<String, McpStoreError> {
@@ -252,7 +252,7 @@ impl McpToolClient {
     }
 
     /// `echo`: retried only when the connection was lost, which reconnects.
-    #[collect_errors(collector = &*MCP_COLLECTOR, context = {"operation": "echo"})]
+    #[collect_errors(collector = &MCP_COLLECTOR, context = {"operation": "echo"})]
     #[retry(max_attempts = 3, delay = "5ms", jitter = false, on = [Connection])]
     pub async fn echo(&self, arguments: Value) -> Result<String, McpStoreError> {
         let outcome = self.call_once("echo", arguments, None).await.map(text);
@@ -261,7 +261,7 @@ impl McpToolClient {
     }
 
     /// `slow`, with rmcp's per-request `timeout`; a timeout is retried once.
-    #[collect_errors(collector = &*MCP_COLLECTOR, context = {"operation": "slow"})]
+    #[collect_errors(collector = &MCP_COLLECTOR, context = {"operation": "slow"})]
     #[retry(max_attempts = 2, delay = "5ms", jitter = false, on = [Connection, ServiceTimeout])]
     pub async fn slow(&self, millis: u64, timeout: Duration) -> Result<String, McpStoreError> {
         let arguments = serde_json::json!({ "millis": millis });
@@ -274,7 +274,7 @@ impl McpToolClient {
     }
 
     /// Any tool by name. Not retried: an unknown tool stays unknown.
-    #[collect_errors(collector = &*MCP_COLLECTOR, context = {"operation": "call_tool"})]
+    #[collect_errors(collector = &MCP_COLLECTOR, context = {"operation": "call_tool"})]
     pub async fn call_tool(&self, tool: &str, arguments: Value) -> Result<String, McpStoreError> {
         let outcome = self.call_once(tool, arguments, None).await.map(text);
         self.record("call_tool", &outcome);

@@ -1,7 +1,7 @@
-//! The errors of the official Rust MCP SDK, [`rmcp`](::rmcp), as [`McpStoreError`]s
+//! The errors of the official Rust MCP SDK, [`rmcp`], as [`McpStoreError`]s
 //! (feature `rmcp`).
 //!
-//! `?` turns an [`rmcp::ServiceError`](::rmcp::ServiceError) or an
+//! `?` turns an [`rmcp::ServiceError`] or an
 //! [`rmcp::service::ClientInitializeError`] into a [`McpStoreError`] of the right
 //! [`ErrorKind`], and both implement [`Classify`], so `#[retry(when = retryable)]` or
 //! `#[retry(on = [Connection])]` works on a function that returns rmcp's error unchanged.
