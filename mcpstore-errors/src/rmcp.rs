@@ -205,21 +205,28 @@ impl McpStoreError {
     /// assert!(err.is_retryable());
     /// ```
     pub fn from_rmcp(error: ServiceError, call: McpCall<'_>) -> McpStoreError {
-        let service = call.service.unwrap_or("mcp");
+        let service = label(call.service);
         let built = match &error {
             ServiceError::McpError(data) => from_error_data(data, call),
             ServiceError::TransportClosed => McpStoreError::connection(format!(
-                "Connection to service '{service}' closed: start a new session"
+                "Connection to {service} closed: start a new session"
             )),
             ServiceError::TransportSend(send) => McpStoreError::connection(format!(
-                "Connection to service '{service}' failed: {}",
+                "Connection to {service} failed: {}",
                 truncated(&send.to_string())
             ))
             .with_detail("transport", send.transport_name.to_string()),
-            ServiceError::Timeout { timeout } => McpStoreError::service_timeout(service, *timeout),
+            ServiceError::Timeout { timeout } => match call.service {
+                Some(name) => McpStoreError::service_timeout(name, *timeout),
+                None => McpStoreError::new(
+                    ErrorKind::ServiceTimeout,
+                    format!("{service} timed out after {timeout:?}"),
+                )
+                .with_detail("timeout", timeout.as_secs_f64()),
+            },
             other => McpStoreError::new(
                 ErrorKind::McpStore,
-                format!("MCP call to service '{service}' failed: {other}"),
+                format!("MCP call to {service} failed: {other}"),
             ),
         };
         debug_assert_eq!(built.kind(), service_error_kind(&error, call.method));
@@ -235,7 +242,7 @@ impl McpStoreError {
         service: Option<&str>,
     ) -> McpStoreError {
         let kind = initialize_error_kind(&error);
-        let name = service.unwrap_or("mcp");
+        let name = label(service);
         let text = error.to_string();
         let reason = truncated(&text);
         let built = match (&error, kind) {
@@ -247,12 +254,17 @@ impl McpStoreError {
                     method: Some("initialize"),
                 },
             ),
-            (_, ErrorKind::ServiceStart) => {
-                McpStoreError::service_start_failed(name, reason.as_ref())
-            }
+            (_, ErrorKind::ServiceStart) => match service {
+                Some(service) => McpStoreError::service_start_failed(service, reason.as_ref()),
+                None => McpStoreError::new(
+                    ErrorKind::ServiceStart,
+                    format!("Failed to start {name}: {reason}"),
+                )
+                .with_detail("reason", reason.as_ref()),
+            },
             (_, kind) => McpStoreError::new(
                 kind,
-                format!("Initialising the MCP session with service '{name}' failed: {reason}"),
+                format!("Initialising the MCP session with {name} failed: {reason}"),
             ),
         };
         let call = McpCall {
@@ -275,9 +287,9 @@ fn from_error_data(data: &ErrorData, call: McpCall<'_>) -> McpStoreError {
         kind => McpStoreError::new(
             kind,
             format!(
-                "MCP error {} from service '{}': {message}",
+                "MCP error {} from {}: {message}",
                 data.code.0,
-                call.service.unwrap_or("mcp")
+                label(call.service)
             ),
         ),
     };
@@ -287,12 +299,19 @@ fn from_error_data(data: &ErrorData, call: McpCall<'_>) -> McpStoreError {
         .with_detail("jsonrpc_data", bounded_value(data.data.as_ref()))
 }
 
-fn with_call(mut error: McpStoreError, call: McpCall<'_>) -> McpStoreError {
-    if let Some(service) = call.service {
-        error = error.with_detail("service_name", service);
+/// `service 'name'`, or `the MCP service` when the name is unknown.
+fn label(service: Option<&str>) -> String {
+    match service {
+        Some(name) => format!("service '{name}'"),
+        None => "the MCP service".to_owned(),
     }
-    if let Some(tool) = call.tool {
-        error = error.with_detail("tool_name", tool);
+}
+
+/// Names what is known; a name the constructor filled with a placeholder becomes null.
+fn with_call(mut error: McpStoreError, call: McpCall<'_>) -> McpStoreError {
+    error = error.with_detail("service_name", call.service);
+    if call.tool.is_some() || error.details().contains_key("tool_name") {
+        error = error.with_detail("tool_name", call.tool);
     }
     if let Some(method) = call.method {
         error = error.with_detail("method", method);

@@ -301,3 +301,28 @@ fn http_statuses_map_to_kinds_and_keep_retry_after_when_retryable() {
     assert_eq!(http_status_error(500, None).kind(), ErrorKind::Service);
     assert!(!http_status_error(500, None).is_retryable());
 }
+
+#[test]
+fn without_names_nothing_is_invented() {
+    let closed: McpStoreError = ServiceError::TransportClosed.into();
+    assert_eq!(closed.details()["service_name"], Value::Null);
+    assert!(
+        closed.message().contains("the MCP service"),
+        "{}",
+        closed.message()
+    );
+    let timeout: McpStoreError = ServiceError::Timeout {
+        timeout: Duration::from_secs(2),
+    }
+    .into();
+    assert_eq!(timeout.kind(), ErrorKind::ServiceTimeout);
+    assert_eq!(timeout.details()["service_name"], Value::Null);
+    assert_eq!(timeout.details()["timeout"], 2.0);
+    let unknown: McpStoreError = mcp(-32602, "tool not found").into();
+    assert_eq!(unknown.kind(), ErrorKind::ToolNotFound);
+    assert_eq!(unknown.details()["tool_name"], Value::Null);
+    let start: McpStoreError = ClientInitializeError::ConnectionClosed("eof".into()).into();
+    assert_eq!(start.kind(), ErrorKind::ServiceStart);
+    assert_eq!(start.details()["service_name"], Value::Null);
+    assert!(start.details()["reason"].as_str().unwrap().contains("eof"));
+}
