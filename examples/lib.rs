@@ -5,6 +5,12 @@
 
 #[path = "support/client.rs"]
 pub mod client;
+#[cfg(feature = "rmcp")]
+#[path = "support/mcp.rs"]
+pub mod mcp;
+#[cfg(feature = "rmcp")]
+#[path = "support/mcp_server.rs"]
+pub mod mcp_server;
 #[path = "support/narrate.rs"]
 pub mod narrate;
 #[path = "support/scenario.rs"]

@@ -168,6 +168,8 @@ mod sleep;
 
 #[doc(hidden)]
 pub mod __private;
+#[cfg(feature = "rmcp")]
+pub mod rmcp;
 
 pub use backoff::{Backoff, Jitter, RetryConfig, RetryStrategy};
 pub use classify::Classify;

@@ -1,0 +1,484 @@
+//! The errors of the official Rust MCP SDK, [`rmcp`], as [`McpStoreError`]s
+//! (feature `rmcp`).
+//!
+//! `?` turns an [`rmcp::ServiceError`] or an
+//! [`rmcp::service::ClientInitializeError`] into a [`McpStoreError`] of the right
+//! [`ErrorKind`], and both implement [`Classify`], so `#[retry(when = retryable)]` or
+//! `#[retry(on = [Connection])]` works on a function that returns rmcp's error unchanged.
+//! [`McpStoreError::from_rmcp`] adds the service, tool and method names;
+//! [`check_tool_result`] turns a tool result flagged `is_error` into an error.
+//!
+//! | rmcp error | kind | retryable |
+//! |---|---|---|
+//! | `TransportClosed`, `TransportSend` | `Connection` | yes, with a new session |
+//! | `Timeout { timeout }` | `ServiceTimeout` | yes |
+//! | initialize: `ConnectionClosed`, `TransportError` | `ServiceStart` | yes |
+//! | spawning a missing server binary (`io::Error` `NotFound`) | `Configuration` | no |
+//! | `-32602` whose message says "tool not found" | `ToolNotFound` | no |
+//! | other `-32602` (invalid arguments), `-32603` | `ToolExecution` | no |
+//! | `-32601` on `tools/call` | `ToolNotFound` | no |
+//! | `-32601` on another method | `Configuration` | no |
+//! | `-32700`, `-32600`, `-32020..=-32022` | `Configuration` | no |
+//! | `Cancelled`, `UnexpectedResponse`, any other | `McpStore` | no |
+//! | a `CallToolResult` with `is_error` ([`check_tool_result`]) | `ToolExecution` | no |
+//! | HTTP 429, 502, 503, 504 ([`http_status_error`]) | `Connection`, with `Retry-After` | yes |
+//!
+//! A closed transport does not come back: retrying on the same `RunningService` fails
+//! again at once. Retry a function that connects (spawns the child, or opens the HTTP
+//! session) when it has none, and drops the session when it sees `Connection`.
+//!
+//! ```
+//! use mcpstore_errors::rmcp::McpCall;
+//! use mcpstore_errors::{Classify, ErrorKind, McpStoreError};
+//! use rmcp::ServiceError;
+//! use rmcp::model::ErrorData;
+//!
+//! let unknown = ServiceError::McpError(ErrorData::invalid_params("tool not found", None));
+//! assert_eq!(unknown.error_kind(), Some(ErrorKind::ToolNotFound));
+//! let err = McpStoreError::from_rmcp(unknown, McpCall::tool("files", "raed_file"));
+//! assert_eq!(err.to_string(), "Tool 'raed_file' not found in service 'files'");
+//! assert_eq!(err.details()["jsonrpc_code"], -32602);
+//!
+//! let closed: McpStoreError = ServiceError::TransportClosed.into();
+//! assert_eq!(closed.kind(), ErrorKind::Connection);
+//! assert!(closed.is_retryable());
+//! ```
+
+use std::time::{Duration, SystemTime};
+
+use ::rmcp::ServiceError;
+use ::rmcp::model::{CallToolResult, ErrorCode, ErrorData};
+use ::rmcp::service::ClientInitializeError;
+use serde_json::Value;
+
+use crate::{Classify, ErrorKind, McpStoreError};
+
+/// The method name of a tool call, which decides what `-32601` means.
+pub const TOOLS_CALL: &str = "tools/call";
+
+/// Longest JSON-RPC message, tool output or `data` (serialized) copied into an error's
+/// message and details; longer ones are cut (the full value stays in `source()`).
+pub const MAX_DETAIL_BYTES: usize = 4096;
+
+/// Longest `Retry-After` value [`parse_retry_after`] reads; rmcp keeps at most 128 bytes.
+const MAX_RETRY_AFTER_BYTES: usize = 128;
+
+/// What was being done when an rmcp error happened: the service, the tool and the JSON-RPC
+/// method, all optional. The method matters: `-32601` (method not found) means an unknown
+/// tool on `tools/call` and a misconfigured client elsewhere.
+///
+/// ```
+/// use mcpstore_errors::rmcp::McpCall;
+///
+/// let call = McpCall::tool("files", "read_file");
+/// assert_eq!(call.method, Some("tools/call"));
+/// let list = McpCall::service("files").method("tools/list");
+/// assert_eq!(list.tool, None);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct McpCall<'a> {
+    /// The service (server) name, as the caller knows it.
+    pub service: Option<&'a str>,
+    /// The tool name, for `tools/call`.
+    pub tool: Option<&'a str>,
+    /// The JSON-RPC method, e.g. `"tools/call"`, `"tools/list"`, `"initialize"`.
+    pub method: Option<&'a str>,
+}
+
+impl<'a> McpCall<'a> {
+    /// A call to `service` with no tool or method known.
+    pub const fn service(service: &'a str) -> Self {
+        McpCall {
+            service: Some(service),
+            tool: None,
+            method: None,
+        }
+    }
+
+    /// A `tools/call` of `tool` on `service`.
+    pub const fn tool(service: &'a str, tool: &'a str) -> Self {
+        McpCall {
+            service: Some(service),
+            tool: Some(tool),
+            method: Some(TOOLS_CALL),
+        }
+    }
+
+    /// The same call with the JSON-RPC `method` set.
+    pub const fn method(mut self, method: &'a str) -> Self {
+        self.method = Some(method);
+        self
+    }
+}
+
+/// The kind of a JSON-RPC error `code` with `message`, answered to `method` (`None` when
+/// unknown). See the [module table](self).
+pub fn jsonrpc_error_kind(code: i32, message: &str, method: Option<&str>) -> ErrorKind {
+    match ErrorCode(code) {
+        ErrorCode::INVALID_PARAMS if says_tool_not_found(message) => ErrorKind::ToolNotFound,
+        ErrorCode::INVALID_PARAMS | ErrorCode::INTERNAL_ERROR => ErrorKind::ToolExecution,
+        ErrorCode::METHOD_NOT_FOUND if method == Some(TOOLS_CALL) => ErrorKind::ToolNotFound,
+        ErrorCode::METHOD_NOT_FOUND | ErrorCode::PARSE_ERROR | ErrorCode::INVALID_REQUEST => {
+            ErrorKind::Configuration
+        }
+        ErrorCode(-32022..=-32020) => ErrorKind::Configuration,
+        _ => ErrorKind::McpStore,
+    }
+}
+
+// rmcp's tool router answers an unknown tool with -32602 "tool not found".
+fn says_tool_not_found(message: &str) -> bool {
+    message
+        .as_bytes()
+        .windows(b"tool not found".len())
+        .any(|window| window.eq_ignore_ascii_case(b"tool not found"))
+}
+
+fn service_error_kind(error: &ServiceError, method: Option<&str>) -> ErrorKind {
+    match error {
+        ServiceError::McpError(data) => jsonrpc_error_kind(data.code.0, &data.message, method),
+        ServiceError::TransportClosed | ServiceError::TransportSend(_) => ErrorKind::Connection,
+        ServiceError::Timeout { .. } => ErrorKind::ServiceTimeout,
+        _ => ErrorKind::McpStore,
+    }
+}
+
+fn initialize_error_kind(error: &ClientInitializeError) -> ErrorKind {
+    use ClientInitializeError as Init;
+    match error {
+        Init::ConnectionClosed(_) | Init::TransportError { .. } => ErrorKind::ServiceStart,
+        Init::JsonRpcError(data) => {
+            jsonrpc_error_kind(data.code.0, &data.message, Some("initialize"))
+        }
+        Init::NoCompatibleProtocolVersion { .. } | Init::NoPreferredProtocolVersion => {
+            ErrorKind::Configuration
+        }
+        // Both attempts failed; the legacy one is what a retry would run into again.
+        Init::LegacyFallbackFailed { fallback, .. } => initialize_error_kind(fallback),
+        _ => ErrorKind::McpStore,
+    }
+}
+
+/// Classified as [`McpStoreError::from_rmcp`] classifies it with no method known.
+impl Classify for ServiceError {
+    fn error_kind(&self) -> Option<ErrorKind> {
+        Some(service_error_kind(self, None))
+    }
+}
+
+/// Classified as [`McpStoreError::from_rmcp_initialize`] classifies it.
+impl Classify for ClientInitializeError {
+    fn error_kind(&self) -> Option<ErrorKind> {
+        Some(initialize_error_kind(self))
+    }
+}
+
+/// With no names known; use [`McpStoreError::from_rmcp`] to add them.
+impl From<ServiceError> for McpStoreError {
+    fn from(error: ServiceError) -> Self {
+        McpStoreError::from_rmcp(error, McpCall::default())
+    }
+}
+
+/// With no service name known; use [`McpStoreError::from_rmcp_initialize`] to add it.
+impl From<ClientInitializeError> for McpStoreError {
+    fn from(error: ClientInitializeError) -> Self {
+        McpStoreError::from_rmcp_initialize(error, None)
+    }
+}
+
+impl McpStoreError {
+    /// An rmcp request error as a [`McpStoreError`] naming the service, tool and method of
+    /// `call`. The kind follows the [module table](crate::rmcp); a JSON-RPC error keeps its
+    /// code, message and data in the details `jsonrpc_code`, `jsonrpc_message` and
+    /// `jsonrpc_data`; `source()` is `error` itself.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mcpstore_errors::rmcp::McpCall;
+    /// use mcpstore_errors::{ErrorKind, McpStoreError};
+    ///
+    /// let timeout = rmcp::ServiceError::Timeout { timeout: Duration::from_secs(5) };
+    /// let err = McpStoreError::from_rmcp(timeout, McpCall::tool("search", "query"));
+    /// assert_eq!(err.kind(), ErrorKind::ServiceTimeout);
+    /// assert_eq!(err.details()["timeout"], 5.0);
+    /// assert!(err.is_retryable());
+    /// ```
+    pub fn from_rmcp(error: ServiceError, call: McpCall<'_>) -> McpStoreError {
+        let service = label(call.service);
+        let built = match &error {
+            ServiceError::McpError(data) => from_error_data(data, call),
+            ServiceError::TransportClosed => McpStoreError::connection(format!(
+                "Connection to {service} closed: start a new session"
+            )),
+            ServiceError::TransportSend(send) => McpStoreError::connection(format!(
+                "Connection to {service} failed: {}",
+                truncated(&send.to_string())
+            ))
+            .with_detail("transport", send.transport_name.to_string()),
+            ServiceError::Timeout { timeout } => match call.service {
+                Some(name) => McpStoreError::service_timeout(name, *timeout),
+                None => McpStoreError::new(
+                    ErrorKind::ServiceTimeout,
+                    format!("{service} timed out after {timeout:?}"),
+                )
+                .with_detail("timeout", timeout.as_secs_f64()),
+            },
+            other => McpStoreError::new(
+                ErrorKind::McpStore,
+                format!("MCP call to {service} failed: {other}"),
+            ),
+        };
+        debug_assert_eq!(built.kind(), service_error_kind(&error, call.method));
+        with_call(built, call).with_source(error)
+    }
+
+    /// An rmcp client initialisation error (the handshake after the transport started) as a
+    /// [`McpStoreError`] naming `service`. A closed connection or a transport failure is
+    /// [`ErrorKind::ServiceStart`] (retryable: start the server again); see the
+    /// [module table](crate::rmcp). `source()` is `error` itself.
+    pub fn from_rmcp_initialize(
+        error: ClientInitializeError,
+        service: Option<&str>,
+    ) -> McpStoreError {
+        let kind = initialize_error_kind(&error);
+        let name = label(service);
+        let text = error.to_string();
+        let reason = truncated(&text);
+        let built = match (&error, kind) {
+            (ClientInitializeError::JsonRpcError(data), _) => from_error_data(
+                data,
+                McpCall {
+                    service,
+                    tool: None,
+                    method: Some("initialize"),
+                },
+            ),
+            (_, ErrorKind::ServiceStart) => match service {
+                Some(service) => McpStoreError::service_start_failed(service, reason.as_ref()),
+                None => McpStoreError::new(
+                    ErrorKind::ServiceStart,
+                    format!("Failed to start {name}: {reason}"),
+                )
+                .with_detail("reason", reason.as_ref()),
+            },
+            (_, kind) => McpStoreError::new(
+                kind,
+                format!("Initialising the MCP session with {name} failed: {reason}"),
+            ),
+        };
+        let call = McpCall {
+            service,
+            tool: None,
+            method: Some("initialize"),
+        };
+        with_call(built, call).with_source(error)
+    }
+}
+
+fn from_error_data(data: &ErrorData, call: McpCall<'_>) -> McpStoreError {
+    let message = truncated(&data.message);
+    let tool = call.tool.unwrap_or("<unknown>");
+    let built = match jsonrpc_error_kind(data.code.0, &data.message, call.method) {
+        ErrorKind::ToolNotFound => McpStoreError::tool_not_found(tool, call.service),
+        ErrorKind::ToolExecution => {
+            McpStoreError::tool_execution_failed(tool, message.clone(), None)
+        }
+        kind => McpStoreError::new(
+            kind,
+            format!(
+                "MCP error {} from {}: {message}",
+                data.code.0,
+                label(call.service)
+            ),
+        ),
+    };
+    built
+        .with_detail("jsonrpc_code", data.code.0)
+        .with_detail("jsonrpc_message", message)
+        .with_detail("jsonrpc_data", bounded_value(data.data.as_ref()))
+}
+
+/// `service 'name'`, or `the MCP service` when the name is unknown.
+fn label(service: Option<&str>) -> String {
+    match service {
+        Some(name) => format!("service '{name}'"),
+        None => "the MCP service".to_owned(),
+    }
+}
+
+/// Names what is known; a name the constructor filled with a placeholder becomes null.
+fn with_call(mut error: McpStoreError, call: McpCall<'_>) -> McpStoreError {
+    error = error.with_detail("service_name", call.service);
+    if call.tool.is_some() || error.details().contains_key("tool_name") {
+        error = error.with_detail("tool_name", call.tool);
+    }
+    if let Some(method) = call.method {
+        error = error.with_detail("method", method);
+    }
+    error
+}
+
+/// A tool result as an error when rmcp flags it `is_error`: the server ran the tool and it
+/// failed, or (rmcp 3.11) the arguments did not deserialize. Without this check such a
+/// result is an `Ok` that retries and the collector never see.
+///
+/// The error is [`ErrorKind::ToolExecution`] with the text content as `output` (cut at
+/// [`MAX_DETAIL_BYTES`]); a result without `is_error` is returned unchanged.
+///
+/// ```
+/// use mcpstore_errors::ErrorKind;
+/// use mcpstore_errors::rmcp::check_tool_result;
+/// use rmcp::model::{CallToolResult, ContentBlock};
+///
+/// let failed = CallToolResult::error(vec![ContentBlock::text("disk full")]);
+/// let err = check_tool_result(failed, "files", "write_file").unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::ToolExecution);
+/// assert_eq!(err.details()["output"], "disk full");
+///
+/// let ok = CallToolResult::success(vec![ContentBlock::text("written")]);
+/// assert!(check_tool_result(ok, "files", "write_file").is_ok());
+/// ```
+pub fn check_tool_result(
+    result: CallToolResult,
+    service: &str,
+    tool: &str,
+) -> Result<CallToolResult, McpStoreError> {
+    if result.is_error != Some(true) {
+        return Ok(result);
+    }
+    let mut output = String::new();
+    for text in result.content.iter().filter_map(|block| block.as_text()) {
+        if output.len() >= MAX_DETAIL_BYTES {
+            break;
+        }
+        if !output.is_empty() {
+            output.push('\n');
+        }
+        output.push_str(truncated(&text.text).as_ref());
+    }
+    let output = truncated(&output);
+    let reason = match output.lines().next() {
+        Some(line) if !line.is_empty() => line.to_owned(),
+        _ => "the tool reported an error".to_owned(),
+    };
+    Err(
+        McpStoreError::tool_execution_failed(tool, reason, Some(&output))
+            .with_detail("service_name", service)
+            .with_detail("method", TOOLS_CALL),
+    )
+}
+
+/// An HTTP failure of the streamable HTTP transport as a [`McpStoreError`].
+///
+/// rmcp 3.11 reports an HTTP 429 or 5xx as `HttpStatusError { status, retry_after }`, inside
+/// the transport error of [`ServiceError::TransportSend`], whose type depends on the HTTP
+/// client, so it is not reachable from a `ServiceError` alone: a client that sees one calls
+/// this with its fields.
+///
+/// 429, 502, 503 and 504 are [`ErrorKind::Connection`] (retryable), with `Retry-After`
+/// (seconds or an HTTP date, see [`parse_retry_after`]) as the
+/// [`retry_after`](McpStoreError::retry_after); 408 is [`ErrorKind::ServiceTimeout`]; 401,
+/// 403 and other 4xx are [`ErrorKind::Configuration`]; other statuses are
+/// [`ErrorKind::Service`]. The status is the detail `http_status`.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcpstore_errors::ErrorKind;
+/// use mcpstore_errors::rmcp::http_status_error;
+///
+/// let busy = http_status_error(503, Some("7"));
+/// assert_eq!(busy.kind(), ErrorKind::Connection);
+/// assert_eq!(busy.retry_after(), Some(Duration::from_secs(7)));
+/// assert_eq!(http_status_error(401, None).kind(), ErrorKind::Configuration);
+/// ```
+pub fn http_status_error(status: u16, retry_after: Option<&str>) -> McpStoreError {
+    let kind = match status {
+        429 | 502 | 503 | 504 => ErrorKind::Connection,
+        408 => ErrorKind::ServiceTimeout,
+        400..=499 => ErrorKind::Configuration,
+        _ => ErrorKind::Service,
+    };
+    let error = McpStoreError::new(kind, format!("MCP server answered HTTP {status}"))
+        .with_detail("http_status", status);
+    let delay = retry_after.and_then(|value| parse_retry_after(value, SystemTime::now()));
+    match delay {
+        Some(delay) if kind == ErrorKind::Connection => error.with_retry_after(delay),
+        _ => error,
+    }
+}
+
+/// The delay a `Retry-After` header value asks for, read at `now`: a number of seconds
+/// (`"120"`) or an HTTP date (`"Wed, 21 Oct 2026 07:28:00 GMT"`, parsed by `jiff`'s RFC 2822
+/// parser, which accepts RFC 9110's format); a date in the past is zero. `None` for anything
+/// else, and for values longer than 128 bytes.
+///
+/// ```
+/// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+/// use mcpstore_errors::rmcp::parse_retry_after;
+///
+/// let now = UNIX_EPOCH + Duration::from_secs(1_445_412_480); // Wed, 21 Oct 2015 07:28:00 GMT
+/// assert_eq!(parse_retry_after("30", now), Some(Duration::from_secs(30)));
+/// assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:30:00 GMT", now), Some(Duration::from_secs(120)));
+/// assert_eq!(parse_retry_after("soon", now), None);
+/// ```
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if value.is_empty() || value.len() > MAX_RETRY_AFTER_BYTES {
+        return None;
+    }
+    if value.bytes().all(|byte| byte.is_ascii_digit()) {
+        // Too many digits for a u64 means "very long"; the retry loop caps it anyway.
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+    }
+    let at = jiff::fmt::rfc2822::DateTimeParser::new()
+        .parse_timestamp(value)
+        .ok()?;
+    let at = SystemTime::try_from(at).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// `text` cut at a character boundary at most [`MAX_DETAIL_BYTES`] long.
+fn truncated(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= MAX_DETAIL_BYTES {
+        return text.into();
+    }
+    let mut end = MAX_DETAIL_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end]).into()
+}
+
+/// JSON-RPC `data` as a detail; a value whose JSON is longer than [`MAX_DETAIL_BYTES`] is
+/// replaced by a note of its size.
+fn bounded_value(data: Option<&Value>) -> Value {
+    let Some(data) = data else {
+        return Value::Null;
+    };
+    // Count without building the JSON, stopping past the limit.
+    let mut counter = Counter(0);
+    match serde_json::to_writer(&mut counter, data) {
+        Ok(()) => data.clone(),
+        Err(_) => Value::String(format!("<more than {MAX_DETAIL_BYTES} bytes omitted>")),
+    }
+}
+
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        match self.0 <= MAX_DETAIL_BYTES {
+            true => Ok(buf.len()),
+            false => Err(std::io::Error::other("too long")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

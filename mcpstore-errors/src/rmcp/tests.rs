@@ -1,0 +1,328 @@
+use std::error::Error as _;
+use std::io;
+
+use ::rmcp::model::ContentBlock;
+use ::rmcp::transport::DynamicTransportError;
+use serde_json::json;
+
+use super::*;
+
+fn transport_error() -> DynamicTransportError {
+    DynamicTransportError::from_parts(
+        "child-process",
+        std::any::TypeId::of::<()>(),
+        Box::new(io::Error::new(io::ErrorKind::BrokenPipe, "pipe closed")),
+    )
+}
+
+fn mcp(code: i32, message: &'static str) -> ServiceError {
+    ServiceError::McpError(ErrorData::new(ErrorCode(code), message, None))
+}
+
+/// Converts with `call` and checks that `Classify` agrees when no method is known.
+fn convert(error: ServiceError, call: McpCall<'_>) -> McpStoreError {
+    let classified = service_error_kind(&error, call.method);
+    let converted = McpStoreError::from_rmcp(error, call);
+    assert_eq!(converted.kind(), classified);
+    converted
+}
+
+#[test]
+fn transport_closed_and_send_are_retryable_connection_errors() {
+    let closed = convert(ServiceError::TransportClosed, McpCall::tool("fs", "read"));
+    assert_eq!(closed.kind(), ErrorKind::Connection);
+    assert!(closed.is_retryable());
+    assert!(closed.message().contains("'fs'"), "{}", closed.message());
+    assert_eq!(closed.details()["service_name"], "fs");
+    assert_eq!(closed.details()["tool_name"], "read");
+
+    let send = ServiceError::TransportSend(transport_error());
+    assert_eq!(send.error_kind(), Some(ErrorKind::Connection));
+    assert!(Classify::is_retryable(&send));
+    let send = convert(send, McpCall::service("fs"));
+    assert_eq!(send.kind(), ErrorKind::Connection);
+    assert_eq!(send.details()["transport"], "child-process");
+    assert!(send.message().contains("pipe closed"), "{}", send.message());
+}
+
+#[test]
+fn timeout_is_a_retryable_service_timeout_with_its_duration() {
+    let error = ServiceError::Timeout {
+        timeout: Duration::from_millis(1500),
+    };
+    assert!(Classify::is_retryable(&error));
+    let converted = convert(error, McpCall::tool("search", "query"));
+    assert_eq!(converted.kind(), ErrorKind::ServiceTimeout);
+    assert_eq!(converted.details()["timeout"], 1.5);
+    assert_eq!(converted.details()["service_name"], "search");
+    assert!(converted.is_retryable());
+}
+
+#[test]
+fn unknown_tool_answered_with_invalid_params_is_tool_not_found() {
+    let converted = convert(mcp(-32602, "tool not found"), McpCall::tool("fs", "nope"));
+    assert_eq!(converted.kind(), ErrorKind::ToolNotFound);
+    assert_eq!(converted.message(), "Tool 'nope' not found in service 'fs'");
+    assert_eq!(converted.details()["jsonrpc_code"], -32602);
+    assert_eq!(converted.details()["jsonrpc_message"], "tool not found");
+    assert!(!converted.is_retryable());
+    // Without a method too: the message alone says what happened.
+    assert_eq!(
+        mcp(-32602, "Tool Not Found: x").error_kind(),
+        Some(ErrorKind::ToolNotFound)
+    );
+}
+
+#[test]
+fn other_invalid_params_and_internal_errors_are_tool_execution() {
+    let bad = ServiceError::McpError(ErrorData::invalid_params(
+        "missing field `text`",
+        Some(json!({"field": "text"})),
+    ));
+    let converted = convert(bad, McpCall::tool("fs", "echo"));
+    assert_eq!(converted.kind(), ErrorKind::ToolExecution);
+    assert_eq!(converted.details()["reason"], "missing field `text`");
+    assert_eq!(
+        converted.details()["jsonrpc_data"],
+        json!({"field": "text"})
+    );
+    assert!(!converted.is_retryable());
+
+    let internal = convert(mcp(-32603, "boom"), McpCall::tool("fs", "echo"));
+    assert_eq!(internal.kind(), ErrorKind::ToolExecution);
+    assert_eq!(internal.details()["jsonrpc_code"], -32603);
+}
+
+#[test]
+fn method_not_found_depends_on_the_method() {
+    let on_call = convert(mcp(-32601, "tools/call"), McpCall::tool("fs", "x"));
+    assert_eq!(on_call.kind(), ErrorKind::ToolNotFound);
+    let on_list = convert(
+        mcp(-32601, "prompts/list"),
+        McpCall::service("fs").method("prompts/list"),
+    );
+    assert_eq!(on_list.kind(), ErrorKind::Configuration);
+    assert_eq!(on_list.details()["method"], "prompts/list");
+    // Unknown method: not a tool call as far as we know.
+    assert_eq!(
+        mcp(-32601, "x").error_kind(),
+        Some(ErrorKind::Configuration)
+    );
+}
+
+#[test]
+fn protocol_errors_are_configuration_and_unknown_codes_are_mcpstore() {
+    for code in [-32700, -32600, -32020, -32021, -32022] {
+        let converted = convert(mcp(code, "bad"), McpCall::service("fs"));
+        assert_eq!(converted.kind(), ErrorKind::Configuration, "code {code}");
+        assert_eq!(converted.details()["jsonrpc_code"], code);
+        assert!(!converted.is_retryable());
+    }
+    for code in [-32002, -32019, -32023, 1, 0] {
+        let converted = convert(mcp(code, "odd"), McpCall::service("fs"));
+        assert_eq!(converted.kind(), ErrorKind::McpStore, "code {code}");
+        assert!(!converted.is_retryable());
+    }
+}
+
+#[test]
+fn cancelled_unexpected_and_other_variants_are_not_retryable() {
+    let cases = [
+        ServiceError::Cancelled {
+            reason: Some("user".into()),
+        },
+        ServiceError::UnexpectedResponse,
+        ServiceError::SubscriptionLagged { capacity: 8 },
+        ServiceError::InputRequiredRoundsExceeded { max_rounds: 3 },
+    ];
+    for error in cases {
+        assert!(!Classify::is_retryable(&error), "{error}");
+        let converted = convert(error, McpCall::default());
+        assert_eq!(converted.kind(), ErrorKind::McpStore);
+        assert!(!converted.is_retryable());
+    }
+}
+
+#[test]
+fn the_original_error_is_the_source() {
+    let converted: McpStoreError = mcp(-32603, "boom").into();
+    let source = converted.source().expect("a source");
+    let original = source
+        .downcast_ref::<ServiceError>()
+        .expect("the rmcp error");
+    assert!(matches!(original, ServiceError::McpError(data) if data.message == "boom"));
+
+    let init: McpStoreError = ClientInitializeError::ConnectionClosed("eof".into()).into();
+    let source = init.source().expect("a source");
+    assert!(source.downcast_ref::<ClientInitializeError>().is_some());
+}
+
+#[test]
+fn initialisation_failures_of_the_transport_are_retryable_service_start() {
+    let cases = [
+        ClientInitializeError::ConnectionClosed("initialize response".into()),
+        ClientInitializeError::TransportError {
+            error: transport_error(),
+            context: "send initialize request".into(),
+        },
+    ];
+    for error in cases {
+        assert_eq!(error.error_kind(), Some(ErrorKind::ServiceStart));
+        let converted = McpStoreError::from_rmcp_initialize(error, Some("fs"));
+        assert_eq!(converted.kind(), ErrorKind::ServiceStart);
+        assert!(converted.is_retryable());
+        assert_eq!(converted.details()["service_name"], "fs");
+        assert_eq!(converted.details()["method"], "initialize");
+    }
+}
+
+#[test]
+fn other_initialisation_failures() {
+    let version = ClientInitializeError::NoCompatibleProtocolVersion {
+        client_supported: vec![],
+        server_supported: vec![],
+    };
+    assert_eq!(version.error_kind(), Some(ErrorKind::Configuration));
+    let jsonrpc = ClientInitializeError::JsonRpcError(ErrorData::new(
+        ErrorCode::METHOD_NOT_FOUND,
+        "initialize",
+        None,
+    ));
+    let converted = McpStoreError::from_rmcp_initialize(jsonrpc, Some("fs"));
+    assert_eq!(converted.kind(), ErrorKind::Configuration);
+    assert_eq!(converted.details()["jsonrpc_code"], -32601);
+    let cancelled: McpStoreError = ClientInitializeError::Cancelled.into();
+    assert_eq!(cancelled.kind(), ErrorKind::McpStore);
+    let legacy = ClientInitializeError::LegacyFallbackFailed {
+        discover: Box::new(ClientInitializeError::Cancelled),
+        fallback: Box::new(ClientInitializeError::ConnectionClosed("eof".into())),
+    };
+    assert_eq!(legacy.error_kind(), Some(ErrorKind::ServiceStart));
+}
+
+#[test]
+fn a_server_cannot_make_an_error_unbounded() {
+    let huge = "x".repeat(1 << 20);
+    let data = json!({"blob": "y".repeat(1 << 20)});
+    let error = ServiceError::McpError(ErrorData::new(ErrorCode(-32603), huge, Some(data)));
+    let converted = McpStoreError::from_rmcp(error, McpCall::tool("fs", "t"));
+    assert!(converted.message().len() < 2 * MAX_DETAIL_BYTES);
+    let kept = converted.details()["jsonrpc_message"].as_str().unwrap();
+    assert!(kept.len() <= MAX_DETAIL_BYTES + 4);
+    let note = converted.details()["jsonrpc_data"].as_str().unwrap();
+    assert!(note.contains("omitted"), "{note}");
+    // Cutting respects character boundaries.
+    let wide = "é".repeat(MAX_DETAIL_BYTES);
+    assert!(truncated(&wide).len() <= MAX_DETAIL_BYTES + "…".len());
+}
+
+#[test]
+fn tool_results_flagged_is_error_become_tool_execution_errors() {
+    let failed = CallToolResult::error(vec![
+        ContentBlock::text("first line\nsecond"),
+        ContentBlock::text("more"),
+    ]);
+    let error = check_tool_result(failed, "fs", "write").unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ToolExecution);
+    assert_eq!(error.details()["reason"], "first line");
+    assert_eq!(error.details()["output"], "first line\nsecond\nmore");
+    assert_eq!(error.details()["service_name"], "fs");
+    assert_eq!(error.details()["tool_name"], "write");
+    assert!(!error.is_retryable());
+
+    let no_text = CallToolResult::error(vec![]);
+    let error = check_tool_result(no_text, "fs", "write").unwrap_err();
+    assert_eq!(error.details()["reason"], "the tool reported an error");
+
+    let huge = CallToolResult::error(vec![ContentBlock::text("z".repeat(1 << 20)); 4]);
+    let error = check_tool_result(huge, "fs", "write").unwrap_err();
+    assert!(error.details()["output"].as_str().unwrap().len() <= MAX_DETAIL_BYTES + 4);
+}
+
+#[test]
+fn tool_results_without_is_error_pass_unchanged() {
+    let ok = CallToolResult::success(vec![ContentBlock::text("fine")]);
+    assert_eq!(check_tool_result(ok.clone(), "fs", "t").unwrap(), ok);
+    let mut absent = ok.clone();
+    absent.is_error = None;
+    assert_eq!(
+        check_tool_result(absent.clone(), "fs", "t").unwrap(),
+        absent
+    );
+}
+
+#[test]
+fn retry_after_reads_seconds_and_http_dates() {
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+    assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
+    assert_eq!(
+        parse_retry_after("120", now),
+        Some(Duration::from_secs(120))
+    );
+    assert_eq!(
+        parse_retry_after("99999999999999999999999999", now),
+        Some(Duration::from_secs(u64::MAX))
+    );
+    assert_eq!(
+        parse_retry_after("Wed, 21 Oct 2015 07:28:05 GMT", now),
+        Some(Duration::from_secs(5))
+    );
+    assert_eq!(
+        parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+        Some(Duration::ZERO),
+        "a date in the past means now"
+    );
+    for bad in ["", "-5", "1.5", "soon", "Wed, 32 Oct 2015 07:28:05 GMT"] {
+        assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
+    }
+    assert_eq!(parse_retry_after(&"9".repeat(129), now), None);
+}
+
+#[test]
+fn http_statuses_map_to_kinds_and_keep_retry_after_when_retryable() {
+    for status in [429, 502, 503, 504] {
+        let error = http_status_error(status, Some("3"));
+        assert_eq!(error.kind(), ErrorKind::Connection, "{status}");
+        assert!(error.is_retryable());
+        assert_eq!(error.retry_after(), Some(Duration::from_secs(3)));
+        assert_eq!(error.details()["http_status"], status);
+    }
+    assert_eq!(http_status_error(503, None).retry_after(), None);
+    assert_eq!(http_status_error(503, Some("later")).retry_after(), None);
+    assert_eq!(
+        http_status_error(408, None).kind(),
+        ErrorKind::ServiceTimeout
+    );
+    for status in [400, 401, 403, 404] {
+        let error = http_status_error(status, Some("3"));
+        assert_eq!(error.kind(), ErrorKind::Configuration, "{status}");
+        assert_eq!(error.retry_after(), None, "only a retryable status waits");
+    }
+    assert_eq!(http_status_error(500, None).kind(), ErrorKind::Service);
+    assert!(!http_status_error(500, None).is_retryable());
+}
+
+#[test]
+fn without_names_nothing_is_invented() {
+    let closed: McpStoreError = ServiceError::TransportClosed.into();
+    assert_eq!(closed.details()["service_name"], Value::Null);
+    assert!(
+        closed.message().contains("the MCP service"),
+        "{}",
+        closed.message()
+    );
+    let timeout: McpStoreError = ServiceError::Timeout {
+        timeout: Duration::from_secs(2),
+    }
+    .into();
+    assert_eq!(timeout.kind(), ErrorKind::ServiceTimeout);
+    assert_eq!(timeout.details()["service_name"], Value::Null);
+    assert_eq!(timeout.details()["timeout"], 2.0);
+    let unknown: McpStoreError = mcp(-32602, "tool not found").into();
+    assert_eq!(unknown.kind(), ErrorKind::ToolNotFound);
+    assert_eq!(unknown.details()["tool_name"], Value::Null);
+    let start: McpStoreError = ClientInitializeError::ConnectionClosed("eof".into()).into();
+    assert_eq!(start.kind(), ErrorKind::ServiceStart);
+    assert_eq!(start.details()["service_name"], Value::Null);
+    assert!(start.details()["reason"].as_str().unwrap().contains("eof"));
+}
