@@ -5,6 +5,7 @@ pub use tracing;
 
 pub use crate::fallback::{FallbackRun, FnCache};
 pub use crate::retry::RetryLoop;
+pub use crate::retry::engine::{deadline_start, retry_sync};
 
 /// The policy of a bare `#[retry]`: the seed's decorator defaults.
 pub const fn attribute_default() -> crate::RetryConfig {

@@ -318,10 +318,15 @@ fn body(function: &Function) -> TokenStream {
 /// `&error` as a `&dyn Display` for the runtime's events: its message, or its type's name when
 /// it has no `Display`.
 fn describe(error: &Ident) -> TokenStream {
+    describe_ref(quote!(&#error))
+}
+
+/// Like [`describe`], for an expression that is already a reference to the error.
+fn describe_ref(error: TokenStream) -> TokenStream {
     quote! {
         &{
             use ::mcpstore_errors::__private::{DescribeDisplay as _, DescribeOther as _};
-            (&&::mcpstore_errors::__private::Described(&#error)).describe()
+            (&&::mcpstore_errors::__private::Described(#error)).describe()
         }
     }
 }

@@ -5,14 +5,15 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, Ident};
 
-use super::{describe, operation, rebind_for_run, resupply};
+use super::{describe_ref, operation, rebind_for_run, resupply};
 use crate::args::{JitterValue, RetryArgs, RetryFilter, int_literal};
 use crate::func::Function;
 use crate::valid;
 
 pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) -> TokenStream {
     let policy = policy(args);
-    let described = describe(&Ident::new("__mcpstore_error", Span::call_site()));
+    // In the decision, `__mcpstore_error` is a reference to the error.
+    let described = describe_ref(quote!(__mcpstore_error));
     let op = operation(function);
     let ret = function.ret_for_inference();
     let retry = Ident::new("__mcpstore_retry", Span::mixed_site());
@@ -21,25 +22,8 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
     let rebind = function
         .params
         .iter()
-        .filter_map(|param| rebind_for_run(param, resupply(param)));
-
-    let on_ok = match args.retry_if_result.get() {
-        None => quote!(break ::core::result::Result::Ok(__mcpstore_value)),
-        Some(predicate) => {
-            let rejects = quote_spanned! {predicate.span()=>
-                ::mcpstore_errors::__private::rejects(&__mcpstore_value, #predicate)
-            };
-            quote! {
-                if !#rejects {
-                    break ::core::result::Result::Ok(__mcpstore_value);
-                }
-                match #retry.rejected() {
-                    ::core::option::Option::Some(__mcpstore_delay) => __mcpstore_delay,
-                    ::core::option::Option::None => break ::core::result::Result::Ok(__mcpstore_value),
-                }
-            }
-        }
-    };
+        .filter_map(|param| rebind_for_run(param, resupply(param)))
+        .collect::<Vec<_>>();
 
     let mut filters = Vec::new();
     let mut classified = false;
@@ -57,7 +41,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
         }
         Some(RetryFilter::Predicate(predicate)) => {
             filters.push(quote_spanned! {predicate.span()=>
-                ::mcpstore_errors::__private::when(&__mcpstore_error, #predicate)
+                ::mcpstore_errors::__private::when(__mcpstore_error, #predicate)
             });
         }
         None => {}
@@ -69,32 +53,101 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
         _ => unreachable!("at most `on` and `when`"),
     };
     let suggested = if classified {
-        quote!(::mcpstore_errors::__private::retry_after(&__mcpstore_error))
+        quote!(::mcpstore_errors::__private::retry_after(__mcpstore_error))
     } else {
         // Every error type is accepted; one that implements `Classify` still has its delay
         // honoured.
         quote! {
             {
                 use ::mcpstore_errors::__private::{RetryAfterClassified as _, RetryAfterUnknown as _};
-                (&&::mcpstore_errors::__private::Classified(&__mcpstore_error)).suggested_delay()
+                (&&::mcpstore_errors::__private::Classified(__mcpstore_error)).suggested_delay()
             }
         }
     };
     let hook = args.on_retry.get().map(|hook| {
         quote_spanned! {hook.span()=>
-            ::mcpstore_errors::__private::on_retry(#hook, &#retry, &__mcpstore_error, __mcpstore_delay);
+            ::mcpstore_errors::__private::on_retry(#hook, &#retry, __mcpstore_error, __mcpstore_delay);
         }
     });
-    let sleep = if function.shape.is_async() {
-        quote!(#retry.sleep_async(__mcpstore_delay).await;)
-    } else {
-        quote!(#retry.sleep(__mcpstore_delay);)
+    // After an error: the delay before the next attempt, or `None` to return it.
+    let on_error = quote! {
+        match #retry.failed(__mcpstore_error, #described, &#filter, #suggested) {
+            ::core::option::Option::Some(__mcpstore_delay) => {
+                #hook
+                ::core::option::Option::Some(__mcpstore_delay)
+            }
+            ::core::option::Option::None => ::core::option::Option::None,
+        }
+    };
+    // Whether the predicate rejects the value `value` (a `&T`) points to.
+    let rejects_of = |value: TokenStream| {
+        args.retry_if_result.get().map(|predicate| {
+            quote_spanned! {predicate.span()=>
+                ::mcpstore_errors::__private::rejects(#value, #predicate)
+            }
+        })
+    };
+    let rejects = rejects_of(quote!(&__mcpstore_value));
+    let start = quote! {
+        let __mcpstore_started = ::mcpstore_errors::__private::deadline_start(__mcpstore_policy);
+    };
+    let new_loop = quote! {
+        ::mcpstore_errors::__private::RetryLoop::started(__mcpstore_policy, #op, __mcpstore_started)
     };
 
+    if !function.shape.is_async() {
+        // The first attempt runs here; the retries, out of line, re-run the same closure.
+        let accept = match &rejects {
+            None => {
+                quote!(::core::result::Result::Ok(__mcpstore_value) => ::core::result::Result::Ok(__mcpstore_value),)
+            }
+            Some(rejects) => {
+                quote!(::core::result::Result::Ok(__mcpstore_value) if !#rejects => ::core::result::Result::Ok(__mcpstore_value),)
+            }
+        };
+        let rejects_fn = match rejects_of(quote!(__mcpstore_value)) {
+            None => quote!(::core::option::Option::None),
+            Some(rejects) => quote!(::core::option::Option::Some(&|__mcpstore_value| #rejects)),
+        };
+        return quote! {
+            {
+                #policy
+                #start
+                let mut __mcpstore_run = || -> #ret {
+                    #(#rebind)*
+                    #inner
+                };
+                match __mcpstore_run() {
+                    #accept
+                    __mcpstore_first => ::mcpstore_errors::__private::retry_sync(
+                        #new_loop,
+                        __mcpstore_first,
+                        &mut __mcpstore_run,
+                        &|#retry, __mcpstore_error| #on_error,
+                        #rejects_fn,
+                    ),
+                }
+            }
+        };
+    }
+
+    let on_ok = match &rejects {
+        None => quote!(break ::core::result::Result::Ok(__mcpstore_value)),
+        Some(rejects) => quote! {
+            if !#rejects {
+                break ::core::result::Result::Ok(__mcpstore_value);
+            }
+            match #retry.rejected() {
+                ::core::option::Option::Some(__mcpstore_delay) => __mcpstore_delay,
+                ::core::option::Option::None => break ::core::result::Result::Ok(__mcpstore_value),
+            }
+        },
+    };
     quote! {
         {
             #policy
-            let mut #retry = ::mcpstore_errors::__private::RetryLoop::new(__mcpstore_policy, #op);
+            #start
+            let mut #retry = #new_loop;
             loop {
                 #(#rebind)*
                 // Typed from the signature, so that describing the error does not wait on an
@@ -103,16 +156,18 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
                 let __mcpstore_delay = match __mcpstore_outcome {
                     ::core::result::Result::Ok(__mcpstore_value) => { #on_ok }
                     ::core::result::Result::Err(__mcpstore_error) => {
-                        match #retry.failed(&__mcpstore_error, #described, &#filter, #suggested) {
-                            ::core::option::Option::Some(__mcpstore_delay) => {
-                                #hook
-                                __mcpstore_delay
-                            }
+                        let __mcpstore_decision = {
+                            let #retry = &mut #retry;
+                            let __mcpstore_error = &__mcpstore_error;
+                            #on_error
+                        };
+                        match __mcpstore_decision {
+                            ::core::option::Option::Some(__mcpstore_delay) => __mcpstore_delay,
                             ::core::option::Option::None => break ::core::result::Result::Err(__mcpstore_error),
                         }
                     }
                 };
-                #sleep
+                #retry.sleep_async(__mcpstore_delay).await;
             }
         }
     }

@@ -62,6 +62,50 @@ pub struct RetryStats {
     pub stop_reason: StopReason,
 }
 
+/// When the first attempt of a call under `config` starts: read only when the policy has a
+/// deadline to measure from.
+#[inline(always)]
+pub fn deadline_start(config: &RetryConfig) -> Option<Instant> {
+    match config.get_deadline() {
+        Some(_) => Some(config.now()),
+        None => None,
+    }
+}
+
+/// The retries of a synchronous call whose first attempt returned `first`: an error, or a
+/// value `rejects` refused. `run` makes another attempt; `on_error` decides after an error
+/// (the delay before the next attempt, or `None` to return it). Out of line and generic over
+/// the outcome alone, so an annotated function's own code is its first attempt and a branch.
+#[cold]
+#[inline(never)]
+#[allow(clippy::type_complexity)]
+pub fn retry_sync<T, E>(
+    mut retry: RetryLoop<'_>,
+    first: Result<T, E>,
+    run: &mut dyn FnMut() -> Result<T, E>,
+    on_error: &dyn Fn(&mut RetryLoop<'_>, &E) -> Option<Duration>,
+    rejects: Option<&dyn Fn(&T) -> bool>,
+) -> Result<T, E> {
+    let mut outcome = first;
+    // The first value got here because it was rejected: the predicate is not asked twice.
+    let mut checked = true;
+    loop {
+        let delay = match &outcome {
+            Ok(value) if checked || rejects.is_some_and(|rejects| rejects(value)) => {
+                retry.rejected()
+            }
+            Ok(_) => None,
+            Err(error) => on_error(&mut retry, error),
+        };
+        match delay {
+            Some(delay) => retry.sleep(delay),
+            None => return outcome,
+        }
+        outcome = run();
+        checked = false;
+    }
+}
+
 /// The state of one retried call. Building it reads nothing and stores only constants; the
 /// decisions live in out-of-line functions, so a call whose first attempt succeeds pays for
 /// neither.
@@ -81,7 +125,17 @@ impl<'c> RetryLoop<'c> {
     /// clock only when the policy has a deadline.
     #[inline(always)]
     pub fn new(config: &'c RetryConfig, operation: &'static str) -> Self {
-        let started = config.get_deadline().map(|_| config.now());
+        Self::started(config, operation, deadline_start(config))
+    }
+
+    /// Like [`new`](Self::new), for a call whose first attempt started at `started` (read
+    /// by [`deadline_start`] before it, when the policy has a deadline).
+    #[inline(always)]
+    pub fn started(
+        config: &'c RetryConfig,
+        operation: &'static str,
+        started: Option<Instant>,
+    ) -> Self {
         RetryLoop {
             config,
             operation,
