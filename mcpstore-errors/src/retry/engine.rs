@@ -66,10 +66,7 @@ pub struct RetryStats {
 /// deadline to measure from.
 #[inline(always)]
 pub fn deadline_start(config: &RetryConfig) -> Option<Instant> {
-    match config.get_deadline() {
-        Some(_) => Some(config.now()),
-        None => None,
-    }
+    config.get_deadline().map(|_| config.now())
 }
 
 /// The retries of a synchronous call whose first attempt returned `first`: an error, or a
