@@ -21,7 +21,7 @@ use mcpstore_errors_tests::{CapturedEvent, CountingAllocator, allocations_during
 const TEN_MINUTES: Duration = Duration::from_secs(600);
 
 /// A cache aged by a clock the test moves.
-fn manual_cache<T>(ttl: Duration, capacity: usize) -> (ResponseCache<T>, Arc<ManualClock>) {
+fn manual_cache<K, T>(ttl: Duration, capacity: usize) -> (ResponseCache<K, T>, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new());
     (
         ResponseCache::with_clock(ttl, capacity, clock.clone()),

@@ -3,11 +3,10 @@
 
 use std::any::{Any, TypeId};
 use std::fmt::{self, Display};
-use std::hash::Hash;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::cache::hash_of;
 use super::events::{CacheMiss, fallback_served, fallback_strategy_failed};
 use super::store::LruStore;
 use crate::clock::Clock;
@@ -73,7 +72,7 @@ pub struct FnCache {
     ttl: Duration,
     capacity: usize,
     clock: Option<&'static dyn Clock>,
-    store: OnceLock<Mutex<LruStore<ErasedValue>>>,
+    store: OnceLock<Mutex<LruStore<u64, ErasedValue>>>,
 }
 
 impl FnCache {
@@ -119,7 +118,9 @@ impl FnCache {
     /// assert_ne!(FnCache::key::<u32, _>(&("fs", 1)), FnCache::key::<u64, _>(&("fs", 1)));
     /// ```
     pub fn key<T: 'static, A: Hash + ?Sized>(args: &A) -> u64 {
-        hash_of(&(TypeId::of::<T>(), args))
+        let mut hasher = DefaultHasher::new();
+        (TypeId::of::<T>(), args).hash(&mut hasher);
+        hasher.finish()
     }
 
     /// Stores a clone of `value` under `key`, fresh from now; evicts the least recently used
@@ -127,14 +128,14 @@ impl FnCache {
     pub fn store<T: Clone + Send + Sync + 'static>(&self, key: u64, value: &T) {
         let value: ErasedValue = Arc::new(value.clone());
         let now = self.now();
-        self.lock().insert(key, value, now);
+        self.lock().insert(key, key, value, now, |a, b| a == b);
     }
 
     /// A clone of the value under `key`, or `None` if absent, expired, or of another type.
     pub fn lookup<T: Clone + Send + Sync + 'static>(&self, key: u64) -> Option<T> {
         let now = self.now();
         // Clone the Arc under the lock, the value outside it.
-        let erased = self.lock().get(key, now).cloned()?;
+        let erased = self.lock().get(key, |k| *k == key, now).cloned()?;
         erased.downcast_ref::<T>().cloned()
     }
 
@@ -187,7 +188,7 @@ impl FnCache {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, LruStore<ErasedValue>> {
+    fn lock(&self) -> MutexGuard<'_, LruStore<u64, ErasedValue>> {
         lock(
             self.store
                 .get_or_init(|| Mutex::new(LruStore::new(self.ttl, self.capacity))),
@@ -195,7 +196,7 @@ impl FnCache {
     }
 }
 
-fn lock(store: &Mutex<LruStore<ErasedValue>>) -> MutexGuard<'_, LruStore<ErasedValue>> {
+fn lock(store: &Mutex<LruStore<u64, ErasedValue>>) -> MutexGuard<'_, LruStore<u64, ErasedValue>> {
     // Only map operations run under the lock; a poisoned one is still consistent.
     store.lock().unwrap_or_else(|e| e.into_inner())
 }
