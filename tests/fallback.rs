@@ -463,11 +463,11 @@ static FN_CLOCK: ManualClock = ManualClock::new();
 #[test]
 fn fn_cache_serve_looks_up_and_reports() {
     static CACHE: FnCache = FnCache::with_clock(TEN_MINUTES, 8, &FN_CLOCK);
-    let key = FnCache::key::<u32, _>(&"serve");
+    let key = FnCache::key(&(), Some(()), "serve");
     let events = capture_events(|| {
-        assert_eq!(CACHE.serve::<u32>("op", key, &"boom"), None);
-        CACHE.store(key, &3u32);
-        assert_eq!(CACHE.serve::<u32>("op", key, &"boom"), Some(3));
+        assert_eq!(CACHE.serve::<u32, _, _>("op", &key, &"boom"), None);
+        CACHE.store(key.clone(), &3u32);
+        assert_eq!(CACHE.serve::<u32, _, _>("op", &key, &"boom"), Some(3));
     });
     assert_eq!(events.len(), 2, "{events:?}");
     assert_eq!(events[0].level, tracing::Level::INFO);

@@ -12,5 +12,5 @@ mod strategy;
 pub use cache::ResponseCache;
 pub use chain::FallbackChain;
 pub use events::{fallback_exhausted, fallback_served, fallback_strategy_failed};
-pub use fn_cache::{FnCache, set_fn_cache_clock};
+pub use fn_cache::{CacheIdentity, FnCache, FnKey, set_fn_cache_clock};
 pub use strategy::{FallbackStrategy, Served, ServedBy};
