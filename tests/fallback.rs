@@ -19,7 +19,7 @@ use mcpstore_errors_tests::{CapturedEvent, CountingAllocator, allocations_during
 const TEN_MINUTES: Duration = Duration::from_secs(600);
 
 /// A cache aged by a clock the test moves.
-fn manual_cache<T>(ttl: Duration, capacity: usize) -> (ResponseCache<T>, Arc<ManualClock>) {
+fn manual_cache<K, T>(ttl: Duration, capacity: usize) -> (ResponseCache<K, T>, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new());
     (
         ResponseCache::with_clock(ttl, capacity, clock.clone()),
@@ -459,13 +459,14 @@ fn the_cache_is_thread_safe_and_bounded_under_concurrent_use() {
 static FN_CLOCK: ManualClock = ManualClock::new();
 
 #[test]
-fn fn_cache_serve_looks_up_and_reports() {
+fn the_cache_step_of_the_fallback_engine_looks_up_and_reports() {
     static CACHE: FnCache = FnCache::with_clock(TEN_MINUTES, 8, &FN_CLOCK);
-    let key = FnCache::key::<u32, _>(&"serve");
+    let key = FnCache::key(&(), Some(()), "serve");
+    let run = FallbackRun::new("op");
     let events = capture_events(|| {
-        assert_eq!(CACHE.serve::<u32>("op", key, &"boom"), None);
-        CACHE.store(key, &3u32);
-        assert_eq!(CACHE.serve::<u32>("op", key, &"boom"), Some(3));
+        assert_eq!(run.cache(CACHE.lookup::<u32, _, _>(&key), &"boom"), None);
+        CACHE.store(key.clone(), &3u32);
+        assert_eq!(run.cache(CACHE.lookup::<u32, _, _>(&key), &"boom"), Some(3));
     });
     assert_eq!(events.len(), 2, "{events:?}");
     assert_eq!(events[0].level, tracing::Level::INFO);

@@ -610,7 +610,7 @@ fn a_smart_pointer_receiver_keys_on_the_instance_it_points_to() {
 static BY_VALUE_UP: AtomicBool = AtomicBool::new(true);
 
 /// A receiver taken by value is keyed by its value.
-#[derive(Debug, Clone, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct ServiceName(&'static str);
 
 impl ServiceName {

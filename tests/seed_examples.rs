@@ -41,6 +41,14 @@ impl PartialEq for FakeStore {
 
 impl Eq for FakeStore {}
 
+// Not `Clone`: `#[fallback(cache)]` keys a store argument by its id.
+impl mcpstore_errors::CacheIdentity for FakeStore {
+    type Id = u32;
+    fn cache_identity(&self) -> u32 {
+        self.id
+    }
+}
+
 impl FakeStore {
     fn new(id: u32) -> Self {
         let tools = HashMap::from([

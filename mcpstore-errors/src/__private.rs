@@ -185,53 +185,226 @@ pub fn on_retry<E, H: Fn(u32, &E, Duration)>(
 // ---------------------------------------------------------------------------------------------
 // #[fallback(cache)] keys
 
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 
-/// One argument's share of a cache key: hashed through `dyn`, so that a missing `Hash` is
-/// reported once, at the argument.
-pub struct KeyPart<'a>(&'a dyn HashArgument);
+pub use crate::fallback::FnKey;
 
-impl std::fmt::Debug for KeyPart<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("KeyPart")
+pub use crate::fallback::CacheIdentity;
+
+/// An argument on its way into a cache key, wrapped so that method lookup picks
+/// [`IdentifiedArgument`] when its type implements [`CacheIdentity`] and [`CopiedArgument`]
+/// otherwise: `key_argument((&&Argument::of(&arg)).key_source())`. A by-value argument is
+/// passed as `&arg`, a reference argument as `&*arg`.
+#[derive(Debug)]
+pub struct Argument<'a, T: ?Sized>(&'a T);
+
+impl<'a, T: ?Sized> Argument<'a, T> {
+    /// Wraps the argument.
+    #[inline(always)]
+    pub fn of(argument: &'a T) -> Self {
+        Argument(argument)
     }
 }
 
-impl Hash for KeyPart<'_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash_into(state);
+/// A [`CacheIdentity`] id as a key part.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Identified<Id>(Id);
+
+/// Keys an argument by its [`CacheIdentity`].
+pub trait IdentifiedArgument {
+    /// What [`key_argument`] turns into a key part.
+    type Source;
+    /// The id.
+    fn key_source(&self) -> Self::Source;
+}
+
+impl<T: CacheIdentity + ?Sized> IdentifiedArgument for &Argument<'_, T> {
+    type Source = Identified<T::Id>;
+    #[inline]
+    fn key_source(&self) -> Identified<T::Id> {
+        Identified(self.0.cache_identity())
     }
 }
 
-/// An argument a cache can key on: the `Hash` ones.
+/// Keys an argument by an owned copy of its value.
+pub trait CopiedArgument<'a> {
+    /// What [`key_argument`] turns into a key part.
+    type Source;
+    /// The argument itself.
+    fn key_source(&self) -> Self::Source;
+}
+
+impl<'a, T: ?Sized> CopiedArgument<'a> for Argument<'a, T> {
+    type Source = &'a T;
+    #[inline(always)]
+    fn key_source(&self) -> &'a T {
+        self.0
+    }
+}
+
+/// What a cache key can hold of an argument: an owned copy of its value (`String` for `&str`,
+/// `Vec<T>` for `&[T]`, `T` for `T` or `&T`), compared by `Eq` so that equal values find the
+/// same entry however they are passed, or its [`CacheIdentity`] id.
 #[diagnostic::on_unimplemented(
-    message = "`#[fallback(cache)]` keys its cache on the arguments, so `{Self}` must be `Hash`",
+    message = "`#[fallback(cache)]` keys its cache on each argument, and this one can be neither copied into the key (`Clone + Eq + Hash`) nor identified (`CacheIdentity`)",
     label = "this argument is part of the cache key",
-    note = "derive or implement `Hash`, or drop `cache` from the chain"
+    note = "make the type `Clone + PartialEq + Eq + Hash` (owned, `Send + Sync + 'static`), or implement `mcpstore_errors::CacheIdentity` for it to key it by an id, or drop `cache` from the chain"
 )]
-pub trait HashArgument {
-    /// Feeds the argument to `state`.
-    fn hash_into(&self, state: &mut dyn Hasher);
+pub trait KeySource {
+    /// The key part.
+    type Key: Hash + Eq + Send + Sync + 'static;
+    /// Makes the key part.
+    fn into_key(self) -> Self::Key;
 }
 
-impl<T: Hash> HashArgument for T {
-    fn hash_into(&self, mut state: &mut dyn Hasher) {
-        self.hash(&mut state);
+impl<T> KeySource for &T
+where
+    T: ToOwned + ?Sized,
+    T::Owned: Hash + Eq + Send + Sync + 'static,
+{
+    type Key = T::Owned;
+    #[inline]
+    fn into_key(self) -> T::Owned {
+        self.to_owned()
     }
 }
 
-/// `argument` as part of a cache key.
-#[inline(always)]
-pub fn key_part<T: HashArgument>(argument: &T) -> KeyPart<'_> {
-    KeyPart(argument)
+impl<Id: Hash + Eq + Send + Sync + 'static> KeySource for Identified<Id> {
+    type Key = Identified<Id>;
+    #[inline(always)]
+    fn into_key(self) -> Identified<Id> {
+        self
+    }
 }
 
-/// The address of the instance a receiver points to (`&self`, `Arc<Self>`, `Pin<&mut Self>`..
-/// all coerce to `&Self`): a method's cache entries belong to one instance, without asking
-/// `Self` to be `Hash`.
+/// One argument's part of a cache key.
 #[inline(always)]
-pub fn receiver_address<T: ?Sized>(receiver: &T) -> usize {
-    std::ptr::from_ref(receiver).cast::<()>() as usize
+pub fn key_argument<S: KeySource>(source: S) -> KeyPart<S::Key> {
+    KeyPart {
+        value: source.into_key(),
+        eq: PartialEq::eq,
+        hash: |value, mut state| value.hash(&mut state),
+    }
+}
+
+/// An argument's part of a cache key, carrying its `Eq` and `Hash` from where [`KeySource`]
+/// was checked: a missing bound is then reported once, at the argument, and not again where
+/// the key is used.
+pub struct KeyPart<K> {
+    value: K,
+    eq: fn(&K, &K) -> bool,
+    hash: fn(&K, &mut dyn std::hash::Hasher),
+}
+
+impl<K> PartialEq for KeyPart<K> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.eq)(&self.value, &other.value)
+    }
+}
+
+impl<K> Eq for KeyPart<K> {}
+
+impl<K> Hash for KeyPart<K> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.hash)(&self.value, state);
+    }
+}
+
+impl<K: std::fmt::Debug> std::fmt::Debug for KeyPart<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.value.fmt(f)
+    }
+}
+
+/// The instance a method's receiver points to (`&self`, `Arc<Self>`, `Pin<&mut Self>`.. all
+/// coerce to `&Self`), wrapped so that method lookup picks the most precise key:
+/// `(&&&Instance::<Self>::of(&self)).instance_key()` calls [`IdentifiedInstance`] when `Self`
+/// implements [`CacheIdentity`], else [`SizedInstance`] (the address; a zero-sized `Self` is a
+/// compile error), else [`UnsizedInstance`] (a `Self` not known to be `Sized`, as in a trait's
+/// default method: the address, and nothing cached for a zero-sized value).
+#[derive(Debug)]
+pub struct Instance<'a, T: ?Sized>(&'a T);
+
+impl<'a, T: ?Sized> Instance<'a, T> {
+    /// Wraps the receiver.
+    #[inline(always)]
+    pub fn of(receiver: &'a T) -> Self {
+        Instance(receiver)
+    }
+}
+
+/// The instance's address, for `Self` types with a size: a process-unique name for it while it
+/// lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Address(usize);
+
+/// Keys by [`CacheIdentity::cache_identity`].
+pub trait IdentifiedInstance {
+    /// The key part.
+    type Key;
+    /// The id, wrapped in `Some`.
+    fn instance_key(&self) -> Option<Self::Key>;
+}
+
+impl<T: CacheIdentity + ?Sized> IdentifiedInstance for &&Instance<'_, T> {
+    type Key = T::Id;
+    #[inline]
+    fn instance_key(&self) -> Option<T::Id> {
+        Some(self.0.cache_identity())
+    }
+}
+
+/// Keys by address a `Self` that has a size.
+pub trait SizedInstance {
+    /// The key part.
+    type Key;
+    /// The address, wrapped in `Some`.
+    fn instance_key(&self) -> Option<Self::Key>;
+}
+
+impl<T> SizedInstance for &Instance<'_, T> {
+    type Key = Address;
+    #[inline(always)]
+    fn instance_key(&self) -> Option<Address> {
+        const {
+            assert!(
+                size_of::<T>() != 0,
+                "#[fallback(cache)] on a method of a zero-sized type: its instances may share one address, so the cache cannot tell them apart; implement `mcpstore_errors::CacheIdentity` for the type to key its instances by an id"
+            )
+        };
+        Some(Address(std::ptr::from_ref(self.0) as usize))
+    }
+}
+
+/// Keys by address a `Self` not known to be `Sized`; refuses a zero-sized value at run time.
+pub trait UnsizedInstance {
+    /// The key part.
+    type Key;
+    /// The address, or `None` (nothing cached) for a zero-sized value.
+    fn instance_key(&self) -> Option<Self::Key>;
+}
+
+impl<T: ?Sized> UnsizedInstance for Instance<'_, T> {
+    type Key = Address;
+    #[inline]
+    fn instance_key(&self) -> Option<Address> {
+        if size_of_val(self.0) == 0 {
+            zero_sized_instance(std::any::type_name::<T>());
+            return None;
+        }
+        Some(Address(std::ptr::from_ref(self.0).cast::<()>() as usize))
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn zero_sized_instance(type_name: &'static str) {
+    tracing::warn!(
+        target: "mcpstore_errors::fallback",
+        instance_type = type_name,
+        "#[fallback(cache)] not applied: a zero-sized instance of {type_name} cannot be told apart \
+         from others of its type; implement CacheIdentity for it (as a supertrait of the trait)",
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

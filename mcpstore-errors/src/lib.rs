@@ -180,7 +180,8 @@ pub use collector::{
 };
 pub use error::{BoxError, McpStoreError};
 pub use fallback::{
-    FallbackChain, FallbackStrategy, ResponseCache, Served, ServedBy, set_fn_cache_clock,
+    CacheIdentity, FallbackChain, FallbackStrategy, ResponseCache, Served, ServedBy,
+    set_fn_cache_clock,
 };
 pub use kind::{ErrorKind, KindSet};
 pub use random::{RandomSource, SeededRandom, ThreadRandom};
@@ -317,13 +318,24 @@ pub use mcpstore_errors_macros::retry;
 ///
 /// Each strategy may be given once. `with` and `recover` return `Result<T, _>` and are awaited
 /// in an `async fn`; a wrong signature is a compile error at the path. The cache is one
-/// `static` per function, keyed by the `Ok` type, the generic arguments of a generic function,
-/// and every argument (each must be `Hash`, a compile error at the argument otherwise), and needs `T: Clone + Send + Sync + 'static`. A
-/// method's entries are per instance: `&self`, `&mut self` and smart-pointer receivers
-/// (`self: Arc<Self>`, `Pin<&mut Self>`..) key on the instance's address, so `Self` need not be
-/// `Hash` (an instance dropped and replaced at the same address may be served its
-/// predecessor's entries while they are fresh); a by-value `self` keys on its value and must be
-/// `Hash`. Its `ttl` and `capacity` are evaluated once, so they may not use `self`, `Self` or
+/// `static` per function and needs `T: Clone + Send + Sync + 'static`. An entry is served only
+/// to a call whose key equals the one it was stored under (compared by `Eq`; the hash only
+/// picks the bucket): the function's full instantiation (`Self`, the impl's and the function's
+/// generic arguments, so `Holder::<u8>::label` and `Holder::<String>::label` never share), the
+/// instance for a method, and an owned copy of every argument (`String` for `&str`, `Vec<T>`
+/// for `&[T]`: equal values share an entry however they are passed). Each argument's type must
+/// be `Clone + Eq + Hash` (owned, `Send + Sync + 'static`) or implement [`CacheIdentity`], which
+/// keys it by an id; otherwise a compile error points at the argument. A by-value `self` is
+/// an argument like any other. A method's entries are per instance: `&self`, `&mut self` and
+/// smart-pointer receivers (`self: Arc<Self>`, `Pin<&mut Self>`..) key on the instance's
+/// [`CacheIdentity`] when `Self` implements it, and on its address otherwise, so `Self` need
+/// not be `Hash`. An address names an instance only while it lives: an instance dropped and
+/// replaced at the same address may be served its predecessor's entries while they are fresh
+/// (implement [`CacheIdentity`] where that matters). A zero-sized `Self` has no address of its
+/// own (two `Box<Marker>` share one), so keying it by address is refused: a compile error
+/// (reported by `cargo build`, not `cargo check`) naming [`CacheIdentity`], or, in a trait's
+/// default method, where `Self` is not known to be `Sized`, a `WARN` event and no caching for
+/// that call. Its `ttl` and `capacity` are evaluated once, so they may not use `self`, `Self` or
 /// the function's generic parameters. Strategies after `default` never run. When `with` or `recover` is present,
 /// by-value arguments are cloned for the original call so they can be passed on. Each fallback
 /// is reported as a `tracing` event.
@@ -350,11 +362,12 @@ pub use mcpstore_errors_macros::retry;
 /// ```text
 /// fn tools(service: &str) -> Result<Vec<String>, McpStoreError> {
 ///     static CACHE: FnCache = FnCache::new(Duration::new(600, 0), 1024);
-///     let key = FnCache::key::<Vec<String>, _>(&(key_part(&service),));
+///     // The closure's type carries every generic parameter in scope.
+///     let key = FnCache::key(&|| {}, Some(()), (key_argument(service),));
 ///     match (|| -> Result<Vec<String>, McpStoreError> { /* body */ })() {
 ///         Ok(value) => { CACHE.store(key, &value); Ok(value) }
 ///         Err(error) => 'chain: {
-///             if let Some(value) = CACHE.lookup(key) { break 'chain Ok(value); }
+///             if let Some(value) = CACHE.lookup(&key) { break 'chain Ok(value); }
 ///             match tools_from_backup(service) {
 ///                 Ok(value) => break 'chain Ok(value),
 ///                 Err(failure) => fallback_strategy_failed("my_crate::tools", "with", &failure),

@@ -8,7 +8,7 @@ use syn::spanned::Spanned;
 
 use super::{describe, forward_arguments, operation, rebind_for_run, resupply};
 use crate::args::{FallbackArgs, Strategy};
-use crate::func::Function;
+use crate::func::{Function, Mode};
 
 /// The seed's cache lifetime, 300 s.
 const DEFAULT_TTL_SECS: u64 = 300;
@@ -66,49 +66,15 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                 let capacity = capacity
                     .as_ref()
                     .map_or_else(|| quote!(#DEFAULT_CAPACITY), |c| quote!(#c));
-                let ok = match function.ok_type() {
-                    Some(ok) => quote!(#ok),
-                    None => quote!(_),
-                };
-                let parts = function.params.iter().map(|param| {
-                    let binding = &param.binding;
-                    if param.is_self && !param.self_by_value {
-                        // A borrowed or shared receiver: entries are per instance, by address.
-                        quote_spanned!(param.span=> ::mcpstore_errors::__private::key_part(
-                            &::mcpstore_errors::__private::receiver_address::<Self>(&#binding)),)
-                    } else {
-                        quote_spanned!(param.span=> ::mcpstore_errors::__private::key_part(&#binding),)
-                    }
-                });
-                // One static serves every instantiation of a generic function: the generic
-                // arguments are part of the key, so `load::<A>` and `load::<B>` never share.
-                let generic_parts =
-                    function
-                        .sig
-                        .generics
-                        .params
-                        .iter()
-                        .filter_map(|param| match param {
-                            syn::GenericParam::Type(ty) => {
-                                let ident = &ty.ident;
-                                Some(quote!(::core::any::type_name::<#ident>(),))
-                            }
-                            syn::GenericParam::Const(constant) => {
-                                let ident = &constant.ident;
-                                Some(quote!(::mcpstore_errors::__private::key_part(&#ident),))
-                            }
-                            syn::GenericParam::Lifetime(_) => None,
-                        });
+                let cache_key = cache_key(function);
                 cache_setup = quote_spanned! {key.span()=>
                     static __MCPSTORE_CACHE: ::mcpstore_errors::__private::FnCache =
                         ::mcpstore_errors::__private::FnCache::new(#ttl, #capacity);
-                    let __mcpstore_key = ::mcpstore_errors::__private::FnCache::key::<#ok, _>(
-                        &((#(#generic_parts)*), (#(#parts)*)),
-                    );
+                    let __mcpstore_key = #cache_key;
                 };
                 on_success = quote!(__MCPSTORE_CACHE.store(__mcpstore_key, &__mcpstore_value););
                 steps.push(quote! {
-                    if let ::core::option::Option::Some(__mcpstore_value) = #run.cache(__MCPSTORE_CACHE.lookup(__mcpstore_key), #described) {
+                    if let ::core::option::Option::Some(__mcpstore_value) = #run.cache(__MCPSTORE_CACHE.lookup(&__mcpstore_key), #described) {
                         break #chain ::core::result::Result::Ok(__mcpstore_value);
                     }
                 });
@@ -169,4 +135,42 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
             }
         }
     }
+}
+
+/// The expression of a call's cache key, compared by `Eq` when looked up:
+/// - the instantiation: the type of a closure written in the body, which carries every generic
+///   parameter in scope, so `Self`, the impl's and the function's parameters are all in the key
+///   even for an associated function, where the attribute cannot tell whether `Self` exists;
+/// - the instance of a method with a borrowed or smart-pointer receiver: its `CacheIdentity`,
+///   else its address (a zero-sized `Self` is refused);
+/// - every other argument (a by-value `self` included): its `CacheIdentity`, else an owned copy
+///   (`String` for `&str`).
+fn cache_key(function: &Function) -> TokenStream {
+    let mut instance = quote!(::core::option::Option::Some(()));
+    let mut arguments = Vec::new();
+    for param in &function.params {
+        let binding = &param.binding;
+        if param.is_self && !param.self_by_value {
+            instance = quote_spanned! {param.span=> {
+                #[allow(unused_imports)]
+                use ::mcpstore_errors::__private::{
+                    IdentifiedInstance as _, SizedInstance as _, UnsizedInstance as _,
+                };
+                (&&&::mcpstore_errors::__private::Instance::<Self>::of(&#binding)).instance_key()
+            }};
+        } else {
+            let argument = match param.mode {
+                Mode::ByValue => quote_spanned!(param.span=> &#binding),
+                Mode::SharedRef | Mode::MutRef => quote_spanned!(param.span=> &*#binding),
+            };
+            arguments.push(quote_spanned! {param.span=>
+                ::mcpstore_errors::__private::key_argument({
+                    #[allow(unused_imports)]
+                    use ::mcpstore_errors::__private::{CopiedArgument as _, IdentifiedArgument as _};
+                    (&&::mcpstore_errors::__private::Argument::of(#argument)).key_source()
+                }),
+            });
+        }
+    }
+    quote!(::mcpstore_errors::__private::FnCache::key(&|| {}, #instance, (#(#arguments)*)))
 }

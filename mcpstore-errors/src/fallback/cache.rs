@@ -1,7 +1,8 @@
 //! [`ResponseCache`]: the typed, shareable face of the cache engine.
 
+use std::borrow::Borrow;
 use std::fmt;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -11,32 +12,37 @@ use crate::clock::{Clock, SystemClock};
 /// A bounded, thread-safe cache of successful results, each served while younger than the TTL;
 /// the storage behind [`FallbackChain::cache`](crate::FallbackChain::cache).
 ///
-/// Keys are hashed; at most `capacity` entries are kept, and the least recently used one makes
-/// room for a new one. Age is measured on a monotonic [`Clock`]. Clones share the same entries,
-/// so one cache can back several chains (each keys its entries by its operation name too).
+/// Each entry keeps its key, and a lookup finds an entry only when the keys are equal (`Eq`);
+/// the hash merely picks the bucket, so two keys whose hashes collide never read each other's
+/// values. Lookups may use a borrowed form of the key (`&str` for a `String` key), as with a
+/// `HashMap`. At most `capacity` entries are kept, and the least recently used one makes room
+/// for a new one. Age is measured on a monotonic [`Clock`]. Clones share the same entries, so
+/// one cache can back several chains (each keys its entries by its operation name too).
 ///
 /// ```
 /// use std::time::Duration;
 /// use mcpstore_errors::ResponseCache;
 ///
 /// let cache = ResponseCache::new(Duration::from_secs(600), 2);
-/// cache.insert(&("fs", 1), "first");
-/// cache.insert(&("fs", 2), "second");
-/// cache.insert(&("fs", 3), "third"); // full: evicts the least recently used, ("fs", 1)
+/// cache.insert(("fs", 1), "first");
+/// cache.insert(("fs", 2), "second");
+/// cache.insert(("fs", 3), "third"); // full: evicts the least recently used, ("fs", 1)
 /// assert_eq!(cache.len(), 2);
 /// assert_eq!(cache.get(&("fs", 1)), None);
 /// assert_eq!(cache.get(&("fs", 3)), Some("third"));
 /// ```
-pub struct ResponseCache<T> {
-    shared: Arc<Shared<T>>,
+pub struct ResponseCache<K, V> {
+    shared: Arc<Shared<K, V>>,
 }
 
-struct Shared<T> {
-    store: Mutex<LruStore<T>>,
+struct Shared<K, V> {
+    store: Mutex<LruStore<K, V>>,
+    /// Seeded per cache: keys an attacker picks cannot be aimed at one bucket in advance.
+    hasher: RandomState,
     clock: Arc<dyn Clock>,
 }
 
-impl<T> ResponseCache<T> {
+impl<K, V> ResponseCache<K, V> {
     /// A cache holding at most `capacity` entries (zero: it stores nothing), each served for
     /// `ttl` after it was stored, aged by the real monotonic clock.
     ///
@@ -44,7 +50,7 @@ impl<T> ResponseCache<T> {
     /// use std::time::Duration;
     /// use mcpstore_errors::ResponseCache;
     ///
-    /// let cache: ResponseCache<Vec<String>> = ResponseCache::new(Duration::from_secs(600), 100);
+    /// let cache: ResponseCache<String, Vec<String>> = ResponseCache::new(Duration::from_secs(600), 100);
     /// assert_eq!(cache.capacity(), 100);
     /// ```
     pub fn new(ttl: Duration, capacity: usize) -> Self {
@@ -69,6 +75,7 @@ impl<T> ResponseCache<T> {
         ResponseCache {
             shared: Arc::new(Shared {
                 store: Mutex::new(LruStore::new(ttl, capacity)),
+                hasher: RandomState::new(),
                 clock,
             }),
         }
@@ -79,7 +86,7 @@ impl<T> ResponseCache<T> {
     /// ```
     /// # use std::time::Duration;
     /// # use mcpstore_errors::ResponseCache;
-    /// let cache: ResponseCache<u8> = ResponseCache::new(Duration::from_secs(5), 1);
+    /// let cache: ResponseCache<&str, u8> = ResponseCache::new(Duration::from_secs(5), 1);
     /// assert_eq!(cache.ttl(), Duration::from_secs(5));
     /// ```
     pub fn ttl(&self) -> Duration {
@@ -91,7 +98,7 @@ impl<T> ResponseCache<T> {
     /// ```
     /// # use std::time::Duration;
     /// # use mcpstore_errors::ResponseCache;
-    /// let cache: ResponseCache<u8> = ResponseCache::new(Duration::from_secs(5), 3);
+    /// let cache: ResponseCache<&str, u8> = ResponseCache::new(Duration::from_secs(5), 3);
     /// assert_eq!(cache.capacity(), 3);
     /// ```
     pub fn capacity(&self) -> usize {
@@ -116,7 +123,7 @@ impl<T> ResponseCache<T> {
     /// ```
     /// # use std::time::Duration;
     /// # use mcpstore_errors::ResponseCache;
-    /// let cache: ResponseCache<u8> = ResponseCache::new(Duration::from_secs(5), 3);
+    /// let cache: ResponseCache<&str, u8> = ResponseCache::new(Duration::from_secs(5), 3);
     /// assert!(cache.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -137,7 +144,34 @@ impl<T> ResponseCache<T> {
         self.lock().clear();
     }
 
-    /// Stores `value` under `key`, fresh from now, replacing any older entry for that key.
+    fn lock(&self) -> MutexGuard<'_, LruStore<K, V>> {
+        // A panic in a key's or value's Clone, Eq or Drop cannot leave the maps half-updated.
+        self.shared.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The hash that picks `key`'s bucket; a borrowed form of a key hashes alike.
+    pub(crate) fn hash_of<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        self.shared.hasher.hash_one(key)
+    }
+
+    /// Stores `value` under `key` (whose hash is `hash`), replacing the entry `same` matches.
+    pub(crate) fn insert_hashed(&self, hash: u64, key: K, value: V, same: impl Fn(&K, &K) -> bool) {
+        let now = self.shared.clock.now();
+        self.lock().insert(hash, key, value, now, same);
+    }
+
+    /// A clone of the fresh value whose key `is_key` accepts (its hash is `hash`).
+    pub(crate) fn get_hashed(&self, hash: u64, is_key: impl Fn(&K) -> bool) -> Option<V>
+    where
+        V: Clone,
+    {
+        let now = self.shared.clock.now();
+        self.lock().get(hash, is_key, now).cloned()
+    }
+}
+
+impl<K: Hash + Eq, V> ResponseCache<K, V> {
+    /// Stores `value` under `key`, fresh from now, replacing any older entry for an equal key.
     ///
     /// ```
     /// # use std::time::Duration;
@@ -146,44 +180,36 @@ impl<T> ResponseCache<T> {
     /// cache.insert("a", 1);
     /// cache.insert("a", 2);
     /// assert_eq!(cache.get("a"), Some(2));
+    /// assert_eq!(cache.len(), 1);
     /// ```
-    pub fn insert<K: Hash + ?Sized>(&self, key: &K, value: T) {
-        self.insert_hashed(hash_of(key), value);
-    }
-
-    pub(crate) fn insert_hashed(&self, key: u64, value: T) {
-        let now = self.shared.clock.now();
-        self.lock().insert(key, value, now);
-    }
-
-    fn lock(&self) -> MutexGuard<'_, LruStore<T>> {
-        // A panic in a value's Clone or Drop cannot leave the maps half-updated.
-        self.shared.store.lock().unwrap_or_else(|e| e.into_inner())
+    pub fn insert(&self, key: K, value: V) {
+        let hash = self.hash_of(&key);
+        self.insert_hashed(hash, key, value, K::eq);
     }
 }
 
-impl<T: Clone> ResponseCache<T> {
-    /// A clone of the value under `key` if it is younger than the TTL; marks it as recently used.
+impl<K: Hash + Eq, V: Clone> ResponseCache<K, V> {
+    /// A clone of the value under a key equal to `key` if it is younger than the TTL; marks it
+    /// as recently used. `key` may be any borrowed form of `K`.
     ///
     /// ```
     /// # use std::time::Duration;
     /// # use mcpstore_errors::ResponseCache;
     /// let cache = ResponseCache::new(Duration::from_secs(5), 3);
-    /// cache.insert("a", 1);
+    /// cache.insert(String::from("a"), 1);
     /// assert_eq!(cache.get("a"), Some(1));
     /// assert_eq!(cache.get("b"), None);
     /// ```
-    pub fn get<K: Hash + ?Sized>(&self, key: &K) -> Option<T> {
-        self.get_hashed(hash_of(key))
-    }
-
-    pub(crate) fn get_hashed(&self, key: u64) -> Option<T> {
-        let now = self.shared.clock.now();
-        self.lock().get(key, now).cloned()
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.get_hashed(self.hash_of(key), |stored| stored.borrow() == key)
     }
 }
 
-impl<T> Clone for ResponseCache<T> {
+impl<K, V> Clone for ResponseCache<K, V> {
     fn clone(&self) -> Self {
         ResponseCache {
             shared: Arc::clone(&self.shared),
@@ -191,7 +217,7 @@ impl<T> Clone for ResponseCache<T> {
     }
 }
 
-impl<T> fmt::Debug for ResponseCache<T> {
+impl<K, V> fmt::Debug for ResponseCache<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let store = self.lock();
         f.debug_struct("ResponseCache")
@@ -201,12 +227,4 @@ impl<T> fmt::Debug for ResponseCache<T> {
             .field("clock", &self.shared.clock)
             .finish()
     }
-}
-
-/// The key hash every cache uses. `DefaultHasher::new()` is deterministic within a process,
-/// which is all an in-memory cache needs.
-pub(crate) fn hash_of<K: Hash + ?Sized>(key: &K) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    key.hash(&mut hasher);
-    hasher.finish()
 }

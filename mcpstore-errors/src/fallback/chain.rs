@@ -1,11 +1,12 @@
 //! [`FallbackChain`]: the primary operation, then each strategy in the order added.
 
+use std::borrow::Borrow;
 use std::fmt::{self, Display};
 use std::future::Future;
 use std::hash::Hash;
 use std::pin::Pin;
 
-use super::cache::{ResponseCache, hash_of};
+use super::cache::ResponseCache;
 use super::runner::FallbackRun;
 use super::strategy::{FallbackStrategy, Served, ServedBy};
 use crate::BoxError;
@@ -86,20 +87,29 @@ enum Attempt<T> {
     NeedsAsync(StrategyFuture<T>, &'static str),
 }
 
-/// The cache as the chain uses it; erases the `A: Hash` and `T: Clone` bounds, which only
+/// The cache as the chain uses it; erases the bounds on `A` and `T`, which only
 /// [`FallbackChain::cache`] requires.
 trait CacheSlot<A: ?Sized, T> {
-    fn store(&self, operation: &str, args: &A, value: &T);
-    fn lookup(&self, operation: &str, args: &A) -> Option<T>;
+    fn store(&self, operation: &'static str, args: &A, value: &T);
+    fn lookup(&self, operation: &'static str, args: &A) -> Option<T>;
 }
 
-impl<A: Hash + ?Sized, T: Clone> CacheSlot<A, T> for ResponseCache<T> {
-    fn store(&self, operation: &str, args: &A, value: &T) {
-        self.insert_hashed(hash_of(&(operation, args)), value.clone());
+impl<A, T> CacheSlot<A, T> for ResponseCache<(&'static str, A::Owned), T>
+where
+    A: ToOwned + Hash + Eq + ?Sized,
+    T: Clone,
+{
+    fn store(&self, operation: &'static str, args: &A, value: &T) {
+        // Hashed as borrowed, like the lookups: `A::Owned` hashes as `A` does.
+        let hash = self.hash_of(&(operation, args));
+        self.insert_hashed(hash, (operation, args.to_owned()), value.clone(), |a, b| {
+            a.0 == b.0 && a.1.borrow() == b.1.borrow()
+        });
     }
 
-    fn lookup(&self, operation: &str, args: &A) -> Option<T> {
-        self.get_hashed(hash_of(&(operation, args)))
+    fn lookup(&self, operation: &'static str, args: &A) -> Option<T> {
+        let hash = self.hash_of(&(operation, args));
+        self.get_hashed(hash, |key| key.0 == operation && key.1.borrow() == args)
     }
 }
 
@@ -144,8 +154,10 @@ impl<A: ?Sized, T, E> FallbackChain<A, T, E> {
     }
 
     /// Adds the cache strategy: serve the value the operation last returned for equal arguments,
-    /// while younger than the cache's TTL. From now on every success is stored in `cache`. A
-    /// second call replaces the cache and keeps the first position.
+    /// while younger than the cache's TTL. From now on every success is stored in `cache`, under
+    /// the operation's name and an owned copy of the arguments (`String` for `str`), which a
+    /// lookup compares for equality. A second call replaces the cache and keeps the first
+    /// position.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -160,9 +172,10 @@ impl<A: ?Sized, T, E> FallbackChain<A, T, E> {
     /// clock.advance(Duration::from_secs(60));
     /// assert_eq!(chain.execute(&("fs", 1), |_| Err("down".to_string())), Err("down".to_string()));
     /// ```
-    pub fn cache(mut self, cache: ResponseCache<T>) -> Self
+    pub fn cache(mut self, cache: ResponseCache<(&'static str, A::Owned), T>) -> Self
     where
-        A: Hash,
+        A: ToOwned + Hash + Eq,
+        A::Owned: Hash + Eq + Send + 'static,
         T: Clone + Send + 'static,
     {
         if self.cache.is_none() {

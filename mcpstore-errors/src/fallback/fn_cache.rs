@@ -1,17 +1,20 @@
-//! [`FnCache`]: the cache `#[fallback(cache(..))]` keeps in a `static` per annotated function.
-//! Values are type-erased because a `static` inside a generic function cannot name its types.
+//! [`FnCache`]: the cache `#[fallback(cache(..))]` keeps in a `static` per annotated function,
+//! and [`CacheIdentity`], which says which instance a method's entries belong to.
+//!
+//! Keys and values are type-erased because a `static` inside a generic function cannot name
+//! its types; each stored key is compared with the caller's by `Eq` after a downcast, so an
+//! entry is found only by an equal key of the same type.
 
 use std::any::{Any, TypeId};
-use std::fmt::{self, Display};
-use std::hash::Hash;
+use std::fmt;
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::cache::hash_of;
-use super::events::{CacheMiss, fallback_served, fallback_strategy_failed};
 use super::store::LruStore;
 use crate::clock::Clock;
 
+type ErasedKey = Box<dyn Any + Send + Sync>;
 type ErasedValue = Arc<dyn Any + Send + Sync>;
 
 /// The clock every [`FnCache`] without its own clock reads; unset means the real one.
@@ -24,39 +27,96 @@ static FN_CACHE_CLOCK: OnceLock<&'static dyn Clock> = OnceLock::new();
 /// ```
 /// use std::time::Duration;
 /// use mcpstore_errors::{ManualClock, set_fn_cache_clock};
-/// use mcpstore_errors::__private::FnCache;
+/// use mcpstore_errors::__private::{FallbackRun, FnCache};
 ///
 /// static CLOCK: ManualClock = ManualClock::new();
 /// static CACHE: FnCache = FnCache::new(Duration::from_secs(60), 10);
 ///
 /// assert!(set_fn_cache_clock(&CLOCK));
-/// let key = FnCache::key::<u32, _>("fs");
-/// CACHE.store(key, &7u32);
+/// let key = FnCache::key(&(), Some(()), "fs");
+/// CACHE.store(key.clone(), &7u32);
 /// CLOCK.advance(Duration::from_secs(60));
-/// assert_eq!(CACHE.lookup::<u32>(key), None);
+/// assert_eq!(CACHE.lookup::<u32, _, _>(&key), None);
 /// ```
 pub fn set_fn_cache_clock(clock: &'static dyn Clock) -> bool {
     FN_CACHE_CLOCK.set(clock).is_ok()
 }
 
+/// Keys the `#[fallback(cache)]` entries of a type's methods by an id of the instance (a
+/// service name, a connection id) rather than by its address.
+///
+/// Without it, a method's entries belong to the instance at one address: a zero-sized `Self`
+/// is refused at compile time (all its instances may share one address), and an instance
+/// dropped and replaced at the same address may be served its predecessor's fresh entries.
+/// With it, two instances share entries exactly when their ids are equal.
+///
+/// The attribute sees the impl only where it is known for the method's `Self`: for a method of
+/// `impl<T> Holder<T>`, implement it for every `Holder<T>`, not for `Holder<u8>` alone; for a
+/// trait's default method, make `CacheIdentity` a supertrait of the trait.
+///
+/// ```
+/// use mcpstore_errors::{CacheIdentity, fallback};
+///
+/// struct Service {
+///     name: &'static str,
+///     up: bool,
+/// }
+///
+/// impl CacheIdentity for Service {
+///     type Id = &'static str;
+///     fn cache_identity(&self) -> &'static str {
+///         self.name
+///     }
+/// }
+///
+/// impl Service {
+///     #[fallback(cache)]
+///     fn tools(&self) -> Result<Vec<String>, String> {
+///         if self.up { Ok(vec![format!("{}.read", self.name)]) } else { Err("down".into()) }
+///     }
+/// }
+///
+/// assert!(Service { name: "fs", up: true }.tools().is_ok());
+/// // Another instance with the same name is served the entry; another name is not.
+/// assert_eq!(Service { name: "fs", up: false }.tools().unwrap(), ["fs.read"]);
+/// assert!(Service { name: "web", up: false }.tools().is_err());
+/// ```
+pub trait CacheIdentity {
+    /// The id; instances with equal ids share cache entries.
+    type Id: Hash + Eq + Send + Sync + 'static;
+
+    /// This instance's id.
+    fn cache_identity(&self) -> Self::Id;
+}
+
+/// The key of one call of a cached function: the instantiation of the function, the instance
+/// for a method, and owned copies of the arguments. Made by [`FnCache::key`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FnKey<I, A> {
+    instantiation: TypeId,
+    /// `None`: this call's instance cannot be told apart from others; nothing is cached.
+    instance: Option<I>,
+    args: A,
+}
+
 /// A bounded LRU cache with a TTL for one function, `const`-constructible for a `static`;
-/// values of any `Clone + Send + Sync + 'static` type, keyed by [`FnCache::key`].
+/// values of any `Clone + Send + Sync + 'static` type, under keys made by [`FnCache::key`].
 ///
 /// Same engine as [`ResponseCache`](crate::ResponseCache); the map is built on first use.
 ///
 /// ```
 /// use std::time::Duration;
-/// use mcpstore_errors::__private::FnCache;
+/// use mcpstore_errors::__private::{FallbackRun, FnCache};
 ///
 /// fn list_tools(service: &str) -> Result<Vec<String>, String> {
 ///     static CACHE: FnCache = FnCache::new(Duration::from_secs(600), 100);
-///     let key = FnCache::key::<Vec<String>, _>(&(service,));
+///     let key = FnCache::key(&|| {}, Some(()), (service.to_owned(),));
 ///     match fetch(service) {
 ///         Ok(tools) => {
 ///             CACHE.store(key, &tools);
 ///             Ok(tools)
 ///         }
-///         Err(error) => CACHE.serve("list_tools", key, &error).ok_or(error),
+///         Err(error) => FallbackRun::new("list_tools").cache(CACHE.lookup(&key), &error).ok_or(error),
 ///     }
 /// }
 /// # fn fetch(service: &str) -> Result<Vec<String>, String> {
@@ -73,7 +133,13 @@ pub struct FnCache {
     ttl: Duration,
     capacity: usize,
     clock: Option<&'static dyn Clock>,
-    store: OnceLock<Mutex<LruStore<ErasedValue>>>,
+    inner: OnceLock<Inner>,
+}
+
+struct Inner {
+    store: Mutex<LruStore<ErasedKey, ErasedValue>>,
+    /// Seeded per cache, so argument values cannot be chosen to land in one bucket.
+    hasher: RandomState,
 }
 
 impl FnCache {
@@ -83,7 +149,7 @@ impl FnCache {
             ttl,
             capacity,
             clock: None,
-            store: OnceLock::new(),
+            inner: OnceLock::new(),
         }
     }
 
@@ -96,62 +162,80 @@ impl FnCache {
     ///
     /// static CLOCK: ManualClock = ManualClock::new();
     /// static CACHE: FnCache = FnCache::with_clock(Duration::from_secs(10), 4, &CLOCK);
-    /// let key = FnCache::key::<&str, _>(&1);
-    /// CACHE.store(key, &"one");
+    /// let key = FnCache::key(&(), Some(()), 1);
+    /// CACHE.store(key.clone(), &"one");
     /// CLOCK.advance(Duration::from_secs(9));
-    /// assert_eq!(CACHE.lookup::<&str>(key), Some("one"));
+    /// assert_eq!(CACHE.lookup::<&str, _, _>(&key), Some("one"));
     /// ```
     pub const fn with_clock(ttl: Duration, capacity: usize, clock: &'static dyn Clock) -> FnCache {
         FnCache {
             ttl,
             capacity,
             clock: Some(clock),
-            store: OnceLock::new(),
+            inner: OnceLock::new(),
         }
     }
 
-    /// The key of `args` for a result of type `T`: a hash of both, so two instantiations of a
-    /// generic function sharing one `static` never read each other's values.
+    /// The key of a call: `instantiation` is any value whose type names the function's full
+    /// instantiation (generated code passes a closure written in the function's body, whose
+    /// type carries every generic parameter in scope: `Self`'s, the impl's, the function's);
+    /// `instance` the method's instance (`Some(())` for a function without one, `None` when the
+    /// instance cannot be told apart, which caches nothing); `args` owned copies of the
+    /// arguments. Two keys are equal when all three are.
     ///
     /// ```
     /// use mcpstore_errors::__private::FnCache;
-    /// assert_eq!(FnCache::key::<u32, _>(&("fs", 1)), FnCache::key::<u32, _>(&("fs", 1)));
-    /// assert_ne!(FnCache::key::<u32, _>(&("fs", 1)), FnCache::key::<u64, _>(&("fs", 1)));
+    /// fn marker<T>() -> impl Sized { || () }
+    /// let a = FnCache::key(&marker::<u8>(), Some(()), ("fs", 1));
+    /// assert_eq!(a, FnCache::key(&marker::<u8>(), Some(()), ("fs", 1)));
+    /// assert_ne!(a, FnCache::key(&marker::<String>(), Some(()), ("fs", 1)));
+    /// assert_ne!(a, FnCache::key(&marker::<u8>(), Some(()), ("fs", 2)));
     /// ```
-    pub fn key<T: 'static, A: Hash + ?Sized>(args: &A) -> u64 {
-        hash_of(&(TypeId::of::<T>(), args))
+    pub fn key<M: ?Sized, I, A>(instantiation: &M, instance: Option<I>, args: A) -> FnKey<I, A> {
+        let _ = instantiation;
+        FnKey {
+            instantiation: typeid::of::<M>(),
+            instance,
+            args,
+        }
     }
 
     /// Stores a clone of `value` under `key`, fresh from now; evicts the least recently used
     /// entry when full.
-    pub fn store<T: Clone + Send + Sync + 'static>(&self, key: u64, value: &T) {
+    pub fn store<T, I, A>(&self, key: FnKey<I, A>, value: &T)
+    where
+        T: Clone + Send + Sync + 'static,
+        FnKey<I, A>: Hash + Eq + Send + Sync + 'static,
+    {
+        if key.instance.is_none() {
+            return;
+        }
+        let inner = self.inner();
+        let hash = inner.hasher.hash_one(&key);
         let value: ErasedValue = Arc::new(value.clone());
         let now = self.now();
-        self.lock().insert(key, value, now);
+        lock(&inner.store).insert(hash, Box::new(key), value, now, |a, b| {
+            a.downcast_ref::<FnKey<I, A>>()
+                .is_some_and(|a| b.downcast_ref::<FnKey<I, A>>() == Some(a))
+        });
     }
 
-    /// A clone of the value under `key`, or `None` if absent, expired, or of another type.
-    pub fn lookup<T: Clone + Send + Sync + 'static>(&self, key: u64) -> Option<T> {
+    /// A clone of the value under a key equal to `key`, or `None` if absent, expired, or of
+    /// another type.
+    pub fn lookup<T, I, A>(&self, key: &FnKey<I, A>) -> Option<T>
+    where
+        T: Clone + Send + Sync + 'static,
+        FnKey<I, A>: Hash + Eq + 'static,
+    {
+        key.instance.as_ref()?;
+        let inner = self.inner.get()?;
+        let hash = inner.hasher.hash_one(key);
         let now = self.now();
         // Clone the Arc under the lock, the value outside it.
-        let erased = self.lock().get(key, now).cloned()?;
+        let erased = lock(&inner.store)
+            .get(hash, |stored| stored.downcast_ref() == Some(key), now)
+            .cloned()?;
         erased.downcast_ref::<T>().cloned()
-    }
-
-    /// The cache strategy of a fallback: [`lookup`](Self::lookup), then the `tracing` event that
-    /// says whether it served `operation` after `error`.
-    pub fn serve<T: Clone + Send + Sync + 'static>(
-        &self,
-        operation: &str,
-        key: u64,
-        error: &dyn Display,
-    ) -> Option<T> {
-        let value = self.lookup(key);
-        match value {
-            Some(_) => fallback_served(operation, "cache", error),
-            None => fallback_strategy_failed(operation, "cache", &CacheMiss),
-        }
-        value
     }
 
     /// The number of entries held, expired ones not yet dropped included.
@@ -161,11 +245,11 @@ impl FnCache {
     /// use mcpstore_errors::__private::FnCache;
     /// static CACHE: FnCache = FnCache::new(Duration::from_secs(10), 4);
     /// assert_eq!(CACHE.len(), 0);
-    /// CACHE.store(FnCache::key::<u8, _>(&1), &1u8);
+    /// CACHE.store(FnCache::key(&(), Some(()), 1), &1u8);
     /// assert_eq!(CACHE.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        self.store.get().map_or(0, |store| lock(store).len())
+        self.inner.get().map_or(0, |inner| lock(&inner.store).len())
     }
 
     /// Whether the cache holds no entry.
@@ -175,8 +259,8 @@ impl FnCache {
 
     /// Drops every entry.
     pub fn clear(&self) {
-        if let Some(store) = self.store.get() {
-            lock(store).clear();
+        if let Some(inner) = self.inner.get() {
+            lock(&inner.store).clear();
         }
     }
 
@@ -187,16 +271,19 @@ impl FnCache {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, LruStore<ErasedValue>> {
-        lock(
-            self.store
-                .get_or_init(|| Mutex::new(LruStore::new(self.ttl, self.capacity))),
-        )
+    fn inner(&self) -> &Inner {
+        self.inner.get_or_init(|| Inner {
+            store: Mutex::new(LruStore::new(self.ttl, self.capacity)),
+            hasher: RandomState::new(),
+        })
     }
 }
 
-fn lock(store: &Mutex<LruStore<ErasedValue>>) -> MutexGuard<'_, LruStore<ErasedValue>> {
-    // Only map operations run under the lock; a poisoned one is still consistent.
+fn lock(
+    store: &Mutex<LruStore<ErasedKey, ErasedValue>>,
+) -> MutexGuard<'_, LruStore<ErasedKey, ErasedValue>> {
+    // Only map operations and key comparisons run under the lock; the maps stay usable after a
+    // panic in an argument's `Eq`.
     store.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -220,57 +307,102 @@ mod tests {
     const TEN_MINUTES: Duration = Duration::from_secs(600);
     static FN_CLOCK: ManualClock = ManualClock::new();
 
+    fn key<A>(args: A) -> FnKey<(), A> {
+        FnCache::key(&(), Some(()), args)
+    }
+
+    /// Hashes every value alike, so only `Eq` can tell keys apart.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    struct SameHash(u32);
+
+    impl Hash for SameHash {
+        fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+    }
+
     #[test]
     fn fn_cache_expires_at_its_ttl_on_its_clock() {
         static CACHE: FnCache = FnCache::with_clock(Duration::from_secs(30), 8, &FN_CLOCK_TTL);
         static FN_CLOCK_TTL: ManualClock = ManualClock::new();
-        let key = FnCache::key::<String, _>(&("fs", 1));
-        CACHE.store(key, &"tools".to_string());
+        let key = key(("fs", 1));
+        CACHE.store(key.clone(), &"tools".to_string());
         FN_CLOCK_TTL.advance(Duration::from_secs(29));
-        assert_eq!(CACHE.lookup::<String>(key).as_deref(), Some("tools"));
+        assert_eq!(CACHE.lookup::<String, _, _>(&key).as_deref(), Some("tools"));
         FN_CLOCK_TTL.advance(Duration::from_secs(1));
-        assert_eq!(CACHE.lookup::<String>(key), None);
+        assert_eq!(CACHE.lookup::<String, _, _>(&key), None);
     }
 
     #[test]
     fn fn_cache_holds_at_most_its_capacity() {
         static CACHE: FnCache = FnCache::with_clock(TEN_MINUTES, 4, &FN_CLOCK);
         for n in 0..20u32 {
-            CACHE.store(FnCache::key::<u32, _>(&n), &n);
+            CACHE.store(key(n), &n);
             assert!(CACHE.len() <= 4);
         }
         assert_eq!(CACHE.len(), 4);
-        assert_eq!(CACHE.lookup::<u32>(FnCache::key::<u32, _>(&15)), None);
-        assert_eq!(CACHE.lookup::<u32>(FnCache::key::<u32, _>(&16)), Some(16));
-        assert_eq!(CACHE.lookup::<u32>(FnCache::key::<u32, _>(&19)), Some(19));
+        assert_eq!(CACHE.lookup::<u32, _, _>(&key(15u32)), None);
+        assert_eq!(CACHE.lookup::<u32, _, _>(&key(16u32)), Some(16));
+        assert_eq!(CACHE.lookup::<u32, _, _>(&key(19u32)), Some(19));
     }
 
     #[test]
-    fn fn_cache_keys_differ_by_value_type_and_lookups_check_the_type() {
+    fn fn_cache_tells_apart_keys_that_hash_alike() {
         static CACHE: FnCache = FnCache::with_clock(TEN_MINUTES, 8, &FN_CLOCK);
-        let as_u32 = FnCache::key::<u32, _>(&("fs", 1));
-        let as_u64 = FnCache::key::<u64, _>(&("fs", 1));
-        assert_ne!(as_u32, as_u64);
-        assert_eq!(as_u32, FnCache::key::<u32, _>(&("fs", 1)));
-        assert_ne!(as_u32, FnCache::key::<u32, _>(&("fs", 2)));
+        CACHE.store(key(SameHash(1)), &1u32);
+        CACHE.store(key(SameHash(2)), &2u32);
+        assert_eq!(CACHE.len(), 2);
+        assert_eq!(CACHE.lookup::<u32, _, _>(&key(SameHash(1))), Some(1));
+        assert_eq!(CACHE.lookup::<u32, _, _>(&key(SameHash(2))), Some(2));
+        assert_eq!(CACHE.lookup::<u32, _, _>(&key(SameHash(3))), None);
+    }
 
-        CACHE.store(as_u32, &1u32);
-        CACHE.store(as_u64, &2u64);
-        assert_eq!(CACHE.lookup::<u32>(as_u32), Some(1));
-        assert_eq!(CACHE.lookup::<u64>(as_u64), Some(2));
-        assert_eq!(CACHE.lookup::<u64>(as_u32), None, "a u32 read as a u64");
+    #[test]
+    fn fn_cache_tells_apart_keys_of_different_types_and_instantiations() {
+        static CACHE: FnCache = FnCache::with_clock(TEN_MINUTES, 8, &FN_CLOCK);
+        // `T` appears only in the closure's type, as in generated code.
+        #[allow(clippy::extra_unused_type_parameters)]
+        fn marker<T>() -> impl Sized {
+            || ()
+        }
+        // The same bits under two argument types, and one argument under two instantiations.
+        CACHE.store(key(1u32), &"u32");
+        CACHE.store(key(1i32), &"i32");
+        CACHE.store(FnCache::key(&marker::<u8>(), Some(()), 1u32), &"marker u8");
+        assert_eq!(CACHE.lookup::<&str, _, _>(&key(1u32)), Some("u32"));
+        assert_eq!(CACHE.lookup::<&str, _, _>(&key(1i32)), Some("i32"));
+        assert_eq!(
+            CACHE.lookup::<&str, _, _>(&FnCache::key(&marker::<u8>(), Some(()), 1u32)),
+            Some("marker u8")
+        );
+        assert_eq!(
+            CACHE.lookup::<&str, _, _>(&FnCache::key(&marker::<u16>(), Some(()), 1u32)),
+            None
+        );
+        assert_eq!(
+            CACHE.lookup::<u64, _, _>(&key(1u32)),
+            None,
+            "a &str read as a u64"
+        );
+    }
+
+    #[test]
+    fn fn_cache_stores_nothing_for_a_refused_instance() {
+        static CACHE: FnCache = FnCache::with_clock(TEN_MINUTES, 8, &FN_CLOCK);
+        let refused: FnKey<(), u32> = FnCache::key(&(), None, 1);
+        CACHE.store(refused.clone(), &1u32);
+        assert_eq!(CACHE.len(), 0);
+        assert_eq!(CACHE.lookup::<u32, _, _>(&refused), None);
     }
 
     #[test]
     fn fn_caches_of_different_functions_never_collide() {
         static LIST_TOOLS: FnCache = FnCache::with_clock(TEN_MINUTES, 8, &FN_CLOCK);
         static LIST_PROMPTS: FnCache = FnCache::with_clock(TEN_MINUTES, 8, &FN_CLOCK);
-        let key = FnCache::key::<&str, _>("fs");
-        LIST_TOOLS.store(key, &"tools");
-        assert_eq!(LIST_PROMPTS.lookup::<&str>(key), None);
-        LIST_PROMPTS.store(key, &"prompts");
-        assert_eq!(LIST_TOOLS.lookup::<&str>(key), Some("tools"));
-        assert_eq!(LIST_PROMPTS.lookup::<&str>(key), Some("prompts"));
+        let key = key("fs");
+        LIST_TOOLS.store(key.clone(), &"tools");
+        assert_eq!(LIST_PROMPTS.lookup::<&str, _, _>(&key), None);
+        LIST_PROMPTS.store(key.clone(), &"prompts");
+        assert_eq!(LIST_TOOLS.lookup::<&str, _, _>(&key), Some("tools"));
+        assert_eq!(LIST_PROMPTS.lookup::<&str, _, _>(&key), Some("prompts"));
     }
 
     #[test]
@@ -283,11 +415,11 @@ mod tests {
             !set_fn_cache_clock(&FN_CLOCK),
             "a second clock must not replace the first"
         );
-        let key = FnCache::key::<u8, _>(&0);
-        CACHE.store(key, &1u8);
+        let key = key(0);
+        CACHE.store(key.clone(), &1u8);
         GLOBAL_CLOCK.advance(Duration::from_secs(9));
-        assert_eq!(CACHE.lookup::<u8>(key), Some(1));
+        assert_eq!(CACHE.lookup::<u8, _, _>(&key), Some(1));
         GLOBAL_CLOCK.advance(Duration::from_secs(1));
-        assert_eq!(CACHE.lookup::<u8>(key), None);
+        assert_eq!(CACHE.lookup::<u8, _, _>(&key), None);
     }
 }

@@ -12,6 +12,6 @@ mod strategy;
 
 pub use cache::ResponseCache;
 pub use chain::FallbackChain;
-pub use fn_cache::{FnCache, set_fn_cache_clock};
+pub use fn_cache::{CacheIdentity, FnCache, FnKey, set_fn_cache_clock};
 pub use runner::FallbackRun;
 pub use strategy::{FallbackStrategy, Served, ServedBy};

@@ -1,12 +1,21 @@
-//! The one cache engine: a bounded map from hashed keys to values that expire after a TTL and
-//! are evicted least-recently-used first. [`ResponseCache`](super::ResponseCache) and
+//! The one cache engine: a bounded map from keys to values that expire after a TTL and are
+//! evicted least-recently-used first. [`ResponseCache`](super::ResponseCache) and
 //! [`FnCache`](super::FnCache) both wrap it.
+//!
+//! An entry is found only by a key equal to the caller's: the hash picks the bucket, the
+//! caller's equality decides. The owners hash (with their own seeded hasher) and pass the
+//! equality in, so the same engine serves typed keys and type-erased ones.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::fmt;
 use std::time::{Duration, Instant};
 
-#[derive(Debug)]
-struct Entry<V> {
+use hashbrown::HashTable;
+
+struct Entry<K, V> {
+    /// Kept so that growing the table never rehashes a key.
+    hash: u64,
+    key: K,
     value: V,
     stored_at: Instant,
     last_used: u64,
@@ -14,22 +23,21 @@ struct Entry<V> {
 
 /// Not synchronised: the owners put it behind a `Mutex` and pass the clock's reading in, so the
 /// engine itself is pure and the lock is held only for map operations.
-#[derive(Debug)]
-pub(crate) struct LruStore<V> {
+pub(crate) struct LruStore<K, V> {
     ttl: Duration,
     capacity: usize,
-    entries: HashMap<u64, Entry<V>>,
-    /// Use tick → key, oldest first: the eviction order.
+    entries: HashTable<Entry<K, V>>,
+    /// Use tick → the entry's hash, oldest first: the eviction order. A tick names one entry.
     recency: BTreeMap<u64, u64>,
     tick: u64,
 }
 
-impl<V> LruStore<V> {
+impl<K, V> LruStore<K, V> {
     pub(crate) fn new(ttl: Duration, capacity: usize) -> Self {
         LruStore {
             ttl,
             capacity,
-            entries: HashMap::new(),
+            entries: HashTable::new(),
             recency: BTreeMap::new(),
             tick: 0,
         }
@@ -52,52 +60,82 @@ impl<V> LruStore<V> {
         self.recency.clear();
     }
 
-    /// Stores `value` as fresh at `now`, replacing any entry under `key`; when the store is full,
-    /// the least recently used entry makes room. A capacity of zero stores nothing.
-    pub(crate) fn insert(&mut self, key: u64, value: V, now: Instant) {
+    /// Stores `value` as fresh at `now` under `key`, whose hash is `hash`, replacing the entry
+    /// whose key `same` says equals it; when the store is full, the least recently used entry
+    /// makes room. A capacity of zero stores nothing.
+    pub(crate) fn insert(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        now: Instant,
+        same: impl Fn(&K, &K) -> bool,
+    ) {
         if self.capacity == 0 {
             return;
         }
         let tick = self.next_tick();
-        if let Some(old) = self.entries.get(&key) {
+        if let Some(old) = self.entries.find_mut(hash, |entry| same(&entry.key, &key)) {
             self.recency.remove(&old.last_used);
-        } else if self.entries.len() >= self.capacity {
+            self.recency.insert(tick, hash);
+            *old = Entry {
+                hash,
+                key,
+                value,
+                stored_at: now,
+                last_used: tick,
+            };
+            return;
+        }
+        if self.entries.len() >= self.capacity {
             self.evict_least_recently_used();
         }
-        self.recency.insert(tick, key);
+        self.recency.insert(tick, hash);
         let entry = Entry {
+            hash,
+            key,
             value,
             stored_at: now,
             last_used: tick,
         };
-        self.entries.insert(key, entry);
+        self.entries.insert_unique(hash, entry, |entry| entry.hash);
     }
 
-    /// The value under `key` if it was stored less than the TTL before `now`; marks it as just
-    /// used. An expired entry is dropped.
-    pub(crate) fn get(&mut self, key: u64, now: Instant) -> Option<&V> {
-        let stored_at = self.entries.get(&key)?.stored_at;
-        if now.saturating_duration_since(stored_at) >= self.ttl {
-            self.remove(key);
+    /// The value under the key `is_key` accepts (its hash is `hash`) if it was stored less than
+    /// the TTL before `now`; marks it as just used. An expired entry is dropped.
+    pub(crate) fn get(
+        &mut self,
+        hash: u64,
+        is_key: impl Fn(&K) -> bool,
+        now: Instant,
+    ) -> Option<&V> {
+        let tick = self.next_tick();
+        let ttl = self.ttl;
+        let entry = self
+            .entries
+            .find_entry(hash, |entry| is_key(&entry.key))
+            .ok()?;
+        let last_used = entry.get().last_used;
+        self.recency.remove(&last_used);
+        if now.saturating_duration_since(entry.get().stored_at) >= ttl {
+            entry.remove();
             return None;
         }
-        let tick = self.next_tick();
-        let entry = self.entries.get_mut(&key)?;
-        self.recency.remove(&entry.last_used);
-        self.recency.insert(tick, key);
+        self.recency.insert(tick, hash);
+        let entry = entry.into_mut();
         entry.last_used = tick;
         Some(&entry.value)
     }
 
-    fn remove(&mut self, key: u64) {
-        if let Some(entry) = self.entries.remove(&key) {
-            self.recency.remove(&entry.last_used);
-        }
-    }
-
     fn evict_least_recently_used(&mut self) {
-        if let Some((_, key)) = self.recency.pop_first() {
-            self.entries.remove(&key);
+        let Some((tick, hash)) = self.recency.pop_first() else {
+            return;
+        };
+        if let Ok(entry) = self
+            .entries
+            .find_entry(hash, |entry| entry.last_used == tick)
+        {
+            entry.remove();
         }
     }
 
@@ -108,51 +146,104 @@ impl<V> LruStore<V> {
     }
 }
 
+impl<K, V> fmt::Debug for LruStore<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LruStore")
+            .field("ttl", &self.ttl)
+            .field("capacity", &self.capacity)
+            .field("len", &self.entries.len())
+            .finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn store(capacity: usize) -> (LruStore<&'static str>, Instant) {
+    /// Keys whose hash is chosen by the test, so that collisions are certain.
+    fn store(capacity: usize) -> (LruStore<u32, &'static str>, Instant) {
         (
             LruStore::new(Duration::from_secs(10), capacity),
             Instant::now(),
         )
     }
 
+    fn put(
+        store: &mut LruStore<u32, &'static str>,
+        hash: u64,
+        key: u32,
+        value: &'static str,
+        now: Instant,
+    ) {
+        store.insert(hash, key, value, now, |a, b| a == b);
+    }
+
+    fn get(
+        store: &mut LruStore<u32, &'static str>,
+        hash: u64,
+        key: u32,
+        now: Instant,
+    ) -> Option<&'static str> {
+        store.get(hash, |k| *k == key, now).copied()
+    }
+
     #[test]
     fn evicts_the_least_recently_used_entry() {
         let (mut store, now) = store(2);
-        store.insert(1, "one", now);
-        store.insert(2, "two", now);
-        assert_eq!(store.get(1, now), Some(&"one"));
-        store.insert(3, "three", now);
+        put(&mut store, 1, 1, "one", now);
+        put(&mut store, 2, 2, "two", now);
+        assert_eq!(get(&mut store, 1, 1, now), Some("one"));
+        put(&mut store, 3, 3, "three", now);
         assert_eq!(store.len(), 2);
-        assert_eq!(store.get(2, now), None);
-        assert_eq!(store.get(1, now), Some(&"one"));
-        assert_eq!(store.get(3, now), Some(&"three"));
+        assert_eq!(get(&mut store, 2, 2, now), None);
+        assert_eq!(get(&mut store, 1, 1, now), Some("one"));
+        assert_eq!(get(&mut store, 3, 3, now), Some("three"));
+    }
+
+    #[test]
+    fn keys_with_one_hash_are_told_apart_by_equality() {
+        let (mut store, now) = store(4);
+        put(&mut store, 7, 1, "one", now);
+        put(&mut store, 7, 2, "two", now);
+        assert_eq!(store.len(), 2);
+        assert_eq!(get(&mut store, 7, 1, now), Some("one"));
+        assert_eq!(get(&mut store, 7, 2, now), Some("two"));
+        assert_eq!(
+            get(&mut store, 7, 3, now),
+            None,
+            "a third key with the same hash"
+        );
+        // Eviction removes exactly the least recently used of the colliding entries.
+        put(&mut store, 8, 3, "three", now);
+        put(&mut store, 9, 4, "four", now);
+        put(&mut store, 10, 5, "five", now);
+        assert_eq!(get(&mut store, 7, 1, now), None);
+        assert_eq!(get(&mut store, 7, 2, now), Some("two"));
+        assert_eq!(store.len(), 4);
+        assert_eq!(store.recency.len(), 4);
     }
 
     #[test]
     fn replacing_a_key_neither_grows_nor_evicts() {
         let (mut store, now) = store(2);
-        store.insert(1, "one", now);
-        store.insert(2, "two", now);
-        store.insert(1, "uno", now);
+        put(&mut store, 1, 1, "one", now);
+        put(&mut store, 2, 2, "two", now);
+        put(&mut store, 1, 1, "uno", now);
         assert_eq!(store.len(), 2);
         assert_eq!(store.recency.len(), 2);
-        assert_eq!(store.get(1, now), Some(&"uno"));
-        assert_eq!(store.get(2, now), Some(&"two"));
+        assert_eq!(get(&mut store, 1, 1, now), Some("uno"));
+        assert_eq!(get(&mut store, 2, 2, now), Some("two"));
     }
 
     #[test]
     fn expires_at_the_ttl_and_drops_the_entry() {
         let (mut store, now) = store(4);
-        store.insert(1, "one", now);
+        put(&mut store, 1, 1, "one", now);
         assert_eq!(
-            store.get(1, now + Duration::from_millis(9_999)),
-            Some(&"one")
+            get(&mut store, 1, 1, now + Duration::from_millis(9_999)),
+            Some("one")
         );
-        assert_eq!(store.get(1, now + Duration::from_secs(10)), None);
+        assert_eq!(get(&mut store, 1, 1, now + Duration::from_secs(10)), None);
         assert_eq!(store.len(), 0);
         assert!(store.recency.is_empty());
     }
@@ -160,15 +251,15 @@ mod tests {
     #[test]
     fn zero_capacity_stores_nothing() {
         let (mut store, now) = store(0);
-        store.insert(1, "one", now);
+        put(&mut store, 1, 1, "one", now);
         assert_eq!(store.len(), 0);
-        assert_eq!(store.get(1, now), None);
+        assert_eq!(get(&mut store, 1, 1, now), None);
     }
 
     #[test]
     fn an_earlier_reading_than_the_store_counts_as_fresh() {
         let (mut store, now) = store(1);
-        store.insert(1, "one", now + Duration::from_secs(5));
-        assert_eq!(store.get(1, now), Some(&"one"));
+        put(&mut store, 1, 1, "one", now + Duration::from_secs(5));
+        assert_eq!(get(&mut store, 1, 1, now), Some("one"));
     }
 }

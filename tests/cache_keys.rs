@@ -1,0 +1,552 @@
+//! A cache entry is found only by a key equal to the call's: the arguments compared for
+//! equality (a hash only picks the bucket), the instance for a method, and the full type
+//! instantiation (`Self`, impl and fn generics).
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use mcpstore_errors::{CacheIdentity, FallbackChain, ResponseCache, fallback};
+use mcpstore_errors_tests::capture_events;
+
+const TEN_MINUTES: Duration = Duration::from_secs(600);
+
+/// Two `u64`s whose `DefaultHasher` hashes are equal: the pair reported in the issue.
+const COLLIDING: (u64, u64) = (5444564660425807139, 14813310245690780113);
+
+fn default_hash(value: u64) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// A key whose every value hashes alike: any cache that trusts the hash serves one value to all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SameHash(pub u32);
+
+impl Hash for SameHash {
+    fn hash<H: Hasher>(&self, _: &mut H) {}
+}
+
+#[test]
+fn the_colliding_pair_really_collides() {
+    // Guards the premise of the tests below: if the hasher changed, they would prove nothing.
+    assert_eq!(default_hash(COLLIDING.0), default_hash(COLLIDING.1));
+}
+
+#[test]
+fn response_cache_never_serves_a_colliding_key_another_keys_value() {
+    let cache = ResponseCache::new(TEN_MINUTES, 100);
+    cache.insert(COLLIDING.0, "A's data");
+    assert_eq!(cache.get(&COLLIDING.1), None);
+    cache.insert(COLLIDING.1, "B's data");
+    assert_eq!(cache.len(), 2);
+    assert_eq!(cache.get(&COLLIDING.0), Some("A's data"));
+    assert_eq!(cache.get(&COLLIDING.1), Some("B's data"));
+}
+
+#[test]
+fn response_cache_tells_apart_keys_that_all_hash_alike() {
+    let cache = ResponseCache::new(TEN_MINUTES, 100);
+    for n in 0..10 {
+        cache.insert(SameHash(n), n);
+    }
+    for n in 0..10 {
+        assert_eq!(cache.get(&SameHash(n)), Some(n));
+    }
+    assert_eq!(cache.get(&SameHash(10)), None);
+}
+
+// The chain hashes its operation name with the arguments, so the pair does not collide there;
+// a key type whose values all hash alike does.
+#[test]
+fn a_chain_cache_tells_apart_arguments_that_all_hash_alike() {
+    let chain = FallbackChain::new()
+        .operation("load")
+        .cache(ResponseCache::new(TEN_MINUTES, 100));
+    assert_eq!(
+        chain.execute(&SameHash(1), |_| Ok::<_, String>("one")),
+        Ok("one")
+    );
+    assert_eq!(
+        chain.execute(&SameHash(2), |_| Err("down".to_string())),
+        Err("down".to_string())
+    );
+    assert_eq!(
+        chain.execute(&SameHash(1), |_| Err("down".to_string())),
+        Ok("one")
+    );
+}
+
+#[test]
+fn a_chain_cache_never_serves_a_colliding_argument_another_arguments_value() {
+    let chain = FallbackChain::new()
+        .operation("load")
+        .cache(ResponseCache::new(TEN_MINUTES, 100));
+    assert_eq!(
+        chain.execute(&COLLIDING.0, |_| Ok::<_, String>("A's data")),
+        Ok("A's data")
+    );
+    assert_eq!(
+        chain.execute(&COLLIDING.1, |_| Err("down".to_string())),
+        Err("down".to_string())
+    );
+    assert_eq!(
+        chain.execute(&COLLIDING.0, |_| Err("down".to_string())),
+        Ok("A's data")
+    );
+}
+
+#[test]
+fn response_cache_looks_up_a_string_key_by_str() {
+    let cache = ResponseCache::new(TEN_MINUTES, 4);
+    cache.insert(String::from("fs"), 1);
+    assert_eq!(cache.get("fs"), Some(1));
+    assert_eq!(cache.get(&String::from("fs")), Some(1));
+    assert_eq!(cache.get("web"), None);
+}
+
+#[test]
+fn a_chain_over_str_arguments_keys_by_value_not_by_address() {
+    let chain = FallbackChain::new().cache(ResponseCache::new(TEN_MINUTES, 4));
+    let first = String::from("fs");
+    chain
+        .execute(first.as_str(), |_| Ok::<_, String>(7))
+        .unwrap();
+    drop(first);
+    let second = String::from("fs");
+    assert_eq!(
+        chain.execute(second.as_str(), |_| Err("down".to_string())),
+        Ok(7)
+    );
+}
+
+// ---- #[fallback(cache)]: the arguments ----
+
+/// Each test's switch, so that tests running in parallel never flip each other's service.
+struct Switch(AtomicBool);
+
+impl Switch {
+    const fn up() -> Self {
+        Switch(AtomicBool::new(true))
+    }
+
+    fn set(&self, up: bool) {
+        self.0.store(up, Ordering::SeqCst);
+    }
+
+    fn answer<T>(&self, value: T) -> Result<T, String> {
+        if self.0.load(Ordering::SeqCst) {
+            Ok(value)
+        } else {
+            Err("down".to_string())
+        }
+    }
+}
+
+static LOAD: Switch = Switch::up();
+
+#[fallback(cache)]
+fn load(id: u64) -> Result<String, String> {
+    LOAD.answer(format!("data of {id}"))
+}
+
+#[test]
+fn the_attribute_never_serves_a_colliding_u64_another_ones_value() {
+    assert_eq!(
+        load(COLLIDING.0).unwrap(),
+        format!("data of {}", COLLIDING.0)
+    );
+    LOAD.set(false);
+    assert_eq!(load(COLLIDING.1), Err("down".to_string()));
+    assert_eq!(
+        load(COLLIDING.0).unwrap(),
+        format!("data of {}", COLLIDING.0)
+    );
+}
+
+static LOAD_SAME_HASH: Switch = Switch::up();
+
+#[fallback(cache)]
+fn load_same_hash(key: SameHash) -> Result<u32, String> {
+    LOAD_SAME_HASH.answer(key.0)
+}
+
+#[test]
+fn the_attribute_tells_apart_arguments_that_all_hash_alike() {
+    assert_eq!(load_same_hash(SameHash(1)), Ok(1));
+    assert_eq!(load_same_hash(SameHash(2)), Ok(2));
+    LOAD_SAME_HASH.set(false);
+    assert_eq!(load_same_hash(SameHash(1)), Ok(1));
+    assert_eq!(load_same_hash(SameHash(2)), Ok(2));
+    assert_eq!(load_same_hash(SameHash(3)), Err("down".to_string()));
+}
+
+static TOOLS: Switch = Switch::up();
+
+#[fallback(cache)]
+fn tools(service: &str) -> Result<String, String> {
+    TOOLS.answer(format!("{service}.read"))
+}
+
+#[test]
+fn str_arguments_key_by_value_whatever_their_address() {
+    let first = String::from("fs");
+    assert_eq!(tools(&first).unwrap(), "fs.read");
+    drop(first);
+    TOOLS.set(false);
+    assert_eq!(
+        tools("fs").unwrap(),
+        "fs.read",
+        "a literal equal to the cached String"
+    );
+    let heap = String::from("fs");
+    assert_eq!(tools(heap.as_str()).unwrap(), "fs.read");
+    assert_eq!(tools("fs2"), Err("down".to_string()));
+    assert_eq!(tools("f"), Err("down".to_string()));
+}
+
+static OWNED: Switch = Switch::up();
+
+#[fallback(cache)]
+fn owned(service: String, ids: &[u32]) -> Result<String, String> {
+    OWNED.answer(format!("{service}{ids:?}"))
+}
+
+#[test]
+fn by_value_and_slice_arguments_key_by_value() {
+    assert_eq!(owned("fs".to_string(), &[1, 2]).unwrap(), "fs[1, 2]");
+    OWNED.set(false);
+    let ids: Vec<u32> = (1..=2).collect();
+    assert_eq!(owned(String::from("fs"), &ids).unwrap(), "fs[1, 2]");
+    assert_eq!(owned("fs".to_string(), &[1]), Err("down".to_string()));
+    assert_eq!(owned("fs".to_string(), &[1, 2, 3]), Err("down".to_string()));
+}
+
+// ---- #[fallback(cache)]: the type instantiation ----
+
+struct Holder<T>(PhantomData<T>);
+
+static HOLDER: Switch = Switch::up();
+
+impl<T> Holder<T> {
+    /// Generic only through the impl: the attribute sees no `T` and no `Self` in its signature.
+    #[fallback(cache)]
+    fn type_label() -> Result<String, String> {
+        HOLDER.answer(std::any::type_name::<T>().to_string())
+    }
+}
+
+#[test]
+fn an_associated_fn_keys_on_the_impls_generic_arguments() {
+    assert_eq!(Holder::<u8>::type_label().unwrap(), "u8");
+    HOLDER.set(false);
+    assert_eq!(Holder::<String>::type_label(), Err("down".to_string()));
+    assert_eq!(Holder::<u8>::type_label().unwrap(), "u8");
+}
+
+static PARSE: Switch = Switch::up();
+
+#[fallback(cache)]
+fn parse<T>(text: &str) -> Result<T, String>
+where
+    T: std::str::FromStr + Clone + Send + Sync + 'static,
+{
+    PARSE.answer(())?;
+    text.parse().map_err(|_| "not a number".to_string())
+}
+
+static NAME_OF: Switch = Switch::up();
+
+#[fallback(cache)]
+fn name_of<T>() -> Result<&'static str, String> {
+    NAME_OF.answer(std::any::type_name::<T>())
+}
+
+#[test]
+fn a_generic_fn_keys_on_each_instantiation() {
+    assert_eq!(parse::<u8>("7"), Ok(7u8));
+    assert_eq!(name_of::<u8>(), Ok("u8"));
+    PARSE.set(false);
+    NAME_OF.set(false);
+    assert_eq!(parse::<u8>("7"), Ok(7u8));
+    assert_eq!(parse::<u16>("7"), Err("down".to_string()));
+    // Same `Ok` type for every instantiation: only the generic argument tells them apart.
+    assert_eq!(name_of::<u8>(), Ok("u8"));
+    assert_eq!(name_of::<u16>(), Err("down".to_string()));
+}
+
+static KIND: Switch = Switch::up();
+static DESCRIBE: Switch = Switch::up();
+
+trait Described {
+    fn name(&self) -> String;
+
+    /// A default associated fn: each implementor is its own instantiation.
+    #[fallback(cache)]
+    fn kind() -> Result<String, String>
+    where
+        Self: Sized,
+    {
+        KIND.answer(std::any::type_name::<Self>().to_string())
+    }
+
+    /// A default method: `Self` is not known to be `Sized` here.
+    #[fallback(cache)]
+    fn describe(&self) -> Result<String, String> {
+        DESCRIBE.answer(self.name())
+    }
+}
+
+struct Disk(u32);
+struct Network(u32);
+
+impl Described for Disk {
+    fn name(&self) -> String {
+        format!("disk {}", self.0)
+    }
+}
+
+impl Described for Network {
+    fn name(&self) -> String {
+        format!("network {}", self.0)
+    }
+}
+
+#[test]
+fn a_trait_default_fn_keeps_each_implementors_entries_apart() {
+    assert!(Disk::kind().unwrap().ends_with("Disk"));
+    KIND.set(false);
+    assert_eq!(Network::kind(), Err("down".to_string()));
+    assert!(Disk::kind().unwrap().ends_with("Disk"));
+}
+
+#[test]
+fn a_trait_default_method_keeps_each_implementors_and_instances_entries_apart() {
+    let disk = Disk(1);
+    let network = Network(1);
+    assert_eq!(disk.describe().unwrap(), "disk 1");
+    DESCRIBE.set(false);
+    assert_eq!(network.describe(), Err("down".to_string()));
+    assert_eq!(Disk(2).describe(), Err("down".to_string()));
+    assert_eq!(disk.describe().unwrap(), "disk 1");
+}
+
+// ---- #[fallback(cache)]: the instance ----
+
+static STATUS: Switch = Switch::up();
+
+struct Service {
+    name: &'static str,
+}
+
+impl Service {
+    #[fallback(cache)]
+    fn status(&self) -> Result<String, String> {
+        STATUS.answer(format!("{} up", self.name))
+    }
+}
+
+#[test]
+fn a_method_keeps_each_instances_entries_apart() {
+    // The same name, so only the instance tells the entries apart.
+    let first = Service { name: "fs" };
+    let second = Service { name: "fs" };
+    assert_eq!(first.status().unwrap(), "fs up");
+    STATUS.set(false);
+    assert_eq!(second.status(), Err("down".to_string()));
+    assert_eq!(first.status().unwrap(), "fs up");
+}
+
+static UNIT_LABEL: Switch = Switch::up();
+
+trait Labelled {
+    /// A default method, so `Self` is not known to be `Sized`: a zero-sized instance is
+    /// detected when called.
+    #[fallback(cache)]
+    fn label(&self) -> Result<&'static str, String> {
+        UNIT_LABEL.answer("unit")
+    }
+}
+
+/// Zero-sized: every `Box<Unit>` has the same address.
+struct Unit;
+
+impl Labelled for Unit {}
+
+#[test]
+fn a_default_method_caches_nothing_for_a_zero_sized_instance_and_says_so() {
+    let (first, second) = (Box::new(Unit), Box::new(Unit));
+    assert_eq!(
+        std::ptr::from_ref::<Unit>(&first),
+        std::ptr::from_ref::<Unit>(&second),
+        "the premise: two boxed zero-sized values share an address"
+    );
+    let events = capture_events("mcpstore_errors::fallback", || {
+        assert_eq!(first.label(), Ok("unit"));
+    });
+    assert!(
+        events
+            .iter()
+            .any(|event| event.level == tracing::Level::WARN
+                && event
+                    .field("instance_type")
+                    .is_some_and(|t| t.ends_with("Unit"))),
+        "{events:?}"
+    );
+    UNIT_LABEL.set(false);
+    assert_eq!(second.label(), Err("down".to_string()));
+    assert_eq!(first.label(), Err("down".to_string()));
+}
+
+/// Keyed by an id: instances share entries exactly when their ids are equal.
+struct Endpoint {
+    id: u32,
+    up: bool,
+}
+
+impl CacheIdentity for Endpoint {
+    type Id = u32;
+    fn cache_identity(&self) -> u32 {
+        self.id
+    }
+}
+
+impl Endpoint {
+    #[fallback(cache)]
+    fn ping(&self) -> Result<String, String> {
+        if self.up {
+            Ok(format!("pong {}", self.id))
+        } else {
+            Err("down".to_string())
+        }
+    }
+}
+
+#[test]
+fn cache_identity_keys_instances_by_id_not_by_address() {
+    // One address, reused: distinct ids are never served each other's entry...
+    for id in 0..3 {
+        let endpoint = Box::new(Endpoint { id, up: true });
+        assert_eq!(endpoint.ping().unwrap(), format!("pong {id}"));
+    }
+    let fresh = Box::new(Endpoint { id: 3, up: false });
+    assert_eq!(fresh.ping(), Err("down".to_string()));
+    // ...and equal ids share one, wherever the instance lives.
+    let elsewhere = [Endpoint { id: 1, up: false }, Endpoint { id: 2, up: false }];
+    assert_eq!(elsewhere[0].ping().unwrap(), "pong 1");
+    assert_eq!(elsewhere[1].ping().unwrap(), "pong 2");
+}
+
+/// A zero-sized marker type with an id: accepted, since the id tells instances apart.
+struct Region;
+
+impl CacheIdentity for Region {
+    type Id = &'static str;
+    fn cache_identity(&self) -> &'static str {
+        "eu"
+    }
+}
+
+static REGION: Switch = Switch::up();
+
+impl Region {
+    #[fallback(cache)]
+    fn latency(&self) -> Result<u32, String> {
+        REGION.answer(12)
+    }
+}
+
+#[test]
+fn a_zero_sized_type_with_an_identity_shares_entries_as_its_ids_say() {
+    let boxed = Box::new(Region);
+    assert_eq!(boxed.latency(), Ok(12));
+    REGION.set(false);
+    assert_eq!(Region.latency(), Ok(12));
+}
+
+/// Not `Clone`: passed by reference and keyed by its id.
+struct Connection {
+    id: u32,
+}
+
+impl CacheIdentity for Connection {
+    type Id = u32;
+    fn cache_identity(&self) -> u32 {
+        self.id
+    }
+}
+
+static QUERY: Switch = Switch::up();
+
+#[fallback(cache)]
+fn query(connection: &Connection, sql: &str) -> Result<String, String> {
+    QUERY.answer(format!("{sql} on {}", connection.id))
+}
+
+#[test]
+fn an_argument_with_an_identity_is_keyed_by_its_id() {
+    assert_eq!(
+        query(&Connection { id: 1 }, "select").unwrap(),
+        "select on 1"
+    );
+    QUERY.set(false);
+    assert_eq!(
+        query(&Connection { id: 1 }, "select").unwrap(),
+        "select on 1"
+    );
+    assert_eq!(
+        query(&Connection { id: 2 }, "select"),
+        Err("down".to_string())
+    );
+    assert_eq!(
+        query(&Connection { id: 1 }, "update"),
+        Err("down".to_string())
+    );
+}
+
+static PING: Switch = Switch::up();
+
+/// With `CacheIdentity` as a supertrait, a default method keys its instances by id, zero-sized
+/// ones included.
+trait Pinger: CacheIdentity {
+    #[fallback(cache)]
+    fn ping(&self) -> Result<String, String> {
+        PING.answer(std::any::type_name::<Self>().to_string())
+    }
+}
+
+struct Primary;
+struct Replica;
+
+impl CacheIdentity for Primary {
+    type Id = u8;
+    fn cache_identity(&self) -> u8 {
+        1
+    }
+}
+
+impl CacheIdentity for Replica {
+    type Id = u8;
+    fn cache_identity(&self) -> u8 {
+        1
+    }
+}
+
+impl Pinger for Primary {}
+impl Pinger for Replica {}
+
+#[test]
+fn a_default_method_of_a_trait_with_identity_keys_zero_sized_instances_by_id() {
+    let events = capture_events("mcpstore_errors::fallback", || {
+        assert!(Primary.ping().unwrap().ends_with("Primary"));
+    });
+    assert!(events.is_empty(), "no refusal: {events:?}");
+    PING.set(false);
+    let boxed = Box::new(Primary);
+    assert!(boxed.ping().unwrap().ends_with("Primary"));
+    // Equal ids, but another implementor: another instantiation.
+    assert_eq!(Replica.ping(), Err("down".to_string()));
+}
