@@ -156,6 +156,7 @@
 #![deny(missing_docs)]
 
 mod backoff;
+mod breaker;
 mod classify;
 mod clock;
 mod collector;
@@ -170,6 +171,11 @@ mod sleep;
 pub mod __private;
 
 pub use backoff::{Backoff, Jitter, RetryConfig, RetryStrategy};
+pub use breaker::{
+    BreakerMetrics, BreakerRegistry, CircuitBreaker, CircuitBreakerConfig, CircuitState,
+    DEFAULT_FAILURE_KINDS, DEFAULT_MAX_SERVICES, MAX_WINDOW_BUCKETS, MAX_WINDOW_CALLS, Permit,
+    SlidingWindow, breakers,
+};
 pub use classify::Classify;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use collector::{
