@@ -157,6 +157,7 @@
 
 mod backoff;
 mod breaker;
+mod budget;
 mod classify;
 mod clock;
 mod collector;
@@ -175,6 +176,9 @@ pub use breaker::{
     BreakerMetrics, BreakerRegistry, CircuitBreaker, CircuitBreakerConfig, CircuitState,
     DEFAULT_FAILURE_KINDS, DEFAULT_MAX_SERVICES, MAX_WINDOW_BUCKETS, MAX_WINDOW_CALLS, Permit,
     SlidingWindow, breakers,
+};
+pub use budget::{
+    DEFAULT_MAX_BUDGETS, RetryBudget, RetryBudgetConfig, RetryBudgets, retry_budgets,
 };
 pub use classify::Classify;
 pub use clock::{Clock, ManualClock, SystemClock};
