@@ -149,6 +149,8 @@ struct Inner {
     core: Mutex<Core>,
     config: CircuitBreakerConfig,
     rejected: AtomicU64,
+    /// Where permits' start times count from.
+    origin: Instant,
 }
 
 struct Core {
@@ -204,6 +206,7 @@ impl CircuitBreaker {
                 core: Mutex::new(core),
                 config,
                 rejected: AtomicU64::new(0),
+                origin: now,
             }),
         }
     }
@@ -229,10 +232,7 @@ impl CircuitBreaker {
         match word & STATE_BITS {
             CLOSED | DISABLED => Ok(Permit {
                 inner: &self.inner,
-                generation: word >> GENERATION_SHIFT,
-                started: self.inner.start_time(),
-                probe: false,
-                settled: false,
+                tag: Permit::tag(word >> GENERATION_SHIFT, false, self.inner.start_time()),
             }),
             _ => self.inner.acquire_slow(),
         }
@@ -341,11 +341,22 @@ impl Inner {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Microseconds since `origin` when slow calls are tracked, else 0.
     #[inline]
-    fn start_time(&self) -> Option<Instant> {
-        self.config
-            .slow_call_duration
-            .map(|_| self.config.clock.now())
+    fn start_time(&self) -> u64 {
+        match self.config.slow_call_duration {
+            Some(_) => self.micros_since_origin(),
+            None => 0,
+        }
+    }
+
+    fn micros_since_origin(&self) -> u64 {
+        let elapsed = self
+            .config
+            .clock
+            .now()
+            .saturating_duration_since(self.origin);
+        u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)
     }
 
     fn publish(&self, core: &Core) {
@@ -471,35 +482,36 @@ impl Inner {
     fn permit(&self, core: &Core, probe: bool) -> Permit<'_> {
         Permit {
             inner: self,
-            generation: core.generation,
-            started: self.start_time(),
-            probe,
-            settled: false,
+            tag: Permit::tag(core.generation, probe, self.start_time()),
         }
     }
 
     /// Reports a call; `outcome` `None` means not counted.
     #[inline]
     fn report(&self, permit: &Permit<'_>, outcome: Option<bool>, retry_after: Option<Duration>) {
-        let slow = match (permit.started, self.config.slow_call_duration) {
-            (Some(started), Some(limit)) => {
-                self.config.clock.now().saturating_duration_since(started) >= limit
+        let slow = match self.config.slow_call_duration {
+            Some(limit) => {
+                // Modulo the field's width: right for any call shorter than 76 hours.
+                let now = self.micros_since_origin() & STARTED_MASK;
+                let elapsed = now.wrapping_sub(permit.started()) & STARTED_MASK;
+                Duration::from_micros(elapsed) >= limit
             }
             _ => false,
         };
         let word = self.word.load(Ordering::Acquire);
-        if word & STATE_BITS == DISABLED || (outcome.is_none() && !permit.probe) {
+        if word & STATE_BITS == DISABLED || (outcome.is_none() && !permit.is_probe()) {
             return;
         }
         if outcome == Some(false)
             && !slow
-            && !permit.probe
-            && word == permit.generation << GENERATION_SHIFT | CLEAN | CLOSED
+            && !permit.is_probe()
+            && word & (CLEAN | STATE_BITS) == CLEAN | CLOSED
+            && (word >> GENERATION_SHIFT) & GENERATION_MASK == permit.generation()
         {
             return;
         }
         let outcome = outcome.map(|failed| Outcome { failed, slow });
-        self.report_slow(permit.generation, permit.probe, outcome, retry_after);
+        self.report_slow(permit.generation(), permit.is_probe(), outcome, retry_after);
     }
 
     #[inline(never)]
@@ -513,7 +525,7 @@ impl Inner {
         let transition = {
             let mut core = self.lock();
             let now = self.config.clock.now();
-            let current = core.generation == generation;
+            let current = core.generation & GENERATION_MASK == generation;
             match (core.state, outcome) {
                 (CircuitState::Closed, Some(outcome)) if current => {
                     core.window.record(outcome, now);
@@ -588,17 +600,25 @@ fn later(from: Instant, by: Duration) -> Instant {
 #[must_use = "report the call's outcome on the permit"]
 pub struct Permit<'a> {
     inner: &'a Inner,
-    generation: u64,
-    started: Option<Instant>,
-    probe: bool,
-    settled: bool,
+    /// From the low bits: PROBE, SETTLED, 24 bits of generation, 38 bits of start time in
+    /// microseconds. Two words, so a `Result<Permit, _>` is returned in registers.
+    tag: u64,
 }
+
+const PROBE: u64 = 0b01;
+const SETTLED: u64 = 0b10;
+const TAG_GENERATION_SHIFT: u32 = 2;
+/// A permit remembers its generation modulo 2^24: a permit would have to outlive 16 million
+/// transitions to be mistaken for a current one.
+const GENERATION_MASK: u64 = (1 << 24) - 1;
+const TAG_STARTED_SHIFT: u32 = 26;
+const STARTED_MASK: u64 = (1 << 38) - 1;
 
 impl fmt::Debug for Permit<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Permit")
             .field("service", &self.inner.service)
-            .field("probe", &self.probe)
+            .field("probe", &self.is_probe())
             .finish_non_exhaustive()
     }
 }
@@ -606,13 +626,27 @@ impl fmt::Debug for Permit<'_> {
 impl Permit<'_> {
     /// Whether this permit is one of half-open's probes.
     pub fn is_probe(&self) -> bool {
-        self.probe
+        self.tag & PROBE != 0
+    }
+
+    fn tag(generation: u64, probe: bool, started_micros: u64) -> u64 {
+        (started_micros & STARTED_MASK) << TAG_STARTED_SHIFT
+            | (generation & GENERATION_MASK) << TAG_GENERATION_SHIFT
+            | if probe { PROBE } else { 0 }
+    }
+
+    fn generation(&self) -> u64 {
+        (self.tag >> TAG_GENERATION_SHIFT) & GENERATION_MASK
+    }
+
+    fn started(&self) -> u64 {
+        self.tag >> TAG_STARTED_SHIFT
     }
 
     /// The call succeeded.
     #[inline]
     pub fn success(mut self) {
-        self.settled = true;
+        self.tag |= SETTLED;
         self.inner.report(&self, Some(false), None);
     }
 
@@ -620,7 +654,7 @@ impl Permit<'_> {
     /// server-suggested delay if any. Whether it counts as a failure, a success or not at
     /// all is decided by [`CircuitBreakerConfig::classify`].
     pub fn failure(mut self, kind: Option<ErrorKind>, retry_after: Option<Duration>) {
-        self.settled = true;
+        self.tag |= SETTLED;
         let outcome = self.inner.config.classify(kind);
         self.inner.report(&self, outcome, retry_after);
     }
@@ -644,15 +678,15 @@ impl Permit<'_> {
     /// The call says nothing about the service's health: count nothing, and give a probe
     /// slot back.
     pub fn ignored(mut self) {
-        self.settled = true;
+        self.tag |= SETTLED;
         self.inner.report(&self, None, None);
     }
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        if !self.settled && self.probe {
-            self.inner.report_slow(self.generation, true, None, None);
+        if self.tag & (SETTLED | PROBE) == PROBE {
+            self.inner.report_slow(self.generation(), true, None, None);
         }
     }
 }
