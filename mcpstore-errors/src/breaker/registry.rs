@@ -111,8 +111,12 @@ impl BreakerRegistry {
 
     fn lookup(&self, table: &Table, service: &str) -> Option<CircuitBreaker> {
         let entry = table.breakers.get(service)?;
-        let tick = self.tick.fetch_add(1, Ordering::Relaxed);
-        entry.last_used.store(tick, Ordering::Relaxed);
+        // The tick moves once per insertion (which takes the tick before the move), so a use
+        // ranks above every entry inserted before it and writes only once per insertion.
+        let tick = self.tick.load(Ordering::Relaxed);
+        if entry.last_used.load(Ordering::Relaxed) != tick {
+            entry.last_used.store(tick, Ordering::Relaxed);
+        }
         Some(entry.breaker.clone())
     }
 
