@@ -186,6 +186,14 @@ fn the_closed_success_path_allocates_nothing() {
 }
 
 #[test]
+fn breakers_and_permits_cross_threads_and_await_points() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<CircuitBreaker>();
+    assert_send_sync::<mcpstore_errors::Permit<'static>>();
+    assert_send_sync::<BreakerRegistry>();
+}
+
+#[test]
 fn a_permit_taken_before_a_trip_does_not_count_after_it() {
     let clock = clock();
     let breaker = CircuitBreaker::new("fs", config(&clock));

@@ -152,7 +152,8 @@
 //!
 //! The crate never prints. Retries, fallbacks, collected errors and rate alerts are `tracing`
 //! events (targets `mcpstore_errors::retry`, `mcpstore_errors::fallback`,
-//! `mcpstore_errors::collector`); install any subscriber to see them.
+//! `mcpstore_errors::collector`, `mcpstore_errors::breaker`, `mcpstore_errors::budget`);
+//! install any subscriber to see them.
 #![deny(missing_docs)]
 
 mod backoff;
