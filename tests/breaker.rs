@@ -391,6 +391,20 @@ fn a_dropped_probe_gives_its_permit_back_and_records_nothing() {
 }
 
 #[test]
+fn a_probe_that_panics_gives_its_permit_back() {
+    let clock = clock();
+    let breaker = tripped(&clock);
+    clock.advance(10 * SECOND);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        breaker.call(|| -> Result<(), McpStoreError> { panic!("the call panicked") })
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(breaker.state(), CircuitState::HalfOpen);
+    succeed(&breaker);
+    assert_eq!(breaker.state(), CircuitState::Closed);
+}
+
+#[test]
 fn a_probe_from_an_earlier_half_open_cannot_add_a_permit_to_a_later_one() {
     let clock = clock();
     let breaker = CircuitBreaker::new("fs", config(&clock).half_open_permits(2));
