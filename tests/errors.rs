@@ -176,6 +176,7 @@ fn every_kind_has_its_code() {
             (ErrorKind::ToolExecution, "TOOL_EXECUTION_FAILED"),
             (ErrorKind::Configuration, "CONFIGURATION_ERROR"),
             (ErrorKind::Connection, "CONNECTION_ERROR"),
+            (ErrorKind::CircuitOpen, "CIRCUIT_OPEN"),
         ]
     );
 }
@@ -197,6 +198,7 @@ fn every_kind_has_the_seed_class_name() {
             "ToolExecutionError",
             "ConfigurationError",
             "ConnectionError",
+            "CircuitOpenError",
         ]
     );
 }

@@ -1025,7 +1025,7 @@ async fn async_future_can_be_spawned_on_a_multi_thread_runtime() {
 // own list of names, so a kind added to one side only breaks this test.
 #[retry(max_attempts = 2, delay = 0, on = [
     McpStore, Service, ServiceNotFound, ServiceStart, ServiceStop, ServiceTimeout,
-    Tool, ToolNotFound, ToolExecution, Configuration, Connection,
+    Tool, ToolNotFound, ToolExecution, Configuration, Connection, CircuitOpen,
 ])]
 fn any_kind(calls: &AtomicU32, error: &McpStoreError) -> Result<(), McpStoreError> {
     next_call(calls);
@@ -1036,7 +1036,7 @@ fn any_kind(calls: &AtomicU32, error: &McpStoreError) -> Result<(), McpStoreErro
 fn on_accepts_every_error_kind_by_name() {
     assert_eq!(
         ErrorKind::ALL.len(),
-        11,
+        12,
         "a new kind needs adding to `on` above"
     );
     for kind in ErrorKind::ALL {

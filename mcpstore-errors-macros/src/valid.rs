@@ -19,6 +19,7 @@ pub(crate) const ERROR_KINDS: &[&str] = &[
     "ToolExecution",
     "Configuration",
     "Connection",
+    "CircuitOpen",
 ];
 
 /// `strategy = ...` names and the `RetryStrategy` variant each one means.

@@ -158,6 +158,40 @@ impl McpStoreError {
         Self::new(ErrorKind::Connection, message)
     }
 
+    /// `Circuit breaker for service '{service}' is {state}; retry after {remaining:?}`: a
+    /// [`CircuitBreaker`](crate::CircuitBreaker) refused the call without making it. Details
+    /// `service_name`, `state` (e.g. `"open"`) and `retry_after_ms` (rounded up); its
+    /// [`retry_after`](Self::retry_after) is `remaining`, the time the breaker stays open.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mcpstore_errors::{CircuitState, ErrorKind, McpStoreError};
+    ///
+    /// let err = McpStoreError::circuit_open("fs", CircuitState::Open, Duration::from_millis(1500));
+    /// assert_eq!(err.kind(), ErrorKind::CircuitOpen);
+    /// assert_eq!(err.details()["retry_after_ms"], 1500);
+    /// assert_eq!(err.retry_after(), Some(Duration::from_millis(1500)));
+    /// assert!(!err.is_retryable());
+    /// ```
+    pub fn circuit_open(
+        service: impl Into<String>,
+        state: crate::CircuitState,
+        remaining: Duration,
+    ) -> Self {
+        let service = service.into();
+        let millis = remaining.as_nanos().div_ceil(1_000_000);
+        Self::new(
+            ErrorKind::CircuitOpen,
+            format!(
+                "Circuit breaker for service '{service}' is {state}; retry after {remaining:?}"
+            ),
+        )
+        .with_detail("service_name", service)
+        .with_detail("state", state.as_str())
+        .with_detail("retry_after_ms", u64::try_from(millis).unwrap_or(u64::MAX))
+        .with_retry_after(remaining)
+    }
+
     /// Attaches the error that caused this one, returned by
     /// [`source()`](std::error::Error::source).
     ///

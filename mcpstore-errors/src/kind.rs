@@ -12,8 +12,11 @@ use serde::Serialize;
 /// ├── Service ── ServiceNotFound, ServiceStart, ServiceStop, ServiceTimeout
 /// ├── Tool ───── ToolNotFound, ToolExecution
 /// ├── Configuration
-/// └── Connection
+/// ├── Connection
+/// └── CircuitOpen
 /// ```
+///
+/// New kinds may be added: match with a wildcard arm.
 ///
 /// ```
 /// use mcpstore_errors::ErrorKind;
@@ -25,6 +28,7 @@ use serde::Serialize;
 /// assert_eq!(ErrorKind::ServiceNotFound.code(), "SERVICE_NOT_FOUND");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// Any MCPStore error (`MCPStoreError`), the root of the hierarchy.
     McpStore,
@@ -48,11 +52,14 @@ pub enum ErrorKind {
     Configuration,
     /// A connection could not be made or was lost (`ConnectionError`).
     Connection,
+    /// A circuit breaker refused the call without making it (`CircuitOpenError`); its
+    /// retry-after is the time the breaker stays open.
+    CircuitOpen,
 }
 
 impl ErrorKind {
     /// Every kind, parents before children.
-    pub const ALL: [ErrorKind; 11] = [
+    pub const ALL: [ErrorKind; 12] = [
         ErrorKind::McpStore,
         ErrorKind::Service,
         ErrorKind::ServiceNotFound,
@@ -64,6 +71,7 @@ impl ErrorKind {
         ErrorKind::ToolExecution,
         ErrorKind::Configuration,
         ErrorKind::Connection,
+        ErrorKind::CircuitOpen,
     ];
 
     /// The kind this one specialises; `None` for [`ErrorKind::McpStore`].
@@ -71,7 +79,7 @@ impl ErrorKind {
         use ErrorKind::*;
         match self {
             McpStore => None,
-            Service | Tool | Configuration | Connection => Some(McpStore),
+            Service | Tool | Configuration | Connection | CircuitOpen => Some(McpStore),
             ServiceNotFound | ServiceStart | ServiceStop | ServiceTimeout => Some(Service),
             ToolNotFound | ToolExecution => Some(Tool),
         }
@@ -104,6 +112,7 @@ impl ErrorKind {
             ToolExecution => "ToolExecutionError",
             Configuration => "ConfigurationError",
             Connection => "ConnectionError",
+            CircuitOpen => "CircuitOpenError",
         }
     }
 
@@ -122,6 +131,7 @@ impl ErrorKind {
             ToolExecution => "TOOL_EXECUTION_FAILED",
             Configuration => "CONFIGURATION_ERROR",
             Connection => "CONNECTION_ERROR",
+            CircuitOpen => "CIRCUIT_OPEN",
         }
     }
 
@@ -169,6 +179,9 @@ impl ErrorKind {
             Connection => {
                 "Check that the service is running and reachable (address, port, network); the call can be retried."
             }
+            CircuitOpen => {
+                "The service failed repeatedly and calls to it are paused: use a fallback now, or call again after the retry-after delay."
+            }
         }
     }
 
@@ -206,6 +219,7 @@ impl ErrorKind {
             ToolExecution => "ToolExecution",
             Configuration => "Configuration",
             Connection => "Connection",
+            CircuitOpen => "CircuitOpen",
         }
     }
 }

@@ -152,10 +152,13 @@
 //!
 //! The crate never prints. Retries, fallbacks, collected errors and rate alerts are `tracing`
 //! events (targets `mcpstore_errors::retry`, `mcpstore_errors::fallback`,
-//! `mcpstore_errors::collector`); install any subscriber to see them.
+//! `mcpstore_errors::collector`, `mcpstore_errors::breaker`, `mcpstore_errors::budget`);
+//! install any subscriber to see them.
 #![deny(missing_docs)]
 
 mod backoff;
+mod breaker;
+mod budget;
 mod classify;
 mod clock;
 mod collector;
@@ -172,6 +175,14 @@ pub mod __private;
 pub mod rmcp;
 
 pub use backoff::{Backoff, Jitter, RetryConfig, RetryStrategy};
+pub use breaker::{
+    BreakerMetrics, BreakerRegistry, CircuitBreaker, CircuitBreakerConfig, CircuitState,
+    DEFAULT_FAILURE_KINDS, DEFAULT_MAX_SERVICES, MAX_WINDOW_BUCKETS, MAX_WINDOW_CALLS, Permit,
+    SlidingWindow, breakers,
+};
+pub use budget::{
+    DEFAULT_MAX_BUDGETS, RetryBudget, RetryBudgetConfig, RetryBudgets, retry_budgets,
+};
 pub use classify::Classify;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use collector::{

@@ -1,0 +1,692 @@
+//! Circuit breakers: stop calling a service that keeps failing, and probe it before resuming.
+
+mod config;
+mod registry;
+mod window;
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+pub use config::{
+    CircuitBreakerConfig, DEFAULT_FAILURE_KINDS, MAX_WINDOW_BUCKETS, MAX_WINDOW_CALLS,
+    SlidingWindow,
+};
+pub use registry::{BreakerRegistry, DEFAULT_MAX_SERVICES, breakers};
+
+use crate::{Classify, ErrorKind, McpStoreError};
+use window::{Outcome, Window};
+
+const TARGET: &str = "mcpstore_errors::breaker";
+
+/// Where a [`CircuitBreaker`] stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CircuitState {
+    /// Calls go through and are counted.
+    Closed,
+    /// Calls are refused with [`ErrorKind::CircuitOpen`] until the open period ends.
+    Open,
+    /// A bounded number of probe calls go through; the rest are refused.
+    HalfOpen,
+    /// Set by an operator: every call is refused until [`CircuitBreaker::reset`].
+    ForcedOpen,
+    /// Set by an operator: every call goes through and nothing is counted.
+    Disabled,
+}
+
+const CLOSED: u64 = 0;
+const OPEN: u64 = 1;
+const HALF_OPEN: u64 = 2;
+const FORCED_OPEN: u64 = 3;
+const DISABLED: u64 = 4;
+const STATE_BITS: u64 = 0b111;
+/// Closed with a full window of plain successes: a success changes nothing.
+const CLEAN: u64 = 0b1000;
+const GENERATION_SHIFT: u32 = 4;
+
+impl CircuitState {
+    /// The state's name in events and error details: `"closed"`, `"open"`, `"half_open"`,
+    /// `"forced_open"`, `"disabled"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CircuitState::Closed => "closed",
+            CircuitState::Open => "open",
+            CircuitState::HalfOpen => "half_open",
+            CircuitState::ForcedOpen => "forced_open",
+            CircuitState::Disabled => "disabled",
+        }
+    }
+
+    const fn bits(self) -> u64 {
+        match self {
+            CircuitState::Closed => CLOSED,
+            CircuitState::Open => OPEN,
+            CircuitState::HalfOpen => HALF_OPEN,
+            CircuitState::ForcedOpen => FORCED_OPEN,
+            CircuitState::Disabled => DISABLED,
+        }
+    }
+}
+
+impl fmt::Display for CircuitState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A circuit breaker for one service.
+///
+/// Closed, it lets calls through and counts their outcomes in a [`SlidingWindow`]; when the
+/// window holds at least the minimum number of calls and the share of failures (or of slow
+/// calls) reaches its threshold, it opens. Open, it refuses calls at once with a
+/// [`McpStoreError::circuit_open`] error whose retry-after is the time left open. When that
+/// time is over it turns half-open and lets a bounded number of probes through: if all
+/// succeed it closes, if one fails it opens again for longer (see
+/// [`CircuitBreakerConfig::open_growth`]).
+///
+/// Which errors count as failures is decided by their [`ErrorKind`]
+/// ([`CircuitBreakerConfig::failure_kinds`]): by default a connection error, a timeout or a
+/// failed start does; a missing tool, a configuration error or a tool's own failure does
+/// not, since the service answered.
+///
+/// Cloning is cheap (a reference count); clones are the same breaker. Every transition is
+/// a `tracing` event with target `mcpstore_errors::breaker`.
+///
+/// # Calling through a breaker
+///
+/// [`try_acquire`](Self::try_acquire) before the call, then report the outcome on the
+/// [`Permit`]. A permit dropped without a report (a cancelled future, a panic) counts
+/// nothing and gives a half-open probe slot back. [`call`](Self::call) does both for a
+/// closure.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use mcpstore_errors::{
+///     CircuitBreaker, CircuitBreakerConfig, CircuitState, ErrorKind, ManualClock, McpStoreError,
+///     SlidingWindow,
+/// };
+///
+/// let clock = Arc::new(ManualClock::new());
+/// let breaker = CircuitBreaker::new(
+///     "fs",
+///     CircuitBreakerConfig::new()
+///         .window(SlidingWindow::Count(4))
+///         .minimum_calls(4)
+///         .failure_rate(0.5)
+///         .open_duration(Duration::from_secs(30))
+///         .jitter(0.0)
+///         .clock(clock.clone()),
+/// );
+///
+/// let down = || Err::<(), _>(McpStoreError::connection("refused"));
+/// for _ in 0..2 {
+///     breaker.call(|| Ok::<_, McpStoreError>(()))?;
+///     assert!(breaker.call(down).is_err());
+/// }
+/// assert_eq!(breaker.state(), CircuitState::Open); // 2 failures in 4 calls: 50 %
+///
+/// let refused = breaker.call(|| Ok::<_, McpStoreError>(())).unwrap_err();
+/// assert_eq!(refused.kind(), ErrorKind::CircuitOpen);
+/// assert_eq!(refused.retry_after(), Some(Duration::from_secs(30)));
+///
+/// clock.advance(Duration::from_secs(30));
+/// breaker.call(|| Ok::<_, McpStoreError>(()))?; // the probe succeeds
+/// assert_eq!(breaker.state(), CircuitState::Closed);
+/// # Ok::<(), McpStoreError>(())
+/// ```
+#[derive(Clone)]
+pub struct CircuitBreaker {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    service: Arc<str>,
+    /// `generation << 4 | CLEAN? | state`, written under `core`'s lock, read without it.
+    word: AtomicU64,
+    core: Mutex<Core>,
+    config: CircuitBreakerConfig,
+    rejected: AtomicU64,
+    /// Where permits' start times count from.
+    origin: Instant,
+}
+
+struct Core {
+    state: CircuitState,
+    /// Bumped by every transition, so a permit from an earlier state cannot report into a
+    /// later one.
+    generation: u64,
+    window: Window,
+    /// Trips since the breaker last closed.
+    trips: u32,
+    open_until: Instant,
+    half_open_since: Instant,
+    probes_left: u32,
+    probes_passed: u32,
+}
+
+/// A change of state, emitted as an event once the lock is released.
+struct Transition {
+    from: CircuitState,
+    to: CircuitState,
+    failure_rate: f64,
+    calls: u64,
+    open_for: Option<Duration>,
+}
+
+impl fmt::Debug for CircuitBreaker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CircuitBreaker")
+            .field("service", &self.inner.service)
+            .field("state", &self.state())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CircuitBreaker {
+    /// A closed breaker for `service`.
+    pub fn new(service: impl Into<Arc<str>>, config: CircuitBreakerConfig) -> Self {
+        let now = config.clock.now();
+        let core = Core {
+            state: CircuitState::Closed,
+            generation: 0,
+            window: Window::new(config.window, now),
+            trips: 0,
+            open_until: now,
+            half_open_since: now,
+            probes_left: 0,
+            probes_passed: 0,
+        };
+        CircuitBreaker {
+            inner: Arc::new(Inner {
+                service: service.into(),
+                word: AtomicU64::new(CLOSED),
+                core: Mutex::new(core),
+                config,
+                rejected: AtomicU64::new(0),
+                origin: now,
+            }),
+        }
+    }
+
+    /// The service this breaker guards.
+    pub fn service(&self) -> &str {
+        &self.inner.service
+    }
+
+    /// The configuration it was made with.
+    pub fn config(&self) -> &CircuitBreakerConfig {
+        &self.inner.config
+    }
+
+    /// Asks to make one call: a [`Permit`] to report its outcome on, or the
+    /// [`ErrorKind::CircuitOpen`] error to return at once.
+    ///
+    /// Closed, this reads one atomic and nothing else (plus the clock when slow calls are
+    /// tracked).
+    #[inline]
+    pub fn try_acquire(&self) -> Result<Permit<'_>, McpStoreError> {
+        let word = self.inner.word.load(Ordering::Acquire);
+        match word & STATE_BITS {
+            CLOSED | DISABLED => Ok(Permit {
+                inner: &self.inner,
+                tag: Permit::tag(word >> GENERATION_SHIFT, false, self.inner.start_time()),
+            }),
+            _ => self.inner.acquire_slow(),
+        }
+    }
+
+    /// Runs `call` through the breaker: refused with the [`ErrorKind::CircuitOpen`] error
+    /// converted into `E`, or run and its outcome recorded by the error's kind.
+    pub fn call<T, E>(&self, call: impl FnOnce() -> Result<T, E>) -> Result<T, E>
+    where
+        E: Classify + From<McpStoreError>,
+    {
+        let permit = self.try_acquire().map_err(E::from)?;
+        let outcome = call();
+        permit.record_result(&outcome);
+        outcome
+    }
+
+    /// The current state. An open breaker whose open period is over is reported half-open:
+    /// the next call will be let through as a probe.
+    pub fn state(&self) -> CircuitState {
+        let core = self.inner.lock();
+        match core.state {
+            CircuitState::Open if self.inner.config.clock.now() >= core.open_until => {
+                CircuitState::HalfOpen
+            }
+            state => state,
+        }
+    }
+
+    /// Refuses every call until [`reset`](Self::reset), whatever the outcomes.
+    pub fn force_open(&self) {
+        self.inner.operate(CircuitState::ForcedOpen);
+    }
+
+    /// Lets every call through and counts nothing until [`reset`](Self::reset).
+    pub fn disable(&self) {
+        self.inner.operate(CircuitState::Disabled);
+    }
+
+    /// Closes the breaker with an empty window, forgetting past trips.
+    pub fn reset(&self) {
+        self.inner.operate(CircuitState::Closed);
+    }
+
+    /// A snapshot of the state and the window's counts.
+    pub fn metrics(&self) -> BreakerMetrics {
+        let mut core = self.inner.lock();
+        let now = self.inner.config.clock.now();
+        let totals = core.window.totals(now);
+        let state = match core.state {
+            CircuitState::Open if now >= core.open_until => CircuitState::HalfOpen,
+            state => state,
+        };
+        BreakerMetrics {
+            state,
+            calls: totals.calls,
+            failures: totals.failures,
+            slow_calls: totals.slow,
+            failure_rate: rate(totals.failures, totals.calls),
+            slow_call_rate: rate(totals.slow, totals.calls),
+            trips: core.trips,
+            rejected: self.inner.rejected.load(Ordering::Relaxed),
+            open_remaining: (core.state == CircuitState::Open)
+                .then(|| core.open_until.saturating_duration_since(now)),
+        }
+    }
+}
+
+fn rate(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// A breaker's counts at one moment, from [`CircuitBreaker::metrics`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct BreakerMetrics {
+    /// The state, as [`CircuitBreaker::state`] reports it.
+    pub state: CircuitState,
+    /// Calls in the window.
+    pub calls: u64,
+    /// Failed calls in the window.
+    pub failures: u64,
+    /// Slow calls in the window.
+    pub slow_calls: u64,
+    /// `failures / calls`, 0 when the window is empty.
+    pub failure_rate: f64,
+    /// `slow_calls / calls`, 0 when the window is empty.
+    pub slow_call_rate: f64,
+    /// Trips since the breaker last closed.
+    pub trips: u32,
+    /// Calls refused since the breaker was made.
+    pub rejected: u64,
+    /// While open: the time left before a probe is let through.
+    pub open_remaining: Option<Duration>,
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, Core> {
+        // No user code runs under the lock but a random source; its state stays valid.
+        self.core
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Microseconds since `origin` when slow calls are tracked, else 0.
+    #[inline]
+    fn start_time(&self) -> u64 {
+        match self.config.slow_call_duration {
+            Some(_) => self.micros_since_origin(),
+            None => 0,
+        }
+    }
+
+    fn micros_since_origin(&self) -> u64 {
+        let elapsed = self
+            .config
+            .clock
+            .now()
+            .saturating_duration_since(self.origin);
+        u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)
+    }
+
+    fn publish(&self, core: &Core) {
+        let clean = core.state == CircuitState::Closed && core.window.is_full_of_successes();
+        let word =
+            core.generation << GENERATION_SHIFT | if clean { CLEAN } else { 0 } | core.state.bits();
+        self.word.store(word, Ordering::Release);
+    }
+
+    fn change(&self, core: &mut Core, to: CircuitState, now: Instant) -> Transition {
+        let from = core.state;
+        let totals = core.window.totals(now);
+        core.state = to;
+        core.generation = core.generation.wrapping_add(1) & (u64::MAX >> GENERATION_SHIFT);
+        match to {
+            CircuitState::Closed => {
+                core.trips = 0;
+                core.window.clear(now);
+            }
+            CircuitState::HalfOpen => {
+                core.half_open_since = now;
+                core.probes_left = self.config.half_open_permits;
+                core.probes_passed = 0;
+            }
+            _ => {}
+        }
+        self.publish(core);
+        Transition {
+            from,
+            to,
+            failure_rate: rate(totals.failures, totals.calls),
+            calls: totals.calls,
+            open_for: None,
+        }
+    }
+
+    fn trip(&self, core: &mut Core, now: Instant, retry_after: Option<Duration>) -> Transition {
+        core.trips = core.trips.saturating_add(1);
+        let period = self.config.open_period(core.trips);
+        let asked = retry_after.map_or(Duration::ZERO, |d| d.min(self.config.max_retry_after));
+        let open_for = period.max(asked);
+        core.open_until = later(now, open_for);
+        let mut transition = self.change(core, CircuitState::Open, now);
+        transition.open_for = Some(open_for);
+        transition
+    }
+
+    fn operate(&self, to: CircuitState) {
+        let transition = {
+            let mut core = self.lock();
+            let now = self.config.clock.now();
+            self.change(&mut core, to, now)
+        };
+        self.emit(&transition);
+    }
+
+    fn emit(&self, t: &Transition) {
+        let open_for_ms = t.open_for.map(|d| d.as_millis() as u64);
+        match t.to {
+            CircuitState::Open | CircuitState::ForcedOpen => tracing::warn!(
+                target: TARGET,
+                service = %self.service,
+                from = t.from.as_str(),
+                to = t.to.as_str(),
+                failure_rate = t.failure_rate,
+                calls = t.calls,
+                open_for_ms,
+                "circuit breaker opened"
+            ),
+            _ => tracing::info!(
+                target: TARGET,
+                service = %self.service,
+                from = t.from.as_str(),
+                to = t.to.as_str(),
+                failure_rate = t.failure_rate,
+                calls = t.calls,
+                "circuit breaker changed state"
+            ),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn acquire_slow(&self) -> Result<Permit<'_>, McpStoreError> {
+        let mut transitions: [Option<Transition>; 2] = [None, None];
+        let result = {
+            let mut core = self.lock();
+            let now = self.config.clock.now();
+            if core.state == CircuitState::Open && now >= core.open_until {
+                transitions[0] = Some(self.change(&mut core, CircuitState::HalfOpen, now));
+            }
+            match core.state {
+                CircuitState::Closed | CircuitState::Disabled => Ok(self.permit(&core, false)),
+                CircuitState::Open => Err((CircuitState::Open, core.open_until - now)),
+                CircuitState::HalfOpen if core.probes_left > 0 => {
+                    core.probes_left -= 1;
+                    Ok(self.permit(&core, true))
+                }
+                CircuitState::HalfOpen => {
+                    let deadline = later(core.half_open_since, self.config.max_half_open_wait);
+                    if now >= deadline {
+                        // Every probe is still out after the longest wait: assume they hung.
+                        transitions[1] = Some(self.trip(&mut core, now, None));
+                        Err((CircuitState::Open, core.open_until - now))
+                    } else {
+                        Err((CircuitState::HalfOpen, deadline - now))
+                    }
+                }
+                CircuitState::ForcedOpen => {
+                    Err((CircuitState::ForcedOpen, self.config.max_open_duration))
+                }
+            }
+        };
+        for transition in transitions.iter().flatten() {
+            self.emit(transition);
+        }
+        result.map_err(|(state, remaining)| {
+            self.rejected.fetch_add(1, Ordering::Relaxed);
+            McpStoreError::circuit_open(&*self.service, state, remaining)
+        })
+    }
+
+    fn permit(&self, core: &Core, probe: bool) -> Permit<'_> {
+        Permit {
+            inner: self,
+            tag: Permit::tag(core.generation, probe, self.start_time()),
+        }
+    }
+
+    /// Reports a call; `outcome` `None` means not counted.
+    #[inline]
+    fn report(&self, permit: &Permit<'_>, outcome: Option<bool>, retry_after: Option<Duration>) {
+        let slow = match self.config.slow_call_duration {
+            Some(limit) => {
+                // Modulo the field's width: right for any call shorter than 76 hours.
+                let now = self.micros_since_origin() & STARTED_MASK;
+                let elapsed = now.wrapping_sub(permit.started()) & STARTED_MASK;
+                Duration::from_micros(elapsed) >= limit
+            }
+            _ => false,
+        };
+        let word = self.word.load(Ordering::Acquire);
+        if word & STATE_BITS == DISABLED || (outcome.is_none() && !permit.is_probe()) {
+            return;
+        }
+        if outcome == Some(false)
+            && !slow
+            && !permit.is_probe()
+            && word & (CLEAN | STATE_BITS) == CLEAN | CLOSED
+            && (word >> GENERATION_SHIFT) & GENERATION_MASK == permit.generation()
+        {
+            return;
+        }
+        let outcome = outcome.map(|failed| Outcome { failed, slow });
+        self.report_slow(permit.generation(), permit.is_probe(), outcome, retry_after);
+    }
+
+    #[inline(never)]
+    fn report_slow(
+        &self,
+        generation: u64,
+        probe: bool,
+        outcome: Option<Outcome>,
+        retry_after: Option<Duration>,
+    ) {
+        let transition = {
+            let mut core = self.lock();
+            let now = self.config.clock.now();
+            let current = core.generation & GENERATION_MASK == generation;
+            match (core.state, outcome) {
+                (CircuitState::Closed, Some(outcome)) if current => {
+                    core.window.record(outcome, now);
+                    let tripped = self.should_trip(&mut core, now);
+                    let transition = tripped.then(|| self.trip(&mut core, now, retry_after));
+                    if transition.is_none() {
+                        self.publish(&core);
+                    }
+                    transition
+                }
+                (CircuitState::HalfOpen, None) if current && probe => {
+                    core.probes_left = (core.probes_left + 1).min(self.config.half_open_permits);
+                    None
+                }
+                (CircuitState::HalfOpen, Some(outcome)) if current && probe => {
+                    if outcome.failed || outcome.slow {
+                        Some(self.trip(&mut core, now, retry_after))
+                    } else {
+                        core.probes_passed += 1;
+                        (core.probes_passed >= self.config.half_open_permits)
+                            .then(|| self.change(&mut core, CircuitState::Closed, now))
+                    }
+                }
+                (CircuitState::Open, Some(Outcome { failed: true, .. })) => {
+                    // A late failure whose server asks for a longer pause extends it.
+                    if let Some(asked) = retry_after {
+                        let until = later(now, asked.min(self.config.max_retry_after));
+                        core.open_until = core.open_until.max(until);
+                    }
+                    None
+                }
+                _ => None,
+            }
+        };
+        if let Some(transition) = transition {
+            self.emit(&transition);
+        }
+    }
+
+    fn should_trip(&self, core: &mut Core, now: Instant) -> bool {
+        let totals = core.window.totals(now);
+        let minimum = match self.config.window {
+            SlidingWindow::Count(size) => self.config.minimum_calls.min(size),
+            SlidingWindow::Time { .. } => self.config.minimum_calls,
+        };
+        totals.calls >= u64::from(minimum)
+            && (reaches(totals.failures, totals.calls, self.config.failure_rate)
+                || reaches(totals.slow, totals.calls, self.config.slow_call_rate))
+    }
+}
+
+/// Whether `part` is at least `share` of `whole`, compared in parts per million so that a
+/// share like 0.6 means exactly 60 %; at least one `part` is needed.
+fn reaches(part: u64, whole: u64, share: f64) -> bool {
+    let ppm = (share * 1_000_000.0).round() as u128;
+    part > 0 && u128::from(part) * 1_000_000 >= ppm * u128::from(whole)
+}
+
+/// `from + by`, or as far as an `Instant` reaches.
+fn later(from: Instant, by: Duration) -> Instant {
+    from.checked_add(by)
+        .or_else(|| from.checked_add(Duration::from_secs(u32::MAX.into())))
+        .unwrap_or(from)
+}
+
+/// Leave to make one call through a [`CircuitBreaker`], from
+/// [`try_acquire`](CircuitBreaker::try_acquire). Report the outcome with one of its methods;
+/// dropping it unreported (the call was cancelled or panicked) counts nothing and gives a
+/// half-open probe slot back.
+///
+/// The call's duration, for slow-call tracking, runs from `try_acquire` to the report.
+#[must_use = "report the call's outcome on the permit"]
+pub struct Permit<'a> {
+    inner: &'a Inner,
+    /// From the low bits: PROBE, SETTLED, 24 bits of generation, 38 bits of start time in
+    /// microseconds. Two words, so a `Result<Permit, _>` is returned in registers.
+    tag: u64,
+}
+
+const PROBE: u64 = 0b01;
+const SETTLED: u64 = 0b10;
+const TAG_GENERATION_SHIFT: u32 = 2;
+/// A permit remembers its generation modulo 2^24: a permit would have to outlive 16 million
+/// transitions to be mistaken for a current one.
+const GENERATION_MASK: u64 = (1 << 24) - 1;
+const TAG_STARTED_SHIFT: u32 = 26;
+const STARTED_MASK: u64 = (1 << 38) - 1;
+
+impl fmt::Debug for Permit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit")
+            .field("service", &self.inner.service)
+            .field("probe", &self.is_probe())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Permit<'_> {
+    /// Whether this permit is one of half-open's probes.
+    pub fn is_probe(&self) -> bool {
+        self.tag & PROBE != 0
+    }
+
+    fn tag(generation: u64, probe: bool, started_micros: u64) -> u64 {
+        (started_micros & STARTED_MASK) << TAG_STARTED_SHIFT
+            | (generation & GENERATION_MASK) << TAG_GENERATION_SHIFT
+            | if probe { PROBE } else { 0 }
+    }
+
+    fn generation(&self) -> u64 {
+        (self.tag >> TAG_GENERATION_SHIFT) & GENERATION_MASK
+    }
+
+    fn started(&self) -> u64 {
+        self.tag >> TAG_STARTED_SHIFT
+    }
+
+    /// The call succeeded.
+    #[inline]
+    pub fn success(mut self) {
+        self.tag |= SETTLED;
+        self.inner.report(&self, Some(false), None);
+    }
+
+    /// The call failed with an error of `kind` (`None`: unclassified), with a
+    /// server-suggested delay if any. Whether it counts as a failure, a success or not at
+    /// all is decided by [`CircuitBreakerConfig::classify`].
+    pub fn failure(mut self, kind: Option<ErrorKind>, retry_after: Option<Duration>) {
+        self.tag |= SETTLED;
+        let outcome = self.inner.config.classify(kind);
+        self.inner.report(&self, outcome, retry_after);
+    }
+
+    /// The call failed with `error`: [`failure`](Self::failure) with its kind and
+    /// retry-after.
+    #[inline]
+    pub fn record<E: Classify + ?Sized>(self, error: &E) {
+        self.failure(error.error_kind(), error.retry_after());
+    }
+
+    /// Reports a call's result: [`success`](Self::success) or [`record`](Self::record).
+    #[inline]
+    pub fn record_result<T, E: Classify>(self, result: &Result<T, E>) {
+        match result {
+            Ok(_) => self.success(),
+            Err(error) => self.record(error),
+        }
+    }
+
+    /// The call says nothing about the service's health: count nothing, and give a probe
+    /// slot back.
+    pub fn ignored(mut self) {
+        self.tag |= SETTLED;
+        self.inner.report(&self, None, None);
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        if self.tag & (SETTLED | PROBE) == PROBE {
+            self.inner.report_slow(self.generation(), true, None, None);
+        }
+    }
+}

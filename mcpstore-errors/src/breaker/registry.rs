@@ -1,0 +1,241 @@
+//! One circuit breaker per service name, made on first use, in a bounded table.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use super::{CircuitBreaker, CircuitBreakerConfig, CircuitState, TARGET};
+use crate::McpStoreError;
+
+/// How many services a [`BreakerRegistry`] tracks unless told otherwise.
+pub const DEFAULT_MAX_SERVICES: usize = 1024;
+
+/// Circuit breakers keyed by service name: [`breaker`](Self::breaker) makes one on first use,
+/// with the service's own configuration if one was [`configure`](Self::configure)d, else the
+/// default.
+///
+/// The table is bounded, since service names may come from outside. When it holds
+/// `max_services` breakers and a new name arrives, the least recently used *closed* breaker
+/// is forgotten (its window is lost; an open, half-open, forced-open or disabled breaker is
+/// never forgotten). When none is closed, the new service gets a disabled breaker that is
+/// not kept (calls go through uncounted), a `tracing` warning is emitted, and
+/// [`overflows`](Self::overflows) counts it.
+///
+/// ```
+/// use mcpstore_errors::{BreakerRegistry, CircuitBreakerConfig, SlidingWindow};
+///
+/// let registry = BreakerRegistry::new(CircuitBreakerConfig::new());
+/// registry.configure("slow-search", CircuitBreakerConfig::new().window(SlidingWindow::Count(10)))?;
+/// let fs = registry.breaker("fs");
+/// assert_eq!(fs.service(), "fs");
+/// assert_eq!(registry.len(), 1);
+/// assert_eq!(registry.breaker("slow-search").config().sliding_window(), SlidingWindow::Count(10));
+/// # Ok::<(), mcpstore_errors::McpStoreError>(())
+/// ```
+pub struct BreakerRegistry {
+    table: RwLock<Table>,
+    tick: AtomicU64,
+    max_services: usize,
+    overflows: AtomicU64,
+}
+
+struct Table {
+    default: CircuitBreakerConfig,
+    configs: HashMap<Arc<str>, CircuitBreakerConfig>,
+    breakers: HashMap<Arc<str>, Entry>,
+}
+
+struct Entry {
+    breaker: CircuitBreaker,
+    last_used: AtomicU64,
+}
+
+impl fmt::Debug for BreakerRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BreakerRegistry")
+            .field("services", &self.len())
+            .field("max_services", &self.max_services)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for BreakerRegistry {
+    fn default() -> Self {
+        Self::new(CircuitBreakerConfig::default())
+    }
+}
+
+impl BreakerRegistry {
+    /// An empty registry whose breakers use `default` unless configured otherwise, holding
+    /// at most [`DEFAULT_MAX_SERVICES`].
+    pub fn new(default: CircuitBreakerConfig) -> Self {
+        BreakerRegistry {
+            table: RwLock::new(Table {
+                default,
+                configs: HashMap::new(),
+                breakers: HashMap::new(),
+            }),
+            tick: AtomicU64::new(0),
+            max_services: DEFAULT_MAX_SERVICES,
+            overflows: AtomicU64::new(0),
+        }
+    }
+
+    /// Holds at most `max` breakers and `max` per-service configurations (at least 1).
+    pub fn max_services(mut self, max: usize) -> Self {
+        self.max_services = max.max(1);
+        self
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Table> {
+        // The table is updated by single inserts and removes: valid whatever panicked.
+        self.table
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Table> {
+        self.table
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The breaker of `service`, made on first use.
+    pub fn breaker(&self, service: &str) -> CircuitBreaker {
+        if let Some(breaker) = self.lookup(&self.read(), service) {
+            return breaker;
+        }
+        self.insert(service)
+    }
+
+    fn lookup(&self, table: &Table, service: &str) -> Option<CircuitBreaker> {
+        let entry = table.breakers.get(service)?;
+        // The tick moves once per insertion (which takes the tick before the move), so a use
+        // ranks above every entry inserted before it and writes only once per insertion.
+        let tick = self.tick.load(Ordering::Relaxed);
+        if entry.last_used.load(Ordering::Relaxed) != tick {
+            entry.last_used.store(tick, Ordering::Relaxed);
+        }
+        Some(entry.breaker.clone())
+    }
+
+    #[cold]
+    fn insert(&self, service: &str) -> CircuitBreaker {
+        let mut table = self.write();
+        if let Some(breaker) = self.lookup(&table, service) {
+            return breaker;
+        }
+        if table.breakers.len() >= self.max_services && !evict_one(&mut table) {
+            drop(table);
+            self.overflows.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                target: TARGET,
+                service,
+                max_services = self.max_services,
+                "circuit breaker registry full of open breakers; calls to this service are not guarded"
+            );
+            let breaker = CircuitBreaker::new(service, CircuitBreakerConfig::default());
+            breaker.disable();
+            return breaker;
+        }
+        let config = table.configs.get(service).unwrap_or(&table.default).clone();
+        let name: Arc<str> = Arc::from(service);
+        let breaker = CircuitBreaker::new(name.clone(), config);
+        let tick = self.tick.fetch_add(1, Ordering::Relaxed);
+        table.breakers.insert(
+            name,
+            Entry {
+                breaker: breaker.clone(),
+                last_used: AtomicU64::new(tick),
+            },
+        );
+        breaker
+    }
+
+    /// Gives `service` its own configuration. A breaker it already has is replaced by a new,
+    /// closed one (handles taken earlier keep the old breaker). An `Err` when `max_services`
+    /// services are configured already and `service` is not one of them.
+    pub fn configure(
+        &self,
+        service: &str,
+        config: CircuitBreakerConfig,
+    ) -> Result<(), McpStoreError> {
+        let mut table = self.write();
+        if table.configs.len() >= self.max_services && !table.configs.contains_key(service) {
+            return Err(McpStoreError::configuration(format!(
+                "cannot configure a circuit breaker for '{service}': {} services are configured already",
+                self.max_services
+            )));
+        }
+        let name: Arc<str> = Arc::from(service);
+        if let Some(entry) = table.breakers.get_mut(service) {
+            entry.breaker = CircuitBreaker::new(name.clone(), config.clone());
+        }
+        table.configs.insert(name, config);
+        Ok(())
+    }
+
+    /// Sets the configuration of services not configured on their own, for breakers made
+    /// from now on.
+    pub fn set_default(&self, config: CircuitBreakerConfig) {
+        self.write().default = config;
+    }
+
+    /// The breaker of `service` if it has one, without making it.
+    pub fn get(&self, service: &str) -> Option<CircuitBreaker> {
+        self.lookup(&self.read(), service)
+    }
+
+    /// Forgets the breaker of `service` (its configuration stays); whether there was one.
+    pub fn remove(&self, service: &str) -> bool {
+        self.write().breakers.remove(service).is_some()
+    }
+
+    /// The services that have a breaker, in no particular order.
+    pub fn services(&self) -> Vec<String> {
+        self.read()
+            .breakers
+            .keys()
+            .map(|name| name.to_string())
+            .collect()
+    }
+
+    /// How many breakers the registry holds.
+    pub fn len(&self) -> usize {
+        self.read().breakers.len()
+    }
+
+    /// Whether the registry holds no breaker.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many times a service got an unkept, disabled breaker because the table was full
+    /// of breakers that could not be forgotten.
+    pub fn overflows(&self) -> u64 {
+        self.overflows.load(Ordering::Relaxed)
+    }
+}
+
+/// Forgets the least recently used closed breaker; whether there was one.
+fn evict_one(table: &mut Table) -> bool {
+    let oldest = table
+        .breakers
+        .iter()
+        .filter(|(_, entry)| entry.breaker.state() == CircuitState::Closed)
+        .min_by_key(|(_, entry)| entry.last_used.load(Ordering::Relaxed))
+        .map(|(name, _)| name.clone());
+    match oldest {
+        Some(name) => table.breakers.remove(&name).is_some(),
+        None => false,
+    }
+}
+
+static GLOBAL: LazyLock<BreakerRegistry> = LazyLock::new(BreakerRegistry::default);
+
+/// The process-wide [`BreakerRegistry`], used by `#[circuit_breaker]`: default
+/// configuration, at most [`DEFAULT_MAX_SERVICES`] services.
+pub fn breakers() -> &'static BreakerRegistry {
+    &GLOBAL
+}

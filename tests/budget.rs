@@ -1,0 +1,182 @@
+//! Retry budgets: exact shares, capacity, timeout cost, the floor on virtual time,
+//! concurrency, and the bounded per-service table.
+
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use mcpstore_errors::{
+    ErrorKind, ManualClock, RetryBudget, RetryBudgetConfig, RetryBudgets, retry_budgets,
+};
+
+fn without_floor() -> RetryBudgetConfig {
+    RetryBudgetConfig::new()
+        .min_retries_per_second(0)
+        .capacity(1_000)
+}
+
+fn retries_allowed(budget: &RetryBudget) -> u32 {
+    let mut allowed = 0;
+    while budget.try_withdraw(Some(ErrorKind::Connection)) {
+        allowed += 1;
+    }
+    allowed
+}
+
+#[test]
+fn a_share_of_point_six_allows_sixty_percent_of_successes() {
+    for (successes, expected) in [(10, 6), (5, 3), (100, 60), (1, 0)] {
+        let budget = RetryBudget::new(without_floor().share(0.6));
+        for _ in 0..successes {
+            budget.deposit();
+        }
+        assert_eq!(retries_allowed(&budget), expected, "{successes} successes");
+    }
+}
+
+#[test]
+fn other_shares_are_exact_too() {
+    for (share, successes, expected) in [(0.2, 10, 2), (0.25, 8, 2), (0.1, 30, 3), (2.0, 3, 6)] {
+        let budget = RetryBudget::new(without_floor().share(share));
+        for _ in 0..successes {
+            budget.deposit();
+        }
+        assert_eq!(retries_allowed(&budget), expected, "share {share}");
+    }
+}
+
+#[test]
+fn a_zero_share_without_a_floor_allows_no_retry() {
+    let budget = RetryBudget::new(without_floor().share(0.0));
+    for _ in 0..1000 {
+        budget.deposit();
+    }
+    assert!(!budget.try_withdraw(None));
+    assert_eq!((budget.withdrawn(), budget.denied()), (0, 1));
+}
+
+#[test]
+fn savings_stop_at_the_capacity_and_the_initial_balance_is_capped_by_it() {
+    let budget = RetryBudget::new(without_floor().share(1.0).capacity(5));
+    for _ in 0..100 {
+        budget.deposit();
+    }
+    assert_eq!(budget.balance(), 5.0);
+    assert_eq!(retries_allowed(&budget), 5);
+
+    let budget = RetryBudget::new(without_floor().capacity(3).initial(50));
+    assert_eq!(retries_allowed(&budget), 3);
+}
+
+#[test]
+fn retrying_a_timeout_costs_more() {
+    let budget = RetryBudget::new(without_floor().initial(5).timeout_cost(2));
+    assert!(budget.try_withdraw(Some(ErrorKind::ServiceTimeout)));
+    assert!(budget.try_withdraw(Some(ErrorKind::ServiceTimeout)));
+    assert!(!budget.try_withdraw(Some(ErrorKind::ServiceTimeout)));
+    assert!(
+        budget.try_withdraw(Some(ErrorKind::Connection)),
+        "1 left for a cheaper retry"
+    );
+    assert_eq!(budget.balance(), 0.0);
+}
+
+#[test]
+fn the_floor_allows_a_few_retries_a_second_without_successes() {
+    let clock = Arc::new(ManualClock::new());
+    let budget = RetryBudget::new(
+        RetryBudgetConfig::new()
+            .min_retries_per_second(2)
+            .clock(clock.clone()),
+    );
+    assert_eq!(retries_allowed(&budget), 2);
+    clock.advance(Duration::from_millis(499));
+    assert!(!budget.try_withdraw(None));
+    clock.advance(Duration::from_millis(1));
+    assert!(budget.try_withdraw(None), "half a second earns one");
+    assert!(!budget.try_withdraw(None));
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(
+        retries_allowed(&budget),
+        2,
+        "at most a second's worth is saved"
+    );
+}
+
+#[test]
+fn the_floor_loses_no_fraction_between_calls() {
+    let clock = Arc::new(ManualClock::new());
+    let budget = RetryBudget::new(
+        RetryBudgetConfig::new()
+            .min_retries_per_second(3)
+            .clock(clock.clone()),
+    );
+    assert_eq!(retries_allowed(&budget), 3);
+    // 3 per second, asked every 100 ms for 10 s: 30 retries, not fewer.
+    let mut allowed = 0;
+    for _ in 0..100 {
+        clock.advance(Duration::from_millis(100));
+        allowed += u32::from(budget.try_withdraw(None));
+    }
+    assert_eq!(allowed, 30);
+}
+
+#[test]
+fn eight_threads_withdraw_exactly_what_was_saved() {
+    let budget = RetryBudget::new(without_floor().initial(100));
+    let start = Barrier::new(8);
+    let granted: u32 = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    start.wait();
+                    (0..50).filter(|_| budget.try_withdraw(None)).count() as u32
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).sum()
+    });
+    assert_eq!(granted, 100);
+    assert_eq!((budget.withdrawn(), budget.denied()), (100, 300));
+}
+
+#[test]
+fn concurrent_deposits_are_not_lost() {
+    let budget = RetryBudget::new(without_floor().share(1.0).capacity(100_000));
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| (0..1000).for_each(|_| budget.deposit()));
+        }
+    });
+    assert_eq!(budget.balance(), 8000.0);
+}
+
+#[test]
+fn a_nan_share_keeps_the_default() {
+    let budget = RetryBudget::new(without_floor().share(f64::NAN));
+    for _ in 0..10 {
+        budget.deposit();
+    }
+    assert_eq!(retries_allowed(&budget), 2);
+}
+
+#[test]
+fn the_table_keeps_one_budget_per_service_and_stays_bounded() {
+    let budgets = RetryBudgets::new(without_floor().share(1.0)).max_services(3);
+    budgets.budget("fs").deposit();
+    budgets.budget("web");
+    budgets.budget("db");
+    assert_eq!(budgets.budget("fs").balance(), 1.0, "the same budget");
+    budgets.budget("new"); // forgets the least recently used: web
+    assert_eq!(budgets.len(), 3);
+    assert_eq!(budgets.budget("fs").balance(), 1.0);
+    for i in 0..10_000 {
+        budgets.budget(&format!("outside-{i}"));
+    }
+    assert_eq!(budgets.len(), 3);
+}
+
+#[test]
+fn the_global_table_is_shared() {
+    retry_budgets().budget("budget-test-global").deposit();
+    assert!(retry_budgets().budget("budget-test-global").balance() > 0.0);
+}
