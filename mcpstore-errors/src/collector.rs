@@ -266,7 +266,6 @@ impl ErrorCollector {
     #[inline]
     pub fn collect<E: StdError + 'static>(&self, error: &E, context: Value) {
         let (key, payload) = record::describe(error);
-        tracing::debug!(target: "mcpstore_errors::collector", error = %error, "error collected");
         self.record(key, payload, context);
     }
 
@@ -283,12 +282,12 @@ impl ErrorCollector {
     /// ```
     pub fn collect_display<T: Display + ?Sized + 'static>(&self, error: &T, context: Value) {
         let (key, payload) = record::describe_display(error);
-        tracing::debug!(target: "mcpstore_errors::collector", error = %error, "error collected");
         self.record(key, payload, context);
     }
 
     #[inline]
     fn record(&self, key: record::TypeKey, payload: record::Payload, context: Value) {
+        tracing::debug!(target: "mcpstore_errors::collector", error = payload.message(), "error collected");
         let now = self.inner.now();
         let recorded = shard::record_local(&self.inner, key, payload, context, now);
         drop(recorded.evicted);

@@ -53,6 +53,16 @@ pub(super) enum Payload {
     },
 }
 
+impl Payload {
+    /// The error's message (its `Display`).
+    pub(super) fn message(&self) -> &str {
+        match self {
+            Payload::Store(error) => error.message(),
+            Payload::Other { message, .. } => message,
+        }
+    }
+}
+
 /// How a collected error is filed: by kind for a `McpStoreError` (its class name), by Rust
 /// type otherwise (its short type name).
 #[derive(Clone, Copy)]
@@ -86,10 +96,7 @@ impl ErrorRecord {
 
     /// The error's message (its `Display`).
     pub fn message(&self) -> &str {
-        match &self.payload {
-            Payload::Store(error) => error.message(),
-            Payload::Other { message, .. } => message,
-        }
+        self.payload.message()
     }
 
     /// The machine code of the `McpStoreError` the error is or wraps; `None` otherwise.
@@ -144,7 +151,7 @@ pub(super) fn describe<E: StdError + 'static>(error: &E) -> (TypeKey, Payload) {
     }
     let key = TypeKey::Type(TypeId::of::<E>(), std::any::type_name::<E>);
     let payload = Payload::Other {
-        message: error.to_string(),
+        message: display_or_placeholder(error, std::any::type_name::<E>),
         cause: store_cause(first_cause(error)),
     };
     (key, payload)
@@ -156,10 +163,29 @@ pub(super) fn describe_display<T: std::fmt::Display + ?Sized + 'static>(
 ) -> (TypeKey, Payload) {
     let key = TypeKey::Type(TypeId::of::<T>(), std::any::type_name::<T>);
     let payload = Payload::Other {
-        message: value.to_string(),
+        message: display_or_placeholder(value, std::any::type_name::<T>),
         cause: None,
     };
     (key, payload)
+}
+
+/// The value's `Display`, or a placeholder naming its type when that `Display` returns `Err`
+/// (where `to_string` would panic). Partial output is dropped: it may end mid-way.
+fn display_or_placeholder<T: std::fmt::Display + ?Sized>(
+    value: &T,
+    type_name: fn() -> &'static str,
+) -> String {
+    use std::fmt::Write as _;
+    let mut message = String::new();
+    if write!(message, "{value}").is_err() {
+        tracing::warn!(
+            target: "mcpstore_errors::collector",
+            error_type = type_name(),
+            "an error's Display returned Err; a placeholder message is recorded"
+        );
+        message = format!("<{} could not be displayed>", short_type_name(type_name()));
+    }
+    message
 }
 
 fn first_cause<E: StdError + 'static>(error: &E) -> Option<&(dyn StdError + 'static)> {
