@@ -10,6 +10,7 @@ mod alert;
 mod clock;
 mod export;
 mod history;
+mod limits;
 mod record;
 mod shard;
 mod summary;
@@ -18,6 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::error::Error as StdError;
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime};
 
@@ -29,6 +31,7 @@ use self::shard::{Shard, ShardData};
 use crate::McpStoreError;
 
 pub use self::alert::RateAlert;
+pub use self::limits::{DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, MAX_CONTEXT_DEPTH};
 pub use self::record::ErrorRecord;
 pub use self::summary::ErrorSummary;
 use crate::clock::Clock;
@@ -94,6 +97,7 @@ pub(crate) struct Config {
     alert_window: Duration,
     trend_length: usize,
     clock: TimeSource,
+    context_limits: limits::ContextLimits,
 }
 
 impl Config {
@@ -119,6 +123,8 @@ pub(crate) struct Inner {
     shards: Mutex<Vec<Arc<Shard>>>,
     alert_states: Mutex<HashMap<&'static str, Arc<AlertState>>>,
     callbacks: Callbacks,
+    /// Contexts replaced by a marker for exceeding the limits.
+    oversized_contexts: AtomicU64,
 }
 
 impl Inner {
@@ -287,6 +293,7 @@ impl ErrorCollector {
 
     #[inline]
     fn record(&self, key: record::TypeKey, payload: record::Payload, context: Value) {
+        let context = self.bounded(context);
         tracing::debug!(target: "mcpstore_errors::collector", error = payload.message(), "error collected");
         let now = self.inner.now();
         let recorded = shard::record_local(&self.inner, key, payload, context, now);
@@ -296,6 +303,45 @@ impl ErrorCollector {
                 self.inner.callbacks.deliver(&alert);
             }
         }
+    }
+
+    /// `context`, or a marker in its place when it exceeds the limits.
+    #[inline]
+    fn bounded(&self, context: Value) -> Value {
+        let limits = &self.inner.config.context_limits;
+        match limits.check(&context) {
+            Ok(()) => context,
+            Err(oversize) => self.oversized(context, oversize),
+        }
+    }
+
+    #[cold]
+    fn oversized(&self, context: Value, oversize: limits::Oversize) -> Value {
+        self.inner
+            .oversized_contexts
+            .fetch_add(1, Ordering::Relaxed);
+        let marker = self.inner.config.context_limits.marker(oversize);
+        tracing::warn!(
+            target: "mcpstore_errors::collector",
+            marker = %marker,
+            "a context over the collector's limits was replaced by a marker"
+        );
+        limits::drop_flat(context);
+        marker
+    }
+
+    /// How many contexts exceeded the size or depth limit and were replaced by a marker
+    /// (`{"_truncated": true, "reason": .., ..}`) since the collector was made or
+    /// [`reset`](Self::reset).
+    ///
+    /// ```
+    /// let collector = mcpstore_errors::ErrorCollector::builder().max_context_bytes(16).build();
+    /// collector.collect(&std::fmt::Error, serde_json::json!({"payload": "far more than sixteen bytes"}));
+    /// assert_eq!(collector.oversized_contexts(), 1);
+    /// assert_eq!(collector.records()[0].context()["_truncated"], true);
+    /// ```
+    pub fn oversized_contexts(&self) -> u64 {
+        self.inner.oversized_contexts.load(Ordering::Relaxed)
     }
 
     /// Registers a callback for rate alerts. Callbacks run on the thread whose collect raised
@@ -442,7 +488,8 @@ impl ErrorCollector {
         self.rearm_alerts();
     }
 
-    /// Empties the history, the trends and the statistics, and re-arms every alert.
+    /// Empties the history, the trends, the statistics and the count of
+    /// [oversized contexts](Self::oversized_contexts), and re-arms every alert.
     ///
     /// ```
     /// let collector = mcpstore_errors::ErrorCollector::new(10);
@@ -453,6 +500,7 @@ impl ErrorCollector {
     pub fn reset(&self) {
         let taken = self.inner.with_each_shard(std::mem::take);
         drop(taken);
+        self.inner.oversized_contexts.store(0, Ordering::Relaxed);
         self.rearm_alerts();
     }
 
@@ -578,6 +626,7 @@ impl Default for ErrorCollectorBuilder {
                 alert_window: DEFAULT_ALERT_WINDOW,
                 trend_length: DEFAULT_TREND_LENGTH,
                 clock: TimeSource::System,
+                context_limits: limits::ContextLimits::default(),
             },
         }
     }
@@ -616,6 +665,33 @@ impl ErrorCollectorBuilder {
         self
     }
 
+    /// The largest context kept, in bytes of compact JSON (default
+    /// [`DEFAULT_MAX_CONTEXT_BYTES`], 64 KiB). A larger one is replaced by a marker
+    /// `{"_truncated": true, "reason": "context too large", "bytes": .., "max_bytes": ..}`,
+    /// counted by [`oversized_contexts`](ErrorCollector::oversized_contexts) and reported as a
+    /// `tracing` warning.
+    pub fn max_context_bytes(mut self, bytes: usize) -> Self {
+        self.config.context_limits.max_bytes = bytes;
+        self
+    }
+
+    /// The deepest context kept, in levels of nested arrays and objects (default
+    /// [`DEFAULT_MAX_CONTEXT_DEPTH`], 32; at most [`MAX_CONTEXT_DEPTH`], 100, so that an
+    /// export can be read back). A deeper one is replaced by a marker
+    /// `{"_truncated": true, "reason": "context nested too deep", "max_depth": ..}`, counted
+    /// and reported like an oversized one.
+    ///
+    /// ```
+    /// let collector = mcpstore_errors::ErrorCollector::builder().max_context_depth(1).build();
+    /// collector.collect(&std::fmt::Error, serde_json::json!({"flat": 1}));
+    /// collector.collect(&std::fmt::Error, serde_json::json!({"nested": {"a": 1}}));
+    /// assert_eq!(collector.oversized_contexts(), 1);
+    /// ```
+    pub fn max_context_depth(mut self, depth: usize) -> Self {
+        self.config.context_limits.max_depth = depth.min(MAX_CONTEXT_DEPTH);
+        self
+    }
+
     /// The collector.
     pub fn build(self) -> ErrorCollector {
         let retired = Arc::new(Shard::default());
@@ -625,6 +701,7 @@ impl ErrorCollectorBuilder {
                 shards: Mutex::new(vec![retired]),
                 alert_states: Mutex::new(HashMap::new()),
                 callbacks: Callbacks::default(),
+                oversized_contexts: AtomicU64::new(0),
             }),
         }
     }
