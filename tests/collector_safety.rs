@@ -4,8 +4,11 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
 use mcpstore_errors::{
-    DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, ErrorCollector, MAX_CONTEXT_DEPTH,
+    DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, ErrorCollector, ErrorKind,
+    MAX_CONTEXT_DEPTH, McpStoreError, REDACTED, Redactor,
 };
 use serde_json::{Value, json};
 
@@ -181,4 +184,174 @@ fn limits_are_configurable_and_reset_zeroes_the_count() {
     assert_eq!(collector.oversized_contexts(), 2);
     collector.reset();
     assert_eq!(collector.oversized_contexts(), 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Redaction
+
+/// A tool call's context as MCP clients log it: secrets at several depths, in arrays too.
+fn tool_call_context() -> Value {
+    json!({
+        "tool": "search",
+        "arguments": {
+            "query": "rust",
+            "api_key": "sk-live-1",
+            "headers": [{"X-Api-Key": "sk-live-2"}, {"Authorization": "Bearer sk-live-3"}],
+            "auth": {"client_secret": "sk-live-4", "access_token": "sk-live-5"},
+        },
+        "Cookie": "session=sk-live-6",
+        "PASSWORD": ["sk-live-7"],
+        "max_tokens": 512,
+    })
+}
+
+fn masked_tool_call_context() -> Value {
+    json!({
+        "tool": "search",
+        "arguments": {
+            "query": "rust",
+            "api_key": REDACTED,
+            "headers": [{"X-Api-Key": REDACTED}, {"Authorization": REDACTED}],
+            "auth": REDACTED,
+        },
+        "Cookie": REDACTED,
+        "PASSWORD": REDACTED,
+        "max_tokens": 512,
+    })
+}
+
+#[test]
+fn by_default_secret_keys_are_masked_before_the_history_and_the_export_see_them() {
+    let collector = ErrorCollector::new(10);
+    collector.collect(&fmt::Error, tool_call_context());
+    assert_eq!(
+        collector.records()[0].context(),
+        &masked_tool_call_context()
+    );
+
+    let dir = scratch_dir("redact");
+    let path = dir.join("errors.json");
+    collector.export(&path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains("sk-live"), "{text}");
+    assert_eq!(
+        read_json(&path)["errors"][0]["context"],
+        masked_tool_call_context()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn secret_details_of_a_store_error_are_masked_and_the_original_error_is_not_kept() {
+    let collector = ErrorCollector::new(10);
+    let error = McpStoreError::tool_execution_failed("search", "denied", None)
+        .with_detail("arguments", json!({"token": "sk-live-8", "q": "x"}));
+    collector.collect(&error, Value::Null);
+    // A wrapper whose cause carries the secret.
+    collector.collect(&std::io::Error::other(error.clone()), Value::Null);
+    for record in collector.records() {
+        assert_eq!(record.kind(), Some(ErrorKind::ToolExecution));
+        assert_eq!(record.code(), Some("TOOL_EXECUTION_FAILED"));
+        let details = record.details().unwrap();
+        assert_eq!(details["arguments"], json!({"token": REDACTED, "q": "x"}));
+        assert_eq!(details["tool_name"], "search");
+        assert!(
+            record.error().is_none(),
+            "the original still holds the token"
+        );
+    }
+    let summary = collector.summary(Duration::from_secs(3600));
+    assert_eq!(summary.error_codes["TOOL_EXECUTION_FAILED"], 2);
+    // Without secrets, the error is kept as is.
+    collector.collect(&McpStoreError::service_not_found("fs"), Value::Null);
+    assert!(collector.records()[2].error().is_some());
+}
+
+#[test]
+fn a_custom_hook_edits_message_details_and_context_before_events_and_history() {
+    let collector = ErrorCollector::builder()
+        .redact(Redactor::custom(|target| {
+            assert_eq!(target.error_type(), "ToolExecutionError");
+            target.mask_secret_keys();
+            let message = target.message().replace("sk-live-9", "[KEY]");
+            *target.message() = message;
+            target.details().remove("output");
+            target.context()["redacted_by"] = json!("hook");
+        }))
+        .build();
+    let error = McpStoreError::tool_execution_failed("search", "bad key sk-live-9", Some("out"));
+    let events = collector_events(|| collector.collect(&error, json!({"token": "t"})));
+    let record = &collector.records()[0];
+    assert_eq!(
+        record.message(),
+        "Tool 'search' execution failed: bad key [KEY]"
+    );
+    assert!(record.details().unwrap().get("output").is_none());
+    assert_eq!(
+        record.context(),
+        &json!({"token": REDACTED, "redacted_by": "hook"})
+    );
+    for event in &events {
+        for value in event.fields.values() {
+            assert!(!value.contains("sk-live-9"), "{event:?}");
+        }
+    }
+    assert!(
+        events
+            .iter()
+            .any(|e| e.field("error") == Some(record.message()))
+    );
+}
+
+#[test]
+fn a_hook_that_changes_nothing_keeps_the_error_by_reference() {
+    let collector = ErrorCollector::builder()
+        .redact(Redactor::custom(|_| {}))
+        .build();
+    let error = McpStoreError::service_not_found("fs");
+    collector.collect(&error, json!({"token": "kept: the hook did not mask it"}));
+    let record = &collector.records()[0];
+    assert_eq!(record.error().unwrap().message(), error.message());
+    assert_eq!(record.context()["token"], "kept: the hook did not mask it");
+}
+
+#[test]
+fn redaction_can_be_turned_off() {
+    let collector = ErrorCollector::builder().redact(Redactor::off()).build();
+    collector.collect(&fmt::Error, tool_call_context());
+    assert_eq!(collector.records()[0].context(), &tool_call_context());
+}
+
+#[test]
+fn a_panicking_hook_stores_nothing_it_was_meant_to_remove() {
+    let collector = ErrorCollector::builder()
+        .redact(Redactor::custom(|target| {
+            target.context()["half"] = json!("done");
+            panic!("a faulty hook");
+        }))
+        .build();
+    let error = McpStoreError::connection("token sk-live-10 refused");
+    let events = collector_events(|| collector.collect(&error, json!({"secret": "s"})));
+    let record = &collector.records()[0];
+    assert_eq!(record.message(), "<redaction failed>");
+    assert_eq!(record.code(), Some("CONNECTION_ERROR"));
+    assert!(record.details().is_none());
+    assert_eq!(record.context(), &json!({"_redaction_failed": true}));
+    assert!(events.iter().any(|e| e.level == tracing::Level::ERROR));
+    // The collector carries on.
+    collector.collect(&fmt::Error, Value::Null);
+    assert_eq!(collector.len(), 2);
+}
+
+#[test]
+fn a_hook_cannot_grow_a_context_past_the_limits() {
+    let collector = ErrorCollector::builder()
+        .max_context_bytes(100)
+        .redact(Redactor::custom(|target| {
+            *target.context() = json!({"blob": "z".repeat(1000)});
+        }))
+        .build();
+    collector.collect(&fmt::Error, Value::Null);
+    assert_eq!(collector.records()[0].context()["_truncated"], true);
+    assert_eq!(collector.oversized_contexts(), 1);
 }

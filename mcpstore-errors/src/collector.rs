@@ -12,6 +12,7 @@ mod export;
 mod history;
 mod limits;
 mod record;
+mod redact;
 mod shard;
 mod summary;
 
@@ -33,6 +34,7 @@ use crate::McpStoreError;
 pub use self::alert::RateAlert;
 pub use self::limits::{DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, MAX_CONTEXT_DEPTH};
 pub use self::record::ErrorRecord;
+pub use self::redact::{REDACTED, RedactTarget, Redactor, is_secret_key};
 pub use self::summary::ErrorSummary;
 use crate::clock::Clock;
 
@@ -98,6 +100,7 @@ pub(crate) struct Config {
     trend_length: usize,
     clock: TimeSource,
     context_limits: limits::ContextLimits,
+    redactor: Redactor,
 }
 
 impl Config {
@@ -293,7 +296,12 @@ impl ErrorCollector {
 
     #[inline]
     fn record(&self, key: record::TypeKey, payload: record::Payload, context: Value) {
-        let context = self.bounded(context);
+        let mut context = self.bounded(context);
+        let redactor = &self.inner.config.redactor;
+        let payload = redact::apply(redactor, key, payload, &mut context);
+        if redactor.may_grow() {
+            context = self.bounded(context);
+        }
         tracing::debug!(target: "mcpstore_errors::collector", error = payload.message(), "error collected");
         let now = self.inner.now();
         let recorded = shard::record_local(&self.inner, key, payload, context, now);
@@ -627,6 +635,7 @@ impl Default for ErrorCollectorBuilder {
                 trend_length: DEFAULT_TREND_LENGTH,
                 clock: TimeSource::System,
                 context_limits: limits::ContextLimits::default(),
+                redactor: Redactor::default(),
             },
         }
     }
@@ -689,6 +698,21 @@ impl ErrorCollectorBuilder {
     /// ```
     pub fn max_context_depth(mut self, depth: usize) -> Self {
         self.config.context_limits.max_depth = depth.min(MAX_CONTEXT_DEPTH);
+        self
+    }
+
+    /// How each error is redacted before it is stored, so the history, exports and the
+    /// collector's `tracing` events only see the result (default
+    /// [`Redactor::secret_keys`]: values under secret-looking keys become `"[REDACTED]"`).
+    ///
+    /// ```
+    /// use mcpstore_errors::{ErrorCollector, Redactor};
+    /// let collector = ErrorCollector::builder().redact(Redactor::off()).build();
+    /// collector.collect(&std::fmt::Error, serde_json::json!({"token": "t"}));
+    /// assert_eq!(collector.records()[0].context()["token"], "t");
+    /// ```
+    pub fn redact(mut self, redactor: Redactor) -> Self {
+        self.config.redactor = redactor;
         self
     }
 

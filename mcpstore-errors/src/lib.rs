@@ -176,7 +176,10 @@ pub use collector::{
     DEFAULT_ALERT_THRESHOLD, DEFAULT_ALERT_WINDOW, DEFAULT_MAX_ERRORS, DEFAULT_TREND_LENGTH,
     ErrorCollector, ErrorCollectorBuilder, ErrorRecord, ErrorSummary, RateAlert, global_collector,
 };
-pub use collector::{DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, MAX_CONTEXT_DEPTH};
+pub use collector::{
+    DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, MAX_CONTEXT_DEPTH, REDACTED,
+    RedactTarget, Redactor, is_secret_key,
+};
 pub use error::{BoxError, McpStoreError};
 pub use fallback::{
     FallbackChain, FallbackStrategy, ResponseCache, Served, ServedBy, set_fn_cache_clock,

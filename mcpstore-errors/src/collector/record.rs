@@ -51,14 +51,60 @@ pub(super) enum Payload {
         message: String,
         cause: Option<McpStoreError>,
     },
+    /// An error whose message or details redaction changed. The original error is not kept:
+    /// it holds what was removed.
+    Redacted(Box<Redacted>),
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Redacted {
+    message: String,
+    kind: Option<ErrorKind>,
+    details: Option<Map<String, Value>>,
 }
 
 impl Payload {
+    pub(super) fn redacted(
+        message: String,
+        kind: Option<ErrorKind>,
+        details: Option<Map<String, Value>>,
+    ) -> Self {
+        Payload::Redacted(Box::new(Redacted {
+            message,
+            kind,
+            details,
+        }))
+    }
+
     /// The error's message (its `Display`).
     pub(super) fn message(&self) -> &str {
         match self {
             Payload::Store(error) => error.message(),
             Payload::Other { message, .. } => message,
+            Payload::Redacted(redacted) => &redacted.message,
+        }
+    }
+
+    /// The `McpStoreError` the error is or wraps, unless redaction dropped it.
+    fn error(&self) -> Option<&McpStoreError> {
+        match self {
+            Payload::Store(error) => Some(error),
+            Payload::Other { cause, .. } => cause.as_ref(),
+            Payload::Redacted(_) => None,
+        }
+    }
+
+    pub(super) fn kind(&self) -> Option<ErrorKind> {
+        match self {
+            Payload::Redacted(redacted) => redacted.kind,
+            other => other.error().map(McpStoreError::kind),
+        }
+    }
+
+    pub(super) fn details(&self) -> Option<&Map<String, Value>> {
+        match self {
+            Payload::Redacted(redacted) => redacted.details.as_ref(),
+            other => other.error().map(McpStoreError::details),
         }
     }
 }
@@ -99,14 +145,20 @@ impl ErrorRecord {
         self.payload.message()
     }
 
-    /// The machine code of the `McpStoreError` the error is or wraps; `None` otherwise.
-    pub fn code(&self) -> Option<&'static str> {
-        self.error().map(McpStoreError::code)
+    /// The kind of the `McpStoreError` the error is or wraps; `None` otherwise.
+    pub fn kind(&self) -> Option<ErrorKind> {
+        self.payload.kind()
     }
 
-    /// The details of the `McpStoreError` the error is or wraps; `None` otherwise.
+    /// The machine code of the `McpStoreError` the error is or wraps; `None` otherwise.
+    pub fn code(&self) -> Option<&'static str> {
+        self.kind().map(ErrorKind::code)
+    }
+
+    /// The details of the `McpStoreError` the error is or wraps, after redaction; `None`
+    /// otherwise.
     pub fn details(&self) -> Option<&Map<String, Value>> {
-        self.error().map(McpStoreError::details)
+        self.payload.details()
     }
 
     /// The context given to [`collect`](crate::ErrorCollector::collect).
@@ -114,12 +166,12 @@ impl ErrorRecord {
         &self.context
     }
 
-    /// The `McpStoreError` the collected error is, or the first one among its causes.
+    /// The `McpStoreError` the collected error is, or the first one among its causes; `None`
+    /// when there is none, or when redaction changed its message or details (the original
+    /// would still carry what was removed: [`kind`](Self::kind), [`code`](Self::code) and
+    /// [`details`](Self::details) give the redacted view).
     pub fn error(&self) -> Option<&McpStoreError> {
-        match &self.payload {
-            Payload::Store(error) => Some(error),
-            Payload::Other { cause, .. } => cause.as_ref(),
-        }
+        self.payload.error()
     }
 }
 
