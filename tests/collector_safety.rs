@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use std::time::Duration;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use mcpstore_errors::{
     DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, ErrorCollector, ErrorKind,
     MAX_CONTEXT_DEPTH, McpStoreError, REDACTED, Redactor,
@@ -354,4 +357,76 @@ fn a_hook_cannot_grow_a_context_past_the_limits() {
     collector.collect(&fmt::Error, Value::Null);
     assert_eq!(collector.records()[0].context()["_truncated"], true);
     assert_eq!(collector.oversized_contexts(), 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Callbacks that refer to their collector
+
+/// Counts its drops: attached as an error's source, it shows when the records holding that
+/// error are freed.
+#[derive(Debug)]
+struct DropCounter(Arc<AtomicUsize>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl fmt::Display for DropCounter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("counted")
+    }
+}
+
+impl std::error::Error for DropCounter {}
+
+/// Collects an alert's worth of errors holding a [`DropCounter`] on a thread that then ends,
+/// so the records move into the collector itself.
+fn fill_from_another_thread(collector: &ErrorCollector, drops: &Arc<AtomicUsize>) {
+    let error = McpStoreError::connection("refused").with_source(DropCounter(Arc::clone(drops)));
+    let handle = collector.clone();
+    std::thread::spawn(move || {
+        for _ in 0..11 {
+            handle.collect(&error, Value::Null);
+        }
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn a_callback_given_the_collector_does_not_keep_it_alive() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let collector = ErrorCollector::new(100);
+    collector.on_alert_with(|alert, collector| {
+        collector.collect_display(&format!("alert for {}", alert.error_type), Value::Null);
+    });
+    fill_from_another_thread(&collector, &drops);
+    assert_eq!(collector.statistics()["String"], 1, "the callback ran");
+    let weak = collector.downgrade();
+    assert_eq!(drops.load(Ordering::SeqCst), 0);
+    drop(collector);
+    assert!(weak.upgrade().is_none());
+    assert_eq!(drops.load(Ordering::SeqCst), 1, "the records were freed");
+}
+
+#[test]
+fn a_callback_holding_a_weak_collector_does_not_keep_it_alive() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let collector = ErrorCollector::new(100);
+    let weak = collector.downgrade();
+    let alerts = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&alerts);
+    collector.on_alert(move |_| {
+        if let Some(collector) = weak.upgrade() {
+            seen.fetch_add(collector.len(), Ordering::SeqCst);
+        }
+    });
+    fill_from_another_thread(&collector, &drops);
+    assert_eq!(alerts.load(Ordering::SeqCst), 11);
+    let weak = collector.downgrade();
+    drop(collector);
+    assert!(weak.upgrade().is_none());
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
 }

@@ -21,7 +21,7 @@ use std::error::Error as StdError;
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
@@ -308,7 +308,7 @@ impl ErrorCollector {
         drop(recorded.evicted);
         if let Some((name, state)) = recorded.check_rate {
             if let Some(alert) = self.inner.check_rate(name, &state, now) {
-                self.inner.callbacks.deliver(&alert);
+                self.inner.callbacks.deliver(&alert, self);
             }
         }
     }
@@ -370,11 +370,51 @@ impl ErrorCollector {
     /// }
     /// assert_eq!(ALERTS.load(Ordering::Relaxed), 1);
     /// ```
+    ///
+    /// A callback that needs the collector takes it as an argument with
+    /// [`on_alert_with`](Self::on_alert_with), or holds a [`WeakCollector`]: a clone of the
+    /// collector captured by its own callback keeps it alive forever.
     pub fn on_alert<F>(&self, callback: F)
     where
         F: Fn(&RateAlert) + Send + Sync + 'static,
     {
+        self.inner
+            .callbacks
+            .add(Arc::new(move |alert: &RateAlert, _: &ErrorCollector| {
+                callback(alert)
+            }));
+    }
+
+    /// Registers a callback for rate alerts that also gets the collector that raised the
+    /// alert, without owning it. Otherwise as [`on_alert`](Self::on_alert).
+    ///
+    /// ```
+    /// use mcpstore_errors::ErrorCollector;
+    ///
+    /// let collector = ErrorCollector::new(100);
+    /// collector.on_alert_with(|alert, collector| {
+    ///     collector.collect_display(&format!("alert for {}", alert.error_type), serde_json::Value::Null);
+    /// });
+    /// let weak = collector.downgrade();
+    /// for _ in 0..11 {
+    ///     collector.collect(&std::fmt::Error, serde_json::Value::Null);
+    /// }
+    /// assert_eq!(collector.statistics()["String"], 1);
+    /// drop(collector);
+    /// assert!(weak.upgrade().is_none(), "the callback did not keep it alive");
+    /// ```
+    pub fn on_alert_with<F>(&self, callback: F)
+    where
+        F: Fn(&RateAlert, &ErrorCollector) + Send + Sync + 'static,
+    {
         self.inner.callbacks.add(Arc::new(callback));
+    }
+
+    /// A handle that does not keep the collector alive; see [`WeakCollector`].
+    pub fn downgrade(&self) -> WeakCollector {
+        WeakCollector {
+            inner: Arc::downgrade(&self.inner),
+        }
     }
 
     /// Counts of the errors in the history collected within `window` before now: total, by
@@ -581,6 +621,37 @@ impl ErrorCollector {
             .join(export::default_file_name(self.inner.now())?);
         self.export(&path)?;
         Ok(path)
+    }
+}
+
+/// A handle to an [`ErrorCollector`] that does not keep it alive, for callbacks and other
+/// code the collector itself owns (an owning clone there would be a reference cycle);
+/// from [`ErrorCollector::downgrade`].
+///
+/// ```
+/// let collector = mcpstore_errors::ErrorCollector::new(10);
+/// let weak = collector.downgrade();
+/// assert!(weak.upgrade().is_some());
+/// drop(collector);
+/// assert!(weak.upgrade().is_none());
+/// ```
+#[derive(Clone, Default)]
+pub struct WeakCollector {
+    inner: Weak<Inner>,
+}
+
+impl WeakCollector {
+    /// The collector, if it still exists.
+    pub fn upgrade(&self) -> Option<ErrorCollector> {
+        self.inner.upgrade().map(|inner| ErrorCollector { inner })
+    }
+}
+
+impl std::fmt::Debug for WeakCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WeakCollector")
+            .field("alive", &(self.inner.strong_count() > 0))
+            .finish()
     }
 }
 

@@ -178,7 +178,7 @@ pub use collector::{
 };
 pub use collector::{
     DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, MAX_CONTEXT_DEPTH, REDACTED,
-    RedactTarget, Redactor, is_secret_key,
+    RedactTarget, Redactor, WeakCollector, is_secret_key,
 };
 pub use error::{BoxError, McpStoreError};
 pub use fallback::{
