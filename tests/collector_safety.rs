@@ -430,3 +430,83 @@ fn a_callback_holding_a_weak_collector_does_not_keep_it_alive() {
     assert!(weak.upgrade().is_none());
     assert_eq!(drops.load(Ordering::SeqCst), 1);
 }
+
+// ---------------------------------------------------------------------------------------
+// Export files
+
+fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_file_name_of_250_bytes_is_exported_and_replaced() {
+    let collector = ErrorCollector::new(10);
+    collector.collect(&McpStoreError::service_not_found("fs"), Value::Null);
+    let dir = scratch_dir("long-name");
+    let name = format!("{}.json", "e".repeat(245));
+    assert_eq!(name.len(), 250);
+    let path = dir.join(&name);
+    collector.export(&path).unwrap();
+    collector.collect(&McpStoreError::service_not_found("git"), Value::Null);
+    collector.export(&path).unwrap();
+    assert_eq!(read_json(&path)["total_errors"], 2);
+    assert_eq!(file_names(&dir), [name]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[cfg(unix)]
+mod permissions {
+    use std::os::unix::fs::PermissionsExt;
+
+    use mcpstore_errors::ExportOptions;
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn a_replaced_file_keeps_its_permissions() {
+        let collector = ErrorCollector::new(10);
+        collector.collect(&fmt::Error, json!({"note": "sensitive"}));
+        let dir = scratch_dir("keep-mode");
+        for wanted in [0o600, 0o640, 0o444] {
+            let path = dir.join(format!("errors-{wanted:o}.json"));
+            std::fs::write(&path, "{}").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(wanted)).unwrap();
+            collector.export(&path).unwrap();
+            assert_eq!(mode(&path), wanted, "{}", path.display());
+            assert_eq!(read_json(&path)["total_errors"], 1);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_new_file_is_readable_by_its_owner_alone_unless_asked_otherwise() {
+        let collector = ErrorCollector::new(10);
+        let dir = scratch_dir("new-mode");
+        let private = dir.join("private.json");
+        collector.export(&private).unwrap();
+        assert_eq!(mode(&private), 0o600);
+        let default_named = collector.export_default(&dir).unwrap();
+        assert_eq!(mode(&default_named), 0o600);
+
+        let shared = dir.join("shared.json");
+        collector
+            .export_with(&shared, &ExportOptions::new().new_file_mode(0o644))
+            .unwrap();
+        assert_eq!(mode(&shared), 0o644);
+        // The option is for new files: a replaced one keeps its own bits.
+        collector
+            .export_with(&private, &ExportOptions::new().new_file_mode(0o644))
+            .unwrap();
+        assert_eq!(mode(&private), 0o600);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -9,6 +9,7 @@
 mod alert;
 mod clock;
 mod export;
+mod file;
 mod history;
 mod limits;
 mod record;
@@ -32,6 +33,7 @@ use self::shard::{Shard, ShardData};
 use crate::McpStoreError;
 
 pub use self::alert::RateAlert;
+pub use self::file::ExportOptions;
 pub use self::limits::{DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, MAX_CONTEXT_DEPTH};
 pub use self::record::ErrorRecord;
 pub use self::redact::{REDACTED, RedactTarget, Redactor, is_secret_key};
@@ -569,7 +571,10 @@ impl ErrorCollector {
     ///
     /// The document goes to a temporary file in the same folder, flushed to disk, then
     /// renamed over `path`: a reader never sees half a file, and a failed export leaves an
-    /// earlier file untouched. An unwritable path is an `Err` naming the path (kind
+    /// earlier file untouched. The temporary name is short (`.mcpstore-<pid>-<n>.tmp`), so any
+    /// legal file name can be written. On Unix the file replaced keeps its permission bits,
+    /// and a new file is readable by its owner alone (`0o600`; see
+    /// [`export_with`](Self::export_with)). An unwritable path is an `Err` naming the path (kind
     /// [`Configuration`](crate::ErrorKind::Configuration) for a missing folder or a refused
     /// permission), with the I/O error as its source.
     ///
@@ -585,6 +590,35 @@ impl ErrorCollector {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn export(&self, path: impl AsRef<Path>) -> Result<(), McpStoreError> {
+        self.export_with(path, &ExportOptions::default())
+    }
+
+    /// [`export`](Self::export) with options: on Unix, the permission bits of a new file
+    /// (a replaced file keeps its own; a new one is `0o600` by default).
+    ///
+    /// ```
+    /// use mcpstore_errors::{ErrorCollector, ExportOptions};
+    ///
+    /// let collector = ErrorCollector::new(10);
+    /// let path = std::env::temp_dir().join(format!("collector-doc-mode-{}.json", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let options = ExportOptions::new();
+    /// # #[cfg(unix)]
+    /// let options = options.new_file_mode(0o644);
+    /// collector.export_with(&path, &options)?;
+    /// # #[cfg(unix)]
+    /// # {
+    /// use std::os::unix::fs::PermissionsExt;
+    /// assert_eq!(std::fs::metadata(&path)?.permissions().mode() & 0o777, 0o644);
+    /// # }
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn export_with(
+        &self,
+        path: impl AsRef<Path>,
+        options: &ExportOptions,
+    ) -> Result<(), McpStoreError> {
         let now = self.inner.now();
         // Copy under the locks (reference counts, mostly), format after releasing them.
         let (records, statistics) = self.inner.with_shards(|shards| {
@@ -600,7 +634,7 @@ impl ErrorCollector {
             errors: &records,
             statistics: &statistics,
         };
-        export::write_atomically(path.as_ref(), &document)
+        export::write_atomically(path.as_ref(), &document, options)
     }
 
     /// Exports into `dir` under the name `errors_YYYYmmdd_HHMMSS.json` (the collector's clock,

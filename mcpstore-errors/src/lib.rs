@@ -177,8 +177,8 @@ pub use collector::{
     ErrorCollector, ErrorCollectorBuilder, ErrorRecord, ErrorSummary, RateAlert, global_collector,
 };
 pub use collector::{
-    DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, MAX_CONTEXT_DEPTH, REDACTED,
-    RedactTarget, Redactor, WeakCollector, is_secret_key,
+    DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, ExportOptions, MAX_CONTEXT_DEPTH,
+    REDACTED, RedactTarget, Redactor, WeakCollector, is_secret_key,
 };
 pub use error::{BoxError, McpStoreError};
 pub use fallback::{
