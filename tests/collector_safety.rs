@@ -510,3 +510,100 @@ mod permissions {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Errors that wrap a `McpStoreError`
+
+/// A user's error enum, as `thiserror` would write it with `#[source]`.
+#[derive(Debug)]
+enum AppError {
+    Store(McpStoreError),
+    Boxed(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AppError::Store(_) => f.write_str("the store failed"),
+            AppError::Boxed(_) => f.write_str("something failed"),
+        }
+    }
+}
+
+impl std::error::Error for AppError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AppError::Store(error) => Some(error),
+            AppError::Boxed(error) => Some(&**error),
+        }
+    }
+}
+
+fn assert_wraps_tool_timeout(record: &mcpstore_errors::ErrorRecord) {
+    assert_eq!(record.kind(), Some(ErrorKind::ServiceTimeout));
+    assert_eq!(record.code(), Some("SERVICE_TIMEOUT"));
+    assert_eq!(record.details().unwrap()["service_name"], "fs");
+    assert_eq!(record.error().unwrap().kind(), ErrorKind::ServiceTimeout);
+}
+
+fn timeout() -> McpStoreError {
+    McpStoreError::service_timeout("fs", Duration::from_secs(5))
+}
+
+#[test]
+fn a_user_enum_wrapping_a_store_error_at_any_depth_takes_its_kind_code_and_details() {
+    let collector = ErrorCollector::new(10);
+    collector.collect(&AppError::Store(timeout()), Value::Null);
+    // Three levels down: AppError -> Box -> AppError -> McpStoreError.
+    let deep = AppError::Boxed(Box::new(AppError::Boxed(Box::new(timeout()))));
+    collector.collect(&deep, Value::Null);
+    // Through an io::Error in the middle.
+    let through_io = AppError::Boxed(Box::new(std::io::Error::other(timeout())));
+    collector.collect(&through_io, Value::Null);
+    let records = collector.records();
+    assert_eq!(records.len(), 3);
+    for record in &records {
+        assert_eq!(record.error_type(), "AppError");
+        assert_wraps_tool_timeout(record);
+    }
+    assert_eq!(records[0].message(), "the store failed");
+}
+
+#[test]
+fn a_boxed_dyn_error_is_collected_with_the_store_error_it_is_or_wraps() {
+    let collector = ErrorCollector::new(10);
+    let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(timeout());
+    collector.collect_dyn(&*boxed, json!({"op": "x"}));
+    let wrapping: Box<dyn std::error::Error + Send + Sync> = Box::new(AppError::Store(timeout()));
+    collector.collect_dyn(&*wrapping, Value::Null);
+    let io: Box<dyn std::error::Error + Send + Sync> = Box::new(std::io::Error::other("disk"));
+    collector.collect_dyn(&*io, Value::Null);
+    let records = collector.records();
+    assert_eq!(records[0].error_type(), "ServiceTimeoutError");
+    assert_wraps_tool_timeout(&records[0]);
+    assert_eq!(records[1].error_type(), "dyn Error");
+    assert_eq!(records[1].message(), "the store failed");
+    assert_wraps_tool_timeout(&records[1]);
+    assert_eq!(records[2].error_type(), "Error", "filed with io::Error");
+    assert_eq!(records[2].code(), None);
+    assert_eq!(collector.statistics()["Error"], 1);
+}
+
+#[test]
+fn a_source_chain_that_loops_ends_the_search() {
+    #[derive(Debug)]
+    struct Loop;
+    impl fmt::Display for Loop {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("loop")
+        }
+    }
+    impl std::error::Error for Loop {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(self)
+        }
+    }
+    let collector = ErrorCollector::new(10);
+    collector.collect(&Loop, Value::Null);
+    assert_eq!(collector.records()[0].code(), None);
+}

@@ -280,6 +280,50 @@ impl ErrorCollector {
         self.record(key, payload, context);
     }
 
+    /// Records an error seen through `dyn Error`, such as the content of a
+    /// `Box<dyn Error + Send + Sync>`: a [`McpStoreError`] is recorded as by
+    /// [`collect`](Self::collect); another error keeps its message and takes the code and
+    /// details of the first `McpStoreError` among its causes, and is filed under the type
+    /// `dyn Error` (its concrete type is unknown behind `dyn`; `io::Error` is recognised).
+    ///
+    /// ```
+    /// use mcpstore_errors::{ErrorCollector, McpStoreError};
+    ///
+    /// let collector = ErrorCollector::new(10);
+    /// let boxed: Box<dyn std::error::Error + Send + Sync> = McpStoreError::service_not_found("fs").into();
+    /// collector.collect_dyn(&*boxed, serde_json::Value::Null);
+    /// assert_eq!(collector.records()[0].error_type(), "ServiceNotFoundError");
+    /// assert_eq!(collector.records()[0].code(), Some("SERVICE_NOT_FOUND"));
+    /// ```
+    pub fn collect_dyn(&self, error: &(dyn StdError + 'static), context: Value) {
+        let (key, payload) = record::describe_dyn(error);
+        self.record(key, payload, context);
+    }
+
+    /// Records an [`anyhow::Error`] under the type `"anyhow::Error"`, with its message (its
+    /// `Display`: the outermost context) and the kind, code and details of the first
+    /// [`McpStoreError`] it wraps, as the error or as a context. Needs the `anyhow` feature.
+    ///
+    /// ```
+    /// use anyhow::Context as _;
+    /// use mcpstore_errors::{ErrorCollector, McpStoreError};
+    ///
+    /// let collector = ErrorCollector::new(10);
+    /// let error = Err::<(), _>(McpStoreError::service_timeout("fs", std::time::Duration::from_secs(5)))
+    ///     .context("listing tools")
+    ///     .unwrap_err();
+    /// collector.collect_anyhow(&error, serde_json::Value::Null);
+    /// let record = &collector.records()[0];
+    /// assert_eq!(record.error_type(), "anyhow::Error");
+    /// assert_eq!(record.message(), "listing tools");
+    /// assert_eq!(record.code(), Some("SERVICE_TIMEOUT"));
+    /// ```
+    #[cfg(feature = "anyhow")]
+    pub fn collect_anyhow(&self, error: &anyhow::Error, context: Value) {
+        let (key, payload) = record::describe_anyhow(error);
+        self.record(key, payload, context);
+    }
+
     /// Records a value that is only [`Display`] (a `String`, a `&str`, a type without an
     /// `Error` impl): its message is the formatted value, its type the short Rust type name
     /// (`"String"`), with no code or details.

@@ -114,7 +114,23 @@ impl Payload {
 #[derive(Clone, Copy)]
 pub(super) enum TypeKey {
     Kind(ErrorKind),
-    Type(TypeId, fn() -> &'static str),
+    Type(TypeId, TypeName),
+}
+
+/// How a type is named in statistics.
+#[derive(Clone, Copy)]
+pub(super) enum TypeName {
+    /// The Rust type name, without module paths.
+    Rust(fn() -> &'static str),
+    /// This name, as is.
+    #[cfg_attr(not(feature = "anyhow"), allow(dead_code))]
+    Exact(&'static str),
+}
+
+impl TypeKey {
+    fn of<T: ?Sized + 'static>() -> Self {
+        TypeKey::Type(TypeId::of::<T>(), TypeName::Rust(std::any::type_name::<T>))
+    }
 }
 
 impl TypeKey {
@@ -122,7 +138,8 @@ impl TypeKey {
     pub(super) fn name(self) -> &'static str {
         match self {
             TypeKey::Kind(kind) => intern_static(kind.name()),
-            TypeKey::Type(_, full_name) => intern(&short_type_name(full_name())),
+            TypeKey::Type(_, TypeName::Rust(full_name)) => intern(&short_type_name(full_name())),
+            TypeKey::Type(_, TypeName::Exact(name)) => intern_static(name),
         }
     }
 }
@@ -201,10 +218,48 @@ pub(super) fn describe<E: StdError + 'static>(error: &E) -> (TypeKey, Payload) {
     if let Some(store) = (error as &dyn Any).downcast_ref::<McpStoreError>() {
         return (TypeKey::Kind(store.kind()), Payload::Store(store.clone()));
     }
-    let key = TypeKey::Type(TypeId::of::<E>(), std::any::type_name::<E>);
     let payload = Payload::Other {
         message: display_or_placeholder(error, std::any::type_name::<E>),
         cause: store_cause(first_cause(error)),
+    };
+    (TypeKey::of::<E>(), payload)
+}
+
+/// The record of an error seen through `dyn Error` (a `Box<dyn Error + Send + Sync>`, say): a
+/// `McpStoreError` or an `io::Error` is filed as when collected by type; any other type is
+/// unknown behind `dyn`, and filed as `dyn Error`.
+pub(super) fn describe_dyn(error: &(dyn StdError + 'static)) -> (TypeKey, Payload) {
+    if let Some(store) = error.downcast_ref::<McpStoreError>() {
+        return (TypeKey::Kind(store.kind()), Payload::Store(store.clone()));
+    }
+    let key = match error.is::<std::io::Error>() {
+        true => TypeKey::of::<std::io::Error>(),
+        false => TypeKey::of::<dyn StdError>(),
+    };
+    let payload = Payload::Other {
+        message: display_or_placeholder(error, std::any::type_name::<dyn StdError>),
+        cause: store_cause(first_cause(error)),
+    };
+    (key, payload)
+}
+
+/// The record of an `anyhow::Error`: filed as `anyhow::Error` (its short Rust name, `Error`,
+/// would merge it with `io::Error`), with the first `McpStoreError` it wraps, as an error or
+/// as a context.
+#[cfg(feature = "anyhow")]
+pub(super) fn describe_anyhow(error: &anyhow::Error) -> (TypeKey, Payload) {
+    let key = TypeKey::Type(
+        TypeId::of::<anyhow::Error>(),
+        TypeName::Exact("anyhow::Error"),
+    );
+    let chain: &(dyn StdError + 'static) = error.as_ref();
+    let cause = match error.downcast_ref::<McpStoreError>() {
+        Some(store) => Some(store.clone()),
+        None => store_cause(Some(chain)),
+    };
+    let payload = Payload::Other {
+        message: display_or_placeholder(error, || "anyhow::Error"),
+        cause,
     };
     (key, payload)
 }
@@ -213,12 +268,11 @@ pub(super) fn describe<E: StdError + 'static>(error: &E) -> (TypeKey, Payload) {
 pub(super) fn describe_display<T: std::fmt::Display + ?Sized + 'static>(
     value: &T,
 ) -> (TypeKey, Payload) {
-    let key = TypeKey::Type(TypeId::of::<T>(), std::any::type_name::<T>);
     let payload = Payload::Other {
         message: display_or_placeholder(value, std::any::type_name::<T>),
         cause: None,
     };
-    (key, payload)
+    (TypeKey::of::<T>(), payload)
 }
 
 /// The value's `Display`, or a placeholder naming its type when that `Display` returns `Err`
@@ -240,8 +294,8 @@ fn display_or_placeholder<T: std::fmt::Display + ?Sized>(
     message
 }
 
-fn first_cause<E: StdError + 'static>(error: &E) -> Option<&(dyn StdError + 'static)> {
-    match (error as &dyn Any).downcast_ref::<std::io::Error>() {
+fn first_cause<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
+    match error.downcast_ref::<std::io::Error>() {
         // `io::Error::source` skips the error it carries; start from that error itself.
         Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
         None => error.source(),
