@@ -148,6 +148,9 @@ impl std::fmt::Write for Counter {
 /// Drops a value of any depth without recursing: serde_json's own drop recurses once per
 /// level and overflows the stack on a deep enough value.
 pub(super) fn drop_flat(value: Value) {
+    if !matches!(value, Value::Array(_) | Value::Object(_)) {
+        return;
+    }
     let mut pending = vec![value];
     while let Some(value) = pending.pop() {
         match value {
