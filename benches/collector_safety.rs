@@ -44,6 +44,15 @@ fn collect_with_context(c: &mut Criterion) {
     group.bench_function("null_context", |b| {
         b.iter(|| default.collect(black_box(&error), Value::Null))
     });
+    let off = full(
+        ErrorCollector::builder()
+            .max_errors(1000)
+            .redact(Redactor::off())
+            .build(),
+    );
+    group.bench_function("null_context_redaction_off", |b| {
+        b.iter(|| off.collect(black_box(&error), Value::Null))
+    });
     // The context is cloned in every variant, so the differences are the collector's work.
     group.bench_function("clone_context_only", |b| {
         b.iter(|| black_box(context.clone()))
@@ -51,12 +60,6 @@ fn collect_with_context(c: &mut Criterion) {
     group.bench_function("tool_context_default", |b| {
         b.iter(|| default.collect(black_box(&error), context.clone()))
     });
-    let off = full(
-        ErrorCollector::builder()
-            .max_errors(1000)
-            .redact(Redactor::off())
-            .build(),
-    );
     group.bench_function("tool_context_redaction_off", |b| {
         b.iter(|| off.collect(black_box(&error), context.clone()))
     });

@@ -147,61 +147,62 @@ impl RedactTarget<'_> {
 /// assert!(!is_secret_key("max_tokens"));
 /// ```
 pub fn is_secret_key(key: &str) -> bool {
-    const WORDS: &[&str] = &[
-        "password",
-        "passwd",
-        "pwd",
-        "passphrase",
-        "secret",
-        "token",
-        "auth",
-        "authorization",
-        "bearer",
-        "cookie",
-        "credential",
-        "credentials",
-        "apikey",
-        "signature",
-    ];
-    const BEFORE_KEY: &[&str] = &["api", "private", "access"];
-    let is_one_of = |word: &str, list: &[&str]| list.iter().any(|w| word.eq_ignore_ascii_case(w));
-    let mut previous = "";
-    for word in words(key) {
-        if is_one_of(word, WORDS)
-            || word.eq_ignore_ascii_case("key") && is_one_of(previous, BEFORE_KEY)
-        {
-            return true;
-        }
-        previous = word;
+    // Called for every key of every context and details map: one pass over the bytes.
+    let bytes = key.as_bytes();
+    if bytes.len() < 3 {
+        return false;
     }
-    false
+    let mut previous: &[u8] = &[];
+    let mut start = 0;
+    let mut before = b' ';
+    for (at, &byte) in bytes.iter().enumerate() {
+        let word_byte = is_word_byte(byte);
+        let camel =
+            byte.is_ascii_uppercase() && (before.is_ascii_lowercase() || before.is_ascii_digit());
+        if !word_byte || camel {
+            if start < at {
+                let word = &bytes[start..at];
+                if is_secret_after(word, previous) {
+                    return true;
+                }
+                previous = word;
+            }
+            start = if word_byte { at } else { at + 1 };
+        }
+        before = byte;
+    }
+    start < bytes.len() && is_secret_after(&bytes[start..], previous)
 }
 
-/// The words of a key: split at anything not alphanumeric, and where a lower-case letter or
-/// digit is followed by an upper-case one.
-fn words(key: &str) -> impl Iterator<Item = &str> {
-    key.split(|c: char| !c.is_alphanumeric())
-        .filter(|part| !part.is_empty())
-        .flat_map(|part| {
-            let mut rest = part;
-            std::iter::from_fn(move || {
-                if rest.is_empty() {
-                    return None;
-                }
-                let mut after_lower = false;
-                let cut = rest
-                    .char_indices()
-                    .find_map(|(at, c)| {
-                        let boundary = after_lower && c.is_uppercase();
-                        after_lower = c.is_lowercase() || c.is_numeric();
-                        boundary.then_some(at)
-                    })
-                    .unwrap_or(rest.len());
-                let (word, tail) = rest.split_at(cut);
-                rest = tail;
-                Some(word)
-            })
-        })
+fn is_secret_after(word: &[u8], previous: &[u8]) -> bool {
+    is_secret_word(word) || word.eq_ignore_ascii_case(b"key") && is_before_key(previous)
+}
+
+/// Letters and digits; bytes of non-ASCII characters count as letters.
+fn is_word_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || !byte.is_ascii()
+}
+
+fn is_secret_word(word: &[u8]) -> bool {
+    let candidates: &[&[u8]] = match word.len() {
+        3 => &[b"pwd"],
+        4 => &[b"auth"],
+        5 => &[b"token"],
+        6 => &[b"passwd", b"secret", b"bearer", b"cookie", b"apikey"],
+        8 => &[b"password"],
+        9 => &[b"signature"],
+        10 => &[b"passphrase", b"credential"],
+        11 => &[b"credentials"],
+        13 => &[b"authorization"],
+        _ => return false,
+    };
+    candidates.iter().any(|c| word.eq_ignore_ascii_case(c))
+}
+
+fn is_before_key(word: &[u8]) -> bool {
+    [&b"api"[..], b"private", b"access"]
+        .iter()
+        .any(|c| word.eq_ignore_ascii_case(c))
 }
 
 // The walks stop below the deepest context a collector keeps: anything deeper is replaced
@@ -363,6 +364,60 @@ mod tests {
             "__",
         ] {
             assert!(!is_secret_key(key), "{key}");
+        }
+    }
+
+    /// The rule, written plainly: split into words, then look at each word and its
+    /// predecessor.
+    fn reference(key: &str) -> bool {
+        let mut words: Vec<String> = Vec::new();
+        for part in key.split(|c: char| !c.is_ascii_alphanumeric()) {
+            let mut word = String::new();
+            for c in part.chars() {
+                let after_lower = word
+                    .chars()
+                    .last()
+                    .is_some_and(|last| last.is_ascii_lowercase() || last.is_ascii_digit());
+                if c.is_ascii_uppercase() && after_lower {
+                    words.push(std::mem::take(&mut word));
+                }
+                word.push(c);
+            }
+            if !word.is_empty() {
+                words.push(word);
+            }
+        }
+        let words: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
+        const WORDS: &[&str] = &[
+            "password",
+            "passwd",
+            "pwd",
+            "passphrase",
+            "secret",
+            "token",
+            "auth",
+            "authorization",
+            "bearer",
+            "cookie",
+            "credential",
+            "credentials",
+            "apikey",
+            "signature",
+        ];
+        words.iter().enumerate().any(|(i, word)| {
+            WORDS.contains(&word.as_str())
+                || word == "key"
+                    && i > 0
+                    && ["api", "private", "access"].contains(&words[i - 1].as_str())
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_byte_scan_follows_the_rule(
+            key in "([a-zA-Z0-9]{0,3}|[-_. ]|api|Api|KEY|key|Key|token|Token|auth|secret|pwd){0,6}"
+        ) {
+            proptest::prop_assert_eq!(is_secret_key(&key), reference(&key), "{}", key);
         }
     }
 
