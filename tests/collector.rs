@@ -788,31 +788,6 @@ fn an_export_to_an_unwritable_path_is_an_error_naming_the_path() {
 }
 
 #[test]
-fn a_failed_export_leaves_the_earlier_file_intact() {
-    let (collector, _) = manual(10);
-    collector.collect(&std::fmt::Error, Value::Null);
-    let dir = scratch_dir("intact");
-    // A name the file system accepts, but too long to take the temporary file's prefix and
-    // suffix: the export fails before anything touches the earlier file. (Works as root too,
-    // where a read-only folder would not stop the write.)
-    let path = dir.join(format!("{}.json", "e".repeat(240)));
-    collector.export(dir.join("first.json")).unwrap();
-    std::fs::rename(dir.join("first.json"), &path).unwrap();
-    let earlier = std::fs::read(&path).unwrap();
-
-    collector.collect(&McpStoreError::service_not_found("fs"), Value::Null);
-    let error = collector.export(&path).unwrap_err();
-    assert!(
-        error.message().contains(&path.display().to_string()),
-        "{error}"
-    );
-    assert_eq!(std::fs::read(&path).unwrap(), earlier);
-    assert_eq!(read_json(&path)["total_errors"], 1);
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
-    std::fs::remove_dir_all(&dir).unwrap();
-}
-
-#[test]
 fn export_default_names_the_file_after_the_time() {
     let (collector, _) = manual(10);
     collector.collect(&std::fmt::Error, Value::Null);

@@ -28,6 +28,33 @@ pub fn collect<E: std::error::Error + 'static>(
     collector.collect(error, with_function(context, function));
 }
 
+/// What `#[collect_errors]` can call for an error seen through `dyn Error` (the content of a
+/// `Box<dyn Error + Send + Sync>`): see [`ErrorCollector::collect_dyn`].
+#[cold]
+#[inline(never)]
+pub fn collect_dyn(
+    collector: &ErrorCollector,
+    error: &(dyn std::error::Error + 'static),
+    function: &'static str,
+    context: serde_json::Value,
+) {
+    collector.collect_dyn(error, with_function(context, function));
+}
+
+/// What `#[collect_errors]` can call for an `anyhow::Error`: see
+/// [`ErrorCollector::collect_anyhow`].
+#[cfg(feature = "anyhow")]
+#[cold]
+#[inline(never)]
+pub fn collect_anyhow(
+    collector: &ErrorCollector,
+    error: &anyhow::Error,
+    function: &'static str,
+    context: serde_json::Value,
+) {
+    collector.collect_anyhow(error, with_function(context, function));
+}
+
 /// What `#[collect_errors]` calls for an error that is only `Display` (such as `String`),
 /// picked by autoref specialization when the type has no `Error` impl.
 #[cold]

@@ -9,8 +9,11 @@
 mod alert;
 mod clock;
 mod export;
+mod file;
 mod history;
+mod limits;
 mod record;
+mod redact;
 mod shard;
 mod summary;
 
@@ -18,7 +21,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::error::Error as StdError;
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
@@ -29,7 +33,10 @@ use self::shard::{Shard, ShardData};
 use crate::McpStoreError;
 
 pub use self::alert::RateAlert;
+pub use self::file::ExportOptions;
+pub use self::limits::{DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, MAX_CONTEXT_DEPTH};
 pub use self::record::ErrorRecord;
+pub use self::redact::{REDACTED, RedactTarget, Redactor, is_secret_key};
 pub use self::summary::ErrorSummary;
 use crate::clock::Clock;
 
@@ -94,6 +101,8 @@ pub(crate) struct Config {
     alert_window: Duration,
     trend_length: usize,
     clock: TimeSource,
+    context_limits: limits::ContextLimits,
+    redactor: Redactor,
 }
 
 impl Config {
@@ -119,6 +128,8 @@ pub(crate) struct Inner {
     shards: Mutex<Vec<Arc<Shard>>>,
     alert_states: Mutex<HashMap<&'static str, Arc<AlertState>>>,
     callbacks: Callbacks,
+    /// Contexts replaced by a marker for exceeding the limits.
+    oversized_contexts: AtomicU64,
 }
 
 impl Inner {
@@ -266,7 +277,50 @@ impl ErrorCollector {
     #[inline]
     pub fn collect<E: StdError + 'static>(&self, error: &E, context: Value) {
         let (key, payload) = record::describe(error);
-        tracing::debug!(target: "mcpstore_errors::collector", error = %error, "error collected");
+        self.record(key, payload, context);
+    }
+
+    /// Records an error seen through `dyn Error`, such as the content of a
+    /// `Box<dyn Error + Send + Sync>`: a [`McpStoreError`] is recorded as by
+    /// [`collect`](Self::collect); another error keeps its message and takes the code and
+    /// details of the first `McpStoreError` among its causes, and is filed under the type
+    /// `dyn Error` (its concrete type is unknown behind `dyn`; `io::Error` is recognised).
+    ///
+    /// ```
+    /// use mcpstore_errors::{ErrorCollector, McpStoreError};
+    ///
+    /// let collector = ErrorCollector::new(10);
+    /// let boxed: Box<dyn std::error::Error + Send + Sync> = McpStoreError::service_not_found("fs").into();
+    /// collector.collect_dyn(&*boxed, serde_json::Value::Null);
+    /// assert_eq!(collector.records()[0].error_type(), "ServiceNotFoundError");
+    /// assert_eq!(collector.records()[0].code(), Some("SERVICE_NOT_FOUND"));
+    /// ```
+    pub fn collect_dyn(&self, error: &(dyn StdError + 'static), context: Value) {
+        let (key, payload) = record::describe_dyn(error);
+        self.record(key, payload, context);
+    }
+
+    /// Records an [`anyhow::Error`] under the type `"anyhow::Error"`, with its message (its
+    /// `Display`: the outermost context) and the kind, code and details of the first
+    /// [`McpStoreError`] it wraps, as the error or as a context. Needs the `anyhow` feature.
+    ///
+    /// ```
+    /// use anyhow::Context as _;
+    /// use mcpstore_errors::{ErrorCollector, McpStoreError};
+    ///
+    /// let collector = ErrorCollector::new(10);
+    /// let error = Err::<(), _>(McpStoreError::service_timeout("fs", std::time::Duration::from_secs(5)))
+    ///     .context("listing tools")
+    ///     .unwrap_err();
+    /// collector.collect_anyhow(&error, serde_json::Value::Null);
+    /// let record = &collector.records()[0];
+    /// assert_eq!(record.error_type(), "anyhow::Error");
+    /// assert_eq!(record.message(), "listing tools");
+    /// assert_eq!(record.code(), Some("SERVICE_TIMEOUT"));
+    /// ```
+    #[cfg(feature = "anyhow")]
+    pub fn collect_anyhow(&self, error: &anyhow::Error, context: Value) {
+        let (key, payload) = record::describe_anyhow(error);
         self.record(key, payload, context);
     }
 
@@ -283,20 +337,65 @@ impl ErrorCollector {
     /// ```
     pub fn collect_display<T: Display + ?Sized + 'static>(&self, error: &T, context: Value) {
         let (key, payload) = record::describe_display(error);
-        tracing::debug!(target: "mcpstore_errors::collector", error = %error, "error collected");
         self.record(key, payload, context);
     }
 
     #[inline]
     fn record(&self, key: record::TypeKey, payload: record::Payload, context: Value) {
+        let mut context = self.bounded(context);
+        let redactor = &self.inner.config.redactor;
+        let payload = redact::apply(redactor, key, payload, &mut context);
+        if redactor.may_grow() {
+            context = self.bounded(context);
+        }
+        tracing::debug!(target: "mcpstore_errors::collector", error = payload.message(), "error collected");
         let now = self.inner.now();
         let recorded = shard::record_local(&self.inner, key, payload, context, now);
         drop(recorded.evicted);
         if let Some((name, state)) = recorded.check_rate {
             if let Some(alert) = self.inner.check_rate(name, &state, now) {
-                self.inner.callbacks.deliver(&alert);
+                self.inner.callbacks.deliver(&alert, self);
             }
         }
+    }
+
+    /// `context`, or a marker in its place when it exceeds the limits.
+    #[inline]
+    fn bounded(&self, context: Value) -> Value {
+        let limits = &self.inner.config.context_limits;
+        match limits.check(&context) {
+            Ok(()) => context,
+            Err(oversize) => self.oversized(context, oversize),
+        }
+    }
+
+    #[cold]
+    fn oversized(&self, context: Value, oversize: limits::Oversize) -> Value {
+        self.inner
+            .oversized_contexts
+            .fetch_add(1, Ordering::Relaxed);
+        let marker = self.inner.config.context_limits.marker(oversize);
+        tracing::warn!(
+            target: "mcpstore_errors::collector",
+            marker = %marker,
+            "a context over the collector's limits was replaced by a marker"
+        );
+        limits::drop_flat(context);
+        marker
+    }
+
+    /// How many contexts exceeded the size or depth limit and were replaced by a marker
+    /// (`{"_truncated": true, "reason": .., ..}`) since the collector was made or
+    /// [`reset`](Self::reset).
+    ///
+    /// ```
+    /// let collector = mcpstore_errors::ErrorCollector::builder().max_context_bytes(16).build();
+    /// collector.collect(&std::fmt::Error, serde_json::json!({"payload": "far more than sixteen bytes"}));
+    /// assert_eq!(collector.oversized_contexts(), 1);
+    /// assert_eq!(collector.records()[0].context()["_truncated"], true);
+    /// ```
+    pub fn oversized_contexts(&self) -> u64 {
+        self.inner.oversized_contexts.load(Ordering::Relaxed)
     }
 
     /// Registers a callback for rate alerts. Callbacks run on the thread whose collect raised
@@ -317,11 +416,51 @@ impl ErrorCollector {
     /// }
     /// assert_eq!(ALERTS.load(Ordering::Relaxed), 1);
     /// ```
+    ///
+    /// A callback that needs the collector takes it as an argument with
+    /// [`on_alert_with`](Self::on_alert_with), or holds a [`WeakCollector`]: a clone of the
+    /// collector captured by its own callback keeps it alive forever.
     pub fn on_alert<F>(&self, callback: F)
     where
         F: Fn(&RateAlert) + Send + Sync + 'static,
     {
+        self.inner
+            .callbacks
+            .add(Arc::new(move |alert: &RateAlert, _: &ErrorCollector| {
+                callback(alert)
+            }));
+    }
+
+    /// Registers a callback for rate alerts that also gets the collector that raised the
+    /// alert, without owning it. Otherwise as [`on_alert`](Self::on_alert).
+    ///
+    /// ```
+    /// use mcpstore_errors::ErrorCollector;
+    ///
+    /// let collector = ErrorCollector::new(100);
+    /// collector.on_alert_with(|alert, collector| {
+    ///     collector.collect_display(&format!("alert for {}", alert.error_type), serde_json::Value::Null);
+    /// });
+    /// let weak = collector.downgrade();
+    /// for _ in 0..11 {
+    ///     collector.collect(&std::fmt::Error, serde_json::Value::Null);
+    /// }
+    /// assert_eq!(collector.statistics()["String"], 1);
+    /// drop(collector);
+    /// assert!(weak.upgrade().is_none(), "the callback did not keep it alive");
+    /// ```
+    pub fn on_alert_with<F>(&self, callback: F)
+    where
+        F: Fn(&RateAlert, &ErrorCollector) + Send + Sync + 'static,
+    {
         self.inner.callbacks.add(Arc::new(callback));
+    }
+
+    /// A handle that does not keep the collector alive; see [`WeakCollector`].
+    pub fn downgrade(&self) -> WeakCollector {
+        WeakCollector {
+            inner: Arc::downgrade(&self.inner),
+        }
     }
 
     /// Counts of the errors in the history collected within `window` before now: total, by
@@ -443,7 +582,8 @@ impl ErrorCollector {
         self.rearm_alerts();
     }
 
-    /// Empties the history, the trends and the statistics, and re-arms every alert.
+    /// Empties the history, the trends, the statistics and the count of
+    /// [oversized contexts](Self::oversized_contexts), and re-arms every alert.
     ///
     /// ```
     /// let collector = mcpstore_errors::ErrorCollector::new(10);
@@ -454,6 +594,7 @@ impl ErrorCollector {
     pub fn reset(&self) {
         let taken = self.inner.with_each_shard(std::mem::take);
         drop(taken);
+        self.inner.oversized_contexts.store(0, Ordering::Relaxed);
         self.rearm_alerts();
     }
 
@@ -474,7 +615,10 @@ impl ErrorCollector {
     ///
     /// The document goes to a temporary file in the same folder, flushed to disk, then
     /// renamed over `path`: a reader never sees half a file, and a failed export leaves an
-    /// earlier file untouched. An unwritable path is an `Err` naming the path (kind
+    /// earlier file untouched. The temporary name is short (`.mcpstore-<pid>-<n>.tmp`), so any
+    /// legal file name can be written. On Unix the file replaced keeps its permission bits,
+    /// and a new file is readable by its owner alone (`0o600`; see
+    /// [`export_with`](Self::export_with)). An unwritable path is an `Err` naming the path (kind
     /// [`Configuration`](crate::ErrorKind::Configuration) for a missing folder or a refused
     /// permission), with the I/O error as its source.
     ///
@@ -490,6 +634,35 @@ impl ErrorCollector {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn export(&self, path: impl AsRef<Path>) -> Result<(), McpStoreError> {
+        self.export_with(path, &ExportOptions::default())
+    }
+
+    /// [`export`](Self::export) with options: on Unix, the permission bits of a new file
+    /// (a replaced file keeps its own; a new one is `0o600` by default).
+    ///
+    /// ```
+    /// use mcpstore_errors::{ErrorCollector, ExportOptions};
+    ///
+    /// let collector = ErrorCollector::new(10);
+    /// let path = std::env::temp_dir().join(format!("collector-doc-mode-{}.json", std::process::id()));
+    /// # let _ = std::fs::remove_file(&path);
+    /// let options = ExportOptions::new();
+    /// # #[cfg(unix)]
+    /// let options = options.new_file_mode(0o644);
+    /// collector.export_with(&path, &options)?;
+    /// # #[cfg(unix)]
+    /// # {
+    /// use std::os::unix::fs::PermissionsExt;
+    /// assert_eq!(std::fs::metadata(&path)?.permissions().mode() & 0o777, 0o644);
+    /// # }
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn export_with(
+        &self,
+        path: impl AsRef<Path>,
+        options: &ExportOptions,
+    ) -> Result<(), McpStoreError> {
         let now = self.inner.now();
         // Copy under the locks (reference counts, mostly), format after releasing them.
         let (records, statistics) = self.inner.with_shards(|shards| {
@@ -505,7 +678,7 @@ impl ErrorCollector {
             errors: &records,
             statistics: &statistics,
         };
-        export::write_atomically(path.as_ref(), &document)
+        export::write_atomically(path.as_ref(), &document, options)
     }
 
     /// Exports into `dir` under the name `errors_YYYYmmdd_HHMMSS.json` (the collector's clock,
@@ -526,6 +699,37 @@ impl ErrorCollector {
             .join(export::default_file_name(self.inner.now())?);
         self.export(&path)?;
         Ok(path)
+    }
+}
+
+/// A handle to an [`ErrorCollector`] that does not keep it alive, for callbacks and other
+/// code the collector itself owns (an owning clone there would be a reference cycle);
+/// from [`ErrorCollector::downgrade`].
+///
+/// ```
+/// let collector = mcpstore_errors::ErrorCollector::new(10);
+/// let weak = collector.downgrade();
+/// assert!(weak.upgrade().is_some());
+/// drop(collector);
+/// assert!(weak.upgrade().is_none());
+/// ```
+#[derive(Clone, Default)]
+pub struct WeakCollector {
+    inner: Weak<Inner>,
+}
+
+impl WeakCollector {
+    /// The collector, if it still exists.
+    pub fn upgrade(&self) -> Option<ErrorCollector> {
+        self.inner.upgrade().map(|inner| ErrorCollector { inner })
+    }
+}
+
+impl std::fmt::Debug for WeakCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WeakCollector")
+            .field("alive", &(self.inner.strong_count() > 0))
+            .finish()
     }
 }
 
@@ -579,6 +783,8 @@ impl Default for ErrorCollectorBuilder {
                 alert_window: DEFAULT_ALERT_WINDOW,
                 trend_length: DEFAULT_TREND_LENGTH,
                 clock: TimeSource::System,
+                context_limits: limits::ContextLimits::default(),
+                redactor: Redactor::default(),
             },
         }
     }
@@ -617,6 +823,48 @@ impl ErrorCollectorBuilder {
         self
     }
 
+    /// The largest context kept, in bytes of compact JSON (default
+    /// [`DEFAULT_MAX_CONTEXT_BYTES`], 64 KiB). A larger one is replaced by a marker
+    /// `{"_truncated": true, "reason": "context too large", "bytes": .., "max_bytes": ..}`,
+    /// counted by [`oversized_contexts`](ErrorCollector::oversized_contexts) and reported as a
+    /// `tracing` warning.
+    pub fn max_context_bytes(mut self, bytes: usize) -> Self {
+        self.config.context_limits.max_bytes = bytes;
+        self
+    }
+
+    /// The deepest context kept, in levels of nested arrays and objects (default
+    /// [`DEFAULT_MAX_CONTEXT_DEPTH`], 32; at most [`MAX_CONTEXT_DEPTH`], 100, so that an
+    /// export can be read back). A deeper one is replaced by a marker
+    /// `{"_truncated": true, "reason": "context nested too deep", "max_depth": ..}`, counted
+    /// and reported like an oversized one.
+    ///
+    /// ```
+    /// let collector = mcpstore_errors::ErrorCollector::builder().max_context_depth(1).build();
+    /// collector.collect(&std::fmt::Error, serde_json::json!({"flat": 1}));
+    /// collector.collect(&std::fmt::Error, serde_json::json!({"nested": {"a": 1}}));
+    /// assert_eq!(collector.oversized_contexts(), 1);
+    /// ```
+    pub fn max_context_depth(mut self, depth: usize) -> Self {
+        self.config.context_limits.max_depth = depth.min(MAX_CONTEXT_DEPTH);
+        self
+    }
+
+    /// How each error is redacted before it is stored, so the history, exports and the
+    /// collector's `tracing` events only see the result (default
+    /// [`Redactor::secret_keys`]: values under secret-looking keys become `"[REDACTED]"`).
+    ///
+    /// ```
+    /// use mcpstore_errors::{ErrorCollector, Redactor};
+    /// let collector = ErrorCollector::builder().redact(Redactor::off()).build();
+    /// collector.collect(&std::fmt::Error, serde_json::json!({"token": "t"}));
+    /// assert_eq!(collector.records()[0].context()["token"], "t");
+    /// ```
+    pub fn redact(mut self, redactor: Redactor) -> Self {
+        self.config.redactor = redactor;
+        self
+    }
+
     /// The collector.
     pub fn build(self) -> ErrorCollector {
         let retired = Arc::new(Shard::default());
@@ -626,6 +874,7 @@ impl ErrorCollectorBuilder {
                 shards: Mutex::new(vec![retired]),
                 alert_states: Mutex::new(HashMap::new()),
                 callbacks: Callbacks::default(),
+                oversized_contexts: AtomicU64::new(0),
             }),
         }
     }

@@ -189,6 +189,10 @@ pub use collector::{
     DEFAULT_ALERT_THRESHOLD, DEFAULT_ALERT_WINDOW, DEFAULT_MAX_ERRORS, DEFAULT_TREND_LENGTH,
     ErrorCollector, ErrorCollectorBuilder, ErrorRecord, ErrorSummary, RateAlert, global_collector,
 };
+pub use collector::{
+    DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, ExportOptions, MAX_CONTEXT_DEPTH,
+    REDACTED, RedactTarget, Redactor, WeakCollector, is_secret_key,
+};
 pub use error::{BoxError, McpStoreError};
 pub use fallback::{
     CacheIdentity, FallbackChain, FallbackStrategy, ResponseCache, Served, ServedBy,

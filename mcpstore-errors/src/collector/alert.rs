@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, SystemTime};
 
+use super::ErrorCollector;
+
 /// A burst of errors of one type: more than `threshold` within `window`.
 ///
 /// Delivered to [`on_alert`](crate::ErrorCollector::on_alert) callbacks and as a `tracing`
@@ -78,7 +80,9 @@ impl AlertState {
     }
 }
 
-type Callback = Arc<dyn Fn(&RateAlert) + Send + Sync + 'static>;
+/// Takes the collector by reference, so a callback never needs to own it (an owning clone
+/// inside the collector's own callback list would be a reference cycle).
+pub(super) type Callback = Arc<dyn Fn(&RateAlert, &ErrorCollector) + Send + Sync + 'static>;
 
 /// The registered alert callbacks.
 #[derive(Default)]
@@ -101,7 +105,7 @@ impl Callbacks {
 
     /// Emits the alert as a `tracing` warning, then calls each callback outside every lock. A
     /// callback that panics is reported as a `tracing` error; the others still run.
-    pub(super) fn deliver(&self, alert: &RateAlert) {
+    pub(super) fn deliver(&self, alert: &RateAlert, collector: &ErrorCollector) {
         tracing::warn!(
             target: "mcpstore_errors::collector",
             error_type = %alert.error_type,
@@ -115,7 +119,7 @@ impl Callbacks {
         );
         let callbacks: Vec<Callback> = self.0.read().unwrap_or_else(|e| e.into_inner()).clone();
         for callback in callbacks {
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| callback(alert))) {
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| callback(alert, collector))) {
                 tracing::error!(
                     target: "mcpstore_errors::collector",
                     error_type = %alert.error_type,

@@ -1,14 +1,14 @@
 //! Writing the history as the seed's JSON document, atomically.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 use std::time::SystemTime;
 
 use serde::Serialize;
 
+use super::file::{self, ExportOptions};
 use super::record::{ErrorRecord, iso_datetime};
 use crate::error::io_error_kind;
 use crate::{ErrorKind, McpStoreError};
@@ -36,46 +36,21 @@ pub(super) fn export_time(now: SystemTime) -> Option<String> {
     iso_datetime(now)
 }
 
-/// Writes `document` pretty-printed (UTF-8 as is) to a new temporary file beside `path`,
-/// flushes it to disk, then renames it over `path`: readers see the old file or the new one,
-/// never a part, and a failure leaves the old file as it was.
+/// Writes `document` pretty-printed (UTF-8 as is) over `path`, atomically (see
+/// [`file::replace`]).
 pub(super) fn write_atomically(
     path: &Path,
     document: &ExportDocument<'_>,
+    options: &ExportOptions,
 ) -> Result<(), McpStoreError> {
-    let temporary = temporary_path(path)?;
-    let file = File::options()
-        .write(true)
-        .create_new(true)
-        .open(&temporary)
-        .map_err(|error| export_error(path, error))?;
-    let written = write_document(file, document).and_then(|()| fs::rename(&temporary, path));
-    written.map_err(|error| {
-        // Best effort: the failure being reported matters more than a leftover file.
-        let _ = fs::remove_file(&temporary);
-        export_error(path, error)
-    })
+    file::replace(path, options, |file| write_document(file, document))
+        .map_err(|error| export_error(path, error))
 }
 
-fn write_document(file: File, document: &ExportDocument<'_>) -> io::Result<()> {
+fn write_document(file: &mut File, document: &ExportDocument<'_>) -> io::Result<()> {
     let mut writer = BufWriter::with_capacity(1 << 16, file);
     serde_json::to_writer_pretty(&mut writer, document)?;
-    writer.flush()?;
-    let file = writer.into_inner().map_err(|error| error.into_error())?;
-    file.sync_all()
-}
-
-/// `dir/.name.<pid>.<n>.tmp`: same folder (so the rename cannot cross file systems), hidden,
-/// unique within and across processes.
-fn temporary_path(path: &Path) -> Result<PathBuf, McpStoreError> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let Some(name) = path.file_name() else {
-        let error = io::Error::new(io::ErrorKind::InvalidInput, "the path names no file");
-        return Err(export_error(path, error));
-    };
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let temporary = format!(".{}.{}.{n}.tmp", name.to_string_lossy(), std::process::id());
-    Ok(path.with_file_name(temporary))
+    writer.flush()
 }
 
 /// A configuration error for a path that cannot be written (missing folder, no permission),

@@ -51,6 +51,62 @@ pub(super) enum Payload {
         message: String,
         cause: Option<McpStoreError>,
     },
+    /// An error whose message or details redaction changed. The original error is not kept:
+    /// it holds what was removed.
+    Redacted(Box<Redacted>),
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Redacted {
+    message: String,
+    kind: Option<ErrorKind>,
+    details: Option<Map<String, Value>>,
+}
+
+impl Payload {
+    pub(super) fn redacted(
+        message: String,
+        kind: Option<ErrorKind>,
+        details: Option<Map<String, Value>>,
+    ) -> Self {
+        Payload::Redacted(Box::new(Redacted {
+            message,
+            kind,
+            details,
+        }))
+    }
+
+    /// The error's message (its `Display`).
+    pub(super) fn message(&self) -> &str {
+        match self {
+            Payload::Store(error) => error.message(),
+            Payload::Other { message, .. } => message,
+            Payload::Redacted(redacted) => &redacted.message,
+        }
+    }
+
+    /// The `McpStoreError` the error is or wraps, unless redaction dropped it.
+    fn error(&self) -> Option<&McpStoreError> {
+        match self {
+            Payload::Store(error) => Some(error),
+            Payload::Other { cause, .. } => cause.as_ref(),
+            Payload::Redacted(_) => None,
+        }
+    }
+
+    pub(super) fn kind(&self) -> Option<ErrorKind> {
+        match self {
+            Payload::Redacted(redacted) => redacted.kind,
+            other => other.error().map(McpStoreError::kind),
+        }
+    }
+
+    pub(super) fn details(&self) -> Option<&Map<String, Value>> {
+        match self {
+            Payload::Redacted(redacted) => redacted.details.as_ref(),
+            other => other.error().map(McpStoreError::details),
+        }
+    }
 }
 
 /// How a collected error is filed: by kind for a `McpStoreError` (its class name), by Rust
@@ -58,7 +114,23 @@ pub(super) enum Payload {
 #[derive(Clone, Copy)]
 pub(super) enum TypeKey {
     Kind(ErrorKind),
-    Type(TypeId, fn() -> &'static str),
+    Type(TypeId, TypeName),
+}
+
+/// How a type is named in statistics.
+#[derive(Clone, Copy)]
+pub(super) enum TypeName {
+    /// The Rust type name, without module paths.
+    Rust(fn() -> &'static str),
+    /// This name, as is.
+    #[cfg_attr(not(feature = "anyhow"), allow(dead_code))]
+    Exact(&'static str),
+}
+
+impl TypeKey {
+    fn of<T: ?Sized + 'static>() -> Self {
+        TypeKey::Type(TypeId::of::<T>(), TypeName::Rust(std::any::type_name::<T>))
+    }
 }
 
 impl TypeKey {
@@ -66,7 +138,8 @@ impl TypeKey {
     pub(super) fn name(self) -> &'static str {
         match self {
             TypeKey::Kind(kind) => intern_static(kind.name()),
-            TypeKey::Type(_, full_name) => intern(&short_type_name(full_name())),
+            TypeKey::Type(_, TypeName::Rust(full_name)) => intern(&short_type_name(full_name())),
+            TypeKey::Type(_, TypeName::Exact(name)) => intern_static(name),
         }
     }
 }
@@ -86,20 +159,23 @@ impl ErrorRecord {
 
     /// The error's message (its `Display`).
     pub fn message(&self) -> &str {
-        match &self.payload {
-            Payload::Store(error) => error.message(),
-            Payload::Other { message, .. } => message,
-        }
+        self.payload.message()
+    }
+
+    /// The kind of the `McpStoreError` the error is or wraps; `None` otherwise.
+    pub fn kind(&self) -> Option<ErrorKind> {
+        self.payload.kind()
     }
 
     /// The machine code of the `McpStoreError` the error is or wraps; `None` otherwise.
     pub fn code(&self) -> Option<&'static str> {
-        self.error().map(McpStoreError::code)
+        self.kind().map(ErrorKind::code)
     }
 
-    /// The details of the `McpStoreError` the error is or wraps; `None` otherwise.
+    /// The details of the `McpStoreError` the error is or wraps, after redaction; `None`
+    /// otherwise.
     pub fn details(&self) -> Option<&Map<String, Value>> {
-        self.error().map(McpStoreError::details)
+        self.payload.details()
     }
 
     /// The context given to [`collect`](crate::ErrorCollector::collect).
@@ -107,12 +183,12 @@ impl ErrorRecord {
         &self.context
     }
 
-    /// The `McpStoreError` the collected error is, or the first one among its causes.
+    /// The `McpStoreError` the collected error is, or the first one among its causes; `None`
+    /// when there is none, or when redaction changed its message or details (the original
+    /// would still carry what was removed: [`kind`](Self::kind), [`code`](Self::code) and
+    /// [`details`](Self::details) give the redacted view).
     pub fn error(&self) -> Option<&McpStoreError> {
-        match &self.payload {
-            Payload::Store(error) => Some(error),
-            Payload::Other { cause, .. } => cause.as_ref(),
-        }
+        self.payload.error()
     }
 }
 
@@ -142,10 +218,48 @@ pub(super) fn describe<E: StdError + 'static>(error: &E) -> (TypeKey, Payload) {
     if let Some(store) = (error as &dyn Any).downcast_ref::<McpStoreError>() {
         return (TypeKey::Kind(store.kind()), Payload::Store(store.clone()));
     }
-    let key = TypeKey::Type(TypeId::of::<E>(), std::any::type_name::<E>);
     let payload = Payload::Other {
-        message: error.to_string(),
+        message: display_or_placeholder(error, std::any::type_name::<E>),
         cause: store_cause(first_cause(error)),
+    };
+    (TypeKey::of::<E>(), payload)
+}
+
+/// The record of an error seen through `dyn Error` (a `Box<dyn Error + Send + Sync>`, say): a
+/// `McpStoreError` or an `io::Error` is filed as when collected by type; any other type is
+/// unknown behind `dyn`, and filed as `dyn Error`.
+pub(super) fn describe_dyn(error: &(dyn StdError + 'static)) -> (TypeKey, Payload) {
+    if let Some(store) = error.downcast_ref::<McpStoreError>() {
+        return (TypeKey::Kind(store.kind()), Payload::Store(store.clone()));
+    }
+    let key = match error.is::<std::io::Error>() {
+        true => TypeKey::of::<std::io::Error>(),
+        false => TypeKey::of::<dyn StdError>(),
+    };
+    let payload = Payload::Other {
+        message: display_or_placeholder(error, std::any::type_name::<dyn StdError>),
+        cause: store_cause(first_cause(error)),
+    };
+    (key, payload)
+}
+
+/// The record of an `anyhow::Error`: filed as `anyhow::Error` (its short Rust name, `Error`,
+/// would merge it with `io::Error`), with the first `McpStoreError` it wraps, as an error or
+/// as a context.
+#[cfg(feature = "anyhow")]
+pub(super) fn describe_anyhow(error: &anyhow::Error) -> (TypeKey, Payload) {
+    let key = TypeKey::Type(
+        TypeId::of::<anyhow::Error>(),
+        TypeName::Exact("anyhow::Error"),
+    );
+    let chain: &(dyn StdError + 'static) = error.as_ref();
+    let cause = match error.downcast_ref::<McpStoreError>() {
+        Some(store) => Some(store.clone()),
+        None => store_cause(Some(chain)),
+    };
+    let payload = Payload::Other {
+        message: display_or_placeholder(error, || "anyhow::Error"),
+        cause,
     };
     (key, payload)
 }
@@ -154,16 +268,34 @@ pub(super) fn describe<E: StdError + 'static>(error: &E) -> (TypeKey, Payload) {
 pub(super) fn describe_display<T: std::fmt::Display + ?Sized + 'static>(
     value: &T,
 ) -> (TypeKey, Payload) {
-    let key = TypeKey::Type(TypeId::of::<T>(), std::any::type_name::<T>);
     let payload = Payload::Other {
-        message: value.to_string(),
+        message: display_or_placeholder(value, std::any::type_name::<T>),
         cause: None,
     };
-    (key, payload)
+    (TypeKey::of::<T>(), payload)
 }
 
-fn first_cause<E: StdError + 'static>(error: &E) -> Option<&(dyn StdError + 'static)> {
-    match (error as &dyn Any).downcast_ref::<std::io::Error>() {
+/// The value's `Display`, or a placeholder naming its type when that `Display` returns `Err`
+/// (where `to_string` would panic). Partial output is dropped: it may end mid-way.
+fn display_or_placeholder<T: std::fmt::Display + ?Sized>(
+    value: &T,
+    type_name: fn() -> &'static str,
+) -> String {
+    use std::fmt::Write as _;
+    let mut message = String::new();
+    if write!(message, "{value}").is_err() {
+        tracing::warn!(
+            target: "mcpstore_errors::collector",
+            error_type = type_name(),
+            "an error's Display returned Err; a placeholder message is recorded"
+        );
+        message = format!("<{} could not be displayed>", short_type_name(type_name()));
+    }
+    message
+}
+
+fn first_cause<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
+    match error.downcast_ref::<std::io::Error>() {
         // `io::Error::source` skips the error it carries; start from that error itself.
         Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
         None => error.source(),

@@ -66,8 +66,8 @@ pub(super) fn summarize<'a>(
             Some((_, count)) => *count += 1,
             None => types.push((record.error_type, 1)),
         }
-        if let Some(error) = record.error() {
-            codes[error.kind() as usize] += 1;
+        if let Some(kind) = record.kind() {
+            codes[kind as usize] += 1;
         }
         hours[hour_of_day(record.timestamp)] += 1;
     }

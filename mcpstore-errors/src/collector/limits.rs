@@ -1,0 +1,210 @@
+//! Bounds on a context: its size as compact JSON and its nesting depth. An oversized context
+//! is replaced by a small marker object, so memory stays bounded and exports stay readable.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value};
+
+/// The default bound on a context's size, as compact JSON: 64 KiB.
+pub const DEFAULT_MAX_CONTEXT_BYTES: usize = 64 * 1024;
+/// The default bound on a context's nesting depth: 32 levels of arrays and objects.
+pub const DEFAULT_MAX_CONTEXT_DEPTH: usize = 32;
+/// The highest depth bound a collector accepts. An export nests each context three levels
+/// down, and serde_json reads back at most 128 levels; serializing is recursive, too.
+pub const MAX_CONTEXT_DEPTH: usize = 100;
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ContextLimits {
+    pub(super) max_bytes: usize,
+    pub(super) max_depth: usize,
+}
+
+impl Default for ContextLimits {
+    fn default() -> Self {
+        ContextLimits {
+            max_bytes: DEFAULT_MAX_CONTEXT_BYTES,
+            max_depth: DEFAULT_MAX_CONTEXT_DEPTH,
+        }
+    }
+}
+
+/// Why a context was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Oversize {
+    /// Its compact JSON takes this many bytes, more than the bound.
+    Bytes(usize),
+    /// It nests deeper than the bound.
+    Depth,
+}
+
+impl ContextLimits {
+    /// Whether `context` fits. The walk recurses at most `max_depth + 1` levels (capped at
+    /// [`MAX_CONTEXT_DEPTH`]), whatever the input's depth, and allocates nothing.
+    pub(super) fn check(&self, context: &Value) -> Result<(), Oversize> {
+        let mut walk = Walk {
+            max_depth: self.max_depth.min(MAX_CONTEXT_DEPTH),
+            bytes: 0,
+        };
+        walk.value(context, 0)?;
+        if walk.bytes > self.max_bytes {
+            return Err(Oversize::Bytes(walk.bytes));
+        }
+        Ok(())
+    }
+
+    /// The object that takes an oversized context's place.
+    pub(super) fn marker(&self, oversize: Oversize) -> Value {
+        let mut marker = Map::new();
+        marker.insert("_truncated".to_owned(), Value::Bool(true));
+        match oversize {
+            Oversize::Bytes(bytes) => {
+                marker.insert("reason".to_owned(), "context too large".into());
+                marker.insert("bytes".to_owned(), bytes.into());
+                marker.insert("max_bytes".to_owned(), self.max_bytes.into());
+            }
+            Oversize::Depth => {
+                marker.insert("reason".to_owned(), "context nested too deep".into());
+                marker.insert(
+                    "max_depth".to_owned(),
+                    self.max_depth.min(MAX_CONTEXT_DEPTH).into(),
+                );
+            }
+        }
+        Value::Object(marker)
+    }
+}
+
+struct Walk {
+    max_depth: usize,
+    bytes: usize,
+}
+
+impl Walk {
+    fn value(&mut self, value: &Value, depth: usize) -> Result<(), Oversize> {
+        match value {
+            Value::Null | Value::Bool(true) => self.add(4),
+            Value::Bool(false) => self.add(5),
+            Value::Number(number) => {
+                let mut counter = Counter(0);
+                let _ = write!(counter, "{number}");
+                self.add(counter.0);
+            }
+            Value::String(text) => self.string(text),
+            Value::Array(items) => {
+                self.open(depth)?;
+                self.add(2 + items.len().saturating_sub(1));
+                for item in items {
+                    self.value(item, depth + 1)?;
+                }
+            }
+            Value::Object(entries) => {
+                self.open(depth)?;
+                // Braces, commas, and a colon per entry.
+                self.add(2 + entries.len().saturating_sub(1) + entries.len());
+                for (key, item) in entries {
+                    self.string(key);
+                    self.value(item, depth + 1)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A container at `depth` adds a level: `depth + 1` levels in all.
+    fn open(&self, depth: usize) -> Result<(), Oversize> {
+        if depth >= self.max_depth {
+            return Err(Oversize::Depth);
+        }
+        Ok(())
+    }
+
+    fn string(&mut self, text: &str) {
+        let escapes: usize = text
+            .bytes()
+            .map(|byte| match byte {
+                b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
+                0..0x20 => 5,
+                _ => 0,
+            })
+            .sum();
+        self.add(2 + text.len() + escapes);
+    }
+
+    fn add(&mut self, bytes: usize) {
+        self.bytes = self.bytes.saturating_add(bytes);
+    }
+}
+
+/// Counts what is written, to size a number without allocating.
+struct Counter(usize);
+
+impl std::fmt::Write for Counter {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        self.0 += text.len();
+        Ok(())
+    }
+}
+
+/// Drops a value of any depth without recursing: serde_json's own drop recurses once per
+/// level and overflows the stack on a deep enough value.
+pub(super) fn drop_flat(value: Value) {
+    if !matches!(value, Value::Array(_) | Value::Object(_)) {
+        return;
+    }
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Array(items) => pending.extend(items),
+            Value::Object(entries) => pending.extend(entries.into_iter().map(|(_, item)| item)),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn compact_len(value: &Value) -> usize {
+        serde_json::to_string(value).unwrap().len()
+    }
+
+    #[test]
+    fn the_measured_size_is_the_compact_json_length() {
+        let limits = ContextLimits {
+            max_bytes: 0,
+            max_depth: 32,
+        };
+        for value in [
+            json!(null),
+            json!(false),
+            json!(-12.5e300),
+            json!(u64::MAX),
+            json!("tab\there \"quoted\" \\ \u{1} é"),
+            json!([]),
+            json!({}),
+            json!([1, [2, {"a": [null, true]}], "x"]),
+            json!({"k": {"nested": ["é", 1.5]}, "other": {}}),
+        ] {
+            let expected = compact_len(&value);
+            assert_eq!(
+                limits.check(&value),
+                Err(Oversize::Bytes(expected)),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn depth_counts_levels_of_containers() {
+        let limits = ContextLimits {
+            max_bytes: usize::MAX,
+            max_depth: 2,
+        };
+        assert_eq!(limits.check(&json!("scalar")), Ok(()));
+        assert_eq!(limits.check(&json!({"a": [1]})), Ok(()));
+        assert_eq!(limits.check(&json!({"a": [[1]]})), Err(Oversize::Depth));
+    }
+}

@@ -1,0 +1,444 @@
+//! Redaction: what a collector does to an error's message, details and context before it
+//! stores them, so the history, exports and `tracing` events never see the secrets removed.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::limits::{self, MAX_CONTEXT_DEPTH};
+use super::record::{Payload, TypeKey};
+
+/// What a masked value is replaced with.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// How a collector redacts each error before storing it; set with
+/// [`ErrorCollectorBuilder::redact`](crate::ErrorCollectorBuilder::redact).
+///
+/// - [`Redactor::secret_keys`] (the default): every value under a key that looks like a
+///   secret (see [`is_secret_key`]) is replaced by `"[REDACTED]"`, at any depth of the
+///   context and of the error's details, inside arrays too.
+/// - [`Redactor::custom`]: a hook that may rewrite the message, the details and the context
+///   (as Sentry's `before_send`); it may call [`RedactTarget::mask_secret_keys`] to keep
+///   the default masking.
+/// - [`Redactor::off`]: everything is stored as given.
+///
+/// ```
+/// use mcpstore_errors::{ErrorCollector, Redactor};
+/// use serde_json::json;
+///
+/// let collector = ErrorCollector::new(10);
+/// collector.collect(&std::fmt::Error, json!({"tool": "search", "args": {"api_key": "sk-123", "q": "rust"}}));
+/// assert_eq!(collector.records()[0].context(), &json!({"tool": "search", "args": {"api_key": "[REDACTED]", "q": "rust"}}));
+///
+/// let collector = ErrorCollector::builder()
+///     .redact(Redactor::custom(|target| {
+///         target.mask_secret_keys();
+///         let cleaned = target.message().replace("sk-123", "[REDACTED]");
+///         *target.message() = cleaned;
+///     }))
+///     .build();
+/// collector.collect_display("bad key sk-123", serde_json::Value::Null);
+/// assert_eq!(collector.records()[0].message(), "bad key [REDACTED]");
+/// ```
+#[derive(Clone, Default)]
+pub struct Redactor(Policy);
+
+type Hook = Arc<dyn Fn(&mut RedactTarget<'_>) + Send + Sync + 'static>;
+
+#[derive(Clone, Default)]
+enum Policy {
+    Off,
+    #[default]
+    SecretKeys,
+    Custom(Hook),
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self.0 {
+            Policy::Off => "Off",
+            Policy::SecretKeys => "SecretKeys",
+            Policy::Custom(_) => "Custom",
+        };
+        f.debug_tuple("Redactor")
+            .field(&format_args!("{name}"))
+            .finish()
+    }
+}
+
+impl Redactor {
+    /// Masks the values under secret-looking keys (the default).
+    pub fn secret_keys() -> Self {
+        Redactor(Policy::SecretKeys)
+    }
+
+    /// Stores messages, details and contexts as given.
+    pub fn off() -> Self {
+        Redactor(Policy::Off)
+    }
+
+    /// Runs `hook` on each error before it is stored. A hook that panics gets the error
+    /// stored with the message `"<redaction failed>"`, no details and the context
+    /// `{"_redaction_failed": true}`, and is reported as a `tracing` error: nothing it was
+    /// meant to remove is kept.
+    pub fn custom<F>(hook: F) -> Self
+    where
+        F: Fn(&mut RedactTarget<'_>) + Send + Sync + 'static,
+    {
+        Redactor(Policy::Custom(Arc::new(hook)))
+    }
+
+    /// Whether the policy may make a context larger (so the limits are checked again).
+    pub(super) fn may_grow(&self) -> bool {
+        matches!(self.0, Policy::Custom(_))
+    }
+}
+
+/// One error on its way into a collector, as a [`Redactor::custom`] hook sees it.
+#[derive(Debug)]
+pub struct RedactTarget<'a> {
+    error_type: &'a str,
+    message: &'a mut String,
+    details: &'a mut Map<String, Value>,
+    context: &'a mut Value,
+}
+
+impl RedactTarget<'_> {
+    /// The error's type, as in [`ErrorRecord::error_type`](crate::ErrorRecord::error_type).
+    pub fn error_type(&self) -> &str {
+        self.error_type
+    }
+
+    /// The message to store.
+    pub fn message(&mut self) -> &mut String {
+        self.message
+    }
+
+    /// The details to store (of the `McpStoreError` the error is or wraps; empty if none).
+    pub fn details(&mut self) -> &mut Map<String, Value> {
+        self.details
+    }
+
+    /// The context to store (already within the collector's limits; checked again after the
+    /// hook).
+    pub fn context(&mut self) -> &mut Value {
+        self.context
+    }
+
+    /// Applies the default masking to the details and the context.
+    pub fn mask_secret_keys(&mut self) {
+        mask_map(self.details, 0);
+        mask(self.context, 0);
+    }
+}
+
+/// Whether a key names a secret: one of its words (split at `_`, `-`, `.`, spaces and
+/// camelCase, compared ignoring case) is `password`, `passwd`, `pwd`, `passphrase`, `secret`,
+/// `token`, `auth`, `authorization`, `bearer`, `cookie`, `credential(s)`, `apikey` or
+/// `signature`, or two words read `api key`, `private key` or `access key`. So `X-Api-Key`,
+/// `access_token`, `client_secret`, `Set-Cookie` and `accessToken` are secret, and
+/// `max_tokens` or `author` are not.
+///
+/// ```
+/// use mcpstore_errors::is_secret_key;
+/// assert!(is_secret_key("X-Api-Key"));
+/// assert!(is_secret_key("accessToken"));
+/// assert!(!is_secret_key("max_tokens"));
+/// ```
+pub fn is_secret_key(key: &str) -> bool {
+    // Called for every key of every context and details map: one pass over the bytes.
+    let bytes = key.as_bytes();
+    if bytes.len() < 3 {
+        return false;
+    }
+    let mut previous: &[u8] = &[];
+    let mut start = 0;
+    let mut before = b' ';
+    for (at, &byte) in bytes.iter().enumerate() {
+        let word_byte = is_word_byte(byte);
+        let camel =
+            byte.is_ascii_uppercase() && (before.is_ascii_lowercase() || before.is_ascii_digit());
+        if !word_byte || camel {
+            if start < at {
+                let word = &bytes[start..at];
+                if is_secret_after(word, previous) {
+                    return true;
+                }
+                previous = word;
+            }
+            start = if word_byte { at } else { at + 1 };
+        }
+        before = byte;
+    }
+    start < bytes.len() && is_secret_after(&bytes[start..], previous)
+}
+
+fn is_secret_after(word: &[u8], previous: &[u8]) -> bool {
+    is_secret_word(word) || word.eq_ignore_ascii_case(b"key") && is_before_key(previous)
+}
+
+/// Letters and digits; bytes of non-ASCII characters count as letters.
+fn is_word_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || !byte.is_ascii()
+}
+
+fn is_secret_word(word: &[u8]) -> bool {
+    let candidates: &[&[u8]] = match word.len() {
+        3 => &[b"pwd"],
+        4 => &[b"auth"],
+        5 => &[b"token"],
+        6 => &[b"passwd", b"secret", b"bearer", b"cookie", b"apikey"],
+        8 => &[b"password"],
+        9 => &[b"signature"],
+        10 => &[b"passphrase", b"credential"],
+        11 => &[b"credentials"],
+        13 => &[b"authorization"],
+        _ => return false,
+    };
+    candidates.iter().any(|c| word.eq_ignore_ascii_case(c))
+}
+
+fn is_before_key(word: &[u8]) -> bool {
+    [&b"api"[..], b"private", b"access"]
+        .iter()
+        .any(|c| word.eq_ignore_ascii_case(c))
+}
+
+// The walks stop below the deepest context a collector keeps: anything deeper is replaced
+// by the limits' marker anyway.
+const WALK_DEPTH: usize = MAX_CONTEXT_DEPTH + 1;
+
+/// Masks in place; whether anything changed.
+fn mask(value: &mut Value, depth: usize) -> bool {
+    if depth > WALK_DEPTH {
+        return false;
+    }
+    match value {
+        Value::Object(entries) => mask_map(entries, depth),
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |changed, item| mask(item, depth + 1) | changed),
+        _ => false,
+    }
+}
+
+fn mask_map(entries: &mut Map<String, Value>, depth: usize) -> bool {
+    let mut changed = false;
+    for (key, value) in entries.iter_mut() {
+        if is_secret_key(key) {
+            if value.as_str() != Some(REDACTED) {
+                // Within the walk's depth bound: an ordinary drop is safe.
+                *value = Value::from(REDACTED);
+                changed = true;
+            }
+        } else {
+            changed |= mask(value, depth + 1);
+        }
+    }
+    changed
+}
+
+/// Whether masking would change anything; allocates nothing.
+fn holds_secret(value: &Value, depth: usize) -> bool {
+    if depth > WALK_DEPTH {
+        return false;
+    }
+    match value {
+        Value::Object(entries) => map_holds_secret(entries, depth),
+        Value::Array(items) => items.iter().any(|item| holds_secret(item, depth + 1)),
+        _ => false,
+    }
+}
+
+fn map_holds_secret(entries: &Map<String, Value>, depth: usize) -> bool {
+    entries.iter().any(|(key, value)| {
+        is_secret_key(key) && value.as_str() != Some(REDACTED) || holds_secret(value, depth + 1)
+    })
+}
+
+/// Redacts one error before it is stored: the payload to store, with `context` edited in
+/// place.
+#[inline]
+pub(super) fn apply(
+    redactor: &Redactor,
+    key: TypeKey,
+    payload: Payload,
+    context: &mut Value,
+) -> Payload {
+    match &redactor.0 {
+        Policy::Off => payload,
+        Policy::SecretKeys => {
+            mask(context, 0);
+            match payload.details() {
+                Some(details) if map_holds_secret(details, 0) => {
+                    let mut details = details.clone();
+                    mask_map(&mut details, 0);
+                    let message = payload.message().to_owned();
+                    Payload::redacted(message, payload.kind(), Some(details))
+                }
+                _ => payload,
+            }
+        }
+        Policy::Custom(hook) => run_hook(hook, key.name(), payload, context),
+    }
+}
+
+#[cold]
+fn run_hook(hook: &Hook, error_type: &str, payload: Payload, context: &mut Value) -> Payload {
+    let empty = Map::new();
+    let original_details = payload.details();
+    let mut message = payload.message().to_owned();
+    let mut details = original_details.cloned().unwrap_or_default();
+    let ran = catch_unwind(AssertUnwindSafe(|| {
+        hook(&mut RedactTarget {
+            error_type,
+            message: &mut message,
+            details: &mut details,
+            context,
+        });
+    }));
+    if ran.is_err() {
+        tracing::error!(
+            target: "mcpstore_errors::collector",
+            error_type,
+            "the redaction hook panicked; the error is stored without message, details or context"
+        );
+        let mut failed = Map::new();
+        failed.insert("_redaction_failed".to_owned(), Value::Bool(true));
+        limits::drop_flat(std::mem::replace(context, Value::Object(failed)));
+        return Payload::redacted("<redaction failed>".to_owned(), payload.kind(), None);
+    }
+    let details_changed = &details != original_details.unwrap_or(&empty);
+    if message == payload.message() && !details_changed {
+        return payload;
+    }
+    let details = (original_details.is_some() || !details.is_empty()).then_some(details);
+    Payload::redacted(message, payload.kind(), details)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn secret_keys_are_recognised_by_word_ignoring_case() {
+        for key in [
+            "password",
+            "PASSWORD",
+            "db_password",
+            "token",
+            "access_token",
+            "accessToken",
+            "refresh-token",
+            "secret",
+            "client_secret",
+            "secretKey",
+            "api_key",
+            "apiKey",
+            "APIKEY",
+            "X-Api-Key",
+            "x_api_key",
+            "Authorization",
+            "Proxy-Authorization",
+            "cookie",
+            "Set-Cookie",
+            "private_key",
+            "aws_access_key_id",
+            "credentials",
+        ] {
+            assert!(is_secret_key(key), "{key}");
+        }
+        for key in [
+            "max_tokens",
+            "author",
+            "keyboard",
+            "monkey",
+            "tool",
+            "operation",
+            "service_name",
+            "key",
+            "",
+            "__",
+        ] {
+            assert!(!is_secret_key(key), "{key}");
+        }
+    }
+
+    /// The rule, written plainly: split into words, then look at each word and its
+    /// predecessor.
+    fn reference(key: &str) -> bool {
+        let mut words: Vec<String> = Vec::new();
+        for part in key.split(|c: char| !c.is_ascii_alphanumeric()) {
+            let mut word = String::new();
+            for c in part.chars() {
+                let after_lower = word
+                    .chars()
+                    .last()
+                    .is_some_and(|last| last.is_ascii_lowercase() || last.is_ascii_digit());
+                if c.is_ascii_uppercase() && after_lower {
+                    words.push(std::mem::take(&mut word));
+                }
+                word.push(c);
+            }
+            if !word.is_empty() {
+                words.push(word);
+            }
+        }
+        let words: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
+        const WORDS: &[&str] = &[
+            "password",
+            "passwd",
+            "pwd",
+            "passphrase",
+            "secret",
+            "token",
+            "auth",
+            "authorization",
+            "bearer",
+            "cookie",
+            "credential",
+            "credentials",
+            "apikey",
+            "signature",
+        ];
+        words.iter().enumerate().any(|(i, word)| {
+            WORDS.contains(&word.as_str())
+                || word == "key"
+                    && i > 0
+                    && ["api", "private", "access"].contains(&words[i - 1].as_str())
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_byte_scan_follows_the_rule(
+            key in "([a-zA-Z0-9]{0,3}|[-_. ]|api|Api|KEY|key|Key|token|Token|auth|secret|pwd){0,6}"
+        ) {
+            proptest::prop_assert_eq!(is_secret_key(&key), reference(&key), "{}", key);
+        }
+    }
+
+    #[test]
+    fn masking_reaches_every_depth_and_every_array() {
+        let mut value = json!({
+            "args": [{"headers": {"X-Api-Key": "k1"}}, [{"token": {"nested": "t"}}]],
+            "password": 42,
+            "plain": "kept",
+        });
+        assert!(holds_secret(&value, 0));
+        assert!(mask(&mut value, 0));
+        assert_eq!(
+            value,
+            json!({
+                "args": [{"headers": {"X-Api-Key": REDACTED}}, [{"token": REDACTED}]],
+                "password": REDACTED,
+                "plain": "kept",
+            })
+        );
+        assert!(!holds_secret(&value, 0));
+        assert!(!mask(&mut value, 0));
+    }
+}

@@ -1,0 +1,51 @@
+//! Collecting `anyhow::Error` (feature `anyhow`): the wrapped `McpStoreError`'s kind, code
+//! and details, under a type name of its own.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use mcpstore_errors::{ErrorCollector, ErrorKind, McpStoreError};
+use serde_json::Value;
+
+fn timeout() -> McpStoreError {
+    McpStoreError::service_timeout("fs", Duration::from_secs(5))
+}
+
+#[test]
+fn an_anyhow_error_takes_the_kind_code_and_details_of_the_store_error_it_wraps() {
+    let collector = ErrorCollector::new(10);
+    let direct = anyhow::Error::from(timeout());
+    let with_context = Err::<(), _>(timeout())
+        .context("listing tools")
+        .unwrap_err();
+    let through_io = anyhow::Error::from(std::io::Error::other(timeout())).context("outer");
+    for error in [&direct, &with_context, &through_io] {
+        collector.collect_anyhow(error, Value::Null);
+    }
+    let records = collector.records();
+    for record in &records {
+        assert_eq!(record.error_type(), "anyhow::Error");
+        assert_eq!(record.kind(), Some(ErrorKind::ServiceTimeout));
+        assert_eq!(record.code(), Some("SERVICE_TIMEOUT"));
+        assert_eq!(record.details().unwrap()["service_name"], "fs");
+    }
+    assert_eq!(records[0].message(), timeout().message());
+    assert_eq!(records[1].message(), "listing tools");
+    assert_eq!(records[2].message(), "outer");
+}
+
+#[test]
+fn an_anyhow_error_is_not_filed_with_io_errors() {
+    let collector = ErrorCollector::new(10);
+    collector.collect_anyhow(&anyhow::anyhow!("plain"), Value::Null);
+    collector.collect(&std::io::Error::other("disk"), Value::Null);
+    // A store error given as a context is found too.
+    let error = anyhow::anyhow!("root").context(timeout());
+    collector.collect_anyhow(&error, Value::Null);
+    let statistics = collector.statistics();
+    assert_eq!(statistics["anyhow::Error"], 2);
+    assert_eq!(statistics["Error"], 1);
+    let records = collector.records();
+    assert_eq!(records[0].code(), None);
+    assert_eq!(records[2].code(), Some("SERVICE_TIMEOUT"));
+}
