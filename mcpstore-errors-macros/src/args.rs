@@ -4,6 +4,7 @@
 //! the next entry, so one compile run reports all of them.
 
 use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
@@ -57,6 +58,11 @@ impl<T> Slot<T> {
 
     pub(crate) fn get(&self) -> Option<&T> {
         self.0.as_ref().map(|(_, value)| value)
+    }
+
+    /// Where the key was written, when it was.
+    pub(crate) fn key_span(&self) -> Option<Span> {
+        self.0.as_ref().map(|(key, _)| key.span())
     }
 }
 
@@ -216,6 +222,9 @@ pub(crate) struct RetryArgs {
     pub(crate) config: Slot<Expr>,
     pub(crate) on_retry: Slot<Expr>,
     pub(crate) no_clone: Slot<Vec<Ident>>,
+    pub(crate) attempt_timeout: Slot<DurationValue>,
+    pub(crate) deadline: Slot<DurationValue>,
+    pub(crate) budget: Slot<Expr>,
 }
 
 pub(crate) const RETRY_KEYS: &[&str] = &[
@@ -231,6 +240,9 @@ pub(crate) const RETRY_KEYS: &[&str] = &[
     "config",
     "on_retry",
     "no_clone",
+    "attempt_timeout",
+    "deadline",
+    "budget",
 ];
 
 impl RetryArgs {
@@ -250,15 +262,21 @@ impl RetryArgs {
                     }
                     args.max_attempts.set(key, value, errors);
                 }
-                "delay" | "max_delay" => {
+                "delay" | "max_delay" | "attempt_timeout" | "deadline" => {
                     let input = assigned(key, value, &format!("{name} = \"200ms\""))?;
                     let duration = DurationValue::parse(input, errors)?;
-                    let slot = if name == "delay" {
-                        &mut args.delay
-                    } else {
-                        &mut args.max_delay
+                    let slot = match name.as_str() {
+                        "delay" => &mut args.delay,
+                        "max_delay" => &mut args.max_delay,
+                        "attempt_timeout" => &mut args.attempt_timeout,
+                        _ => &mut args.deadline,
                     };
                     slot.set(key, duration, errors);
+                }
+                "budget" => {
+                    let value: Expr =
+                        assigned(key, value, "budget = retry_budgets().budget(\"fs\")")?.parse()?;
+                    args.budget.set(key, value, errors);
                 }
                 "backoff" => {
                     let value: Expr = assigned(key, value, "backoff = 2.0")?.parse()?;
@@ -560,6 +578,102 @@ impl CollectArgs {
             }
             Ok(())
         });
+        args
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// #[circuit_breaker]
+
+/// The arguments of `#[circuit_breaker(...)]`.
+#[derive(Default)]
+pub(crate) struct BreakerArgs {
+    pub(crate) service: Slot<Expr>,
+    pub(crate) registry: Slot<Expr>,
+}
+
+pub(crate) const BREAKER_KEYS: &[&str] = &["service", "registry"];
+
+impl BreakerArgs {
+    pub(crate) fn parse(tokens: TokenStream, span: Span, errors: &mut Errors) -> BreakerArgs {
+        let mut args = BreakerArgs::default();
+        parse_entries(tokens, errors, |key, value, errors| {
+            match key.to_string().as_str() {
+                "service" => {
+                    let value: Expr = assigned(key, value, "service = \"filesystem\"")?.parse()?;
+                    args.service.set(key, value, errors);
+                }
+                "registry" => {
+                    let value: Expr = assigned(key, value, "registry = &MY_BREAKERS")?.parse()?;
+                    args.registry.set(key, value, errors);
+                }
+                _ => return Err(unknown_key(key, "circuit_breaker", BREAKER_KEYS)),
+            }
+            Ok(())
+        });
+        if args.service.get().is_none() {
+            errors.at(
+                span,
+                "#[circuit_breaker] needs the service it guards: `#[circuit_breaker(service = \"filesystem\")]`",
+            );
+        }
+        args
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// #[timeout]
+
+/// The arguments of `#[timeout("2s")]` or `#[timeout(after = "2s", sleeper = ..)]`.
+#[derive(Default)]
+pub(crate) struct TimeoutArgs {
+    pub(crate) after: Slot<DurationValue>,
+    pub(crate) sleeper: Slot<Expr>,
+}
+
+pub(crate) const TIMEOUT_KEYS: &[&str] = &["after", "sleeper"];
+
+impl TimeoutArgs {
+    pub(crate) fn parse(tokens: TokenStream, span: Span, errors: &mut Errors) -> TimeoutArgs {
+        let mut args = TimeoutArgs::default();
+        let positional = syn::parse2::<syn::LitStr>(tokens.clone())
+            .map(|lit| lit.into_token_stream())
+            .or_else(|_| {
+                syn::parse2::<syn::LitInt>(tokens.clone()).map(|lit| lit.into_token_stream())
+            })
+            .or_else(|_| {
+                syn::parse2::<syn::LitFloat>(tokens.clone()).map(|lit| lit.into_token_stream())
+            });
+        if let Ok(literal) = positional {
+            let key = Ident::new("after", span);
+            let parsed = Parser::parse2(
+                |input: ParseStream<'_>| DurationValue::parse(input, errors),
+                literal,
+            );
+            match parsed {
+                Ok(duration) => args.after.set(&key, duration, errors),
+                Err(error) => errors.push(error),
+            }
+            return args;
+        }
+        parse_entries(tokens, errors, |key, value, errors| {
+            match key.to_string().as_str() {
+                "after" => {
+                    let duration =
+                        DurationValue::parse(assigned(key, value, "after = \"2s\"")?, errors)?;
+                    args.after.set(key, duration, errors);
+                }
+                "sleeper" => {
+                    let value: Expr = assigned(key, value, "sleeper = my_sleeper()")?.parse()?;
+                    args.sleeper.set(key, value, errors);
+                }
+                _ => return Err(unknown_key(key, "timeout", TIMEOUT_KEYS)),
+            }
+            Ok(())
+        });
+        if args.after.get().is_none() {
+            errors.at(span, "#[timeout] needs a duration: `#[timeout(\"2s\")]`");
+        }
         args
     }
 }

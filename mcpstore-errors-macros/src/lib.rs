@@ -28,3 +28,15 @@ pub fn fallback(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn collect_errors(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(Kind::CollectErrors, args.into(), item.into()).into()
 }
+
+// Documented where it is re-exported: `mcpstore_errors::circuit_breaker`.
+#[proc_macro_attribute]
+pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand(Kind::CircuitBreaker, args.into(), item.into()).into()
+}
+
+// Documented where it is re-exported: `mcpstore_errors::timeout`.
+#[proc_macro_attribute]
+pub fn timeout(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand(Kind::Timeout, args.into(), item.into()).into()
+}

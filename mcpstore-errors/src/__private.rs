@@ -542,6 +542,71 @@ impl<'a, E> DescribeOther<'a> for Described<'a, E> {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Timeouts and circuit breakers
+
+/// An error type an attempt timeout or an open circuit can be reported in.
+#[diagnostic::on_unimplemented(
+    message = "a timeout or a circuit breaker reports its own failures, so `{Self}` must implement `From<McpStoreError>`",
+    label = "the function's error type",
+    note = "implement `From<McpStoreError>` for `{Self}`, or return `McpStoreError`"
+)]
+pub trait FromStoreError: Sized {
+    /// The conversion.
+    fn from_store_error(error: crate::McpStoreError) -> Self;
+}
+
+impl<E: From<crate::McpStoreError>> FromStoreError for E {
+    fn from_store_error(error: crate::McpStoreError) -> Self {
+        E::from(error)
+    }
+}
+
+/// The error an attempt that ran out of time fails with.
+#[cold]
+#[inline(never)]
+pub fn timed_out<E: FromStoreError>(elapsed: crate::Elapsed, operation: &str) -> E {
+    E::from_store_error(elapsed.into_error(operation))
+}
+
+/// The error a call a circuit breaker rejected fails with.
+#[cold]
+#[inline(never)]
+pub fn rejected<E: FromStoreError>(open: crate::McpStoreError) -> E {
+    E::from_store_error(open)
+}
+
+/// The breaker of `service` in `registry`.
+#[inline]
+pub fn breaker_of(registry: &crate::BreakerRegistry, service: &str) -> crate::CircuitBreaker {
+    registry.breaker(service)
+}
+
+/// The kind of an error that implements [`Classify`], picked by autoref like
+/// [`RetryAfterClassified`]: `(&&Classified(&error)).kind_of()`.
+pub trait KindClassified {
+    /// The kind, if any.
+    fn kind_of(&self) -> Option<crate::ErrorKind>;
+}
+
+impl<E: Classify> KindClassified for &Classified<'_, E> {
+    fn kind_of(&self) -> Option<crate::ErrorKind> {
+        self.0.error_kind()
+    }
+}
+
+/// No kind is known for an error that does not implement [`Classify`].
+pub trait KindUnknown {
+    /// Always `None`.
+    fn kind_of(&self) -> Option<crate::ErrorKind>;
+}
+
+impl<E> KindUnknown for Classified<'_, E> {
+    fn kind_of(&self) -> Option<crate::ErrorKind> {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};

@@ -168,6 +168,7 @@ mod kind;
 mod random;
 mod retry;
 mod sleep;
+mod timeout;
 
 #[doc(hidden)]
 pub mod __private;
@@ -205,6 +206,7 @@ pub use retry::{
     RetryStats, Retryable, StopReason,
 };
 pub use sleep::{RealSleeper, SleepFuture, Sleeper, VirtualSleeper};
+pub use timeout::{Elapsed, race_timeout};
 
 /// Retries a function that returns `Result<T, E>`: each failed attempt is followed by a
 /// backoff delay and another attempt, until one succeeds, the error is not retried, or
@@ -445,3 +447,105 @@ pub use mcpstore_errors_macros::fallback;
 /// See [`retry`](macro@retry#stacking) for stacking with the other attributes.
 #[doc(inline)]
 pub use mcpstore_errors_macros::collect_errors;
+
+/// Guards a function that returns `Result<T, E>` with the circuit breaker of a service: a call
+/// while the breaker is open fails at once with a [`CircuitOpen`](ErrorKind::CircuitOpen)
+/// error (converted with `E: From<McpStoreError>`), and every outcome is recorded in the
+/// breaker's window.
+///
+/// # Grammar
+///
+/// ```text
+/// #[circuit_breaker(
+///     service = "filesystem",          the service's name: any expression giving a `&str`
+///                                      (`self.name`, `&service`..), evaluated per call
+///     registry = &MY_BREAKERS,         a `&BreakerRegistry` (default: `breakers()`)
+/// )]
+/// ```
+///
+/// The registry makes one [`CircuitBreaker`] per service name on first use, with the
+/// configuration given to [`BreakerRegistry::configure`] for that service, or its default.
+/// Which errors count as failures is the breaker's decision, by kind (an error type that does
+/// not implement [`Classify`] counts as configured by
+/// [`CircuitBreakerConfig::unclassified_is_failure`]); a server-suggested delay keeps the
+/// breaker open at least that long. A call dropped before it finishes (a cancelled future)
+/// records nothing and gives a half-open probe back.
+///
+/// # Stacking
+///
+/// The recommended order, outermost first: collect, fallback, retry, breaker, timeout.
+///
+/// ```text
+/// #[collect_errors]                      5. records what still fails
+/// #[fallback(cache)]                     4. serves the last good answer when all failed
+/// #[retry(deadline = "10s")]             3. retries; stops at once on CircuitOpen
+/// #[circuit_breaker(service = "fs")]     2. one permit per attempt; counts its outcome
+/// #[timeout("2s")]                       1. cancels a hung attempt: a ServiceTimeout failure
+/// async fn call() -> Result<T, McpStoreError>
+/// ```
+///
+/// # Example
+///
+/// ```
+/// use mcpstore_errors::{
+///     BreakerRegistry, CircuitBreakerConfig, ErrorKind, McpStoreError, SlidingWindow,
+///     circuit_breaker,
+/// };
+/// use std::sync::LazyLock;
+///
+/// static BREAKERS: LazyLock<BreakerRegistry> = LazyLock::new(|| {
+///     BreakerRegistry::new(
+///         CircuitBreakerConfig::new().window(SlidingWindow::Count(4)).minimum_calls(4).failure_rate(0.5),
+///     )
+/// });
+///
+/// #[circuit_breaker(service = "fs", registry = &BREAKERS)]
+/// fn read(ok: bool) -> Result<&'static str, McpStoreError> {
+///     if ok { Ok("data") } else { Err(McpStoreError::connection("refused")) }
+/// }
+///
+/// for _ in 0..4 {
+///     assert_eq!(read(false).unwrap_err().kind(), ErrorKind::Connection);
+/// }
+/// // Open now: the call fails at once, without running the body.
+/// assert_eq!(read(true).unwrap_err().kind(), ErrorKind::CircuitOpen);
+/// ```
+#[doc(inline)]
+pub use mcpstore_errors_macros::circuit_breaker;
+
+/// Races an `async fn` returning `Result<T, E>` against a timer: when the timer wins, the
+/// call's future is dropped (cancelled) and it fails with a
+/// [`ServiceTimeout`](ErrorKind::ServiceTimeout) error (converted with
+/// `E: From<McpStoreError>`).
+///
+/// # Grammar
+///
+/// ```text
+/// #[timeout("2s")]                                   a duration, as for #[retry]
+/// #[timeout(after = "2s", sleeper = my_sleeper())]   the timer's `Sleeper` (default: the real one)
+/// ```
+///
+/// Only an `async fn` can be cancelled midway; on a blocking function, bound the retries with
+/// `#[retry(deadline = ..)]` instead. Inside `#[retry]`, each attempt has its own timeout;
+/// `#[retry(attempt_timeout = "2s")]` does the same without a separate attribute (use
+/// `#[timeout]` under `#[circuit_breaker]` so that the breaker counts timeouts).
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use mcpstore_errors::{ErrorKind, McpStoreError, VirtualSleeper, timeout};
+///
+/// // A virtual timer fires as soon as the call has to wait.
+/// #[timeout(after = "2s", sleeper = Arc::new(VirtualSleeper::new()))]
+/// async fn hangs() -> Result<(), McpStoreError> {
+///     std::future::pending::<()>().await;
+///     Ok(())
+/// }
+///
+/// # let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// let error = runtime.block_on(hangs()).unwrap_err();
+/// assert_eq!(error.kind(), ErrorKind::ServiceTimeout);
+/// ```
+#[doc(inline)]
+pub use mcpstore_errors_macros::timeout;

@@ -88,12 +88,33 @@ fn default_sleep_async(delay: Duration) -> SleepFuture {
 #[derive(Debug, Default)]
 pub struct VirtualSleeper {
     delays: Mutex<Vec<Duration>>,
+    clock: Option<std::sync::Arc<crate::ManualClock>>,
 }
 
 impl VirtualSleeper {
     /// A sleeper with nothing recorded.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A sleeper that also moves `clock` forward by each delay, so deadlines, breakers and
+    /// budgets reading that clock see the virtual time pass.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use mcpstore_errors::{Clock, ManualClock, Sleeper, VirtualSleeper};
+    ///
+    /// let clock = Arc::new(ManualClock::new());
+    /// let start = clock.now();
+    /// VirtualSleeper::advancing(clock.clone()).sleep(Duration::from_secs(3));
+    /// assert_eq!(clock.now() - start, Duration::from_secs(3));
+    /// ```
+    pub fn advancing(clock: std::sync::Arc<crate::ManualClock>) -> Self {
+        VirtualSleeper {
+            delays: Mutex::default(),
+            clock: Some(clock),
+        }
     }
 
     /// Every delay requested so far, in order.
@@ -115,6 +136,9 @@ impl VirtualSleeper {
 
     fn record(&self, delay: Duration) {
         self.lock().push(delay);
+        if let Some(clock) = &self.clock {
+            clock.advance(delay);
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Duration>> {

@@ -4,15 +4,19 @@
 //! it takes the others off the function and nests them outside-in, so that
 //! `#[collect_errors] #[fallback(..)] #[retry(..)]` retries, then falls back, then collects.
 
+mod breaker;
 mod collect;
 mod fallback_chain;
 mod retry;
+mod timeout;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::{Attribute, Ident, Meta};
 
-use crate::args::{CollectArgs, Errors, FallbackArgs, JitterValue, RetryArgs, Strategy};
+use crate::args::{
+    BreakerArgs, CollectArgs, Errors, FallbackArgs, JitterValue, RetryArgs, Strategy, TimeoutArgs,
+};
 use crate::duration::DurationValue;
 use crate::func::{Function, Mode, Param, RawFunction, Shape};
 
@@ -22,6 +26,8 @@ pub(crate) enum Kind {
     Retry,
     Fallback,
     CollectErrors,
+    CircuitBreaker,
+    Timeout,
 }
 
 impl Kind {
@@ -30,6 +36,8 @@ impl Kind {
             Kind::Retry => "retry",
             Kind::Fallback => "fallback",
             Kind::CollectErrors => "collect_errors",
+            Kind::CircuitBreaker => "circuit_breaker",
+            Kind::Timeout => "timeout",
         }
     }
 
@@ -45,9 +53,15 @@ impl Kind {
         if !in_crate {
             return None;
         }
-        [Kind::Retry, Kind::Fallback, Kind::CollectErrors]
-            .into_iter()
-            .find(|kind| last.ident == kind.name())
+        [
+            Kind::Retry,
+            Kind::Fallback,
+            Kind::CollectErrors,
+            Kind::CircuitBreaker,
+            Kind::Timeout,
+        ]
+        .into_iter()
+        .find(|kind| last.ident == kind.name())
     }
 }
 
@@ -56,6 +70,8 @@ enum Layer {
     Retry(Box<RetryArgs>),
     Fallback(FallbackArgs),
     Collect(CollectArgs),
+    Breaker(BreakerArgs),
+    Timeout(TimeoutArgs),
 }
 
 impl Layer {
@@ -64,6 +80,8 @@ impl Layer {
             Kind::Retry => Layer::Retry(Box::new(RetryArgs::parse(args, errors))),
             Kind::Fallback => Layer::Fallback(FallbackArgs::parse(args, span, errors)),
             Kind::CollectErrors => Layer::Collect(CollectArgs::parse(args, errors)),
+            Kind::CircuitBreaker => Layer::Breaker(BreakerArgs::parse(args, span, errors)),
+            Kind::Timeout => Layer::Timeout(TimeoutArgs::parse(args, span, errors)),
         }
     }
 
@@ -71,7 +89,7 @@ impl Layer {
         let slot = match self {
             Layer::Retry(args) => args.no_clone.get(),
             Layer::Fallback(args) => args.no_clone.get(),
-            Layer::Collect(_) => None,
+            Layer::Collect(_) | Layer::Breaker(_) | Layer::Timeout(_) => None,
         };
         slot.map_or(&[], Vec::as_slice)
     }
@@ -126,6 +144,7 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
     let function = Function::new(&raw, kind.name(), &mut errors).map(|mut function| {
         exempt_from_cloning(&mut function, &layers, &mut errors);
         check_cache_type(&function, &layers, &mut errors);
+        check_async_only(&function, &layers, &mut errors);
         check_values_evaluated_once(&function, &layers, &mut errors);
         function
     });
@@ -162,6 +181,26 @@ fn check_cache_type(function: &Function, layers: &[Layer], errors: &mut Errors) 
             syn::spanned::Spanned::span(&function.ret),
             "`cache` needs the return type written as `Result<T, E>` (or `io::Result<T>`), naming `T`",
         );
+    }
+}
+
+/// A timeout drops an attempt that is still running: only a future can be dropped midway.
+fn check_async_only(function: &Function, layers: &[Layer], errors: &mut Errors) {
+    if function.shape.is_async() {
+        return;
+    }
+    for layer in layers {
+        let span = match layer {
+            Layer::Timeout(args) => args.after.key_span(),
+            Layer::Retry(args) => args.attempt_timeout.key_span(),
+            _ => None,
+        };
+        if let Some(span) = span {
+            errors.at(
+                span,
+                "a timeout cancels the attempt still running, which only an `async fn` can do; use `deadline` to bound a blocking function's retries",
+            );
+        }
     }
 }
 
@@ -219,7 +258,12 @@ fn check_values_evaluated_once(function: &Function, layers: &[Layer], errors: &m
                     }
                 }
             }
-            Layer::Collect(_) => {}
+            Layer::Collect(_) | Layer::Breaker(_) => {}
+            Layer::Timeout(args) => {
+                if let Some(after) = args.after.get().and_then(duration) {
+                    check("after", &after);
+                }
+            }
         }
     }
 }
@@ -282,6 +326,8 @@ fn compose(function: &Function, layers: &[Layer]) -> TokenStream {
         Layer::Retry(args) => retry::expand(function, args, inner),
         Layer::Fallback(args) => fallback_chain::expand(function, args, inner),
         Layer::Collect(args) => collect::expand(function, args, inner),
+        Layer::Breaker(args) => breaker::expand(function, args, inner),
+        Layer::Timeout(args) => timeout::expand(function, args, inner),
     }
 }
 

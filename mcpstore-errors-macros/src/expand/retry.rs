@@ -64,6 +64,12 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
             }
         }
     };
+    let kind = quote! {
+        {
+            use ::mcpstore_errors::__private::{KindClassified as _, KindUnknown as _};
+            (&&::mcpstore_errors::__private::Classified(__mcpstore_error)).kind_of()
+        }
+    };
     let hook = args.on_retry.get().map(|hook| {
         quote_spanned! {hook.span()=>
             ::mcpstore_errors::__private::on_retry(#hook, &#retry, __mcpstore_error, __mcpstore_delay);
@@ -71,7 +77,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
     });
     // After an error: the delay before the next attempt, or `None` to return it.
     let on_error = quote! {
-        match #retry.failed(__mcpstore_error, #described, &#filter, #suggested) {
+        match #retry.failed(__mcpstore_error, #described, #kind, &#filter, #suggested) {
             ::core::option::Option::Some(__mcpstore_delay) => {
                 #hook
                 ::core::option::Option::Some(__mcpstore_delay)
@@ -88,22 +94,40 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
         })
     };
     let rejects = rejects_of(quote!(&__mcpstore_value));
+    // A budget is evaluated per call (it may name `self`); successes pay into it.
+    let (budget, budget_ref, deposit) = match args.budget.get() {
+        Some(budget) => (
+            quote_spanned! {budget.span()=>
+                let __mcpstore_budget = #budget;
+                let __mcpstore_budget: &::mcpstore_errors::RetryBudget = ::core::borrow::Borrow::borrow(&__mcpstore_budget);
+            },
+            quote!(::core::option::Option::Some(__mcpstore_budget)),
+            quote!(__mcpstore_budget.deposit();),
+        ),
+        None => (
+            TokenStream::new(),
+            quote!(::core::option::Option::None),
+            TokenStream::new(),
+        ),
+    };
     let start = quote! {
+        #budget
         let __mcpstore_started = ::mcpstore_errors::__private::deadline_start(__mcpstore_policy);
     };
     let new_loop = quote! {
         ::mcpstore_errors::__private::RetryLoop::started(__mcpstore_policy, #op, __mcpstore_started)
+            .with_budget(#budget_ref)
     };
 
     if !function.shape.is_async() {
         // The first attempt runs here; the retries, out of line, re-run the same closure.
         let accept = match &rejects {
-            None => {
-                quote!(::core::result::Result::Ok(__mcpstore_value) => ::core::result::Result::Ok(__mcpstore_value),)
-            }
-            Some(rejects) => {
-                quote!(::core::result::Result::Ok(__mcpstore_value) if !#rejects => ::core::result::Result::Ok(__mcpstore_value),)
-            }
+            None => quote! {
+                ::core::result::Result::Ok(__mcpstore_value) => { #deposit ::core::result::Result::Ok(__mcpstore_value) }
+            },
+            Some(rejects) => quote! {
+                ::core::result::Result::Ok(__mcpstore_value) if !#rejects => { #deposit ::core::result::Result::Ok(__mcpstore_value) }
+            },
         };
         let rejects_fn = match rejects_of(quote!(__mcpstore_value)) {
             None => quote!(::core::option::Option::None),
@@ -132,9 +156,10 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
     }
 
     let on_ok = match &rejects {
-        None => quote!(break ::core::result::Result::Ok(__mcpstore_value)),
+        None => quote!({ #retry.succeeded(); break ::core::result::Result::Ok(__mcpstore_value) }),
         Some(rejects) => quote! {
             if !#rejects {
+                #retry.succeeded();
                 break ::core::result::Result::Ok(__mcpstore_value);
             }
             match #retry.rejected() {
@@ -143,10 +168,26 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
             }
         },
     };
+    // Each attempt raced against the policy's timer, when it has an attempt timeout.
+    let inner = match args.attempt_timeout.get() {
+        Some(_) => super::timeout::race(
+            function,
+            quote!(__mcpstore_timeout),
+            quote!(|__mcpstore_timeout| __mcpstore_policy.sleep_async(__mcpstore_timeout)),
+            inner,
+        ),
+        None => inner,
+    };
+    let timeout = args.attempt_timeout.get().map(|_| {
+        quote! {
+            let __mcpstore_timeout = __mcpstore_policy.get_attempt_timeout().unwrap_or(::core::time::Duration::MAX);
+        }
+    });
     quote! {
         {
             #policy
             #start
+            #timeout
             let mut #retry = #new_loop;
             loop {
                 #(#rebind)*
@@ -198,6 +239,16 @@ fn policy(args: &RetryArgs) -> TokenStream {
         known &= max_delay.is_known();
         let max_delay = max_delay.to_tokens();
         setters.push(quote!(.max_delay(#max_delay)));
+    }
+    for (slot, setter) in [
+        (&args.deadline, quote!(deadline)),
+        (&args.attempt_timeout, quote!(attempt_timeout)),
+    ] {
+        if let Some(duration) = slot.get() {
+            known &= duration.is_known();
+            let duration = duration.to_tokens();
+            setters.push(quote!(.#setter(#duration)));
+        }
     }
     if let Some(backoff) = args.backoff.get() {
         let multiplier = match backoff {

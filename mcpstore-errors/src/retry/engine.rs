@@ -6,7 +6,7 @@ use std::fmt::{self, Display};
 use std::time::{Duration, Instant};
 
 use super::ErrorFilter;
-use crate::RetryConfig;
+use crate::{ErrorKind, RetryBudget, RetryConfig};
 
 /// Why a retried call stopped retrying and returned what it had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -91,7 +91,10 @@ pub fn retry_sync<T, E>(
             Ok(value) if checked || rejects.is_some_and(|rejects| rejects(value)) => {
                 retry.rejected()
             }
-            Ok(_) => None,
+            Ok(_) => {
+                retry.succeeded();
+                None
+            }
             Err(error) => on_error(&mut retry, error),
         };
         match delay {
@@ -115,6 +118,7 @@ pub struct RetryLoop<'c> {
     total_delay: Duration,
     started: Option<Instant>,
     stop: Option<StopReason>,
+    budget: Option<&'c RetryBudget>,
 }
 
 impl<'c> RetryLoop<'c> {
@@ -141,6 +145,24 @@ impl<'c> RetryLoop<'c> {
             total_delay: Duration::ZERO,
             started,
             stop: None,
+            budget: None,
+        }
+    }
+
+    /// Retries draw on `budget`: one it denies stops the call with
+    /// [`StopReason::BudgetExhausted`]. Successes pay into it through
+    /// [`succeeded`](Self::succeeded).
+    #[inline(always)]
+    pub fn with_budget(mut self, budget: Option<&'c RetryBudget>) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// An attempt succeeded: it pays into the budget, if any.
+    #[inline(always)]
+    pub fn succeeded(&self) {
+        if let Some(budget) = self.budget {
+            budget.deposit();
         }
     }
 
@@ -162,25 +184,32 @@ impl<'c> RetryLoop<'c> {
         self.attempt >= self.config.get_max_attempts()
     }
 
-    /// The current attempt failed with `error` (shown in events as `shown`). Returns the delay
-    /// before the next attempt, or `None` when the call stops: the filter does not retry the
-    /// error, every attempt is used, or the deadline would be crossed. `suggested` is a
-    /// server-suggested delay (such as Retry-After): waited for at least, never beyond
-    /// `max_delay`.
+    /// The current attempt failed with `error` (shown in events as `shown`, of `kind` when
+    /// its type is classified). Returns the delay before the next attempt, or `None` when the
+    /// call stops: a circuit breaker rejected it, the filter does not retry the error, every
+    /// attempt is used, the deadline would be crossed, or the budget denies the retry.
+    /// `suggested` is a server-suggested delay (such as Retry-After): waited for at least,
+    /// never beyond `max_delay`.
     #[cold]
     #[inline(never)]
     pub fn failed<E, W: ErrorFilter<E> + ?Sized>(
         &mut self,
         error: &E,
         shown: &dyn Display,
+        kind: Option<ErrorKind>,
         filter: &W,
         suggested: Option<Duration>,
     ) -> Option<Duration> {
+        // An open circuit fails at once until it half-opens: retrying would only spin on it.
+        if kind.is_some_and(|kind| kind.is_a(ErrorKind::CircuitOpen)) {
+            self.give_up(StopReason::CircuitOpen, Some(shown));
+            return None;
+        }
         if !filter.should_retry(error) {
             self.give_up(StopReason::NotRetryable, Some(shown));
             return None;
         }
-        self.schedule(Some(shown), suggested)
+        self.schedule(Some(shown), kind, suggested)
     }
 
     /// The current attempt succeeded with a value the result predicate rejects. Returns the
@@ -188,7 +217,7 @@ impl<'c> RetryLoop<'c> {
     #[cold]
     #[inline(never)]
     pub fn rejected(&mut self) -> Option<Duration> {
-        self.schedule(None, None)
+        self.schedule(None, None, None)
     }
 
     /// Stops the call for a reason decided outside the engine (a budget, a breaker).
@@ -230,6 +259,7 @@ impl<'c> RetryLoop<'c> {
     fn schedule(
         &mut self,
         shown: Option<&dyn Display>,
+        kind: Option<ErrorKind>,
         suggested: Option<Duration>,
     ) -> Option<Duration> {
         if self.is_last() {
@@ -244,6 +274,12 @@ impl<'c> RetryLoop<'c> {
             let next_start = config.now().saturating_duration_since(started) + delay;
             if next_start >= deadline {
                 self.give_up(StopReason::Deadline, shown);
+                return None;
+            }
+        }
+        if let Some(budget) = self.budget {
+            if !budget.try_withdraw(kind) {
+                self.give_up(StopReason::BudgetExhausted, shown);
                 return None;
             }
         }

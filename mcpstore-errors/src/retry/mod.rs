@@ -9,7 +9,7 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 
 pub use self::engine::{RetryLoop, RetryStats, StopReason};
-use crate::{Classify, ErrorKind, KindSet, RetryConfig};
+use crate::{Classify, ErrorKind, KindSet, RetryBudget, RetryConfig};
 
 /// Decides whether a failed attempt is retried. Implemented by closures `Fn(&E) -> bool`,
 /// [`RetryAnyError`], [`KindSet`] (via [`RetryManager::retry_on`]), [`Retryable`], and pairs
@@ -151,6 +151,7 @@ pub struct RetryManager<W = RetryAnyError, R = AcceptAnyValue, H = NoHook> {
     retry_if: W,
     retry_if_result: R,
     on_retry: H,
+    budget: Option<RetryBudget>,
 }
 
 impl RetryManager {
@@ -163,6 +164,7 @@ impl RetryManager {
             retry_if: RetryAnyError,
             retry_if_result: AcceptAnyValue,
             on_retry: NoHook,
+            budget: None,
         }
     }
 }
@@ -176,6 +178,7 @@ impl<W, R, H> RetryManager<W, R, H> {
             retry_if: filter,
             retry_if_result: self.retry_if_result,
             on_retry: self.on_retry,
+            budget: self.budget,
         }
     }
 
@@ -201,6 +204,7 @@ impl<W, R, H> RetryManager<W, R, H> {
             retry_if: self.retry_if,
             retry_if_result: filter,
             on_retry: self.on_retry,
+            budget: self.budget,
         }
     }
 
@@ -212,7 +216,16 @@ impl<W, R, H> RetryManager<W, R, H> {
             retry_if: self.retry_if,
             retry_if_result: self.retry_if_result,
             on_retry: hook,
+            budget: self.budget,
         }
+    }
+
+    /// Retries draw on `budget` (one per service, e.g. from
+    /// [`retry_budgets`](crate::retry_budgets)): a retry it denies ends the call with
+    /// [`StopReason::BudgetExhausted`], and each success pays into it.
+    pub fn budget(mut self, budget: RetryBudget) -> Self {
+        self.budget = Some(budget);
+        self
     }
 
     /// Names the operation in `tracing` events.
@@ -237,7 +250,10 @@ impl<W, R, H> RetryManager<W, R, H> {
         R: ResultFilter<T>,
         H: RetryHook<E>,
     {
-        self.run(&mut RetryLoop::new(&self.config, self.operation), operation)
+        self.run(
+            &mut RetryLoop::new(&self.config, self.operation).with_budget(self.budget.as_ref()),
+            operation,
+        )
     }
 
     /// Like [`execute`](Self::execute), with what the call did: attempts, time, delays and
@@ -264,7 +280,8 @@ impl<W, R, H> RetryManager<W, R, H> {
         H: RetryHook<E>,
     {
         let started = self.config.now();
-        let mut retry = RetryLoop::new(&self.config, self.operation);
+        let mut retry =
+            RetryLoop::new(&self.config, self.operation).with_budget(self.budget.as_ref());
         let result = self.run(&mut retry, operation);
         (result, retry.stats(started, self.config.now()))
     }
@@ -306,7 +323,13 @@ impl<W, R, H> RetryManager<W, R, H> {
                 Some(delay) => ControlFlow::Continue(delay),
                 None => ControlFlow::Break(Ok(value)),
             },
-            Err(error) => match retry.failed(&error, &error, &self.retry_if, error.retry_after()) {
+            Err(error) => match retry.failed(
+                &error,
+                &error,
+                error.error_kind(),
+                &self.retry_if,
+                error.retry_after(),
+            ) {
                 Some(delay) => {
                     self.on_retry.on_retry(attempt, &error, delay);
                     ControlFlow::Continue(delay)
@@ -327,7 +350,8 @@ impl<W, R, H> RetryManager<W, R, H> {
         R: ResultFilter<T>,
         H: RetryHook<E>,
     {
-        let mut retry = RetryLoop::new(&self.config, self.operation);
+        let mut retry =
+            RetryLoop::new(&self.config, self.operation).with_budget(self.budget.as_ref());
         self.run_async(&mut retry, operation).await
     }
 
@@ -345,7 +369,8 @@ impl<W, R, H> RetryManager<W, R, H> {
         H: RetryHook<E>,
     {
         let started = self.config.now();
-        let mut retry = RetryLoop::new(&self.config, self.operation);
+        let mut retry =
+            RetryLoop::new(&self.config, self.operation).with_budget(self.budget.as_ref());
         let result = self.run_async(&mut retry, operation).await;
         (result, retry.stats(started, self.config.now()))
     }

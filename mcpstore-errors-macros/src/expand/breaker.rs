@@ -1,0 +1,47 @@
+//! `#[circuit_breaker]`: a permit from the service's breaker before the call, the outcome
+//! recorded after it; a rejected call fails at once with a `CircuitOpen` error.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::args::BreakerArgs;
+use crate::func::Function;
+
+pub(super) fn expand(function: &Function, args: &BreakerArgs, inner: TokenStream) -> TokenStream {
+    let ret = function.ret_for_inference();
+    let service = args.service.get().map(|service| {
+        quote_spanned!(service.span()=> { let __mcpstore_service: &str = ::core::convert::AsRef::as_ref(&#service); __mcpstore_service })
+    });
+    let registry = match args.registry.get() {
+        Some(registry) => quote_spanned! {registry.span()=>
+            { let __mcpstore_registry: &::mcpstore_errors::BreakerRegistry = #registry; __mcpstore_registry }
+        },
+        None => quote!(::mcpstore_errors::breakers()),
+    };
+    quote! {
+        {
+            let __mcpstore_breaker = ::mcpstore_errors::__private::breaker_of(#registry, #service);
+            match __mcpstore_breaker.try_acquire() {
+                ::core::result::Result::Err(__mcpstore_open) => {
+                    ::core::result::Result::Err(::mcpstore_errors::__private::rejected(__mcpstore_open))
+                }
+                ::core::result::Result::Ok(__mcpstore_permit) => {
+                    let __mcpstore_outcome: #ret = #inner;
+                    match &__mcpstore_outcome {
+                        ::core::result::Result::Ok(_) => __mcpstore_permit.success(),
+                        ::core::result::Result::Err(__mcpstore_error) => {
+                            use ::mcpstore_errors::__private::{
+                                KindClassified as _, KindUnknown as _, RetryAfterClassified as _,
+                                RetryAfterUnknown as _,
+                            };
+                            let __mcpstore_seen = ::mcpstore_errors::__private::Classified(__mcpstore_error);
+                            __mcpstore_permit.failure((&&__mcpstore_seen).kind_of(), (&&__mcpstore_seen).suggested_delay());
+                        }
+                    }
+                    __mcpstore_outcome
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Attempt timeouts: an async attempt raced against a timer, dropped when the timer wins.
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::Poll;
+use std::time::Duration;
+
+use crate::{McpStoreError, SleepFuture};
+
+/// An attempt that did not finish within its timeout; it was dropped (cancelled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed {
+    /// The timeout that ran out.
+    pub timeout: Duration,
+}
+
+impl Elapsed {
+    /// The error an attempt of `operation` fails with: a `ServiceTimeout` naming it.
+    #[cold]
+    pub fn into_error(self, operation: &str) -> McpStoreError {
+        McpStoreError::service_timeout(operation, self.timeout)
+    }
+}
+
+/// Runs `attempt` until it finishes or `timer(timeout)` completes, whichever is first; the
+/// attempt is polled first, so one that finishes at once always wins, and the timer is only
+/// started when the attempt has to wait (a virtual sleeper then records it).
+///
+/// ```
+/// use std::time::Duration;
+/// use mcpstore_errors::{Sleeper, VirtualSleeper, race_timeout};
+///
+/// let sleeper = VirtualSleeper::new();
+/// let timer = |d| sleeper.sleep_async(d);
+/// let never = std::future::pending::<u8>();
+/// # let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// let outcome = runtime.block_on(race_timeout(never, Duration::from_secs(2), timer));
+/// assert_eq!(outcome.unwrap_err().timeout, Duration::from_secs(2));
+/// ```
+pub async fn race_timeout<F: Future>(
+    attempt: F,
+    timeout: Duration,
+    timer: impl FnOnce(Duration) -> SleepFuture,
+) -> Result<F::Output, Elapsed> {
+    let mut attempt = pin!(attempt);
+    let mut timer = Some(timer);
+    let mut sleep: Option<SleepFuture> = None;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(output) = attempt.as_mut().poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        let sleep = match &mut sleep {
+            Some(sleep) => sleep,
+            None => match timer.take() {
+                Some(start) => sleep.insert(start(timeout)),
+                None => return Poll::Pending,
+            },
+        };
+        match sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed { timeout })),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
+}

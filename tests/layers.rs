@@ -1,0 +1,314 @@
+//! Timeouts, deadlines, retry budgets and circuit breakers through the attributes, on virtual
+//! time, and the stop reasons they leave.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use mcpstore_errors::{
+    BreakerRegistry, CircuitBreakerConfig, CircuitState, ErrorKind, Jitter, ManualClock,
+    McpStoreError, RetryBudget, RetryBudgetConfig, RetryConfig, RetryManager, SlidingWindow,
+    StopReason, VirtualSleeper, circuit_breaker, collect_errors, fallback, retry, timeout,
+};
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+/// A future that is pending on its first poll and ready on the next: with a virtual timer,
+/// which fires as soon as the attempt has to wait, it always loses the race.
+async fn hang() {
+    std::future::pending::<()>().await;
+}
+
+// ---- attempt timeout ----
+
+static TIMEOUT_SLEEPER: LazyLock<Arc<VirtualSleeper>> =
+    LazyLock::new(|| Arc::new(VirtualSleeper::new()));
+
+fn timeout_policy() -> RetryConfig {
+    RetryConfig::new()
+        .max_attempts(3)
+        .base_delay(Duration::from_millis(10))
+        .jitter(Jitter::None)
+        .sleeper(TIMEOUT_SLEEPER.clone())
+}
+
+static TIMED_CALLS: AtomicU32 = AtomicU32::new(0);
+
+#[retry(config = timeout_policy(), attempt_timeout = "2s")]
+async fn slow_then_fast() -> Result<u32, McpStoreError> {
+    let call = TIMED_CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+    if call == 1 {
+        hang().await;
+    }
+    Ok(call)
+}
+
+#[test]
+fn a_late_attempt_is_dropped_and_retried_like_a_timeout() {
+    let value = block_on(slow_then_fast()).unwrap();
+    assert_eq!(value, 2, "the first attempt timed out, the second answered");
+    // The timer of the first attempt (2 s), then the backoff (10 ms).
+    assert_eq!(
+        TIMEOUT_SLEEPER.delays(),
+        [Duration::from_secs(2), Duration::from_millis(10)]
+    );
+}
+
+static HANGING_CALLS: AtomicU32 = AtomicU32::new(0);
+
+fn virtual_policy() -> RetryConfig {
+    RetryConfig::new()
+        .max_attempts(2)
+        .sleeper(Arc::new(VirtualSleeper::new()))
+}
+
+#[retry(config = virtual_policy(), attempt_timeout = "1s", on = [Connection])]
+async fn always_hangs() -> Result<(), McpStoreError> {
+    HANGING_CALLS.fetch_add(1, Ordering::SeqCst);
+    hang().await;
+    Ok(())
+}
+
+#[test]
+fn a_timeout_fails_as_service_timeout_which_a_kind_filter_judges() {
+    // `on = [Connection]` does not retry a ServiceTimeout: one attempt, then its error.
+    let error = block_on(always_hangs()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ServiceTimeout);
+    assert!(error.message().contains("always_hangs"), "{error}");
+    assert_eq!(HANGING_CALLS.load(Ordering::SeqCst), 1);
+}
+
+#[timeout(after = "250ms", sleeper = Arc::new(VirtualSleeper::new()))]
+async fn answers_at_once() -> Result<u8, McpStoreError> {
+    Ok(7)
+}
+
+#[test]
+fn an_attempt_that_finishes_at_once_beats_its_timer() {
+    assert_eq!(block_on(answers_at_once()).unwrap(), 7);
+}
+
+// ---- deadline ----
+
+static DEADLINE_CLOCK: LazyLock<Arc<ManualClock>> = LazyLock::new(|| Arc::new(ManualClock::new()));
+
+fn deadline_policy() -> RetryConfig {
+    // 1 s, 2 s, 4 s.. apart, on a clock the sleeper moves.
+    RetryConfig::new()
+        .max_attempts(10)
+        .base_delay(Duration::from_secs(1))
+        .jitter(Jitter::None)
+        .clock(DEADLINE_CLOCK.clone())
+        .sleeper(Arc::new(VirtualSleeper::advancing(DEADLINE_CLOCK.clone())))
+}
+
+static DEADLINE_CALLS: AtomicU32 = AtomicU32::new(0);
+
+#[retry(config = deadline_policy(), deadline = "5s")]
+fn never_up() -> Result<(), McpStoreError> {
+    DEADLINE_CALLS.fetch_add(1, Ordering::SeqCst);
+    Err(McpStoreError::connection("refused"))
+}
+
+#[test]
+fn no_attempt_starts_after_the_deadline() {
+    let start = mcpstore_errors::Clock::now(&**DEADLINE_CLOCK);
+    assert!(never_up().is_err());
+    // Attempts at 0 s, 1 s and 3 s; the next would start at 7 s, past the 5 s deadline.
+    assert_eq!(DEADLINE_CALLS.load(Ordering::SeqCst), 3);
+    let waited = mcpstore_errors::Clock::now(&**DEADLINE_CLOCK) - start;
+    assert_eq!(
+        waited,
+        Duration::from_secs(3),
+        "no sleep runs into the deadline"
+    );
+}
+
+#[test]
+fn the_manager_reports_the_deadline_as_its_stop_reason() {
+    let clock = Arc::new(ManualClock::new());
+    let manager = RetryManager::new(
+        RetryConfig::new()
+            .max_attempts(10)
+            .base_delay(Duration::from_secs(1))
+            .jitter(Jitter::None)
+            .deadline(Duration::from_secs(5))
+            .clock(clock.clone())
+            .sleeper(Arc::new(VirtualSleeper::advancing(clock.clone()))),
+    );
+    let (result, stats) =
+        manager.execute_outcome(|| Err::<(), _>(McpStoreError::connection("refused")));
+    assert!(result.is_err());
+    assert_eq!(stats.attempts, 3);
+    assert_eq!(stats.stop_reason, StopReason::Deadline);
+    assert_eq!(stats.total_delay, Duration::from_secs(3));
+    assert_eq!(stats.elapsed, Duration::from_secs(3));
+}
+
+// ---- retry budget ----
+
+static BUDGET: LazyLock<RetryBudget> = LazyLock::new(|| {
+    RetryBudget::new(
+        RetryBudgetConfig::new()
+            .share(0.5)
+            .initial(0)
+            .min_retries_per_second(0),
+    )
+});
+static BUDGET_CALLS: AtomicU32 = AtomicU32::new(0);
+
+#[retry(max_attempts = 5, delay = 0, jitter = false, budget = &*BUDGET)]
+fn spends_the_budget(fail: bool) -> Result<(), McpStoreError> {
+    BUDGET_CALLS.fetch_add(1, Ordering::SeqCst);
+    match fail {
+        true => Err(McpStoreError::connection("refused")),
+        false => Ok(()),
+    }
+}
+
+#[test]
+fn retries_stop_when_the_budget_is_spent_and_successes_refill_it() {
+    // Nothing saved: a failure is not retried.
+    assert!(spends_the_budget(true).is_err());
+    assert_eq!(BUDGET_CALLS.swap(0, Ordering::SeqCst), 1);
+    // Two successes earn one retry (a share of 0.5).
+    spends_the_budget(false).unwrap();
+    spends_the_budget(false).unwrap();
+    BUDGET_CALLS.store(0, Ordering::SeqCst);
+    assert!(spends_the_budget(true).is_err());
+    assert_eq!(
+        BUDGET_CALLS.load(Ordering::SeqCst),
+        2,
+        "one attempt, one paid retry"
+    );
+    assert_eq!(BUDGET.withdrawn(), 1);
+}
+
+#[test]
+fn the_manager_stops_with_budget_exhausted() {
+    let budget = RetryBudget::new(RetryBudgetConfig::new().min_retries_per_second(0));
+    let manager = RetryManager::new(RetryConfig::new().base_delay(Duration::ZERO)).budget(budget);
+    let (_, stats) = manager.execute_outcome(|| Err::<(), _>(McpStoreError::connection("refused")));
+    assert_eq!(
+        (stats.attempts, stats.stop_reason),
+        (1, StopReason::BudgetExhausted)
+    );
+}
+
+// ---- circuit breaker ----
+
+fn registry(clock: Arc<ManualClock>) -> BreakerRegistry {
+    BreakerRegistry::new(
+        CircuitBreakerConfig::new()
+            .window(SlidingWindow::Count(4))
+            .minimum_calls(4)
+            .failure_rate(0.5)
+            .open_duration(Duration::from_secs(30))
+            .jitter(0.0)
+            .clock(clock),
+    )
+}
+
+static BREAKER_CLOCK: LazyLock<Arc<ManualClock>> = LazyLock::new(|| Arc::new(ManualClock::new()));
+static BREAKERS: LazyLock<BreakerRegistry> = LazyLock::new(|| registry(BREAKER_CLOCK.clone()));
+static GUARDED_CALLS: AtomicU32 = AtomicU32::new(0);
+
+#[retry(max_attempts = 3, delay = 0, jitter = false)]
+#[circuit_breaker(service = service, registry = &BREAKERS)]
+fn guarded(service: &str, up: bool) -> Result<&'static str, McpStoreError> {
+    GUARDED_CALLS.fetch_add(1, Ordering::SeqCst);
+    match up {
+        true => Ok("ok"),
+        false => Err(McpStoreError::connection("refused")),
+    }
+}
+
+#[test]
+fn retry_stops_at_once_on_an_open_circuit_and_the_breaker_half_opens_later() {
+    // 3 attempts, then 1 more (the 4th failure trips the breaker), then CircuitOpen.
+    assert!(guarded("fs", false).is_err());
+    assert_eq!(GUARDED_CALLS.swap(0, Ordering::SeqCst), 3);
+    // Its first attempt is the 4th failure and trips the breaker; the retry is rejected, and
+    // the loop stops on that rejection instead of spinning on it.
+    let error = guarded("fs", false).unwrap_err();
+    assert_eq!(GUARDED_CALLS.swap(0, Ordering::SeqCst), 1);
+    assert_eq!(error.kind(), ErrorKind::CircuitOpen);
+    assert_eq!(BREAKERS.breaker("fs").state(), CircuitState::Open);
+
+    let rejected = guarded("fs", true).unwrap_err();
+    assert_eq!(rejected.kind(), ErrorKind::CircuitOpen);
+    assert_eq!(
+        GUARDED_CALLS.load(Ordering::SeqCst),
+        0,
+        "no attempt reached the body, none was retried"
+    );
+    assert_eq!(rejected.retry_after(), Some(Duration::from_secs(30)));
+
+    // Another service has its own breaker.
+    assert_eq!(guarded("git", true).unwrap(), "ok");
+
+    BREAKER_CLOCK.advance(Duration::from_secs(30));
+    assert_eq!(
+        guarded("fs", true).unwrap(),
+        "ok",
+        "a probe is let through and closes it"
+    );
+    assert_eq!(BREAKERS.breaker("fs").state(), CircuitState::Closed);
+}
+
+static STACK_CLOCK: LazyLock<Arc<ManualClock>> = LazyLock::new(|| Arc::new(ManualClock::new()));
+static STACK_BREAKERS: LazyLock<BreakerRegistry> = LazyLock::new(|| registry(STACK_CLOCK.clone()));
+static STACK_COLLECTOR: LazyLock<mcpstore_errors::ErrorCollector> =
+    LazyLock::new(|| mcpstore_errors::ErrorCollector::new(100));
+static STACK_SLEEPER: LazyLock<Arc<VirtualSleeper>> =
+    LazyLock::new(|| Arc::new(VirtualSleeper::new()));
+static STACK_CALLS: AtomicU32 = AtomicU32::new(0);
+static STACK_UP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+fn stack_policy() -> RetryConfig {
+    RetryConfig::new()
+        .max_attempts(2)
+        .base_delay(Duration::ZERO)
+        .jitter(Jitter::None)
+        .sleeper(STACK_SLEEPER.clone())
+}
+
+/// The recommended order, outermost first: collect, fallback, retry, breaker, timeout.
+#[collect_errors(collector = &STACK_COLLECTOR)]
+#[fallback(cache)]
+#[retry(config = stack_policy())]
+#[circuit_breaker(service = "tools", registry = &STACK_BREAKERS)]
+#[timeout(after = "2s", sleeper = STACK_SLEEPER.clone())]
+async fn list_tools() -> Result<Vec<String>, McpStoreError> {
+    STACK_CALLS.fetch_add(1, Ordering::SeqCst);
+    if !STACK_UP.load(Ordering::SeqCst) {
+        hang().await;
+    }
+    Ok(vec!["read".to_owned()])
+}
+
+#[test]
+fn the_recommended_stack_times_out_counts_trips_falls_back_and_collects() {
+    block_on(async {
+        assert_eq!(list_tools().await.unwrap(), ["read"]);
+        // Hung: 2 attempts time out (2 breaker failures), then the cache answers.
+        STACK_UP.store(false, Ordering::SeqCst);
+        assert_eq!(list_tools().await.unwrap(), ["read"]);
+        assert_eq!(STACK_CALLS.swap(0, Ordering::SeqCst), 3);
+        // One more timeout: 3 failures in 4 calls trip the breaker; the retry is rejected at
+        // once and the cache answers.
+        assert_eq!(list_tools().await.unwrap(), ["read"]);
+        assert_eq!(STACK_CALLS.swap(0, Ordering::SeqCst), 1);
+        assert_eq!(STACK_BREAKERS.breaker("tools").state(), CircuitState::Open);
+        // Open: rejected at once, not retried, served from the cache.
+        STACK_UP.store(true, Ordering::SeqCst);
+        assert_eq!(list_tools().await.unwrap(), ["read"]);
+        assert_eq!(STACK_CALLS.load(Ordering::SeqCst), 0);
+    });
+    assert_eq!(STACK_COLLECTOR.len(), 0, "the cache answered every failure");
+}

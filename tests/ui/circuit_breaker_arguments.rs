@@ -1,0 +1,13 @@
+use mcpstore_errors::{McpStoreError, circuit_breaker};
+
+#[circuit_breaker]
+fn no_service() -> Result<(), McpStoreError> {
+    Ok(())
+}
+
+#[circuit_breaker(service = "fs", window = 10)]
+fn unknown_key() -> Result<(), McpStoreError> {
+    Ok(())
+}
+
+fn main() {}
