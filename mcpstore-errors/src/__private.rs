@@ -4,6 +4,11 @@ pub use serde_json;
 pub use tracing;
 
 pub use crate::fallback::{FallbackRun, FnCache};
+
+/// How long `#[fallback(cache)]` serves an entry unless told otherwise: the seed's 300 s.
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
+/// How many entries `#[fallback(cache)]` holds unless told otherwise.
+pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
 pub use crate::retry::RetryLoop;
 pub use crate::retry::engine::{deadline_start, retry_sync};
 

@@ -10,10 +10,6 @@ use super::{describe, forward_arguments, operation, rebind_for_run, resupply};
 use crate::args::{FallbackArgs, Strategy};
 use crate::func::{Function, Mode};
 
-/// The seed's cache lifetime, 300 s.
-const DEFAULT_TTL_SECS: u64 = 300;
-/// Entries a cache holds unless told otherwise.
-const DEFAULT_CAPACITY: usize = 1024;
 
 pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStream) -> TokenStream {
     let op = operation(function);
@@ -60,12 +56,12 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
         match strategy {
             Strategy::Cache { key, ttl, capacity } => {
                 let ttl = ttl.as_ref().map_or_else(
-                    || quote!(::core::time::Duration::from_secs(#DEFAULT_TTL_SECS)),
+                    || quote!(::mcpstore_errors::__private::DEFAULT_CACHE_TTL),
                     |ttl| ttl.to_tokens(),
                 );
                 let capacity = capacity
                     .as_ref()
-                    .map_or_else(|| quote!(#DEFAULT_CAPACITY), |c| quote!(#c));
+                    .map_or_else(|| quote!(::mcpstore_errors::__private::DEFAULT_CACHE_CAPACITY), |c| quote!(#c));
                 let cache_key = cache_key(function);
                 cache_setup = quote_spanned! {key.span()=>
                     static __MCPSTORE_CACHE: ::mcpstore_errors::__private::FnCache =
