@@ -14,7 +14,9 @@ use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use mcpstore_errors::rmcp::{McpCall, check_tool_result};
-use mcpstore_errors::{ErrorCollector, ErrorKind, McpStoreError, collect_errors, fallback, retry};
+use mcpstore_errors::{
+    ErrorCollector, ErrorKind, McpStoreError, circuit_breaker, collect_errors, fallback, retry,
+};
 use rmcp::model::{CallToolRequestParams, CallToolResult, ClientRequest, Request, ServerResult};
 use rmcp::service::{PeerRequestOptions, RunningService};
 use rmcp::transport::TokioChildProcess;
@@ -245,6 +247,7 @@ impl McpToolClient {
     #[collect_errors(collector = &MCP_COLLECTOR, context = {"operation": "flaky"})]
     #[fallback(cache(ttl = "10m"))]
     #[retry(max_attempts = 3, delay = "5ms", jitter = false, on = [Connection, ServiceTimeout, ToolExecution])]
+    #[circuit_breaker(service = self.service)]
     pub async fn flaky(&self) -> Result<String, McpStoreError> {
         let outcome = self.call_once("flaky", Value::Null, None).await.map(text);
         self.record("flaky", &outcome);
@@ -254,6 +257,7 @@ impl McpToolClient {
     /// `echo`: retried only when the connection was lost, which reconnects.
     #[collect_errors(collector = &MCP_COLLECTOR, context = {"operation": "echo"})]
     #[retry(max_attempts = 3, delay = "5ms", jitter = false, on = [Connection])]
+    #[circuit_breaker(service = self.service)]
     pub async fn echo(&self, arguments: Value) -> Result<String, McpStoreError> {
         let outcome = self.call_once("echo", arguments, None).await.map(text);
         self.record("echo", &outcome);
@@ -263,6 +267,7 @@ impl McpToolClient {
     /// `slow`, with rmcp's per-request `timeout`; a timeout is retried once.
     #[collect_errors(collector = &MCP_COLLECTOR, context = {"operation": "slow"})]
     #[retry(max_attempts = 2, delay = "5ms", jitter = false, on = [Connection, ServiceTimeout])]
+    #[circuit_breaker(service = self.service)]
     pub async fn slow(&self, millis: u64, timeout: Duration) -> Result<String, McpStoreError> {
         let arguments = serde_json::json!({ "millis": millis });
         let outcome = self

@@ -10,7 +10,6 @@ use super::{describe, forward_arguments, operation, rebind_for_run, resupply};
 use crate::args::{FallbackArgs, Strategy};
 use crate::func::{Function, Mode};
 
-
 pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStream) -> TokenStream {
     let op = operation(function);
     let chain = syn::Lifetime::new("'__mcpstore_chain", Span::mixed_site());
@@ -59,9 +58,10 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                     || quote!(::mcpstore_errors::__private::DEFAULT_CACHE_TTL),
                     |ttl| ttl.to_tokens(),
                 );
-                let capacity = capacity
-                    .as_ref()
-                    .map_or_else(|| quote!(::mcpstore_errors::__private::DEFAULT_CACHE_CAPACITY), |c| quote!(#c));
+                let capacity = capacity.as_ref().map_or_else(
+                    || quote!(::mcpstore_errors::__private::DEFAULT_CACHE_CAPACITY),
+                    |c| quote!(#c),
+                );
                 let cache_key = cache_key(function);
                 cache_setup = quote_spanned! {key.span()=>
                     static __MCPSTORE_CACHE: ::mcpstore_errors::__private::FnCache =
