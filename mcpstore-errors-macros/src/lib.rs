@@ -5,6 +5,7 @@ mod args;
 mod duration;
 mod expand;
 mod func;
+mod json;
 mod valid;
 
 use proc_macro::TokenStream;

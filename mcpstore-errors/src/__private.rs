@@ -73,6 +73,17 @@ pub fn collect_display<T: std::fmt::Display + ?Sized + 'static>(
     collector.collect_display(error, with_function(context, function));
 }
 
+/// A `context = {..}` written with literals only, parsed from its JSON text on first use.
+#[cold]
+#[inline(never)]
+pub fn literal_context(
+    cell: &'static std::sync::OnceLock<serde_json::Value>,
+    text: &'static str,
+) -> serde_json::Value {
+    cell.get_or_init(|| serde_json::from_str(text).unwrap_or(serde_json::Value::Null))
+        .clone()
+}
+
 /// The context with `"function": function` added: an object gains the key (a `"function"`
 /// the user wrote is kept), null becomes `{"function": ..}`, and any other value is kept
 /// under `"context"`.

@@ -19,6 +19,17 @@ pub(super) fn expand(function: &Function, args: &CollectArgs, inner: TokenStream
         },
     };
     let context = match args.context.get() {
+        // Built once, from its JSON text, by the runtime.
+        Some(object) if crate::json::literal_json(object).is_some() => {
+            let text = crate::json::literal_json(object).unwrap_or_default();
+            quote! {
+                {
+                    static __MCPSTORE_CONTEXT: ::std::sync::OnceLock<::mcpstore_errors::__private::serde_json::Value> =
+                        ::std::sync::OnceLock::new();
+                    ::mcpstore_errors::__private::literal_context(&__MCPSTORE_CONTEXT, #text)
+                }
+            }
+        }
         Some(object) => quote! {
             {
                 // `json!` calls `.into()`; this keeps it working where the prelude is not.
