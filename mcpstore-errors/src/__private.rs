@@ -178,42 +178,6 @@ pub fn rejects<T, F: Fn(&T) -> bool>(value: &T, predicate: F) -> bool {
     predicate(value)
 }
 
-/// The delay the error asks for, for filters that classify errors.
-#[inline(always)]
-pub fn retry_after<E: Classify>(error: &E) -> Option<Duration> {
-    error.retry_after()
-}
-
-/// The error whose server-suggested delay is asked for when no filter classifies errors,
-/// wrapped so that method lookup picks [`RetryAfterClassified`] when the type implements
-/// [`Classify`] and [`RetryAfterUnknown`] otherwise: `(&&Classified(&error)).suggested_delay()`.
-#[derive(Debug)]
-pub struct Classified<'a, E>(pub &'a E);
-
-/// The delay a [`Classify`] error asks for.
-pub trait RetryAfterClassified {
-    /// The delay, if any.
-    fn suggested_delay(&self) -> Option<Duration>;
-}
-
-impl<E: Classify> RetryAfterClassified for &Classified<'_, E> {
-    fn suggested_delay(&self) -> Option<Duration> {
-        self.0.retry_after()
-    }
-}
-
-/// No delay is known for an error that does not implement [`Classify`].
-pub trait RetryAfterUnknown {
-    /// Always `None`.
-    fn suggested_delay(&self) -> Option<Duration>;
-}
-
-impl<E> RetryAfterUnknown for Classified<'_, E> {
-    fn suggested_delay(&self) -> Option<Duration> {
-        None
-    }
-}
-
 /// `on_retry = hook`: called before each retry with the failed attempt's number.
 #[inline(always)]
 pub fn on_retry<E, H: Fn(u32, &E, Duration)>(
@@ -598,28 +562,87 @@ pub fn breaker_of(registry: &crate::BreakerRegistry, service: &str) -> crate::Ci
     registry.breaker(service)
 }
 
-/// The kind of an error that implements [`Classify`], picked by autoref like
-/// [`RetryAfterClassified`]: `(&&Classified(&error)).kind_of()`.
-pub trait KindClassified {
-    /// The kind, if any.
-    fn kind_of(&self) -> Option<crate::ErrorKind>;
+// ---------------------------------------------------------------------------------------------
+// What the engines need to know of an error, whatever its type
+
+/// An error as the engines see it: how to show it, its kind and the delay it asks for, each
+/// known when its type is `Display` or implements [`Classify`].
+#[derive(Debug)]
+pub struct Seen<'a> {
+    /// Its message, or its type's name.
+    pub shown: Description<'a>,
+    /// Its kind, when classified.
+    pub kind: Option<crate::ErrorKind>,
+    /// A server-suggested delay, when classified.
+    pub suggested: Option<Duration>,
 }
 
-impl<E: Classify> KindClassified for &Classified<'_, E> {
-    fn kind_of(&self) -> Option<crate::ErrorKind> {
-        self.0.error_kind()
+/// The error to see, wrapped so that method lookup picks the impl that knows the most of its
+/// type: `(&&&&Observed(&error)).seen()`.
+#[derive(Debug)]
+pub struct Observed<'a, E>(pub &'a E);
+
+/// Sees a `Display` and [`Classify`] error.
+pub trait SeeAll<'a> {
+    /// What is known of it.
+    fn seen(&self) -> Seen<'a>;
+}
+
+impl<'a, E: std::fmt::Display + Classify> SeeAll<'a> for &&&Observed<'a, E> {
+    fn seen(&self) -> Seen<'a> {
+        Seen {
+            shown: Description::Display(self.0),
+            kind: self.0.error_kind(),
+            suggested: self.0.retry_after(),
+        }
     }
 }
 
-/// No kind is known for an error that does not implement [`Classify`].
-pub trait KindUnknown {
-    /// Always `None`.
-    fn kind_of(&self) -> Option<crate::ErrorKind>;
+/// Sees a [`Classify`] error without `Display`.
+pub trait SeeClassified<'a> {
+    /// What is known of it.
+    fn seen(&self) -> Seen<'a>;
 }
 
-impl<E> KindUnknown for Classified<'_, E> {
-    fn kind_of(&self) -> Option<crate::ErrorKind> {
-        None
+impl<'a, E: Classify> SeeClassified<'a> for &&Observed<'a, E> {
+    fn seen(&self) -> Seen<'a> {
+        Seen {
+            shown: Description::TypeName(std::any::type_name::<E>()),
+            kind: self.0.error_kind(),
+            suggested: self.0.retry_after(),
+        }
+    }
+}
+
+/// Sees a `Display` error that is not classified.
+pub trait SeeDisplayed<'a> {
+    /// What is known of it.
+    fn seen(&self) -> Seen<'a>;
+}
+
+impl<'a, E: std::fmt::Display> SeeDisplayed<'a> for &Observed<'a, E> {
+    fn seen(&self) -> Seen<'a> {
+        Seen {
+            shown: Description::Display(self.0),
+            kind: None,
+            suggested: None,
+        }
+    }
+}
+
+/// Sees any other error: by its type's name.
+pub trait SeeNothing<'a> {
+    /// What is known of it.
+    fn seen(&self) -> Seen<'a>;
+}
+
+impl<'a, E> SeeNothing<'a> for Observed<'a, E> {
+    fn seen(&self) -> Seen<'a> {
+        Seen {
+            shown: Description::TypeName(std::any::type_name::<E>()),
+            kind: None,
+            suggested: None,
+        }
     }
 }
 

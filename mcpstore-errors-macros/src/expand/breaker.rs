@@ -10,6 +10,7 @@ use crate::func::Function;
 
 pub(super) fn expand(function: &Function, args: &BreakerArgs, inner: TokenStream) -> TokenStream {
     let ret = function.ret_for_inference();
+    let seen = super::seen(quote!(__mcpstore_error));
     let service = args.service.get().map(|service| {
         quote_spanned!(service.span()=> { let __mcpstore_service: &str = ::core::convert::AsRef::as_ref(&#service); __mcpstore_service })
     });
@@ -31,12 +32,8 @@ pub(super) fn expand(function: &Function, args: &BreakerArgs, inner: TokenStream
                     match &__mcpstore_outcome {
                         ::core::result::Result::Ok(_) => __mcpstore_permit.success(),
                         ::core::result::Result::Err(__mcpstore_error) => {
-                            use ::mcpstore_errors::__private::{
-                                KindClassified as _, KindUnknown as _, RetryAfterClassified as _,
-                                RetryAfterUnknown as _,
-                            };
-                            let __mcpstore_seen = ::mcpstore_errors::__private::Classified(__mcpstore_error);
-                            __mcpstore_permit.failure((&&__mcpstore_seen).kind_of(), (&&__mcpstore_seen).suggested_delay());
+                            let __mcpstore_seen = #seen;
+                            __mcpstore_permit.failure(__mcpstore_seen.kind, __mcpstore_seen.suggested);
                         }
                     }
                     __mcpstore_outcome

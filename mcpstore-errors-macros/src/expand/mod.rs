@@ -377,6 +377,17 @@ fn describe_ref(error: TokenStream) -> TokenStream {
     }
 }
 
+/// What the engines need of the error `error` (a reference): a `Seen` with how to show it, its
+/// kind and its server-suggested delay, as far as its type tells.
+fn seen(error: TokenStream) -> TokenStream {
+    quote! {
+        {
+            use ::mcpstore_errors::__private::{SeeAll as _, SeeClassified as _, SeeDisplayed as _, SeeNothing as _};
+            (&&&&::mcpstore_errors::__private::Observed(#error)).seen()
+        }
+    }
+}
+
 /// How a layer hands a parameter to one run of what it wraps.
 fn rebind_for_run(param: &Param, clone: TokenStream) -> Option<TokenStream> {
     let binding = &param.binding;

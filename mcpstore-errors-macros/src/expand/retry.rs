@@ -5,7 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, Ident};
 
-use super::{describe_ref, operation, rebind_for_run, resupply};
+use super::{operation, rebind_for_run, resupply, seen};
 use crate::args::{JitterValue, RetryArgs, RetryFilter, int_literal};
 use crate::func::Function;
 use crate::valid;
@@ -13,7 +13,7 @@ use crate::valid;
 pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) -> TokenStream {
     let policy = policy(args);
     // In the decision, `__mcpstore_error` is a reference to the error.
-    let described = describe_ref(quote!(__mcpstore_error));
+    let seen = seen(quote!(__mcpstore_error));
     let op = operation(function);
     let ret = function.ret_for_inference();
     let retry = Ident::new("__mcpstore_retry", Span::mixed_site());
@@ -26,9 +26,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
         .collect::<Vec<_>>();
 
     let mut filters = Vec::new();
-    let mut classified = false;
     if let Some(kinds) = args.on.get() {
-        classified = true;
         let kinds = kinds
             .iter()
             .map(|kind| quote_spanned!(kind.span()=> ::mcpstore_errors::ErrorKind::#kind));
@@ -36,7 +34,6 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
     }
     match args.when.get() {
         Some(RetryFilter::Retryable(ident)) => {
-            classified = true;
             filters.push(quote_spanned!(ident.span()=> ::mcpstore_errors::Retryable));
         }
         Some(RetryFilter::Predicate(predicate)) => {
@@ -52,39 +49,28 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
         [first, second] => quote!((#first, #second)),
         _ => unreachable!("at most `on` and `when`"),
     };
-    let suggested = if classified {
-        quote!(::mcpstore_errors::__private::retry_after(__mcpstore_error))
-    } else {
-        // Every error type is accepted; one that implements `Classify` still has its delay
-        // honoured.
-        quote! {
-            {
-                use ::mcpstore_errors::__private::{RetryAfterClassified as _, RetryAfterUnknown as _};
-                (&&::mcpstore_errors::__private::Classified(__mcpstore_error)).suggested_delay()
-            }
-        }
-    };
-    let kind = quote! {
-        {
-            use ::mcpstore_errors::__private::{KindClassified as _, KindUnknown as _};
-            (&&::mcpstore_errors::__private::Classified(__mcpstore_error)).kind_of()
-        }
-    };
     let hook = args.on_retry.get().map(|hook| {
         quote_spanned! {hook.span()=>
             ::mcpstore_errors::__private::on_retry(#hook, &#retry, __mcpstore_error, __mcpstore_delay);
         }
     });
     // After an error: the delay before the next attempt, or `None` to return it.
-    let on_error = quote! {
-        match #retry.failed(__mcpstore_error, #described, #kind, &#filter, #suggested) {
+    let on_error = quote! {{
+        let __mcpstore_seen = #seen;
+        match #retry.failed(
+            __mcpstore_error,
+            &__mcpstore_seen.shown,
+            __mcpstore_seen.kind,
+            &#filter,
+            __mcpstore_seen.suggested,
+        ) {
             ::core::option::Option::Some(__mcpstore_delay) => {
                 #hook
                 ::core::option::Option::Some(__mcpstore_delay)
             }
             ::core::option::Option::None => ::core::option::Option::None,
         }
-    };
+    }};
     // Whether the predicate rejects the value `value` (a `&T`) points to.
     let rejects_of = |value: TokenStream| {
         args.retry_if_result.get().map(|predicate| {
