@@ -542,6 +542,11 @@ impl<E: From<crate::McpStoreError>> FromStoreError for E {
     }
 }
 
+/// The timer of an attempt timeout: a sleep on the policy's sleeper.
+pub fn attempt_timer(policy: &crate::RetryConfig, timeout: Duration) -> crate::SleepFuture {
+    policy.sleep_async(timeout)
+}
+
 /// The error an attempt that ran out of time fails with.
 #[cold]
 #[inline(never)]

@@ -405,7 +405,7 @@ impl RetryConfig {
     ///
     /// A configured sleeper sees every delay, zero included, so a
     /// [`VirtualSleeper`](crate::VirtualSleeper) records the whole schedule.
-    pub fn sleep(&self, delay: Duration) {
+    pub(crate) fn sleep(&self, delay: Duration) {
         match &self.sleeper {
             Some(sleeper) => sleeper.sleep(delay),
             None if delay.is_zero() => {}
@@ -414,7 +414,7 @@ impl RetryConfig {
     }
 
     /// Waits for `delay` with the configured sleeper.
-    pub fn sleep_async(&self, delay: Duration) -> SleepFuture {
+    pub(crate) fn sleep_async(&self, delay: Duration) -> SleepFuture {
         match &self.sleeper {
             Some(sleeper) => sleeper.sleep_async(delay),
             None if delay.is_zero() => Box::pin(std::future::ready(())),

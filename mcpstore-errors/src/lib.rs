@@ -273,29 +273,30 @@ pub use timeout::{Elapsed, race_timeout};
 ///
 /// ```text
 /// fn start(calls: &AtomicU32, name: &str) -> Result<&'static str, McpStoreError> {
-///     static POLICY: RetryConfig = RetryConfig::attribute_default()
+///     static POLICY: RetryConfig = attribute_default()
 ///         .max_attempts(3).base_delay(Duration::new(0, 1_000_000));
-///     let mut state = RetryState::new(&POLICY, "my_crate::start");
-///     loop {
-///         // by-value arguments: `let arg = slot.next(last_attempt);`
-///         let outcome = (|| -> Result<&'static str, McpStoreError> { /* body */ })();
-///         let delay = match outcome {
-///             Ok(value) => break Ok(value),
-///             Err(error) => {
-///                 if !is_of_kind(&error, KindSet::of(&[ServiceStart, ServiceTimeout])) {
-///                     state.on_not_retryable(&error);
-///                     break Err(error);
-///                 }
-///                 match state.on_error(&error, error.retry_after()) {
-///                     Some(delay) => delay,
-///                     None => break Err(error),
-///                 }
-///             }
-///         };
-///         POLICY.sleep(delay); // `POLICY.sleep_async(delay).await` in an async fn
+///     // One attempt: by-value arguments are cloned into it, `&mut` ones reborrowed.
+///     let mut run = || -> Result<&'static str, McpStoreError> { /* body */ };
+///     match run() {
+///         Ok(value) => Ok(value),              // a first success: the body and one branch
+///         first => retry_sync(                 // out of line: the retry engine
+///             RetryLoop::new(&POLICY, "my_crate::start"),
+///             first,
+///             &mut run,
+///             &|retry, error| {
+///                 let seen = /* message, kind and Retry-After, as far as E's type tells */;
+///                 retry.failed(error, &seen.shown, seen.kind,
+///                     &KindSet::of(&[ServiceStart, ServiceTimeout]), seen.suggested)
+///             },
+///             None,                            // `retry_if_result`, when given
+///         ),
 ///     }
 /// }
 /// ```
+///
+/// An `async fn` keeps the loop in place (each attempt is an `async` block awaited in it, so
+/// the future stays `Send` exactly when the body is) and asks the same `RetryLoop` for each
+/// decision.
 ///
 /// # Stacking
 ///

@@ -159,7 +159,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
         Some(_) => super::timeout::race(
             function,
             quote!(__mcpstore_timeout),
-            quote!(|__mcpstore_timeout| __mcpstore_policy.sleep_async(__mcpstore_timeout)),
+            quote!(|__mcpstore_timeout| ::mcpstore_errors::__private::attempt_timer(__mcpstore_policy, __mcpstore_timeout)),
             inner,
         ),
         None => inner,
