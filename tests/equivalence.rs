@@ -39,6 +39,7 @@ struct Rig {
     script: Vec<Outcome>,
     calls: usize,
     hooks: Vec<(u32, String, Duration)>,
+    asked: usize,
     collector: ErrorCollector,
 }
 
@@ -98,6 +99,35 @@ fn collector() -> ErrorCollector {
     with_rig(|rig| rig.collector.clone())
 }
 
+/// Counts a call of a filter or a predicate: each side must ask as often as the other.
+fn asked() {
+    with_rig(|rig| rig.asked += 1);
+}
+
+/// An error filter: every error but the one whose server is busy.
+fn not_busy(error: &McpStoreError) -> bool {
+    asked();
+    error.message() != "busy"
+}
+
+/// An error filter that accepts every error, but is asked.
+fn any(_error: &McpStoreError) -> bool {
+    asked();
+    true
+}
+
+/// A result predicate: rejects values below 3.
+fn below_three(value: &u32) -> bool {
+    asked();
+    *value < 3
+}
+
+/// A result predicate: rejects 0.
+fn is_zero(value: &u32) -> bool {
+    asked();
+    *value == 0
+}
+
 /// The `on_retry` hook of both sides: records its arguments.
 fn record_hook(attempt: u32, error: &McpStoreError, delay: Duration) {
     with_rig(|rig| rig.hooks.push((attempt, error.to_string(), delay)));
@@ -132,6 +162,8 @@ struct Observed {
     delays: Vec<Duration>,
     draws: u64,
     hooks: Vec<(u32, String, Duration)>,
+    /// Calls of the filters and predicates.
+    asked: usize,
     events: Vec<Event>,
     records: Vec<Value>,
 }
@@ -145,6 +177,7 @@ fn observe(script: &[Outcome], body: impl FnOnce() -> Vec<Outcome>) -> Observed 
             script: script.to_vec(),
             calls: 0,
             hooks: Vec::new(),
+            asked: 0,
             // A manual clock: both sides' records carry the same time.
             collector: ErrorCollector::builder().clock(ManualClock::new()).build(),
         })
@@ -160,6 +193,7 @@ fn observe(script: &[Outcome], body: impl FnOnce() -> Vec<Outcome>) -> Observed 
         delays: rig.sleeper.delays(),
         draws: rig.random.draws(),
         hooks: rig.hooks,
+        asked: rig.asked,
         events: events
             .into_iter()
             .map(|event| Event {
@@ -429,7 +463,7 @@ retry_cases! {
     when_closure {
         written_out: when_closure,
         manager: |c: RetryConfig| RetryManager::new(c.max_attempts(4).base_delay(ms(100)).jitter(Jitter::None))
-            .retry_if(|error: &McpStoreError| error.message() != "busy"),
+            .retry_if(|error: &McpStoreError| not_busy(error)),
         script: [Err(not_found()), Err(busy(0)), Ok(7)],
         expect: (Err("CONNECTION_ERROR"), 2, Some(&[100])),
     }
@@ -440,7 +474,7 @@ retry_cases! {
             let kinds: mcpstore_errors::KindSet =
                 [ErrorKind::Service, ErrorKind::Connection].into_iter().collect();
             RetryManager::new(c.max_attempts(5).base_delay(ms(100)).jitter(Jitter::None))
-                .retry_if((kinds, |error: &McpStoreError| error.message() != "busy"))
+                .retry_if((kinds, |error: &McpStoreError| not_busy(error)))
         },
         script: [Err(timeout()), Err(connection()), Err(busy(0)), Ok(7)],
         expect: (Err("CONNECTION_ERROR"), 3, Some(&[100, 200])),
@@ -450,7 +484,7 @@ retry_cases! {
         manager: |c: RetryConfig| {
             let kinds: mcpstore_errors::KindSet = [ErrorKind::Service].into_iter().collect();
             RetryManager::new(c.max_attempts(5).base_delay(ms(100)).jitter(Jitter::None))
-                .retry_if((kinds, |error: &McpStoreError| error.message() != "busy"))
+                .retry_if((kinds, |error: &McpStoreError| not_busy(error)))
         },
         script: [Err(timeout()), Err(connection()), Ok(7)],
         expect: (Err("CONNECTION_ERROR"), 2, Some(&[100])),
@@ -480,7 +514,7 @@ retry_cases! {
     retry_after_under_closure {
         written_out: retry_after_under_closure,
         manager: |c: RetryConfig| RetryManager::new(c.max_attempts(3).base_delay(ms(100)).jitter(Jitter::None))
-            .retry_if(|_: &McpStoreError| true),
+            .retry_if(|error: &McpStoreError| any(error)),
         script: [Err(busy(2000)), Err(busy(50)), Ok(7)],
         expect: (Ok(7), 3, Some(&[2000, 200])),
     }
@@ -489,7 +523,7 @@ retry_cases! {
         manager: |c: RetryConfig| {
             let kinds: mcpstore_errors::KindSet = [ErrorKind::Connection].into_iter().collect();
             RetryManager::new(c.max_attempts(3).base_delay(ms(100)).jitter(Jitter::None))
-                .retry_if((kinds, |_: &McpStoreError| true))
+                .retry_if((kinds, |error: &McpStoreError| any(error)))
         },
         script: [Err(busy(2000)), Err(busy(50)), Ok(7)],
         expect: (Ok(7), 3, Some(&[2000, 200])),
@@ -518,23 +552,23 @@ retry_cases! {
 
     // ---- result predicate, hook, a single attempt
     retry_if_result_until_accepted {
-        attribute: #[retry(config = rig(), max_attempts = 4, delay = "100ms", jitter = false, retry_if_result = |value: &u32| *value < 3)],
+        attribute: #[retry(config = rig(), max_attempts = 4, delay = "100ms", jitter = false, retry_if_result = |value: &u32| below_three(value))],
         manager: |c: RetryConfig| RetryManager::new(c.max_attempts(4).base_delay(ms(100)).jitter(Jitter::None))
-            .retry_if_result(|value: &u32| *value < 3),
+            .retry_if_result(|value: &u32| below_three(value)),
         script: [Ok(1), Err(connection()), Ok(2), Ok(3)],
         expect: (Ok(3), 4, Some(&[100, 200, 400])),
     }
     retry_if_result_last_value_returned {
-        attribute: #[retry(config = rig(), max_attempts = 3, delay = "100ms", jitter = false, retry_if_result = |value: &u32| *value < 3)],
+        attribute: #[retry(config = rig(), max_attempts = 3, delay = "100ms", jitter = false, retry_if_result = |value: &u32| below_three(value))],
         manager: |c: RetryConfig| RetryManager::new(c.max_attempts(3).base_delay(ms(100)).jitter(Jitter::None))
-            .retry_if_result(|value: &u32| *value < 3),
+            .retry_if_result(|value: &u32| below_three(value)),
         script: [Ok(1), Ok(2)],
         expect: (Ok(2), 3, Some(&[100, 200])),
     }
     on_retry_hook_arguments {
         written_out: on_retry_hook_arguments,
         manager: |c: RetryConfig| RetryManager::new(c.max_attempts(4).base_delay(ms(100)).jitter(Jitter::Proportional(0.25)))
-            .retry_if_result(|value: &u32| *value == 0)
+            .retry_if_result(|value: &u32| is_zero(value))
             .on_retry(record_hook),
         script: [Err(busy(500)), Ok(0), Err(timeout()), Ok(7)],
         expect: (Ok(7), 4, None),
@@ -546,8 +580,8 @@ retry_cases! {
         expect: (Err("CONNECTION_ERROR"), 1, Some(&[])),
     }
     single_attempt_rejected_value_returned {
-        attribute: #[retry(config = rig(), max_attempts = 1, retry_if_result = |value: &u32| *value == 0)],
-        manager: |c: RetryConfig| RetryManager::new(c.max_attempts(1)).retry_if_result(|value: &u32| *value == 0),
+        attribute: #[retry(config = rig(), max_attempts = 1, retry_if_result = |value: &u32| is_zero(value))],
+        manager: |c: RetryConfig| RetryManager::new(c.max_attempts(1)).retry_if_result(|value: &u32| is_zero(value)),
         script: [Ok(0), Ok(7)],
         expect: (Ok(0), 1, Some(&[])),
     }
@@ -559,13 +593,13 @@ mod when_closure {
     use super::*;
 
     #[retry(config = rig(), max_attempts = 4, delay = "100ms", jitter = false,
-        when = |error: &McpStoreError| error.message() != "busy")]
+        when = |error: &McpStoreError| not_busy(error))]
     pub fn sync_fn() -> Result<u32, McpStoreError> {
         play()
     }
 
     #[retry(config = rig(), max_attempts = 4, delay = "100ms", jitter = false,
-        when = |error: &McpStoreError| error.message() != "busy")]
+        when = |error: &McpStoreError| not_busy(error))]
     pub async fn async_fn() -> Result<u32, McpStoreError> {
         play()
     }
@@ -575,13 +609,13 @@ mod on_and_when_both_must_accept {
     use super::*;
 
     #[retry(config = rig(), max_attempts = 5, delay = "100ms", jitter = false, on = [Service, Connection],
-        when = |error: &McpStoreError| error.message() != "busy")]
+        when = |error: &McpStoreError| not_busy(error))]
     pub fn sync_fn() -> Result<u32, McpStoreError> {
         play()
     }
 
     #[retry(config = rig(), max_attempts = 5, delay = "100ms", jitter = false, on = [Service, Connection],
-        when = |error: &McpStoreError| error.message() != "busy")]
+        when = |error: &McpStoreError| not_busy(error))]
     pub async fn async_fn() -> Result<u32, McpStoreError> {
         play()
     }
@@ -591,13 +625,13 @@ mod on_and_when_kind_refused {
     use super::*;
 
     #[retry(config = rig(), max_attempts = 5, delay = "100ms", jitter = false, on = [Service],
-        when = |error: &McpStoreError| error.message() != "busy")]
+        when = |error: &McpStoreError| not_busy(error))]
     pub fn sync_fn() -> Result<u32, McpStoreError> {
         play()
     }
 
     #[retry(config = rig(), max_attempts = 5, delay = "100ms", jitter = false, on = [Service],
-        when = |error: &McpStoreError| error.message() != "busy")]
+        when = |error: &McpStoreError| not_busy(error))]
     pub async fn async_fn() -> Result<u32, McpStoreError> {
         play()
     }
@@ -606,12 +640,12 @@ mod on_and_when_kind_refused {
 mod retry_after_under_closure {
     use super::*;
 
-    #[retry(config = rig(), max_attempts = 3, delay = "100ms", jitter = false, when = |_: &McpStoreError| true)]
+    #[retry(config = rig(), max_attempts = 3, delay = "100ms", jitter = false, when = |error: &McpStoreError| any(error))]
     pub fn sync_fn() -> Result<u32, McpStoreError> {
         play()
     }
 
-    #[retry(config = rig(), max_attempts = 3, delay = "100ms", jitter = false, when = |_: &McpStoreError| true)]
+    #[retry(config = rig(), max_attempts = 3, delay = "100ms", jitter = false, when = |error: &McpStoreError| any(error))]
     pub async fn async_fn() -> Result<u32, McpStoreError> {
         play()
     }
@@ -620,12 +654,12 @@ mod retry_after_under_closure {
 mod retry_after_under_both_filters {
     use super::*;
 
-    #[retry(config = rig(), max_attempts = 3, delay = "100ms", jitter = false, on = [Connection], when = |_: &McpStoreError| true)]
+    #[retry(config = rig(), max_attempts = 3, delay = "100ms", jitter = false, on = [Connection], when = |error: &McpStoreError| any(error))]
     pub fn sync_fn() -> Result<u32, McpStoreError> {
         play()
     }
 
-    #[retry(config = rig(), max_attempts = 3, delay = "100ms", jitter = false, on = [Connection], when = |_: &McpStoreError| true)]
+    #[retry(config = rig(), max_attempts = 3, delay = "100ms", jitter = false, on = [Connection], when = |error: &McpStoreError| any(error))]
     pub async fn async_fn() -> Result<u32, McpStoreError> {
         play()
     }
@@ -635,13 +669,13 @@ mod on_retry_hook_arguments {
     use super::*;
 
     #[retry(config = rig(), max_attempts = 4, delay = "100ms", jitter = 0.25, on_retry = record_hook,
-        retry_if_result = |value: &u32| *value == 0)]
+        retry_if_result = |value: &u32| is_zero(value))]
     pub fn sync_fn() -> Result<u32, McpStoreError> {
         play()
     }
 
     #[retry(config = rig(), max_attempts = 4, delay = "100ms", jitter = 0.25, on_retry = record_hook,
-        retry_if_result = |value: &u32| *value == 0)]
+        retry_if_result = |value: &u32| is_zero(value))]
     pub async fn async_fn() -> Result<u32, McpStoreError> {
         play()
     }
@@ -777,61 +811,90 @@ mod cache_then_default {
     }
 
     pub const NAME: &str = concat!(module_path!(), "::tools");
-
-    pub fn chain() -> FallbackChain<str, u32, McpStoreError> {
-        FallbackChain::new()
-            .operation(NAME)
-            .cache(ResponseCache::new(TTL, 1024))
-            .default_value(0)
-    }
 }
 
+/// The clock of every `#[fallback(cache)]` cache in this binary. Only the test below stores
+/// entries in one (`all_failing` never succeeds), so only it advances the clock.
+static FN_CACHE_CLOCK: ManualClock = ManualClock::new();
+
+/// The cache steps, in one test because the attribute's cache is one static: a hit, a miss then
+/// the default, and an entry that reached its TTL.
 #[test]
-fn fallback_cache_hit() {
-    let chain = cache_then_default::chain();
+fn fallback_cache_steps() {
+    assert!(
+        mcpstore_errors::set_fn_cache_clock(&FN_CACHE_CLOCK),
+        "this binary sets the cache clock once"
+    );
+    let chain_clock = Arc::new(ManualClock::new());
+    let chain = FallbackChain::new()
+        .operation(cache_then_default::NAME)
+        .cache(ResponseCache::with_clock(TTL, 1024, chain_clock.clone()))
+        .default_value(0);
+    let through_chain = |service: &str| chain.execute(service, |_| play());
+
     // A success is stored; the next failure for the same arguments is served from the cache.
-    let observed = check_fallback(
+    let hit = check_fallback(
         &[Ok(5), Err(connection())],
         &["fs", "fs"],
         &cache_then_default::tools,
-        &|service| chain.execute(service, |_| play()),
+        &through_chain,
         &[],
     );
-    assert_eq!(observed.results, [Ok(5), Ok(5)]);
+    assert_eq!(hit.results, [Ok(5), Ok(5)]);
     assert!(has_event(
-        &observed,
+        &hit,
         "WARN",
         Some("cache"),
         "served by fallback strategy cache"
     ));
-    assert_eq!(observed.events.len(), 1, "{:?}", observed.events);
-}
+    assert_eq!(hit.events.len(), 1, "{:?}", hit.events);
 
-#[test]
-fn fallback_cache_miss_then_default() {
-    let chain = cache_then_default::chain();
-    // Stored for "fs" only: "web" misses the cache and gets the default.
-    let observed = check_fallback(
-        &[Ok(5), Err(connection())],
-        &["fs", "web"],
+    // Nothing stored for "web": the cache misses and the default serves.
+    let miss = check_fallback(
+        &[Err(connection())],
+        &["web"],
         &cache_then_default::tools,
-        &|service| chain.execute(service, |_| play()),
+        &through_chain,
         &[],
     );
-    assert_eq!(observed.results, [Ok(5), Ok(0)]);
+    assert_eq!(miss.results, [Ok(0)]);
     assert!(has_event(
-        &observed,
+        &miss,
         "INFO",
         Some("cache"),
         "fallback strategy cache failed"
     ));
     assert!(has_event(
-        &observed,
+        &miss,
         "WARN",
         Some("default"),
         "served by fallback strategy default"
     ));
-    assert_eq!(observed.events.len(), 2, "{:?}", observed.events);
+    assert_eq!(miss.events.len(), 2, "{:?}", miss.events);
+
+    // A fresh success for "db", then a failure once it is exactly TTL old: expired on both.
+    let script = [Ok(9), Err(connection())];
+    let attribute = observe(&script, || {
+        let first = cache_then_default::tools("db");
+        FN_CACHE_CLOCK.advance(TTL);
+        vec![first, cache_then_default::tools("db")]
+    });
+    let api = observe(&script, || {
+        let first = through_chain("db");
+        chain_clock.advance(TTL);
+        vec![first, through_chain("db")]
+    });
+    assert_eq!(
+        attribute, api,
+        "#[fallback(cache)] and ResponseCache age alike"
+    );
+    assert_eq!(attribute.results, [Ok(9), Ok(0)]);
+    assert!(has_event(
+        &attribute,
+        "INFO",
+        Some("cache"),
+        "fallback strategy cache failed"
+    ));
 }
 
 mod with_alternative {
@@ -1080,4 +1143,100 @@ fn collect_errors_without_context_records_only_the_function() {
     );
     // Null is exported as `{}`: with the function removed, the same.
     assert_eq!(without_function(attribute, collected::WITHOUT), api);
+}
+
+/// A result predicate is asked once per value on both sides (the sync attribute runs its first
+/// attempt inline and hands a rejected value to the retry loop without asking again).
+#[test]
+fn the_result_predicate_is_asked_once_per_value() {
+    let script = [Ok(1), Err(connection()), Ok(2), Ok(3)];
+    let attribute = observe(&script, || vec![retry_if_result_until_accepted::sync_fn()]);
+    assert_eq!(attribute.asked, 3);
+    let attribute = observe(&script, || {
+        vec![block_on(retry_if_result_until_accepted::async_fn())]
+    });
+    assert_eq!(attribute.asked, 3);
+}
+
+/// A difference of the plain API, shown: `on = [..], when = ..` retries what both accept, but
+/// on a manager `retry_on` and `retry_if` each replace the filter, so chaining them keeps only
+/// the last. The same pair is written `.retry_if((kinds, closure))`
+/// (`on_and_when_both_must_accept`).
+#[test]
+fn chained_retry_on_and_retry_if_keep_only_the_last_filter() {
+    let script = [Err(not_found()), Ok(7)];
+    let attribute = observe(&script, || vec![on_and_when_kind_refused::sync_fn()]);
+    let chained = observe(&script, || {
+        let manager = RetryManager::new(
+            rig()
+                .max_attempts(5)
+                .base_delay(ms(100))
+                .jitter(Jitter::None),
+        )
+        .retry_on([ErrorKind::Service])
+        .retry_if(|error: &McpStoreError| not_busy(error));
+        vec![manager.execute(play)]
+    });
+    // `on = [Service]` refuses a tool error; the chained manager retries it.
+    assert_eq!(attribute.calls, 1);
+    assert_eq!(
+        attribute.results,
+        [Err(shown(&Err(not_found())).unwrap_err())]
+    );
+    assert_eq!(chained.calls, 2);
+    assert_eq!(chained.results, [Ok(7)]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stacking: the three layers on one function, and the API composed the same way
+
+mod stacked {
+    use super::*;
+
+    #[collect_errors(collector = &collector(), context = {"operation": "stacked"})]
+    #[fallback(recover = rescue)]
+    #[retry(config = rig(), max_attempts = 3, delay = "100ms", jitter = false, on = [Connection])]
+    pub fn tools(service: &str) -> Result<u32, McpStoreError> {
+        let _ = service;
+        play()
+    }
+
+    pub const NAME: &str = concat!(module_path!(), "::tools");
+}
+
+#[test]
+fn stacked_attributes_do_what_the_composed_api_does() {
+    let manager = RetryManager::new(
+        rig()
+            .max_attempts(3)
+            .base_delay(ms(100))
+            .jitter(Jitter::None),
+    )
+    .retry_on([ErrorKind::Connection])
+    .operation(stacked::NAME);
+    let chain = FallbackChain::new()
+        .operation(stacked::NAME)
+        .recover(rescue);
+    let composed = |service: &str| {
+        let outcome = chain.execute(service, |_| manager.execute(play));
+        if let Err(error) = &outcome {
+            collector().collect(error, json!({"operation": "stacked"}));
+        }
+        outcome
+    };
+    // A connection error, retried; a timeout, not retried, not recovered, collected. Then a
+    // connection error on every attempt: recovered.
+    let script = [Err(connection()), Err(timeout()), Err(connection())];
+    let attribute = observe(&script, || vec![stacked::tools("fs"), stacked::tools("fs")]);
+    let api = observe(&script, || vec![composed("fs"), composed("fs")]);
+    let attribute = without_function(attribute, stacked::NAME);
+    assert_eq!(renamed(api, step_name(&rescue), "recover"), attribute);
+    assert_eq!(
+        attribute.results,
+        [Err(shown(&Err(timeout())).unwrap_err()), Ok(0)]
+    );
+    assert_eq!(attribute.calls, 5);
+    assert_eq!(attribute.delays, [ms(100), ms(100), ms(200)]);
+    assert_eq!(attribute.records.len(), 1);
+    assert_eq!(attribute.records[0]["error_code"], "SERVICE_TIMEOUT");
 }
