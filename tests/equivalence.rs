@@ -12,12 +12,12 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use mcpstore_errors::{
-    ErrorCollector, ErrorKind, FallbackChain, Jitter, ManualClock, McpStoreError, RandomSource,
-    ResponseCache, RetryConfig, RetryManager, RetryStrategy, SeededRandom, SleepFuture, Sleeper,
-    VirtualSleeper, collect_errors, fallback, retry,
+    Clock, ErrorCollector, ErrorKind, FallbackChain, Jitter, ManualClock, McpStoreError,
+    RandomSource, ResponseCache, RetryConfig, RetryManager, RetryStrategy, SeededRandom,
+    SleepFuture, Sleeper, VirtualSleeper, collect_errors, fallback, retry,
 };
 use mcpstore_errors_tests::capture_events;
 use serde_json::{Value, json};
@@ -35,6 +35,8 @@ const SEED: u64 = 0x5eed;
 /// here, so each side of a case (and each test thread) gets its own.
 struct Rig {
     sleeper: Arc<VirtualSleeper>,
+    /// The policy's clock; a sleep advances it.
+    clock: Arc<ManualClock>,
     random: Arc<SeededRandom>,
     script: Vec<Outcome>,
     calls: usize,
@@ -51,19 +53,40 @@ fn with_rig<R>(f: impl FnOnce(&mut Rig) -> R) -> R {
     RIG.with(|rig| f(rig.borrow_mut().as_mut().expect("a case installs its rig")))
 }
 
-/// Sleeps on the current rig's virtual sleeper.
+/// Sleeps on the current rig's virtual sleeper, moving its clock on by the delay.
 #[derive(Debug)]
 struct RigSleeper;
 
+impl RigSleeper {
+    fn sleeper(delay: Duration) -> Arc<VirtualSleeper> {
+        with_rig(|rig| {
+            rig.clock.advance(delay);
+            rig.sleeper.clone()
+        })
+    }
+}
+
 impl Sleeper for RigSleeper {
     fn sleep(&self, delay: Duration) {
-        let sleeper = with_rig(|rig| rig.sleeper.clone());
-        sleeper.sleep(delay);
+        RigSleeper::sleeper(delay).sleep(delay);
     }
 
     fn sleep_async(&self, delay: Duration) -> SleepFuture {
-        let sleeper = with_rig(|rig| rig.sleeper.clone());
-        sleeper.sleep_async(delay)
+        RigSleeper::sleeper(delay).sleep_async(delay)
+    }
+}
+
+/// Reads the current rig's clock.
+#[derive(Debug)]
+struct RigClock;
+
+impl Clock for RigClock {
+    fn now(&self) -> Instant {
+        with_rig(|rig| rig.clock.clone()).now()
+    }
+
+    fn system_time(&self) -> SystemTime {
+        with_rig(|rig| rig.clock.clone()).system_time()
     }
 }
 
@@ -78,11 +101,13 @@ impl RandomSource for RigRandom {
     }
 }
 
-/// `RetryConfig::new()` sleeping and drawing through the rig: the base of both sides' policy.
+/// `RetryConfig::new()` sleeping, drawing and reading the time through the rig: the base of
+/// both sides' policy.
 fn rig() -> RetryConfig {
     RetryConfig::new()
         .sleeper(Arc::new(RigSleeper))
         .random(Arc::new(RigRandom))
+        .clock(Arc::new(RigClock))
 }
 
 /// The next outcome of the script; the last one repeats.
@@ -173,6 +198,7 @@ fn observe(script: &[Outcome], body: impl FnOnce() -> Vec<Outcome>) -> Observed 
     RIG.with(|rig| {
         *rig.borrow_mut() = Some(Rig {
             sleeper: Arc::new(VirtualSleeper::new()),
+            clock: Arc::new(ManualClock::new()),
             random: Arc::new(SeededRandom::new(SEED)),
             script: script.to_vec(),
             calls: 0,
@@ -585,6 +611,15 @@ retry_cases! {
         manager: |c: RetryConfig| RetryManager::new(c.max_attempts(1)).retry_if_result(|value: &u32| is_zero(value)),
         script: [Ok(0), Ok(7)],
         expect: (Ok(0), 1, Some(&[])),
+    }
+
+    // ---- a deadline, measured on the policy's clock from before the first attempt
+    deadline_stops_before_crossing {
+        attribute: #[retry(config = rig().deadline(ms(250)), max_attempts = 10, strategy = fixed, delay = "100ms", jitter = false)],
+        manager: |c: RetryConfig| RetryManager::new(
+            c.deadline(ms(250)).max_attempts(10).strategy(RetryStrategy::Fixed).base_delay(ms(100)).jitter(Jitter::None)),
+        script: [Err(connection())],
+        expect: (Err("CONNECTION_ERROR"), 3, Some(&[100, 100])),
     }
 }
 
