@@ -489,3 +489,70 @@ async fn no_implicit_prelude_module_async() {
     let calls = AtomicU32::new(0);
     assert_eq!(without_prelude::retried_async(&calls).await.unwrap(), 2);
 }
+
+// Attribute arguments passed through a `macro_rules!` as token trees keep that macro's
+// hygiene: the names the expansion binds must still be found.
+mod arguments_through_macro_rules {
+    use std::sync::LazyLock;
+
+    use mcpstore_errors::{ErrorCollector, McpStoreError, collect_errors, fallback, retry};
+
+    static COLLECTOR: LazyLock<ErrorCollector> = LazyLock::new(|| ErrorCollector::new(10));
+
+    fn rescue(_n: u32, _error: &McpStoreError) -> Result<u32, McpStoreError> {
+        Ok(99)
+    }
+
+    macro_rules! retried {
+        ($name:ident, $($args:tt)*) => {
+            #[retry($($args)*)]
+            fn $name(n: u32) -> Result<u32, McpStoreError> {
+                if n == 0 { Err(McpStoreError::connection("down")) } else { Ok(n) }
+            }
+        };
+    }
+
+    macro_rules! fallen_back {
+        ($name:ident, $($args:tt)*) => {
+            #[fallback($($args)*)]
+            fn $name(n: u32) -> Result<u32, McpStoreError> {
+                if n == 0 { Err(McpStoreError::connection("down")) } else { Ok(n) }
+            }
+        };
+    }
+
+    macro_rules! collected {
+        ($name:ident, $($args:tt)*) => {
+            #[collect_errors($($args)*)]
+            fn $name(n: u32) -> Result<u32, McpStoreError> {
+                if n == 0 { Err(McpStoreError::connection("down")) } else { Ok(n) }
+            }
+        };
+    }
+
+    retried!(
+        with_when,
+        max_attempts = 2,
+        delay = 0,
+        when = |e: &McpStoreError| e.is_retryable()
+    );
+    retried!(
+        with_hook,
+        max_attempts = 2,
+        delay = 0,
+        on_retry = |_: u32, _: &McpStoreError, _| ()
+    );
+    fallen_back!(with_cache, cache(ttl = "1s"));
+    fallen_back!(with_recover, recover = rescue);
+    collected!(with_collector, collector = &COLLECTOR);
+
+    #[test]
+    fn every_argument_works_through_token_trees() {
+        assert!(with_when(0).is_err());
+        assert!(with_hook(0).is_err());
+        assert_eq!(with_cache(5).unwrap(), 5);
+        assert_eq!(with_recover(0).unwrap(), 99);
+        assert!(with_collector(0).is_err());
+        assert_eq!(COLLECTOR.len(), 1);
+    }
+}

@@ -11,9 +11,12 @@ use crate::func::Function;
 pub(super) fn expand(function: &Function, args: &CollectArgs, inner: TokenStream) -> TokenStream {
     let op = operation(function);
     let collector = match args.collector.get() {
-        Some(collector) => quote_spanned! {collector.span()=>
-            let __mcpstore_collector: &::mcpstore_errors::ErrorCollector = #collector;
-        },
+        Some(collector) => {
+            let collector = quote_spanned!(collector.span()=> #collector);
+            quote! {
+                let __mcpstore_collector: &::mcpstore_errors::ErrorCollector = #collector;
+            }
+        }
         None => quote! {
             let __mcpstore_collector: &::mcpstore_errors::ErrorCollector = ::mcpstore_errors::global_collector();
         },

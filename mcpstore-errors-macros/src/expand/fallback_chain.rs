@@ -63,9 +63,11 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                     |c| quote!(#c),
                 );
                 let cache_key = cache_key(function);
-                cache_setup = quote_spanned! {key.span()=>
-                    static __MCPSTORE_CACHE: ::mcpstore_errors::__private::FnCache =
-                        ::mcpstore_errors::__private::FnCache::new(#ttl, #capacity);
+                // The names are the call site's, so later steps find them however `cache` came
+                // in (a `macro_rules!` argument has its own hygiene).
+                let cache = quote_spanned!(key.span()=> ::mcpstore_errors::__private::FnCache);
+                cache_setup = quote! {
+                    static __MCPSTORE_CACHE: #cache = ::mcpstore_errors::__private::FnCache::new(#ttl, #capacity);
                     let __mcpstore_key = #cache_key;
                 };
                 on_success = quote!(__MCPSTORE_CACHE.store(__mcpstore_key, &__mcpstore_value););
@@ -89,7 +91,10 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                     Strategy::With { .. } => ("with", None),
                     _ => (
                         "recover",
-                        Some(quote_spanned!(path.span()=> &__mcpstore_error)),
+                        Some({
+                            let error = Ident::new("__mcpstore_error", Span::call_site());
+                            quote_spanned!(path.span()=> &#error)
+                        }),
                     ),
                 };
                 let arguments = forward(extra);

@@ -37,8 +37,9 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
             filters.push(quote_spanned!(ident.span()=> ::mcpstore_errors::Retryable));
         }
         Some(RetryFilter::Predicate(predicate)) => {
+            let error = Ident::new("__mcpstore_error", Span::call_site());
             filters.push(quote_spanned! {predicate.span()=>
-                ::mcpstore_errors::__private::when(__mcpstore_error, #predicate)
+                ::mcpstore_errors::__private::when(#error, #predicate)
             });
         }
         None => {}
@@ -50,8 +51,12 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
         _ => unreachable!("at most `on` and `when`"),
     };
     let hook = args.on_retry.get().map(|hook| {
+        let (error, delay) = (
+            Ident::new("__mcpstore_error", Span::call_site()),
+            Ident::new("__mcpstore_delay", Span::call_site()),
+        );
         quote_spanned! {hook.span()=>
-            ::mcpstore_errors::__private::on_retry(#hook, &#retry, __mcpstore_error, __mcpstore_delay);
+            ::mcpstore_errors::__private::on_retry(#hook, &#retry, #error, #delay);
         }
     });
     // After an error: the delay before the next attempt, or `None` to return it.
@@ -83,9 +88,12 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
     // A budget is evaluated per call (it may name `self`); successes pay into it.
     let (budget, budget_ref, deposit) = match args.budget.get() {
         Some(budget) => (
-            quote_spanned! {budget.span()=>
-                let __mcpstore_budget = #budget;
-                let __mcpstore_budget: &::mcpstore_errors::RetryBudget = ::core::borrow::Borrow::borrow(&__mcpstore_budget);
+            {
+                let value = quote_spanned!(budget.span()=> #budget);
+                quote! {
+                    let __mcpstore_budget = #value;
+                    let __mcpstore_budget: &::mcpstore_errors::RetryBudget = ::core::borrow::Borrow::borrow(&__mcpstore_budget);
+                }
             },
             quote!(::core::option::Option::Some(__mcpstore_budget)),
             quote!(__mcpstore_budget.deposit();),
@@ -159,7 +167,12 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
         Some(_) => super::timeout::race(
             function,
             quote!(__mcpstore_timeout),
-            quote!(|__mcpstore_timeout| ::mcpstore_errors::__private::attempt_timer(__mcpstore_policy, __mcpstore_timeout)),
+            quote!(
+                |__mcpstore_timeout| ::mcpstore_errors::__private::attempt_timer(
+                    __mcpstore_policy,
+                    __mcpstore_timeout
+                )
+            ),
             inner,
         ),
         None => inner,
