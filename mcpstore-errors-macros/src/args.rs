@@ -182,6 +182,11 @@ pub(crate) fn ident_list(input: ParseStream<'_>) -> syn::Result<Vec<Ident>> {
         .collect()
 }
 
+/// `crate = path`: where the runtime crate is, when not at `::mcpstore_errors`.
+pub(crate) fn crate_path(key: &Ident, value: Value<'_>) -> syn::Result<syn::Path> {
+    syn::Path::parse_mod_style(assigned(key, value, "crate = my_deps::mcpstore_errors")?)
+}
+
 // ---------------------------------------------------------------------------------------------
 // #[retry]
 
@@ -216,6 +221,8 @@ pub(crate) struct RetryArgs {
     pub(crate) config: Slot<Expr>,
     pub(crate) on_retry: Slot<Expr>,
     pub(crate) no_clone: Slot<Vec<Ident>>,
+    /// `crate = path`.
+    pub(crate) krate: Slot<syn::Path>,
 }
 
 pub(crate) const RETRY_KEYS: &[&str] = &[
@@ -231,6 +238,7 @@ pub(crate) const RETRY_KEYS: &[&str] = &[
     "config",
     "on_retry",
     "no_clone",
+    "crate",
 ];
 
 impl RetryArgs {
@@ -332,6 +340,7 @@ impl RetryArgs {
                     let names = ident_list(assigned(key, value, "no_clone = [pool]")?)?;
                     args.no_clone.set(key, names, errors);
                 }
+                "crate" => args.krate.set(key, crate_path(key, value)?, errors),
                 _ => return Err(unknown_key(key, "retry", RETRY_KEYS)),
             }
             Ok(())
@@ -407,9 +416,12 @@ pub(crate) enum Strategy {
 pub(crate) struct FallbackArgs {
     pub(crate) strategies: Vec<Strategy>,
     pub(crate) no_clone: Slot<Vec<Ident>>,
+    /// `crate = path`.
+    pub(crate) krate: Slot<syn::Path>,
 }
 
-pub(crate) const FALLBACK_KEYS: &[&str] = &["cache", "default", "with", "recover", "no_clone"];
+pub(crate) const FALLBACK_KEYS: &[&str] =
+    &["cache", "default", "with", "recover", "no_clone", "crate"];
 const CACHE_KEYS: &[&str] = &["ttl", "capacity"];
 
 impl FallbackArgs {
@@ -475,6 +487,10 @@ impl FallbackArgs {
                     args.no_clone.set(key, names, errors);
                     return Ok(());
                 }
+                "crate" => {
+                    args.krate.set(key, crate_path(key, value)?, errors);
+                    return Ok(());
+                }
                 _ => return Err(unknown_key(key, "fallback", FALLBACK_KEYS)),
             };
             args.strategies.push(strategy);
@@ -535,9 +551,11 @@ pub(crate) struct CollectArgs {
     /// The tokens of `{...}`, in `serde_json::json!` syntax.
     pub(crate) context: Slot<TokenStream>,
     pub(crate) collector: Slot<Expr>,
+    /// `crate = path`.
+    pub(crate) krate: Slot<syn::Path>,
 }
 
-pub(crate) const COLLECT_KEYS: &[&str] = &["context", "collector"];
+pub(crate) const COLLECT_KEYS: &[&str] = &["context", "collector", "crate"];
 
 impl CollectArgs {
     pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> CollectArgs {
@@ -556,6 +574,7 @@ impl CollectArgs {
                     let value: Expr = assigned(key, value, "collector = &MY_COLLECTOR")?.parse()?;
                     args.collector.set(key, value, errors);
                 }
+                "crate" => args.krate.set(key, crate_path(key, value)?, errors),
                 _ => return Err(unknown_key(key, "collect_errors", COLLECT_KEYS)),
             }
             Ok(())

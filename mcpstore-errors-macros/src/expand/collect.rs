@@ -1,6 +1,6 @@
 //! `#[collect_errors]`: one run, and the error that escapes it recorded before it is returned.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
@@ -11,7 +11,9 @@ use crate::func::Function;
 pub(super) fn expand(function: &Function, args: &CollectArgs, inner: TokenStream) -> TokenStream {
     let op = operation(function);
     let collector = match args.collector.get() {
-        Some(collector) => quote_spanned! {collector.span()=>
+        // Located at the expression for errors, resolved at the call site like the rest: from
+        // a `macro_rules!` that forwards the attribute, the two contexts differ.
+        Some(collector) => quote_spanned! {collector.span().resolved_at(Span::call_site())=>
             let __mcpstore_collector: &::mcpstore_errors::ErrorCollector = #collector;
         },
         None => quote! {
