@@ -345,6 +345,24 @@ with_attributes! {
     fn forwarded
 }
 
+/// Recovers from the second attempt on.
+fn recover_after_two(calls: &AtomicU32, error: &McpStoreError) -> Result<u32, McpStoreError> {
+    if calls.load(Ordering::SeqCst) >= 2 {
+        Ok(0)
+    } else {
+        Err(error.clone())
+    }
+}
+
+static HOOK_CALLS: AtomicU32 = AtomicU32::new(0);
+
+with_attributes! {
+    #[retry(max_attempts = 3, delay = 0, when = |_: &McpStoreError| true,
+            on_retry = |_, _, _| { HOOK_CALLS.fetch_add(1, Ordering::SeqCst); })]
+    #[fallback(recover = recover_after_two)]
+    fn forwarded_keys
+}
+
 #[test]
 fn functions_made_by_macro_rules() {
     let calls = AtomicU32::new(0);
@@ -367,6 +385,20 @@ fn functions_made_by_macro_rules() {
         MACRO_COLLECTOR.len(),
         1,
         "collected once, after the retries"
+    );
+
+    // Every key whose expression the expansion wraps, forwarded the same way.
+    let calls = AtomicU32::new(0);
+    assert_eq!(
+        forwarded_keys(&calls).unwrap(),
+        0,
+        "recovered on the second attempt"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        HOOK_CALLS.load(Ordering::SeqCst),
+        1,
+        "the hook ran before the retry"
     );
 }
 

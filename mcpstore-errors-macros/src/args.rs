@@ -184,7 +184,25 @@ pub(crate) fn ident_list(input: ParseStream<'_>) -> syn::Result<Vec<Ident>> {
 
 /// `crate = path`: where the runtime crate is, when not at `::mcpstore_errors`.
 pub(crate) fn crate_path(key: &Ident, value: Value<'_>) -> syn::Result<syn::Path> {
-    syn::Path::parse_mod_style(assigned(key, value, "crate = my_deps::mcpstore_errors")?)
+    const EXAMPLE: &str = "crate = my_deps::mcpstore_errors";
+    let input = assigned(key, value, EXAMPLE)?;
+    syn::Path::parse_mod_style(input).map_err(|error| {
+        syn::Error::new(
+            error.span(),
+            format_args!("`crate` takes a path: `{EXAMPLE}`"),
+        )
+    })
+}
+
+/// `path` as written in code, for messages.
+pub(crate) fn path_text(path: &syn::Path) -> String {
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let leading = if path.leading_colon.is_some() {
+        "::"
+    } else {
+        ""
+    };
+    format!("{leading}{}", segments.join("::"))
 }
 
 // ---------------------------------------------------------------------------------------------

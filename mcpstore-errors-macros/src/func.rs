@@ -174,14 +174,14 @@ impl Function {
         if let Some(constness) = &raw.sig.constness {
             // Every attribute needs run-time state (a clock, a cache, a collector).
             let what = match attribute {
-                "retry" => "retried",
-                "fallback" => "given fallbacks",
+                "retry" => "be retried",
+                "fallback" => "fall back",
                 _ => "have its errors collected",
             };
             errors.at(
                 constness.span,
                 format_args!(
-                    "a `const fn` cannot be {what}: #[{attribute}] works at run time; remove `const` or the attribute"
+                    "a `const fn` cannot {what}: #[{attribute}] works at run time; remove `const` or the attribute"
                 ),
             );
             return None;

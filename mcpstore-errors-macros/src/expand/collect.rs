@@ -1,19 +1,17 @@
 //! `#[collect_errors]`: one run, and the error that escapes it recorded before it is returned.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::operation;
+use super::{call_site_at, operation};
 use crate::args::CollectArgs;
 use crate::func::Function;
 
 pub(super) fn expand(function: &Function, args: &CollectArgs, inner: TokenStream) -> TokenStream {
     let op = operation(function);
     let collector = match args.collector.get() {
-        // Located at the expression for errors, resolved at the call site like the rest: from
-        // a `macro_rules!` that forwards the attribute, the two contexts differ.
-        Some(collector) => quote_spanned! {collector.span().resolved_at(Span::call_site())=>
+        Some(collector) => quote_spanned! {call_site_at(collector.span())=>
             let __mcpstore_collector: &::mcpstore_errors::ErrorCollector = #collector;
         },
         None => quote! {

@@ -6,7 +6,7 @@ use quote::{quote, quote_spanned};
 use syn::Ident;
 use syn::spanned::Spanned;
 
-use super::{describe, forward_arguments, operation, rebind_for_run, resupply};
+use super::{call_site_at, describe, forward_arguments, operation, rebind_for_run, resupply};
 use crate::args::{FallbackArgs, Strategy};
 use crate::func::{Function, Mode};
 
@@ -67,7 +67,7 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                     .as_ref()
                     .map_or_else(|| quote!(#DEFAULT_CAPACITY), |c| quote!(#c));
                 let cache_key = cache_key(function);
-                cache_setup = quote_spanned! {key.span()=>
+                cache_setup = quote_spanned! {call_site_at(key.span())=>
                     static __MCPSTORE_CACHE: ::mcpstore_errors::__private::FnCache =
                         ::mcpstore_errors::__private::FnCache::new(#ttl, #capacity);
                     let __mcpstore_key = #cache_key;
@@ -93,7 +93,7 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                     Strategy::With { .. } => ("with", None),
                     _ => (
                         "recover",
-                        Some(quote_spanned!(path.span()=> &__mcpstore_error)),
+                        Some(quote_spanned!(call_site_at(path.span())=> &__mcpstore_error)),
                     ),
                 };
                 let arguments = forward(extra);

@@ -174,13 +174,13 @@ fn crate_option(layers: &[Layer], errors: &mut Errors) -> Option<syn::Path> {
     for krate in layers.iter().filter_map(Layer::krate) {
         match found {
             None => found = Some(krate),
-            Some(first) if first == krate => {}
+            Some(first) if crate::args::path_text(first) == crate::args::path_text(krate) => {}
             Some(first) => errors.at(
                 syn::spanned::Spanned::span(krate),
                 format_args!(
                     "`crate = {}` here but `crate = {}` on another attribute of this function: give one path",
-                    krate.to_token_stream(),
-                    first.to_token_stream()
+                    crate::args::path_text(krate),
+                    crate::args::path_text(first)
                 ),
             ),
         }
@@ -208,9 +208,8 @@ fn relocate(tokens: TokenStream, krate: &syn::Path) -> TokenStream {
                     && first.spacing() == Spacing::Joint
                     && second.as_char() == ':'
                     && name == "mcpstore_errors"
-                    // `a::mcpstore_errors` is some other path.
-                    && !matches!(out.last(), Some(TokenTree::Ident(_)))
-                    && !matches!(out.last(), Some(TokenTree::Punct(p)) if p.as_char() == '>')
+                    // `a::mcpstore_errors` is some other path; `use ::mcpstore_errors` is not.
+                    && !matches!(out.last(), Some(TokenTree::Ident(ident)) if !is_keyword(ident))
             }
             _ => false,
         };
@@ -230,6 +229,17 @@ fn relocate(tokens: TokenStream, krate: &syn::Path) -> TokenStream {
         i += 1;
     }
     out.into_iter().collect()
+}
+
+/// The keywords a leading `::path` may follow; any other identifier before `::` is a path's
+/// segment.
+fn is_keyword(ident: &Ident) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "as", "async", "await", "break", "const", "dyn", "else", "for", "if", "impl", "in", "let",
+        "loop", "match", "move", "mut", "pub", "ref", "return", "static", "type", "unsafe", "use",
+        "where", "while", "yield",
+    ];
+    KEYWORDS.iter().any(|keyword| ident == keyword)
 }
 
 fn is_stacked_marker(args: &TokenStream) -> bool {
@@ -448,6 +458,14 @@ fn rebind_for_run(param: &Param, clone: TokenStream) -> Option<TokenStream> {
     }
 }
 
+/// Where an argument's expression is, for diagnostics, resolved like the rest of the
+/// expansion: a template that names one of its locals (`__mcpstore_error`) at the span of an
+/// attribute argument must not take that argument's hygiene, which differs from the call
+/// site's when a `macro_rules!` forwards the attribute (`$(#[$m:meta])*`).
+fn call_site_at(span: Span) -> Span {
+    span.resolved_at(Span::call_site())
+}
+
 /// `binding`, cloned through the check that names the parameter when it is not `Clone`.
 fn resupply(param: &Param) -> TokenStream {
     let binding = &param.binding;
@@ -470,4 +488,44 @@ fn forward_arguments(function: &Function, last: bool) -> Vec<TokenStream> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::{Kind, expand};
+
+    #[test]
+    fn crate_option_rewrites_every_path_to_the_runtime() {
+        let item = quote! {
+            fn start(name: &str) -> Result<u32, Error> { other::mcpstore_errors::f(name) }
+        };
+        let expanded = expand(
+            Kind::Retry,
+            quote!(crate = deps::errors, max_attempts = 2, delay = "1s"),
+            item.clone(),
+        )
+        .to_string();
+        let plain = expand(Kind::Retry, quote!(max_attempts = 2, delay = "1s"), item).to_string();
+        assert!(
+            plain.contains(":: mcpstore_errors ::"),
+            "the default expansion names the runtime: {plain}"
+        );
+        assert_eq!(
+            expanded.matches("mcpstore_errors").count(),
+            1,
+            "a path left unrewritten (the body's own is the one expected): {expanded}"
+        );
+        assert!(
+            expanded.contains("deps :: errors :: __private"),
+            "{expanded}"
+        );
+        // Not a leading `::mcpstore_errors`: the body's own path is kept.
+        assert!(
+            expanded.contains("other :: mcpstore_errors :: f"),
+            "{expanded}"
+        );
+        assert!(!expanded.contains("compile_error"), "{expanded}");
+    }
 }

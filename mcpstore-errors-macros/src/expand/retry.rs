@@ -5,7 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, Ident};
 
-use super::{describe_ref, operation, rebind_for_run, resupply};
+use super::{call_site_at, describe_ref, operation, rebind_for_run, resupply};
 use crate::args::{JitterValue, RetryArgs, RetryFilter, int_literal};
 use crate::func::Function;
 use crate::valid;
@@ -40,7 +40,8 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
             filters.push(quote_spanned!(ident.span()=> ::mcpstore_errors::Retryable));
         }
         Some(RetryFilter::Predicate(predicate)) => {
-            filters.push(quote_spanned! {predicate.span()=>
+            // Resolved at the call site, where `__mcpstore_error` is (see `call_site_at`).
+            filters.push(quote_spanned! {call_site_at(predicate.span())=>
                 ::mcpstore_errors::__private::when(__mcpstore_error, #predicate)
             });
         }
@@ -65,7 +66,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
         }
     };
     let hook = args.on_retry.get().map(|hook| {
-        quote_spanned! {hook.span()=>
+        quote_spanned! {call_site_at(hook.span())=>
             ::mcpstore_errors::__private::on_retry(#hook, &#retry, __mcpstore_error, __mcpstore_delay);
         }
     });
