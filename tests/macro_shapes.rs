@@ -363,6 +363,26 @@ with_attributes! {
     fn forwarded_keys
 }
 
+static FORWARDED_DOWN: AtomicBool = AtomicBool::new(false);
+
+macro_rules! with_attributes_keyed {
+    ($(#[$m:meta])* fn $name:ident) => {
+        $(#[$m])*
+        fn $name(key: u32) -> Result<u32, McpStoreError> {
+            if FORWARDED_DOWN.load(Ordering::SeqCst) {
+                Err(failure(key))
+            } else {
+                Ok(key + 1)
+            }
+        }
+    };
+}
+
+with_attributes_keyed! {
+    #[fallback(cache(capacity = 8))]
+    fn forwarded_cache
+}
+
 #[test]
 fn functions_made_by_macro_rules() {
     let calls = AtomicU32::new(0);
@@ -400,6 +420,11 @@ fn functions_made_by_macro_rules() {
         1,
         "the hook ran before the retry"
     );
+
+    assert_eq!(forwarded_cache(1).unwrap(), 2);
+    FORWARDED_DOWN.store(true, Ordering::SeqCst);
+    assert_eq!(forwarded_cache(1).unwrap(), 2, "served from the cache");
+    assert!(forwarded_cache(2).is_err());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,16 +4,19 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::{call_site_at, operation};
+use super::{local, operation};
 use crate::args::CollectArgs;
 use crate::func::Function;
 
 pub(super) fn expand(function: &Function, args: &CollectArgs, inner: TokenStream) -> TokenStream {
     let op = operation(function);
     let collector = match args.collector.get() {
-        Some(collector) => quote_spanned! {call_site_at(collector.span())=>
-            let __mcpstore_collector: &::mcpstore_errors::ErrorCollector = #collector;
-        },
+        Some(collector) => {
+            let binding = local("__mcpstore_collector", collector.span());
+            quote_spanned! {collector.span()=>
+                let #binding: &::mcpstore_errors::ErrorCollector = #collector;
+            }
+        }
         None => quote! {
             let __mcpstore_collector: &::mcpstore_errors::ErrorCollector = ::mcpstore_errors::global_collector();
         },

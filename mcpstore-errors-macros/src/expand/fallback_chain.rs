@@ -6,7 +6,7 @@ use quote::{quote, quote_spanned};
 use syn::Ident;
 use syn::spanned::Spanned;
 
-use super::{call_site_at, describe, forward_arguments, operation, rebind_for_run, resupply};
+use super::{describe, forward_arguments, local, operation, rebind_for_run, resupply};
 use crate::args::{FallbackArgs, Strategy};
 use crate::func::{Function, Mode};
 
@@ -51,6 +51,7 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
     let mut cache_setup = TokenStream::new();
     let mut on_success = TokenStream::new();
     let mut steps = Vec::new();
+    let mut error_ref = TokenStream::new();
     for (index, strategy) in reachable.iter().enumerate() {
         let forward = |extra: Option<TokenStream>| {
             let mut arguments = forward_arguments(function, Some(index) == last_forwarding);
@@ -67,10 +68,11 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                     .as_ref()
                     .map_or_else(|| quote!(#DEFAULT_CAPACITY), |c| quote!(#c));
                 let cache_key = cache_key(function);
-                cache_setup = quote_spanned! {call_site_at(key.span())=>
+                let key_binding = local("__mcpstore_key", key.span());
+                cache_setup = quote_spanned! {key.span()=>
                     static __MCPSTORE_CACHE: ::mcpstore_errors::__private::FnCache =
                         ::mcpstore_errors::__private::FnCache::new(#ttl, #capacity);
-                    let __mcpstore_key = #cache_key;
+                    let #key_binding = #cache_key;
                 };
                 on_success = quote!(__MCPSTORE_CACHE.store(__mcpstore_key, &__mcpstore_value););
                 steps.push(quote! {
@@ -89,11 +91,20 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                 });
             }
             Strategy::With { function: path, .. } | Strategy::Recover { function: path, .. } => {
+                if let Strategy::Recover { .. } = strategy {
+                    // Named with the path's span, where the call uses it: the same hygiene
+                    // whether or not a `macro_rules!` forwarded the attribute.
+                    let named = Ident::new("__mcpstore_error_ref", path.span());
+                    error_ref = quote!(let #named = &__mcpstore_error;);
+                }
                 let (name, extra) = match strategy {
                     Strategy::With { .. } => ("with", None),
                     _ => (
                         "recover",
-                        Some(quote_spanned!(call_site_at(path.span())=> &__mcpstore_error)),
+                        Some({
+                            let named = Ident::new("__mcpstore_error_ref", path.span());
+                            quote_spanned!(path.span()=> &*#named)
+                        }),
                     ),
                 };
                 let arguments = forward(extra);
@@ -128,6 +139,7 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                     ::core::result::Result::Ok(__mcpstore_value)
                 }
                 ::core::result::Result::Err(__mcpstore_error) => #chain: {
+                    #error_ref
                     let #run = ::mcpstore_errors::__private::FallbackRun::new(#op);
                     #(#steps)*
                     #exhausted

@@ -458,12 +458,12 @@ fn rebind_for_run(param: &Param, clone: TokenStream) -> Option<TokenStream> {
     }
 }
 
-/// Where an argument's expression is, for diagnostics, resolved like the rest of the
-/// expansion: a template that names one of its locals (`__mcpstore_error`) at the span of an
-/// attribute argument must not take that argument's hygiene, which differs from the call
-/// site's when a `macro_rules!` forwards the attribute (`$(#[$m:meta])*`).
-fn call_site_at(span: Span) -> Span {
-    span.resolved_at(Span::call_site())
+/// One of the expansion's locals (`__mcpstore_error`), named in a template spanned at an
+/// attribute argument: located there for diagnostics, but resolved at the call site like the
+/// rest of the expansion. The argument's own hygiene differs from the call site's when a
+/// `macro_rules!` forwards the attribute (`$(#[$m:meta])*`).
+fn local(name: &str, span: Span) -> Ident {
+    Ident::new(name, span.resolved_at(Span::call_site()))
 }
 
 /// `binding`, cloned through the check that names the parameter when it is not `Clone`.

@@ -5,7 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, Ident};
 
-use super::{call_site_at, describe_ref, operation, rebind_for_run, resupply};
+use super::{describe_ref, local, operation, rebind_for_run, resupply};
 use crate::args::{JitterValue, RetryArgs, RetryFilter, int_literal};
 use crate::func::Function;
 use crate::valid;
@@ -40,9 +40,9 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
             filters.push(quote_spanned!(ident.span()=> ::mcpstore_errors::Retryable));
         }
         Some(RetryFilter::Predicate(predicate)) => {
-            // Resolved at the call site, where `__mcpstore_error` is (see `call_site_at`).
-            filters.push(quote_spanned! {call_site_at(predicate.span())=>
-                ::mcpstore_errors::__private::when(__mcpstore_error, #predicate)
+            let error = local("__mcpstore_error", predicate.span());
+            filters.push(quote_spanned! {predicate.span()=>
+                ::mcpstore_errors::__private::when(#error, #predicate)
             });
         }
         None => {}
@@ -66,8 +66,12 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
         }
     };
     let hook = args.on_retry.get().map(|hook| {
-        quote_spanned! {call_site_at(hook.span())=>
-            ::mcpstore_errors::__private::on_retry(#hook, &#retry, __mcpstore_error, __mcpstore_delay);
+        let (error, delay) = (
+            local("__mcpstore_error", hook.span()),
+            local("__mcpstore_delay", hook.span()),
+        );
+        quote_spanned! {hook.span()=>
+            ::mcpstore_errors::__private::on_retry(#hook, &#retry, #error, #delay);
         }
     });
     // After an error: the delay before the next attempt, or `None` to return it.
