@@ -188,6 +188,29 @@ pub(crate) fn ident_list(input: ParseStream<'_>) -> syn::Result<Vec<Ident>> {
         .collect()
 }
 
+/// `crate = path`: where the runtime crate is, when not at `::mcpstore_errors`.
+pub(crate) fn crate_path(key: &Ident, value: Value<'_>) -> syn::Result<syn::Path> {
+    const EXAMPLE: &str = "crate = my_deps::mcpstore_errors";
+    let input = assigned(key, value, EXAMPLE)?;
+    syn::Path::parse_mod_style(input).map_err(|error| {
+        syn::Error::new(
+            error.span(),
+            format_args!("`crate` takes a path: `{EXAMPLE}`"),
+        )
+    })
+}
+
+/// `path` as written in code, for messages.
+pub(crate) fn path_text(path: &syn::Path) -> String {
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let leading = if path.leading_colon.is_some() {
+        "::"
+    } else {
+        ""
+    };
+    format!("{leading}{}", segments.join("::"))
+}
+
 // ---------------------------------------------------------------------------------------------
 // #[retry]
 
@@ -225,6 +248,8 @@ pub(crate) struct RetryArgs {
     pub(crate) attempt_timeout: Slot<DurationValue>,
     pub(crate) deadline: Slot<DurationValue>,
     pub(crate) budget: Slot<Expr>,
+    /// `crate = path`.
+    pub(crate) krate: Slot<syn::Path>,
 }
 
 pub(crate) const RETRY_KEYS: &[&str] = &[
@@ -243,6 +268,7 @@ pub(crate) const RETRY_KEYS: &[&str] = &[
     "attempt_timeout",
     "deadline",
     "budget",
+    "crate",
 ];
 
 impl RetryArgs {
@@ -350,6 +376,7 @@ impl RetryArgs {
                     let names = ident_list(assigned(key, value, "no_clone = [pool]")?)?;
                     args.no_clone.set(key, names, errors);
                 }
+                "crate" => args.krate.set(key, crate_path(key, value)?, errors),
                 _ => return Err(unknown_key(key, "retry", RETRY_KEYS)),
             }
             Ok(())
@@ -425,9 +452,12 @@ pub(crate) enum Strategy {
 pub(crate) struct FallbackArgs {
     pub(crate) strategies: Vec<Strategy>,
     pub(crate) no_clone: Slot<Vec<Ident>>,
+    /// `crate = path`.
+    pub(crate) krate: Slot<syn::Path>,
 }
 
-pub(crate) const FALLBACK_KEYS: &[&str] = &["cache", "default", "with", "recover", "no_clone"];
+pub(crate) const FALLBACK_KEYS: &[&str] =
+    &["cache", "default", "with", "recover", "no_clone", "crate"];
 const CACHE_KEYS: &[&str] = &["ttl", "capacity"];
 
 impl FallbackArgs {
@@ -493,6 +523,10 @@ impl FallbackArgs {
                     args.no_clone.set(key, names, errors);
                     return Ok(());
                 }
+                "crate" => {
+                    args.krate.set(key, crate_path(key, value)?, errors);
+                    return Ok(());
+                }
                 _ => return Err(unknown_key(key, "fallback", FALLBACK_KEYS)),
             };
             args.strategies.push(strategy);
@@ -553,9 +587,11 @@ pub(crate) struct CollectArgs {
     /// The tokens of `{...}`, in `serde_json::json!` syntax.
     pub(crate) context: Slot<TokenStream>,
     pub(crate) collector: Slot<Expr>,
+    /// `crate = path`.
+    pub(crate) krate: Slot<syn::Path>,
 }
 
-pub(crate) const COLLECT_KEYS: &[&str] = &["context", "collector"];
+pub(crate) const COLLECT_KEYS: &[&str] = &["context", "collector", "crate"];
 
 impl CollectArgs {
     pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> CollectArgs {
@@ -574,6 +610,7 @@ impl CollectArgs {
                     let value: Expr = assigned(key, value, "collector = &MY_COLLECTOR")?.parse()?;
                     args.collector.set(key, value, errors);
                 }
+                "crate" => args.krate.set(key, crate_path(key, value)?, errors),
                 _ => return Err(unknown_key(key, "collect_errors", COLLECT_KEYS)),
             }
             Ok(())
@@ -590,9 +627,11 @@ impl CollectArgs {
 pub(crate) struct BreakerArgs {
     pub(crate) service: Slot<Expr>,
     pub(crate) registry: Slot<Expr>,
+    /// `crate = path`.
+    pub(crate) krate: Slot<syn::Path>,
 }
 
-pub(crate) const BREAKER_KEYS: &[&str] = &["service", "registry"];
+pub(crate) const BREAKER_KEYS: &[&str] = &["service", "registry", "crate"];
 
 impl BreakerArgs {
     pub(crate) fn parse(tokens: TokenStream, span: Span, errors: &mut Errors) -> BreakerArgs {
@@ -607,6 +646,7 @@ impl BreakerArgs {
                     let value: Expr = assigned(key, value, "registry = &MY_BREAKERS")?.parse()?;
                     args.registry.set(key, value, errors);
                 }
+                "crate" => args.krate.set(key, crate_path(key, value)?, errors),
                 _ => return Err(unknown_key(key, "circuit_breaker", BREAKER_KEYS)),
             }
             Ok(())
@@ -629,9 +669,11 @@ impl BreakerArgs {
 pub(crate) struct TimeoutArgs {
     pub(crate) after: Slot<DurationValue>,
     pub(crate) sleeper: Slot<Expr>,
+    /// `crate = path`.
+    pub(crate) krate: Slot<syn::Path>,
 }
 
-pub(crate) const TIMEOUT_KEYS: &[&str] = &["after", "sleeper"];
+pub(crate) const TIMEOUT_KEYS: &[&str] = &["after", "sleeper", "crate"];
 
 impl TimeoutArgs {
     pub(crate) fn parse(tokens: TokenStream, span: Span, errors: &mut Errors) -> TimeoutArgs {
@@ -667,6 +709,7 @@ impl TimeoutArgs {
                     let value: Expr = assigned(key, value, "sleeper = my_sleeper()")?.parse()?;
                     args.sleeper.set(key, value, errors);
                 }
+                "crate" => args.krate.set(key, crate_path(key, value)?, errors),
                 _ => return Err(unknown_key(key, "timeout", TIMEOUT_KEYS)),
             }
             Ok(())

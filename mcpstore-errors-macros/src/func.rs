@@ -31,7 +31,18 @@ impl Parse for RawFunction {
         }
         // The body stays raw tokens when it does not parse, so that the compiler reports its
         // own error and the rest of the crate still sees the function.
-        let body: TokenTree = input.parse()?;
+        let mut body: TokenTree = input.parse()?;
+        // A `$body:block` of `macro_rules!` arrives wrapped in an invisible group.
+        while let TokenTree::Group(group) = &body {
+            if group.delimiter() != proc_macro2::Delimiter::None {
+                break;
+            }
+            let mut inner = group.stream().into_iter();
+            match (inner.next(), inner.next()) {
+                (Some(only), None) => body = only,
+                _ => break,
+            }
+        }
         match &body {
             TokenTree::Group(group) if group.delimiter() == proc_macro2::Delimiter::Brace => {}
             _ => return Err(syn::Error::new(body.span(), "expected the function body")),
@@ -83,6 +94,32 @@ pub(crate) enum Mode {
     SharedRef,
 }
 
+/// How a parameter of type `ty` reaches each attempt, and whether it is a `Pin<&mut T>`,
+/// which is moved in but reborrowed (`Pin::as_mut`) rather than cloned.
+fn mode_of(ty: &Type) -> (Mode, bool) {
+    match ty {
+        // `$t:ty` of `macro_rules!` arrives as a group.
+        Type::Group(group) => mode_of(&group.elem),
+        Type::Paren(paren) => mode_of(&paren.elem),
+        Type::Reference(reference) if reference.mutability.is_some() => (Mode::MutRef, false),
+        Type::Reference(_) => (Mode::SharedRef, false),
+        other => (Mode::ByValue, is_pin_mut(other)),
+    }
+}
+
+/// `Pin<&mut T>`, however the path to `Pin` is spelled.
+fn is_pin_mut(ty: &Type) -> bool {
+    let Type::Path(path) = ty else {
+        return false;
+    };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    last.ident == "Pin"
+        && single_type_argument(&last.arguments)
+            .is_some_and(|pointer| matches!(mode_of(pointer), (Mode::MutRef, _)))
+}
+
 pub(crate) struct Param {
     /// The name the function binds it to (`self` for a reference receiver).
     pub(crate) binding: Ident,
@@ -95,6 +132,9 @@ pub(crate) struct Param {
     pub(crate) self_by_value: bool,
     /// Not cloned: the body only borrows it.
     pub(crate) no_clone: bool,
+    /// A `Pin<&mut T>` (`self: Pin<&mut Self>` included): reborrowed with `Pin::as_mut` for
+    /// each run, from a binding made `mut` once before the layers.
+    pub(crate) pinned: bool,
     /// Where diagnostics about it point.
     pub(crate) span: Span,
 }
@@ -114,8 +154,38 @@ pub(crate) struct Function {
     pub(crate) self_binding: Option<Ident>,
 }
 
+impl Param {
+    /// Whether the binding is made `mut` once, before the layers, so that every run borrows
+    /// it: a pinned reference (reborrowed per run), or a `mut` parameter exempt from cloning
+    /// (`no_clone = [f]` with `mut f: impl FnMut()`), which a run must not move.
+    pub(crate) fn hoisted_mut(&self) -> bool {
+        self.pinned || (self.no_clone && self.plain_mut_pattern())
+    }
+
+    /// The pattern is `mut binding`, which hoisting replaces.
+    pub(crate) fn plain_mut_pattern(&self) -> bool {
+        matches!(&self.pattern, Some(Pat::Ident(ident))
+            if ident.mutability.is_some() && ident.by_ref.is_none() && ident.subpat.is_none())
+    }
+}
+
 impl Function {
     pub(crate) fn new(raw: &RawFunction, attribute: &str, errors: &mut Errors) -> Option<Function> {
+        if let Some(constness) = &raw.sig.constness {
+            // Every attribute needs run-time state (a clock, a cache, a collector).
+            let what = match attribute {
+                "retry" => "be retried",
+                "fallback" => "fall back",
+                _ => "have its errors collected",
+            };
+            errors.at(
+                constness.span,
+                format_args!(
+                    "a `const fn` cannot {what}: #[{attribute}] works at run time; remove `const` or the attribute"
+                ),
+            );
+            return None;
+        }
         let mut sig = raw.sig.clone();
         let mut body = raw.body.clone();
         let mut shape = if sig.asyncness.is_some() {
@@ -163,17 +233,11 @@ impl Function {
                     let span = receiver.self_token.span;
                     let self_by_value = matches!(&*receiver.ty,
                         Type::Path(path) if path.qself.is_none() && path.path.is_ident("Self"));
-                    let mode = match &*receiver.ty {
-                        Type::Reference(reference) if reference.mutability.is_some() => {
-                            Mode::MutRef
-                        }
-                        Type::Reference(_) => Mode::SharedRef,
-                        _ => Mode::ByValue,
-                    };
-                    // `#[async_trait]` moves `self` into its block (`let __self = self;`), so
-                    // each attempt needs its own reborrow of a `&mut self`.
-                    let renamed = mode == Mode::ByValue
-                        || (mode == Mode::MutRef && shape == Shape::AsyncTrait);
+                    let (mode, pinned) = mode_of(&receiver.ty);
+                    // A body may move a `&mut self` (into a `move` closure, an `async move`
+                    // block, `#[async_trait]`'s `let __self = self;`): renamed, it gets a fresh
+                    // reborrow for each run, like any `&mut T` parameter.
+                    let renamed = mode != Mode::SharedRef;
                     if renamed {
                         let binding = Ident::new("__mcpstore_self", span);
                         // `mutability` is the binding's `mut` only without a reference (`mut self`).
@@ -192,6 +256,7 @@ impl Function {
                             is_self: true,
                             self_by_value,
                             no_clone: false,
+                            pinned,
                             span,
                         });
                         self_binding = Some(binding);
@@ -204,19 +269,14 @@ impl Function {
                             is_self: true,
                             self_by_value,
                             no_clone: false,
+                            pinned,
                             span,
                         });
                     }
                 }
                 FnArg::Typed(typed) => {
                     let span = typed.span();
-                    let mode = match &*typed.ty {
-                        Type::Reference(reference) if reference.mutability.is_some() => {
-                            Mode::MutRef
-                        }
-                        Type::Reference(_) => Mode::SharedRef,
-                        _ => Mode::ByValue,
-                    };
+                    let (mode, pinned) = mode_of(&typed.ty);
                     let (binding, pattern) = match &mut *typed.pat {
                         Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
                             let pattern = ident
@@ -241,6 +301,7 @@ impl Function {
                         is_self: false,
                         self_by_value: false,
                         no_clone: false,
+                        pinned,
                         span,
                     });
                 }
@@ -269,7 +330,14 @@ impl Function {
         if !is_spelled_result(&self.ret) {
             return None;
         }
-        let Type::Path(path) = &self.ret else {
+        // `-> $ret:ty` of `macro_rules!` arrives as a group.
+        let mut ret = &self.ret;
+        while let Type::Group(syn::TypeGroup { elem, .. })
+        | Type::Paren(syn::TypeParen { elem, .. }) = ret
+        {
+            ret = elem;
+        }
+        let Type::Path(path) = ret else {
             return None;
         };
         let PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {

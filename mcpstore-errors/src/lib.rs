@@ -71,11 +71,37 @@
 //! | `#[collect_errors]` | record escaping errors in [`global_collector()`] |
 //! | `context = {"operation": "x"}` | JSON stored with each recorded error |
 //! | `collector = &MY_COLLECTOR` | record in another [`ErrorCollector`] |
+//! | `crate = deps::mcpstore_errors` | any of the three: where this crate is when renamed or re-exported |
 //!
 //! Fallbacks are tried in the order written; when all fail, the original error is returned.
 //! The annotated function must return a `Result` (an alias of one will do, except with
 //! `cache`, which needs `T` written out). It may be a free function, a method
-//! (`&self`, `&mut self`, `self: Arc<Self>`), generic, in a trait impl, or `async`.
+//! (`&self`, `&mut self`, `self: Pin<&mut Self>`, `self: Arc<Self>`), generic, in a trait impl,
+//! `async`, or made by `macro_rules!`; not a `const fn`. A `&mut` or `Pin<&mut>` parameter is
+//! reborrowed for each attempt, so the body may move it (into a `move` closure or an
+//! `async move` block).
+//!
+//! ## A renamed or re-exported crate
+//!
+//! The expansion names this crate `::mcpstore_errors`. Where it is known by another path (a
+//! dependency renamed in `Cargo.toml`, or re-exported by a facade crate), say so with
+//! `crate = path` on the outermost attribute; attributes stacked under it may then be written
+//! through that path too.
+//!
+//! ```
+//! mod facade {
+//!     pub use mcpstore_errors as errors;
+//! }
+//! use facade::errors::{McpStoreError, retry};
+//!
+//! #[retry(crate = facade::errors, max_attempts = 2, delay = 0)]
+//! #[facade::errors::fallback(default = 7)]
+//! fn answer() -> Result<u32, McpStoreError> {
+//!     Err(McpStoreError::connection("down"))
+//! }
+//!
+//! assert_eq!(answer().unwrap(), 7);
+//! ```
 //!
 //! ## Stacking
 //!

@@ -46,6 +46,7 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
     let mut cache_setup = TokenStream::new();
     let mut on_success = TokenStream::new();
     let mut steps = Vec::new();
+    let mut error_ref = TokenStream::new();
     for (index, strategy) in reachable.iter().enumerate() {
         let forward = |extra: Option<TokenStream>| {
             let mut arguments = forward_arguments(function, Some(index) == last_forwarding);
@@ -87,13 +88,19 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                 });
             }
             Strategy::With { function: path, .. } | Strategy::Recover { function: path, .. } => {
+                if let Strategy::Recover { .. } = strategy {
+                    // Named with the path's span, where the call uses it: the same hygiene
+                    // whether or not a `macro_rules!` forwarded the attribute.
+                    let named = Ident::new("__mcpstore_error_ref", path.span());
+                    error_ref = quote!(let #named = &__mcpstore_error;);
+                }
                 let (name, extra) = match strategy {
                     Strategy::With { .. } => ("with", None),
                     _ => (
                         "recover",
                         Some({
-                            let error = Ident::new("__mcpstore_error", Span::call_site());
-                            quote_spanned!(path.span()=> &#error)
+                            let named = Ident::new("__mcpstore_error_ref", path.span());
+                            quote_spanned!(path.span()=> &*#named)
                         }),
                     ),
                 };
@@ -129,6 +136,7 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                     ::core::result::Result::Ok(__mcpstore_value)
                 }
                 ::core::result::Result::Err(__mcpstore_error) => #chain: {
+                    #error_ref
                     let #run = ::mcpstore_errors::__private::FallbackRun::new(#op);
                     #(#steps)*
                     #exhausted

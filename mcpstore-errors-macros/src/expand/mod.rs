@@ -41,14 +41,24 @@ impl Kind {
         }
     }
 
-    /// Recognises `#[retry]` or `#[mcpstore_errors::retry]` (and the other two).
-    fn of(attr: &Attribute) -> Option<Kind> {
+    /// Recognises `#[retry]`, `#[mcpstore_errors::retry]` or `#[<krate>::retry]` (and the
+    /// other two), `krate` being the outermost attribute's `crate = path`.
+    fn of(attr: &Attribute, krate: Option<&syn::Path>) -> Option<Kind> {
         let path = attr.path();
         let last = path.segments.last()?;
-        let in_crate = match path.segments.len() {
-            1 => path.leading_colon.is_none(),
-            2 => path.segments[0].ident == "mcpstore_errors",
-            _ => false,
+        let prefix: Vec<&Ident> = path.segments.iter().map(|s| &s.ident).collect();
+        let prefix = &prefix[..prefix.len() - 1];
+        let in_crate = match prefix {
+            [] => path.leading_colon.is_none(),
+            [name] if *name == "mcpstore_errors" => true,
+            _ => krate.is_some_and(|krate| {
+                krate.segments.len() == prefix.len()
+                    && krate
+                        .segments
+                        .iter()
+                        .zip(prefix)
+                        .all(|(segment, name)| segment.ident == **name)
+            }),
         };
         if !in_crate {
             return None;
@@ -85,6 +95,17 @@ impl Layer {
         }
     }
 
+    /// `crate = path`, when given.
+    fn krate(&self) -> Option<&syn::Path> {
+        match self {
+            Layer::Retry(args) => args.krate.get(),
+            Layer::Fallback(args) => args.krate.get(),
+            Layer::Collect(args) => args.krate.get(),
+            Layer::Breaker(args) => args.krate.get(),
+            Layer::Timeout(args) => args.krate.get(),
+        }
+    }
+
     fn no_clone(&self) -> &[Ident] {
         let slot = match self {
             Layer::Retry(args) => args.no_clone.get(),
@@ -114,8 +135,9 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
     let mut errors = Errors::default();
     let mut layers = vec![Layer::parse(kind, args, Span::call_site(), &mut errors)];
     let mut stacked: Vec<TokenStream> = Vec::new();
+    let outer_krate = layers[0].krate().cloned();
     raw.attrs.retain(|attr| {
-        let Some(kind) = Kind::of(attr) else {
+        let Some(kind) = Kind::of(attr, outer_krate.as_ref()) else {
             return true;
         };
         let args = match &attr.meta {
@@ -148,9 +170,13 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
         check_values_evaluated_once(&function, &layers, &mut errors);
         function
     });
+    let krate = crate_option(&layers, &mut errors);
     match function {
         Some(function) if errors.is_empty() => {
-            let function = generate(&function, &layers);
+            let mut function = generate(&function, &layers);
+            if let Some(krate) = krate {
+                function = relocate(function, &krate);
+            }
             quote!(#(#stacked)* #function)
         }
         // The function as written (without this crate's attributes), so the rest of the crate
@@ -160,6 +186,81 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
             quote!(#(#stacked)* #raw #errors)
         }
     }
+}
+
+/// The stack's `crate = path`: given on any of its attributes (the outermost's also decides
+/// which paths name this crate's attributes), the same wherever it is repeated.
+fn crate_option(layers: &[Layer], errors: &mut Errors) -> Option<syn::Path> {
+    let mut found: Option<&syn::Path> = None;
+    for krate in layers.iter().filter_map(Layer::krate) {
+        match found {
+            None => found = Some(krate),
+            Some(first) if crate::args::path_text(first) == crate::args::path_text(krate) => {}
+            Some(first) => errors.at(
+                syn::spanned::Spanned::span(krate),
+                format_args!(
+                    "`crate = {}` here but `crate = {}` on another attribute of this function: give one path",
+                    crate::args::path_text(krate),
+                    crate::args::path_text(first)
+                ),
+            ),
+        }
+    }
+    found.cloned()
+}
+
+/// `crate = path`: every generated path starts with `::mcpstore_errors`; this rewrites each
+/// such leading `::mcpstore_errors` of the expansion to `krate`, in one pass over the tokens.
+/// Paths the user wrote the same way (in the body or the arguments) name the same crate, so
+/// rewriting them too changes nothing they mean.
+fn relocate(tokens: TokenStream, krate: &syn::Path) -> TokenStream {
+    use proc_macro2::{Group, Spacing, TokenTree};
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = Vec::with_capacity(trees.len());
+    let mut i = 0;
+    while i < trees.len() {
+        let leading = match (&trees[i], trees.get(i + 1), trees.get(i + 2)) {
+            (
+                TokenTree::Punct(first),
+                Some(TokenTree::Punct(second)),
+                Some(TokenTree::Ident(name)),
+            ) => {
+                first.as_char() == ':'
+                    && first.spacing() == Spacing::Joint
+                    && second.as_char() == ':'
+                    && name == "mcpstore_errors"
+                    // `a::mcpstore_errors` is some other path; `use ::mcpstore_errors` is not.
+                    && !matches!(out.last(), Some(TokenTree::Ident(ident)) if !is_keyword(ident))
+            }
+            _ => false,
+        };
+        if leading {
+            out.extend(krate.to_token_stream());
+            i += 3;
+            continue;
+        }
+        out.push(match &trees[i] {
+            TokenTree::Group(group) => {
+                let mut relocated = Group::new(group.delimiter(), relocate(group.stream(), krate));
+                relocated.set_span(group.span());
+                TokenTree::Group(relocated)
+            }
+            other => other.clone(),
+        });
+        i += 1;
+    }
+    out.into_iter().collect()
+}
+
+/// The keywords a leading `::path` may follow; any other identifier before `::` is a path's
+/// segment.
+fn is_keyword(ident: &Ident) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "as", "async", "await", "break", "const", "dyn", "else", "for", "if", "impl", "in", "let",
+        "loop", "match", "move", "mut", "pub", "ref", "return", "static", "type", "unsafe", "use",
+        "where", "while", "yield",
+    ];
+    KEYWORDS.iter().any(|keyword| ident == keyword)
 }
 
 fn is_stacked_marker(args: &TokenStream) -> bool {
@@ -297,6 +398,16 @@ fn generate(function: &Function, layers: &[Layer]) -> TokenStream {
         let self_token = Ident::new("self", binding.span());
         quote!(let #binding = #self_token;)
     });
+    // Bindings every run borrows (see `Param::hoisted_mut`); the receiver's after `keep_self`.
+    let hoisted = function
+        .params
+        .iter()
+        .filter(|param| param.hoisted_mut())
+        .map(|param| {
+            let binding = &param.binding;
+            quote!(#[allow(unused_mut)] let mut #binding = #binding;)
+        });
+    let keep_self = quote!(#keep_self #(#hoisted)*);
     // An alias is taken on trust by the macro; this says at the return type when it is not a
     // `Result`, before the expansion's own mismatches.
     let alias_check = (!function.ret_is_spelled_result()).then(|| {
@@ -337,6 +448,10 @@ fn body(function: &Function) -> TokenStream {
     let body = &function.body;
     let ret = function.ret_for_inference();
     let patterns = function.params.iter().filter_map(|param| {
+        if param.no_clone && param.plain_mut_pattern() {
+            // Hoisted by `generate`: runs borrow the one binding.
+            return None;
+        }
         let pattern = param.pattern.as_ref()?;
         let binding = &param.binding;
         Some(quote!(let #pattern = #binding;))
@@ -392,8 +507,12 @@ fn seen(error: TokenStream) -> TokenStream {
 fn rebind_for_run(param: &Param, clone: TokenStream) -> Option<TokenStream> {
     let binding = &param.binding;
     match param.mode {
+        // Made `mut` by `generate`.
+        Mode::ByValue if param.pinned => {
+            Some(quote!(let #binding = ::core::pin::Pin::as_mut(&mut #binding);))
+        }
         Mode::ByValue if !param.no_clone => Some(quote!(let #binding = #clone;)),
-        Mode::MutRef if binding != "self" => Some(quote!(let #binding = &mut *#binding;)),
+        Mode::MutRef => Some(quote!(let #binding = &mut *#binding;)),
         _ => None,
     }
 }
@@ -413,10 +532,51 @@ fn forward_arguments(function: &Function, last: bool) -> Vec<TokenStream> {
             let binding = &param.binding;
             match param.mode {
                 Mode::ByValue if last || param.no_clone => binding.to_token_stream(),
+                Mode::ByValue if param.pinned => quote!(::core::pin::Pin::as_mut(&mut #binding)),
                 Mode::ByValue => resupply(param),
                 Mode::MutRef => quote!(&mut *#binding),
                 Mode::SharedRef => binding.to_token_stream(),
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::{Kind, expand};
+
+    #[test]
+    fn crate_option_rewrites_every_path_to_the_runtime() {
+        let item = quote! {
+            fn start(name: &str) -> Result<u32, Error> { other::mcpstore_errors::f(name) }
+        };
+        let expanded = expand(
+            Kind::Retry,
+            quote!(crate = deps::errors, max_attempts = 2, delay = "1s"),
+            item.clone(),
+        )
+        .to_string();
+        let plain = expand(Kind::Retry, quote!(max_attempts = 2, delay = "1s"), item).to_string();
+        assert!(
+            plain.contains(":: mcpstore_errors ::"),
+            "the default expansion names the runtime: {plain}"
+        );
+        assert_eq!(
+            expanded.matches("mcpstore_errors").count(),
+            1,
+            "a path left unrewritten (the body's own is the one expected): {expanded}"
+        );
+        assert!(
+            expanded.contains("deps :: errors :: __private"),
+            "{expanded}"
+        );
+        // Not a leading `::mcpstore_errors`: the body's own path is kept.
+        assert!(
+            expanded.contains("other :: mcpstore_errors :: f"),
+            "{expanded}"
+        );
+        assert!(!expanded.contains("compile_error"), "{expanded}");
+    }
 }

@@ -1,0 +1,538 @@
+//! Function shapes the attributes must compile and run: pinned and `&mut` receivers moved
+//! inside the body, `no_clone` on `mut` parameters, functions made by `macro_rules!`,
+//! one-expression `async` bodies, `crate = path`, and a `config` that panicked once.
+// A one-expression `async fn` body must not draw this lint from the expansion.
+#![deny(unused_braces)]
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use mcpstore_errors::{
+    ErrorCollector, McpStoreError, RetryConfig, collect_errors, fallback, retry,
+};
+
+fn failure(attempt: u32) -> McpStoreError {
+    McpStoreError::service_start_failed("fs", format!("attempt {attempt}"))
+}
+
+/// `Err` for attempts before `succeed_at`, then the attempt's number.
+fn outcome(attempt: u32, succeed_at: u32) -> Result<u32, McpStoreError> {
+    if attempt < succeed_at {
+        Err(failure(attempt))
+    } else {
+        Ok(attempt)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// `self: Pin<&mut Self>`
+
+#[derive(Default)]
+struct Pinned {
+    attempts: u32,
+}
+
+impl Pinned {
+    /// Consumes its `Pin` (`get_mut`), so each attempt needs its own reborrow.
+    #[retry(max_attempts = 4, delay = 0)]
+    fn bump(self: Pin<&mut Self>, succeed_at: u32) -> Result<u32, McpStoreError> {
+        let this = self.get_mut();
+        this.attempts += 1;
+        outcome(this.attempts, succeed_at)
+    }
+
+    #[retry(max_attempts = 4, delay = 0)]
+    async fn bump_async(self: Pin<&mut Self>, succeed_at: u32) -> Result<u32, McpStoreError> {
+        let this = self.get_mut();
+        this.attempts += 1;
+        outcome(this.attempts, succeed_at)
+    }
+}
+
+/// A pinned argument rather than a receiver.
+#[retry(max_attempts = 3, delay = 0)]
+fn bump_pinned(counter: Pin<&mut u32>, succeed_at: u32) -> Result<u32, McpStoreError> {
+    let counter = counter.get_mut();
+    *counter += 1;
+    outcome(*counter, succeed_at)
+}
+
+#[test]
+fn pinned_receivers_are_reborrowed_for_each_attempt() {
+    let mut pinned = Pinned::default();
+    assert_eq!(Pin::new(&mut pinned).bump(3).unwrap(), 3);
+    assert_eq!(pinned.attempts, 3);
+
+    let mut counter = 0;
+    assert_eq!(bump_pinned(Pin::new(&mut counter), 2).unwrap(), 2);
+    assert_eq!(counter, 2);
+    // Exhausted: every attempt counted, the last error returned.
+    let mut counter = 0;
+    let error = bump_pinned(Pin::new(&mut counter), 10).unwrap_err();
+    assert_eq!(counter, 3);
+    assert!(error.to_string().contains("attempt 3"), "{error}");
+}
+
+#[tokio::test]
+async fn pinned_receivers_of_async_methods_are_reborrowed_for_each_attempt() {
+    let mut pinned = Pinned::default();
+    assert_eq!(Pin::new(&mut pinned).bump_async(2).await.unwrap(), 2);
+    assert_eq!(pinned.attempts, 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// `&mut self` and `&mut T` moved inside the body
+
+#[derive(Debug, Default)]
+struct Session {
+    attempts: u32,
+}
+
+fn bump_session(session: &mut Session) -> u32 {
+    session.attempts += 1;
+    session.attempts
+}
+
+impl Session {
+    /// `self` is moved into a `move` closure.
+    #[retry(max_attempts = 3, delay = 0)]
+    fn in_move_closure(&mut self, succeed_at: u32) -> Result<u32, McpStoreError> {
+        let mut step = move || bump_session(self);
+        outcome(step(), succeed_at)
+    }
+
+    /// `self` is passed on by value (`let`), not reborrowed.
+    #[retry(max_attempts = 3, delay = 0)]
+    fn passed_on(&mut self, succeed_at: u32) -> Result<u32, McpStoreError> {
+        let moved: &mut Session = self;
+        outcome(bump_session(moved), succeed_at)
+    }
+
+    /// `self` is moved into an `async move` block.
+    #[retry(max_attempts = 3, delay = 0)]
+    async fn in_async_move(&mut self, succeed_at: u32) -> Result<u32, McpStoreError> {
+        let attempt = async move { bump_session(self) }.await;
+        outcome(attempt, succeed_at)
+    }
+
+    /// With `#[tracing::instrument]` above, which moves the whole body into its own block.
+    #[tracing::instrument(skip(self), err)]
+    #[retry(max_attempts = 3, delay = 0)]
+    fn instrumented(&mut self, succeed_at: u32) -> Result<u32, McpStoreError> {
+        let moved = self;
+        outcome(bump_session(moved), succeed_at)
+    }
+
+    #[tracing::instrument(skip(self), err)]
+    #[retry(max_attempts = 3, delay = 0)]
+    async fn instrumented_async(&mut self, succeed_at: u32) -> Result<u32, McpStoreError> {
+        let attempt = async move { bump_session(self) }.await;
+        outcome(attempt, succeed_at)
+    }
+}
+
+/// A `&mut T` argument moved into a `move` closure, then into an `async move` block.
+#[retry(max_attempts = 3, delay = 0)]
+fn push_in_closure(items: &mut Vec<u32>, succeed_at: u32) -> Result<usize, McpStoreError> {
+    let mut push = move |item| {
+        items.push(item);
+        items.len()
+    };
+    let len = push(7);
+    outcome(len as u32, succeed_at).map(|_| len)
+}
+
+#[retry(max_attempts = 3, delay = 0)]
+async fn push_in_async_move(items: &mut Vec<u32>, succeed_at: u32) -> Result<usize, McpStoreError> {
+    let len = async move {
+        items.push(7);
+        items.len()
+    }
+    .await;
+    outcome(len as u32, succeed_at).map(|_| len)
+}
+
+#[tracing::instrument(skip(items), err)]
+#[retry(max_attempts = 3, delay = 0)]
+fn push_instrumented(items: &mut Vec<u32>, succeed_at: u32) -> Result<usize, McpStoreError> {
+    let moved = items;
+    moved.push(7);
+    outcome(moved.len() as u32, succeed_at).map(|_| moved.len())
+}
+
+#[test]
+fn mut_self_moved_inside_the_body_is_reborrowed_for_each_attempt() {
+    let mut session = Session::default();
+    assert_eq!(session.in_move_closure(3).unwrap(), 3);
+    assert_eq!(session.attempts, 3);
+
+    let mut session = Session::default();
+    assert_eq!(session.passed_on(2).unwrap(), 2);
+    assert_eq!(session.attempts, 2);
+
+    let mut session = Session::default();
+    assert!(session.instrumented(10).is_err());
+    assert_eq!(
+        session.attempts, 3,
+        "three attempts, each seeing the last one's change"
+    );
+}
+
+#[test]
+fn mut_arguments_moved_inside_the_body_are_reborrowed_for_each_attempt() {
+    let mut items = Vec::new();
+    assert_eq!(push_in_closure(&mut items, 3).unwrap(), 3);
+    assert_eq!(items, [7, 7, 7]);
+
+    let mut items = Vec::new();
+    assert_eq!(push_instrumented(&mut items, 2).unwrap(), 2);
+    assert_eq!(items, [7, 7]);
+}
+
+#[tokio::test]
+async fn mut_self_and_arguments_moved_into_async_blocks() {
+    let mut session = Session::default();
+    assert_eq!(session.in_async_move(2).await.unwrap(), 2);
+    assert_eq!(session.attempts, 2);
+
+    let mut session = Session::default();
+    assert_eq!(session.instrumented_async(3).await.unwrap(), 3);
+    assert_eq!(session.attempts, 3);
+
+    let mut items = vec![1];
+    assert_eq!(push_in_async_move(&mut items, 4).await.unwrap(), 4);
+    assert_eq!(items, [1, 7, 7, 7]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// `no_clone` on a `mut` parameter
+
+/// `f` is neither `Clone` nor moved: every attempt calls the same closure.
+#[retry(max_attempts = 4, delay = 0, no_clone = [f])]
+fn call_fn_mut(mut f: impl FnMut() -> u32, succeed_at: u32) -> Result<u32, McpStoreError> {
+    outcome(f(), succeed_at)
+}
+
+#[retry(max_attempts = 4, delay = 0, no_clone = [f])]
+async fn call_fn_mut_async(
+    mut f: impl FnMut() -> u32,
+    succeed_at: u32,
+) -> Result<u32, McpStoreError> {
+    outcome(f(), succeed_at)
+}
+
+/// A `mut` buffer that is not `Clone`: attempts share it.
+struct Buffer(Vec<u32>);
+
+#[retry(max_attempts = 3, delay = 0, no_clone = [buffer])]
+fn fill(mut buffer: Buffer, succeed_at: u32) -> Result<Vec<u32>, McpStoreError> {
+    buffer.0.push(buffer.0.len() as u32);
+    outcome(buffer.0.len() as u32, succeed_at)?;
+    Ok(std::mem::take(&mut buffer.0))
+}
+
+/// Under `#[fallback]` too, which hands the argument to the strategy after the original call.
+#[fallback(default = 0, no_clone = [f])]
+fn call_or_zero(mut f: impl FnMut() -> u32, succeed_at: u32) -> Result<u32, McpStoreError> {
+    outcome(f(), succeed_at)
+}
+
+#[test]
+fn no_clone_mut_parameters_are_shared_by_every_attempt() {
+    let mut calls = 0;
+    assert_eq!(
+        call_fn_mut(
+            || {
+                calls += 1;
+                calls
+            },
+            3
+        )
+        .unwrap(),
+        3
+    );
+    assert_eq!(calls, 3);
+
+    assert_eq!(fill(Buffer(Vec::new()), 3).unwrap(), [0, 1, 2]);
+
+    let mut calls = 0;
+    let counted = || {
+        calls += 1;
+        calls
+    };
+    assert_eq!(call_or_zero(counted, 2).unwrap(), 0);
+    assert_eq!(calls, 1);
+}
+
+#[tokio::test]
+async fn no_clone_mut_parameters_of_async_functions() {
+    let mut calls = 0;
+    let counted = || {
+        calls += 1;
+        calls
+    };
+    assert_eq!(call_fn_mut_async(counted, 2).await.unwrap(), 2);
+    assert_eq!(calls, 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Functions made by `macro_rules!`
+
+static MACRO_COLLECTOR: LazyLock<ErrorCollector> = LazyLock::new(|| ErrorCollector::new(16));
+static RENAMED_COLLECTOR: LazyLock<ErrorCollector> = LazyLock::new(|| ErrorCollector::new(16));
+
+/// A `$body:block` body.
+macro_rules! retried_with_body {
+    ($name:ident, $calls:ident, $body:block) => {
+        #[retry(max_attempts = 3, delay = 0)]
+        fn $name($calls: &AtomicU32) -> Result<u32, McpStoreError> $body
+    };
+}
+
+retried_with_body!(from_block, calls, {
+    let attempt = calls.fetch_add(1, Ordering::SeqCst) + 1;
+    outcome(attempt, 3)
+});
+
+/// `$t:ty` parameters (one `&mut Vec<u32>`) and `-> $ret:ty`.
+macro_rules! retried_with_types {
+    ($name:ident, $items:ty, $ret:ty) => {
+        #[retry(max_attempts = 3, delay = 0)]
+        fn $name(items: $items, succeed_at: u32) -> $ret {
+            items.push(items.len() as u32);
+            outcome(items.len() as u32, succeed_at)
+        }
+    };
+}
+
+retried_with_types!(from_types, &mut Vec<u32>, Result<u32, McpStoreError>);
+
+/// `-> $ret:ty` with `cache`, which needs the `Ok` type.
+macro_rules! cached {
+    ($name:ident, $ret:ty) => {
+        #[fallback(cache(ttl = "1h"))]
+        fn $name(key: u32) -> $ret {
+            if SERVICE_DOWN.load(Ordering::SeqCst) {
+                Err(failure(key))
+            } else {
+                Ok(key * 10)
+            }
+        }
+    };
+}
+
+/// Whether `cached_by_macro` fails (an argument would be part of the cache key).
+static SERVICE_DOWN: AtomicBool = AtomicBool::new(false);
+
+cached!(cached_by_macro, Result<u32, McpStoreError>);
+
+/// Attributes forwarded through `$(#[$m:meta])*`.
+macro_rules! with_attributes {
+    ($(#[$m:meta])* fn $name:ident) => {
+        $(#[$m])*
+        fn $name(calls: &AtomicU32) -> Result<u32, McpStoreError> {
+            let attempt = calls.fetch_add(1, Ordering::SeqCst) + 1;
+            outcome(attempt, 10)
+        }
+    };
+}
+
+with_attributes! {
+    #[collect_errors(collector = &MACRO_COLLECTOR)]
+    #[retry(max_attempts = 2, delay = 0)]
+    fn forwarded
+}
+
+/// Recovers from the second attempt on.
+fn recover_after_two(calls: &AtomicU32, error: &McpStoreError) -> Result<u32, McpStoreError> {
+    if calls.load(Ordering::SeqCst) >= 2 {
+        Ok(0)
+    } else {
+        Err(error.clone())
+    }
+}
+
+static HOOK_CALLS: AtomicU32 = AtomicU32::new(0);
+
+with_attributes! {
+    #[retry(max_attempts = 3, delay = 0, when = |_: &McpStoreError| true,
+            on_retry = |_, _, _| { HOOK_CALLS.fetch_add(1, Ordering::SeqCst); })]
+    #[fallback(recover = recover_after_two)]
+    fn forwarded_keys
+}
+
+static FORWARDED_DOWN: AtomicBool = AtomicBool::new(false);
+
+macro_rules! with_attributes_keyed {
+    ($(#[$m:meta])* fn $name:ident) => {
+        $(#[$m])*
+        fn $name(key: u32) -> Result<u32, McpStoreError> {
+            if FORWARDED_DOWN.load(Ordering::SeqCst) {
+                Err(failure(key))
+            } else {
+                Ok(key + 1)
+            }
+        }
+    };
+}
+
+with_attributes_keyed! {
+    #[fallback(cache(capacity = 8))]
+    fn forwarded_cache
+}
+
+#[test]
+fn functions_made_by_macro_rules() {
+    let calls = AtomicU32::new(0);
+    assert_eq!(from_block(&calls).unwrap(), 3);
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+
+    let mut items = Vec::new();
+    assert_eq!(from_types(&mut items, 3).unwrap(), 3);
+    assert_eq!(items, [0, 1, 2]);
+
+    assert_eq!(cached_by_macro(4).unwrap(), 40);
+    SERVICE_DOWN.store(true, Ordering::SeqCst);
+    assert_eq!(cached_by_macro(4).unwrap(), 40, "served from the cache");
+    assert!(cached_by_macro(5).is_err(), "nothing cached for this key");
+
+    let calls = AtomicU32::new(0);
+    assert!(forwarded(&calls).is_err());
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "retried as forwarded");
+    assert_eq!(
+        MACRO_COLLECTOR.len(),
+        1,
+        "collected once, after the retries"
+    );
+
+    // Every key whose expression the expansion wraps, forwarded the same way.
+    let calls = AtomicU32::new(0);
+    assert_eq!(
+        forwarded_keys(&calls).unwrap(),
+        0,
+        "recovered on the second attempt"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        HOOK_CALLS.load(Ordering::SeqCst),
+        1,
+        "the hook ran before the retry"
+    );
+
+    assert_eq!(forwarded_cache(1).unwrap(), 2);
+    FORWARDED_DOWN.store(true, Ordering::SeqCst);
+    assert_eq!(forwarded_cache(1).unwrap(), 2, "served from the cache");
+    assert!(forwarded_cache(2).is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// One-expression `async` bodies (the file denies `unused_braces`)
+
+#[retry(max_attempts = 2, delay = 0)]
+async fn one_expression() -> Result<u8, McpStoreError> {
+    Ok(1)
+}
+
+#[fallback(default = 2)]
+async fn one_expression_fallback() -> Result<u8, McpStoreError> {
+    Err(failure(1))
+}
+
+#[tokio::test]
+async fn one_expression_async_bodies() {
+    assert_eq!(one_expression().await.unwrap(), 1);
+    assert_eq!(one_expression_fallback().await.unwrap(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// `crate = path`
+
+mod reexport {
+    pub use mcpstore_errors as inner;
+}
+
+use mcpstore_errors as renamed;
+
+#[retry(crate = reexport::inner, max_attempts = 3, delay = 0)]
+fn through_reexport(calls: &AtomicU32) -> Result<u32, McpStoreError> {
+    outcome(calls.fetch_add(1, Ordering::SeqCst) + 1, 3)
+}
+
+#[renamed::retry(crate = renamed, max_attempts = 2, delay = 0)]
+#[renamed::fallback(default = 9)]
+#[renamed::collect_errors(collector = &RENAMED_COLLECTOR)]
+fn through_renamed(calls: &AtomicU32) -> Result<u32, McpStoreError> {
+    outcome(calls.fetch_add(1, Ordering::SeqCst) + 1, 10)
+}
+
+#[fallback(crate = ::mcpstore_errors, default = 5)]
+async fn through_absolute() -> Result<u32, McpStoreError> {
+    Err(failure(1))
+}
+
+#[test]
+fn crate_option_names_a_renamed_or_reexported_dependency() {
+    let calls = AtomicU32::new(0);
+    assert_eq!(through_reexport(&calls).unwrap(), 3);
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+
+    // Stacked under a renamed path: one expansion, outermost first, so the body's error is
+    // collected, then replaced by the default, which the retry accepts. (Expanded one by one,
+    // the fallback would wrap the retry: two attempts, nothing collected.)
+    let calls = AtomicU32::new(0);
+    assert_eq!(through_renamed(&calls).unwrap(), 9);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(RENAMED_COLLECTOR.len(), 1);
+}
+
+#[tokio::test]
+async fn crate_option_with_an_absolute_path() {
+    assert_eq!(through_absolute().await.unwrap(), 5);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A `config` that panicked once
+
+static CONFIG_CALLS: AtomicU32 = AtomicU32::new(0);
+
+fn flaky_config() -> RetryConfig {
+    if CONFIG_CALLS.fetch_add(1, Ordering::SeqCst) == 0 {
+        panic!("configuration not ready");
+    }
+    RetryConfig::default()
+        .max_attempts(3)
+        .base_delay(std::time::Duration::ZERO)
+}
+
+#[retry(config = flaky_config())]
+fn configured(calls: &AtomicU32) -> Result<u32, McpStoreError> {
+    outcome(calls.fetch_add(1, Ordering::SeqCst) + 1, 10)
+}
+
+#[test]
+fn a_config_that_panicked_once_is_built_again_by_the_next_call() {
+    let calls = AtomicU32::new(0);
+    let first = catch_unwind(AssertUnwindSafe(|| configured(&calls)));
+    assert!(first.is_err(), "the first call panics with its config");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "no attempt without a policy"
+    );
+
+    let error = configured(&calls).unwrap_err();
+    assert!(error.to_string().contains("attempt 3"), "{error}");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        3,
+        "the config of the second call applies"
+    );
+    assert!(configured(&calls).is_err());
+    assert_eq!(
+        CONFIG_CALLS.load(Ordering::SeqCst),
+        2,
+        "built once it succeeded"
+    );
+}
