@@ -198,6 +198,39 @@ impl<E> RetryAfterUnknown for Classified<'_, E> {
     }
 }
 
+/// The kind of an error, for metrics: wrapped like [`Classified`], so that method lookup picks
+/// [`KindClassified`] when the type implements [`Classify`] and [`KindUnknown`] otherwise:
+/// `(&&Classified(&error)).kind_of()`.
+pub trait KindClassified {
+    /// The error's kind.
+    fn kind_of(&self) -> Option<crate::ErrorKind>;
+}
+
+impl<E: Classify> KindClassified for &Classified<'_, E> {
+    fn kind_of(&self) -> Option<crate::ErrorKind> {
+        self.0.error_kind()
+    }
+}
+
+/// No kind is known for an error that does not implement [`Classify`].
+pub trait KindUnknown {
+    /// Always `None`.
+    fn kind_of(&self) -> Option<crate::ErrorKind>;
+}
+
+impl<E> KindUnknown for Classified<'_, E> {
+    fn kind_of(&self) -> Option<crate::ErrorKind> {
+        None
+    }
+}
+
+/// A sync `#[retry]` call's first attempt succeeded (it never builds a [`RetryLoop`]).
+/// Counted with the feature `metrics` (one counter increment); without it, nothing.
+#[inline(always)]
+pub fn retry_succeeded_first(operation: &'static str) {
+    crate::metrics::retry_succeeded_first(operation);
+}
+
 /// `on_retry = hook`: called before each retry with the failed attempt's number.
 #[inline(always)]
 pub fn on_retry<E, H: Fn(u32, &E, Duration)>(

@@ -6,7 +6,7 @@ use std::fmt::{self, Display};
 use std::time::{Duration, Instant};
 
 use super::ErrorFilter;
-use crate::RetryConfig;
+use crate::{ErrorKind, RetryConfig, metrics};
 
 /// Why a retried call stopped retrying and returned what it had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -91,7 +91,10 @@ pub fn retry_sync<T, E>(
             Ok(value) if checked || rejects.is_some_and(|rejects| rejects(value)) => {
                 retry.rejected()
             }
-            Ok(_) => None,
+            Ok(_) => {
+                retry.succeeded();
+                None
+            }
             Err(error) => on_error(&mut retry, error),
         };
         match delay {
@@ -176,6 +179,22 @@ impl<'c> RetryLoop<'c> {
         filter: &W,
         suggested: Option<Duration>,
     ) -> Option<Duration> {
+        self.failed_kind(error, None, shown, filter, suggested)
+    }
+
+    /// Like [`failed`](Self::failed), for an error whose kind is known (`None`: it has none):
+    /// the attempt is counted under that kind in metrics (feature `metrics`).
+    #[cold]
+    #[inline(never)]
+    pub fn failed_kind<E, W: ErrorFilter<E> + ?Sized>(
+        &mut self,
+        error: &E,
+        kind: Option<ErrorKind>,
+        shown: &dyn Display,
+        filter: &W,
+        suggested: Option<Duration>,
+    ) -> Option<Duration> {
+        metrics::retry_attempt_failed(self.operation, kind);
         if !filter.should_retry(error) {
             self.give_up(StopReason::NotRetryable, Some(shown));
             return None;
@@ -188,6 +207,7 @@ impl<'c> RetryLoop<'c> {
     #[cold]
     #[inline(never)]
     pub fn rejected(&mut self) -> Option<Duration> {
+        metrics::retry_attempt_rejected(self.operation);
         self.schedule(None, None)
     }
 
@@ -196,6 +216,13 @@ impl<'c> RetryLoop<'c> {
     #[inline(never)]
     pub fn stop(&mut self, reason: StopReason, shown: &dyn Display) {
         self.give_up(reason, Some(shown));
+    }
+
+    /// The current attempt succeeded with an accepted value. Counted in metrics (feature
+    /// `metrics`, one counter increment); without the feature, nothing.
+    #[inline(always)]
+    pub fn succeeded(&self) {
+        metrics::retry_succeeded(self.operation, self.attempt);
     }
 
     /// Waits `delay` with the policy's sleeper.
@@ -259,6 +286,7 @@ impl<'c> RetryLoop<'c> {
             if shown.is_some() { "failed" } else { "returned a rejected result" },
             delay,
         );
+        metrics::retry_scheduled(self.operation, delay);
         self.attempt += 1;
         self.total_delay = self.total_delay.saturating_add(delay);
         Some(delay)
@@ -274,6 +302,7 @@ impl<'c> RetryLoop<'c> {
 
     fn give_up(&mut self, reason: StopReason, shown: Option<&dyn Display>) {
         self.stop = Some(reason);
+        metrics::retry_gave_up(self.operation, self.attempt, reason);
         let shown = shown.map(tracing::field::display);
         match reason {
             StopReason::NotRetryable => tracing::debug!(

@@ -300,13 +300,20 @@ impl<W, R, H> RetryManager<W, R, H> {
         let attempt = retry.attempt();
         match outcome {
             Ok(value) if !self.retry_if_result.should_retry(&value) => {
+                retry.succeeded();
                 ControlFlow::Break(Ok(value))
             }
             Ok(value) => match retry.rejected() {
                 Some(delay) => ControlFlow::Continue(delay),
                 None => ControlFlow::Break(Ok(value)),
             },
-            Err(error) => match retry.failed(&error, &error, &self.retry_if, error.retry_after()) {
+            Err(error) => match retry.failed_kind(
+                &error,
+                error.error_kind(),
+                &error,
+                &self.retry_if,
+                error.retry_after(),
+            ) {
                 Some(delay) => {
                     self.on_retry.on_retry(attempt, &error, delay);
                     ControlFlow::Continue(delay)
