@@ -178,7 +178,7 @@ fn a_value_still_rejected_after_the_last_attempt_is_a_failed_call() {
     let recorded = recorded(|| {
         let manager = manager(&sleeper).retry_if_result(|healthy: &bool| !*healthy);
         let healthy = manager.execute(|| Ok::<_, McpStoreError>(false));
-        assert_eq!(healthy.unwrap(), false);
+        assert!(!healthy.unwrap(), "the last rejected value is returned");
     });
     let fetch = ("operation", "fetch");
     assert_eq!(
@@ -265,6 +265,16 @@ fn labels_never_carry_an_error_message() {
         let chain = FallbackChain::<str, u32, McpStoreError>::new().operation("lookup");
         let _ = chain.execute("arg-value", |_| Err(McpStoreError::connection(secret)));
     });
+    assert_eq!(
+        names(&recorded),
+        [
+            "mcpstore_errors_collected_total",
+            "mcpstore_fallback_exhausted_total",
+            CALLS,
+            DELAY,
+            ATTEMPTS,
+        ]
+    );
     for (name, labels) in recorded.keys() {
         for (key, value) in labels {
             assert!(

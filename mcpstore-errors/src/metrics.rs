@@ -5,6 +5,17 @@
 //! Labels are low-cardinality: an operation (a function path or the name the user gave),
 //! a service (a breaker's name), an error kind's code, an error type's name, a strategy's
 //! name, an outcome. Never a message or an argument.
+//!
+//! The application installs the exporter (Prometheus, OpenTelemetry..) as the `metrics`
+//! recorder; `describe_metrics` then gives each metric its description. With the feature on,
+//! a retried call's success is one counter increment: a key of two `&'static str` labels (one
+//! small allocation) and a lookup in the recorder. Every other metric is on a failure path.
+//!
+//! ```
+//! // After installing a recorder, e.g. metrics_exporter_prometheus::PrometheusBuilder:
+//! mcpstore_errors::metrics::describe_metrics();
+//! assert_eq!(mcpstore_errors::metrics::RETRY_CALLS, "mcpstore_retry_calls_total");
+//! ```
 
 #![cfg_attr(not(feature = "metrics"), allow(dead_code))]
 
@@ -89,21 +100,22 @@ pub(crate) fn retry_succeeded_first(operation: &'static str) {
 /// A retried call succeeded on attempt `attempt` (1-based).
 #[inline(always)]
 pub(crate) fn retry_succeeded(operation: &'static str, attempt: u32) {
+    #[cfg(feature = "metrics")]
     if attempt <= 1 {
         retry_succeeded_first(operation);
     } else {
         retry_succeeded_after_retry(operation);
     }
+    #[cfg(not(feature = "metrics"))]
+    let _ = (operation, attempt);
 }
 
+#[cfg(feature = "metrics")]
 #[cold]
 #[inline(never)]
 fn retry_succeeded_after_retry(operation: &'static str) {
-    #[cfg(feature = "metrics")]
     metrics::counter!(RETRY_CALLS, "operation" => operation, "outcome" => "successful_with_retry")
         .increment(1);
-    #[cfg(not(feature = "metrics"))]
-    let _ = operation;
 }
 
 /// A retried call gave up on attempt `attempt` (1-based) for `reason`.
