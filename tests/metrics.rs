@@ -255,6 +255,36 @@ fn the_entry_point_for_a_sync_first_success_counts_it() {
 }
 
 #[test]
+fn the_kind_of_an_error_is_found_when_it_is_classified_and_none_otherwise() {
+    use mcpstore_errors::__private::{Classified, KindClassified as _, KindUnknown as _};
+    let store = McpStoreError::connection("refused");
+    let text = String::from("refused");
+    assert_eq!(
+        (&&Classified(&store)).kind_of(),
+        Some(ErrorKind::Connection)
+    );
+    assert_eq!((&&Classified(&text)).kind_of(), None);
+
+    // What #[retry] can pass to RetryLoop::failed_kind: the attempt is counted under it.
+    let config = RetryConfig::new().max_attempts(1);
+    let recorded = recorded(|| {
+        let mut retry = mcpstore_errors::__private::RetryLoop::new(&config, "app::call");
+        let kind = (&&Classified(&store)).kind_of();
+        let filter = mcpstore_errors::RetryAnyError;
+        assert_eq!(retry.failed_kind(&store, kind, &store, &filter, None), None);
+    });
+    let op = ("operation", "app::call");
+    assert_eq!(
+        counter(&recorded, ATTEMPTS, &[op, ("kind", "CONNECTION_ERROR")]),
+        1
+    );
+    assert_eq!(
+        counter(&recorded, CALLS, &[op, ("outcome", "failed_without_retry")]),
+        1
+    );
+}
+
+#[test]
 fn labels_never_carry_an_error_message() {
     let sleeper = Arc::new(VirtualSleeper::new());
     let secret = "token=hunter2 refused";
