@@ -10,12 +10,6 @@
 //! recorder; `describe_metrics` then gives each metric its description. With the feature on,
 //! a retried call's success is one counter increment: a key of two `&'static str` labels (one
 //! small allocation) and a lookup in the recorder. Every other metric is on a failure path.
-//!
-//! ```
-//! // After installing a recorder, e.g. metrics_exporter_prometheus::PrometheusBuilder:
-//! mcpstore_errors::metrics::describe_metrics();
-//! assert_eq!(mcpstore_errors::metrics::RETRY_CALLS, "mcpstore_retry_calls_total");
-//! ```
 
 #![cfg_attr(not(feature = "metrics"), allow(dead_code))]
 
@@ -51,6 +45,12 @@ pub const REJECTED_RESULT: &str = "rejected_result";
 /// Registers every metric's description and unit with the installed recorder, so that an
 /// exporter can show them (Prometheus `# HELP` lines). Optional; call it once after installing
 /// the recorder.
+///
+/// ```
+/// // After installing a recorder, e.g. metrics_exporter_prometheus::PrometheusBuilder's:
+/// mcpstore_errors::metrics::describe_metrics();
+/// assert_eq!(mcpstore_errors::metrics::RETRY_CALLS, "mcpstore_retry_calls_total");
+/// ```
 #[cfg(feature = "metrics")]
 pub fn describe_metrics() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
