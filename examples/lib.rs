@@ -1,6 +1,6 @@
 //! Shared pieces of the `mcpstore-errors` examples: a demo tool server, a client of it with the
-//! attributes on its methods, the quickstart scenario, and a readable rendering of the crate's
-//! `tracing` events.
+//! attributes on its methods, the quickstart scenario, a readable rendering of the crate's
+//! `tracing` events, and the Prometheus demo.
 #![deny(missing_docs)]
 
 #[path = "support/client.rs"]
@@ -13,6 +13,9 @@ pub mod mcp;
 pub mod mcp_server;
 #[path = "support/narrate.rs"]
 pub mod narrate;
+#[cfg(feature = "metrics")]
+#[path = "support/prometheus.rs"]
+pub mod prometheus;
 #[path = "support/scenario.rs"]
 pub mod scenario;
 #[path = "support/server.rs"]

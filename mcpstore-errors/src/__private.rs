@@ -178,6 +178,13 @@ pub fn rejects<T, F: Fn(&T) -> bool>(value: &T, predicate: F) -> bool {
     predicate(value)
 }
 
+/// A sync `#[retry]` call's first attempt succeeded (it never builds a [`RetryLoop`]).
+/// Counted with the feature `metrics` (one counter increment); without it, nothing.
+#[inline(always)]
+pub fn retry_succeeded_first(operation: &'static str) {
+    crate::metrics::retry_succeeded_first(operation);
+}
+
 /// `on_retry = hook`: called before each retry with the failed attempt's number.
 #[inline(always)]
 pub fn on_retry<E, H: Fn(u32, &E, Duration)>(

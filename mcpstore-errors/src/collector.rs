@@ -349,6 +349,7 @@ impl ErrorCollector {
             context = self.bounded(context);
         }
         tracing::debug!(target: "mcpstore_errors::collector", error = payload.message(), "error collected");
+        crate::metrics::error_collected(|| (key.name(), payload.kind()));
         let now = self.inner.now();
         let recorded = shard::record_local(&self.inner, key, payload, context, now);
         drop(recorded.evicted);

@@ -191,6 +191,10 @@ mod collector;
 mod error;
 mod fallback;
 mod kind;
+#[cfg(feature = "metrics")]
+pub mod metrics;
+#[cfg(not(feature = "metrics"))]
+mod metrics;
 mod random;
 mod retry;
 mod sleep;

@@ -117,10 +117,18 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
         // The first attempt runs here; the retries, out of line, re-run the same closure.
         let accept = match &rejects {
             None => quote! {
-                ::core::result::Result::Ok(__mcpstore_value) => { #deposit ::core::result::Result::Ok(__mcpstore_value) }
+                ::core::result::Result::Ok(__mcpstore_value) => {
+                    #deposit
+                    ::mcpstore_errors::__private::retry_succeeded_first(#op);
+                    ::core::result::Result::Ok(__mcpstore_value)
+                }
             },
             Some(rejects) => quote! {
-                ::core::result::Result::Ok(__mcpstore_value) if !#rejects => { #deposit ::core::result::Result::Ok(__mcpstore_value) }
+                ::core::result::Result::Ok(__mcpstore_value) if !#rejects => {
+                    #deposit
+                    ::mcpstore_errors::__private::retry_succeeded_first(#op);
+                    ::core::result::Result::Ok(__mcpstore_value)
+                }
             },
         };
         let rejects_fn = match rejects_of(quote!(__mcpstore_value)) {

@@ -414,6 +414,7 @@ impl Inner {
     }
 
     fn emit(&self, t: &Transition) {
+        crate::metrics::breaker_transition(&self.service, t.from, t.to);
         let open_for_ms = t.open_for.map(|d| d.as_millis() as u64);
         match t.to {
             CircuitState::Open | CircuitState::ForcedOpen => tracing::warn!(

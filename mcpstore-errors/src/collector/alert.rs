@@ -106,6 +106,7 @@ impl Callbacks {
     /// Emits the alert as a `tracing` warning, then calls each callback outside every lock. A
     /// callback that panics is reported as a `tracing` error; the others still run.
     pub(super) fn deliver(&self, alert: &RateAlert, collector: &ErrorCollector) {
+        crate::metrics::rate_alert(&alert.error_type);
         tracing::warn!(
             target: "mcpstore_errors::collector",
             error_type = %alert.error_type,

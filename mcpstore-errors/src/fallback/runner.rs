@@ -48,6 +48,7 @@ impl<'a> FallbackRun<'a> {
     #[inline(never)]
     pub fn served(&self, strategy: &str, error: &dyn Display) {
         fallback_served(self.operation, strategy, error);
+        crate::metrics::fallback_step(self.operation, strategy, true);
     }
 
     /// `strategy` failed with `reason`; the chain goes on.
@@ -55,6 +56,7 @@ impl<'a> FallbackRun<'a> {
     #[inline(never)]
     pub fn failed(&self, strategy: &str, reason: &dyn Display) {
         fallback_strategy_failed(self.operation, strategy, reason);
+        crate::metrics::fallback_step(self.operation, strategy, false);
     }
 
     /// Every step failed; the primary's `error` is returned.
@@ -62,5 +64,6 @@ impl<'a> FallbackRun<'a> {
     #[inline(never)]
     pub fn exhausted(&self, error: &dyn Display) {
         fallback_exhausted(self.operation, error);
+        crate::metrics::fallback_exhausted(self.operation);
     }
 }

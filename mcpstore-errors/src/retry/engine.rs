@@ -6,7 +6,7 @@ use std::fmt::{self, Display};
 use std::time::{Duration, Instant};
 
 use super::ErrorFilter;
-use crate::{ErrorKind, RetryBudget, RetryConfig};
+use crate::{ErrorKind, RetryBudget, RetryConfig, metrics};
 
 /// Why a retried call stopped retrying and returned what it had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -158,12 +158,14 @@ impl<'c> RetryLoop<'c> {
         self
     }
 
-    /// An attempt succeeded: it pays into the budget, if any.
+    /// An attempt succeeded with an accepted value: it pays into the budget, if any, and is
+    /// counted in metrics (feature `metrics`, one counter increment).
     #[inline(always)]
     pub fn succeeded(&self) {
         if let Some(budget) = self.budget {
             budget.deposit();
         }
+        metrics::retry_succeeded(self.operation, self.attempt);
     }
 
     /// The policy.
@@ -200,6 +202,7 @@ impl<'c> RetryLoop<'c> {
         filter: &W,
         suggested: Option<Duration>,
     ) -> Option<Duration> {
+        metrics::retry_attempt_failed(self.operation, kind);
         // An open circuit fails at once until it half-opens: retrying would only spin on it.
         if kind.is_some_and(|kind| kind.is_a(ErrorKind::CircuitOpen)) {
             self.give_up(StopReason::CircuitOpen, Some(shown));
@@ -217,6 +220,7 @@ impl<'c> RetryLoop<'c> {
     #[cold]
     #[inline(never)]
     pub fn rejected(&mut self) -> Option<Duration> {
+        metrics::retry_attempt_rejected(self.operation);
         self.schedule(None, None, None)
     }
 
@@ -295,6 +299,7 @@ impl<'c> RetryLoop<'c> {
             if shown.is_some() { "failed" } else { "returned a rejected result" },
             delay,
         );
+        metrics::retry_scheduled(self.operation, delay);
         self.attempt += 1;
         self.total_delay = self.total_delay.saturating_add(delay);
         Some(delay)
@@ -310,6 +315,7 @@ impl<'c> RetryLoop<'c> {
 
     fn give_up(&mut self, reason: StopReason, shown: Option<&dyn Display>) {
         self.stop = Some(reason);
+        metrics::retry_gave_up(self.operation, self.attempt, reason);
         let shown = shown.map(tracing::field::display);
         match reason {
             StopReason::NotRetryable => tracing::debug!(

@@ -317,6 +317,7 @@ impl<W, R, H> RetryManager<W, R, H> {
         let attempt = retry.attempt();
         match outcome {
             Ok(value) if !self.retry_if_result.should_retry(&value) => {
+                retry.succeeded();
                 ControlFlow::Break(Ok(value))
             }
             Ok(value) => match retry.rejected() {

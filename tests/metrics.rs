@@ -1,0 +1,472 @@
+//! The feature `metrics`: what each engine records, read back from a recording recorder
+//! installed on the test's thread. Names, labels and values are those the README lists.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mcpstore_errors::{
+    CircuitBreaker, CircuitBreakerConfig, CircuitState, ErrorCollector, ErrorKind, FallbackChain,
+    Jitter, ManualClock, McpStoreError, ResponseCache, RetryConfig, RetryManager, SlidingWindow,
+    VirtualSleeper, retry,
+};
+use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+/// One recorded series: its name and labels.
+type Series = (String, BTreeMap<String, String>);
+
+/// Runs `f` with a recording recorder on this thread; returns every series it recorded.
+fn recorded(f: impl FnOnce()) -> BTreeMap<Series, DebugValue> {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, f);
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(key, _, _, value)| {
+            let (_, key) = key.into_parts();
+            let labels = key
+                .labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                .collect();
+            ((key.name().to_owned(), labels), value)
+        })
+        .collect()
+}
+
+fn series(name: &str, labels: &[(&str, &str)]) -> Series {
+    let labels = labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    (name.to_owned(), labels)
+}
+
+fn counter(recorded: &BTreeMap<Series, DebugValue>, name: &str, labels: &[(&str, &str)]) -> u64 {
+    match recorded.get(&series(name, labels)) {
+        Some(DebugValue::Counter(n)) => *n,
+        Some(other) => panic!("{name} {labels:?} is not a counter: {other:?}"),
+        None => 0,
+    }
+}
+
+/// The names recorded, each once.
+fn names(recorded: &BTreeMap<Series, DebugValue>) -> Vec<&str> {
+    let mut names: Vec<&str> = recorded.keys().map(|(name, _)| name.as_str()).collect();
+    names.dedup();
+    names
+}
+
+fn manager(sleeper: &Arc<VirtualSleeper>) -> RetryManager {
+    RetryManager::new(
+        RetryConfig::new()
+            .max_attempts(3)
+            .base_delay(Duration::from_millis(100))
+            .jitter(Jitter::None)
+            .sleeper(sleeper.clone()),
+    )
+    .operation("fetch")
+}
+
+const CALLS: &str = "mcpstore_retry_calls_total";
+const ATTEMPTS: &str = "mcpstore_retry_failed_attempts_total";
+const DELAY: &str = "mcpstore_retry_delay_seconds";
+
+#[test]
+fn a_first_success_is_counted_as_successful_without_retry_and_nothing_else() {
+    let sleeper = Arc::new(VirtualSleeper::new());
+    let recorded = recorded(|| {
+        let value = manager(&sleeper).execute(|| Ok::<_, McpStoreError>(7));
+        assert_eq!(value.unwrap(), 7);
+    });
+    assert_eq!(
+        counter(
+            &recorded,
+            CALLS,
+            &[
+                ("operation", "fetch"),
+                ("outcome", "successful_without_retry")
+            ]
+        ),
+        1
+    );
+    assert_eq!(names(&recorded), [CALLS], "{recorded:?}");
+}
+
+#[test]
+fn a_success_after_retries_counts_each_failed_attempt_by_kind_and_each_delay() {
+    let sleeper = Arc::new(VirtualSleeper::new());
+    let mut calls = 0;
+    let recorded = recorded(|| {
+        let value = manager(&sleeper).execute(|| {
+            calls += 1;
+            match calls {
+                1 => Err(McpStoreError::connection("refused")),
+                2 => Err(McpStoreError::service_timeout("fs", Duration::from_secs(5))),
+                _ => Ok(calls),
+            }
+        });
+        assert_eq!(value.unwrap(), 3);
+    });
+    let fetch = ("operation", "fetch");
+    assert_eq!(
+        counter(
+            &recorded,
+            CALLS,
+            &[fetch, ("outcome", "successful_with_retry")]
+        ),
+        1
+    );
+    assert_eq!(
+        counter(
+            &recorded,
+            CALLS,
+            &[fetch, ("outcome", "successful_without_retry")]
+        ),
+        0
+    );
+    for kind in [ErrorKind::Connection, ErrorKind::ServiceTimeout] {
+        assert_eq!(
+            counter(&recorded, ATTEMPTS, &[fetch, ("kind", kind.code())]),
+            1,
+            "{kind:?}"
+        );
+    }
+    match &recorded[&series(DELAY, &[fetch])] {
+        DebugValue::Histogram(delays) => {
+            let delays: Vec<f64> = delays.iter().map(|d| d.into_inner()).collect();
+            assert_eq!(delays, [0.1, 0.2]);
+        }
+        other => panic!("not a histogram: {other:?}"),
+    }
+}
+
+#[test]
+fn giving_up_on_the_first_attempt_or_after_retries_are_two_outcomes() {
+    let sleeper = Arc::new(VirtualSleeper::new());
+    let recorded = recorded(|| {
+        let manager = manager(&sleeper).retry_if_retryable();
+        // Not retryable: stops on the first attempt.
+        let missing = manager.execute(|| Err::<(), _>(McpStoreError::tool_not_found("read", None)));
+        assert!(missing.is_err());
+        // Retryable every time: stops after the third.
+        let down = manager.execute(|| Err::<(), _>(McpStoreError::connection("refused")));
+        assert!(down.is_err());
+    });
+    let fetch = ("operation", "fetch");
+    assert_eq!(
+        counter(
+            &recorded,
+            CALLS,
+            &[fetch, ("outcome", "failed_without_retry")]
+        ),
+        1
+    );
+    assert_eq!(
+        counter(&recorded, CALLS, &[fetch, ("outcome", "failed_with_retry")]),
+        1
+    );
+    let attempts = |kind: ErrorKind| counter(&recorded, ATTEMPTS, &[fetch, ("kind", kind.code())]);
+    assert_eq!(attempts(ErrorKind::ToolNotFound), 1);
+    assert_eq!(attempts(ErrorKind::Connection), 3);
+}
+
+#[test]
+fn a_value_still_rejected_after_the_last_attempt_is_a_failed_call() {
+    let sleeper = Arc::new(VirtualSleeper::new());
+    let recorded = recorded(|| {
+        let manager = manager(&sleeper).retry_if_result(|healthy: &bool| !*healthy);
+        let healthy = manager.execute(|| Ok::<_, McpStoreError>(false));
+        assert!(!healthy.unwrap(), "the last rejected value is returned");
+    });
+    let fetch = ("operation", "fetch");
+    assert_eq!(
+        counter(&recorded, CALLS, &[fetch, ("outcome", "failed_with_retry")]),
+        1
+    );
+    assert_eq!(
+        counter(&recorded, ATTEMPTS, &[fetch, ("kind", "rejected_result")]),
+        3
+    );
+}
+
+#[retry(max_attempts = 3, delay = 0)]
+fn flaky(failures: &mut u32) -> Result<u32, McpStoreError> {
+    if *failures > 0 {
+        *failures -= 1;
+        return Err(McpStoreError::connection("refused"));
+    }
+    Ok(42)
+}
+
+#[test]
+fn a_sync_retry_attribute_counts_its_retries_and_its_success_after_them() {
+    let recorded = recorded(|| {
+        assert_eq!(flaky(&mut 2).unwrap(), 42);
+        assert!(flaky(&mut 5).is_err());
+    });
+    let names: Vec<&str> = recorded
+        .keys()
+        .filter(|(name, _)| name == CALLS)
+        .map(|(_, labels)| labels["operation"].as_str())
+        .collect();
+    let operation = names[0];
+    assert!(operation.ends_with("flaky"), "{operation}");
+    let op = ("operation", operation);
+    assert_eq!(
+        counter(
+            &recorded,
+            CALLS,
+            &[op, ("outcome", "successful_with_retry")]
+        ),
+        1
+    );
+    assert_eq!(
+        counter(&recorded, CALLS, &[op, ("outcome", "failed_with_retry")]),
+        1
+    );
+    // 2 failures, then 3: counted, though the attribute does not yet pass the kind along.
+    let failed: u64 = recorded
+        .iter()
+        .filter(|((name, labels), _)| name == ATTEMPTS && labels["operation"] == operation)
+        .map(|(_, value)| match value {
+            DebugValue::Counter(n) => *n,
+            other => panic!("{other:?}"),
+        })
+        .sum();
+    assert_eq!(failed, 5);
+}
+
+#[test]
+fn the_entry_point_for_a_sync_first_success_counts_it() {
+    let recorded = recorded(|| mcpstore_errors::__private::retry_succeeded_first("app::read"));
+    assert_eq!(
+        counter(
+            &recorded,
+            CALLS,
+            &[
+                ("operation", "app::read"),
+                ("outcome", "successful_without_retry")
+            ]
+        ),
+        1
+    );
+}
+
+#[retry(max_attempts = 1)]
+fn classified_failure() -> Result<(), McpStoreError> {
+    Err(McpStoreError::connection("refused"))
+}
+
+#[retry(max_attempts = 1)]
+fn unclassified_failure() -> Result<(), std::fmt::Error> {
+    Err(std::fmt::Error)
+}
+
+#[test]
+fn an_attempt_is_counted_under_its_kind_when_its_type_is_classified() {
+    let recorded = recorded(|| {
+        let _ = classified_failure();
+        let _ = unclassified_failure();
+    });
+    let classified = ("operation", concat!(module_path!(), "::classified_failure"));
+    let unclassified = (
+        "operation",
+        concat!(module_path!(), "::unclassified_failure"),
+    );
+    assert_eq!(
+        counter(
+            &recorded,
+            ATTEMPTS,
+            &[classified, ("kind", "CONNECTION_ERROR")]
+        ),
+        1
+    );
+    assert_eq!(
+        counter(
+            &recorded,
+            ATTEMPTS,
+            &[unclassified, ("kind", "unclassified")]
+        ),
+        1
+    );
+    assert_eq!(
+        counter(
+            &recorded,
+            CALLS,
+            &[classified, ("outcome", "failed_without_retry")]
+        ),
+        1
+    );
+}
+
+#[test]
+fn labels_never_carry_an_error_message() {
+    let sleeper = Arc::new(VirtualSleeper::new());
+    let secret = "token=hunter2 refused";
+    let recorded = recorded(|| {
+        let _ = manager(&sleeper).execute(|| Err::<(), _>(McpStoreError::connection(secret)));
+        let collector = ErrorCollector::new(10);
+        collector.collect(&McpStoreError::connection(secret), serde_json::Value::Null);
+        let chain = FallbackChain::<str, u32, McpStoreError>::new().operation("lookup");
+        let _ = chain.execute("arg-value", |_| Err(McpStoreError::connection(secret)));
+    });
+    assert_eq!(
+        names(&recorded),
+        [
+            "mcpstore_errors_collected_total",
+            "mcpstore_fallback_exhausted_total",
+            CALLS,
+            DELAY,
+            ATTEMPTS,
+        ]
+    );
+    for (name, labels) in recorded.keys() {
+        for (key, value) in labels {
+            assert!(
+                !value.contains("hunter2") && !value.contains("arg-value"),
+                "{name}: {key}={value}"
+            );
+            assert!(
+                ["operation", "outcome", "kind", "type", "code", "strategy"]
+                    .contains(&key.as_str()),
+                "{name}: unexpected label {key}"
+            );
+        }
+    }
+}
+
+const STEPS: &str = "mcpstore_fallback_steps_total";
+
+#[test]
+fn fallback_steps_are_counted_by_strategy_and_outcome_and_exhaustion_by_operation() {
+    let recorded = recorded(|| {
+        let chain = FallbackChain::<str, u32, McpStoreError>::new()
+            .operation("lookup")
+            .cache(ResponseCache::new(Duration::from_secs(60), 10))
+            .default_value(0);
+        let served = chain.execute("a", |_| Err(McpStoreError::connection("down")));
+        assert_eq!(served.unwrap(), 0);
+
+        let bare = FallbackChain::<str, u32, McpStoreError>::new()
+            .operation("bare")
+            .cache(ResponseCache::new(Duration::from_secs(60), 10));
+        assert!(
+            bare.execute("a", |_| Err(McpStoreError::connection("down")))
+                .is_err()
+        );
+    });
+    let lookup = ("operation", "lookup");
+    assert_eq!(
+        counter(
+            &recorded,
+            STEPS,
+            &[lookup, ("strategy", "cache"), ("outcome", "failed")]
+        ),
+        1
+    );
+    assert_eq!(
+        counter(
+            &recorded,
+            STEPS,
+            &[lookup, ("strategy", "default"), ("outcome", "served")]
+        ),
+        1
+    );
+    assert_eq!(
+        counter(&recorded, "mcpstore_fallback_exhausted_total", &[lookup]),
+        0
+    );
+    assert_eq!(
+        counter(
+            &recorded,
+            "mcpstore_fallback_exhausted_total",
+            &[("operation", "bare")]
+        ),
+        1
+    );
+}
+
+#[test]
+fn breaker_transitions_are_counted_and_the_state_gauge_follows() {
+    let clock = Arc::new(ManualClock::new());
+    let recorded = recorded(|| {
+        let breaker = CircuitBreaker::new(
+            "fs",
+            CircuitBreakerConfig::new()
+                .window(SlidingWindow::Count(2))
+                .minimum_calls(2)
+                .failure_rate(0.5)
+                .open_duration(Duration::from_secs(30))
+                .jitter(0.0)
+                .clock(clock.clone()),
+        );
+        for _ in 0..2 {
+            let _ = breaker.call(|| Err::<(), _>(McpStoreError::connection("refused")));
+        }
+        assert_eq!(breaker.state(), CircuitState::Open);
+        clock.advance(Duration::from_secs(30));
+        breaker.call(|| Ok::<_, McpStoreError>(())).unwrap();
+        assert_eq!(breaker.state(), CircuitState::Closed);
+    });
+    let transitions = |from: &str, to: &str| {
+        counter(
+            &recorded,
+            "mcpstore_breaker_transitions_total",
+            &[("service", "fs"), ("from", from), ("to", to)],
+        )
+    };
+    assert_eq!(transitions("closed", "open"), 1);
+    assert_eq!(transitions("open", "half_open"), 1);
+    assert_eq!(transitions("half_open", "closed"), 1);
+    let gauge = |state: &str| match &recorded[&series(
+        "mcpstore_breaker_state",
+        &[("service", "fs"), ("state", state)],
+    )] {
+        DebugValue::Gauge(value) => value.into_inner(),
+        other => panic!("not a gauge: {other:?}"),
+    };
+    assert_eq!(gauge("closed"), 1.0);
+    for state in ["open", "half_open", "forced_open", "disabled"] {
+        assert_eq!(gauge(state), 0.0, "{state}");
+    }
+}
+
+#[test]
+fn collected_errors_are_counted_by_type_and_code_and_alerts_by_type() {
+    let recorded = recorded(|| {
+        let collector = ErrorCollector::builder()
+            .alert_threshold(2)
+            .alert_window(Duration::from_secs(60))
+            .build();
+        for _ in 0..3 {
+            collector.collect(
+                &McpStoreError::connection("refused"),
+                serde_json::Value::Null,
+            );
+        }
+        collector.collect(&std::fmt::Error, serde_json::Value::Null);
+    });
+    let collected = "mcpstore_errors_collected_total";
+    assert_eq!(
+        counter(
+            &recorded,
+            collected,
+            &[("type", "ConnectionError"), ("code", "CONNECTION_ERROR")]
+        ),
+        3
+    );
+    assert_eq!(
+        counter(&recorded, collected, &[("type", "Error"), ("code", "none")]),
+        1
+    );
+    assert_eq!(
+        counter(
+            &recorded,
+            "mcpstore_rate_alerts_total",
+            &[("type", "ConnectionError")]
+        ),
+        1
+    );
+}
