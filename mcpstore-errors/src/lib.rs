@@ -63,6 +63,9 @@
 //! | `config = policies::health()` | a [`RetryConfig`] to start from, evaluated once on first use |
 //! | `on_retry = log_attempt` | called with the attempt, `&error` and the next delay |
 //! | `no_clone = [pool]` | pass these by-value arguments to every attempt without cloning (the body only borrows them) |
+//! | `attempt_timeout = "2s"` | (`async fn`) each attempt is dropped after this long and fails as `ServiceTimeout` |
+//! | `deadline = "10s"` | no attempt starts and no wait runs past this, from the first attempt |
+//! | `budget = retry_budgets().budget("fs")` | retries draw on a [`RetryBudget`]; successes refill it |
 //! | `#[fallback(cache(ttl = "10m", capacity = 1000))]` | serve the last success for the same arguments (and, for a method, the same instance) while younger than `ttl` (default 5 min); at most `capacity` entries (default 1024) |
 //! | `#[fallback(default = Vec::new())]` | return this value |
 //! | `#[fallback(default)]` | return `Default::default()` |
@@ -71,7 +74,9 @@
 //! | `#[collect_errors]` | record escaping errors in [`global_collector()`] |
 //! | `context = {"operation": "x"}` | JSON stored with each recorded error |
 //! | `collector = &MY_COLLECTOR` | record in another [`ErrorCollector`] |
-//! | `crate = deps::mcpstore_errors` | any of the three: where this crate is when renamed or re-exported |
+//! | `#[circuit_breaker(service = "fs")]` | fail at once while the service's [`CircuitBreaker`] is open; `registry = &R` for another [`BreakerRegistry`] |
+//! | `#[timeout("2s")]` | (`async fn`) drop the call after this long; it fails as `ServiceTimeout` |
+//! | `crate = deps::mcpstore_errors` | any attribute: where this crate is when renamed or re-exported |
 //!
 //! Fallbacks are tried in the order written; when all fail, the original error is returned.
 //! The annotated function must return a `Result` (an alias of one will do, except with
@@ -108,11 +113,15 @@
 //! Attributes compose from the outside in, so write them in this order:
 //!
 //! ```text
-//! #[collect_errors]          3. records what still fails
-//! #[fallback(..)]            2. falls back once the retries are exhausted
-//! #[retry(..)]               1. retries each failure
-//! fn call() -> Result<T, E>
+//! #[collect_errors]                     5. records what still fails
+//! #[fallback(..)]                       4. falls back once the retries are exhausted
+//! #[retry(..)]                          3. retries each failure; stops at once on CircuitOpen
+//! #[circuit_breaker(service = "fs")]    2. one permit per attempt; counts each outcome
+//! #[timeout("2s")]                      1. cancels a hung attempt (a ServiceTimeout failure)
+//! async fn call() -> Result<T, E>
 //! ```
+//!
+//! Any subset keeps this order. `tests/layers.rs` runs the whole stack on virtual time.
 //!
 //! ## Sync and async
 //!
