@@ -8,6 +8,7 @@
 
 mod alert;
 mod clock;
+mod context;
 mod export;
 mod history;
 mod record;
@@ -21,14 +22,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use serde_json::Value;
-
 use self::alert::{AlertState, Callbacks};
 use self::clock::TimeSource;
-use self::shard::{Shard, ShardData};
+use self::shard::{Collected, Shard, ShardData};
 use crate::McpStoreError;
 
 pub use self::alert::RateAlert;
+pub use self::context::Context;
+pub(crate) use self::context::with_function;
 pub use self::record::ErrorRecord;
 pub use self::summary::ErrorSummary;
 use crate::clock::Clock;
@@ -106,8 +107,9 @@ impl Config {
             .max(self.alert_threshold.saturating_add(1))
     }
 
+    /// A threshold of `usize::MAX` cannot be exceeded, and a zero window holds no error.
     fn alerts_off(&self) -> bool {
-        self.alert_threshold == usize::MAX
+        self.alert_threshold == usize::MAX || self.alert_window.is_zero()
     }
 }
 
@@ -167,10 +169,15 @@ impl Inner {
 
     /// Locks every shard, in registry order.
     fn with_shards<R>(&self, read: impl FnOnce(&[MutexGuard<'_, ShardData>]) -> R) -> R {
+        self.with_shards_mut(|guards| read(guards))
+    }
+
+    /// Locks every shard, in registry order, for a change.
+    fn with_shards_mut<R>(&self, change: impl FnOnce(&mut [MutexGuard<'_, ShardData>]) -> R) -> R {
         let registry = self.registry();
-        let guards: Vec<MutexGuard<'_, ShardData>> =
+        let mut guards: Vec<MutexGuard<'_, ShardData>> =
             registry.iter().map(|shard| shard.lock()).collect();
-        read(&guards)
+        change(&mut guards)
     }
 
     /// Applies `change` to every shard, in registry order, returning what it gives back (to
@@ -183,8 +190,9 @@ impl Inner {
             .collect()
     }
 
-    /// Counts `name` within the window over every shard and moves the alert state; returns
-    /// the alert to deliver when this error starts a burst.
+    /// Counts `name` within the window over every shard (making their published counts
+    /// exact) and moves the alert state; returns the alert to deliver when this error starts
+    /// a burst.
     #[cold]
     fn check_rate(
         &self,
@@ -193,9 +201,9 @@ impl Inner {
         now: SystemTime,
     ) -> Option<RateAlert> {
         let _gate = state.gate();
-        let count = self.with_shards(|shards| {
+        let count = self.with_shards_mut(|shards| {
             shards
-                .iter()
+                .iter_mut()
                 .map(|shard| shard.recent(name, now, &self.config))
                 .sum()
         });
@@ -242,7 +250,9 @@ impl ErrorCollector {
         ErrorCollectorBuilder::default()
     }
 
-    /// Records `error` with `context` (any JSON; a null context exports as `{}`).
+    /// Records `error` with `context`: any JSON (a null context exports as `{}`), given as a
+    /// [`serde_json::Value`], or shared as an `Arc<Value>` or a `&'static Value` (see
+    /// [`Context`]): the history keeps the context by pointer, never copying it.
     ///
     /// A [`McpStoreError`] is kept by reference count; another error is formatted once, and
     /// the first `McpStoreError` among its causes supplies the code and details. Also emits a
@@ -264,10 +274,28 @@ impl ErrorCollector {
     /// assert_eq!(records[1].code(), Some("SERVICE_TIMEOUT"));
     /// ```
     #[inline]
-    pub fn collect<E: StdError + 'static>(&self, error: &E, context: Value) {
+    pub fn collect<E: StdError + 'static>(&self, error: &E, context: impl Into<Context>) {
+        self.collect_in(error, context.into(), None);
+    }
+
+    /// `collect`, with the name of the function `#[collect_errors]` collected the error in.
+    #[inline]
+    pub(crate) fn collect_in<E: StdError + 'static>(
+        &self,
+        error: &E,
+        context: Context,
+        function: Option<&'static str>,
+    ) {
         let (key, payload) = record::describe(error);
         tracing::debug!(target: "mcpstore_errors::collector", error = %error, "error collected");
-        self.record(key, payload, context);
+        self.record(
+            key,
+            Collected {
+                payload,
+                context,
+                function,
+            },
+        );
     }
 
     /// Records a value that is only [`Display`] (a `String`, a `&str`, a type without an
@@ -281,16 +309,38 @@ impl ErrorCollector {
     /// assert_eq!(record.error_type(), "String");
     /// assert_eq!(record.message(), "quota exceeded");
     /// ```
-    pub fn collect_display<T: Display + ?Sized + 'static>(&self, error: &T, context: Value) {
+    pub fn collect_display<T: Display + ?Sized + 'static>(
+        &self,
+        error: &T,
+        context: impl Into<Context>,
+    ) {
+        self.collect_display_in(error, context.into(), None);
+    }
+
+    /// `collect_display`, with the name of the function `#[collect_errors]` collected the
+    /// value in.
+    pub(crate) fn collect_display_in<T: Display + ?Sized + 'static>(
+        &self,
+        error: &T,
+        context: Context,
+        function: Option<&'static str>,
+    ) {
         let (key, payload) = record::describe_display(error);
         tracing::debug!(target: "mcpstore_errors::collector", error = %error, "error collected");
-        self.record(key, payload, context);
+        self.record(
+            key,
+            Collected {
+                payload,
+                context,
+                function,
+            },
+        );
     }
 
     #[inline]
-    fn record(&self, key: record::TypeKey, payload: record::Payload, context: Value) {
+    fn record(&self, key: record::TypeKey, collected: Collected) {
         let now = self.inner.now();
-        let recorded = shard::record_local(&self.inner, key, payload, context, now);
+        let recorded = shard::record_local(&self.inner, key, collected, now);
         drop(recorded.evicted);
         if let Some((name, state)) = recorded.check_rate {
             if let Some(alert) = self.inner.check_rate(name, &state, now) {
@@ -452,7 +502,7 @@ impl ErrorCollector {
     /// assert!(collector.statistics().is_empty());
     /// ```
     pub fn reset(&self) {
-        let taken = self.inner.with_each_shard(std::mem::take);
+        let taken = self.inner.with_each_shard(ShardData::take_all);
         drop(taken);
         self.rearm_alerts();
     }
@@ -599,7 +649,11 @@ impl ErrorCollectorBuilder {
         self
     }
 
-    /// The alert's window (default 5 minutes).
+    /// The alert's window (default 5 minutes). A zero window holds no error, so it turns
+    /// the alert off, as a threshold of `usize::MAX` does.
+    ///
+    /// When the clock steps back, errors collected at later times count as within the
+    /// window until the clock passes them again: a burst stays one burst.
     pub fn alert_window(mut self, window: Duration) -> Self {
         self.config.alert_window = window;
         self

@@ -173,8 +173,9 @@ pub use backoff::{Backoff, Jitter, RetryConfig, RetryStrategy};
 pub use classify::Classify;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use collector::{
-    DEFAULT_ALERT_THRESHOLD, DEFAULT_ALERT_WINDOW, DEFAULT_MAX_ERRORS, DEFAULT_TREND_LENGTH,
-    ErrorCollector, ErrorCollectorBuilder, ErrorRecord, ErrorSummary, RateAlert, global_collector,
+    Context, DEFAULT_ALERT_THRESHOLD, DEFAULT_ALERT_WINDOW, DEFAULT_MAX_ERRORS,
+    DEFAULT_TREND_LENGTH, ErrorCollector, ErrorCollectorBuilder, ErrorRecord, ErrorSummary,
+    RateAlert, global_collector,
 };
 pub use error::{BoxError, McpStoreError};
 pub use fallback::{

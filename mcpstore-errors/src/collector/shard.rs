@@ -4,13 +4,12 @@
 use std::any::TypeId;
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::SystemTime;
-
-use serde_json::Value;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::time::{Duration, SystemTime};
 
 use super::alert::AlertState;
 use super::clock::within;
+use super::context::Context;
 use super::record::{ErrorRecord, Payload, TypeKey};
 use super::{Config, Inner};
 use crate::ErrorKind;
@@ -35,6 +34,93 @@ pub(super) struct ShardData {
     pub(super) types: Vec<TypeSlot>,
     kind_slots: [Option<u32>; ErrorKind::ALL.len()],
     type_slots: Vec<(TypeId, u32)>,
+    /// The time of this shard's last collect, to notice the clock stepping back.
+    last_now: Option<SystemTime>,
+}
+
+impl TypeSlot {
+    /// Inserts `now` in time order (at the end, unless the clock stepped back) and drops the
+    /// oldest beyond `capacity`.
+    #[inline]
+    fn push_time(&mut self, now: SystemTime, capacity: usize) {
+        match self.trend.back() {
+            Some(&last) if now < last => {
+                let at = self.trend.partition_point(|&then| then <= now);
+                self.trend.insert(at, now);
+            }
+            _ => self.trend.push_back(now),
+        }
+        if self.trend.len() > capacity {
+            self.trend.pop_front();
+        }
+    }
+
+    /// How many of the trend's times lie within `window` before `now`. The trend is in time
+    /// order, so a binary search finds the oldest one inside.
+    fn recent(&self, now: SystemTime, window: Duration) -> usize {
+        let first_inside = self
+            .trend
+            .partition_point(|&then| !within(now, then, window));
+        self.trend.len() - first_inside
+    }
+
+    /// `recent`, counting from the newest and stopping at `cap`: outside a burst only a few
+    /// times are inside the window.
+    #[inline]
+    fn recent_up_to(&self, now: SystemTime, window: Duration, cap: usize) -> usize {
+        self.trend
+            .iter()
+            .rev()
+            .take(cap)
+            .take_while(|&&then| within(now, then, window))
+            .count()
+    }
+
+    /// Sets this shard's share of the type's window count; returns the sum over shards.
+    #[inline]
+    fn publish(&mut self, count: usize) -> usize {
+        let old = std::mem::replace(&mut self.published, count);
+        self.alert.change_window_count(old, count)
+    }
+
+    /// Decides from this shard alone, and the other shards' published counts, whether the
+    /// alert state is settled; otherwise asks for an exact count over every shard.
+    ///
+    /// Each shard publishes its count within the window (capped at `threshold + 1`, enough
+    /// to decide) at each collect; a count only falls as time passes, so the sum is an upper
+    /// bound of the true count (unless the clock stepped back). At or below the threshold,
+    /// no burst is possible: the common case outside a burst reads one atomic and writes it
+    /// only when this shard's count changes. Publishing and reading are sequentially
+    /// consistent, so of two collects that together cross the threshold, one sees the other.
+    #[inline]
+    fn rate_check(
+        &mut self,
+        now: SystemTime,
+        config: &Config,
+        stepped_back: bool,
+    ) -> Option<(&'static str, Arc<AlertState>)> {
+        let threshold = config.alert_threshold;
+        let cap = threshold.saturating_add(1);
+        let settled = if self.alert.is_firing() {
+            // In a burst: this shard alone proving it (its `threshold + 1`-th newest time is
+            // inside the window) keeps the alert raised.
+            let proven = self.trend.len() > threshold
+                && within(
+                    now,
+                    self.trend[self.trend.len() - 1 - threshold],
+                    config.alert_window,
+                );
+            if proven && self.published < cap {
+                self.publish(cap);
+            }
+            proven
+        } else {
+            let local = self.recent_up_to(now, config.alert_window, cap);
+            let total = self.publish(local);
+            total <= threshold && !stepped_back
+        };
+        (!settled).then(|| (self.name, Arc::clone(&self.alert)))
+    }
 }
 
 #[derive(Debug)]
@@ -42,9 +128,13 @@ pub(super) struct TypeSlot {
     /// Interned: equal names are the same address.
     pub(super) name: &'static str,
     pub(super) count: u64,
-    /// Oldest first, at most `Config::trend_capacity`.
+    /// In time order (oldest first, even when the clock steps back), at most
+    /// `Config::trend_capacity`.
     pub(super) trend: VecDeque<SystemTime>,
     pub(super) alert: Arc<AlertState>,
+    /// This shard's share of `alert`'s window count: its count within the window when last
+    /// computed. Changed only under this shard's lock, together with `alert`'s sum.
+    published: usize,
 }
 
 /// What a collect leaves to do once the shard is unlocked.
@@ -56,45 +146,45 @@ pub(super) struct Recorded {
     pub(super) check_rate: Option<(&'static str, Arc<AlertState>)>,
 }
 
+/// What a collect stores besides its type.
+pub(super) struct Collected {
+    pub(super) payload: Payload,
+    pub(super) context: Context,
+    pub(super) function: Option<&'static str>,
+}
+
 impl ShardData {
     #[inline]
     pub(super) fn record(
         &mut self,
         inner: &Inner,
         key: TypeKey,
-        payload: Payload,
-        context: Value,
+        collected: Collected,
         now: SystemTime,
     ) -> Recorded {
         let config = &inner.config;
+        // A clock that stepped back since this shard's last collect: the other shards'
+        // published counts were taken later than now, so only an exact count can be trusted.
+        let stepped_back = self.last_now.is_some_and(|last| now < last);
+        self.last_now = Some(now);
         let slot_index = self.slot(inner, key);
         let slot = &mut self.types[slot_index];
         slot.count += 1;
-        slot.trend.push_back(now);
-        if slot.trend.len() > config.trend_capacity() {
-            slot.trend.pop_front();
-        }
-        // This thread alone proving the burst, while the alert is already raised, is the
-        // common case in a burst; anything else needs every shard's count.
-        let threshold = config.alert_threshold;
-        let local_burst = slot.trend.len() > threshold
-            && within(
-                now,
-                slot.trend[slot.trend.len() - 1 - threshold],
-                config.alert_window,
-            );
-        let check_rate = if config.alerts_off() || local_burst && slot.alert.is_firing() {
+        slot.push_time(now, config.trend_capacity());
+        let check_rate = if config.alerts_off() {
             None
         } else {
-            Some((slot.name, Arc::clone(&slot.alert)))
+            slot.rate_check(now, config, stepped_back)
         };
         let error_type = slot.name;
 
         self.records.push_back(ErrorRecord {
             timestamp: now,
             error_type,
-            payload,
-            context,
+            payload: collected.payload,
+            context: collected.context,
+            function: collected.function,
+            view: OnceLock::new(),
         });
         let evicted = if self.records.len() > config.max_errors {
             self.records.pop_front()
@@ -144,25 +234,24 @@ impl ShardData {
             count: 0,
             trend: VecDeque::new(),
             alert: inner.alert_state(name),
+            published: 0,
         });
         self.types.len() - 1
     }
 
-    /// How many errors of `name` this shard saw within the alert window before `now`.
-    pub(super) fn recent(&self, name: &'static str, now: SystemTime, config: &Config) -> usize {
+    /// How many errors of `name` this shard saw within the alert window before `now`, also
+    /// published as this shard's share of the type's window count (the caller holds every
+    /// shard's lock, so the published counts become exact for `now`).
+    pub(super) fn recent(&mut self, name: &'static str, now: SystemTime, config: &Config) -> usize {
         self.types
-            .iter()
+            .iter_mut()
             .find(|slot| std::ptr::eq(slot.name, name))
             .map_or(0, |slot| {
-                // A shard's trend is in collect order, so its times only grow: a binary search
-                // finds the oldest one inside the window, however long the trend.
-                let first_inside = slot
-                    .trend
-                    .partition_point(|&then| !within(now, then, config.alert_window));
-                slot.trend.len() - first_inside
+                let count = slot.recent(now, config.alert_window);
+                slot.publish(count);
+                count
             })
     }
-
     /// Takes in the shard of a thread that ended: its records merge by time (newest
     /// `max_errors` kept), its counts add up, its trends merge. Returns the records that fell
     /// out, for the caller to drop once its locks are released.
@@ -180,6 +269,9 @@ impl ShardData {
             let index = self.slot_named(inner, theirs.name);
             let ours = &mut self.types[index];
             ours.count += theirs.count;
+            // The sum stays an upper bound of the merged trend's window count, and the type's
+            // total is unchanged.
+            ours.published += theirs.published;
             let mut trend: Vec<SystemTime> = ours.trend.drain(..).collect();
             trend.extend(theirs.trend);
             trend.sort();
@@ -193,8 +285,17 @@ impl ShardData {
     pub(super) fn take_history(&mut self) -> VecDeque<ErrorRecord> {
         for slot in &mut self.types {
             slot.trend.clear();
+            slot.publish(0);
         }
         std::mem::take(&mut self.records)
+    }
+
+    /// Empties everything, statistics included; returns what was held.
+    pub(super) fn take_all(&mut self) -> ShardData {
+        for slot in &mut self.types {
+            slot.publish(0);
+        }
+        std::mem::take(self)
     }
 }
 
@@ -229,31 +330,30 @@ thread_local! {
 pub(super) fn record_local(
     inner: &Arc<Inner>,
     key: TypeKey,
-    payload: Payload,
-    context: Value,
+    collected: Collected,
     now: SystemTime,
 ) -> Recorded {
-    let mut pending = Some((payload, context));
+    let mut pending = Some(collected);
     let recorded = LOCAL.try_with(|local| {
         let owner = Arc::as_ptr(inner);
         {
             let shards = local.try_borrow().ok()?;
             if let Some(found) = shards.0.iter().find(|l| l.owner.as_ptr() == owner) {
-                let (payload, context) = pending.take()?;
-                return Some(found.shard.lock().record(inner, key, payload, context, now));
+                let collected = pending.take()?;
+                return Some(found.shard.lock().record(inner, key, collected, now));
             }
         }
         let shard = register(inner, local)?;
-        let (payload, context) = pending.take()?;
-        let recorded = shard.lock().record(inner, key, payload, context, now);
+        let collected = pending.take()?;
+        let recorded = shard.lock().record(inner, key, collected, now);
         Some(recorded)
     });
     match (recorded, pending.take()) {
         (Ok(Some(recorded)), _) => recorded,
-        (_, Some((payload, context))) => inner
+        (_, Some(collected)) => inner
             .retired_shard()
             .lock()
-            .record(inner, key, payload, context, now),
+            .record(inner, key, collected, now),
         (_, None) => Recorded::default(),
     }
 }
