@@ -540,8 +540,14 @@ impl ErrorCollector {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn export(&self, path: impl AsRef<Path>) -> Result<(), McpStoreError> {
+        let snapshot = self.snapshot();
+        export::write_atomically(path.as_ref(), &snapshot.document())
+    }
+
+    /// The history and the statistics as of now, copied under the locks (pointers only:
+    /// contexts and `McpStoreError`s are shared), so that formatting them holds no lock.
+    fn snapshot(&self) -> export::Snapshot {
         let now = self.inner.now();
-        // Copy under the locks (reference counts, mostly), format after releasing them.
         let (records, statistics) = self.inner.with_shards(|shards| {
             let records: Vec<ErrorRecord> = history::newest(shards, self.inner.config.max_errors)
                 .into_iter()
@@ -549,13 +555,11 @@ impl ErrorCollector {
                 .collect();
             (records, statistics(shards))
         });
-        let document = export::ExportDocument {
-            export_time: export::export_time(now),
-            total_errors: records.len(),
-            errors: &records,
-            statistics: &statistics,
-        };
-        export::write_atomically(path.as_ref(), &document)
+        export::Snapshot {
+            now,
+            records,
+            statistics,
+        }
     }
 
     /// Exports into `dir` under the name `errors_YYYYmmdd_HHMMSS.json` (the collector's clock,
@@ -587,6 +591,82 @@ fn statistics(shards: &[MutexGuard<'_, ShardData>]) -> BTreeMap<String, u64> {
         }
     }
     counts
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{self, Write};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+
+    /// A writer whose first write waits until another thread has collected.
+    struct WaitsForACollect {
+        serializing: mpsc::Sender<()>,
+        collected: mpsc::Receiver<()>,
+        waited: Option<bool>,
+    }
+
+    impl Write for WaitsForACollect {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            if self.waited.is_none() {
+                let _ = self.serializing.send(());
+                let collected = self.collected.recv_timeout(Duration::from_secs(10)).is_ok();
+                self.waited = Some(collected);
+            }
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_collect_on_another_thread_is_not_blocked_while_the_export_serializes() {
+        let collector = ErrorCollector::new(20_000);
+        let (serializing_tx, serializing_rx) = mpsc::channel();
+        let (collected_tx, collected_rx) = mpsc::channel();
+        let (registered_tx, registered_rx) = mpsc::channel();
+        std::thread::scope(|scope| {
+            let other = &collector;
+            scope.spawn(move || {
+                // This thread's shard exists and holds records: the export locks it too.
+                other.collect(&std::fmt::Error, json!({"thread": "other"}));
+                registered_tx.send(()).unwrap();
+                if serializing_rx.recv().is_ok() {
+                    other.collect(&std::fmt::Error, json!({"thread": "other"}));
+                    let _ = collected_tx.send(());
+                }
+            });
+            registered_rx.recv().unwrap();
+            let context = Arc::new(json!({"operation": "list_tools", "server": "fs"}));
+            for _ in 0..10_000 {
+                collector.collect(&McpStoreError::connection("refused"), &context);
+            }
+            let mut writer = WaitsForACollect {
+                serializing: serializing_tx,
+                collected: collected_rx,
+                waited: None,
+            };
+            let snapshot = collector.snapshot();
+            serde_json::to_writer_pretty(&mut writer, &snapshot.document()).unwrap();
+            assert_eq!(
+                writer.waited,
+                Some(true),
+                "the other thread collected while the export was being written"
+            );
+            assert_eq!(
+                snapshot.records.len(),
+                10_001,
+                "the snapshot is as of its start"
+            );
+        });
+        assert_eq!(collector.len(), 10_002);
+    }
 }
 
 impl std::fmt::Debug for ErrorCollector {
