@@ -282,3 +282,51 @@ fn clear_and_reset_forget_the_window_counts() {
         collector.clear();
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The summary
+
+#[test]
+fn the_summary_counts_exactly_the_history_when_threads_hold_more_than_it_keeps() {
+    let clock = Arc::new(ManualClock::starting_at(start()));
+    let collector = ErrorCollector::builder()
+        .max_errors(12)
+        .clock(clock.clone())
+        .build();
+    let errors = [
+        McpStoreError::connection("refused"),
+        McpStoreError::service_not_found("fs"),
+        McpStoreError::configuration("bad"),
+    ];
+    let turn = Mutex::new(());
+    let (done, checked) = (std::sync::Barrier::new(4), std::sync::Barrier::new(4));
+    std::thread::scope(|scope| {
+        for error in &errors {
+            let (collector, clock, turn) = (&collector, &clock, &turn);
+            let (done, checked) = (&done, &checked);
+            scope.spawn(move || {
+                // Each thread's shard holds ten, 30 in all: the history is the newest 12.
+                for _ in 0..10 {
+                    let _turn = turn.lock().unwrap();
+                    clock.advance(Duration::from_secs(1));
+                    collector.collect(error, Value::Null);
+                }
+                // Stay alive while the main thread reads, so the shards are read as three.
+                done.wait();
+                checked.wait();
+            });
+        }
+        done.wait();
+        let summary = collector.summary(Duration::from_secs(3600));
+        let records = collector.records();
+        assert_eq!(records.len(), 12);
+        assert_eq!(summary.total_errors, 12);
+        let mut by_type = std::collections::BTreeMap::new();
+        for record in &records {
+            *by_type.entry(record.error_type().to_owned()).or_default() += 1;
+        }
+        assert_eq!(summary.error_types, by_type);
+        assert_eq!(summary.error_codes.values().sum::<usize>(), 12);
+        checked.wait();
+    });
+}

@@ -386,7 +386,7 @@ impl ErrorCollector {
     pub fn summary(&self, window: Duration) -> ErrorSummary {
         let now = self.inner.now();
         self.inner.with_shards(|shards| {
-            let records = history::newest(shards, self.inner.config.max_errors);
+            let records = history::newest_unordered(shards, self.inner.config.max_errors);
             summary::summarize(records, now, window)
         })
     }

@@ -21,8 +21,29 @@ pub(super) fn newest<'a>(
     }
 }
 
-fn merge<'a>(shards: &'a [MutexGuard<'_, ShardData>], max_errors: usize) -> Vec<&'a ErrorRecord> {
-    let mut all: Vec<(usize, usize, &'a ErrorRecord)> = shards
+/// The same records as [`newest`], in no particular order: for reads that only count them,
+/// which then need no sort.
+pub(super) fn newest_unordered<'a>(
+    shards: &'a [MutexGuard<'_, ShardData>],
+    max_errors: usize,
+) -> Vec<&'a ErrorRecord> {
+    let held: usize = shards.iter().map(|shard| shard.records.len()).sum();
+    if held <= max_errors {
+        return shards
+            .iter()
+            .flat_map(|shard| shard.records.iter())
+            .collect();
+    }
+    let mut all: Vec<(usize, usize, &'a ErrorRecord)> = keyed(shards);
+    let oldest_kept = all.len() - max_errors;
+    all.select_nth_unstable_by(oldest_kept, order);
+    all.drain(..oldest_kept);
+    all.into_iter().map(|(_, _, record)| record).collect()
+}
+
+/// Every record with its shard and position, which break ties between equal times.
+fn keyed<'a>(shards: &'a [MutexGuard<'_, ShardData>]) -> Vec<(usize, usize, &'a ErrorRecord)> {
+    shards
         .iter()
         .enumerate()
         .flat_map(|(shard, data)| {
@@ -31,10 +52,15 @@ fn merge<'a>(shards: &'a [MutexGuard<'_, ShardData>], max_errors: usize) -> Vec<
                 .enumerate()
                 .map(move |(position, record)| (shard, position, record))
         })
-        .collect();
-    let order = |a: &(usize, usize, &ErrorRecord), b: &(usize, usize, &ErrorRecord)| {
-        (a.2.timestamp, a.0, a.1).cmp(&(b.2.timestamp, b.0, b.1))
-    };
+        .collect()
+}
+
+fn order(a: &(usize, usize, &ErrorRecord), b: &(usize, usize, &ErrorRecord)) -> std::cmp::Ordering {
+    (a.2.timestamp, a.0, a.1).cmp(&(b.2.timestamp, b.0, b.1))
+}
+
+fn merge<'a>(shards: &'a [MutexGuard<'_, ShardData>], max_errors: usize) -> Vec<&'a ErrorRecord> {
+    let mut all = keyed(shards);
     if all.len() > max_errors {
         let oldest_kept = all.len() - max_errors;
         all.select_nth_unstable_by(oldest_kept, order);
