@@ -330,3 +330,120 @@ fn the_summary_counts_exactly_the_history_when_threads_hold_more_than_it_keeps()
         checked.wait();
     });
 }
+
+// ---------------------------------------------------------------------------------------
+// Errors collected again and again
+
+/// A small deterministic generator, so that the sequence is the same on every run.
+fn next(state: &mut u64) -> usize {
+    *state = state
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
+    (*state >> 33) as usize
+}
+
+#[test]
+fn repeated_and_fresh_error_values_come_back_as_collected() {
+    // 200 values, more than a shard holds once for many, so some are held per entry.
+    let errors: Vec<McpStoreError> = (0..200)
+        .map(|i| McpStoreError::service_not_found(format!("s{i}")).with_detail("i", i))
+        .collect();
+    let collector = ErrorCollector::new(50);
+    let mut model = std::collections::VecDeque::new();
+    let mut state = 7;
+    for round in 0..5000 {
+        let pick = next(&mut state) % 240;
+        if pick < 200 {
+            collector.collect(&errors[pick], Value::Null);
+            model.push_back(format!("Service 's{pick}' not found"));
+        } else {
+            collector.collect(
+                &McpStoreError::connection(format!("fresh {round}")),
+                Value::Null,
+            );
+            model.push_back(format!("fresh {round}"));
+        }
+        if model.len() > 50 {
+            model.pop_front();
+        }
+        if round % 97 == 0 {
+            let records = collector.records();
+            let messages: Vec<&str> = records.iter().map(|r| r.message()).collect();
+            assert_eq!(
+                messages,
+                model.iter().map(String::as_str).collect::<Vec<_>>()
+            );
+            for record in &records {
+                if let Some(i) = record.details().and_then(|d| d.get("i")) {
+                    let i = usize::try_from(i.as_u64().unwrap()).unwrap();
+                    assert_eq!(record.message(), errors[i].message());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn errors_held_by_a_thread_that_ended_come_back_as_collected() {
+    let errors: Vec<McpStoreError> = (0..100)
+        .map(|i| McpStoreError::service_not_found(format!("s{i}")))
+        .collect();
+    let collector = ErrorCollector::new(1000);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for round in 0..300 {
+                collector.collect(&errors[round % 100], Value::Null);
+            }
+        });
+    });
+    let records = collector.records();
+    assert_eq!(records.len(), 300);
+    for (round, record) in records.iter().enumerate() {
+        assert_eq!(record.message(), errors[round % 100].message());
+        assert_eq!(record.code(), Some("SERVICE_NOT_FOUND"));
+    }
+}
+
+/// Counts its drops, to see when the collector lets go of an error.
+#[derive(Debug)]
+struct DropFlag(Arc<std::sync::atomic::AtomicUsize>);
+
+impl std::fmt::Display for DropFlag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("flag")
+    }
+}
+
+impl std::error::Error for DropFlag {}
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn clear_and_reset_let_go_of_every_error_the_collector_held() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    for reset in [false, true] {
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let collector = ErrorCollector::new(10);
+        {
+            let error = McpStoreError::connection("refused").with_source(DropFlag(dropped.clone()));
+            for _ in 0..25 {
+                collector.collect(&error, Value::Null);
+            }
+        }
+        assert_eq!(dropped.load(Ordering::SeqCst), 0, "the history holds it");
+        if reset {
+            collector.reset();
+        } else {
+            collector.clear();
+        }
+        assert_eq!(
+            dropped.load(Ordering::SeqCst),
+            1,
+            "nothing holds it any more"
+        );
+    }
+}

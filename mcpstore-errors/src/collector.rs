@@ -2,9 +2,11 @@
 //! rate alert, summaries and JSON exports.
 //!
 //! Collecting is built to be cheap enough to call on every error: each thread records into
-//! its own shard (a ring of records plus per-type counters and trends), a `McpStoreError` is
-//! kept by reference count, and nothing is formatted until a summary or an export asks.
-//! Reads lock every shard and merge.
+//! its own shard (a ring of records plus per-type counters and trends), a `McpStoreError`
+//! collected again and again is held once per shard (so threads collecting one error value
+//! share no reference count), contexts are shared, and nothing is formatted until a summary
+//! or an export asks. Outside a burst, the alert reads one atomic count per type. Reads lock
+//! every shard, copy pointers, and format after releasing the locks.
 
 mod alert;
 mod clock;
@@ -24,7 +26,7 @@ use std::time::{Duration, SystemTime};
 
 use self::alert::{AlertState, Callbacks};
 use self::clock::TimeSource;
-use self::shard::{Collected, Shard, ShardData};
+use self::shard::{Collected, Incoming, Shard, ShardData};
 use crate::McpStoreError;
 
 pub use self::alert::RateAlert;
@@ -51,7 +53,9 @@ pub const DEFAULT_TREND_LENGTH: usize = 100;
 ///   different threads with equal timestamps are ordered in a fixed but unspecified way. Each
 ///   thread keeps its own ring of up to `max_errors`, merged when read; the ring of a thread
 ///   that ends is merged into the collector, so memory is bounded by `max_errors` per live
-///   thread that collected.
+///   thread that collected. Each thread also keeps up to 64 recently collected
+///   `McpStoreError` values alive, to hold each once for all its records, until they give
+///   way to others or [`clear`](Self::clear) or [`reset`](Self::reset) runs.
 /// - **Statistics**: cumulative counts per type since the collector was made (or
 ///   [`reset`](Self::reset)), exact under any number of threads; eviction does not lower them.
 /// - **Trends**: the newest `trend_length` timestamps of each type.
@@ -286,12 +290,22 @@ impl ErrorCollector {
         context: Context,
         function: Option<&'static str>,
     ) {
-        let (key, payload) = record::describe(error);
         tracing::debug!(target: "mcpstore_errors::collector", error = %error, "error collected");
+        // A `McpStoreError` goes to the shard by reference: the shard holds it once for
+        // every entry of the same error, instead of a clone per entry.
+        if let Some(store) = (error as &dyn std::any::Any).downcast_ref::<McpStoreError>() {
+            let collected = Collected {
+                error: Incoming::Store(store),
+                context,
+                function,
+            };
+            return self.record(record::TypeKey::Kind(store.kind()), collected);
+        }
+        let (key, payload) = record::describe(error);
         self.record(
             key,
             Collected {
-                payload,
+                error: Incoming::Other(payload),
                 context,
                 function,
             },
@@ -330,7 +344,7 @@ impl ErrorCollector {
         self.record(
             key,
             Collected {
-                payload,
+                error: Incoming::Other(payload),
                 context,
                 function,
             },
@@ -338,10 +352,11 @@ impl ErrorCollector {
     }
 
     #[inline]
-    fn record(&self, key: record::TypeKey, collected: Collected) {
+    fn record(&self, key: record::TypeKey, collected: Collected<'_>) {
         let now = self.inner.now();
         let recorded = shard::record_local(&self.inner, key, collected, now);
         drop(recorded.evicted);
+        drop(recorded.released);
         if let Some((name, state)) = recorded.check_rate {
             if let Some(alert) = self.inner.check_rate(name, &state, now) {
                 self.inner.callbacks.deliver(&alert);
@@ -386,8 +401,8 @@ impl ErrorCollector {
     pub fn summary(&self, window: Duration) -> ErrorSummary {
         let now = self.inner.now();
         self.inner.with_shards(|shards| {
-            let records = history::newest_unordered(shards, self.inner.config.max_errors);
-            summary::summarize(records, now, window)
+            let entries = history::newest_unordered(shards, self.inner.config.max_errors);
+            summary::summarize(entries.into_iter().map(|(_, entry)| entry), now, window)
         })
     }
 
@@ -402,7 +417,7 @@ impl ErrorCollector {
         self.inner.with_shards(|shards| {
             history::newest(shards, self.inner.config.max_errors)
                 .into_iter()
-                .cloned()
+                .map(|(shard, entry)| shards[shard].record_of(entry))
                 .collect()
         })
     }
@@ -551,7 +566,7 @@ impl ErrorCollector {
         let (records, statistics) = self.inner.with_shards(|shards| {
             let records: Vec<ErrorRecord> = history::newest(shards, self.inner.config.max_errors)
                 .into_iter()
-                .cloned()
+                .map(|(shard, entry)| shards[shard].record_of(entry))
                 .collect();
             (records, statistics(shards))
         });

@@ -2,21 +2,24 @@
 
 use std::sync::MutexGuard;
 
-use super::record::ErrorRecord;
-use super::shard::ShardData;
+use super::shard::{Entry, ShardData};
 
-/// The newest `max_errors` records of all shards, oldest first. Newest means latest
+/// The newest `max_errors` entries of all shards, oldest first, each with its shard's index. Newest means latest
 /// timestamp; records with the same timestamp in different shards keep shard order, so the
 /// choice is well defined.
 pub(super) fn newest<'a>(
     shards: &'a [MutexGuard<'_, ShardData>],
     max_errors: usize,
-) -> Vec<&'a ErrorRecord> {
+) -> Vec<(usize, &'a Entry)> {
     let mut filled = shards.iter().filter(|shard| !shard.records.is_empty());
     match (filled.next(), filled.next()) {
         (None, _) => Vec::new(),
         // One shard (the common case): its ring already holds its newest, in order.
-        (Some(only), None) => only.records.iter().collect(),
+        (Some(_), None) => shards
+            .iter()
+            .enumerate()
+            .flat_map(|(shard, data)| data.records.iter().map(move |entry| (shard, entry)))
+            .collect(),
         _ => merge(shards, max_errors),
     }
 }
@@ -26,23 +29,26 @@ pub(super) fn newest<'a>(
 pub(super) fn newest_unordered<'a>(
     shards: &'a [MutexGuard<'_, ShardData>],
     max_errors: usize,
-) -> Vec<&'a ErrorRecord> {
+) -> Vec<(usize, &'a Entry)> {
     let held: usize = shards.iter().map(|shard| shard.records.len()).sum();
     if held <= max_errors {
         return shards
             .iter()
-            .flat_map(|shard| shard.records.iter())
+            .enumerate()
+            .flat_map(|(shard, data)| data.records.iter().map(move |entry| (shard, entry)))
             .collect();
     }
-    let mut all: Vec<(usize, usize, &'a ErrorRecord)> = keyed(shards);
+    let mut all: Vec<(usize, usize, &'a Entry)> = keyed(shards);
     let oldest_kept = all.len() - max_errors;
     all.select_nth_unstable_by(oldest_kept, order);
     all.drain(..oldest_kept);
-    all.into_iter().map(|(_, _, record)| record).collect()
+    all.into_iter()
+        .map(|(shard, _, entry)| (shard, entry))
+        .collect()
 }
 
 /// Every record with its shard and position, which break ties between equal times.
-fn keyed<'a>(shards: &'a [MutexGuard<'_, ShardData>]) -> Vec<(usize, usize, &'a ErrorRecord)> {
+fn keyed<'a>(shards: &'a [MutexGuard<'_, ShardData>]) -> Vec<(usize, usize, &'a Entry)> {
     shards
         .iter()
         .enumerate()
@@ -55,11 +61,14 @@ fn keyed<'a>(shards: &'a [MutexGuard<'_, ShardData>]) -> Vec<(usize, usize, &'a 
         .collect()
 }
 
-fn order(a: &(usize, usize, &ErrorRecord), b: &(usize, usize, &ErrorRecord)) -> std::cmp::Ordering {
+fn order(a: &(usize, usize, &Entry), b: &(usize, usize, &Entry)) -> std::cmp::Ordering {
     (a.2.timestamp, a.0, a.1).cmp(&(b.2.timestamp, b.0, b.1))
 }
 
-fn merge<'a>(shards: &'a [MutexGuard<'_, ShardData>], max_errors: usize) -> Vec<&'a ErrorRecord> {
+fn merge<'a>(
+    shards: &'a [MutexGuard<'_, ShardData>],
+    max_errors: usize,
+) -> Vec<(usize, &'a Entry)> {
     let mut all = keyed(shards);
     if all.len() > max_errors {
         let oldest_kept = all.len() - max_errors;
@@ -67,5 +76,7 @@ fn merge<'a>(shards: &'a [MutexGuard<'_, ShardData>], max_errors: usize) -> Vec<
         all.drain(..oldest_kept);
     }
     all.sort_unstable_by(order);
-    all.into_iter().map(|(_, _, record)| record).collect()
+    all.into_iter()
+        .map(|(shard, _, entry)| (shard, entry))
+        .collect()
 }

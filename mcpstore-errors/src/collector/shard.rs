@@ -12,7 +12,7 @@ use super::clock::within;
 use super::context::Context;
 use super::record::{ErrorRecord, Payload, TypeKey};
 use super::{Config, Inner};
-use crate::ErrorKind;
+use crate::{ErrorKind, McpStoreError};
 
 /// One thread's history, statistics and trends. Aligned so two shards never share a cache line.
 #[derive(Debug, Default)]
@@ -30,7 +30,9 @@ impl Shard {
 #[derive(Debug, Default)]
 pub(super) struct ShardData {
     /// Oldest first, at most `max_errors`.
-    pub(super) records: VecDeque<ErrorRecord>,
+    pub(super) records: VecDeque<Entry>,
+    /// The `McpStoreError`s this shard's entries hold once for many.
+    interned: Interned,
     pub(super) types: Vec<TypeSlot>,
     kind_slots: [Option<u32>; ErrorKind::ALL.len()],
     type_slots: Vec<(TypeId, u32)>,
@@ -137,18 +139,141 @@ pub(super) struct TypeSlot {
     published: usize,
 }
 
+/// One error of the history. A `McpStoreError` seen again and again (one value collected
+/// from several places, or by several threads) is held once by the shard, so that collecting
+/// it touches no reference count another thread also touches.
+#[derive(Debug)]
+pub(super) struct Entry {
+    pub(super) timestamp: SystemTime,
+    pub(super) error_type: &'static str,
+    /// The kind of the `McpStoreError` the error is or wraps: the summary's code.
+    pub(super) code: Option<ErrorKind>,
+    held: Held,
+    context: Context,
+    function: Option<&'static str>,
+}
+
+#[derive(Debug)]
+enum Held {
+    /// The error in this slot of the shard's `Interned`.
+    Interned(u8),
+    Own(Payload),
+}
+
+/// A small table of `McpStoreError`s, by address: each slot holds one error and how many
+/// entries refer to it. A slot no entry refers to is taken by the next error hashed to it;
+/// an error whose slot is busy with another is held by its entry.
+#[derive(Debug, Default)]
+struct Interned {
+    slots: Vec<InternSlot>,
+}
+
+#[derive(Debug, Default)]
+struct InternSlot {
+    error: Option<McpStoreError>,
+    uses: u32,
+}
+
+const INTERNED_SLOTS: usize = 64;
+
+impl Interned {
+    /// Holds `error` for one more entry; returns how, and the error the slot let go (to be
+    /// dropped outside the lock).
+    #[inline]
+    fn hold(&mut self, error: &McpStoreError) -> (Held, Option<McpStoreError>) {
+        if self.slots.is_empty() {
+            self.slots.resize_with(INTERNED_SLOTS, InternSlot::default);
+        }
+        // Fibonacci hashing of the address: its top bits pick the slot.
+        let hash = (error.address() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let index = (hash >> (64 - INTERNED_SLOTS.trailing_zeros())) as usize;
+        let slot = &mut self.slots[index];
+        let cached = u8::try_from(index).unwrap_or(u8::MAX);
+        match &slot.error {
+            Some(held) if held.is_same(error) => {
+                slot.uses += 1;
+                (Held::Interned(cached), None)
+            }
+            _ if slot.uses == 0 => {
+                slot.uses = 1;
+                let released = slot.error.replace(error.clone());
+                (Held::Interned(cached), released)
+            }
+            _ => (Held::Own(Payload::Store(error.clone())), None),
+        }
+    }
+
+    #[inline]
+    fn release(&mut self, held: &Held) {
+        if let Held::Interned(index) = held {
+            if let Some(slot) = self.slots.get_mut(usize::from(*index)) {
+                slot.uses = slot.uses.saturating_sub(1);
+            }
+        }
+    }
+
+    fn error(&self, index: u8) -> Option<&McpStoreError> {
+        self.slots.get(usize::from(index))?.error.as_ref()
+    }
+
+    /// Lets go of every error, for entries that are all gone.
+    fn take(&mut self) -> Vec<McpStoreError> {
+        std::mem::take(&mut self.slots)
+            .into_iter()
+            .filter_map(|slot| slot.error)
+            .collect()
+    }
+}
+
+impl ShardData {
+    /// The public form of one of this shard's entries: pointers copied, nothing formatted.
+    pub(super) fn record_of(&self, entry: &Entry) -> ErrorRecord {
+        ErrorRecord {
+            timestamp: entry.timestamp,
+            error_type: entry.error_type,
+            payload: self.payload_of(&entry.held),
+            context: entry.context.clone(),
+            function: entry.function,
+            view: OnceLock::new(),
+        }
+    }
+
+    fn payload_of(&self, held: &Held) -> Payload {
+        match held {
+            Held::Own(payload) => payload.clone(),
+            Held::Interned(index) => match self.interned.error(*index) {
+                Some(error) => Payload::Store(error.clone()),
+                // Unreachable: a slot keeps its error while an entry refers to it.
+                None => Payload::Other {
+                    message: String::new(),
+                    cause: None,
+                },
+            },
+        }
+    }
+}
+
+/// What a collect brings to the shard.
+pub(super) enum Incoming<'e> {
+    /// Held by the shard's table when it can be, else cloned.
+    Store(&'e McpStoreError),
+    Other(Payload),
+}
+
 /// What a collect leaves to do once the shard is unlocked.
 #[derive(Default)]
 pub(super) struct Recorded {
     /// Dropped outside the lock: dropping an error may run arbitrary code.
-    pub(super) evicted: Option<ErrorRecord>,
+    pub(super) evicted: Option<Entry>,
+    /// Likewise: an error the shard's table let go of.
+    pub(super) released: Option<McpStoreError>,
     /// Set when the alert state of the type may change and needs the other shards' counts.
     pub(super) check_rate: Option<(&'static str, Arc<AlertState>)>,
 }
 
 /// What a collect stores besides its type.
-pub(super) struct Collected {
-    pub(super) payload: Payload,
+pub(super) struct Collected<'e> {
+    pub(super) error: Incoming<'e>,
     pub(super) context: Context,
     pub(super) function: Option<&'static str>,
 }
@@ -159,7 +284,7 @@ impl ShardData {
         &mut self,
         inner: &Inner,
         key: TypeKey,
-        collected: Collected,
+        collected: Collected<'_>,
         now: SystemTime,
     ) -> Recorded {
         let config = &inner.config;
@@ -178,21 +303,39 @@ impl ShardData {
         };
         let error_type = slot.name;
 
-        self.records.push_back(ErrorRecord {
+        let (held, code, released) = match collected.error {
+            Incoming::Store(error) => {
+                let (held, released) = self.interned.hold(error);
+                (held, Some(error.kind()), released)
+            }
+            Incoming::Other(payload) => {
+                let code = match &payload {
+                    Payload::Store(error) => Some(error.kind()),
+                    Payload::Other { cause, .. } => cause.as_ref().map(McpStoreError::kind),
+                };
+                (Held::Own(payload), code, None)
+            }
+        };
+        self.records.push_back(Entry {
             timestamp: now,
             error_type,
-            payload: collected.payload,
+            code,
+            held,
             context: collected.context,
             function: collected.function,
-            view: OnceLock::new(),
         });
         let evicted = if self.records.len() > config.max_errors {
-            self.records.pop_front()
+            let evicted = self.records.pop_front();
+            if let Some(entry) = &evicted {
+                self.interned.release(&entry.held);
+            }
+            evicted
         } else {
             None
         };
         Recorded {
             evicted,
+            released,
             check_rate,
         }
     }
@@ -253,16 +396,28 @@ impl ShardData {
             })
     }
     /// Takes in the shard of a thread that ended: its records merge by time (newest
-    /// `max_errors` kept), its counts add up, its trends merge. Returns the records that fell
-    /// out, for the caller to drop once its locks are released.
+    /// `max_errors` kept), its counts add up, its trends merge. Returns what fell out, for the
+    /// caller to drop once its locks are released.
     #[must_use]
-    pub(super) fn absorb(&mut self, inner: &Inner, other: ShardData) -> Vec<ErrorRecord> {
+    pub(super) fn absorb(&mut self, inner: &Inner, mut other: ShardData) -> Leftovers {
         let config = &inner.config;
-        let mut records: Vec<ErrorRecord> = self.records.drain(..).collect();
-        records.extend(other.records);
-        records.sort_by_key(|record| record.timestamp);
+        // Their entries leave their table: each holds its own error from now on.
+        let theirs = std::mem::take(&mut other.records)
+            .into_iter()
+            .map(|mut entry| {
+                if let Held::Interned(_) = entry.held {
+                    entry.held = Held::Own(other.payload_of(&entry.held));
+                }
+                entry
+            });
+        let mut records: Vec<Entry> = self.records.drain(..).collect();
+        records.extend(theirs);
+        records.sort_by_key(|entry| entry.timestamp);
         let keep = records.split_off(records.len().saturating_sub(config.max_errors));
         let evicted = std::mem::replace(&mut records, keep);
+        for entry in &evicted {
+            self.interned.release(&entry.held);
+        }
         self.records = records.into();
 
         for theirs in other.types {
@@ -278,16 +433,22 @@ impl ShardData {
             let skip = trend.len().saturating_sub(config.trend_capacity());
             ours.trend = trend.into_iter().skip(skip).collect();
         }
-        evicted
+        Leftovers {
+            entries: evicted,
+            errors: other.interned.take(),
+        }
     }
 
-    /// Empties the history and the trends, keeping the counts; returns the records.
-    pub(super) fn take_history(&mut self) -> VecDeque<ErrorRecord> {
+    /// Empties the history and the trends, keeping the counts; returns what was held.
+    pub(super) fn take_history(&mut self) -> Leftovers {
         for slot in &mut self.types {
             slot.trend.clear();
             slot.publish(0);
         }
-        std::mem::take(&mut self.records)
+        Leftovers {
+            entries: std::mem::take(&mut self.records).into(),
+            errors: self.interned.take(),
+        }
     }
 
     /// Empties everything, statistics included; returns what was held.
@@ -297,6 +458,15 @@ impl ShardData {
         }
         std::mem::take(self)
     }
+}
+
+/// Entries and errors a shard let go of, to be dropped once the locks are released.
+#[derive(Debug, Default)]
+pub(super) struct Leftovers {
+    #[allow(dead_code, reason = "held only to be dropped later")]
+    entries: Vec<Entry>,
+    #[allow(dead_code, reason = "held only to be dropped later")]
+    errors: Vec<McpStoreError>,
 }
 
 /// The shards this thread holds, one per collector it has collected into. When the thread
@@ -330,7 +500,7 @@ thread_local! {
 pub(super) fn record_local(
     inner: &Arc<Inner>,
     key: TypeKey,
-    collected: Collected,
+    collected: Collected<'_>,
     now: SystemTime,
 ) -> Recorded {
     let mut pending = Some(collected);
@@ -375,4 +545,37 @@ fn register(inner: &Arc<Inner>, local: &RefCell<LocalShards>) -> Option<Arc<Shar
     drop(shards);
     drop(dead);
     Some(shard)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repeated_error_is_held_once_for_all_its_entries() {
+        let mut table = Interned::default();
+        let error = McpStoreError::connection("refused");
+        let mut held = Vec::new();
+        for _ in 0..10 {
+            let (entry, released) = table.hold(&error);
+            assert!(released.is_none());
+            held.push(entry);
+        }
+        let Held::Interned(index) = held[0] else {
+            panic!("an error in a free slot is interned");
+        };
+        assert!(
+            held.iter()
+                .all(|h| matches!(h, Held::Interned(i) if *i == index))
+        );
+        assert!(table.error(index).is_some_and(|kept| kept.is_same(&error)));
+        assert_eq!(table.slots[usize::from(index)].uses, 10);
+        for entry in &held {
+            table.release(entry);
+        }
+        assert_eq!(table.slots[usize::from(index)].uses, 0);
+        // A free slot keeps its error for the next collect of it; `take` lets go of it.
+        assert_eq!(table.take().len(), 1);
+        assert!(table.slots.is_empty());
+    }
 }
