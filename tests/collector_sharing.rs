@@ -447,3 +447,32 @@ fn clear_and_reset_let_go_of_every_error_the_collector_held() {
         );
     }
 }
+
+#[test]
+fn a_burst_split_evenly_over_threads_racing_is_never_missed_nor_doubled() {
+    // Four threads with three errors each, at one instant: no thread alone exceeds the
+    // threshold of 10, together they do. Whatever the interleaving, one alert.
+    for _ in 0..200 {
+        let clock = Arc::new(ManualClock::starting_at(start()));
+        let collector = ErrorCollector::builder()
+            .alert_threshold(10)
+            .clock(clock.clone())
+            .build();
+        let alerts = alerts_of(&collector);
+        let go = std::sync::Barrier::new(4);
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                let (collector, go) = (&collector, &go);
+                scope.spawn(move || {
+                    go.wait();
+                    for _ in 0..3 {
+                        collector.collect(&McpStoreError::connection("refused"), Value::Null);
+                    }
+                });
+            }
+        });
+        let alerts = alerts.lock().unwrap();
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert!(alerts[0].count == 11 || alerts[0].count == 12);
+    }
+}
