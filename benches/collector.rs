@@ -263,6 +263,67 @@ fn criterion_home() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion")
 }
 
+/// Not a criterion measurement: the CPU time of this thread for a summary of 1000 errors in
+/// three shards and for an export of 100,000, which the other processes of a shared
+/// machine do not inflate as they do wall time (the export's includes writing, not waiting
+/// for the disk).
+fn cpu_time_of_summary_and_export(_: &mut Criterion) {
+    let collector = ErrorCollector::new(1000);
+    let filled = Barrier::new(3);
+    let (done, wait) = mpsc::channel::<()>();
+    let wait = std::sync::Mutex::new(wait);
+    thread::scope(|scope| {
+        for _ in 0..2 {
+            let (collector, filled, wait) = (&collector, &filled, &wait);
+            scope.spawn(move || {
+                fill(collector, &service_errors(), 333);
+                filled.wait();
+                let _ = wait.lock().map(|wait| wait.recv());
+            });
+        }
+        fill(&collector, &service_errors(), 334);
+        filled.wait();
+        let runs = 2000;
+        let before = thread_cpu_ns();
+        for _ in 0..runs {
+            black_box(collector.summary(Duration::from_secs(24 * 3600)));
+        }
+        let cpu = thread_cpu_ns()
+            .zip(before)
+            .map(|(after, before)| after - before);
+        println!(
+            "cpu time: summary of 1000 errors in 3 shards: {} per summary",
+            cpu.map_or("?".to_owned(), |ns| format!(
+                "{:.2} µs",
+                ns as f64 / runs as f64 / 1e3
+            ))
+        );
+        drop(done);
+    });
+
+    let collector = ErrorCollector::new(100_000);
+    fill(&collector, &service_errors(), 100_000);
+    let dir = std::env::temp_dir().join(format!("collector-bench-cpu-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    let path = dir.join("errors.json");
+    let runs = 5;
+    let before = thread_cpu_ns();
+    for _ in 0..runs {
+        collector.export(&path).expect("export");
+    }
+    let cpu = thread_cpu_ns()
+        .zip(before)
+        .map(|(after, before)| after - before);
+    println!(
+        "cpu time: export of 100,000 errors: {} per export",
+        cpu.map_or("?".to_owned(), |ns| format!(
+            "{:.1} ms",
+            ns as f64 / runs as f64 / 1e6
+        ))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Not a criterion measurement: resident memory before and after ten million collects.
 fn memory_after_ten_million(_: &mut Criterion) {
     let errors = service_errors();
@@ -305,6 +366,7 @@ criterion_group!(
     collect_two_threads,
     summary_of_1000,
     export_of_100_000,
-    memory_after_ten_million
+    memory_after_ten_million,
+    cpu_time_of_summary_and_export
 );
 criterion_main!(benches);

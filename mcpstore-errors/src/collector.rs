@@ -401,7 +401,14 @@ impl ErrorCollector {
     pub fn summary(&self, window: Duration) -> ErrorSummary {
         let now = self.inner.now();
         self.inner.with_shards(|shards| {
-            let entries = history::newest_unordered(shards, self.inner.config.max_errors);
+            let max_errors = self.inner.config.max_errors;
+            let held: usize = shards.iter().map(|shard| shard.records.len()).sum();
+            if held <= max_errors {
+                // The common case: every entry held is in the history; no list to build.
+                let entries = shards.iter().flat_map(|shard| shard.records.iter());
+                return summary::summarize(entries, now, window);
+            }
+            let entries = history::newest_unordered(shards, max_errors);
             summary::summarize(entries.into_iter().map(|(_, entry)| entry), now, window)
         })
     }
