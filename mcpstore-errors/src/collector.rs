@@ -421,12 +421,9 @@ impl ErrorCollector {
     /// assert_eq!(collector.records()[0].message(), "an error occurred when formatting an argument");
     /// ```
     pub fn records(&self) -> Vec<ErrorRecord> {
-        self.inner.with_shards(|shards| {
-            history::newest(shards, self.inner.config.max_errors)
-                .into_iter()
-                .map(|(shard, entry)| shards[shard].record_of(entry))
-                .collect()
-        })
+        // Copied under the locks, chosen and ordered after releasing them.
+        let copies = self.inner.with_shards(history::copy_all);
+        history::newest_of_copies(copies, self.inner.config.max_errors)
     }
 
     /// How many errors the history holds.
@@ -570,16 +567,13 @@ impl ErrorCollector {
     /// contexts and `McpStoreError`s are shared), so that formatting them holds no lock.
     fn snapshot(&self) -> export::Snapshot {
         let now = self.inner.now();
-        let (records, statistics) = self.inner.with_shards(|shards| {
-            let records: Vec<ErrorRecord> = history::newest(shards, self.inner.config.max_errors)
-                .into_iter()
-                .map(|(shard, entry)| shards[shard].record_of(entry))
-                .collect();
-            (records, statistics(shards))
-        });
+        let (copies, statistics) = self
+            .inner
+            .with_shards(|shards| (history::copy_all(shards), statistics(shards)));
+        // Choosing and ordering the newest, like formatting, holds no lock.
         export::Snapshot {
             now,
-            records,
+            records: history::newest_of_copies(copies, self.inner.config.max_errors),
             statistics,
         }
     }
