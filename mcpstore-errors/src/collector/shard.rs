@@ -70,11 +70,14 @@ impl TypeSlot {
     /// times are inside the window.
     #[inline]
     fn recent_up_to(&self, now: SystemTime, window: Duration, cap: usize) -> usize {
+        // `within`, with the subtraction done once: inside means after `now - window` (a
+        // time after `now` included); nothing is outside when that precedes the clock's range.
+        let cutoff = now.checked_sub(window);
         self.trend
             .iter()
             .rev()
             .take(cap)
-            .take_while(|&&then| within(now, then, window))
+            .take_while(|&&then| cutoff.is_none_or(|cutoff| then > cutoff))
             .count()
     }
 
@@ -577,5 +580,36 @@ mod tests {
         // A free slot keeps its error for the next collect of it; `take` lets go of it.
         assert_eq!(table.take().len(), 1);
         assert!(table.slots.is_empty());
+    }
+
+    #[test]
+    fn counting_from_the_newest_agrees_with_the_binary_search() {
+        use std::time::UNIX_EPOCH;
+        let base = UNIX_EPOCH + Duration::from_secs(1_000);
+        let mut slot = TypeSlot {
+            name: "T",
+            count: 0,
+            trend: VecDeque::new(),
+            alert: Arc::default(),
+            published: 0,
+        };
+        // Times every 250 ms, one pushed out of order as after a clock step back.
+        for millis in (0..5_000).step_by(250).chain([1_100]) {
+            slot.push_time(base + Duration::from_millis(millis), 100);
+        }
+        assert!(
+            slot.trend
+                .iter()
+                .zip(slot.trend.iter().skip(1))
+                .all(|(a, b)| a <= b)
+        );
+        for now_millis in (0..6_000).step_by(125) {
+            let now = base + Duration::from_millis(now_millis);
+            for window in [0, 1, 250, 251, 1_000, 10_000].map(Duration::from_millis) {
+                let exact = slot.recent(now, window);
+                assert_eq!(slot.recent_up_to(now, window, usize::MAX), exact);
+                assert_eq!(slot.recent_up_to(now, window, 3), exact.min(3));
+            }
+        }
     }
 }
