@@ -14,8 +14,11 @@ pub const fn attribute_default() -> crate::RetryConfig {
 
 pub use crate::collector::ErrorCollector;
 
-/// What `#[collect_errors]` calls for an error type: records `error` with `context`, adding
-/// the function's name under `"function"` (see [`with_function`]).
+pub use crate::collector::Context;
+
+/// What `#[collect_errors]` calls for an error type: records `error` with `context` and the
+/// function's name, which the record's context shows under `"function"` (see
+/// [`with_function`]).
 // Out of line and cold: the annotated function's success path stays small enough to inline.
 #[cold]
 #[inline(never)]
@@ -25,7 +28,7 @@ pub fn collect<E: std::error::Error + 'static>(
     function: &'static str,
     context: serde_json::Value,
 ) {
-    collector.collect(error, with_function(context, function));
+    collector.collect_in(error, Context::from(context), Some(function));
 }
 
 /// What `#[collect_errors]` can call for an error seen through `dyn Error` (the content of a
@@ -38,7 +41,7 @@ pub fn collect_dyn(
     function: &'static str,
     context: serde_json::Value,
 ) {
-    collector.collect_dyn(error, with_function(context, function));
+    collector.collect_dyn_in(error, Context::from(context), Some(function));
 }
 
 /// What `#[collect_errors]` can call for an `anyhow::Error`: see
@@ -52,7 +55,7 @@ pub fn collect_anyhow(
     function: &'static str,
     context: serde_json::Value,
 ) {
-    collector.collect_anyhow(error, with_function(context, function));
+    collector.collect_anyhow_in(error, Context::from(context), Some(function));
 }
 
 /// What `#[collect_errors]` calls for an error that is only `Display` (such as `String`),
@@ -65,27 +68,40 @@ pub fn collect_display<T: std::fmt::Display + ?Sized + 'static>(
     function: &'static str,
     context: serde_json::Value,
 ) {
-    collector.collect_display(error, with_function(context, function));
+    collector.collect_display_in(error, Context::from(context), Some(function));
+}
+
+/// [`collect`] with a context built once per function and shared by every call: nothing is
+/// rebuilt per call, and a context made [`from_static`](Context::from_static) is not even
+/// reference counted.
+#[cold]
+#[inline(never)]
+pub fn collect_with<E: std::error::Error + 'static>(
+    collector: &ErrorCollector,
+    error: &E,
+    function: &'static str,
+    context: &Context,
+) {
+    collector.collect_in(error, context.clone(), Some(function));
+}
+
+/// [`collect_display`] with a context shared by every call; see [`collect_with`].
+#[cold]
+#[inline(never)]
+pub fn collect_display_with<T: std::fmt::Display + ?Sized + 'static>(
+    collector: &ErrorCollector,
+    error: &T,
+    function: &'static str,
+    context: &Context,
+) {
+    collector.collect_display_in(error, context.clone(), Some(function));
 }
 
 /// The context with `"function": function` added: an object gains the key (a `"function"`
 /// the user wrote is kept), null becomes `{"function": ..}`, and any other value is kept
 /// under `"context"`.
 pub fn with_function(context: serde_json::Value, function: &'static str) -> serde_json::Value {
-    use serde_json::{Map, Value};
-    let mut object = match context {
-        Value::Object(object) => object,
-        Value::Null => Map::new(),
-        other => {
-            let mut object = Map::new();
-            object.insert("context".to_owned(), other);
-            object
-        }
-    };
-    object
-        .entry("function")
-        .or_insert_with(|| Value::from(function));
-    Value::Object(object)
+    crate::collector::with_function(context, function)
 }
 
 // ---------------------------------------------------------------------------------------------
