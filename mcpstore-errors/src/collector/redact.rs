@@ -130,7 +130,9 @@ impl RedactTarget<'_> {
     }
 
     /// The context to store (already within the collector's limits; checked again after the
-    /// hook).
+    /// hook). A context shared with the caller (an `Arc` or a `&'static` value) is copied on
+    /// the first call, so the caller's value is never changed; a hook that does not call this
+    /// keeps it shared.
     pub fn context(&mut self) -> &mut Value {
         self.context.make_mut()
     }
