@@ -119,6 +119,42 @@ impl Results<'_> {
     }
 }
 
+/// The wait of a `collect` on another thread during exports, in nanoseconds, as the
+/// collector bench saves it.
+struct ExportWait {
+    samples: u64,
+    p50: f64,
+    p99: f64,
+    p999: f64,
+    max: f64,
+}
+
+impl Results<'_> {
+    /// `collect_during_export/wait.json`, or `None` (and noted) when absent.
+    fn export_wait(&mut self) -> Option<ExportWait> {
+        let path = self.home.join("collect_during_export/wait.json");
+        let wait = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+            .and_then(|json| {
+                Some(ExportWait {
+                    samples: json["samples"].as_u64()?,
+                    p50: json["p50_ns"].as_f64()?,
+                    p99: json["p99_ns"].as_f64()?,
+                    p999: json["p999_ns"].as_f64()?,
+                    max: json["max_ns"].as_f64()?,
+                })
+            });
+        if wait.is_none() {
+            let name = "collect_during_export".to_owned();
+            if !self.missing.contains(&name) {
+                self.missing.push(name);
+            }
+        }
+        wait
+    }
+}
+
 fn success_table(results: &mut Results<'_>, out: &mut String) {
     let plain = results.median("success_path", "plain");
     let _ = writeln!(out, "\nSuccess path (one call that succeeds at once):\n");
@@ -168,8 +204,26 @@ fn failure_table(results: &mut Results<'_>, out: &mut String) {
 }
 
 fn collector_table(results: &mut Results<'_>, out: &mut String) {
-    let rows: [(&str, &str, &str, Option<f64>); 5] = [
+    let rows: [(&str, &str, &str, Option<f64>); 8] = [
         ("collect", "one_thread", "`collect`, 1 thread", Some(1.0)),
+        (
+            "collect",
+            "context_per_call",
+            "`collect`, 1 thread, context built per call",
+            Some(1.0),
+        ),
+        (
+            "collect",
+            "outside_burst",
+            "`collect`, 1 thread, outside a burst",
+            Some(1.0),
+        ),
+        (
+            "collect",
+            "outside_burst_four_threads",
+            "`collect`, 4 threads, outside a burst",
+            Some(4.0),
+        ),
         (
             "collect_two_threads",
             "own_errors",
@@ -179,10 +233,15 @@ fn collector_table(results: &mut Results<'_>, out: &mut String) {
         (
             "collect_two_threads",
             "shared_error",
-            "`collect`, 2 threads, one shared error value",
+            "`collect`, 2 threads, the same error values",
             Some(2.0),
         ),
-        ("summary", "1000_errors", "`summary` of 1000 errors", None),
+        (
+            "summary",
+            "1000_errors",
+            "`summary` of 1000 errors in 3 shards",
+            None,
+        ),
         (
             "export",
             "100000_errors",
@@ -192,7 +251,8 @@ fn collector_table(results: &mut Results<'_>, out: &mut String) {
     ];
     let _ = writeln!(
         out,
-        "\nCollector (history full; a 2-thread iteration is one collect on each thread):\n"
+        "\nCollector (history full, errors of 16 services, a shared context of 5 keys unless \
+         built per call; an iteration on n threads is one collect on each):\n"
     );
     let _ = writeln!(out, "| operation | median per iteration | throughput |");
     let _ = writeln!(out, "|---|---:|---:|");
@@ -203,6 +263,22 @@ fn collector_table(results: &mut Results<'_>, out: &mut String) {
             None => "".to_owned(),
         };
         let _ = writeln!(out, "| {label} | {} | {throughput} |", time(median));
+    }
+    match results.export_wait() {
+        Some(wait) => {
+            let _ = writeln!(
+                out,
+                "| `collect` on another thread during exports: p50 / p99 / p99.9 / max wait | {} / {} / {} / {} | {} samples |",
+                time(Some(wait.p50)),
+                time(Some(wait.p99)),
+                time(Some(wait.p999)),
+                time(Some(wait.max)),
+                wait.samples
+            );
+        }
+        None => {
+            let _ = writeln!(out, "| `collect` during exports | — | |");
+        }
     }
 }
 
@@ -240,35 +316,41 @@ fn targets(results: &mut Results<'_>, out: &mut String) {
 
     let one = results.median("collect", "one_thread").map(|ns| 1e3 / ns);
     row(
-        "`collect` on 1 thread ≥ 10 M/s".to_owned(),
+        "`collect` on 1 thread ≥ 20 M/s".to_owned(),
         millions(one),
-        one.map(|rate| rate >= 10.0),
+        one.map(|rate| rate >= 20.0),
     );
     for (bench, what) in [
         ("own_errors", "own error values"),
-        ("shared_error", "one shared error value"),
+        ("shared_error", "the same error values"),
     ] {
         let two = results
             .median("collect_two_threads", bench)
             .map(|ns| 2e3 / ns);
         row(
-            format!("`collect` on 2 threads ({what}) not slower than 1"),
+            format!("`collect` on 2 threads ({what}) ≥ 1.8× 1 thread"),
             format!("{} vs {}", millions(two), millions(one)),
-            both(two, one).map(|(two, one)| two >= one),
+            both(two, one).map(|(two, one)| two >= 1.8 * one),
         );
     }
 
     let summary = results.median("summary", "1000_errors");
     row(
-        "`summary` of 1000 < 50 µs".to_owned(),
+        "`summary` of 1000 in 3 shards < 20 µs".to_owned(),
         time(summary),
-        summary.map(|ns| ns < 50e3),
+        summary.map(|ns| ns < 20e3),
     );
     let export = results.median("export", "100000_errors");
     row(
         "`export` of 100,000 < 150 ms".to_owned(),
         time(export),
         export.map(|ns| ns < 150e6),
+    );
+    let wait = results.export_wait();
+    row(
+        "`collect` during an export waits < 1 ms at p99".to_owned(),
+        time(wait.as_ref().map(|wait| wait.p99)),
+        wait.map(|wait| wait.p99 < 1e6),
     );
 }
 

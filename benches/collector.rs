@@ -1,74 +1,136 @@
-//! The error collector's costs: `collect` on one and two threads with a full history, a
-//! summary of a full 1000-error history, and an export of 100,000 errors. Ends with the
-//! resident memory before and after ten million collects.
+//! The error collector's costs, on realistic inputs: histories full (so each collect also
+//! evicts), errors of 16 services, and a context of a few keys (~150 bytes of JSON) on every
+//! collect, shared as `#[collect_errors(context = ..)]` shares one per function, or built per
+//! call for comparison.
+//!
+//! - `collect`: one thread; a context shared or built per call; outside a burst (each type
+//!   stays under the alert threshold) on one thread and four.
+//! - `collect_two_threads`: each thread with its own error values, or both with the same.
+//! - `summary`: 1000 errors held by three threads' shards.
+//! - `export`: 100,000 errors; and the wait of a `collect` on another thread while exports
+//!   run (p99 and maximum, printed and saved for `bench-table`).
+//! - the resident memory before and after ten million collects.
 
 use std::hint::black_box;
-use std::sync::Barrier;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Barrier, LazyLock, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mcpstore_errors::{ErrorCollector, McpStoreError};
-use serde_json::Value;
+use serde_json::{Value, json};
 
-/// A collector whose history is full, so each collect also evicts.
-fn full_collector(max_errors: usize) -> ErrorCollector {
-    let collector = ErrorCollector::new(max_errors);
-    let error = McpStoreError::service_not_found("fs");
-    for _ in 0..max_errors {
-        collector.collect(&error, Value::Null);
+/// How many services the errors come from.
+const SERVICES: usize = 16;
+
+/// The context one annotated function shares across its calls.
+static CONTEXT: LazyLock<Value> = LazyLock::new(context);
+
+/// About 150 bytes of JSON in five keys.
+fn context() -> Value {
+    json!({
+        "operation": "call_tool",
+        "server": "filesystem",
+        "tool": "read_file",
+        "transport": "stdio",
+        "request": "list the files of the project directory",
+    })
+}
+
+/// One error per service, of four kinds.
+fn service_errors() -> Vec<McpStoreError> {
+    (0..SERVICES)
+        .map(|i| {
+            let service = format!("service-{i:02}");
+            match i % 4 {
+                0 => McpStoreError::service_not_found(service),
+                1 => McpStoreError::service_timeout(service, Duration::from_secs(30)),
+                2 => McpStoreError::connection(format!("{service}: connection refused")),
+                _ => McpStoreError::service_start_failed(service, "port already in use"),
+            }
+        })
+        .collect()
+}
+
+/// Fills this thread's part of the history.
+fn fill(collector: &ErrorCollector, errors: &[McpStoreError], count: usize) {
+    for i in 0..count {
+        collector.collect(&errors[i % SERVICES], &*CONTEXT);
     }
-    collector
 }
 
 fn collect_one_thread(c: &mut Criterion) {
     let mut group = c.benchmark_group("collect");
     group.throughput(Throughput::Elements(1));
-    let collector = full_collector(1000);
-    let error = McpStoreError::service_not_found("fs");
+    let errors = service_errors();
+
+    let collector = ErrorCollector::new(1000);
+    fill(&collector, &errors, 1000);
+    let mut i = 0;
     group.bench_function("one_thread", |b| {
-        b.iter(|| collector.collect(black_box(&error), Value::Null))
+        b.iter(|| {
+            i = (i + 1) % SERVICES;
+            collector.collect(black_box(&errors[i]), &*CONTEXT)
+        })
+    });
+    group.bench_function("context_per_call", |b| {
+        b.iter(|| {
+            i = (i + 1) % SERVICES;
+            collector.collect(black_box(&errors[i]), context())
+        })
+    });
+
+    // An alert window of 1 ns holds one or two errors: every collect is outside a burst.
+    let outside = ErrorCollector::builder()
+        .max_errors(1000)
+        .alert_window(Duration::from_nanos(1))
+        .build();
+    fill(&outside, &errors, 1000);
+    group.bench_function("outside_burst", |b| {
+        b.iter(|| {
+            i = (i + 1) % SERVICES;
+            outside.collect(black_box(&errors[i]), &*CONTEXT)
+        })
+    });
+    group.throughput(Throughput::Elements(4));
+    group.bench_function("outside_burst_four_threads", |b| {
+        b.iter_custom(|iters| on_threads(&outside, 4, iters, None))
     });
     group.finish();
 }
 
-/// Both threads collect `iters` errors each; the time is the wall time of the slower one, so
-/// one iteration is two collects. `own_errors`: each thread collects an error made on that
-/// thread, as errors made on different threads would be. `shared_error`: both collect clones
-/// of one error, so they also contend on that error's reference count (the caller's, not the
-/// collector's). Each thread fills its own part of the history before the clock starts.
-fn collect_two_threads(c: &mut Criterion) {
-    let mut group = c.benchmark_group("collect_two_threads");
-    group.throughput(Throughput::Elements(2));
-    let collector = full_collector(1000);
-    group.bench_function("own_errors", |b| {
-        b.iter_custom(|iters| two_threads(&collector, iters, None))
-    });
-    let shared = McpStoreError::service_not_found("fs");
-    group.bench_function("shared_error", |b| {
-        b.iter_custom(|iters| two_threads(&collector, iters, Some(&shared)))
-    });
-    group.finish();
-}
-
-fn two_threads(collector: &ErrorCollector, iters: u64, shared: Option<&McpStoreError>) -> Duration {
-    let start = Barrier::new(2);
+/// `threads` threads collect `iters` errors each; the time is the wall time of the slowest,
+/// so one iteration is one collect on each thread. Each thread fills its own part of the
+/// history before the clock starts. `shared`: every thread collects the same error values;
+/// otherwise each makes its own, as errors made on different threads would be.
+fn on_threads(
+    collector: &ErrorCollector,
+    threads: usize,
+    iters: u64,
+    shared: Option<&[McpStoreError]>,
+) -> Duration {
+    let start = Barrier::new(threads);
     thread::scope(|scope| {
-        let workers: Vec<_> = (0..2)
+        let workers: Vec<_> = (0..threads)
             .map(|_| {
                 let start = &start;
                 scope.spawn(move || {
-                    let error = match shared {
-                        Some(shared) => shared.clone(),
-                        None => McpStoreError::service_not_found("fs"),
+                    let own;
+                    let errors = match shared {
+                        Some(shared) => shared,
+                        None => {
+                            own = service_errors();
+                            &own
+                        }
                     };
-                    for _ in 0..collector.max_errors() {
-                        collector.collect(&error, Value::Null);
-                    }
+                    fill(collector, errors, collector.max_errors());
                     start.wait();
                     let began = Instant::now();
+                    let mut i = 0;
                     for _ in 0..iters {
-                        collector.collect(black_box(&error), Value::Null);
+                        i = (i + 1) % SERVICES;
+                        collector.collect(black_box(&errors[i]), &*CONTEXT);
                     }
                     began.elapsed()
                 })
@@ -82,11 +144,45 @@ fn two_threads(collector: &ErrorCollector, iters: u64, shared: Option<&McpStoreE
     })
 }
 
+fn collect_two_threads(c: &mut Criterion) {
+    let mut group = c.benchmark_group("collect_two_threads");
+    group.throughput(Throughput::Elements(2));
+    let collector = ErrorCollector::new(1000);
+    group.bench_function("own_errors", |b| {
+        b.iter_custom(|iters| on_threads(&collector, 2, iters, None))
+    });
+    let shared = service_errors();
+    group.bench_function("shared_error", |b| {
+        b.iter_custom(|iters| on_threads(&collector, 2, iters, Some(&shared)))
+    });
+    group.finish();
+}
+
+/// 1000 errors in three shards: two other threads hold a third each, and stay alive (a
+/// thread that ends hands its shard back) until the measurement is over.
 fn summary_of_1000(c: &mut Criterion) {
     let mut group = c.benchmark_group("summary");
-    let collector = full_collector(1000);
-    group.bench_function("1000_errors", |b| {
-        b.iter(|| black_box(collector.summary(Duration::from_secs(24 * 3600))))
+    let collector = ErrorCollector::new(1000);
+    let errors = service_errors();
+    let filled = Barrier::new(3);
+    let (done, wait) = mpsc::channel::<()>();
+    let wait = std::sync::Mutex::new(wait);
+    thread::scope(|scope| {
+        for _ in 0..2 {
+            let (collector, filled, wait) = (&collector, &filled, &wait);
+            scope.spawn(move || {
+                fill(collector, &service_errors(), 333);
+                filled.wait();
+                let _ = wait.lock().map(|wait| wait.recv());
+            });
+        }
+        fill(&collector, &errors, 334);
+        filled.wait();
+        assert_eq!(collector.len(), 1000);
+        group.bench_function("1000_errors", |b| {
+            b.iter(|| black_box(collector.summary(Duration::from_secs(24 * 3600))))
+        });
+        drop(done);
     });
     group.finish();
 }
@@ -94,7 +190,8 @@ fn summary_of_1000(c: &mut Criterion) {
 fn export_of_100_000(c: &mut Criterion) {
     let mut group = c.benchmark_group("export");
     group.sample_size(10);
-    let collector = full_collector(100_000);
+    let collector = ErrorCollector::new(100_000);
+    fill(&collector, &service_errors(), 100_000);
     let dir = std::env::temp_dir().join(format!("collector-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary folder");
     let path = dir.join("errors.json");
@@ -102,24 +199,159 @@ fn export_of_100_000(c: &mut Criterion) {
         b.iter(|| collector.export(&path).expect("export"))
     });
     group.finish();
+
+    collect_during_export(&collector, &path);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Not a criterion measurement: the time each `collect` on another thread takes while
+/// exports of 100,000 errors run back to back, as p99 and maximum.
+fn collect_during_export(collector: &ErrorCollector, path: &std::path::Path) {
+    let exporting = AtomicBool::new(true);
+    let errors = service_errors();
+    let ready = Barrier::new(2);
+    let mut waits: Vec<u64> = thread::scope(|scope| {
+        let collecting = scope.spawn(|| {
+            // This thread's shard holds part of the history, so the export locks it too.
+            fill(collector, &errors, 1000);
+            ready.wait();
+            let mut waits = Vec::with_capacity(1 << 20);
+            let mut i = 0;
+            while exporting.load(Ordering::Relaxed) {
+                i = (i + 1) % SERVICES;
+                let began = Instant::now();
+                collector.collect(&errors[i], &*CONTEXT);
+                let took = began.elapsed();
+                if waits.len() < waits.capacity() {
+                    waits.push(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX));
+                }
+            }
+            waits
+        });
+        ready.wait();
+        for _ in 0..10 {
+            collector.export(path).expect("export");
+        }
+        exporting.store(false, Ordering::Relaxed);
+        collecting.join().unwrap_or_default()
+    });
+    waits.sort_unstable();
+    let at = |q: f64| waits[((waits.len() - 1) as f64 * q) as usize];
+    let (p99, max) = (at(0.99), waits[waits.len() - 1]);
+    println!(
+        "collect during export: {} collects during 10 exports of 100,000; p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns",
+        waits.len(),
+        at(0.5),
+        p99,
+        at(0.999),
+        max
+    );
+    let result = json!({"samples": waits.len(), "p50_ns": at(0.5), "p99_ns": p99, "p999_ns": at(0.999), "max_ns": max});
+    let dir = criterion_home().join("collect_during_export");
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(dir.join("wait.json"), result.to_string());
+}
+
+/// Where criterion writes, as `bench-table` reads it.
+fn criterion_home() -> std::path::PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return home.into();
+    }
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+        return std::path::PathBuf::from(target).join("criterion");
+    }
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion")
+}
+
+/// Not a criterion measurement: the CPU time of this thread for a summary of 1000 errors in
+/// three shards and for an export of 100,000, which the other processes of a shared
+/// machine do not inflate as they do wall time (the export's includes writing, not waiting
+/// for the disk).
+fn cpu_time_of_summary_and_export(_: &mut Criterion) {
+    let collector = ErrorCollector::new(1000);
+    let filled = Barrier::new(3);
+    let (done, wait) = mpsc::channel::<()>();
+    let wait = std::sync::Mutex::new(wait);
+    thread::scope(|scope| {
+        for _ in 0..2 {
+            let (collector, filled, wait) = (&collector, &filled, &wait);
+            scope.spawn(move || {
+                fill(collector, &service_errors(), 333);
+                filled.wait();
+                let _ = wait.lock().map(|wait| wait.recv());
+            });
+        }
+        fill(&collector, &service_errors(), 334);
+        filled.wait();
+        let runs = 2000;
+        let before = thread_cpu_ns();
+        for _ in 0..runs {
+            black_box(collector.summary(Duration::from_secs(24 * 3600)));
+        }
+        let cpu = thread_cpu_ns()
+            .zip(before)
+            .map(|(after, before)| after - before);
+        println!(
+            "cpu time: summary of 1000 errors in 3 shards: {} per summary",
+            cpu.map_or("?".to_owned(), |ns| format!(
+                "{:.2} µs",
+                ns as f64 / runs as f64 / 1e3
+            ))
+        );
+        drop(done);
+    });
+
+    let collector = ErrorCollector::new(100_000);
+    fill(&collector, &service_errors(), 100_000);
+    let dir = std::env::temp_dir().join(format!("collector-bench-cpu-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    let path = dir.join("errors.json");
+    let runs = 5;
+    let before = thread_cpu_ns();
+    for _ in 0..runs {
+        collector.export(&path).expect("export");
+    }
+    let cpu = thread_cpu_ns()
+        .zip(before)
+        .map(|(after, before)| after - before);
+    println!(
+        "cpu time: export of 100,000 errors: {} per export",
+        cpu.map_or("?".to_owned(), |ns| format!(
+            "{:.1} ms",
+            ns as f64 / runs as f64 / 1e6
+        ))
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Not a criterion measurement: resident memory before and after ten million collects.
 fn memory_after_ten_million(_: &mut Criterion) {
-    let collector = full_collector(1000);
-    let error = McpStoreError::service_not_found("fs");
+    let errors = service_errors();
+    let collector = ErrorCollector::new(1000);
+    fill(&collector, &errors, 1000);
     let before = resident_kib();
+    let cpu_before = thread_cpu_ns();
     let began = Instant::now();
-    for _ in 0..10_000_000 {
-        collector.collect(black_box(&error), Value::Null);
+    for i in 0..10_000_000 {
+        collector.collect(black_box(&errors[i % SERVICES]), &*CONTEXT);
     }
     let elapsed = began.elapsed();
+    let cpu = thread_cpu_ns()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     let after = resident_kib();
     println!(
-        "memory: resident {before:?} KiB before, {after:?} KiB after 10,000,000 collects ({:.1} M/s)",
-        10.0 / elapsed.as_secs_f64()
+        "memory: resident {before:?} KiB before, {after:?} KiB after 10,000,000 collects ({:.1} M/s of wall time, {} of this thread's CPU time)",
+        10.0 / elapsed.as_secs_f64(),
+        cpu.map_or("?".to_owned(), |ns| format!("{:.1} M/s", 1e10 / ns as f64)),
     );
+}
+
+/// The CPU time this thread has run, from `/proc/thread-self/schedstat`: on a shared machine,
+/// what a loop costs without the time other processes took the core.
+fn thread_cpu_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace().next()?.parse().ok()
 }
 
 fn resident_kib() -> Option<u64> {
@@ -134,6 +366,7 @@ criterion_group!(
     collect_two_threads,
     summary_of_1000,
     export_of_100_000,
-    memory_after_ten_million
+    memory_after_ten_million,
+    cpu_time_of_summary_and_export
 );
 criterion_main!(benches);

@@ -49,3 +49,25 @@ fn an_anyhow_error_is_not_filed_with_io_errors() {
     assert_eq!(records[0].code(), None);
     assert_eq!(records[2].code(), Some("SERVICE_TIMEOUT"));
 }
+
+static ATTRIBUTE_COLLECTOR: std::sync::LazyLock<ErrorCollector> =
+    std::sync::LazyLock::new(|| ErrorCollector::new(10));
+
+#[mcpstore_errors::collect_errors(collector = &ATTRIBUTE_COLLECTOR)]
+fn listing() -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    Err(McpStoreError::service_timeout(
+        "fs",
+        std::time::Duration::from_secs(5),
+    ))
+    .context("listing tools")
+}
+
+#[test]
+fn collect_errors_records_an_anyhow_error_with_the_store_error_it_wraps() {
+    assert!(listing().is_err());
+    let record = &ATTRIBUTE_COLLECTOR.records()[0];
+    assert_eq!(record.error_type(), "anyhow::Error");
+    assert_eq!(record.message(), "listing tools");
+    assert_eq!(record.code(), Some("SERVICE_TIMEOUT"));
+}

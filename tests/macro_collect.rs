@@ -244,3 +244,25 @@ fn methods_collect_with_a_path_naming_the_method() {
         "{function}"
     );
 }
+
+// A boxed `dyn Error` is collected through its source chain: the store error it holds gives
+// the type, code and details.
+static BOXED_COLLECTOR: std::sync::LazyLock<ErrorCollector> =
+    std::sync::LazyLock::new(|| ErrorCollector::new(10));
+
+#[collect_errors(collector = &BOXED_COLLECTOR)]
+fn boxed_failure() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    Err(McpStoreError::service_not_found("fs").into())
+}
+
+#[test]
+fn a_boxed_error_is_collected_with_the_store_error_it_holds() {
+    assert!(boxed_failure().is_err());
+    let records = BOXED_COLLECTOR.records();
+    assert_eq!(records[0].error_type(), "ServiceNotFoundError");
+    assert_eq!(records[0].code(), Some("SERVICE_NOT_FOUND"));
+    assert_eq!(
+        records[0].context()["function"],
+        concat!(module_path!(), "::boxed_failure")
+    );
+}

@@ -19,8 +19,11 @@ pub const fn attribute_default() -> crate::RetryConfig {
 
 pub use crate::collector::ErrorCollector;
 
-/// What `#[collect_errors]` calls for an error type: records `error` with `context`, adding
-/// the function's name under `"function"` (see [`with_function`]).
+pub use crate::collector::Context;
+
+/// What `#[collect_errors]` calls for an error type: records `error` with `context` and the
+/// function's name, which the record's context shows under `"function"` (see
+/// [`with_function`]).
 // Out of line and cold: the annotated function's success path stays small enough to inline.
 #[cold]
 #[inline(never)]
@@ -30,7 +33,7 @@ pub fn collect<E: std::error::Error + 'static>(
     function: &'static str,
     context: serde_json::Value,
 ) {
-    collector.collect(error, with_function(context, function));
+    collector.collect_in(error, Context::from(context), Some(function));
 }
 
 /// What `#[collect_errors]` can call for an error seen through `dyn Error` (the content of a
@@ -43,7 +46,7 @@ pub fn collect_dyn(
     function: &'static str,
     context: serde_json::Value,
 ) {
-    collector.collect_dyn(error, with_function(context, function));
+    collector.collect_dyn_in(error, Context::from(context), Some(function));
 }
 
 /// What `#[collect_errors]` can call for an `anyhow::Error`: see
@@ -57,7 +60,7 @@ pub fn collect_anyhow(
     function: &'static str,
     context: serde_json::Value,
 ) {
-    collector.collect_anyhow(error, with_function(context, function));
+    collector.collect_anyhow_in(error, Context::from(context), Some(function));
 }
 
 /// What `#[collect_errors]` calls for an error that is only `Display` (such as `String`),
@@ -70,7 +73,33 @@ pub fn collect_display<T: std::fmt::Display + ?Sized + 'static>(
     function: &'static str,
     context: serde_json::Value,
 ) {
-    collector.collect_display(error, with_function(context, function));
+    collector.collect_display_in(error, Context::from(context), Some(function));
+}
+
+/// [`collect`] with a context built once per function and shared by every call: nothing is
+/// rebuilt per call, and a context made [`from_static`](Context::from_static) is not even
+/// reference counted.
+#[cold]
+#[inline(never)]
+pub fn collect_with<E: std::error::Error + 'static>(
+    collector: &ErrorCollector,
+    error: &E,
+    function: &'static str,
+    context: &Context,
+) {
+    collector.collect_in(error, context.clone(), Some(function));
+}
+
+/// [`collect_display`] with a context shared by every call; see [`collect_with`].
+#[cold]
+#[inline(never)]
+pub fn collect_display_with<T: std::fmt::Display + ?Sized + 'static>(
+    collector: &ErrorCollector,
+    error: &T,
+    function: &'static str,
+    context: &Context,
+) {
+    collector.collect_display_in(error, context.clone(), Some(function));
 }
 
 /// A `context = {..}` written with literals only, parsed from its JSON text on first use.
@@ -79,29 +108,18 @@ pub fn collect_display<T: std::fmt::Display + ?Sized + 'static>(
 pub fn literal_context(
     cell: &'static std::sync::OnceLock<serde_json::Value>,
     text: &'static str,
-) -> serde_json::Value {
-    cell.get_or_init(|| serde_json::from_str(text).unwrap_or(serde_json::Value::Null))
-        .clone()
+) -> Context {
+    // Shared by every error of the function: never copied.
+    Context::from_static(
+        cell.get_or_init(|| serde_json::from_str(text).unwrap_or(serde_json::Value::Null)),
+    )
 }
 
 /// The context with `"function": function` added: an object gains the key (a `"function"`
 /// the user wrote is kept), null becomes `{"function": ..}`, and any other value is kept
 /// under `"context"`.
 pub fn with_function(context: serde_json::Value, function: &'static str) -> serde_json::Value {
-    use serde_json::{Map, Value};
-    let mut object = match context {
-        Value::Object(object) => object,
-        Value::Null => Map::new(),
-        other => {
-            let mut object = Map::new();
-            object.insert("context".to_owned(), other);
-            object
-        }
-    };
-    object
-        .entry("function")
-        .or_insert_with(|| Value::from(function));
-    Value::Object(object)
+    crate::collector::with_function(context, function)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -424,52 +442,53 @@ fn zero_sized_instance(type_name: &'static str) {
 // ---------------------------------------------------------------------------------------------
 // #[collect_errors]: `collect` for `Error` types, `collect_display` for the others
 
-/// The escaping error, wrapped so that method lookup picks [`CollectError`] when the type is an
-/// `Error` and [`CollectDisplay`] otherwise: `(&&Collected(error)).collect_into(..)`.
+/// The escaping error, wrapped so that method lookup picks the most telling way to record it:
+/// a boxed `dyn Error` (and, with the `anyhow` feature, an `anyhow::Error`) through its source
+/// chain, an `Error` with its chain, anything else by its `Display`:
+/// `(&&&Collected(error)).collect_into(..)`.
 #[derive(Debug)]
 pub struct Collected<'a, E: ?Sized>(pub &'a E);
+
+/// Records a type-erased error through its source chain.
+pub trait CollectErased {
+    /// Records the error in `collector`.
+    fn collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context);
+}
+
+impl CollectErased for &&Collected<'_, Box<dyn std::error::Error + Send + Sync + 'static>> {
+    fn collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context) {
+        collector.collect_dyn_in(&**self.0, context, Some(function));
+    }
+}
+
+#[cfg(feature = "anyhow")]
+impl CollectErased for &&Collected<'_, anyhow::Error> {
+    fn collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context) {
+        collector.collect_anyhow_in(self.0, context, Some(function));
+    }
+}
 
 /// Records an `Error`, with its source chain.
 pub trait CollectError {
     /// Records the error in `collector`.
-    fn collect_into(
-        &self,
-        collector: &ErrorCollector,
-        function: &'static str,
-        context: serde_json::Value,
-    );
+    fn collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context);
 }
 
 impl<E: std::error::Error + 'static> CollectError for &Collected<'_, E> {
-    fn collect_into(
-        &self,
-        collector: &ErrorCollector,
-        function: &'static str,
-        context: serde_json::Value,
-    ) {
-        collect(collector, self.0, function, context);
+    fn collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context) {
+        collector.collect_in(self.0, context, Some(function));
     }
 }
 
 /// Records an error that is only `Display`.
 pub trait CollectDisplay {
     /// Records the error in `collector`.
-    fn collect_into(
-        &self,
-        collector: &ErrorCollector,
-        function: &'static str,
-        context: serde_json::Value,
-    );
+    fn collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context);
 }
 
 impl<E: std::fmt::Display + ?Sized + 'static> CollectDisplay for Collected<'_, E> {
-    fn collect_into(
-        &self,
-        collector: &ErrorCollector,
-        function: &'static str,
-        context: serde_json::Value,
-    ) {
-        collect_display(collector, self.0, function, context);
+    fn collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context) {
+        collector.collect_display_in(self.0, context, Some(function));
     }
 }
 

@@ -2,12 +2,16 @@
 //! rate alert, summaries and JSON exports.
 //!
 //! Collecting is built to be cheap enough to call on every error: each thread records into
-//! its own shard (a ring of records plus per-type counters and trends), a `McpStoreError` is
-//! kept by reference count, and nothing is formatted until a summary or an export asks.
-//! Reads lock every shard and merge.
+//! its own shard (a ring of records plus per-type counters and trends), a `McpStoreError`
+//! collected again and again is held once per shard (so threads collecting one error value
+//! share no reference count), contexts are shared, and nothing is formatted until a summary
+//! or an export asks. Outside a burst, the alert reads one atomic count per type. Reads lock
+//! every shard, copy pointers, and format after releasing the locks.
 
 mod alert;
+mod clean;
 mod clock;
+mod context;
 mod export;
 mod file;
 mod history;
@@ -25,14 +29,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, SystemTime};
 
-use serde_json::Value;
-
 use self::alert::{AlertState, Callbacks};
 use self::clock::TimeSource;
-use self::shard::{Shard, ShardData};
+use self::shard::{Collected, Incoming, Shard, ShardData};
 use crate::McpStoreError;
 
 pub use self::alert::RateAlert;
+pub use self::context::Context;
+pub(crate) use self::context::with_function;
 pub use self::file::ExportOptions;
 pub use self::limits::{DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, MAX_CONTEXT_DEPTH};
 pub use self::record::ErrorRecord;
@@ -57,7 +61,9 @@ pub const DEFAULT_TREND_LENGTH: usize = 100;
 ///   different threads with equal timestamps are ordered in a fixed but unspecified way. Each
 ///   thread keeps its own ring of up to `max_errors`, merged when read; the ring of a thread
 ///   that ends is merged into the collector, so memory is bounded by `max_errors` per live
-///   thread that collected.
+///   thread that collected. Each thread also keeps up to 64 recently collected
+///   `McpStoreError` values alive, to hold each once for all its records, until they give
+///   way to others or [`clear`](Self::clear) or [`reset`](Self::reset) runs.
 /// - **Statistics**: cumulative counts per type since the collector was made (or
 ///   [`reset`](Self::reset)), exact under any number of threads; eviction does not lower them.
 /// - **Trends**: the newest `trend_length` timestamps of each type.
@@ -115,8 +121,9 @@ impl Config {
             .max(self.alert_threshold.saturating_add(1))
     }
 
+    /// A threshold of `usize::MAX` cannot be exceeded, and a zero window holds no error.
     fn alerts_off(&self) -> bool {
-        self.alert_threshold == usize::MAX
+        self.alert_threshold == usize::MAX || self.alert_window.is_zero()
     }
 }
 
@@ -178,10 +185,15 @@ impl Inner {
 
     /// Locks every shard, in registry order.
     fn with_shards<R>(&self, read: impl FnOnce(&[MutexGuard<'_, ShardData>]) -> R) -> R {
+        self.with_shards_mut(|guards| read(guards))
+    }
+
+    /// Locks every shard, in registry order, for a change.
+    fn with_shards_mut<R>(&self, change: impl FnOnce(&mut [MutexGuard<'_, ShardData>]) -> R) -> R {
         let registry = self.registry();
-        let guards: Vec<MutexGuard<'_, ShardData>> =
+        let mut guards: Vec<MutexGuard<'_, ShardData>> =
             registry.iter().map(|shard| shard.lock()).collect();
-        read(&guards)
+        change(&mut guards)
     }
 
     /// Applies `change` to every shard, in registry order, returning what it gives back (to
@@ -194,8 +206,9 @@ impl Inner {
             .collect()
     }
 
-    /// Counts `name` within the window over every shard and moves the alert state; returns
-    /// the alert to deliver when this error starts a burst.
+    /// Counts `name` within the window over every shard (making their published counts
+    /// exact) and moves the alert state; returns the alert to deliver when this error starts
+    /// a burst.
     #[cold]
     fn check_rate(
         &self,
@@ -204,9 +217,9 @@ impl Inner {
         now: SystemTime,
     ) -> Option<RateAlert> {
         let _gate = state.gate();
-        let count = self.with_shards(|shards| {
+        let count = self.with_shards_mut(|shards| {
             shards
-                .iter()
+                .iter_mut()
                 .map(|shard| shard.recent(name, now, &self.config))
                 .sum()
         });
@@ -253,7 +266,12 @@ impl ErrorCollector {
         ErrorCollectorBuilder::default()
     }
 
-    /// Records `error` with `context` (any JSON; a null context exports as `{}`).
+    /// Records `error` with `context`: any JSON (a null context exports as `{}`), given as a
+    /// [`serde_json::Value`], or shared as an `Arc<Value>` or a `&'static Value` (see
+    /// [`Context`]). The history keeps a shared context by pointer; it is copied only when
+    /// redaction must change it (the copy is masked, the caller's value never is), and
+    /// replaced by a marker when over the limits. A shared context found clean is remembered
+    /// (per thread, the last 8), so it is not walked again on each collect.
     ///
     /// A [`McpStoreError`] is kept by reference count; another error is formatted once, and
     /// the first `McpStoreError` among its causes supplies the code and details. Also emits a
@@ -275,9 +293,26 @@ impl ErrorCollector {
     /// assert_eq!(records[1].code(), Some("SERVICE_TIMEOUT"));
     /// ```
     #[inline]
-    pub fn collect<E: StdError + 'static>(&self, error: &E, context: Value) {
+    pub fn collect<E: StdError + 'static>(&self, error: &E, context: impl Into<Context>) {
+        self.collect_in(error, context.into(), None);
+    }
+
+    /// `collect`, with the name of the function `#[collect_errors]` collected the error in.
+    #[inline]
+    pub(crate) fn collect_in<E: StdError + 'static>(
+        &self,
+        error: &E,
+        context: Context,
+        function: Option<&'static str>,
+    ) {
+        // A `McpStoreError` goes to the shard by reference: the shard holds it once for
+        // every entry of the same error, instead of a clone per entry.
+        if let Some(store) = (error as &dyn std::any::Any).downcast_ref::<McpStoreError>() {
+            let key = record::TypeKey::Kind(store.kind());
+            return self.record(key, Incoming::Store(store), context, function);
+        }
         let (key, payload) = record::describe(error);
-        self.record(key, payload, context);
+        self.record(key, Incoming::Other(payload), context, function);
     }
 
     /// Records an error seen through `dyn Error`, such as the content of a
@@ -295,9 +330,24 @@ impl ErrorCollector {
     /// assert_eq!(collector.records()[0].error_type(), "ServiceNotFoundError");
     /// assert_eq!(collector.records()[0].code(), Some("SERVICE_NOT_FOUND"));
     /// ```
-    pub fn collect_dyn(&self, error: &(dyn StdError + 'static), context: Value) {
+    pub fn collect_dyn(&self, error: &(dyn StdError + 'static), context: impl Into<Context>) {
+        self.collect_dyn_in(error, context.into(), None);
+    }
+
+    /// `collect_dyn`, with the name of the function `#[collect_errors]` collected the error
+    /// in.
+    pub(crate) fn collect_dyn_in(
+        &self,
+        error: &(dyn StdError + 'static),
+        context: Context,
+        function: Option<&'static str>,
+    ) {
+        if let Some(store) = error.downcast_ref::<McpStoreError>() {
+            let key = record::TypeKey::Kind(store.kind());
+            return self.record(key, Incoming::Store(store), context, function);
+        }
         let (key, payload) = record::describe_dyn(error);
-        self.record(key, payload, context);
+        self.record(key, Incoming::Other(payload), context, function);
     }
 
     /// Records an [`anyhow::Error`] under the type `"anyhow::Error"`, with its message (its
@@ -319,9 +369,21 @@ impl ErrorCollector {
     /// assert_eq!(record.code(), Some("SERVICE_TIMEOUT"));
     /// ```
     #[cfg(feature = "anyhow")]
-    pub fn collect_anyhow(&self, error: &anyhow::Error, context: Value) {
+    pub fn collect_anyhow(&self, error: &anyhow::Error, context: impl Into<Context>) {
+        self.collect_anyhow_in(error, context.into(), None);
+    }
+
+    /// `collect_anyhow`, with the name of the function `#[collect_errors]` collected the
+    /// error in.
+    #[cfg(feature = "anyhow")]
+    pub(crate) fn collect_anyhow_in(
+        &self,
+        error: &anyhow::Error,
+        context: Context,
+        function: Option<&'static str>,
+    ) {
         let (key, payload) = record::describe_anyhow(error);
-        self.record(key, payload, context);
+        self.record(key, Incoming::Other(payload), context, function);
     }
 
     /// Records a value that is only [`Display`] (a `String`, a `&str`, a type without an
@@ -335,24 +397,67 @@ impl ErrorCollector {
     /// assert_eq!(record.error_type(), "String");
     /// assert_eq!(record.message(), "quota exceeded");
     /// ```
-    pub fn collect_display<T: Display + ?Sized + 'static>(&self, error: &T, context: Value) {
-        let (key, payload) = record::describe_display(error);
-        self.record(key, payload, context);
+    pub fn collect_display<T: Display + ?Sized + 'static>(
+        &self,
+        error: &T,
+        context: impl Into<Context>,
+    ) {
+        self.collect_display_in(error, context.into(), None);
     }
 
+    /// `collect_display`, with the name of the function `#[collect_errors]` collected the
+    /// value in.
+    pub(crate) fn collect_display_in<T: Display + ?Sized + 'static>(
+        &self,
+        error: &T,
+        context: Context,
+        function: Option<&'static str>,
+    ) {
+        let (key, payload) = record::describe_display(error);
+        self.record(key, Incoming::Other(payload), context, function);
+    }
+
+    /// Bounds and redacts the context and the error, then stores them: nothing over the
+    /// limits or left unredacted reaches the history or the `tracing` event.
     #[inline]
-    fn record(&self, key: record::TypeKey, payload: record::Payload, context: Value) {
-        let mut context = self.bounded(context);
+    fn record(
+        &self,
+        key: record::TypeKey,
+        error: Incoming<'_>,
+        mut context: Context,
+        function: Option<&'static str>,
+    ) {
         let redactor = &self.inner.config.redactor;
-        let payload = redact::apply(redactor, key, payload, &mut context);
-        if redactor.may_grow() {
+        // A shared context found clean before is neither walked nor copied again.
+        let remembered = redactor.context_alone() && clean::is_clean(&self.inner, &context);
+        let error = if remembered {
+            redact::apply(redactor, key, error, &mut context, true)
+        } else {
+            let shared = context.shared_key();
             context = self.bounded(context);
-        }
-        tracing::debug!(target: "mcpstore_errors::collector", error = payload.message(), "error collected");
-        crate::metrics::error_collected(|| (key.name(), payload.kind()));
+            let error = redact::apply(redactor, key, error, &mut context, false);
+            if redactor.may_grow() {
+                context = self.bounded(context);
+            }
+            // Still the caller's own pointer: within the limits, nothing masked.
+            if let Some(shared) = shared.filter(|shared| shared.matches(&context)) {
+                if redactor.context_alone() {
+                    clean::remember(&self.inner, shared);
+                }
+            }
+            error
+        };
+        tracing::debug!(target: "mcpstore_errors::collector", error = error.message(), "error collected");
+        crate::metrics::error_collected(|| (key.name(), error.kind()));
+        let collected = Collected {
+            error,
+            context,
+            function,
+        };
         let now = self.inner.now();
-        let recorded = shard::record_local(&self.inner, key, payload, context, now);
+        let recorded = shard::record_local(&self.inner, key, collected, now);
         drop(recorded.evicted);
+        drop(recorded.released);
         if let Some((name, state)) = recorded.check_rate {
             if let Some(alert) = self.inner.check_rate(name, &state, now) {
                 self.inner.callbacks.deliver(&alert, self);
@@ -362,16 +467,16 @@ impl ErrorCollector {
 
     /// `context`, or a marker in its place when it exceeds the limits.
     #[inline]
-    fn bounded(&self, context: Value) -> Value {
+    fn bounded(&self, context: Context) -> Context {
         let limits = &self.inner.config.context_limits;
-        match limits.check(&context) {
+        match limits.check(context.value()) {
             Ok(()) => context,
             Err(oversize) => self.oversized(context, oversize),
         }
     }
 
     #[cold]
-    fn oversized(&self, context: Value, oversize: limits::Oversize) -> Value {
+    fn oversized(&self, context: Context, oversize: limits::Oversize) -> Context {
         self.inner
             .oversized_contexts
             .fetch_add(1, Ordering::Relaxed);
@@ -381,8 +486,8 @@ impl ErrorCollector {
             marker = %marker,
             "a context over the collector's limits was replaced by a marker"
         );
-        limits::drop_flat(context);
-        marker
+        context.drop_flat();
+        Context::from(marker)
     }
 
     /// How many contexts exceeded the size or depth limit and were replaced by a marker
@@ -476,8 +581,15 @@ impl ErrorCollector {
     pub fn summary(&self, window: Duration) -> ErrorSummary {
         let now = self.inner.now();
         self.inner.with_shards(|shards| {
-            let records = history::newest(shards, self.inner.config.max_errors);
-            summary::summarize(records, now, window)
+            let max_errors = self.inner.config.max_errors;
+            let held: usize = shards.iter().map(|shard| shard.records.len()).sum();
+            if held <= max_errors {
+                // The common case: every entry held is in the history; no list to build.
+                let entries = shards.iter().flat_map(|shard| shard.records.iter());
+                return summary::summarize(entries, now, window);
+            }
+            let entries = history::newest_unordered(shards, max_errors);
+            summary::summarize(entries.into_iter().map(|(_, entry)| entry), now, window)
         })
     }
 
@@ -489,12 +601,9 @@ impl ErrorCollector {
     /// assert_eq!(collector.records()[0].message(), "an error occurred when formatting an argument");
     /// ```
     pub fn records(&self) -> Vec<ErrorRecord> {
-        self.inner.with_shards(|shards| {
-            history::newest(shards, self.inner.config.max_errors)
-                .into_iter()
-                .cloned()
-                .collect()
-        })
+        // Copied under the locks, chosen and ordered after releasing them.
+        let copies = self.inner.with_shards(history::copy_all);
+        history::newest_of_copies(copies, self.inner.config.max_errors)
     }
 
     /// How many errors the history holds.
@@ -593,7 +702,7 @@ impl ErrorCollector {
     /// assert!(collector.statistics().is_empty());
     /// ```
     pub fn reset(&self) {
-        let taken = self.inner.with_each_shard(std::mem::take);
+        let taken = self.inner.with_each_shard(ShardData::take_all);
         drop(taken);
         self.inner.oversized_contexts.store(0, Ordering::Relaxed);
         self.rearm_alerts();
@@ -664,22 +773,23 @@ impl ErrorCollector {
         path: impl AsRef<Path>,
         options: &ExportOptions,
     ) -> Result<(), McpStoreError> {
+        let snapshot = self.snapshot();
+        export::write_atomically(path.as_ref(), &snapshot.document(), options)
+    }
+
+    /// The history and the statistics as of now, copied under the locks (pointers only:
+    /// contexts and `McpStoreError`s are shared), so that formatting them holds no lock.
+    fn snapshot(&self) -> export::Snapshot {
         let now = self.inner.now();
-        // Copy under the locks (reference counts, mostly), format after releasing them.
-        let (records, statistics) = self.inner.with_shards(|shards| {
-            let records: Vec<ErrorRecord> = history::newest(shards, self.inner.config.max_errors)
-                .into_iter()
-                .cloned()
-                .collect();
-            (records, statistics(shards))
-        });
-        let document = export::ExportDocument {
-            export_time: export::export_time(now),
-            total_errors: records.len(),
-            errors: &records,
-            statistics: &statistics,
-        };
-        export::write_atomically(path.as_ref(), &document, options)
+        let (copies, statistics) = self
+            .inner
+            .with_shards(|shards| (history::copy_all(shards), statistics(shards)));
+        // Choosing and ordering the newest, like formatting, holds no lock.
+        export::Snapshot {
+            now,
+            records: history::newest_of_copies(copies, self.inner.config.max_errors),
+            statistics,
+        }
     }
 
     /// Exports into `dir` under the name `errors_YYYYmmdd_HHMMSS.json` (the collector's clock,
@@ -744,6 +854,82 @@ fn statistics(shards: &[MutexGuard<'_, ShardData>]) -> BTreeMap<String, u64> {
     counts
 }
 
+#[cfg(test)]
+mod tests {
+    use std::io::{self, Write};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+
+    /// A writer whose first write waits until another thread has collected.
+    struct WaitsForACollect {
+        serializing: mpsc::Sender<()>,
+        collected: mpsc::Receiver<()>,
+        waited: Option<bool>,
+    }
+
+    impl Write for WaitsForACollect {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            if self.waited.is_none() {
+                let _ = self.serializing.send(());
+                let collected = self.collected.recv_timeout(Duration::from_secs(10)).is_ok();
+                self.waited = Some(collected);
+            }
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_collect_on_another_thread_is_not_blocked_while_the_export_serializes() {
+        let collector = ErrorCollector::new(20_000);
+        let (serializing_tx, serializing_rx) = mpsc::channel();
+        let (collected_tx, collected_rx) = mpsc::channel();
+        let (registered_tx, registered_rx) = mpsc::channel();
+        std::thread::scope(|scope| {
+            let other = &collector;
+            scope.spawn(move || {
+                // This thread's shard exists and holds records: the export locks it too.
+                other.collect(&std::fmt::Error, json!({"thread": "other"}));
+                registered_tx.send(()).unwrap();
+                if serializing_rx.recv().is_ok() {
+                    other.collect(&std::fmt::Error, json!({"thread": "other"}));
+                    let _ = collected_tx.send(());
+                }
+            });
+            registered_rx.recv().unwrap();
+            let context = Arc::new(json!({"operation": "list_tools", "server": "fs"}));
+            for _ in 0..10_000 {
+                collector.collect(&McpStoreError::connection("refused"), &context);
+            }
+            let mut writer = WaitsForACollect {
+                serializing: serializing_tx,
+                collected: collected_rx,
+                waited: None,
+            };
+            let snapshot = collector.snapshot();
+            serde_json::to_writer_pretty(&mut writer, &snapshot.document()).unwrap();
+            assert_eq!(
+                writer.waited,
+                Some(true),
+                "the other thread collected while the export was being written"
+            );
+            assert_eq!(
+                snapshot.records.len(),
+                10_001,
+                "the snapshot is as of its start"
+            );
+        });
+        assert_eq!(collector.len(), 10_002);
+    }
+}
+
 impl std::fmt::Debug for ErrorCollector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ErrorCollector")
@@ -806,7 +992,11 @@ impl ErrorCollectorBuilder {
         self
     }
 
-    /// The alert's window (default 5 minutes).
+    /// The alert's window (default 5 minutes). A zero window holds no error, so it turns
+    /// the alert off, as a threshold of `usize::MAX` does.
+    ///
+    /// When the clock steps back, errors collected at later times count as within the
+    /// window until the clock passes them again: a burst stays one burst.
     pub fn alert_window(mut self, window: Duration) -> Self {
         self.config.alert_window = window;
         self

@@ -226,6 +226,16 @@ impl McpStoreError {
         Arc::make_mut(&mut self.0)
     }
 
+    /// Whether both are handles to one error (not merely equal ones).
+    pub(crate) fn is_same(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// The address of the error all handles share, for the collector to recognise it.
+    pub(crate) fn address(&self) -> usize {
+        Arc::as_ptr(&self.0).cast::<()>() as usize
+    }
+
     /// The kind of error.
     pub fn kind(&self) -> ErrorKind {
         self.0.kind

@@ -226,8 +226,9 @@ pub use budget::{
 pub use classify::Classify;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use collector::{
-    DEFAULT_ALERT_THRESHOLD, DEFAULT_ALERT_WINDOW, DEFAULT_MAX_ERRORS, DEFAULT_TREND_LENGTH,
-    ErrorCollector, ErrorCollectorBuilder, ErrorRecord, ErrorSummary, RateAlert, global_collector,
+    Context, DEFAULT_ALERT_THRESHOLD, DEFAULT_ALERT_WINDOW, DEFAULT_MAX_ERRORS,
+    DEFAULT_TREND_LENGTH, ErrorCollector, ErrorCollectorBuilder, ErrorRecord, ErrorSummary,
+    RateAlert, global_collector,
 };
 pub use collector::{
     DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, ExportOptions, MAX_CONTEXT_DEPTH,

@@ -51,9 +51,9 @@ pub(super) fn expand(function: &Function, args: &CollectArgs, inner: TokenStream
             if let ::core::result::Result::Err(__mcpstore_error) = &__mcpstore_outcome {
                 #collector
                 {
-                    use ::mcpstore_errors::__private::{CollectDisplay as _, CollectError as _};
-                    (&&::mcpstore_errors::__private::Collected(__mcpstore_error))
-                        .collect_into(__mcpstore_collector, #op, #context);
+                    use ::mcpstore_errors::__private::{CollectDisplay as _, CollectErased as _, CollectError as _};
+                    (&&&::mcpstore_errors::__private::Collected(__mcpstore_error))
+                        .collect_into(__mcpstore_collector, #op, ::core::convert::Into::into(#context));
                 }
             }
             __mcpstore_outcome

@@ -2,7 +2,7 @@
 //! raised again only after the rate has dropped back.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -50,6 +50,9 @@ pub struct RateAlert {
 pub(super) struct AlertState {
     /// Raised for the current burst; read lock-free on every collect.
     firing: AtomicBool,
+    /// The sum of the counts within the window the shards last published for this type: an
+    /// upper bound of the true count, exact when no shard's count changed since.
+    window_count: AtomicUsize,
     /// Serializes the decisions that count every shard, so a burst fires once.
     gate: Mutex<()>,
 }
@@ -58,6 +61,27 @@ impl AlertState {
     #[inline]
     pub(super) fn is_firing(&self) -> bool {
         self.firing.load(Ordering::Relaxed)
+    }
+
+    /// Replaces a shard's published count `old` by `new`; returns the sum over shards.
+    #[inline]
+    pub(super) fn change_window_count(&self, old: usize, new: usize) -> usize {
+        use std::cmp::Ordering as Order;
+        match new.cmp(&old) {
+            Order::Equal => self.window_count.load(Ordering::SeqCst),
+            Order::Greater => {
+                let delta = new - old;
+                self.window_count
+                    .fetch_add(delta, Ordering::SeqCst)
+                    .wrapping_add(delta)
+            }
+            Order::Less => {
+                let delta = old - new;
+                self.window_count
+                    .fetch_sub(delta, Ordering::SeqCst)
+                    .wrapping_sub(delta)
+            }
+        }
     }
 
     pub(super) fn gate(&self) -> MutexGuard<'_, ()> {

@@ -13,6 +13,25 @@ use super::record::{ErrorRecord, iso_datetime};
 use crate::error::io_error_kind;
 use crate::{ErrorKind, McpStoreError};
 
+/// What an export writes, copied out of the collector under its locks.
+pub(super) struct Snapshot {
+    pub(super) now: SystemTime,
+    pub(super) records: Vec<ErrorRecord>,
+    pub(super) statistics: BTreeMap<String, u64>,
+}
+
+impl Snapshot {
+    /// The document to write, borrowing the snapshot.
+    pub(super) fn document(&self) -> ExportDocument<'_> {
+        ExportDocument {
+            export_time: export_time(self.now),
+            total_errors: self.records.len(),
+            errors: &self.records,
+            statistics: &self.statistics,
+        }
+    }
+}
+
 /// The exported document, keys in the seed's order.
 #[derive(Serialize)]
 pub(super) struct ExportDocument<'a> {

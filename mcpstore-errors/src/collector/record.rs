@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 use serde_json::{Map, Value};
 
+use super::context::{Context, ContextView, with_function};
 use crate::error::unix_seconds;
 use crate::{ErrorKind, McpStoreError};
 
@@ -36,12 +37,32 @@ use crate::{ErrorKind, McpStoreError};
 /// assert_eq!(record.details().unwrap()["service_name"], "fs");
 /// assert_eq!(record.context()["op"], "start");
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ErrorRecord {
     pub(super) timestamp: SystemTime,
     pub(super) error_type: &'static str,
     pub(super) payload: Payload,
-    pub(super) context: Value,
+    /// Shared: copying a record copies a pointer, not the JSON.
+    pub(super) context: Context,
+    /// The function `#[collect_errors]` annotates, kept apart so that a context shared
+    /// across calls is not rebuilt per call; [`ErrorRecord::context`] shows it.
+    pub(super) function: Option<&'static str>,
+    /// The context with `"function"` added, built when first asked for.
+    pub(super) view: OnceLock<Value>,
+}
+
+impl Clone for ErrorRecord {
+    fn clone(&self) -> Self {
+        ErrorRecord {
+            timestamp: self.timestamp,
+            error_type: self.error_type,
+            payload: self.payload.clone(),
+            context: self.context.clone(),
+            function: self.function,
+            // Rebuilt if asked for: a copy stays a matter of pointers.
+            view: OnceLock::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -178,9 +199,21 @@ impl ErrorRecord {
         self.payload.details()
     }
 
-    /// The context given to [`collect`](crate::ErrorCollector::collect).
+    /// The context given to [`collect`](crate::ErrorCollector::collect), with the
+    /// collecting function's name under `"function"` when `#[collect_errors]` collected it
+    /// (see [`function`](Self::function)).
     pub fn context(&self) -> &Value {
-        &self.context
+        match self.function {
+            None => self.context.value(),
+            Some(function) => self
+                .view
+                .get_or_init(|| with_function(self.context.value().clone(), function)),
+        }
+    }
+
+    /// The function `#[collect_errors]` collected the error in, if it did.
+    pub fn function(&self) -> Option<&'static str> {
+        self.function
     }
 
     /// The `McpStoreError` the collected error is, or the first one among its causes; `None`
@@ -195,9 +228,9 @@ impl ErrorRecord {
 impl Serialize for ErrorRecord {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let empty = Map::new();
-        let context = match &self.context {
-            Value::Null => &Value::Object(Map::new()),
-            other => other,
+        let context = ContextView {
+            context: self.context.value(),
+            function: self.function,
         };
         let mut state = serializer.serialize_struct("ErrorRecord", 7)?;
         state.serialize_field("timestamp", &unix_seconds(self.timestamp))?;
@@ -206,7 +239,7 @@ impl Serialize for ErrorRecord {
         state.serialize_field("error_message", self.message())?;
         state.serialize_field("error_code", &self.code())?;
         state.serialize_field("details", self.details().unwrap_or(&empty))?;
-        state.serialize_field("context", context)?;
+        state.serialize_field("context", &context)?;
         state.end()
     }
 }

@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::limits::{self, MAX_CONTEXT_DEPTH};
+use super::context::Context;
+use super::limits::MAX_CONTEXT_DEPTH;
 use super::record::{Payload, TypeKey};
+use super::shard::Incoming;
 
 /// What a masked value is replaced with.
 pub const REDACTED: &str = "[REDACTED]";
@@ -93,6 +95,12 @@ impl Redactor {
     pub(super) fn may_grow(&self) -> bool {
         matches!(self.0, Policy::Custom(_))
     }
+
+    /// Whether what the policy does to a context depends on the context alone (not on the
+    /// error, as a hook's may), so a verdict on a shared context can be remembered.
+    pub(super) fn context_alone(&self) -> bool {
+        !matches!(self.0, Policy::Custom(_))
+    }
 }
 
 /// One error on its way into a collector, as a [`Redactor::custom`] hook sees it.
@@ -101,7 +109,8 @@ pub struct RedactTarget<'a> {
     error_type: &'a str,
     message: &'a mut String,
     details: &'a mut Map<String, Value>,
-    context: &'a mut Value,
+    /// Copied on the hook's first write when shared with the caller.
+    context: &'a mut Context,
 }
 
 impl RedactTarget<'_> {
@@ -121,15 +130,17 @@ impl RedactTarget<'_> {
     }
 
     /// The context to store (already within the collector's limits; checked again after the
-    /// hook).
+    /// hook). A context shared with the caller (an `Arc` or a `&'static` value) is copied on
+    /// the first call, so the caller's value is never changed; a hook that does not call this
+    /// keeps it shared.
     pub fn context(&mut self) -> &mut Value {
-        self.context
+        self.context.make_mut()
     }
 
     /// Applies the default masking to the details and the context.
     pub fn mask_secret_keys(&mut self) {
         mask_map(self.details, 0);
-        mask(self.context, 0);
+        mask_context(self.context);
     }
 }
 
@@ -257,38 +268,56 @@ fn map_holds_secret(entries: &Map<String, Value>, depth: usize) -> bool {
     })
 }
 
-/// Redacts one error before it is stored: the payload to store, with `context` edited in
-/// place.
+/// Masks a context, copying a shared one only when it holds something to mask.
+fn mask_context(context: &mut Context) {
+    if holds_secret(context.value(), 0) {
+        mask(context.make_mut(), 0);
+    }
+}
+
+/// Redacts one error before it is stored: the error to store (a `McpStoreError` passed by
+/// reference stays so unless redaction changes its message or details), with `context`
+/// edited (a shared one is copied first). `context_clean`: the context is known to hold
+/// nothing to mask (a remembered verdict); only meant for a policy that looks at the
+/// context alone.
 #[inline]
-pub(super) fn apply(
+pub(super) fn apply<'e>(
     redactor: &Redactor,
     key: TypeKey,
-    payload: Payload,
-    context: &mut Value,
-) -> Payload {
+    incoming: Incoming<'e>,
+    context: &mut Context,
+    context_clean: bool,
+) -> Incoming<'e> {
     match &redactor.0 {
-        Policy::Off => payload,
+        Policy::Off => incoming,
         Policy::SecretKeys => {
-            mask(context, 0);
-            match payload.details() {
+            if !context_clean {
+                mask_context(context);
+            }
+            match incoming.details() {
                 Some(details) if map_holds_secret(details, 0) => {
                     let mut details = details.clone();
                     mask_map(&mut details, 0);
-                    let message = payload.message().to_owned();
-                    Payload::redacted(message, payload.kind(), Some(details))
+                    let message = incoming.message().to_owned();
+                    Incoming::Other(Payload::redacted(message, incoming.kind(), Some(details)))
                 }
-                _ => payload,
+                _ => incoming,
             }
         }
-        Policy::Custom(hook) => run_hook(hook, key.name(), payload, context),
+        Policy::Custom(hook) => run_hook(hook, key.name(), incoming, context),
     }
 }
 
 #[cold]
-fn run_hook(hook: &Hook, error_type: &str, payload: Payload, context: &mut Value) -> Payload {
+fn run_hook<'e>(
+    hook: &Hook,
+    error_type: &str,
+    incoming: Incoming<'e>,
+    context: &mut Context,
+) -> Incoming<'e> {
     let empty = Map::new();
-    let original_details = payload.details();
-    let mut message = payload.message().to_owned();
+    let original_details = incoming.details();
+    let mut message = incoming.message().to_owned();
     let mut details = original_details.cloned().unwrap_or_default();
     let ran = catch_unwind(AssertUnwindSafe(|| {
         hook(&mut RedactTarget {
@@ -306,15 +335,19 @@ fn run_hook(hook: &Hook, error_type: &str, payload: Payload, context: &mut Value
         );
         let mut failed = Map::new();
         failed.insert("_redaction_failed".to_owned(), Value::Bool(true));
-        limits::drop_flat(std::mem::replace(context, Value::Object(failed)));
-        return Payload::redacted("<redaction failed>".to_owned(), payload.kind(), None);
+        std::mem::replace(context, Context::from(Value::Object(failed))).drop_flat();
+        return Incoming::Other(Payload::redacted(
+            "<redaction failed>".to_owned(),
+            incoming.kind(),
+            None,
+        ));
     }
     let details_changed = &details != original_details.unwrap_or(&empty);
-    if message == payload.message() && !details_changed {
-        return payload;
+    if message == incoming.message() && !details_changed {
+        return incoming;
     }
     let details = (original_details.is_some() || !details.is_empty()).then_some(details);
-    Payload::redacted(message, payload.kind(), details)
+    Incoming::Other(Payload::redacted(message, incoming.kind(), details))
 }
 
 #[cfg(test)]

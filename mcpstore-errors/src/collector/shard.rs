@@ -4,16 +4,15 @@
 use std::any::TypeId;
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::SystemTime;
-
-use serde_json::Value;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::time::{Duration, SystemTime};
 
 use super::alert::AlertState;
 use super::clock::within;
+use super::context::Context;
 use super::record::{ErrorRecord, Payload, TypeKey};
 use super::{Config, Inner};
-use crate::ErrorKind;
+use crate::{ErrorKind, McpStoreError};
 
 /// One thread's history, statistics and trends. Aligned so two shards never share a cache line.
 #[derive(Debug, Default)]
@@ -31,10 +30,102 @@ impl Shard {
 #[derive(Debug, Default)]
 pub(super) struct ShardData {
     /// Oldest first, at most `max_errors`.
-    pub(super) records: VecDeque<ErrorRecord>,
+    pub(super) records: VecDeque<Entry>,
+    /// The `McpStoreError`s this shard's entries hold once for many.
+    interned: Interned,
     pub(super) types: Vec<TypeSlot>,
     kind_slots: [Option<u32>; ErrorKind::ALL.len()],
     type_slots: Vec<(TypeId, u32)>,
+    /// The time of this shard's last collect, to notice the clock stepping back.
+    last_now: Option<SystemTime>,
+}
+
+impl TypeSlot {
+    /// Inserts `now` in time order (at the end, unless the clock stepped back) and drops the
+    /// oldest beyond `capacity`.
+    #[inline]
+    fn push_time(&mut self, now: SystemTime, capacity: usize) {
+        match self.trend.back() {
+            Some(&last) if now < last => {
+                let at = self.trend.partition_point(|&then| then <= now);
+                self.trend.insert(at, now);
+            }
+            _ => self.trend.push_back(now),
+        }
+        if self.trend.len() > capacity {
+            self.trend.pop_front();
+        }
+    }
+
+    /// How many of the trend's times lie within `window` before `now`. The trend is in time
+    /// order, so a binary search finds the oldest one inside.
+    fn recent(&self, now: SystemTime, window: Duration) -> usize {
+        let first_inside = self
+            .trend
+            .partition_point(|&then| !within(now, then, window));
+        self.trend.len() - first_inside
+    }
+
+    /// `recent`, counting from the newest and stopping at `cap`: outside a burst only a few
+    /// times are inside the window.
+    #[inline]
+    fn recent_up_to(&self, now: SystemTime, window: Duration, cap: usize) -> usize {
+        // `within`, with the subtraction done once: inside means after `now - window` (a
+        // time after `now` included); nothing is outside when that precedes the clock's range.
+        let cutoff = now.checked_sub(window);
+        self.trend
+            .iter()
+            .rev()
+            .take(cap)
+            .take_while(|&&then| cutoff.is_none_or(|cutoff| then > cutoff))
+            .count()
+    }
+
+    /// Sets this shard's share of the type's window count; returns the sum over shards.
+    #[inline]
+    fn publish(&mut self, count: usize) -> usize {
+        let old = std::mem::replace(&mut self.published, count);
+        self.alert.change_window_count(old, count)
+    }
+
+    /// Decides from this shard alone, and the other shards' published counts, whether the
+    /// alert state is settled; otherwise asks for an exact count over every shard.
+    ///
+    /// Each shard publishes its count within the window (capped at `threshold + 1`, enough
+    /// to decide) at each collect; a count only falls as time passes, so the sum is an upper
+    /// bound of the true count (unless the clock stepped back). At or below the threshold,
+    /// no burst is possible: the common case outside a burst reads one atomic and writes it
+    /// only when this shard's count changes. Publishing and reading are sequentially
+    /// consistent, so of two collects that together cross the threshold, one sees the other.
+    #[inline]
+    fn rate_check(
+        &mut self,
+        now: SystemTime,
+        config: &Config,
+        stepped_back: bool,
+    ) -> Option<(&'static str, Arc<AlertState>)> {
+        let threshold = config.alert_threshold;
+        let cap = threshold.saturating_add(1);
+        let settled = if self.alert.is_firing() {
+            // In a burst: this shard alone proving it (its `threshold + 1`-th newest time is
+            // inside the window) keeps the alert raised.
+            let proven = self.trend.len() > threshold
+                && within(
+                    now,
+                    self.trend[self.trend.len() - 1 - threshold],
+                    config.alert_window,
+                );
+            if proven && self.published < cap {
+                self.publish(cap);
+            }
+            proven
+        } else {
+            let local = self.recent_up_to(now, config.alert_window, cap);
+            let total = self.publish(local);
+            total <= threshold && !stepped_back
+        };
+        (!settled).then(|| (self.name, Arc::clone(&self.alert)))
+    }
 }
 
 #[derive(Debug)]
@@ -42,18 +133,178 @@ pub(super) struct TypeSlot {
     /// Interned: equal names are the same address.
     pub(super) name: &'static str,
     pub(super) count: u64,
-    /// Oldest first, at most `Config::trend_capacity`.
+    /// In time order (oldest first, even when the clock steps back), at most
+    /// `Config::trend_capacity`.
     pub(super) trend: VecDeque<SystemTime>,
     pub(super) alert: Arc<AlertState>,
+    /// This shard's share of `alert`'s window count: its count within the window when last
+    /// computed. Changed only under this shard's lock, together with `alert`'s sum.
+    published: usize,
+}
+
+/// One error of the history. A `McpStoreError` seen again and again (one value collected
+/// from several places, or by several threads) is held once by the shard, so that collecting
+/// it touches no reference count another thread also touches.
+#[derive(Debug)]
+pub(super) struct Entry {
+    pub(super) timestamp: SystemTime,
+    pub(super) error_type: &'static str,
+    /// The kind of the `McpStoreError` the error is or wraps: the summary's code.
+    pub(super) code: Option<ErrorKind>,
+    held: Held,
+    context: Context,
+    function: Option<&'static str>,
+}
+
+#[derive(Debug)]
+enum Held {
+    /// The error in this slot of the shard's `Interned`.
+    Interned(u8),
+    Own(Payload),
+}
+
+/// A small table of `McpStoreError`s, by address: each slot holds one error and how many
+/// entries refer to it. A slot no entry refers to is taken by the next error hashed to it;
+/// an error whose slot is busy with another is held by its entry.
+#[derive(Debug, Default)]
+struct Interned {
+    slots: Vec<InternSlot>,
+}
+
+#[derive(Debug, Default)]
+struct InternSlot {
+    error: Option<McpStoreError>,
+    uses: u32,
+}
+
+const INTERNED_SLOTS: usize = 64;
+
+impl Interned {
+    /// Holds `error` for one more entry; returns how, and the error the slot let go (to be
+    /// dropped outside the lock).
+    #[inline]
+    fn hold(&mut self, error: &McpStoreError) -> (Held, Option<McpStoreError>) {
+        if self.slots.is_empty() {
+            self.slots.resize_with(INTERNED_SLOTS, InternSlot::default);
+        }
+        // Fibonacci hashing of the address: its top bits pick the slot.
+        let hash = (error.address() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let index = (hash >> (64 - INTERNED_SLOTS.trailing_zeros())) as usize;
+        let slot = &mut self.slots[index];
+        let cached = u8::try_from(index).unwrap_or(u8::MAX);
+        match &slot.error {
+            Some(held) if held.is_same(error) => {
+                slot.uses += 1;
+                (Held::Interned(cached), None)
+            }
+            _ if slot.uses == 0 => {
+                slot.uses = 1;
+                let released = slot.error.replace(error.clone());
+                (Held::Interned(cached), released)
+            }
+            _ => (Held::Own(Payload::Store(error.clone())), None),
+        }
+    }
+
+    #[inline]
+    fn release(&mut self, held: &Held) {
+        if let Held::Interned(index) = held {
+            if let Some(slot) = self.slots.get_mut(usize::from(*index)) {
+                slot.uses = slot.uses.saturating_sub(1);
+            }
+        }
+    }
+
+    fn error(&self, index: u8) -> Option<&McpStoreError> {
+        self.slots.get(usize::from(index))?.error.as_ref()
+    }
+
+    /// Lets go of every error, for entries that are all gone.
+    fn take(&mut self) -> Vec<McpStoreError> {
+        std::mem::take(&mut self.slots)
+            .into_iter()
+            .filter_map(|slot| slot.error)
+            .collect()
+    }
+}
+
+impl ShardData {
+    /// The public form of one of this shard's entries: pointers copied, nothing formatted.
+    pub(super) fn record_of(&self, entry: &Entry) -> ErrorRecord {
+        ErrorRecord {
+            timestamp: entry.timestamp,
+            error_type: entry.error_type,
+            payload: self.payload_of(&entry.held),
+            context: entry.context.clone(),
+            function: entry.function,
+            view: OnceLock::new(),
+        }
+    }
+
+    fn payload_of(&self, held: &Held) -> Payload {
+        match held {
+            Held::Own(payload) => payload.clone(),
+            Held::Interned(index) => match self.interned.error(*index) {
+                Some(error) => Payload::Store(error.clone()),
+                // Unreachable: a slot keeps its error while an entry refers to it.
+                None => Payload::Other {
+                    message: String::new(),
+                    cause: None,
+                },
+            },
+        }
+    }
+}
+
+/// What a collect brings to the shard.
+pub(super) enum Incoming<'e> {
+    /// Held by the shard's table when it can be, else cloned. Redaction left it unchanged.
+    Store(&'e McpStoreError),
+    Other(Payload),
+}
+
+impl Incoming<'_> {
+    /// The error's message (its `Display`).
+    pub(super) fn message(&self) -> &str {
+        match self {
+            Incoming::Store(error) => error.message(),
+            Incoming::Other(payload) => payload.message(),
+        }
+    }
+
+    /// The kind of the `McpStoreError` the error is or wraps.
+    pub(super) fn kind(&self) -> Option<ErrorKind> {
+        match self {
+            Incoming::Store(error) => Some(error.kind()),
+            Incoming::Other(payload) => payload.kind(),
+        }
+    }
+
+    /// The details of the `McpStoreError` the error is or wraps.
+    pub(super) fn details(&self) -> Option<&serde_json::Map<String, serde_json::Value>> {
+        match self {
+            Incoming::Store(error) => Some(error.details()),
+            Incoming::Other(payload) => payload.details(),
+        }
+    }
 }
 
 /// What a collect leaves to do once the shard is unlocked.
 #[derive(Default)]
 pub(super) struct Recorded {
     /// Dropped outside the lock: dropping an error may run arbitrary code.
-    pub(super) evicted: Option<ErrorRecord>,
+    pub(super) evicted: Option<Entry>,
+    /// Likewise: an error the shard's table let go of.
+    pub(super) released: Option<McpStoreError>,
     /// Set when the alert state of the type may change and needs the other shards' counts.
     pub(super) check_rate: Option<(&'static str, Arc<AlertState>)>,
+}
+
+/// What a collect stores besides its type.
+pub(super) struct Collected<'e> {
+    pub(super) error: Incoming<'e>,
+    pub(super) context: Context,
+    pub(super) function: Option<&'static str>,
 }
 
 impl ShardData {
@@ -62,47 +313,50 @@ impl ShardData {
         &mut self,
         inner: &Inner,
         key: TypeKey,
-        payload: Payload,
-        context: Value,
+        collected: Collected<'_>,
         now: SystemTime,
     ) -> Recorded {
         let config = &inner.config;
+        // A clock that stepped back since this shard's last collect: the other shards'
+        // published counts were taken later than now, so only an exact count can be trusted.
+        let stepped_back = self.last_now.is_some_and(|last| now < last);
+        self.last_now = Some(now);
         let slot_index = self.slot(inner, key);
         let slot = &mut self.types[slot_index];
         slot.count += 1;
-        slot.trend.push_back(now);
-        if slot.trend.len() > config.trend_capacity() {
-            slot.trend.pop_front();
-        }
-        // This thread alone proving the burst, while the alert is already raised, is the
-        // common case in a burst; anything else needs every shard's count.
-        let threshold = config.alert_threshold;
-        let local_burst = slot.trend.len() > threshold
-            && within(
-                now,
-                slot.trend[slot.trend.len() - 1 - threshold],
-                config.alert_window,
-            );
-        let check_rate = if config.alerts_off() || local_burst && slot.alert.is_firing() {
+        slot.push_time(now, config.trend_capacity());
+        let check_rate = if config.alerts_off() {
             None
         } else {
-            Some((slot.name, Arc::clone(&slot.alert)))
+            slot.rate_check(now, config, stepped_back)
         };
         let error_type = slot.name;
 
-        self.records.push_back(ErrorRecord {
+        let code = collected.error.kind();
+        let (held, released) = match collected.error {
+            Incoming::Store(error) => self.interned.hold(error),
+            Incoming::Other(payload) => (Held::Own(payload), None),
+        };
+        self.records.push_back(Entry {
             timestamp: now,
             error_type,
-            payload,
-            context,
+            code,
+            held,
+            context: collected.context,
+            function: collected.function,
         });
         let evicted = if self.records.len() > config.max_errors {
-            self.records.pop_front()
+            let evicted = self.records.pop_front();
+            if let Some(entry) = &evicted {
+                self.interned.release(&entry.held);
+            }
+            evicted
         } else {
             None
         };
         Recorded {
             evicted,
+            released,
             check_rate,
         }
     }
@@ -144,58 +398,96 @@ impl ShardData {
             count: 0,
             trend: VecDeque::new(),
             alert: inner.alert_state(name),
+            published: 0,
         });
         self.types.len() - 1
     }
 
-    /// How many errors of `name` this shard saw within the alert window before `now`.
-    pub(super) fn recent(&self, name: &'static str, now: SystemTime, config: &Config) -> usize {
+    /// How many errors of `name` this shard saw within the alert window before `now`, also
+    /// published as this shard's share of the type's window count (the caller holds every
+    /// shard's lock, so the published counts become exact for `now`).
+    pub(super) fn recent(&mut self, name: &'static str, now: SystemTime, config: &Config) -> usize {
         self.types
-            .iter()
+            .iter_mut()
             .find(|slot| std::ptr::eq(slot.name, name))
             .map_or(0, |slot| {
-                // A shard's trend is in collect order, so its times only grow: a binary search
-                // finds the oldest one inside the window, however long the trend.
-                let first_inside = slot
-                    .trend
-                    .partition_point(|&then| !within(now, then, config.alert_window));
-                slot.trend.len() - first_inside
+                let count = slot.recent(now, config.alert_window);
+                slot.publish(count);
+                count
             })
     }
-
     /// Takes in the shard of a thread that ended: its records merge by time (newest
-    /// `max_errors` kept), its counts add up, its trends merge. Returns the records that fell
-    /// out, for the caller to drop once its locks are released.
+    /// `max_errors` kept), its counts add up, its trends merge. Returns what fell out, for the
+    /// caller to drop once its locks are released.
     #[must_use]
-    pub(super) fn absorb(&mut self, inner: &Inner, other: ShardData) -> Vec<ErrorRecord> {
+    pub(super) fn absorb(&mut self, inner: &Inner, mut other: ShardData) -> Leftovers {
         let config = &inner.config;
-        let mut records: Vec<ErrorRecord> = self.records.drain(..).collect();
-        records.extend(other.records);
-        records.sort_by_key(|record| record.timestamp);
+        // Their entries leave their table: each holds its own error from now on.
+        let theirs = std::mem::take(&mut other.records)
+            .into_iter()
+            .map(|mut entry| {
+                if let Held::Interned(_) = entry.held {
+                    entry.held = Held::Own(other.payload_of(&entry.held));
+                }
+                entry
+            });
+        let mut records: Vec<Entry> = self.records.drain(..).collect();
+        records.extend(theirs);
+        records.sort_by_key(|entry| entry.timestamp);
         let keep = records.split_off(records.len().saturating_sub(config.max_errors));
         let evicted = std::mem::replace(&mut records, keep);
+        for entry in &evicted {
+            self.interned.release(&entry.held);
+        }
         self.records = records.into();
 
         for theirs in other.types {
             let index = self.slot_named(inner, theirs.name);
             let ours = &mut self.types[index];
             ours.count += theirs.count;
+            // The sum stays an upper bound of the merged trend's window count, and the type's
+            // total is unchanged.
+            ours.published += theirs.published;
             let mut trend: Vec<SystemTime> = ours.trend.drain(..).collect();
             trend.extend(theirs.trend);
             trend.sort();
             let skip = trend.len().saturating_sub(config.trend_capacity());
             ours.trend = trend.into_iter().skip(skip).collect();
         }
-        evicted
+        Leftovers {
+            entries: evicted,
+            errors: other.interned.take(),
+        }
     }
 
-    /// Empties the history and the trends, keeping the counts; returns the records.
-    pub(super) fn take_history(&mut self) -> VecDeque<ErrorRecord> {
+    /// Empties the history and the trends, keeping the counts; returns what was held.
+    pub(super) fn take_history(&mut self) -> Leftovers {
         for slot in &mut self.types {
             slot.trend.clear();
+            slot.publish(0);
         }
-        std::mem::take(&mut self.records)
+        Leftovers {
+            entries: std::mem::take(&mut self.records).into(),
+            errors: self.interned.take(),
+        }
     }
+
+    /// Empties everything, statistics included; returns what was held.
+    pub(super) fn take_all(&mut self) -> ShardData {
+        for slot in &mut self.types {
+            slot.publish(0);
+        }
+        std::mem::take(self)
+    }
+}
+
+/// Entries and errors a shard let go of, to be dropped once the locks are released.
+#[derive(Debug, Default)]
+pub(super) struct Leftovers {
+    #[allow(dead_code, reason = "held only to be dropped later")]
+    entries: Vec<Entry>,
+    #[allow(dead_code, reason = "held only to be dropped later")]
+    errors: Vec<McpStoreError>,
 }
 
 /// The shards this thread holds, one per collector it has collected into. When the thread
@@ -229,31 +521,30 @@ thread_local! {
 pub(super) fn record_local(
     inner: &Arc<Inner>,
     key: TypeKey,
-    payload: Payload,
-    context: Value,
+    collected: Collected<'_>,
     now: SystemTime,
 ) -> Recorded {
-    let mut pending = Some((payload, context));
+    let mut pending = Some(collected);
     let recorded = LOCAL.try_with(|local| {
         let owner = Arc::as_ptr(inner);
         {
             let shards = local.try_borrow().ok()?;
             if let Some(found) = shards.0.iter().find(|l| l.owner.as_ptr() == owner) {
-                let (payload, context) = pending.take()?;
-                return Some(found.shard.lock().record(inner, key, payload, context, now));
+                let collected = pending.take()?;
+                return Some(found.shard.lock().record(inner, key, collected, now));
             }
         }
         let shard = register(inner, local)?;
-        let (payload, context) = pending.take()?;
-        let recorded = shard.lock().record(inner, key, payload, context, now);
+        let collected = pending.take()?;
+        let recorded = shard.lock().record(inner, key, collected, now);
         Some(recorded)
     });
     match (recorded, pending.take()) {
         (Ok(Some(recorded)), _) => recorded,
-        (_, Some((payload, context))) => inner
+        (_, Some(collected)) => inner
             .retired_shard()
             .lock()
-            .record(inner, key, payload, context, now),
+            .record(inner, key, collected, now),
         (_, None) => Recorded::default(),
     }
 }
@@ -275,4 +566,68 @@ fn register(inner: &Arc<Inner>, local: &RefCell<LocalShards>) -> Option<Arc<Shar
     drop(shards);
     drop(dead);
     Some(shard)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repeated_error_is_held_once_for_all_its_entries() {
+        let mut table = Interned::default();
+        let error = McpStoreError::connection("refused");
+        let mut held = Vec::new();
+        for _ in 0..10 {
+            let (entry, released) = table.hold(&error);
+            assert!(released.is_none());
+            held.push(entry);
+        }
+        let Held::Interned(index) = held[0] else {
+            panic!("an error in a free slot is interned");
+        };
+        assert!(
+            held.iter()
+                .all(|h| matches!(h, Held::Interned(i) if *i == index))
+        );
+        assert!(table.error(index).is_some_and(|kept| kept.is_same(&error)));
+        assert_eq!(table.slots[usize::from(index)].uses, 10);
+        for entry in &held {
+            table.release(entry);
+        }
+        assert_eq!(table.slots[usize::from(index)].uses, 0);
+        // A free slot keeps its error for the next collect of it; `take` lets go of it.
+        assert_eq!(table.take().len(), 1);
+        assert!(table.slots.is_empty());
+    }
+
+    #[test]
+    fn counting_from_the_newest_agrees_with_the_binary_search() {
+        use std::time::UNIX_EPOCH;
+        let base = UNIX_EPOCH + Duration::from_secs(1_000);
+        let mut slot = TypeSlot {
+            name: "T",
+            count: 0,
+            trend: VecDeque::new(),
+            alert: Arc::default(),
+            published: 0,
+        };
+        // Times every 250 ms, one pushed out of order as after a clock step back.
+        for millis in (0..5_000).step_by(250).chain([1_100]) {
+            slot.push_time(base + Duration::from_millis(millis), 100);
+        }
+        assert!(
+            slot.trend
+                .iter()
+                .zip(slot.trend.iter().skip(1))
+                .all(|(a, b)| a <= b)
+        );
+        for now_millis in (0..6_000).step_by(125) {
+            let now = base + Duration::from_millis(now_millis);
+            for window in [0, 1, 250, 251, 1_000, 10_000].map(Duration::from_millis) {
+                let exact = slot.recent(now, window);
+                assert_eq!(slot.recent_up_to(now, window, usize::MAX), exact);
+                assert_eq!(slot.recent_up_to(now, window, 3), exact.min(3));
+            }
+        }
+    }
 }

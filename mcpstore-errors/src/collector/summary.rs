@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use super::record::ErrorRecord;
+use super::shard::Entry;
 use crate::ErrorKind;
 
 /// Counts of the errors in the history collected within a window, as returned by
@@ -44,7 +44,7 @@ pub struct ErrorSummary {
 /// Counts `records` younger than `window` at `now` (strictly after `now - window`, as the
 /// seed's `timestamp > cutoff`).
 pub(super) fn summarize<'a>(
-    records: impl IntoIterator<Item = &'a ErrorRecord>,
+    records: impl IntoIterator<Item = &'a Entry>,
     now: SystemTime,
     window: Duration,
 ) -> ErrorSummary {
@@ -66,7 +66,7 @@ pub(super) fn summarize<'a>(
             Some((_, count)) => *count += 1,
             None => types.push((record.error_type, 1)),
         }
-        if let Some(kind) = record.kind() {
+        if let Some(kind) = record.code {
             codes[kind as usize] += 1;
         }
         hours[hour_of_day(record.timestamp)] += 1;
