@@ -11,7 +11,7 @@ use syn::{
     Signature, Type, TypeParamBound, Visibility,
 };
 
-use crate::args::Errors;
+use crate::errors::Errors;
 
 /// The item as written, before any check: enough to emit it again unchanged.
 pub(crate) struct RawFunction {
@@ -155,6 +155,15 @@ pub(crate) struct Function {
 }
 
 impl Param {
+    /// Whether `name` names this parameter (`self` the receiver).
+    fn is_named(&self, name: &Ident) -> bool {
+        if name == "self" {
+            self.is_self
+        } else {
+            !self.is_self && &self.binding == name
+        }
+    }
+
     /// Whether the binding is made `mut` once, before the layers, so that every run borrows
     /// it: a pinned reference (reborrowed per run), or a `mut` parameter exempt from cloning
     /// (`no_clone = [f]` with `mut f: impl FnMut()`), which a run must not move.
@@ -374,13 +383,12 @@ impl Function {
     }
 
     pub(crate) fn param_named(&mut self, name: &Ident) -> Option<&mut Param> {
-        self.params.iter_mut().find(|param| {
-            if name == "self" {
-                param.is_self
-            } else {
-                !param.is_self && &param.binding == name
-            }
-        })
+        self.params.iter_mut().find(|param| param.is_named(name))
+    }
+
+    /// The parameter `name` (`self` for the receiver), when there is one.
+    pub(crate) fn param(&self, name: &Ident) -> Option<&Param> {
+        self.params.iter().find(|param| param.is_named(name))
     }
 }
 
