@@ -103,7 +103,7 @@ pub(crate) fn predicate(expr: &Expr, arity: usize, key: &str, expected: &str, er
         let plural = if arity == 1 { "" } else { "s" };
         let span = match closure.inputs.first() {
             Some(_) => closure.inputs.span(),
-            None => closure.or1_token.span,
+            None => closure.inputs_begin.span,
         };
         errors.at(
             span,
