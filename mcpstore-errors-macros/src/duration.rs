@@ -9,7 +9,7 @@ use syn::parse::ParseStream;
 use syn::spanned::Spanned;
 use syn::{Expr, Lit};
 
-use crate::args::Errors;
+use crate::errors::Errors;
 
 /// A duration given to an attribute.
 pub(crate) enum DurationValue {

@@ -7,11 +7,11 @@ use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{
-    Attribute, Block, Expr, FnArg, GenericArgument, Ident, Pat, PathArguments, ReturnType,
-    Signature, Type, TypeParamBound, Visibility,
+    Attribute, Block, Expr, FnArg, GenericArgument, Ident, Pat, PathArguments, ReceiverKind,
+    ReturnType, Signature, Type, TypeParamBound, Visibility,
 };
 
-use crate::args::Errors;
+use crate::errors::Errors;
 
 /// The item as written, before any check: enough to emit it again unchanged.
 pub(crate) struct RawFunction {
@@ -84,7 +84,7 @@ impl Shape {
 }
 
 /// How a parameter reaches each attempt.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Mode {
     /// Moved in: cloned for each attempt unless exempted.
     ByValue,
@@ -105,6 +105,23 @@ fn mode_of(ty: &Type) -> (Mode, bool) {
         Type::Reference(_) => (Mode::SharedRef, false),
         other => (Mode::ByValue, is_pin_mut(other)),
     }
+}
+
+/// How a receiver reaches each attempt, whether it is pinned, and whether it is `self` by value
+/// (`Self`); `None` for a form of receiver this crate does not know yet.
+fn receiver_mode(kind: &ReceiverKind) -> Option<(Mode, bool, bool)> {
+    Some(match kind {
+        ReceiverKind::Value => (Mode::ByValue, false, true),
+        ReceiverKind::Reference(_, _, Some(_)) => (Mode::MutRef, false, false),
+        ReceiverKind::Reference(_, _, None) => (Mode::SharedRef, false, false),
+        ReceiverKind::Typed(_, ty) => {
+            let self_by_value = matches!(&**ty,
+                Type::Path(path) if path.qself.is_none() && path.path.is_ident("Self"));
+            let (mode, pinned) = mode_of(ty);
+            (mode, pinned, self_by_value)
+        }
+        _ => return None,
+    })
 }
 
 /// `Pin<&mut T>`, however the path to `Pin` is spelled.
@@ -155,6 +172,15 @@ pub(crate) struct Function {
 }
 
 impl Param {
+    /// Whether `name` names this parameter (`self` the receiver).
+    fn is_named(&self, name: &Ident) -> bool {
+        if name == "self" {
+            self.is_self
+        } else {
+            !self.is_self && &self.binding == name
+        }
+    }
+
     /// Whether the binding is made `mut` once, before the layers, so that every run borrows
     /// it: a pinned reference (reborrowed per run), or a `mut` parameter exempt from cloning
     /// (`no_clone = [f]` with `mut f: impl FnMut()`), which a run must not move.
@@ -231,20 +257,21 @@ impl Function {
             match input {
                 FnArg::Receiver(receiver) => {
                     let span = receiver.self_token.span;
-                    let self_by_value = matches!(&*receiver.ty,
-                        Type::Path(path) if path.qself.is_none() && path.path.is_ident("Self"));
-                    let (mode, pinned) = mode_of(&receiver.ty);
+                    let Some((mode, pinned, self_by_value)) = receiver_mode(&receiver.kind) else {
+                        errors.at(
+                            receiver.span(),
+                            format_args!("#[{attribute}] does not know this form of `self`; write `self`, `&self`, `&mut self` or `self: Type`"),
+                        );
+                        return None;
+                    };
                     // A body may move a `&mut self` (into a `move` closure, an `async move`
                     // block, `#[async_trait]`'s `let __self = self;`): renamed, it gets a fresh
                     // reborrow for each run, like any `&mut T` parameter.
                     let renamed = mode != Mode::SharedRef;
                     if renamed {
                         let binding = Ident::new("__mcpstore_self", span);
-                        // `mutability` is the binding's `mut` only without a reference (`mut self`).
-                        let binding_mut = match receiver.reference {
-                            None => receiver.mutability.take(),
-                            Some(_) => None,
-                        };
+                        // The binding's `mut` (`mut self`); a `&mut self`'s is in its kind.
+                        let binding_mut = receiver.mutability.take();
                         let pattern = binding_mut.map(|mutability| {
                             let binding = &binding;
                             syn::parse_quote!(#mutability #binding)
@@ -361,6 +388,7 @@ impl Function {
             fn visit_type_mut(&mut self, ty: &mut Type) {
                 if let Type::ImplTrait(impl_trait) = ty {
                     *ty = Type::Infer(syn::TypeInfer {
+                        attrs: Vec::new(),
                         underscore_token: syn::Token![_](impl_trait.span()),
                     });
                     return;
@@ -374,13 +402,12 @@ impl Function {
     }
 
     pub(crate) fn param_named(&mut self, name: &Ident) -> Option<&mut Param> {
-        self.params.iter_mut().find(|param| {
-            if name == "self" {
-                param.is_self
-            } else {
-                !param.is_self && &param.binding == name
-            }
-        })
+        self.params.iter_mut().find(|param| param.is_named(name))
+    }
+
+    /// The parameter `name` (`self` for the receiver), when there is one.
+    pub(crate) fn param(&self, name: &Ident) -> Option<&Param> {
+        self.params.iter().find(|param| param.is_named(name))
     }
 }
 
@@ -601,7 +628,63 @@ fn rename_inline_self(format: &str, binding: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::rename_inline_self;
+    use quote::{ToTokens, quote};
+
+    use super::{Function, Mode, RawFunction, rename_inline_self};
+    use crate::errors::Errors;
+
+    /// The receiver of `fn f(<receiver>) -> Result<(), ()> {}`, as the expansion sees it:
+    /// its mode, whether it is pinned, whether it is `self` by value, its binding's pattern.
+    fn receiver(receiver: proc_macro2::TokenStream) -> (Mode, bool, bool, Option<String>) {
+        let raw: RawFunction =
+            syn::parse2(quote!(fn f(#receiver) -> Result<(), ()> {})).expect("parses");
+        let mut errors = Errors::default();
+        let function = Function::new(&raw, "retry", &mut errors).expect("accepted");
+        assert!(errors.is_empty());
+        let param = &function.params[0];
+        assert!(param.is_self);
+        let pattern = param
+            .pattern
+            .as_ref()
+            .map(|pattern| pattern.to_token_stream().to_string());
+        (param.mode, param.pinned, param.self_by_value, pattern)
+    }
+
+    #[test]
+    fn every_form_of_receiver_reaches_the_attempts_as_it_is_written() {
+        use Mode::{ByValue, MutRef, SharedRef};
+        let pattern = Some("mut __mcpstore_self".to_owned());
+        assert_eq!(receiver(quote!(self)), (ByValue, false, true, None));
+        assert_eq!(
+            receiver(quote!(mut self)),
+            (ByValue, false, true, pattern.clone())
+        );
+        assert_eq!(receiver(quote!(&self)), (SharedRef, false, false, None));
+        assert_eq!(receiver(quote!(&'a self)), (SharedRef, false, false, None));
+        // The `mut` of `&mut self` is the reference's, not the binding's.
+        assert_eq!(receiver(quote!(&mut self)), (MutRef, false, false, None));
+        assert_eq!(receiver(quote!(self: Self)), (ByValue, false, true, None));
+        assert_eq!(
+            receiver(quote!(self: &Self)),
+            (SharedRef, false, false, None)
+        );
+        assert_eq!(
+            receiver(quote!(self: &mut Self)),
+            (MutRef, false, false, None)
+        );
+        assert_eq!(
+            receiver(quote!(self: Box<Self>)),
+            (ByValue, false, false, None)
+        );
+        assert_eq!(
+            receiver(quote!(mut self: Box<Self>)),
+            (ByValue, false, false, pattern)
+        );
+        assert_eq!(
+            receiver(quote!(self: Pin<&mut Self>)),
+            (ByValue, true, false, None)
+        );
+    }
 
     #[test]
     fn inline_self_arguments_are_renamed_and_escaped_braces_are_not() {

@@ -3,6 +3,7 @@
 
 mod args;
 mod duration;
+mod errors;
 mod expand;
 mod func;
 mod json;
@@ -10,7 +11,7 @@ mod valid;
 
 use proc_macro::TokenStream;
 
-use expand::Kind;
+use args::Kind;
 
 // Documented where it is re-exported: `mcpstore_errors::retry`.
 #[proc_macro_attribute]

@@ -1,10 +1,17 @@
-//! Checks of argument values that the parser alone cannot make.
+//! Every check of the arguments and of the function they go on: those the parsers call on one
+//! value as they read it, then [`stack`], run once the whole stack and the function are known.
+//!
+//! Reads the argument types only (never the parsing functions), and reports to [`Errors`].
 
 use proc_macro2::Span;
+use quote::ToTokens;
 use syn::spanned::Spanned;
-use syn::{Expr, Ident};
+use syn::{Expr, Ident, LitInt};
 
-use crate::args::Errors;
+use crate::args::{BreakerArgs, FallbackArgs, JitterValue, Layer, Strategy, TimeoutArgs};
+use crate::duration::DurationValue;
+use crate::errors::Errors;
+use crate::func::{Function, Mode};
 
 /// The variant names of `mcpstore_errors::ErrorKind`; a runtime test checks they agree.
 pub(crate) const ERROR_KINDS: &[&str] = &[
@@ -96,7 +103,7 @@ pub(crate) fn predicate(expr: &Expr, arity: usize, key: &str, expected: &str, er
         let plural = if arity == 1 { "" } else { "s" };
         let span = match closure.inputs.first() {
             Some(_) => closure.inputs.span(),
-            None => closure.or1_token.span,
+            None => closure.inputs_begin.span,
         };
         errors.at(
             span,
@@ -167,4 +174,231 @@ fn names_outer_item(tokens: proc_macro2::TokenStream, generics: &[String]) -> Op
         }
     }
     None
+}
+
+/// The integer literal `expr` is, if it is one.
+pub(crate) fn int_literal(expr: &Expr) -> Option<&LitInt> {
+    match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(lit),
+            ..
+        }) => Some(lit),
+        _ => None,
+    }
+}
+
+/// `max_attempts` counts calls, so a literal one is at least 1.
+pub(crate) fn max_attempts(value: &Expr, errors: &mut Errors) {
+    if let Some(lit) = int_literal(value) {
+        match lit.base10_parse::<u32>() {
+            Ok(0) => errors.at(
+                lit.span(),
+                "`max_attempts` must be at least 1: it counts calls, the first included",
+            ),
+            Ok(_) => {}
+            Err(error) => errors.push(error),
+        }
+    }
+}
+
+/// A cache that holds nothing is a mistake, not a way to turn it off.
+pub(crate) fn cache_capacity(value: &Expr, errors: &mut Errors) {
+    if let Some(lit) = int_literal(value) {
+        match lit.base10_parse::<usize>() {
+            Ok(0) => errors.at(lit.span(), "a cache `capacity` must be at least 1"),
+            Ok(_) => {}
+            Err(error) => errors.push(error),
+        }
+    }
+}
+
+/// `jitter = 0.1` is a fraction of the delay.
+pub(crate) fn jitter_fraction(fraction: &syn::LitFloat, errors: &mut Errors) {
+    match fraction.base10_parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => {}
+        _ => errors.at(
+            fraction.span(),
+            "a jitter fraction is between 0.0 and 1.0 (0.25 = ±25 %)",
+        ),
+    }
+}
+
+/// `#[fallback]` with nothing to fall back to; said only when nothing else was wrong, since a
+/// misspelt strategy is the likelier cause.
+pub(crate) fn fallback_has_strategy(args: &FallbackArgs, span: Span, errors: &mut Errors) {
+    if args.strategies.is_empty() && errors.is_empty() {
+        errors.at(
+            span,
+            "#[fallback] needs at least one strategy: cache, default, with = .., recover = ..",
+        );
+    }
+}
+
+/// A breaker is per service, so the service is required.
+pub(crate) fn breaker_has_service(args: &BreakerArgs, span: Span, errors: &mut Errors) {
+    if args.service.get().is_none() {
+        errors.at(
+            span,
+            "#[circuit_breaker] needs the service it guards: `#[circuit_breaker(service = \"filesystem\")]`",
+        );
+    }
+}
+
+/// `#[timeout]` has no default duration.
+pub(crate) fn timeout_has_duration(args: &TimeoutArgs, span: Span, errors: &mut Errors) {
+    if args.after.get().is_none() {
+        errors.at(span, "#[timeout] needs a duration: `#[timeout(\"2s\")]`");
+    }
+}
+
+/// The checks that need the whole stack and the function, in the order they report.
+pub(crate) fn stack(function: &Function, layers: &[Layer], errors: &mut Errors) {
+    no_clone_names(function, layers, errors);
+    cache_type(function, layers, errors);
+    async_only(function, layers, errors);
+    values_evaluated_once(function, layers, errors);
+}
+
+/// Each `no_clone = [..]` name is a by-value parameter (references are never cloned).
+fn no_clone_names(function: &Function, layers: &[Layer], errors: &mut Errors) {
+    for name in layers.iter().flat_map(Layer::no_clone) {
+        match function.param(name) {
+            Some(param) if param.mode == Mode::ByValue => {}
+            Some(_) => errors.at(
+                name.span(),
+                format_args!("`{name}` is a reference: it is never cloned, no need to list it"),
+            ),
+            None => errors.at(name.span(), format_args!("no parameter named `{name}`")),
+        }
+    }
+}
+
+/// A cache is keyed by the `Ok` type too, so it must be written out.
+fn cache_type(function: &Function, layers: &[Layer], errors: &mut Errors) {
+    let cached = layers.iter().any(|layer| {
+        matches!(layer, Layer::Fallback(args)
+            if args.strategies.iter().any(|s| matches!(s, Strategy::Cache { .. })))
+    });
+    if cached && function.ok_type().is_none() {
+        errors.at(
+            syn::spanned::Spanned::span(&function.ret),
+            "`cache` needs the return type written as `Result<T, E>` (or `io::Result<T>`), naming `T`",
+        );
+    }
+}
+
+/// A timeout drops an attempt that is still running: only a future can be dropped midway.
+fn async_only(function: &Function, layers: &[Layer], errors: &mut Errors) {
+    if function.shape.is_async() {
+        return;
+    }
+    for layer in layers {
+        let span = match layer {
+            Layer::Timeout(args) => args.after.key_span(),
+            Layer::Retry(args) => args.attempt_timeout.key_span(),
+            _ => None,
+        };
+        if let Some(span) = span {
+            errors.at(
+                span,
+                "a timeout cancels the attempt still running, which only an `async fn` can do; use `deadline` to bound a blocking function's retries",
+            );
+        }
+    }
+}
+
+/// The values that go into a `static` must not need a call's `Self` or generics.
+fn values_evaluated_once(function: &Function, layers: &[Layer], errors: &mut Errors) {
+    let generics: Vec<String> = function
+        .sig
+        .generics
+        .params
+        .iter()
+        .map(|param| match param {
+            syn::GenericParam::Type(ty) => ty.ident.to_string(),
+            syn::GenericParam::Const(constant) => constant.ident.to_string(),
+            syn::GenericParam::Lifetime(lifetime) => lifetime.lifetime.to_string(),
+        })
+        .collect();
+    let mut check = |key: &str, value: &dyn ToTokens| {
+        evaluated_once(key, value.to_token_stream(), &generics, errors);
+    };
+    let duration = |value: &DurationValue| match value {
+        DurationValue::Expr(expr) => Some(expr.clone()),
+        DurationValue::Known(_) => None,
+    };
+    for layer in layers {
+        match layer {
+            Layer::Retry(args) => {
+                if let Some(config) = args.config.get() {
+                    check("config", config);
+                }
+                if let Some(max) = args.max_attempts.get() {
+                    check("max_attempts", max);
+                }
+                if let Some(delay) = args.delay.get().and_then(duration) {
+                    check("delay", &delay);
+                }
+                if let Some(max_delay) = args.max_delay.get().and_then(duration) {
+                    check("max_delay", &max_delay);
+                }
+                if let Some(backoff) = args.backoff.get() {
+                    check("backoff", backoff);
+                }
+                if let Some(JitterValue::Expr(jitter)) = args.jitter.get() {
+                    check("jitter", jitter);
+                }
+            }
+            Layer::Fallback(args) => {
+                for strategy in &args.strategies {
+                    if let Strategy::Cache { ttl, capacity, .. } = strategy {
+                        if let Some(ttl) = ttl.as_ref().and_then(duration) {
+                            check("ttl", &ttl);
+                        }
+                        if let Some(capacity) = capacity {
+                            check("capacity", capacity);
+                        }
+                    }
+                }
+            }
+            Layer::Collect(_) | Layer::Breaker(_) => {}
+            Layer::Timeout(args) => {
+                if let Some(after) = args.after.get().and_then(duration) {
+                    check("after", &after);
+                }
+            }
+        }
+    }
+}
+
+/// The stack's `crate = path`: given on any of its attributes (the outermost's also decides
+/// which paths name this crate's attributes), the same wherever it is repeated.
+pub(crate) fn crate_option(layers: &[Layer], errors: &mut Errors) -> Option<syn::Path> {
+    let mut found: Option<&syn::Path> = None;
+    for krate in layers.iter().filter_map(Layer::krate) {
+        match found {
+            None => found = Some(krate),
+            Some(first) if path_text(first) == path_text(krate) => {}
+            Some(first) => errors.at(
+                syn::spanned::Spanned::span(krate),
+                format_args!(
+                    "`crate = {}` here but `crate = {}` on another attribute of this function: give one path",
+                    path_text(krate),
+                    path_text(first)
+                ),
+            ),
+        }
+    }
+    found.cloned()
+}
+
+/// `path` as written in code, for messages.
+fn path_text(path: &syn::Path) -> String {
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let leading = if path.leading_colon.is_some() {
+        "::"
+    } else {
+        ""
+    };
+    format!("{leading}{}", segments.join("::"))
 }

@@ -12,109 +12,12 @@ mod timeout;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
-use syn::{Attribute, Ident, Meta};
+use syn::{Ident, Meta};
 
-use crate::args::{
-    BreakerArgs, CollectArgs, Errors, FallbackArgs, JitterValue, RetryArgs, Strategy, TimeoutArgs,
-};
-use crate::duration::DurationValue;
+use crate::args::{Kind, Layer};
+use crate::errors::Errors;
 use crate::func::{Function, Mode, Param, RawFunction, Shape};
-
-/// Which attribute.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Retry,
-    Fallback,
-    CollectErrors,
-    CircuitBreaker,
-    Timeout,
-}
-
-impl Kind {
-    fn name(self) -> &'static str {
-        match self {
-            Kind::Retry => "retry",
-            Kind::Fallback => "fallback",
-            Kind::CollectErrors => "collect_errors",
-            Kind::CircuitBreaker => "circuit_breaker",
-            Kind::Timeout => "timeout",
-        }
-    }
-
-    /// Recognises `#[retry]`, `#[mcpstore_errors::retry]` or `#[<krate>::retry]` (and the
-    /// other two), `krate` being the outermost attribute's `crate = path`.
-    fn of(attr: &Attribute, krate: Option<&syn::Path>) -> Option<Kind> {
-        let path = attr.path();
-        let last = path.segments.last()?;
-        let prefix: Vec<&Ident> = path.segments.iter().map(|s| &s.ident).collect();
-        let prefix = &prefix[..prefix.len() - 1];
-        let in_crate = match prefix {
-            [] => path.leading_colon.is_none(),
-            [name] if *name == "mcpstore_errors" => true,
-            _ => krate.is_some_and(|krate| {
-                krate.segments.len() == prefix.len()
-                    && krate
-                        .segments
-                        .iter()
-                        .zip(prefix)
-                        .all(|(segment, name)| segment.ident == **name)
-            }),
-        };
-        if !in_crate {
-            return None;
-        }
-        [
-            Kind::Retry,
-            Kind::Fallback,
-            Kind::CollectErrors,
-            Kind::CircuitBreaker,
-            Kind::Timeout,
-        ]
-        .into_iter()
-        .find(|kind| last.ident == kind.name())
-    }
-}
-
-/// One attribute of the stack, parsed.
-enum Layer {
-    Retry(Box<RetryArgs>),
-    Fallback(FallbackArgs),
-    Collect(CollectArgs),
-    Breaker(BreakerArgs),
-    Timeout(TimeoutArgs),
-}
-
-impl Layer {
-    fn parse(kind: Kind, args: TokenStream, span: Span, errors: &mut Errors) -> Layer {
-        match kind {
-            Kind::Retry => Layer::Retry(Box::new(RetryArgs::parse(args, errors))),
-            Kind::Fallback => Layer::Fallback(FallbackArgs::parse(args, span, errors)),
-            Kind::CollectErrors => Layer::Collect(CollectArgs::parse(args, errors)),
-            Kind::CircuitBreaker => Layer::Breaker(BreakerArgs::parse(args, span, errors)),
-            Kind::Timeout => Layer::Timeout(TimeoutArgs::parse(args, span, errors)),
-        }
-    }
-
-    /// `crate = path`, when given.
-    fn krate(&self) -> Option<&syn::Path> {
-        match self {
-            Layer::Retry(args) => args.krate.get(),
-            Layer::Fallback(args) => args.krate.get(),
-            Layer::Collect(args) => args.krate.get(),
-            Layer::Breaker(args) => args.krate.get(),
-            Layer::Timeout(args) => args.krate.get(),
-        }
-    }
-
-    fn no_clone(&self) -> &[Ident] {
-        let slot = match self {
-            Layer::Retry(args) => args.no_clone.get(),
-            Layer::Fallback(args) => args.no_clone.get(),
-            Layer::Collect(_) | Layer::Breaker(_) | Layer::Timeout(_) => None,
-        };
-        slot.map_or(&[], Vec::as_slice)
-    }
-}
+use crate::valid;
 
 /// What an attribute taken into the stack is left as: still resolved by the compiler (so its
 /// import counts as used), then expanded to the function unchanged.
@@ -164,13 +67,11 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
     });
 
     let function = Function::new(&raw, kind.name(), &mut errors).map(|mut function| {
-        exempt_from_cloning(&mut function, &layers, &mut errors);
-        check_cache_type(&function, &layers, &mut errors);
-        check_async_only(&function, &layers, &mut errors);
-        check_values_evaluated_once(&function, &layers, &mut errors);
+        valid::stack(&function, &layers, &mut errors);
+        exempt_from_cloning(&mut function, &layers);
         function
     });
-    let krate = crate_option(&layers, &mut errors);
+    let krate = valid::crate_option(&layers, &mut errors);
     match function {
         Some(function) if errors.is_empty() => {
             let mut function = generate(&function, &layers);
@@ -186,27 +87,6 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
             quote!(#(#stacked)* #raw #errors)
         }
     }
-}
-
-/// The stack's `crate = path`: given on any of its attributes (the outermost's also decides
-/// which paths name this crate's attributes), the same wherever it is repeated.
-fn crate_option(layers: &[Layer], errors: &mut Errors) -> Option<syn::Path> {
-    let mut found: Option<&syn::Path> = None;
-    for krate in layers.iter().filter_map(Layer::krate) {
-        match found {
-            None => found = Some(krate),
-            Some(first) if crate::args::path_text(first) == crate::args::path_text(krate) => {}
-            Some(first) => errors.at(
-                syn::spanned::Spanned::span(krate),
-                format_args!(
-                    "`crate = {}` here but `crate = {}` on another attribute of this function: give one path",
-                    crate::args::path_text(krate),
-                    crate::args::path_text(first)
-                ),
-            ),
-        }
-    }
-    found.cloned()
 }
 
 /// `crate = path`: every generated path starts with `::mcpstore_errors`; this rewrites each
@@ -271,114 +151,13 @@ fn is_stacked_marker(args: &TokenStream) -> bool {
     )
 }
 
-/// A cache is keyed by the `Ok` type too, so it must be written out.
-fn check_cache_type(function: &Function, layers: &[Layer], errors: &mut Errors) {
-    let cached = layers.iter().any(|layer| {
-        matches!(layer, Layer::Fallback(args)
-            if args.strategies.iter().any(|s| matches!(s, crate::args::Strategy::Cache { .. })))
-    });
-    if cached && function.ok_type().is_none() {
-        errors.at(
-            syn::spanned::Spanned::span(&function.ret),
-            "`cache` needs the return type written as `Result<T, E>` (or `io::Result<T>`), naming `T`",
-        );
-    }
-}
-
-/// A timeout drops an attempt that is still running: only a future can be dropped midway.
-fn check_async_only(function: &Function, layers: &[Layer], errors: &mut Errors) {
-    if function.shape.is_async() {
-        return;
-    }
-    for layer in layers {
-        let span = match layer {
-            Layer::Timeout(args) => args.after.key_span(),
-            Layer::Retry(args) => args.attempt_timeout.key_span(),
-            _ => None,
-        };
-        if let Some(span) = span {
-            errors.at(
-                span,
-                "a timeout cancels the attempt still running, which only an `async fn` can do; use `deadline` to bound a blocking function's retries",
-            );
-        }
-    }
-}
-
-/// The values that go into a `static` must not need a call's `Self` or generics.
-fn check_values_evaluated_once(function: &Function, layers: &[Layer], errors: &mut Errors) {
-    let generics: Vec<String> = function
-        .sig
-        .generics
-        .params
-        .iter()
-        .map(|param| match param {
-            syn::GenericParam::Type(ty) => ty.ident.to_string(),
-            syn::GenericParam::Const(constant) => constant.ident.to_string(),
-            syn::GenericParam::Lifetime(lifetime) => lifetime.lifetime.to_string(),
-        })
-        .collect();
-    let mut check = |key: &str, value: &dyn ToTokens| {
-        crate::valid::evaluated_once(key, value.to_token_stream(), &generics, errors);
-    };
-    let duration = |value: &DurationValue| match value {
-        DurationValue::Expr(expr) => Some(expr.clone()),
-        DurationValue::Known(_) => None,
-    };
-    for layer in layers {
-        match layer {
-            Layer::Retry(args) => {
-                if let Some(config) = args.config.get() {
-                    check("config", config);
-                }
-                if let Some(max) = args.max_attempts.get() {
-                    check("max_attempts", max);
-                }
-                if let Some(delay) = args.delay.get().and_then(duration) {
-                    check("delay", &delay);
-                }
-                if let Some(max_delay) = args.max_delay.get().and_then(duration) {
-                    check("max_delay", &max_delay);
-                }
-                if let Some(backoff) = args.backoff.get() {
-                    check("backoff", backoff);
-                }
-                if let Some(JitterValue::Expr(jitter)) = args.jitter.get() {
-                    check("jitter", jitter);
-                }
-            }
-            Layer::Fallback(args) => {
-                for strategy in &args.strategies {
-                    if let Strategy::Cache { ttl, capacity, .. } = strategy {
-                        if let Some(ttl) = ttl.as_ref().and_then(duration) {
-                            check("ttl", &ttl);
-                        }
-                        if let Some(capacity) = capacity {
-                            check("capacity", capacity);
-                        }
-                    }
-                }
-            }
-            Layer::Collect(_) | Layer::Breaker(_) => {}
-            Layer::Timeout(args) => {
-                if let Some(after) = args.after.get().and_then(duration) {
-                    check("after", &after);
-                }
-            }
-        }
-    }
-}
-
-/// Applies every `no_clone = [..]` of the stack.
-fn exempt_from_cloning(function: &mut Function, layers: &[Layer], errors: &mut Errors) {
+/// Applies every `no_clone = [..]` of the stack (each name checked by [`valid::stack`]).
+fn exempt_from_cloning(function: &mut Function, layers: &[Layer]) {
     for name in layers.iter().flat_map(Layer::no_clone) {
-        match function.param_named(name) {
-            Some(param) if param.mode == Mode::ByValue => param.no_clone = true,
-            Some(_) => errors.at(
-                name.span(),
-                format_args!("`{name}` is a reference: it is never cloned, no need to list it"),
-            ),
-            None => errors.at(name.span(), format_args!("no parameter named `{name}`")),
+        if let Some(param) = function.param_named(name) {
+            if param.mode == Mode::ByValue {
+                param.no_clone = true;
+            }
         }
     }
 }
@@ -545,7 +324,8 @@ fn forward_arguments(function: &Function, last: bool) -> Vec<TokenStream> {
 mod tests {
     use quote::quote;
 
-    use super::{Kind, expand};
+    use super::expand;
+    use crate::args::Kind;
 
     #[test]
     fn crate_option_rewrites_every_path_to_the_runtime() {

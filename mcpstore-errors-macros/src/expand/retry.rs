@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, Ident};
 
 use super::{operation, rebind_for_run, resupply, seen};
-use crate::args::{JitterValue, RetryArgs, RetryFilter, int_literal};
+use crate::args::{JitterValue, RetryArgs, RetryFilter};
 use crate::func::Function;
 use crate::valid;
 
@@ -228,7 +228,7 @@ fn policy(args: &RetryArgs) -> TokenStream {
     let mut known = true;
     let mut setters = Vec::new();
     if let Some(max) = args.max_attempts.get() {
-        known &= int_literal(max).is_some();
+        known &= valid::int_literal(max).is_some();
         setters.push(quote_spanned!(max.span()=> .max_attempts(#max)));
     }
     if let Some(strategy) = args.strategy.get() {

@@ -1,0 +1,145 @@
+//! The strategies and keys of `#[fallback(...)]`.
+
+use proc_macro2::{Span, TokenStream};
+use syn::{Expr, Ident};
+
+use super::{Slot, Value, assigned, crate_path, ident_list, parse_entries, unknown_key};
+use crate::duration::DurationValue;
+use crate::errors::Errors;
+use crate::valid;
+
+/// One strategy of the chain, in the order written.
+pub(crate) enum Strategy {
+    /// `cache` or `cache(ttl = .., capacity = ..)`.
+    Cache {
+        key: Ident,
+        ttl: Option<DurationValue>,
+        capacity: Option<Expr>,
+    },
+    /// `default` or `default = expr`.
+    Default { key: Ident, value: Option<Expr> },
+    /// `with = path`: the same arguments.
+    With { function: Expr },
+    /// `recover = path`: the same arguments plus `&error`.
+    Recover { function: Expr },
+}
+
+/// The arguments of `#[fallback(...)]`.
+#[derive(Default)]
+pub(crate) struct FallbackArgs {
+    pub(crate) strategies: Vec<Strategy>,
+    pub(crate) no_clone: Slot<Vec<Ident>>,
+    /// `crate = path`.
+    pub(crate) krate: Slot<syn::Path>,
+}
+
+pub(crate) const FALLBACK_KEYS: &[&str] =
+    &["cache", "default", "with", "recover", "no_clone", "crate"];
+const CACHE_KEYS: &[&str] = &["ttl", "capacity"];
+
+impl FallbackArgs {
+    pub(crate) fn parse(tokens: TokenStream, span: Span, errors: &mut Errors) -> FallbackArgs {
+        let mut args = FallbackArgs::default();
+        // One slot per strategy key: each may appear once.
+        let (mut cache, mut default, mut with, mut recover) = (
+            Slot::default(),
+            Slot::default(),
+            Slot::default(),
+            Slot::default(),
+        );
+        parse_entries(tokens, errors, |key, value, errors| {
+            let strategy = match key.to_string().as_str() {
+                "cache" => {
+                    let (ttl, capacity) = match value {
+                        Value::Flag => (None, None),
+                        Value::List(tokens, _) => parse_cache(tokens, errors),
+                        Value::Assign(input) => {
+                            return Err(input.error(
+                                "write `cache` or `cache(ttl = \"10m\", capacity = 1000)`",
+                            ));
+                        }
+                    };
+                    cache.set(key, (), errors);
+                    Strategy::Cache {
+                        key: key.clone(),
+                        ttl,
+                        capacity,
+                    }
+                }
+                "default" => {
+                    let value = match value {
+                        Value::Flag => None,
+                        Value::Assign(input) => Some(input.parse::<Expr>()?),
+                        Value::List(_, span) => {
+                            return Err(syn::Error::new(
+                                span,
+                                "write `default` or `default = expression`",
+                            ));
+                        }
+                    };
+                    default.set(key, (), errors);
+                    Strategy::Default {
+                        key: key.clone(),
+                        value,
+                    }
+                }
+                "with" => {
+                    let function: Expr =
+                        assigned(key, value, "with = Self::from_backup")?.parse()?;
+                    with.set(key, (), errors);
+                    Strategy::With { function }
+                }
+                "recover" => {
+                    let function: Expr =
+                        assigned(key, value, "recover = Self::on_failure")?.parse()?;
+                    recover.set(key, (), errors);
+                    Strategy::Recover { function }
+                }
+                "no_clone" => {
+                    let names = ident_list(assigned(key, value, "no_clone = [pool]")?)?;
+                    args.no_clone.set(key, names, errors);
+                    return Ok(());
+                }
+                "crate" => {
+                    args.krate.set(key, crate_path(key, value)?, errors);
+                    return Ok(());
+                }
+                _ => return Err(unknown_key(key, "fallback", FALLBACK_KEYS)),
+            };
+            args.strategies.push(strategy);
+            Ok(())
+        });
+        valid::fallback_has_strategy(&args, span, errors);
+        args
+    }
+}
+
+fn parse_cache(tokens: TokenStream, errors: &mut Errors) -> (Option<DurationValue>, Option<Expr>) {
+    let mut ttl = Slot::default();
+    let mut capacity = Slot::default();
+    parse_entries(tokens, errors, |key, value, errors| {
+        match key.to_string().as_str() {
+            "ttl" => {
+                let duration =
+                    DurationValue::parse(assigned(key, value, "ttl = \"10m\"")?, errors)?;
+                ttl.set(key, duration, errors);
+            }
+            "capacity" => {
+                let value: Expr = assigned(key, value, "capacity = 1000")?.parse()?;
+                valid::cache_capacity(&value, errors);
+                capacity.set(key, value, errors);
+            }
+            _ => {
+                return Err(syn::Error::new(
+                    key.span(),
+                    format_args!(
+                        "unknown key `{key}` in `cache(...)`; expected one of: {}",
+                        CACHE_KEYS.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    });
+    (ttl.0.map(|(_, v)| v), capacity.0.map(|(_, v)| v))
+}

@@ -1,0 +1,66 @@
+//! The keys of `#[timeout(...)]`, or its one positional duration.
+
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use syn::parse::{ParseStream, Parser};
+use syn::{Expr, Ident};
+
+use super::{Slot, assigned, crate_path, parse_entries, unknown_key};
+use crate::duration::DurationValue;
+use crate::errors::Errors;
+use crate::valid;
+
+/// The arguments of `#[timeout("2s")]` or `#[timeout(after = "2s", sleeper = ..)]`.
+#[derive(Default)]
+pub(crate) struct TimeoutArgs {
+    pub(crate) after: Slot<DurationValue>,
+    pub(crate) sleeper: Slot<Expr>,
+    /// `crate = path`.
+    pub(crate) krate: Slot<syn::Path>,
+}
+
+pub(crate) const TIMEOUT_KEYS: &[&str] = &["after", "sleeper", "crate"];
+
+impl TimeoutArgs {
+    pub(crate) fn parse(tokens: TokenStream, span: Span, errors: &mut Errors) -> TimeoutArgs {
+        let mut args = TimeoutArgs::default();
+        let positional = syn::parse2::<syn::LitStr>(tokens.clone())
+            .map(|lit| lit.into_token_stream())
+            .or_else(|_| {
+                syn::parse2::<syn::LitInt>(tokens.clone()).map(|lit| lit.into_token_stream())
+            })
+            .or_else(|_| {
+                syn::parse2::<syn::LitFloat>(tokens.clone()).map(|lit| lit.into_token_stream())
+            });
+        if let Ok(literal) = positional {
+            let key = Ident::new("after", span);
+            let parsed = Parser::parse2(
+                |input: ParseStream<'_>| DurationValue::parse(input, errors),
+                literal,
+            );
+            match parsed {
+                Ok(duration) => args.after.set(&key, duration, errors),
+                Err(error) => errors.push(error),
+            }
+            return args;
+        }
+        parse_entries(tokens, errors, |key, value, errors| {
+            match key.to_string().as_str() {
+                "after" => {
+                    let duration =
+                        DurationValue::parse(assigned(key, value, "after = \"2s\"")?, errors)?;
+                    args.after.set(key, duration, errors);
+                }
+                "sleeper" => {
+                    let value: Expr = assigned(key, value, "sleeper = my_sleeper()")?.parse()?;
+                    args.sleeper.set(key, value, errors);
+                }
+                "crate" => args.krate.set(key, crate_path(key, value)?, errors),
+                _ => return Err(unknown_key(key, "timeout", TIMEOUT_KEYS)),
+            }
+            Ok(())
+        });
+        valid::timeout_has_duration(&args, span, errors);
+        args
+    }
+}
