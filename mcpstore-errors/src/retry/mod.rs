@@ -170,7 +170,9 @@ impl RetryManager {
 }
 
 impl<W, R, H> RetryManager<W, R, H> {
-    /// Retries only the errors for which `filter` returns true.
+    /// Retries only the errors for which `filter` returns true. It replaces the filter set
+    /// before (by [`retry_on`](Self::retry_on) too); to require both, pass a pair:
+    /// `.retry_if((KindSet::of(&[..]), |e: &E| ..))`, as `#[retry(on = [..], when = ..)]` does.
     pub fn retry_if<W2>(self, filter: W2) -> RetryManager<W2, R, H> {
         RetryManager {
             config: self.config,
