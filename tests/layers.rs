@@ -312,3 +312,70 @@ fn the_recommended_stack_times_out_counts_trips_falls_back_and_collects() {
     });
     assert_eq!(STACK_COLLECTOR.len(), 0, "the cache answered every failure");
 }
+
+// ---- other orders ----
+
+static OUTER_CLOCK: LazyLock<Arc<ManualClock>> = LazyLock::new(|| Arc::new(ManualClock::new()));
+static OUTER_BREAKERS: LazyLock<BreakerRegistry> = LazyLock::new(|| registry(OUTER_CLOCK.clone()));
+static OUTER_CALLS: AtomicU32 = AtomicU32::new(0);
+
+/// A breaker outside the retries counts one outcome per call, whatever the attempts.
+#[circuit_breaker(service = "outer", registry = &OUTER_BREAKERS)]
+#[retry(max_attempts = 3, delay = 0, jitter = false)]
+fn breaker_outside(up: bool) -> Result<(), McpStoreError> {
+    OUTER_CALLS.fetch_add(1, Ordering::SeqCst);
+    match up {
+        true => Ok(()),
+        false => Err(McpStoreError::connection("refused")),
+    }
+}
+
+#[test]
+fn a_breaker_outside_retry_counts_calls_not_attempts() {
+    for _ in 0..3 {
+        assert!(breaker_outside(false).is_err());
+    }
+    assert_eq!(
+        OUTER_CALLS.load(Ordering::SeqCst),
+        9,
+        "3 calls of 3 attempts"
+    );
+    assert_eq!(OUTER_BREAKERS.breaker("outer").metrics().calls, 3);
+    assert_eq!(
+        OUTER_BREAKERS.breaker("outer").state(),
+        CircuitState::Closed
+    );
+    assert!(
+        breaker_outside(false).is_err(),
+        "the 4th failed call trips it"
+    );
+    assert_eq!(OUTER_BREAKERS.breaker("outer").state(), CircuitState::Open);
+    OUTER_CALLS.store(0, Ordering::SeqCst);
+    assert_eq!(
+        breaker_outside(true).unwrap_err().kind(),
+        ErrorKind::CircuitOpen
+    );
+    assert_eq!(OUTER_CALLS.load(Ordering::SeqCst), 0);
+}
+
+static WHOLE_CALLS: AtomicU32 = AtomicU32::new(0);
+
+/// A timeout outside the retries bounds the whole call, waits included.
+#[timeout(after = "5s", sleeper = Arc::new(VirtualSleeper::new()))]
+#[retry(max_attempts = 3, delay = 0, jitter = false)]
+async fn timeout_outside() -> Result<(), McpStoreError> {
+    WHOLE_CALLS.fetch_add(1, Ordering::SeqCst);
+    hang().await;
+    Ok(())
+}
+
+#[test]
+fn a_timeout_outside_retry_bounds_the_whole_call() {
+    let error = block_on(timeout_outside()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ServiceTimeout);
+    assert_eq!(
+        WHOLE_CALLS.load(Ordering::SeqCst),
+        1,
+        "the first attempt was still running"
+    );
+}
