@@ -300,9 +300,12 @@ fn targets(results: &mut Results<'_>, out: &mut String) {
     for bench in ANNOTATED {
         let label = label_of(bench);
         let median = results.median("success_path", bench);
-        let within = both(median, plain).map(|(m, p)| m <= p * 1.05);
+        // The targets: each attribute within 5 % of the plain call, the stack of three
+        // within 10 %.
+        let (bound, percent) = if bench == "all_three" { (1.10, 10) } else { (1.05, 5) };
+        let within = both(median, plain).map(|(m, p)| m <= p * bound);
         row(
-            format!("{label} within 5 % of plain"),
+            format!("{label} within {percent} % of plain"),
             ratio(median, plain),
             within,
         );
