@@ -302,7 +302,11 @@ fn targets(results: &mut Results<'_>, out: &mut String) {
         let median = results.median("success_path", bench);
         // The targets: each attribute within 5 % of the plain call, the stack of three
         // within 10 %.
-        let (bound, percent) = if bench == "all_three" { (1.10, 10) } else { (1.05, 5) };
+        let (bound, percent) = if bench == "all_three" {
+            (1.10, 10)
+        } else {
+            (1.05, 5)
+        };
         let within = both(median, plain).map(|(m, p)| m <= p * bound);
         row(
             format!("{label} within {percent} % of plain"),
