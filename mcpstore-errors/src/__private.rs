@@ -21,63 +21,8 @@ pub use crate::collector::ErrorCollector;
 
 pub use crate::collector::Context;
 
-/// What `#[collect_errors]` calls for an error type: records `error` with `context` and the
-/// function's name, which the record's context shows under `"function"` (see
-/// [`with_function`]).
-// Out of line and cold: the annotated function's success path stays small enough to inline.
-#[cold]
-#[inline(never)]
-pub fn collect<E: std::error::Error + 'static>(
-    collector: &ErrorCollector,
-    error: &E,
-    function: &'static str,
-    context: serde_json::Value,
-) {
-    collector.collect_in(error, Context::from(context), Some(function));
-}
-
-/// What `#[collect_errors]` can call for an error seen through `dyn Error` (the content of a
-/// `Box<dyn Error + Send + Sync>`): see [`ErrorCollector::collect_dyn`].
-#[cold]
-#[inline(never)]
-pub fn collect_dyn(
-    collector: &ErrorCollector,
-    error: &(dyn std::error::Error + 'static),
-    function: &'static str,
-    context: serde_json::Value,
-) {
-    collector.collect_dyn_in(error, Context::from(context), Some(function));
-}
-
-/// What `#[collect_errors]` can call for an `anyhow::Error`: see
-/// [`ErrorCollector::collect_anyhow`].
-#[cfg(feature = "anyhow")]
-#[cold]
-#[inline(never)]
-pub fn collect_anyhow(
-    collector: &ErrorCollector,
-    error: &anyhow::Error,
-    function: &'static str,
-    context: serde_json::Value,
-) {
-    collector.collect_anyhow_in(error, Context::from(context), Some(function));
-}
-
-/// What `#[collect_errors]` calls for an error that is only `Display` (such as `String`),
-/// picked by autoref specialization when the type has no `Error` impl.
-#[cold]
-#[inline(never)]
-pub fn collect_display<T: std::fmt::Display + ?Sized + 'static>(
-    collector: &ErrorCollector,
-    error: &T,
-    function: &'static str,
-    context: serde_json::Value,
-) {
-    collector.collect_display_in(error, Context::from(context), Some(function));
-}
-
-/// [`collect`] with a context built once per function and shared by every call: nothing is
-/// rebuilt per call, and a context made [`from_static`](Context::from_static) is not even
+/// Records `error` in `collector` with the function's name and a context built once per
+/// function and shared by every call: nothing is rebuilt per call, and a context made [`from_static`](Context::from_static) is not even
 /// reference counted.
 #[cold]
 #[inline(never)]
@@ -90,7 +35,7 @@ pub fn collect_with<E: std::error::Error + 'static>(
     collector.collect_in(error, context.clone(), Some(function));
 }
 
-/// [`collect_display`] with a context shared by every call; see [`collect_with`].
+/// [`collect_with`] for an error that is only `Display`.
 #[cold]
 #[inline(never)]
 pub fn collect_display_with<T: std::fmt::Display + ?Sized + 'static>(
@@ -113,13 +58,6 @@ pub fn literal_context(
     Context::from_static(
         cell.get_or_init(|| serde_json::from_str(text).unwrap_or(serde_json::Value::Null)),
     )
-}
-
-/// The context with `"function": function` added: an object gains the key (a `"function"`
-/// the user wrote is kept), null becomes `{"function": ..}`, and any other value is kept
-/// under `"context"`.
-pub fn with_function(context: serde_json::Value, function: &'static str) -> serde_json::Value {
-    crate::collector::with_function(context, function)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -685,14 +623,20 @@ mod tests {
     use crate::McpStoreError;
 
     #[test]
+    // Spelled as the macro writes it, whatever impl the types pick here.
+    #[allow(clippy::needless_borrow)]
     fn the_collect_entry_points_add_the_function_name_to_the_context() {
         let collector = ErrorCollector::new(10);
         let error = McpStoreError::connection("refused");
-        collect(&collector, &error, "connect", json!({"operation": "x"}));
-        collect(&collector, &error, "connect", Value::Null);
-        collect(&collector, &error, "connect", json!(["a"]));
-        collect(&collector, &error, "connect", json!({"function": "mine"}));
-        collect_display(&collector, "text", "format", Value::Null);
+        // As `#[collect_errors]` calls them, through the autoref dispatch.
+        let collect = |context: Value| {
+            (&&&Collected(&error)).collect_into(&collector, "connect", context.into());
+        };
+        collect(json!({"operation": "x"}));
+        collect(Value::Null);
+        collect(json!(["a"]));
+        collect(json!({"function": "mine"}));
+        (&&&Collected("text")).collect_into(&collector, "format", Value::Null.into());
         let contexts: Vec<Value> = collector
             .records()
             .iter()

@@ -36,7 +36,6 @@ use crate::McpStoreError;
 
 pub use self::alert::RateAlert;
 pub use self::context::Context;
-pub(crate) use self::context::with_function;
 pub use self::file::ExportOptions;
 pub use self::limits::{DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, MAX_CONTEXT_DEPTH};
 pub use self::record::ErrorRecord;
