@@ -4,6 +4,10 @@ pub use serde_json;
 pub use tracing;
 
 pub use crate::fallback::{FallbackRun, FnCache};
+/// The names attributes accept, resolved in `const` items.
+pub mod names {
+    pub use crate::names::{error_kind, jitter, strategy};
+}
 
 /// How long `#[fallback(cache)]` serves an entry unless told otherwise: the seed's 300 s.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);

@@ -23,6 +23,11 @@ pub enum RetryStrategy {
     Fibonacci,
 }
 
+impl Jitter {
+    /// The jitter of a bare `#[retry]`, and what `jitter = true` means: ±25 %.
+    pub const ATTRIBUTE_DEFAULT: Jitter = Jitter::Proportional(0.25);
+}
+
 impl RetryStrategy {
     /// Every strategy.
     pub const ALL: [RetryStrategy; 4] = [
@@ -142,7 +147,7 @@ impl RetryConfig {
     /// exponential (×2), 1 s base, ±25 % jitter; capped at 60 s (the seed's decorator has no
     /// cap, which only matters beyond 6 attempts).
     pub const fn attribute_default() -> Self {
-        Self::new().jitter(Jitter::Proportional(0.25))
+        Self::new().jitter(Jitter::ATTRIBUTE_DEFAULT)
     }
 
     /// No attempt starts and no wait ends after `deadline`, measured on the policy's

@@ -204,6 +204,7 @@ mod kind;
 pub mod metrics;
 #[cfg(not(feature = "metrics"))]
 mod metrics;
+mod names;
 mod random;
 mod retry;
 mod sleep;

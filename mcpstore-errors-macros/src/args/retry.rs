@@ -21,6 +21,8 @@ pub(crate) enum RetryFilter {
 pub(crate) enum JitterValue {
     None,
     Proportional(syn::LitFloat),
+    /// `jitter = true`: the runtime's default.
+    Default(proc_macro2::Span),
     Named(Ident),
     Expr(Expr),
 }
@@ -104,15 +106,11 @@ impl RetryArgs {
                 }
                 "strategy" => {
                     let ident: Ident = assigned(key, value, "strategy = fibonacci")?.parse()?;
-                    valid::strategy(&ident, errors);
                     args.strategy.set(key, ident, errors);
                 }
                 "on" => {
                     let kinds =
                         ident_list(assigned(key, value, "on = [ServiceStart, ServiceTimeout]")?)?;
-                    for kind in &kinds {
-                        valid::error_kind(kind, errors);
-                    }
                     args.on.set(key, kinds, errors);
                 }
                 "when" => {
@@ -184,7 +182,7 @@ fn parse_jitter(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Jitt
         Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Bool(b),
             ..
-        }) => JitterValue::Proportional(syn::LitFloat::new("0.25", b.span)),
+        }) => JitterValue::Default(b.span),
         Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Float(f),
             ..
@@ -194,7 +192,6 @@ fn parse_jitter(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Jitt
         }
         Expr::Path(path) if path.path.get_ident().is_some() => {
             let ident = path.path.segments[0].ident.clone();
-            valid::jitter(&ident, errors);
             JitterValue::Named(ident)
         }
         _ => JitterValue::Expr(value),

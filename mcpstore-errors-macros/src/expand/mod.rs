@@ -7,6 +7,7 @@
 mod breaker;
 mod collect;
 mod fallback_chain;
+mod names;
 mod retry;
 mod timeout;
 
@@ -83,9 +84,29 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
         // The function as written (without this crate's attributes), so the rest of the crate
         // still type-checks against it, and every error found.
         _ => {
+            raw.body = with_items_first(raw.body, names::checks(&layers));
             let errors = errors.into_compile_errors();
             quote!(#(#stacked)* #raw #errors)
         }
+    }
+}
+
+/// `body` with `items` put first inside its braces (a body that is not one braced block is left
+/// as it is: the compiler reports it).
+fn with_items_first(body: TokenStream, items: TokenStream) -> TokenStream {
+    use proc_macro2::{Delimiter, Group, TokenTree};
+    let mut trees = body.clone().into_iter();
+    match (trees.next(), trees.next()) {
+        (Some(TokenTree::Group(group)), None)
+            if group.delimiter() == Delimiter::Brace && !items.is_empty() =>
+        {
+            let mut stream = items;
+            stream.extend(group.stream());
+            let mut block = Group::new(Delimiter::Brace, stream);
+            block.set_span(group.span());
+            TokenTree::Group(block).into()
+        }
+        _ => body,
     }
 }
 

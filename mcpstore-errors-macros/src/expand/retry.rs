@@ -5,6 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, Ident};
 
+use super::names::{self, Table};
 use super::{operation, rebind_for_run, resupply, seen};
 use crate::args::{JitterValue, RetryArgs, RetryFilter};
 use crate::func::Function;
@@ -29,7 +30,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
     if let Some(kinds) = args.on.get() {
         let kinds = kinds
             .iter()
-            .map(|kind| quote_spanned!(kind.span()=> ::mcpstore_errors::ErrorKind::#kind));
+            .map(|kind| names::resolve(Table::ErrorKind, kind));
         filters.push(quote!(const { ::mcpstore_errors::KindSet::of(&[#(#kinds),*]) }));
     }
     match args.when.get() {
@@ -232,10 +233,8 @@ fn policy(args: &RetryArgs) -> TokenStream {
         setters.push(quote_spanned!(max.span()=> .max_attempts(#max)));
     }
     if let Some(strategy) = args.strategy.get() {
-        if let Some((_, variant)) = valid::STRATEGIES.iter().find(|(name, _)| strategy == name) {
-            let variant = Ident::new(variant, strategy.span());
-            setters.push(quote!(.strategy(::mcpstore_errors::RetryStrategy::#variant)));
-        }
+        let strategy = names::resolve(Table::Strategy, strategy);
+        setters.push(quote!(.strategy(#strategy)));
     }
     if let Some(delay) = args.delay.get() {
         known &= delay.is_known();
@@ -280,17 +279,13 @@ fn policy(args: &RetryArgs) -> TokenStream {
     if let Some(jitter) = args.jitter.get() {
         let jitter = match jitter {
             JitterValue::None => quote!(::mcpstore_errors::Jitter::None),
+            JitterValue::Default(span) => {
+                quote_spanned!(*span=> ::mcpstore_errors::Jitter::ATTRIBUTE_DEFAULT)
+            }
             JitterValue::Proportional(fraction) => {
                 quote!(::mcpstore_errors::Jitter::Proportional(#fraction))
             }
-            JitterValue::Named(name) => {
-                let variant = valid::JITTERS
-                    .iter()
-                    .find(|(known, _)| name == known)
-                    .map_or("None", |(_, variant)| variant);
-                let variant = Ident::new(variant, name.span());
-                quote!(::mcpstore_errors::Jitter::#variant)
-            }
+            JitterValue::Named(name) => names::resolve(Table::Jitter, name),
             JitterValue::Expr(expr) => {
                 known = false;
                 quote_spanned!(expr.span()=> { let __mcpstore_jitter: ::mcpstore_errors::Jitter = #expr; __mcpstore_jitter })

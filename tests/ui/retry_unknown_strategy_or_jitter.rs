@@ -1,6 +1,6 @@
 use mcpstore_errors::{McpStoreError, retry};
 
-#[retry(strategy = expo)]
+#[retry(strategy = expo, jitter = ful)]
 fn start() -> Result<(), McpStoreError> {
     Ok(())
 }

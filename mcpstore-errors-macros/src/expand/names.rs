@@ -1,0 +1,72 @@
+//! Names the runtime resolves (error kinds, strategies, jitters): this crate knows none of
+//! them. Each becomes a call of `__private::names` in a `const` item spanned on the user's
+//! token, so an unknown name fails the build there, with the runtime's list of valid ones.
+
+use proc_macro2::TokenStream;
+use quote::quote_spanned;
+use syn::Ident;
+use syn::ext::IdentExt;
+
+use crate::args::{JitterValue, Layer};
+
+#[derive(Clone, Copy)]
+pub(super) enum Table {
+    ErrorKind,
+    Strategy,
+    Jitter,
+}
+
+impl Table {
+    fn function(self, name: &Ident) -> Ident {
+        let function = match self {
+            Table::ErrorKind => "error_kind",
+            Table::Strategy => "strategy",
+            Table::Jitter => "jitter",
+        };
+        Ident::new(function, name.span())
+    }
+
+    fn ty(self, name: &Ident) -> TokenStream {
+        match self {
+            Table::ErrorKind => quote_spanned!(name.span()=> ::mcpstore_errors::ErrorKind),
+            Table::Strategy => quote_spanned!(name.span()=> ::mcpstore_errors::RetryStrategy),
+            Table::Jitter => quote_spanned!(name.span()=> ::mcpstore_errors::Jitter),
+        }
+    }
+
+    /// `names::error_kind("Connection")`, spanned on `name`.
+    fn call(self, name: &Ident) -> TokenStream {
+        let function = self.function(name);
+        let text = syn::LitStr::new(&name.unraw().to_string(), name.span());
+        quote_spanned!(name.span()=> ::mcpstore_errors::__private::names::#function(#text))
+    }
+}
+
+/// The value `name` stands for, as a constant expression.
+pub(super) fn resolve(table: Table, name: &Ident) -> TokenStream {
+    let (ty, call) = (table.ty(name), table.call(name));
+    let constant = Ident::new("__MCPSTORE_NAMED", name.span());
+    quote_spanned!(name.span()=> { const #constant: #ty = #call; #constant })
+}
+
+/// For a stack that is not expanded because of other errors: `const _` items that still check
+/// every name, so that one build reports all the problems.
+pub(super) fn checks(layers: &[Layer]) -> TokenStream {
+    let mut checks = TokenStream::new();
+    for layer in layers {
+        let Layer::Retry(args) = layer else { continue };
+        let kinds = args.on.get().into_iter().flatten();
+        let named = kinds
+            .map(|kind| (Table::ErrorKind, kind))
+            .chain(args.strategy.get().map(|s| (Table::Strategy, s)))
+            .chain(match args.jitter.get() {
+                Some(JitterValue::Named(name)) => Some((Table::Jitter, name)),
+                _ => None,
+            });
+        for (table, name) in named {
+            let (ty, call) = (table.ty(name), table.call(name));
+            checks.extend(quote_spanned!(name.span()=> const _: #ty = #call;));
+        }
+    }
+    checks
+}
