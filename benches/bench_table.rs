@@ -49,6 +49,7 @@ fn main() -> ExitCode {
     let mut out = String::new();
     let _ = writeln!(out, "Machine: {}.", machine());
     success_table(&mut results, &mut out);
+    trivial_body_table(&mut results, &mut out);
     delay_table(&mut results, &mut out);
     failure_table(&mut results, &mut out);
     collector_table(&mut results, &mut out);
@@ -162,6 +163,32 @@ fn success_table(results: &mut Results<'_>, out: &mut String) {
     let _ = writeln!(out, "|---|---:|---:|");
     for (bench, label) in SUCCESS_PATH {
         let median = results.median("success_path", bench);
+        let _ = writeln!(
+            out,
+            "| {label} | {} | {} |",
+            time(median),
+            ratio(median, plain)
+        );
+    }
+}
+
+/// The issue's own benchmark: the annotated function does the trivial work itself.
+const TRIVIAL_BODY: [(&str, &str, f64); 3] = [
+    ("plain", "plain function", 1.0),
+    ("retry", "`#[retry]`", 1.05),
+    ("all_three", "all three stacked", 1.10),
+];
+
+fn trivial_body_table(results: &mut Results<'_>, out: &mut String) {
+    let plain = results.median("success_path_trivial_body", "plain");
+    let _ = writeln!(
+        out,
+        "\nSuccess path, the annotated function's own body trivial (no second call):\n"
+    );
+    let _ = writeln!(out, "| call | median | ratio to plain |");
+    let _ = writeln!(out, "|---|---:|---:|");
+    for (bench, label, _) in TRIVIAL_BODY {
+        let median = results.median("success_path_trivial_body", bench);
         let _ = writeln!(
             out,
             "| {label} | {} | {} |",
@@ -318,6 +345,17 @@ fn targets(results: &mut Results<'_>, out: &mut String) {
             format!("{label} not slower than `backon`"),
             format!("{} vs {}", time(median), time(backon)),
             not_worse,
+        );
+    }
+
+    let plain = results.median("success_path_trivial_body", "plain");
+    for (bench, label, bound) in &TRIVIAL_BODY[1..] {
+        let median = results.median("success_path_trivial_body", bench);
+        let percent = ((bound - 1.0) * 100.0).round();
+        row(
+            format!("{label} within {percent} % of plain, trivial body"),
+            ratio(median, plain),
+            both(median, plain).map(|(m, p)| m <= p * bound),
         );
     }
 

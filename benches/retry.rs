@@ -76,6 +76,47 @@ fn with_all_three(x: u64) -> Result<u64, Flaky> {
     succeed(x)
 }
 
+/// The body of every "trivial body" variant: the benchmark has the annotated function
+/// itself do the trivial work (no call to an opaque function), so what a wrapper adds is not
+/// hidden behind, nor blamed on, a second call.
+macro_rules! trivial_body {
+    ($x:expr) => {{
+        let x = black_box($x);
+        if x == 0 {
+            Err(Flaky)
+        } else {
+            Ok(x.wrapping_mul(31))
+        }
+    }};
+}
+
+#[inline(never)]
+fn plain_trivial(x: u64) -> Result<u64, Flaky> {
+    trivial_body!(x)
+}
+
+#[retry]
+#[inline(never)]
+fn retry_trivial(x: u64) -> Result<u64, Flaky> {
+    trivial_body!(x)
+}
+
+#[collect_errors]
+#[fallback(default)]
+#[retry]
+#[inline(never)]
+fn all_three_trivial(x: u64) -> Result<u64, Flaky> {
+    trivial_body!(x)
+}
+
+fn success_path_trivial_body(c: &mut Criterion) {
+    let mut group = c.benchmark_group("success_path_trivial_body");
+    group.bench_function("plain", |b| b.iter(|| plain_trivial(black_box(7))));
+    group.bench_function("retry", |b| b.iter(|| retry_trivial(black_box(7))));
+    group.bench_function("all_three", |b| b.iter(|| all_three_trivial(black_box(7))));
+    group.finish();
+}
+
 fn success_path(c: &mut Criterion) {
     let mut group = c.benchmark_group("success_path");
     group.bench_function("plain", |b| b.iter(|| plain(black_box(7))));
@@ -237,5 +278,11 @@ fn check_fails_twice(name: &str, run: impl Fn() -> Result<u32, Flaky>) {
     SLEEPER.clear();
 }
 
-criterion_group!(benches, success_path, delay_math, failure_path);
+criterion_group!(
+    benches,
+    success_path,
+    success_path_trivial_body,
+    delay_math,
+    failure_path
+);
 criterion_main!(benches);
