@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use mcpstore_errors::{
-    BreakerRegistry, CircuitBreaker, CircuitBreakerConfig, ErrorKind, McpStoreError,
-    SlidingWindow, circuit_breaker, collect_errors, fallback, retry,
+    BreakerRegistry, CircuitBreaker, CircuitBreakerConfig, ErrorKind, McpStoreError, SlidingWindow,
+    circuit_breaker, collect_errors, fallback, retry,
 };
 
 use crate::server::ServerAddress;

@@ -161,7 +161,9 @@ pub fn run(export_dir: &Path) -> Result<ScenarioReport, McpStoreError> {
         listed.connect_attempts
     ));
     let echo = guarded(&client, &server, "echo", || {
-        client.call_tool("echo", json!({"text": "still there?"})).map(drop)
+        client
+            .call_tool("echo", json!({"text": "still there?"}))
+            .map(drop)
     });
     if let Some(error) = &echo.error {
         step(format!(

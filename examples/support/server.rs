@@ -130,9 +130,8 @@ impl ToolServer {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-        let listener = listen(&self.address).ok_or_else(|| {
-            McpStoreError::connection("the demo server could not listen again")
-        })?;
+        let listener = listen(&self.address)
+            .ok_or_else(|| McpStoreError::connection("the demo server could not listen again"))?;
         self.shared.down_at.store(u32::MAX, Ordering::Release);
         self.shared.down.store(false, Ordering::Release);
         tracing::info!(target: "demo::server", "tool server is back on {}", self.address.get());
