@@ -1,5 +1,8 @@
-//! The one-minute tour: a client with `#[retry]`, `#[fallback]` and `#[collect_errors]` talks
-//! to a small tool server that starts late, fails some calls and then goes down.
+//! The one-minute tour: a client with `#[retry]`, `#[fallback]`, `#[collect_errors]` and
+//! `#[circuit_breaker]` talks to a small tool server that starts late, fails some calls, goes
+//! down and comes back. While it is down the breaker opens: calls fail at once without
+//! connecting, and the tool list comes from the cache; once it is back, a probe closes the
+//! breaker.
 //!
 //! `cargo run --example quickstart`
 //!

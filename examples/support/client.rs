@@ -1,4 +1,7 @@
 //! A client of the demo tool server, with the attributes on its methods as a user would put them.
+//!
+//! The methods that talk to the service go through its circuit breaker, kept in the client's
+//! own [`BreakerRegistry`] (so two clients, or two tests, never share a breaker's window).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -9,7 +12,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use mcpstore_errors::{ErrorKind, McpStoreError, collect_errors, fallback, retry};
+use mcpstore_errors::{
+    BreakerRegistry, CircuitBreaker, CircuitBreakerConfig, ErrorKind, McpStoreError, SlidingWindow,
+    circuit_breaker, collect_errors, fallback, retry,
+};
 
 use crate::server::ServerAddress;
 
@@ -25,7 +31,23 @@ pub struct ToolInfo {
     pub description: String,
 }
 
-/// A connection to one tool service.
+/// How long the demo's breaker stays open after it trips, before it lets a probe through.
+pub const BREAKER_OPEN_FOR: Duration = Duration::from_millis(200);
+
+/// The demo's breaker: it opens when at least half of the last four calls failed to reach the
+/// service, and probes again after [`BREAKER_OPEN_FOR`] (doubled after a failed probe, up to
+/// a second). Short periods keep the demo fast; a real service would use seconds.
+pub fn breaker_config() -> CircuitBreakerConfig {
+    CircuitBreakerConfig::new()
+        .window(SlidingWindow::Count(4))
+        .minimum_calls(4)
+        .failure_rate(0.5)
+        .open_duration(BREAKER_OPEN_FOR)
+        .max_open_duration(Duration::from_secs(1))
+        .jitter(0.0)
+}
+
+/// A connection to one tool service, made again on demand after it was lost.
 #[derive(Debug)]
 pub struct ToolClient {
     service: String,
@@ -33,6 +55,7 @@ pub struct ToolClient {
     connection: Mutex<Option<Connection>>,
     connect_attempts: AtomicU32,
     next_id: AtomicU64,
+    breakers: BreakerRegistry,
 }
 
 #[derive(Debug)]
@@ -42,7 +65,8 @@ struct Connection {
 }
 
 impl ToolClient {
-    /// A client of `service` at `address`, not connected yet.
+    /// A client of `service` at `address`, not connected yet, with a breaker made from
+    /// [`breaker_config`].
     pub fn new(service: impl Into<String>, address: ServerAddress) -> Self {
         ToolClient {
             service: service.into(),
@@ -50,10 +74,20 @@ impl ToolClient {
             connection: Mutex::new(None),
             connect_attempts: AtomicU32::new(0),
             next_id: AtomicU64::new(1),
+            breakers: BreakerRegistry::new(breaker_config()),
         }
     }
 
+    /// The circuit breaker that guards [`list_tools`](Self::list_tools) and
+    /// [`call_tool`](Self::call_tool).
+    pub fn breaker(&self) -> CircuitBreaker {
+        self.breakers.breaker(&self.service)
+    }
+
     /// Connects, retrying refused connections every 100 ms for up to two seconds.
+    ///
+    /// Not behind the breaker: a service that is still starting refuses a few connections by
+    /// design, and the breaker would open on them.
     #[collect_errors(context = {"operation": "connect"})]
     #[retry(max_attempts = 20, strategy = fixed, delay = "100ms", jitter = false, on = [Connection])]
     pub fn connect(&self) -> Result<(), McpStoreError> {
@@ -63,6 +97,12 @@ impl ToolClient {
     /// One connection attempt: a refused connection is a [`ErrorKind::Connection`] error with
     /// the `io::Error` as its source.
     pub fn connect_once(&self) -> Result<(), McpStoreError> {
+        let connection = self.open()?;
+        *self.lock() = Some(connection);
+        Ok(())
+    }
+
+    fn open(&self) -> Result<Connection, McpStoreError> {
         self.connect_attempts.fetch_add(1, Ordering::Relaxed);
         let address = self.address.get();
         let stream = TcpStream::connect_timeout(&address, IO_TIMEOUT).map_err(|io| {
@@ -76,11 +116,10 @@ impl ToolClient {
         stream.set_read_timeout(Some(IO_TIMEOUT))?;
         stream.set_write_timeout(Some(IO_TIMEOUT))?;
         let writer = stream.try_clone()?;
-        *self.lock() = Some(Connection {
+        Ok(Connection {
             reader: BufReader::new(stream),
             writer,
-        });
-        Ok(())
+        })
     }
 
     /// How many connection attempts were made.
@@ -88,10 +127,13 @@ impl ToolClient {
         self.connect_attempts.load(Ordering::Relaxed)
     }
 
-    /// The service's tools; from the cache for ten minutes after the service went away, and an
-    /// empty list when there is no cache either.
+    /// The service's tools. A lost connection is retried (on a new one); while the service is
+    /// unreachable or its breaker is open, the list comes from the cache for ten minutes, and
+    /// is empty when there is no cache either.
     #[collect_errors(context = {"operation": "list_tools"})]
     #[fallback(cache(ttl = "10m"), default)]
+    #[retry(max_attempts = 3, strategy = fixed, delay = "20ms", jitter = false, on = [Connection])]
+    #[circuit_breaker(service = self.service, registry = &self.breakers)]
     pub fn list_tools(&self) -> Result<Vec<ToolInfo>, McpStoreError> {
         let result = self
             .request("list_tools", Value::Null)
@@ -102,8 +144,10 @@ impl ToolClient {
         })
     }
 
-    /// Calls `tool` with `arguments`. Not retried: a tool call may have side effects.
+    /// Calls `tool` with `arguments`; fails at once with [`ErrorKind::CircuitOpen`] while the
+    /// breaker is open. Not retried: a tool call may have side effects.
     #[collect_errors(context = {"operation": "call_tool"})]
+    #[circuit_breaker(service = self.service, registry = &self.breakers)]
     pub fn call_tool(&self, tool: &str, arguments: Value) -> Result<Value, McpStoreError> {
         self.request("call_tool", json!({"name": tool, "arguments": arguments}))
             .map_err(|error| self.tool_error(tool, error))
@@ -133,15 +177,14 @@ impl ToolClient {
         }
     }
 
-    /// Sends one request and reads its response line.
+    /// Sends one request and reads its response line, connecting first if the last
+    /// connection was lost.
     fn request(&self, method: &str, params: Value) -> Result<Value, ServerError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut guard = self.lock();
-        let Some(connection) = guard.as_mut() else {
-            return Err(ServerError::Transport(McpStoreError::connection(format!(
-                "Not connected to service '{}'",
-                self.service
-            ))));
+        let mut connection = match guard.take() {
+            Some(connection) => connection,
+            None => self.open()?,
         };
         // One write per request: split writes would wait on Nagle's algorithm.
         let line = format!(
@@ -165,10 +208,10 @@ impl ToolClient {
             ),
         };
         if let Some(lost) = lost {
-            // The connection is gone; later calls fail fast instead of writing into it.
-            *guard = None;
+            // The connection is gone: the next request opens a new one.
             return Err(ServerError::Transport(lost));
         }
+        *guard = Some(connection);
         let mut reply: Value = serde_json::from_str(&response).map_err(McpStoreError::from)?;
         match reply.get_mut("error") {
             Some(error) => Err(ServerError::Reply(error.take())),

@@ -13,7 +13,8 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
 /// Prints `INFO` and higher events as one line each: a tag naming the part of the system that
-/// spoke, the message, and the error it is about. `RUST_LOG` overrides the level.
+/// spoke, the message, the state change it reports (a circuit breaker's `from` → `to`), and
+/// the error it is about. `RUST_LOG` overrides the level.
 ///
 /// Does nothing if a subscriber is already installed.
 pub fn init() {
@@ -53,6 +54,12 @@ where
             tag(meta.target()),
             fields.message
         )?;
+        if let (Some(from), Some(to)) = (&fields.from, &fields.to) {
+            write!(writer, ": {from} → {to}")?;
+            if let Some(ms) = fields.open_for_ms {
+                write!(writer, " for {ms}ms")?;
+            }
+        }
         if let Some(error) = fields.error {
             write!(writer, ": {error}")?;
         }
@@ -69,6 +76,9 @@ fn tag(target: &str) -> &str {
 struct Fields {
     message: String,
     error: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    open_for_ms: Option<u64>,
 }
 
 impl Visit for Fields {
@@ -86,7 +96,16 @@ impl Visit for Fields {
         match field.name() {
             "message" => self.message.push_str(value),
             "error" => self.error = Some(value.to_owned()),
+            "from" => self.from = Some(value.to_owned()),
+            "to" => self.to = Some(value.to_owned()),
             _ => {}
+        }
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        match field.name() {
+            "open_for_ms" => self.open_for_ms = Some(value),
+            _ => self.record_debug(field, &value),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! A tiny line-based JSON-RPC tool server on 127.0.0.1, MCP in spirit: it refuses connections
-//! for its first moments, serves `list_tools` and `call_tool`, fails some calls, and goes down
-//! after a fixed number of requests.
+//! for its first moments, serves `list_tools` and `call_tool`, fails some calls, goes down
+//! after a fixed number of requests, and comes back on the same address when told to
+//! ([`ToolServer::restart`]).
 //!
 //! One request per line, one response per line:
 //!
@@ -30,7 +31,8 @@ const POLL: Duration = Duration::from_millis(10);
 pub struct ServerPlan {
     /// How long connections are refused after start.
     pub refuse_for: Duration,
-    /// The server goes down right after answering this many requests.
+    /// The server goes down right after answering this many requests, and stays down until
+    /// [`ToolServer::restart`]; once restarted, it stays up.
     pub requests_before_down: u32,
 }
 
@@ -54,11 +56,16 @@ pub struct ToolServer {
     thread: Option<JoinHandle<()>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Shared {
     stop: AtomicBool,
     down: AtomicBool,
+    /// Requests answered, over every life of the server.
     served: AtomicU32,
+    /// Connections accepted, over every life of the server.
+    accepted: AtomicU32,
+    /// The server goes down when `served` reaches this.
+    down_at: AtomicU32,
 }
 
 impl ToolServer {
@@ -70,7 +77,13 @@ impl ToolServer {
         // Dropping the listener frees the port: connecting now is refused.
         drop(reserved);
         let address = ServerAddress(Arc::new(AtomicU16::new(port)));
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            down: AtomicBool::new(false),
+            served: AtomicU32::new(0),
+            accepted: AtomicU32::new(0),
+            down_at: AtomicU32::new(plan.requests_before_down),
+        });
         let thread = std::thread::Builder::new()
             .name("demo-tool-server".into())
             .spawn({
@@ -94,9 +107,43 @@ impl ToolServer {
         self.shared.served.load(Ordering::Acquire)
     }
 
+    /// How many connections were accepted.
+    pub fn connections_accepted(&self) -> u32 {
+        self.shared.accepted.load(Ordering::Acquire)
+    }
+
     /// Whether the server has gone down.
     pub fn is_down(&self) -> bool {
         self.shared.down.load(Ordering::Acquire)
+    }
+
+    /// Brings a server that went down back up, on the same address if it is still free (else
+    /// on another port, published through [`address`](Self::address)). It is listening when
+    /// this returns, and stays up until dropped. An `Err` if it is not down.
+    pub fn restart(&mut self) -> Result<(), McpStoreError> {
+        if !self.is_down() {
+            return Err(McpStoreError::configuration(
+                "the demo server is not down: nothing to restart",
+            ));
+        }
+        // The old life has ended (or is ending: its connections close within a poll).
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        let listener = listen(&self.address)
+            .ok_or_else(|| McpStoreError::connection("the demo server could not listen again"))?;
+        self.shared.down_at.store(u32::MAX, Ordering::Release);
+        self.shared.down.store(false, Ordering::Release);
+        tracing::info!(target: "demo::server", "tool server is back on {}", self.address.get());
+        self.thread = Some(
+            std::thread::Builder::new()
+                .name("demo-tool-server".into())
+                .spawn({
+                    let shared = Arc::clone(&self.shared);
+                    move || accept_loop(listener, &shared)
+                })?,
+        );
+        Ok(())
     }
 }
 
@@ -122,13 +169,18 @@ fn run(plan: ServerPlan, address: ServerAddress, shared: Arc<Shared>) {
         return;
     };
     tracing::info!(target: "demo::server", "tool server is up on {}", address.get());
+    accept_loop(listener, &shared);
+}
+
+/// Accepts connections, one thread each, until the server stops or goes down.
+fn accept_loop(listener: TcpListener, shared: &Arc<Shared>) {
     let mut connections = Vec::new();
     while !shared.stop.load(Ordering::Acquire) && !shared.down.load(Ordering::Acquire) {
         match listener.accept() {
             Ok((stream, _)) => {
-                let shared = Arc::clone(&shared);
-                let plan = plan.clone();
-                connections.push(std::thread::spawn(move || serve(stream, &plan, &shared)));
+                shared.accepted.fetch_add(1, Ordering::AcqRel);
+                let shared = Arc::clone(shared);
+                connections.push(std::thread::spawn(move || serve(stream, &shared)));
             }
             Err(e) if e.kind() == IoErrorKind::WouldBlock => std::thread::sleep(POLL),
             Err(e) => {
@@ -163,7 +215,7 @@ fn listen(address: &ServerAddress) -> Option<TcpListener> {
     Some(listener)
 }
 
-fn serve(stream: TcpStream, plan: &ServerPlan, shared: &Shared) {
+fn serve(stream: TcpStream, shared: &Shared) {
     // Short read timeouts let the loop notice a stop; writes never wait long.
     if stream.set_nonblocking(false).is_err()
         || stream.set_nodelay(true).is_err()
@@ -187,7 +239,7 @@ fn serve(stream: TcpStream, plan: &ServerPlan, shared: &Shared) {
                 line.clear();
                 // Marked down before the last answer leaves, so a client that has it knows.
                 let served = shared.served.fetch_add(1, Ordering::AcqRel) + 1;
-                if served >= plan.requests_before_down {
+                if served >= shared.down_at.load(Ordering::Acquire) {
                     tracing::info!(target: "demo::server", "tool server goes down after {served} requests");
                     shared.down.store(true, Ordering::Release);
                 }
