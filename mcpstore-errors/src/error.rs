@@ -158,7 +158,7 @@ impl McpStoreError {
         Self::new(ErrorKind::Connection, message)
     }
 
-    /// `Circuit breaker for service '{service}' is {state}; retry after {remaining:?}`: a
+    /// `Circuit breaker for service '{service}' is {state}; retry after {ms}ms` (rounded up): a
     /// [`CircuitBreaker`](crate::CircuitBreaker) refused the call without making it. Details
     /// `service_name`, `state` (e.g. `"open"`) and `retry_after_ms` (rounded up); its
     /// [`retry_after`](Self::retry_after) is `remaining`, the time the breaker stays open.
@@ -170,6 +170,7 @@ impl McpStoreError {
     /// let err = McpStoreError::circuit_open("fs", CircuitState::Open, Duration::from_millis(1500));
     /// assert_eq!(err.kind(), ErrorKind::CircuitOpen);
     /// assert_eq!(err.details()["retry_after_ms"], 1500);
+    /// assert!(err.to_string().ends_with("retry after 1500ms"));
     /// assert_eq!(err.retry_after(), Some(Duration::from_millis(1500)));
     /// assert!(!err.is_retryable());
     /// ```
@@ -182,9 +183,7 @@ impl McpStoreError {
         let millis = remaining.as_nanos().div_ceil(1_000_000);
         Self::new(
             ErrorKind::CircuitOpen,
-            format!(
-                "Circuit breaker for service '{service}' is {state}; retry after {remaining:?}"
-            ),
+            format!("Circuit breaker for service '{service}' is {state}; retry after {millis}ms"),
         )
         .with_detail("service_name", service)
         .with_detail("state", state.as_str())

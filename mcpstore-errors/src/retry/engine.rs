@@ -334,8 +334,9 @@ impl<'c> RetryLoop<'c> {
                 stop_reason = reason.as_str(),
                 total_delay_ms = self.total_delay.as_millis() as u64,
                 error = shown,
-                "giving up after {} attempts: {}",
+                "giving up after {} attempt{} ({})",
                 self.attempt,
+                if self.attempt == 1 { "" } else { "s" },
                 reason,
             ),
         }
