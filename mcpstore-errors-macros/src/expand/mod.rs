@@ -230,9 +230,16 @@ fn generate(function: &Function, layers: &[Layer]) -> TokenStream {
 /// The expression that runs `layers` around the body, outermost first.
 fn compose(function: &Function, layers: &[Layer]) -> TokenStream {
     let Some((layer, inner_layers)) = layers.split_first() else {
-        return body(function);
+        return body(function, true);
     };
-    let inner = compose(function, inner_layers);
+    let inner = match layer {
+        // A sync retry runs the body in a closure of its own, typed from the signature: the
+        // body needs no second one.
+        Layer::Retry(_) if inner_layers.is_empty() && !function.shape.is_async() => {
+            body(function, false)
+        }
+        _ => compose(function, inner_layers),
+    };
     match layer {
         Layer::Retry(args) => retry::expand(function, args, inner),
         Layer::Fallback(args) => fallback_chain::expand(function, args, inner),
@@ -243,8 +250,9 @@ fn compose(function: &Function, layers: &[Layer]) -> TokenStream {
 }
 
 /// One run of the body: in its own closure (sync) or `async` block awaited in place, so that
-/// `?` and `return` end this run only.
-fn body(function: &Function) -> TokenStream {
+/// `?` and `return` end this run only; in place when `enclose` is false (sync only), for a
+/// caller that already put it in such a closure.
+fn body(function: &Function, enclose: bool) -> TokenStream {
     let body = &function.body;
     let ret = function.ret_for_inference();
     let patterns = function.params.iter().filter_map(|param| {
@@ -270,8 +278,10 @@ fn body(function: &Function) -> TokenStream {
             }
             .await
         }
-    } else {
+    } else if enclose {
         quote!(::mcpstore_errors::__private::attempt::<#ret, _>(|| #body))
+    } else {
+        quote!(#body)
     };
     quote!({ #(#patterns)* #run })
 }
