@@ -2,9 +2,11 @@
 
 mod config;
 mod registry;
+mod site;
 mod window;
 
 use std::fmt;
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -14,6 +16,8 @@ pub use config::{
     SlidingWindow,
 };
 pub use registry::{BreakerRegistry, DEFAULT_MAX_SERVICES, breakers};
+pub use site::{BreakerSite, SiteBreaker};
+pub(crate) use site::site_breaker;
 
 use crate::{Classify, ErrorKind, McpStoreError};
 use window::{Outcome, Window};
@@ -151,6 +155,8 @@ struct Inner {
     rejected: AtomicU64,
     /// Where permits' start times count from.
     origin: Instant,
+    /// The registry tick of its last use, when a registry keeps it (for eviction).
+    last_used: AtomicU64,
 }
 
 struct Core {
@@ -207,6 +213,7 @@ impl CircuitBreaker {
                 config,
                 rejected: AtomicU64::new(0),
                 origin: now,
+                last_used: AtomicU64::new(0),
             }),
         }
     }
@@ -601,13 +608,12 @@ fn later(from: Instant, by: Duration) -> Instant {
 #[must_use = "report the call's outcome on the permit"]
 pub struct Permit<'a> {
     inner: &'a Inner,
-    /// From the low bits: PROBE, SETTLED, 24 bits of generation, 38 bits of start time in
+    /// From the low bits: PROBE, a spare bit, 24 bits of generation, 38 bits of start time in
     /// microseconds. Two words, so a `Result<Permit, _>` is returned in registers.
     tag: u64,
 }
 
 const PROBE: u64 = 0b01;
-const SETTLED: u64 = 0b10;
 const TAG_GENERATION_SHIFT: u32 = 2;
 /// A permit remembers its generation modulo 2^24: a permit would have to outlive 16 million
 /// transitions to be mistaken for a current one.
@@ -646,18 +652,25 @@ impl Permit<'_> {
 
     /// The call succeeded.
     #[inline]
-    pub fn success(mut self) {
-        self.tag |= SETTLED;
-        self.inner.report(&self, Some(false), None);
+    pub fn success(self) {
+        let this = self.settle();
+        this.inner.report(&this, Some(false), None);
+    }
+
+    /// The permit, no longer giving its probe slot back when dropped: reported (or about to
+    /// be; a report that panics would not give it back twice).
+    #[inline]
+    fn settle(self) -> ManuallyDrop<Self> {
+        ManuallyDrop::new(self)
     }
 
     /// The call failed with an error of `kind` (`None`: unclassified), with a
     /// server-suggested delay if any. Whether it counts as a failure, a success or not at
     /// all is decided by [`CircuitBreakerConfig::classify`].
-    pub fn failure(mut self, kind: Option<ErrorKind>, retry_after: Option<Duration>) {
-        self.tag |= SETTLED;
-        let outcome = self.inner.config.classify(kind);
-        self.inner.report(&self, outcome, retry_after);
+    pub fn failure(self, kind: Option<ErrorKind>, retry_after: Option<Duration>) {
+        let this = self.settle();
+        let outcome = this.inner.config.classify(kind);
+        this.inner.report(&this, outcome, retry_after);
     }
 
     /// The call failed with `error`: [`failure`](Self::failure) with its kind and
@@ -678,15 +691,17 @@ impl Permit<'_> {
 
     /// The call says nothing about the service's health: count nothing, and give a probe
     /// slot back.
-    pub fn ignored(mut self) {
-        self.tag |= SETTLED;
-        self.inner.report(&self, None, None);
+    pub fn ignored(self) {
+        let this = self.settle();
+        this.inner.report(&this, None, None);
     }
 }
 
+/// Only an unreported permit is dropped: reports [`settle`](Permit::settle) it first.
 impl Drop for Permit<'_> {
+    #[inline]
     fn drop(&mut self) {
-        if self.tag & (SETTLED | PROBE) == PROBE {
+        if self.is_probe() {
             self.inner.report_slow(self.generation(), true, None, None);
         }
     }
