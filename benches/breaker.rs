@@ -7,12 +7,28 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mcpstore_errors::{
-    BreakerRegistry, CircuitBreaker, CircuitBreakerConfig, RetryBudget, RetryBudgetConfig,
-    SlidingWindow,
+    BreakerRegistry, CircuitBreaker, CircuitBreakerConfig, McpStoreError, RetryBudget,
+    RetryBudgetConfig, SlidingWindow, circuit_breaker,
 };
 
 #[derive(Debug)]
 struct Flaky;
+
+/// What `#[circuit_breaker]` needs to report a rejection.
+impl From<McpStoreError> for Flaky {
+    fn from(_: McpStoreError) -> Self {
+        Flaky
+    }
+}
+
+static REGISTRY: std::sync::LazyLock<BreakerRegistry> =
+    std::sync::LazyLock::new(BreakerRegistry::default);
+
+/// The attribute's whole success path: its call site's cached breaker, the permit, the report.
+#[circuit_breaker(service = "filesystem", registry = &REGISTRY)]
+fn guarded(x: u64) -> Result<u64, Flaky> {
+    succeed(x)
+}
 
 /// Fails for zero, which no bench passes, so the compiler keeps every error branch.
 #[inline(never)]
@@ -83,6 +99,8 @@ fn success_path(c: &mut Criterion) {
     group.bench_function("registry_lookup_and_closed_breaker", |b| {
         b.iter(|| through_breaker(&registry.breaker(black_box("filesystem")), black_box(7)))
     });
+
+    group.bench_function("attribute_closed_breaker", |b| b.iter(|| guarded(black_box(7))));
     group.finish();
 }
 

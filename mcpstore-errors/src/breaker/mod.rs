@@ -157,6 +157,9 @@ struct Inner {
     origin: Instant,
     /// The registry tick of its last use, when a registry keeps it (for eviction).
     last_used: AtomicU64,
+    /// The configuration's rates, converted once.
+    failure_ppm: u64,
+    slow_call_ppm: u64,
 }
 
 struct Core {
@@ -210,10 +213,12 @@ impl CircuitBreaker {
                 service: service.into(),
                 word: AtomicU64::new(CLOSED),
                 core: Mutex::new(core),
-                config,
                 rejected: AtomicU64::new(0),
                 origin: now,
                 last_used: AtomicU64::new(0),
+                failure_ppm: ppm(config.failure_rate),
+                slow_call_ppm: ppm(config.slow_call_rate),
+                config,
             }),
         }
     }
@@ -580,16 +585,20 @@ impl Inner {
             SlidingWindow::Time { .. } => self.config.minimum_calls,
         };
         totals.calls >= u64::from(minimum)
-            && (reaches(totals.failures, totals.calls, self.config.failure_rate)
-                || reaches(totals.slow, totals.calls, self.config.slow_call_rate))
+            && (reaches(totals.failures, totals.calls, self.failure_ppm)
+                || reaches(totals.slow, totals.calls, self.slow_call_ppm))
     }
 }
 
 /// Whether `part` is at least `share` of `whole`, compared in parts per million so that a
 /// share like 0.6 means exactly 60 %; at least one `part` is needed.
-fn reaches(part: u64, whole: u64, share: f64) -> bool {
-    let ppm = (share * 1_000_000.0).round() as u128;
-    part > 0 && u128::from(part) * 1_000_000 >= ppm * u128::from(whole)
+fn reaches(part: u64, whole: u64, ppm: u64) -> bool {
+    part > 0 && u128::from(part) * 1_000_000 >= u128::from(ppm) * u128::from(whole)
+}
+
+/// A share from 0 to 1 in parts per million, as [`reaches`] takes it.
+fn ppm(share: f64) -> u64 {
+    (share * 1_000_000.0).round() as u64
 }
 
 /// `from + by`, or as far as an `Instant` reaches.
