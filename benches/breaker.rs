@@ -8,7 +8,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use mcpstore_errors::{
     BreakerRegistry, CircuitBreaker, CircuitBreakerConfig, McpStoreError, RetryBudget,
-    RetryBudgetConfig, SlidingWindow, circuit_breaker,
+    RetryBudgetConfig, RetryBudgets, SlidingWindow, circuit_breaker,
 };
 
 #[derive(Debug)]
@@ -84,6 +84,18 @@ fn success_path(c: &mut Criterion) {
         })
     });
 
+    let budgets = RetryBudgets::new(RetryBudgetConfig::new().initial(100));
+    budgets.budget("filesystem");
+    group.bench_function("budget_lookup_and_deposit", |b| {
+        b.iter(|| {
+            let outcome = succeed(black_box(7));
+            if outcome.is_ok() {
+                budgets.budget(black_box("filesystem")).deposit();
+            }
+            outcome
+        })
+    });
+
     group.bench_function("closed_breaker_and_budget", |b| {
         b.iter(|| {
             let outcome = through_breaker(&breaker, black_box(7));
@@ -100,7 +112,9 @@ fn success_path(c: &mut Criterion) {
         b.iter(|| through_breaker(&registry.breaker(black_box("filesystem")), black_box(7)))
     });
 
-    group.bench_function("attribute_closed_breaker", |b| b.iter(|| guarded(black_box(7))));
+    group.bench_function("attribute_closed_breaker", |b| {
+        b.iter(|| guarded(black_box(7)))
+    });
     group.finish();
 }
 

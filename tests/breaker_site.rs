@@ -45,7 +45,11 @@ fn a_removed_service_gets_its_new_breaker_at_the_same_call_site() {
     assert!(registry.remove("fs"));
 
     call(&registry, "fs", true).unwrap();
-    assert_eq!(calls_of(&registry, "fs"), 1, "the new breaker counted the call");
+    assert_eq!(
+        calls_of(&registry, "fs"),
+        1,
+        "the new breaker counted the call"
+    );
     assert_eq!(old.metrics().calls, 1, "the forgotten one did not");
 
     registry.get("fs").unwrap().force_open();
@@ -165,7 +169,11 @@ fn a_use_through_a_call_sites_cache_counts_for_the_eviction_order() {
     call_c(&registry).unwrap();
     let mut kept = registry.services();
     kept.sort();
-    assert_eq!(kept, ["a", "c"], "the least recently used, \"b\", was forgotten");
+    assert_eq!(
+        kept,
+        ["a", "c"],
+        "the least recently used, \"b\", was forgotten"
+    );
 }
 
 #[test]
@@ -175,7 +183,11 @@ fn an_unkept_disabled_breaker_is_not_cached() {
     registry.get("a").unwrap().force_open();
     call(&registry, "b", false).unwrap_err();
     call(&registry, "b", false).unwrap_err();
-    assert_eq!(registry.overflows(), 2, "each call asked the registry again");
+    assert_eq!(
+        registry.overflows(),
+        2,
+        "each call asked the registry again"
+    );
 
     registry.get("a").unwrap().reset();
     call(&registry, "b", true).unwrap(); // "a" is closed again: evicted, "b" kept
@@ -248,7 +260,9 @@ fn an_async_call_keeps_a_handle_of_its_own_and_stays_send() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    runtime.block_on(assert_send(call_async(&registry))).unwrap();
+    runtime
+        .block_on(assert_send(call_async(&registry)))
+        .unwrap();
     assert!(registry.remove("fs"));
     runtime.block_on(call_async(&registry)).unwrap();
     assert_eq!(calls_of(&registry, "fs"), 1);

@@ -16,8 +16,8 @@ pub use config::{
     SlidingWindow,
 };
 pub use registry::{BreakerRegistry, DEFAULT_MAX_SERVICES, breakers};
-pub use site::{BreakerSite, SiteBreaker};
 pub(crate) use site::site_breaker;
+pub use site::{BreakerSite, SiteBreaker};
 
 use crate::{Classify, ErrorKind, McpStoreError};
 use window::{Outcome, Window};

@@ -276,7 +276,6 @@ impl BreakerRegistry {
     }
 }
 
-
 static GLOBAL: LazyLock<BreakerRegistry> = LazyLock::new(BreakerRegistry::default);
 
 /// The process-wide [`BreakerRegistry`], used by `#[circuit_breaker]`: default

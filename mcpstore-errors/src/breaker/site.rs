@@ -55,7 +55,8 @@ impl BreakerSite {
     fn get(&self, registry: &BreakerRegistry, service: &str) -> Rc<Cached> {
         if let Ok(last) = self.last.try_borrow() {
             if let Some(cached) = &*last {
-                if cached.epoch == registry.epoch() && same_name(cached.breaker.service(), service) {
+                if cached.epoch == registry.epoch() && same_name(cached.breaker.service(), service)
+                {
                     registry.touch(&cached.breaker);
                     return Rc::clone(cached);
                 }

@@ -149,12 +149,10 @@ impl TimeWindow {
         self.newest = index;
         self.newest_slot = (index % self.buckets.len() as u128) as usize;
         let end = (index + 1).saturating_mul(self.slice_nanos);
-        self.newest_end = u64::try_from(end / 1_000_000_000)
-            .ok()
-            .and_then(|secs| {
-                let nanos = (end % 1_000_000_000) as u32;
-                self.origin.checked_add(Duration::new(secs, nanos))
-            });
+        self.newest_end = u64::try_from(end / 1_000_000_000).ok().and_then(|secs| {
+            let nanos = (end % 1_000_000_000) as u32;
+            self.origin.checked_add(Duration::new(secs, nanos))
+        });
     }
 
     /// Empties the buckets whose slices have left the window.
