@@ -501,6 +501,24 @@ fn half_open_admits_exactly_its_permits_to_eight_threads_at_once() {
 // ---- slow calls and time windows ----
 
 #[test]
+fn a_slow_success_counts_in_a_window_full_of_quick_ones() {
+    let clock = clock();
+    let breaker = CircuitBreaker::new("fs", config(&clock).slow_calls(2 * SECOND, 0.1));
+    for _ in 0..10 {
+        succeed(&breaker); // no time passes: quick
+    }
+    let permit = breaker.try_acquire().unwrap();
+    clock.advance(2 * SECOND);
+    permit.success();
+    assert_eq!(breaker.metrics().slow_calls, 1);
+    assert_eq!(
+        breaker.state(),
+        CircuitState::Open,
+        "1 slow call in 10 reaches 10 %"
+    );
+}
+
+#[test]
 fn slow_successes_open_the_breaker_at_the_slow_call_rate() {
     let clock = clock();
     let breaker = CircuitBreaker::new("fs", config(&clock).slow_calls(2 * SECOND, 0.8));

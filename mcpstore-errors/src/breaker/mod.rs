@@ -663,7 +663,16 @@ impl Permit<'_> {
     #[inline]
     pub fn success(self) {
         let this = self.settle();
-        this.inner.report(&this, Some(false), None);
+        let inner = this.inner;
+        // Closed with a full ring of plain successes, and no timing to check: the success
+        // changes nothing, whichever generation the permit is from (a stale permit's report
+        // is dropped anyway). One load and one comparison.
+        if inner.config.slow_call_duration.is_none()
+            && inner.word.load(Ordering::Acquire) & (CLEAN | STATE_BITS) == CLEAN | CLOSED
+        {
+            return;
+        }
+        inner.report(&this, Some(false), None);
     }
 
     /// The permit, no longer giving its probe slot back when dropped: reported (or about to
