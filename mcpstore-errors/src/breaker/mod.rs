@@ -3,6 +3,7 @@
 mod config;
 mod registry;
 mod site;
+mod tally;
 mod window;
 
 use std::fmt;
@@ -20,6 +21,7 @@ pub(crate) use site::site_breaker;
 pub use site::{BreakerSite, SiteBreaker};
 
 use crate::{Classify, ErrorKind, McpStoreError};
+use tally::Tally;
 use window::{Outcome, Window};
 
 const TARGET: &str = "mcpstore_errors::breaker";
@@ -160,6 +162,8 @@ struct Inner {
     /// The configuration's rates, converted once.
     failure_ppm: u64,
     slow_call_ppm: u64,
+    /// A time window's successes counted without the lock; the slice is `Core::tally_slice`.
+    tally: Tally,
 }
 
 struct Core {
@@ -174,6 +178,8 @@ struct Core {
     half_open_since: Instant,
     probes_left: u32,
     probes_passed: u32,
+    /// The time slice the open [`Tally`] counts for.
+    tally_slice: u128,
 }
 
 /// A change of state, emitted as an event once the lock is released.
@@ -207,6 +213,7 @@ impl CircuitBreaker {
             half_open_since: now,
             probes_left: 0,
             probes_passed: 0,
+            tally_slice: 0,
         };
         CircuitBreaker {
             inner: Arc::new(Inner {
@@ -218,6 +225,7 @@ impl CircuitBreaker {
                 last_used: AtomicU64::new(0),
                 failure_ppm: ppm(config.failure_rate),
                 slow_call_ppm: ppm(config.slow_call_rate),
+                tally: Tally::default(),
                 config,
             }),
         }
@@ -291,13 +299,16 @@ impl CircuitBreaker {
 
     /// A snapshot of the state and the window's counts.
     pub fn metrics(&self) -> BreakerMetrics {
-        let mut core = self.inner.lock();
-        let now = self.inner.config.clock.now();
+        let (mut core, now) = self.inner.lock_window();
         let totals = core.window.totals(now);
         let state = match core.state {
             CircuitState::Open if now >= core.open_until => CircuitState::HalfOpen,
             state => state,
         };
+        let trips = core.trips;
+        let open_remaining = (core.state == CircuitState::Open)
+            .then(|| core.open_until.saturating_duration_since(now));
+        self.inner.unlock_window(core);
         BreakerMetrics {
             state,
             calls: totals.calls,
@@ -305,10 +316,9 @@ impl CircuitBreaker {
             slow_calls: totals.slow,
             failure_rate: rate(totals.failures, totals.calls),
             slow_call_rate: rate(totals.slow, totals.calls),
-            trips: core.trips,
+            trips,
             rejected: self.inner.rejected.load(Ordering::Relaxed),
-            open_remaining: (core.state == CircuitState::Open)
-                .then(|| core.open_until.saturating_duration_since(now)),
+            open_remaining,
         }
     }
 }
@@ -351,6 +361,70 @@ impl Inner {
         self.core
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Locks the core to read or change the window: a time window's tally is closed first and
+    /// its successes moved in, so that they count before whatever happens under the lock.
+    /// Pair with [`unlock_window`](Self::unlock_window).
+    fn lock_window(&self) -> (MutexGuard<'_, Core>, Instant) {
+        let mut core = self.lock();
+        let now = self.config.clock.now();
+        if self.tally.is_open() {
+            let tallied = self.tally.take();
+            if tallied > 0 {
+                let slice = core.tally_slice;
+                core.window.add_successes(slice, tallied, now);
+            }
+        }
+        (core, now)
+    }
+
+    /// Opens the tally again if successes may be counted without the lock: closed, no
+    /// slow-call timing, a time window with no failure and no slow call. Then unlocks.
+    fn unlock_window(&self, mut core: MutexGuard<'_, Core>) {
+        if core.state == CircuitState::Closed && self.config.slow_call_duration.is_none() {
+            if let Some((slice, end)) = core.window.tally_slice() {
+                let until = end.saturating_duration_since(self.origin).as_nanos();
+                if let Ok(until @ 1..) = u64::try_from(until) {
+                    core.tally_slice = slice;
+                    self.tally.open(until);
+                }
+            }
+        }
+        drop(core);
+    }
+
+    /// A success that changes the window: into a time window's open tally without the lock,
+    /// else reported under it.
+    #[inline(never)]
+    fn report_success(&self, permit: &Permit<'_>) {
+        if self.config.slow_call_duration.is_none()
+            && self.tally.is_open()
+            && self.tally_success(permit)
+        {
+            return;
+        }
+        self.report(permit, Some(false), None);
+    }
+
+    /// Counts a plain success of `permit` into the open tally; `false`: report it under the
+    /// lock.
+    #[inline]
+    fn tally_success(&self, permit: &Permit<'_>) -> bool {
+        let elapsed = self
+            .config
+            .clock
+            .now()
+            .saturating_duration_since(self.origin);
+        let at = elapsed
+            .as_secs()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(u64::from(elapsed.subsec_nanos()));
+        self.tally.add(at, || {
+            let word = self.word.load(Ordering::Acquire);
+            word & STATE_BITS == CLOSED
+                && (word >> GENERATION_SHIFT) & GENERATION_MASK == permit.generation()
+        })
     }
 
     /// Microseconds since `origin` when slow calls are tracked, else 0.
@@ -418,9 +492,10 @@ impl Inner {
 
     fn operate(&self, to: CircuitState) {
         let transition = {
-            let mut core = self.lock();
-            let now = self.config.clock.now();
-            self.change(&mut core, to, now)
+            let (mut core, now) = self.lock_window();
+            let transition = self.change(&mut core, to, now);
+            self.unlock_window(core);
+            transition
         };
         self.emit(&transition);
     }
@@ -536,10 +611,9 @@ impl Inner {
         retry_after: Option<Duration>,
     ) {
         let transition = {
-            let mut core = self.lock();
-            let now = self.config.clock.now();
+            let (mut core, now) = self.lock_window();
             let current = core.generation & GENERATION_MASK == generation;
-            match (core.state, outcome) {
+            let transition = match (core.state, outcome) {
                 (CircuitState::Closed, Some(outcome)) if current => {
                     core.window.record(outcome, now);
                     let tripped = self.should_trip(&mut core, now);
@@ -571,7 +645,9 @@ impl Inner {
                     None
                 }
                 _ => None,
-            }
+            };
+            self.unlock_window(core);
+            transition
         };
         if let Some(transition) = transition {
             self.emit(&transition);
@@ -672,7 +748,7 @@ impl Permit<'_> {
         {
             return;
         }
-        inner.report(&this, Some(false), None);
+        inner.report_success(&this);
     }
 
     /// The permit, no longer giving its probe slot back when dropped: reported (or about to

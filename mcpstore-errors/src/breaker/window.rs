@@ -85,6 +85,30 @@ impl Window {
         }
     }
 
+    /// For a time window holding no failure and no slow call (where no success can trip the
+    /// breaker): its newest slice and when that slice ends.
+    pub fn tally_slice(&self) -> Option<(u128, Instant)> {
+        match self {
+            Window::Time(buckets) if buckets.totals.failures == 0 && buckets.totals.slow == 0 => {
+                Some((buckets.newest, buckets.newest_end?))
+            }
+            _ => None,
+        }
+    }
+
+    /// Adds `count` plain successes made during slice `slice` of a time window, unless that
+    /// slice has left the window by `now`.
+    pub fn add_successes(&mut self, slice: u128, count: u64, now: Instant) {
+        if let Window::Time(buckets) = self {
+            buckets.expire(now);
+            let len = buckets.buckets.len() as u128;
+            if slice <= buckets.newest && buckets.newest - slice < len {
+                buckets.buckets[(slice % len) as usize].calls += count;
+                buckets.totals.calls += count;
+            }
+        }
+    }
+
     /// Whether a success would leave the window as it is: a full ring of plain successes.
     pub fn is_full_of_successes(&self) -> bool {
         match self {
