@@ -9,7 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 const COUNT_BITS: u32 = 40;
 const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
 
+/// On lines of its own: every success of a time window writes it, while every call reads the
+/// breaker's state word.
 #[derive(Debug, Default)]
+#[repr(align(128))]
 pub(super) struct Tally {
     /// `takes << COUNT_BITS | successes`.
     count: AtomicU64,
