@@ -7,12 +7,28 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mcpstore_errors::{
-    BreakerRegistry, CircuitBreaker, CircuitBreakerConfig, RetryBudget, RetryBudgetConfig,
-    SlidingWindow,
+    BreakerRegistry, CircuitBreaker, CircuitBreakerConfig, McpStoreError, RetryBudget,
+    RetryBudgetConfig, RetryBudgets, SlidingWindow, circuit_breaker,
 };
 
 #[derive(Debug)]
 struct Flaky;
+
+/// What `#[circuit_breaker]` needs to report a rejection.
+impl From<McpStoreError> for Flaky {
+    fn from(_: McpStoreError) -> Self {
+        Flaky
+    }
+}
+
+static REGISTRY: std::sync::LazyLock<BreakerRegistry> =
+    std::sync::LazyLock::new(BreakerRegistry::default);
+
+/// The attribute's whole success path: its call site's cached breaker, the permit, the report.
+#[circuit_breaker(service = "filesystem", registry = &REGISTRY)]
+fn guarded(x: u64) -> Result<u64, Flaky> {
+    succeed(x)
+}
 
 /// Fails for zero, which no bench passes, so the compiler keeps every error branch.
 #[inline(never)]
@@ -68,6 +84,18 @@ fn success_path(c: &mut Criterion) {
         })
     });
 
+    let budgets = RetryBudgets::new(RetryBudgetConfig::new().initial(100));
+    budgets.budget("filesystem");
+    group.bench_function("budget_lookup_and_deposit", |b| {
+        b.iter(|| {
+            let outcome = succeed(black_box(7));
+            if outcome.is_ok() {
+                budgets.budget(black_box("filesystem")).deposit();
+            }
+            outcome
+        })
+    });
+
     group.bench_function("closed_breaker_and_budget", |b| {
         b.iter(|| {
             let outcome = through_breaker(&breaker, black_box(7));
@@ -82,6 +110,10 @@ fn success_path(c: &mut Criterion) {
     registry.breaker("filesystem");
     group.bench_function("registry_lookup_and_closed_breaker", |b| {
         b.iter(|| through_breaker(&registry.breaker(black_box("filesystem")), black_box(7)))
+    });
+
+    group.bench_function("attribute_closed_breaker", |b| {
+        b.iter(|| guarded(black_box(7)))
     });
     group.finish();
 }

@@ -460,6 +460,47 @@ fn several_permits_all_must_succeed_to_close() {
 }
 
 #[test]
+fn a_time_window_counts_every_call_of_eight_threads_while_its_slices_turn() {
+    let clock = clock();
+    let breaker = CircuitBreaker::new(
+        "fs",
+        CircuitBreakerConfig::new()
+            .window(SlidingWindow::Time {
+                length: 100 * SECOND,
+                buckets: 100,
+            })
+            .minimum_calls(1)
+            .failure_rate(1.0) // only an all-failure window trips: this one never does
+            .clock(clock.clone()),
+    );
+    succeed(&breaker); // so that the window is never all failures
+    let barrier = Barrier::new(9);
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                barrier.wait();
+                for _ in 0..2_000 {
+                    succeed(&breaker);
+                }
+            });
+        }
+        // Failures close the lock-free tally and slices turn (50 of the window's 100) while
+        // the successes are counted.
+        scope.spawn(|| {
+            barrier.wait();
+            for _ in 0..50 {
+                fail(&breaker);
+                clock.advance(SECOND);
+                std::thread::yield_now();
+            }
+        });
+    });
+    let metrics = breaker.metrics();
+    assert_eq!(metrics.state, CircuitState::Closed);
+    assert_eq!((metrics.calls, metrics.failures), (16_051, 50));
+}
+
+#[test]
 fn half_open_admits_exactly_its_permits_to_eight_threads_at_once() {
     for permits in [1, 3, 8] {
         let clock = clock();
@@ -499,6 +540,24 @@ fn half_open_admits_exactly_its_permits_to_eight_threads_at_once() {
 }
 
 // ---- slow calls and time windows ----
+
+#[test]
+fn a_slow_success_counts_in_a_window_full_of_quick_ones() {
+    let clock = clock();
+    let breaker = CircuitBreaker::new("fs", config(&clock).slow_calls(2 * SECOND, 0.1));
+    for _ in 0..10 {
+        succeed(&breaker); // no time passes: quick
+    }
+    let permit = breaker.try_acquire().unwrap();
+    clock.advance(2 * SECOND);
+    permit.success();
+    assert_eq!(breaker.metrics().slow_calls, 1);
+    assert_eq!(
+        breaker.state(),
+        CircuitState::Open,
+        "1 slow call in 10 reaches 10 %"
+    );
+}
 
 #[test]
 fn slow_successes_open_the_breaker_at_the_slow_call_rate() {
@@ -724,6 +783,11 @@ enum Report {
 }
 
 fn steps() -> impl Strategy<Value = Vec<Step>> {
+    steps_advancing(40_000)
+}
+
+/// Steps whose clock advances are below `max_ms`.
+fn steps_advancing(max_ms: u64) -> impl Strategy<Value = Vec<Step>> {
     let report = prop_oneof![
         Just(Report::Success),
         Just(Report::Failure),
@@ -734,7 +798,7 @@ fn steps() -> impl Strategy<Value = Vec<Step>> {
     let step = prop_oneof![
         4 => Just(Step::Acquire),
         5 => (any::<usize>(), report).prop_map(|(i, r)| Step::Report(i, r)),
-        1 => (0u64..40_000).prop_map(Step::Advance),
+        1 => (0u64..max_ms).prop_map(Step::Advance),
     ];
     prop::collection::vec(step, 1..300)
 }
@@ -746,7 +810,9 @@ enum ModelState {
     HalfOpen,
 }
 
-/// The breaker's rules, written plainly: a deque for the window, milliseconds for time.
+/// The breaker's rules, written plainly: a deque for the window (of the last `size` calls, or
+/// with `slices` of the calls whose slice numbers are less than `buckets` apart), milliseconds
+/// for time.
 struct Model {
     size: usize,
     minimum: usize,
@@ -756,7 +822,10 @@ struct Model {
     now: u64,
     state: ModelState,
     generation: u64,
-    window: VecDeque<bool>,
+    /// `(slice_ms, buckets)` for a time window.
+    slices: Option<(u64, u64)>,
+    /// Calls as `(time, failed)`.
+    window: VecDeque<(u64, bool)>,
     trips: u32,
     open_until: u64,
     half_open_since: u64,
@@ -803,13 +872,19 @@ impl Model {
         }
         match (self.state, failed) {
             (ModelState::Closed, Some(failed)) => {
-                self.window.push_back(failed);
-                if self.window.len() > self.size {
-                    self.window.pop_front();
-                }
-                let failures = self.window.iter().filter(|f| **f).count() as u64;
-                let calls = self.window.len() as u64;
-                if self.window.len() >= self.minimum.min(self.size)
+                self.window.push_back((self.now, failed));
+                let minimum = match self.slices {
+                    None => {
+                        if self.window.len() > self.size {
+                            self.window.pop_front();
+                        }
+                        self.minimum.min(self.size)
+                    }
+                    Some(_) => self.minimum,
+                };
+                self.expire();
+                let (calls, failures) = self.totals();
+                if calls >= minimum as u64
                     && failures > 0
                     && failures * 100 >= self.rate_percent * calls
                 {
@@ -831,6 +906,20 @@ impl Model {
         }
     }
 
+    /// Forgets the calls a time window no longer holds.
+    fn expire(&mut self) {
+        if let Some((slice, buckets)) = self.slices {
+            let now = self.now / slice;
+            self.window.retain(|(at, _)| now - at / slice < buckets);
+        }
+    }
+
+    /// `(calls, failures)` in the window.
+    fn totals(&self) -> (u64, u64) {
+        let failures = self.window.iter().filter(|(_, failed)| *failed).count();
+        (self.window.len() as u64, failures as u64)
+    }
+
     fn visible_state(&self) -> CircuitState {
         match self.state {
             ModelState::Closed => CircuitState::Closed,
@@ -838,6 +927,105 @@ impl Model {
             ModelState::Open => CircuitState::Open,
             ModelState::HalfOpen => CircuitState::HalfOpen,
         }
+    }
+}
+
+/// Runs `steps` on a breaker with `window` and on the model, comparing the state after each
+/// step and the window's counts after every `check_every`-th (a check takes the breaker's lock,
+/// which a time window's lock-free tally must then hand its count to).
+fn run_model(
+    steps: Vec<Step>,
+    window: SlidingWindow,
+    mut model: Model,
+    check_every: usize,
+) -> Result<(), TestCaseError> {
+    let clock = clock();
+    let breaker = CircuitBreaker::new(
+        "model",
+        CircuitBreakerConfig::new()
+            .window(window)
+            .minimum_calls(model.minimum as u32)
+            .failure_rate(model.rate_percent as f64 / 100.0)
+            .open_duration(SECOND)
+            .max_open_duration(8 * SECOND)
+            .half_open_permits(model.permits)
+            .max_half_open_wait(20 * SECOND)
+            .jitter(0.0)
+            .clock(clock.clone()),
+    );
+    let mut outstanding = Vec::new();
+    for (index, step) in steps.into_iter().enumerate() {
+        match step {
+            Step::Acquire => match (breaker.try_acquire(), model.acquire()) {
+                (Ok(permit), Ok(token)) => {
+                    prop_assert_eq!(permit.is_probe(), token.1);
+                    outstanding.push((permit, token));
+                }
+                (Err(error), Err(remaining)) => {
+                    prop_assert_eq!(error.retry_after(), Some(Duration::from_millis(remaining)));
+                }
+                (real, model) => {
+                    prop_assert!(false, "breaker {:?}, model {:?}", real.map(|_| ()), model)
+                }
+            },
+            Step::Report(_, _) if outstanding.is_empty() => {}
+            Step::Report(i, report) => {
+                let (permit, token) = outstanding.swap_remove(i % outstanding.len());
+                match report {
+                    Report::Success => {
+                        permit.success();
+                        model.report(token, Some(false));
+                    }
+                    Report::Failure => {
+                        permit.failure(Some(ErrorKind::Connection), None);
+                        model.report(token, Some(true));
+                    }
+                    Report::Alive => {
+                        permit.failure(Some(ErrorKind::ToolNotFound), None);
+                        model.report(token, Some(false));
+                    }
+                    Report::Ignored => {
+                        permit.ignored();
+                        model.report(token, None);
+                    }
+                    Report::Drop => {
+                        drop(permit);
+                        model.report(token, None);
+                    }
+                }
+            }
+            Step::Advance(ms) => {
+                clock.advance(Duration::from_millis(ms));
+                model.now += ms;
+            }
+        }
+        prop_assert_eq!(breaker.state(), model.visible_state());
+        if model.state == ModelState::Closed && index % check_every == 0 {
+            model.expire();
+            let metrics = breaker.metrics();
+            prop_assert_eq!((metrics.calls, metrics.failures), model.totals());
+        }
+    }
+    Ok(())
+}
+
+fn model(size: usize, minimum: usize, rate_percent: u64, permits: u32) -> Model {
+    Model {
+        size,
+        minimum,
+        rate_percent,
+        permits,
+        max_wait: 20_000,
+        now: 0,
+        state: ModelState::Closed,
+        generation: 0,
+        slices: None,
+        window: VecDeque::new(),
+        trips: 0,
+        open_until: 0,
+        half_open_since: 0,
+        left: 0,
+        passed: 0,
     }
 }
 
@@ -852,66 +1040,23 @@ proptest! {
         rate_percent in prop_oneof![Just(25u64), Just(50), Just(60), Just(100)],
         permits in 1u32..4,
     ) {
-        let clock = clock();
-        let breaker = CircuitBreaker::new(
-            "model",
-            CircuitBreakerConfig::new()
-                .window(SlidingWindow::Count(size as u32))
-                .minimum_calls(minimum as u32)
-                .failure_rate(rate_percent as f64 / 100.0)
-                .open_duration(SECOND)
-                .max_open_duration(8 * SECOND)
-                .half_open_permits(permits)
-                .max_half_open_wait(20 * SECOND)
-                .jitter(0.0)
-                .clock(clock.clone()),
-        );
-        let mut model = Model {
-            size, minimum, rate_percent, permits, max_wait: 20_000, now: 0,
-            state: ModelState::Closed, generation: 0, window: VecDeque::new(), trips: 0,
-            open_until: 0, half_open_since: 0, left: 0, passed: 0,
-        };
-        let mut outstanding = Vec::new();
-        for step in steps {
-            match step {
-                Step::Acquire => match (breaker.try_acquire(), model.acquire()) {
-                    (Ok(permit), Ok(token)) => {
-                        prop_assert_eq!(permit.is_probe(), token.1);
-                        outstanding.push((permit, token));
-                    }
-                    (Err(error), Err(remaining)) => {
-                        prop_assert_eq!(error.retry_after(), Some(Duration::from_millis(remaining)));
-                    }
-                    (real, model) => prop_assert!(false, "breaker {:?}, model {:?}", real.map(|_| ()), model),
-                },
-                Step::Report(_, _) if outstanding.is_empty() => {}
-                Step::Report(i, report) => {
-                    let (permit, token) = outstanding.swap_remove(i % outstanding.len());
-                    match report {
-                        Report::Success => { permit.success(); model.report(token, Some(false)); }
-                        Report::Failure => {
-                            permit.failure(Some(ErrorKind::Connection), None);
-                            model.report(token, Some(true));
-                        }
-                        Report::Alive => {
-                            permit.failure(Some(ErrorKind::ToolNotFound), None);
-                            model.report(token, Some(false));
-                        }
-                        Report::Ignored => { permit.ignored(); model.report(token, None); }
-                        Report::Drop => { drop(permit); model.report(token, None); }
-                    }
-                }
-                Step::Advance(ms) => {
-                    clock.advance(Duration::from_millis(ms));
-                    model.now += ms;
-                }
-            }
-            prop_assert_eq!(breaker.state(), model.visible_state());
-            if model.state == ModelState::Closed {
-                let metrics = breaker.metrics();
-                prop_assert_eq!(metrics.calls, model.window.len() as u64);
-                prop_assert_eq!(metrics.failures, model.window.iter().filter(|f| **f).count() as u64);
-            }
-        }
+        let window = SlidingWindow::Count(size as u32);
+        run_model(steps, window, model(size, minimum, rate_percent, permits), 1)?;
+    }
+
+    /// A time window of 4 slices of a second, checked every step or every 5th (so that the
+    /// lock-free tally of successes runs across several reports and slices between checks).
+    #[test]
+    fn a_time_window_breaker_behaves_as_the_reference_model(
+        steps in steps_advancing(1_500),
+        minimum in 1usize..10,
+        rate_percent in prop_oneof![Just(25u64), Just(50), Just(60), Just(100)],
+        permits in 1u32..4,
+        check_every in prop_oneof![Just(1usize), Just(5)],
+    ) {
+        let window = SlidingWindow::Time { length: 4 * SECOND, buckets: 4 };
+        let mut model = model(0, minimum, rate_percent, permits);
+        model.slices = Some((1000, 4));
+        run_model(steps, window, model, check_every)?;
     }
 }

@@ -535,6 +535,31 @@ pub fn breaker_of(registry: &crate::BreakerRegistry, service: &str) -> crate::Ci
     registry.breaker(service)
 }
 
+pub use crate::breaker::{BreakerSite, SiteBreaker};
+
+/// The breaker of `service` in `registry` for one call at the call site `site` (a
+/// `thread_local!` of the expansion): the site's last breaker while it is still the registry's
+/// breaker of that name, so the name is looked up only when something changed. Not `Send`:
+/// an `async` function takes [`site_breaker_owned`].
+#[inline]
+pub fn site_breaker(
+    site: &'static std::thread::LocalKey<BreakerSite>,
+    registry: &crate::BreakerRegistry,
+    service: &str,
+) -> SiteBreaker {
+    crate::breaker::site_breaker(site, registry, service)
+}
+
+/// [`site_breaker`] as a handle of its own, to keep across `.await`s.
+#[inline]
+pub fn site_breaker_owned(
+    site: &'static std::thread::LocalKey<BreakerSite>,
+    registry: &crate::BreakerRegistry,
+    service: &str,
+) -> crate::CircuitBreaker {
+    crate::CircuitBreaker::clone(&site_breaker(site, registry, service))
+}
+
 // ---------------------------------------------------------------------------------------------
 // What the engines need to know of an error, whatever its type
 

@@ -326,16 +326,16 @@ impl RetryBudgets {
         {
             let table = self.table.read().unwrap_or_else(|p| p.into_inner());
             if let Some((budget, used)) = table.get(service) {
-                used.store(self.tick.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+                self.touch(used);
                 return budget.clone();
             }
         }
         let mut table = self.table.write().unwrap_or_else(|p| p.into_inner());
-        let tick = self.tick.fetch_add(1, Ordering::Relaxed);
         if let Some((budget, used)) = table.get(service) {
-            used.store(tick, Ordering::Relaxed);
+            self.touch(used);
             return budget.clone();
         }
+        let tick = self.tick.fetch_add(1, Ordering::Relaxed);
         if table.len() >= self.max_services {
             let oldest = table
                 .iter()
@@ -348,6 +348,17 @@ impl RetryBudgets {
         let budget = RetryBudget::new(self.config.clone());
         table.insert(Arc::from(service), (budget.clone(), AtomicU64::new(tick)));
         budget
+    }
+
+    /// Marks a budget used now. The tick moves only when a budget is inserted (which takes
+    /// the tick before the move), so a use ranks above every budget inserted before it, and a
+    /// lookup writes nothing shared but once per insertion (it runs on every call of a
+    /// `#[retry(budget = ..)]` function).
+    fn touch(&self, used: &AtomicU64) {
+        let tick = self.tick.load(Ordering::Relaxed);
+        if used.load(Ordering::Relaxed) != tick {
+            used.store(tick, Ordering::Relaxed);
+        }
     }
 
     /// How many budgets the table holds.

@@ -1,5 +1,6 @@
 //! `#[circuit_breaker]`: a permit from the service's breaker before the call, the outcome
-//! recorded after it; a rejected call fails at once with a `CircuitOpen` error.
+//! recorded after it; a rejected call fails at once with a `CircuitOpen` error. Each call site
+//! keeps its last breaker per thread, so the registry is searched only when it changed.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -20,9 +21,22 @@ pub(super) fn expand(function: &Function, args: &BreakerArgs, inner: TokenStream
         },
         None => quote!(::mcpstore_errors::breakers()),
     };
+    // The site's cache hands a sync call a borrowed breaker; a future keeps a handle of its own
+    // (it may move between threads).
+    let lookup = if function.shape.is_async() {
+        quote!(site_breaker_owned)
+    } else {
+        quote!(site_breaker)
+    };
     quote! {
         {
-            let __mcpstore_breaker = ::mcpstore_errors::__private::breaker_of(#registry, #service);
+            let __mcpstore_breaker = {
+                ::std::thread_local! {
+                    static __MCPSTORE_BREAKER_SITE: ::mcpstore_errors::__private::BreakerSite =
+                        const { ::mcpstore_errors::__private::BreakerSite::new() };
+                }
+                ::mcpstore_errors::__private::#lookup(&__MCPSTORE_BREAKER_SITE, #registry, #service)
+            };
             match __mcpstore_breaker.try_acquire() {
                 ::core::result::Result::Err(__mcpstore_open) => {
                     ::core::result::Result::Err(::mcpstore_errors::__private::rejected(__mcpstore_open))

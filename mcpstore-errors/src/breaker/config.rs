@@ -17,6 +17,10 @@ pub enum SlidingWindow {
     /// The last `n` calls, as a ring: call `n + 1` pushes out the first.
     Count(u32),
     /// The calls of the last `length`, counted in `buckets` equal slices that expire whole.
+    ///
+    /// Each call is counted in the slice it ends in, so every report reads the clock. While
+    /// the window holds no failure and no slow call, a success is counted without taking the
+    /// breaker's lock; a count window full of successes needs neither.
     Time {
         /// How far back the window reaches.
         length: Duration,

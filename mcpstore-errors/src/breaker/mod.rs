@@ -2,9 +2,12 @@
 
 mod config;
 mod registry;
+mod site;
+mod tally;
 mod window;
 
 use std::fmt;
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -14,8 +17,11 @@ pub use config::{
     SlidingWindow,
 };
 pub use registry::{BreakerRegistry, DEFAULT_MAX_SERVICES, breakers};
+pub(crate) use site::site_breaker;
+pub use site::{BreakerSite, SiteBreaker};
 
 use crate::{Classify, ErrorKind, McpStoreError};
+use tally::Tally;
 use window::{Outcome, Window};
 
 const TARGET: &str = "mcpstore_errors::breaker";
@@ -151,6 +157,13 @@ struct Inner {
     rejected: AtomicU64,
     /// Where permits' start times count from.
     origin: Instant,
+    /// The registry tick of its last use, when a registry keeps it (for eviction).
+    last_used: AtomicU64,
+    /// The configuration's rates, converted once.
+    failure_ppm: u64,
+    slow_call_ppm: u64,
+    /// A time window's successes counted without the lock; the slice is `Core::tally_slice`.
+    tally: Tally,
 }
 
 struct Core {
@@ -165,6 +178,8 @@ struct Core {
     half_open_since: Instant,
     probes_left: u32,
     probes_passed: u32,
+    /// The time slice the open [`Tally`] counts for.
+    tally_slice: u128,
 }
 
 /// A change of state, emitted as an event once the lock is released.
@@ -198,15 +213,20 @@ impl CircuitBreaker {
             half_open_since: now,
             probes_left: 0,
             probes_passed: 0,
+            tally_slice: 0,
         };
         CircuitBreaker {
             inner: Arc::new(Inner {
                 service: service.into(),
                 word: AtomicU64::new(CLOSED),
                 core: Mutex::new(core),
-                config,
                 rejected: AtomicU64::new(0),
                 origin: now,
+                last_used: AtomicU64::new(0),
+                failure_ppm: ppm(config.failure_rate),
+                slow_call_ppm: ppm(config.slow_call_rate),
+                tally: Tally::default(),
+                config,
             }),
         }
     }
@@ -279,13 +299,16 @@ impl CircuitBreaker {
 
     /// A snapshot of the state and the window's counts.
     pub fn metrics(&self) -> BreakerMetrics {
-        let mut core = self.inner.lock();
-        let now = self.inner.config.clock.now();
+        let (mut core, now) = self.inner.lock_window();
         let totals = core.window.totals(now);
         let state = match core.state {
             CircuitState::Open if now >= core.open_until => CircuitState::HalfOpen,
             state => state,
         };
+        let trips = core.trips;
+        let open_remaining = (core.state == CircuitState::Open)
+            .then(|| core.open_until.saturating_duration_since(now));
+        self.inner.unlock_window(core);
         BreakerMetrics {
             state,
             calls: totals.calls,
@@ -293,10 +316,9 @@ impl CircuitBreaker {
             slow_calls: totals.slow,
             failure_rate: rate(totals.failures, totals.calls),
             slow_call_rate: rate(totals.slow, totals.calls),
-            trips: core.trips,
+            trips,
             rejected: self.inner.rejected.load(Ordering::Relaxed),
-            open_remaining: (core.state == CircuitState::Open)
-                .then(|| core.open_until.saturating_duration_since(now)),
+            open_remaining,
         }
     }
 }
@@ -339,6 +361,70 @@ impl Inner {
         self.core
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Locks the core to read or change the window: a time window's tally is closed first and
+    /// its successes moved in, so that they count before whatever happens under the lock.
+    /// Pair with [`unlock_window`](Self::unlock_window).
+    fn lock_window(&self) -> (MutexGuard<'_, Core>, Instant) {
+        let mut core = self.lock();
+        let now = self.config.clock.now();
+        if self.tally.is_open() {
+            let tallied = self.tally.take();
+            if tallied > 0 {
+                let slice = core.tally_slice;
+                core.window.add_successes(slice, tallied, now);
+            }
+        }
+        (core, now)
+    }
+
+    /// Opens the tally again if successes may be counted without the lock: closed, no
+    /// slow-call timing, a time window with no failure and no slow call. Then unlocks.
+    fn unlock_window(&self, mut core: MutexGuard<'_, Core>) {
+        if core.state == CircuitState::Closed && self.config.slow_call_duration.is_none() {
+            if let Some((slice, end)) = core.window.tally_slice() {
+                let until = end.saturating_duration_since(self.origin).as_nanos();
+                if let Ok(until @ 1..) = u64::try_from(until) {
+                    core.tally_slice = slice;
+                    self.tally.open(until);
+                }
+            }
+        }
+        drop(core);
+    }
+
+    /// A success that changes the window: into a time window's open tally without the lock,
+    /// else reported under it.
+    #[inline(never)]
+    fn report_success(&self, permit: &Permit<'_>) {
+        if self.config.slow_call_duration.is_none()
+            && self.tally.is_open()
+            && self.tally_success(permit)
+        {
+            return;
+        }
+        self.report(permit, Some(false), None);
+    }
+
+    /// Counts a plain success of `permit` into the open tally; `false`: report it under the
+    /// lock.
+    #[inline]
+    fn tally_success(&self, permit: &Permit<'_>) -> bool {
+        let elapsed = self
+            .config
+            .clock
+            .now()
+            .saturating_duration_since(self.origin);
+        let at = elapsed
+            .as_secs()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(u64::from(elapsed.subsec_nanos()));
+        self.tally.add(at, || {
+            let word = self.word.load(Ordering::Acquire);
+            word & STATE_BITS == CLOSED
+                && (word >> GENERATION_SHIFT) & GENERATION_MASK == permit.generation()
+        })
     }
 
     /// Microseconds since `origin` when slow calls are tracked, else 0.
@@ -406,9 +492,10 @@ impl Inner {
 
     fn operate(&self, to: CircuitState) {
         let transition = {
-            let mut core = self.lock();
-            let now = self.config.clock.now();
-            self.change(&mut core, to, now)
+            let (mut core, now) = self.lock_window();
+            let transition = self.change(&mut core, to, now);
+            self.unlock_window(core);
+            transition
         };
         self.emit(&transition);
     }
@@ -524,10 +611,9 @@ impl Inner {
         retry_after: Option<Duration>,
     ) {
         let transition = {
-            let mut core = self.lock();
-            let now = self.config.clock.now();
+            let (mut core, now) = self.lock_window();
             let current = core.generation & GENERATION_MASK == generation;
-            match (core.state, outcome) {
+            let transition = match (core.state, outcome) {
                 (CircuitState::Closed, Some(outcome)) if current => {
                     core.window.record(outcome, now);
                     let tripped = self.should_trip(&mut core, now);
@@ -559,7 +645,9 @@ impl Inner {
                     None
                 }
                 _ => None,
-            }
+            };
+            self.unlock_window(core);
+            transition
         };
         if let Some(transition) = transition {
             self.emit(&transition);
@@ -573,16 +661,20 @@ impl Inner {
             SlidingWindow::Time { .. } => self.config.minimum_calls,
         };
         totals.calls >= u64::from(minimum)
-            && (reaches(totals.failures, totals.calls, self.config.failure_rate)
-                || reaches(totals.slow, totals.calls, self.config.slow_call_rate))
+            && (reaches(totals.failures, totals.calls, self.failure_ppm)
+                || reaches(totals.slow, totals.calls, self.slow_call_ppm))
     }
 }
 
 /// Whether `part` is at least `share` of `whole`, compared in parts per million so that a
 /// share like 0.6 means exactly 60 %; at least one `part` is needed.
-fn reaches(part: u64, whole: u64, share: f64) -> bool {
-    let ppm = (share * 1_000_000.0).round() as u128;
-    part > 0 && u128::from(part) * 1_000_000 >= ppm * u128::from(whole)
+fn reaches(part: u64, whole: u64, ppm: u64) -> bool {
+    part > 0 && u128::from(part) * 1_000_000 >= u128::from(ppm) * u128::from(whole)
+}
+
+/// A share from 0 to 1 in parts per million, as [`reaches`] takes it.
+fn ppm(share: f64) -> u64 {
+    (share * 1_000_000.0).round() as u64
 }
 
 /// `from + by`, or as far as an `Instant` reaches.
@@ -601,13 +693,12 @@ fn later(from: Instant, by: Duration) -> Instant {
 #[must_use = "report the call's outcome on the permit"]
 pub struct Permit<'a> {
     inner: &'a Inner,
-    /// From the low bits: PROBE, SETTLED, 24 bits of generation, 38 bits of start time in
+    /// From the low bits: PROBE, a spare bit, 24 bits of generation, 38 bits of start time in
     /// microseconds. Two words, so a `Result<Permit, _>` is returned in registers.
     tag: u64,
 }
 
 const PROBE: u64 = 0b01;
-const SETTLED: u64 = 0b10;
 const TAG_GENERATION_SHIFT: u32 = 2;
 /// A permit remembers its generation modulo 2^24: a permit would have to outlive 16 million
 /// transitions to be mistaken for a current one.
@@ -646,18 +737,34 @@ impl Permit<'_> {
 
     /// The call succeeded.
     #[inline]
-    pub fn success(mut self) {
-        self.tag |= SETTLED;
-        self.inner.report(&self, Some(false), None);
+    pub fn success(self) {
+        let this = self.settle();
+        let inner = this.inner;
+        // Closed with a full ring of plain successes, and no timing to check: the success
+        // changes nothing, whichever generation the permit is from (a stale permit's report
+        // is dropped anyway). One load and one comparison.
+        if inner.config.slow_call_duration.is_none()
+            && inner.word.load(Ordering::Acquire) & (CLEAN | STATE_BITS) == CLEAN | CLOSED
+        {
+            return;
+        }
+        inner.report_success(&this);
+    }
+
+    /// The permit, no longer giving its probe slot back when dropped: reported (or about to
+    /// be; a report that panics would not give it back twice).
+    #[inline]
+    fn settle(self) -> ManuallyDrop<Self> {
+        ManuallyDrop::new(self)
     }
 
     /// The call failed with an error of `kind` (`None`: unclassified), with a
     /// server-suggested delay if any. Whether it counts as a failure, a success or not at
     /// all is decided by [`CircuitBreakerConfig::classify`].
-    pub fn failure(mut self, kind: Option<ErrorKind>, retry_after: Option<Duration>) {
-        self.tag |= SETTLED;
-        let outcome = self.inner.config.classify(kind);
-        self.inner.report(&self, outcome, retry_after);
+    pub fn failure(self, kind: Option<ErrorKind>, retry_after: Option<Duration>) {
+        let this = self.settle();
+        let outcome = this.inner.config.classify(kind);
+        this.inner.report(&this, outcome, retry_after);
     }
 
     /// The call failed with `error`: [`failure`](Self::failure) with its kind and
@@ -678,15 +785,17 @@ impl Permit<'_> {
 
     /// The call says nothing about the service's health: count nothing, and give a probe
     /// slot back.
-    pub fn ignored(mut self) {
-        self.tag |= SETTLED;
-        self.inner.report(&self, None, None);
+    pub fn ignored(self) {
+        let this = self.settle();
+        this.inner.report(&this, None, None);
     }
 }
 
+/// Only an unreported permit is dropped: reports [`settle`](Permit::settle) it first.
 impl Drop for Permit<'_> {
+    #[inline]
     fn drop(&mut self) {
-        if self.tag & (SETTLED | PROBE) == PROBE {
+        if self.is_probe() {
             self.inner.report_slow(self.generation(), true, None, None);
         }
     }

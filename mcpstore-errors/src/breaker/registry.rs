@@ -36,6 +36,10 @@ pub const DEFAULT_MAX_SERVICES: usize = 1024;
 pub struct BreakerRegistry {
     table: RwLock<Table>,
     tick: AtomicU64,
+    /// Changed (under the write lock) whenever a kept breaker is forgotten or replaced; drawn
+    /// from [`EPOCHS`], so no two registries, nor two states of one, ever share a value. A
+    /// call site's cached breaker is current while the epoch it was taken at is.
+    epoch: AtomicU64,
     max_services: usize,
     overflows: AtomicU64,
 }
@@ -43,12 +47,14 @@ pub struct BreakerRegistry {
 struct Table {
     default: CircuitBreakerConfig,
     configs: HashMap<Arc<str>, CircuitBreakerConfig>,
-    breakers: HashMap<Arc<str>, Entry>,
+    breakers: HashMap<Arc<str>, CircuitBreaker>,
 }
 
-struct Entry {
-    breaker: CircuitBreaker,
-    last_used: AtomicU64,
+/// Where every registry's epochs come from.
+static EPOCHS: AtomicU64 = AtomicU64::new(1);
+
+fn fresh_epoch() -> u64 {
+    EPOCHS.fetch_add(1, Ordering::Relaxed)
 }
 
 impl fmt::Debug for BreakerRegistry {
@@ -77,6 +83,7 @@ impl BreakerRegistry {
                 breakers: HashMap::new(),
             }),
             tick: AtomicU64::new(0),
+            epoch: AtomicU64::new(fresh_epoch()),
             max_services: DEFAULT_MAX_SERVICES,
             overflows: AtomicU64::new(0),
         }
@@ -106,27 +113,59 @@ impl BreakerRegistry {
         if let Some(breaker) = self.lookup(&self.read(), service) {
             return breaker;
         }
-        self.insert(service)
+        self.insert(service).0
     }
 
     fn lookup(&self, table: &Table, service: &str) -> Option<CircuitBreaker> {
-        let entry = table.breakers.get(service)?;
+        let breaker = table.breakers.get(service)?;
+        self.touch(breaker);
+        Some(breaker.clone())
+    }
+
+    /// Marks a kept breaker used now, for the least-recently-used eviction.
+    #[inline]
+    pub(super) fn touch(&self, breaker: &CircuitBreaker) {
         // The tick moves once per insertion (which takes the tick before the move), so a use
         // ranks above every entry inserted before it and writes only once per insertion.
         let tick = self.tick.load(Ordering::Relaxed);
-        if entry.last_used.load(Ordering::Relaxed) != tick {
-            entry.last_used.store(tick, Ordering::Relaxed);
+        let last_used = &breaker.inner.last_used;
+        if last_used.load(Ordering::Relaxed) != tick {
+            last_used.store(tick, Ordering::Relaxed);
         }
-        Some(entry.breaker.clone())
+    }
+
+    /// The current epoch: equal to an earlier reading only while no breaker this registry
+    /// handed out since has been forgotten or replaced.
+    #[inline]
+    pub(super) fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Called under the write lock after a kept breaker is forgotten or replaced.
+    fn invalidate(&self) {
+        self.epoch.store(fresh_epoch(), Ordering::Release);
+    }
+
+    /// [`breaker`](Self::breaker), with the epoch it is current in; `None` for an unkept,
+    /// disabled breaker, which must not be cached.
+    pub(super) fn breaker_and_epoch(&self, service: &str) -> (CircuitBreaker, Option<u64>) {
+        {
+            // Read under the lock: no writer can forget the breaker between the two.
+            let table = self.read();
+            if let Some(breaker) = self.lookup(&table, service) {
+                return (breaker, Some(self.epoch()));
+            }
+        }
+        self.insert(service)
     }
 
     #[cold]
-    fn insert(&self, service: &str) -> CircuitBreaker {
+    fn insert(&self, service: &str) -> (CircuitBreaker, Option<u64>) {
         let mut table = self.write();
         if let Some(breaker) = self.lookup(&table, service) {
-            return breaker;
+            return (breaker, Some(self.epoch()));
         }
-        if table.breakers.len() >= self.max_services && !evict_one(&mut table) {
+        if table.breakers.len() >= self.max_services && !self.evict_one(&mut table) {
             drop(table);
             self.overflows.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
@@ -137,20 +176,15 @@ impl BreakerRegistry {
             );
             let breaker = CircuitBreaker::new(service, CircuitBreakerConfig::default());
             breaker.disable();
-            return breaker;
+            return (breaker, None);
         }
         let config = table.configs.get(service).unwrap_or(&table.default).clone();
         let name: Arc<str> = Arc::from(service);
         let breaker = CircuitBreaker::new(name.clone(), config);
         let tick = self.tick.fetch_add(1, Ordering::Relaxed);
-        table.breakers.insert(
-            name,
-            Entry {
-                breaker: breaker.clone(),
-                last_used: AtomicU64::new(tick),
-            },
-        );
-        breaker
+        breaker.inner.last_used.store(tick, Ordering::Relaxed);
+        table.breakers.insert(name, breaker.clone());
+        (breaker, Some(self.epoch()))
     }
 
     /// Gives `service` its own configuration. A breaker it already has is replaced by a new,
@@ -169,8 +203,12 @@ impl BreakerRegistry {
             )));
         }
         let name: Arc<str> = Arc::from(service);
-        if let Some(entry) = table.breakers.get_mut(service) {
-            entry.breaker = CircuitBreaker::new(name.clone(), config.clone());
+        if let Some(kept) = table.breakers.get_mut(service) {
+            let breaker = CircuitBreaker::new(name.clone(), config.clone());
+            let last_used = kept.inner.last_used.load(Ordering::Relaxed);
+            breaker.inner.last_used.store(last_used, Ordering::Relaxed);
+            *kept = breaker;
+            self.invalidate();
         }
         table.configs.insert(name, config);
         Ok(())
@@ -189,7 +227,12 @@ impl BreakerRegistry {
 
     /// Forgets the breaker of `service` (its configuration stays); whether there was one.
     pub fn remove(&self, service: &str) -> bool {
-        self.write().breakers.remove(service).is_some()
+        let mut table = self.write();
+        let removed = table.breakers.remove(service).is_some();
+        if removed {
+            self.invalidate();
+        }
+        removed
     }
 
     /// The services that have a breaker, in no particular order.
@@ -211,24 +254,25 @@ impl BreakerRegistry {
         self.len() == 0
     }
 
+    /// Forgets the least recently used closed breaker; whether there was one.
+    fn evict_one(&self, table: &mut Table) -> bool {
+        let oldest = table
+            .breakers
+            .iter()
+            .filter(|(_, breaker)| breaker.state() == CircuitState::Closed)
+            .min_by_key(|(_, breaker)| breaker.inner.last_used.load(Ordering::Relaxed))
+            .map(|(name, _)| name.clone());
+        let evicted = oldest.is_some_and(|name| table.breakers.remove(&name).is_some());
+        if evicted {
+            self.invalidate();
+        }
+        evicted
+    }
+
     /// How many times a service got an unkept, disabled breaker because the table was full
     /// of breakers that could not be forgotten.
     pub fn overflows(&self) -> u64 {
         self.overflows.load(Ordering::Relaxed)
-    }
-}
-
-/// Forgets the least recently used closed breaker; whether there was one.
-fn evict_one(table: &mut Table) -> bool {
-    let oldest = table
-        .breakers
-        .iter()
-        .filter(|(_, entry)| entry.breaker.state() == CircuitState::Closed)
-        .min_by_key(|(_, entry)| entry.last_used.load(Ordering::Relaxed))
-        .map(|(name, _)| name.clone());
-    match oldest {
-        Some(name) => table.breakers.remove(&name).is_some(),
-        None => false,
     }
 }
 

@@ -38,13 +38,17 @@ impl Window {
             }),
             SlidingWindow::Time { length, buckets } => {
                 let slice = (length / buckets).max(Duration::from_nanos(1));
-                Window::Time(TimeWindow {
+                let mut window = TimeWindow {
                     buckets: vec![Totals::default(); buckets as usize].into_boxed_slice(),
                     slice_nanos: slice.as_nanos(),
                     origin,
                     newest: 0,
+                    newest_slot: 0,
+                    newest_end: None,
                     totals: Totals::default(),
-                })
+                };
+                window.set_newest(0);
+                Window::Time(window)
             }
         }
     }
@@ -76,7 +80,31 @@ impl Window {
             Window::Time(buckets) => {
                 buckets.buckets.fill(Totals::default());
                 buckets.totals = Totals::default();
-                buckets.newest = buckets.index(now);
+                buckets.set_newest(buckets.index(now));
+            }
+        }
+    }
+
+    /// For a time window holding no failure and no slow call (where no success can trip the
+    /// breaker): its newest slice and when that slice ends.
+    pub fn tally_slice(&self) -> Option<(u128, Instant)> {
+        match self {
+            Window::Time(buckets) if buckets.totals.failures == 0 && buckets.totals.slow == 0 => {
+                Some((buckets.newest, buckets.newest_end?))
+            }
+            _ => None,
+        }
+    }
+
+    /// Adds `count` plain successes made during slice `slice` of a time window, unless that
+    /// slice has left the window by `now`.
+    pub fn add_successes(&mut self, slice: u128, count: u64, now: Instant) {
+        if let Window::Time(buckets) = self {
+            buckets.expire(now);
+            let len = buckets.buckets.len() as u128;
+            if slice <= buckets.newest && buckets.newest - slice < len {
+                buckets.buckets[(slice % len) as usize].calls += count;
+                buckets.totals.calls += count;
             }
         }
     }
@@ -128,6 +156,11 @@ pub(crate) struct TimeWindow {
     origin: Instant,
     /// The slice number of the newest bucket.
     newest: u128,
+    /// `newest % buckets.len()`.
+    newest_slot: usize,
+    /// When the newest slice ends (`None`: later than an `Instant` reaches), so that a call
+    /// within it needs no division to find its bucket.
+    newest_end: Option<Instant>,
     totals: Totals,
 }
 
@@ -136,8 +169,27 @@ impl TimeWindow {
         now.saturating_duration_since(self.origin).as_nanos() / self.slice_nanos
     }
 
+    fn set_newest(&mut self, index: u128) {
+        self.newest = index;
+        self.newest_slot = (index % self.buckets.len() as u128) as usize;
+        let end = (index + 1).saturating_mul(self.slice_nanos);
+        self.newest_end = u64::try_from(end / 1_000_000_000).ok().and_then(|secs| {
+            let nanos = (end % 1_000_000_000) as u32;
+            self.origin.checked_add(Duration::new(secs, nanos))
+        });
+    }
+
     /// Empties the buckets whose slices have left the window.
+    #[inline]
     fn expire(&mut self, now: Instant) {
+        match self.newest_end {
+            Some(end) if now >= end => self.rotate(now),
+            _ => {}
+        }
+    }
+
+    #[cold]
+    fn rotate(&mut self, now: Instant) {
         let current = self.index(now);
         if current <= self.newest {
             return;
@@ -152,13 +204,12 @@ impl TimeWindow {
             self.totals.failures -= old.failures;
             self.totals.slow -= old.slow;
         }
-        self.newest = current;
+        self.set_newest(current);
     }
 
     fn record(&mut self, outcome: Outcome, now: Instant) {
         self.expire(now);
-        let slot = (self.newest % self.buckets.len() as u128) as usize;
-        let bucket = &mut self.buckets[slot];
+        let bucket = &mut self.buckets[self.newest_slot];
         bucket.calls += 1;
         bucket.failures += u64::from(outcome.failed);
         bucket.slow += u64::from(outcome.slow);
@@ -206,6 +257,62 @@ mod tests {
             }
         );
         assert!(window.is_full_of_successes());
+    }
+
+    #[test]
+    fn time_buckets_count_exactly_the_calls_of_the_last_slices() {
+        // Against the definition: a call at `t` counts at `now` while their slice numbers
+        // differ by less than the number of buckets. Slices of 7 ns, steps of 0 to 29 ns,
+        // so calls land on, just before and just after slice edges.
+        let start = Instant::now();
+        let mut window = Window::new(
+            SlidingWindow::Time {
+                length: Duration::from_nanos(70),
+                buckets: 10,
+            },
+            start,
+        );
+        let slice = |t: u64| t / 7;
+        let mut calls: Vec<(u64, Outcome)> = Vec::new();
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut now = 0;
+        for _ in 0..5000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            now += seed % 30;
+            let at = start + Duration::from_nanos(now);
+            if seed % 3 == 0 {
+                let outcome = if seed % 2 == 0 { FAIL } else { OK };
+                window.record(outcome, at);
+                calls.push((now, outcome));
+            }
+            let live = calls
+                .iter()
+                .filter(|(t, _)| slice(now) - slice(*t) < 10)
+                .map(|(_, outcome)| *outcome);
+            let expected = live.fold(Totals::default(), |mut totals, outcome| {
+                totals.calls += 1;
+                totals.failures += u64::from(outcome.failed);
+                totals
+            });
+            assert_eq!(window.totals(at), expected, "at {now} ns");
+        }
+    }
+
+    #[test]
+    fn a_slice_longer_than_an_instant_reaches_never_expires() {
+        let start = Instant::now();
+        let mut window = Window::new(
+            SlidingWindow::Time {
+                length: Duration::MAX,
+                buckets: 1,
+            },
+            start,
+        );
+        window.record(FAIL, start);
+        let late = start + Duration::from_secs(u64::from(u32::MAX));
+        assert_eq!(window.totals(late).failures, 1);
     }
 
     #[test]
