@@ -1,7 +1,8 @@
-//! Retrying: [`RetryManager`], its filters and hooks, and the engine ([`engine`]) that both the
-//! manager and `#[retry]` drive.
+//! Retrying: [`RetryManager`], its filters and hooks ([`filter`]), and the engine ([`engine`])
+//! that both the manager and `#[retry]` drive.
 
 pub(crate) mod engine;
+mod filter;
 
 use std::fmt::Display;
 use std::future::Future;
@@ -9,102 +10,10 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 
 pub use self::engine::{RetryLoop, RetryStats, StopReason};
+pub use self::filter::{
+    AcceptAnyValue, ErrorFilter, NoHook, ResultFilter, RetryAnyError, RetryHook, Retryable,
+};
 use crate::{Classify, ErrorKind, KindSet, RetryBudget, RetryConfig};
-
-/// Decides whether a failed attempt is retried. Implemented by closures `Fn(&E) -> bool`,
-/// [`RetryAnyError`], [`KindSet`] (via [`RetryManager::retry_on`]), [`Retryable`], and pairs
-/// of filters (both must accept).
-///
-/// A filter only says yes or no: a server-suggested delay ([`Classify::retry_after`]) is
-/// honoured whatever the filter.
-pub trait ErrorFilter<E> {
-    /// Whether to retry after `error`.
-    fn should_retry(&self, error: &E) -> bool;
-}
-
-/// Retries every error (the seed's default, `exceptions=(Exception,)`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RetryAnyError;
-
-impl<E> ErrorFilter<E> for RetryAnyError {
-    fn should_retry(&self, _error: &E) -> bool {
-        true
-    }
-}
-
-/// Retries errors whose [`Classify::is_retryable`] is true.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Retryable;
-
-impl<E: Classify> ErrorFilter<E> for Retryable {
-    fn should_retry(&self, error: &E) -> bool {
-        error.is_retryable()
-    }
-}
-
-/// Retries errors whose kind is one of the set or a sub-kind.
-impl<E: Classify> ErrorFilter<E> for KindSet {
-    fn should_retry(&self, error: &E) -> bool {
-        error.error_kind().is_some_and(|kind| self.matches(kind))
-    }
-}
-
-impl<E, F: Fn(&E) -> bool> ErrorFilter<E> for F {
-    fn should_retry(&self, error: &E) -> bool {
-        self(error)
-    }
-}
-
-/// Both filters must accept the error.
-impl<E, A: ErrorFilter<E>, B: ErrorFilter<E>> ErrorFilter<E> for (A, B) {
-    fn should_retry(&self, error: &E) -> bool {
-        self.0.should_retry(error) && self.1.should_retry(error)
-    }
-}
-
-/// Decides whether a successful attempt's value is rejected and retried (the seed's
-/// `should_retry`). Implemented by closures `Fn(&T) -> bool` and [`AcceptAnyValue`].
-pub trait ResultFilter<T> {
-    /// Whether to retry after the attempt returned `value`.
-    fn should_retry(&self, value: &T) -> bool;
-}
-
-/// Accepts every successful value: only errors are retried.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AcceptAnyValue;
-
-impl<T> ResultFilter<T> for AcceptAnyValue {
-    fn should_retry(&self, _value: &T) -> bool {
-        false
-    }
-}
-
-impl<T, F: Fn(&T) -> bool> ResultFilter<T> for F {
-    fn should_retry(&self, value: &T) -> bool {
-        self(value)
-    }
-}
-
-/// Called before each retry with the number of the failed attempt (1-based), the error and the
-/// delay about to be slept. Implemented by closures `Fn(u32, &E, Duration)` and [`NoHook`].
-pub trait RetryHook<E> {
-    /// Called before sleeping `delay` and retrying after attempt `attempt` failed with `error`.
-    fn on_retry(&self, attempt: u32, error: &E, delay: Duration);
-}
-
-/// No hook.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoHook;
-
-impl<E> RetryHook<E> for NoHook {
-    fn on_retry(&self, _attempt: u32, _error: &E, _delay: Duration) {}
-}
-
-impl<E, F: Fn(u32, &E, Duration)> RetryHook<E> for F {
-    fn on_retry(&self, attempt: u32, error: &E, delay: Duration) {
-        self(attempt, error, delay)
-    }
-}
 
 /// Runs an operation until it succeeds, its error is not retryable, or the attempts run out;
 /// the seed's `RetryManager`.
