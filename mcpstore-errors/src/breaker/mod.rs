@@ -791,7 +791,7 @@ impl Permit<'_> {
     }
 }
 
-/// Only an unreported permit is dropped: reports [`settle`](Permit::settle) it first.
+/// Only an unreported permit is dropped: every report settles it first.
 impl Drop for Permit<'_> {
     #[inline]
     fn drop(&mut self) {

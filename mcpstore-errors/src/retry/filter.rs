@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::{Classify, KindSet};
 
 /// Decides whether a failed attempt is retried. Implemented by closures `Fn(&E) -> bool`,
-/// [`RetryAnyError`], [`KindSet`] (via [`RetryManager::retry_on`]), [`Retryable`], and pairs
+/// [`RetryAnyError`], [`KindSet`] (via [`RetryManager::retry_on`](crate::RetryManager::retry_on)), [`Retryable`], and pairs
 /// of filters (both must accept).
 ///
 /// A filter only says yes or no: a server-suggested delay ([`Classify::retry_after`]) is
