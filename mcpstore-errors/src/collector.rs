@@ -454,7 +454,15 @@ impl ErrorCollector {
             function,
         };
         let now = self.inner.now();
-        let recorded = shard::record_local(&self.inner, key, collected, now);
+        let recorded = match shard::record_local(&self.inner, key, collected, now) {
+            Ok(recorded) => recorded,
+            // A `McpStoreError` the shard does not hold yet: its details are checked here,
+            // unlocked, and it is recorded as checked (so never refused again).
+            Err(mut collected) => {
+                collected.error = redact::mask_details(collected.error);
+                shard::record_local(&self.inner, key, collected, now).unwrap_or_default()
+            }
+        };
         drop(recorded.evicted);
         drop(recorded.released);
         if let Some((name, state)) = recorded.check_rate {

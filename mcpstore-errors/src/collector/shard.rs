@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, SystemTime};
 
 use super::alert::AlertState;
-use super::clock::within;
+use super::clock::{cutoff, inside, within};
 use super::context::Context;
 use super::record::{ErrorRecord, Payload, TypeKey};
 use super::{Config, Inner};
@@ -70,14 +70,12 @@ impl TypeSlot {
     /// times are inside the window.
     #[inline]
     fn recent_up_to(&self, now: SystemTime, window: Duration, cap: usize) -> usize {
-        // `within`, with the subtraction done once: inside means after `now - window` (a
-        // time after `now` included); nothing is outside when that precedes the clock's range.
-        let cutoff = now.checked_sub(window);
+        let cutoff = cutoff(now, window);
         self.trend
             .iter()
             .rev()
             .take(cap)
-            .take_while(|&&then| cutoff.is_none_or(|cutoff| then > cutoff))
+            .take_while(|&&then| inside(then, cutoff))
             .count()
     }
 
@@ -110,10 +108,9 @@ impl TypeSlot {
             // In a burst: this shard alone proving it (its `threshold + 1`-th newest time is
             // inside the window) keeps the alert raised.
             let proven = self.trend.len() > threshold
-                && within(
-                    now,
+                && inside(
                     self.trend[self.trend.len() - 1 - threshold],
-                    config.alert_window,
+                    cutoff(now, config.alert_window),
                 );
             if proven && self.published < cap {
                 self.publish(cap);
@@ -164,8 +161,9 @@ enum Held {
 }
 
 /// A small table of `McpStoreError`s, by address: each slot holds one error and how many
-/// entries refer to it. A slot no entry refers to is taken by the next error hashed to it;
-/// an error whose slot is busy with another is held by its entry.
+/// entries refer to it. An error may take any of four neighbouring slots; a slot no entry refers to is
+/// taken by the next error hashed to it; an error whose slots are all busy with others is
+/// held by its entry.
 #[derive(Debug, Default)]
 struct Interned {
     slots: Vec<InternSlot>,
@@ -178,6 +176,8 @@ struct InternSlot {
 }
 
 const INTERNED_SLOTS: usize = 64;
+/// How many slots an error may take.
+const WAYS: usize = 4;
 
 impl Interned {
     /// Holds `error` for one more entry; returns how, and the error the slot let go (to be
@@ -187,23 +187,51 @@ impl Interned {
         if self.slots.is_empty() {
             self.slots.resize_with(INTERNED_SLOTS, InternSlot::default);
         }
-        // Fibonacci hashing of the address: its top bits pick the slot.
+        let (index, released) = if let Some(index) = self.position(error) {
+            self.slots[index].uses += 1;
+            (index, None)
+        } else if let Some(index) = Self::candidates(error)
+            .into_iter()
+            .find(|&index| self.slots[index].uses == 0)
+        {
+            let slot = &mut self.slots[index];
+            slot.uses = 1;
+            (index, slot.error.replace(error.clone()))
+        } else {
+            return (Held::Own(Payload::Store(error.clone())), None);
+        };
+        (
+            Held::Interned(u8::try_from(index).unwrap_or(u8::MAX)),
+            released,
+        )
+    }
+
+    /// Whether a slot holds `error` (so `hold` takes that slot).
+    #[inline]
+    fn holds(&self, error: &McpStoreError) -> bool {
+        self.position(error).is_some()
+    }
+
+    /// The slot holding `error`, if one does (it is held in one slot at most).
+    #[inline]
+    fn position(&self, error: &McpStoreError) -> Option<usize> {
+        Self::candidates(error).into_iter().find(|&index| {
+            self.slots
+                .get(index)
+                .and_then(|slot| slot.error.as_ref())
+                .is_some_and(|held| held.is_same(error))
+        })
+    }
+
+    /// The slots an error may take: a set of `WAYS` neighbours (one cache line), picked by the
+    /// top bits of the Fibonacci hash of its address. With one slot per error, a quarter of
+    /// 16 errors collided; with two, an eighth.
+    #[inline]
+    fn candidates(error: &McpStoreError) -> [usize; WAYS] {
+        const SET_BITS: u32 = (INTERNED_SLOTS / WAYS).trailing_zeros();
         let hash = (error.address() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let index = (hash >> (64 - INTERNED_SLOTS.trailing_zeros())) as usize;
-        let slot = &mut self.slots[index];
-        let cached = u8::try_from(index).unwrap_or(u8::MAX);
-        match &slot.error {
-            Some(held) if held.is_same(error) => {
-                slot.uses += 1;
-                (Held::Interned(cached), None)
-            }
-            _ if slot.uses == 0 => {
-                slot.uses = 1;
-                let released = slot.error.replace(error.clone());
-                (Held::Interned(cached), released)
-            }
-            _ => (Held::Own(Payload::Store(error.clone())), None),
-        }
+        let first = (hash >> (64 - SET_BITS)) as usize * WAYS;
+        std::array::from_fn(|way| first + way)
     }
 
     #[inline]
@@ -260,6 +288,10 @@ impl ShardData {
 pub(super) enum Incoming<'e> {
     /// Held by the shard's table when it can be, else cloned. Redaction left it unchanged.
     Store(&'e McpStoreError),
+    /// A `McpStoreError` whose details are still to be checked for secrets: the shard takes
+    /// it when its table already holds it (found clean then, and unchangeable while held),
+    /// and otherwise hands it back, to be checked outside the lock.
+    Unchecked(&'e McpStoreError),
     Other(Payload),
 }
 
@@ -267,7 +299,7 @@ impl Incoming<'_> {
     /// The error's message (its `Display`).
     pub(super) fn message(&self) -> &str {
         match self {
-            Incoming::Store(error) => error.message(),
+            Incoming::Store(error) | Incoming::Unchecked(error) => error.message(),
             Incoming::Other(payload) => payload.message(),
         }
     }
@@ -275,7 +307,7 @@ impl Incoming<'_> {
     /// The kind of the `McpStoreError` the error is or wraps.
     pub(super) fn kind(&self) -> Option<ErrorKind> {
         match self {
-            Incoming::Store(error) => Some(error.kind()),
+            Incoming::Store(error) | Incoming::Unchecked(error) => Some(error.kind()),
             Incoming::Other(payload) => payload.kind(),
         }
     }
@@ -283,7 +315,7 @@ impl Incoming<'_> {
     /// The details of the `McpStoreError` the error is or wraps.
     pub(super) fn details(&self) -> Option<&serde_json::Map<String, serde_json::Value>> {
         match self {
-            Incoming::Store(error) => Some(error.details()),
+            Incoming::Store(error) | Incoming::Unchecked(error) => Some(error.details()),
             Incoming::Other(payload) => payload.details(),
         }
     }
@@ -309,13 +341,19 @@ pub(super) struct Collected<'e> {
 
 impl ShardData {
     #[inline]
-    pub(super) fn record(
+    pub(super) fn record<'e>(
         &mut self,
         inner: &Inner,
         key: TypeKey,
-        collected: Collected<'_>,
+        collected: Collected<'e>,
         now: SystemTime,
-    ) -> Recorded {
+    ) -> Result<Recorded, Collected<'e>> {
+        // Refused before anything changes: the caller checks it unlocked and comes back.
+        if let Incoming::Unchecked(error) = &collected.error {
+            if !self.interned.holds(error) {
+                return Err(collected);
+            }
+        }
         let config = &inner.config;
         // A clock that stepped back since this shard's last collect: the other shards'
         // published counts were taken later than now, so only an exact count can be trusted.
@@ -334,7 +372,8 @@ impl ShardData {
 
         let code = collected.error.kind();
         let (held, released) = match collected.error {
-            Incoming::Store(error) => self.interned.hold(error),
+            // Unchecked: held already, so this takes its slot once more.
+            Incoming::Store(error) | Incoming::Unchecked(error) => self.interned.hold(error),
             Incoming::Other(payload) => (Held::Own(payload), None),
         };
         self.records.push_back(Entry {
@@ -354,11 +393,11 @@ impl ShardData {
         } else {
             None
         };
-        Recorded {
+        Ok(Recorded {
             evicted,
             released,
             check_rate,
-        }
+        })
     }
 
     #[inline]
@@ -518,12 +557,12 @@ thread_local! {
 /// thread-local is unavailable (thread teardown, or a collect from within the shard
 /// bookkeeping itself), the collector's retired shard takes the record instead.
 #[inline]
-pub(super) fn record_local(
+pub(super) fn record_local<'e>(
     inner: &Arc<Inner>,
     key: TypeKey,
-    collected: Collected<'_>,
+    collected: Collected<'e>,
     now: SystemTime,
-) -> Recorded {
+) -> Result<Recorded, Collected<'e>> {
     let mut pending = Some(collected);
     let recorded = LOCAL.try_with(|local| {
         let owner = Arc::as_ptr(inner);
@@ -545,7 +584,7 @@ pub(super) fn record_local(
             .retired_shard()
             .lock()
             .record(inner, key, collected, now),
-        (_, None) => Recorded::default(),
+        (_, None) => Ok(Recorded::default()),
     }
 }
 
@@ -598,6 +637,83 @@ mod tests {
         // A free slot keeps its error for the next collect of it; `take` lets go of it.
         assert_eq!(table.take().len(), 1);
         assert!(table.slots.is_empty());
+    }
+
+    #[test]
+    fn an_error_is_held_in_one_of_its_slots_and_one_whose_slots_are_busy_by_its_entry() {
+        let mut table = Interned::default();
+        let errors: Vec<McpStoreError> = (0..400)
+            .map(|i| McpStoreError::connection(format!("refused {i}")))
+            .collect();
+        let mut held = Vec::new();
+        for error in &errors {
+            let (entry, released) = table.hold(error);
+            assert!(released.is_none(), "no slot is free of entries yet");
+            // `holds` agrees with `hold`: held in a slot exactly when the table holds it.
+            match entry {
+                Held::Interned(index) => {
+                    assert!(table.holds(error));
+                    assert!(Interned::candidates(error).contains(&usize::from(index)));
+                    assert!(table.error(index).is_some_and(|kept| kept.is_same(error)));
+                }
+                Held::Own(_) => assert!(!table.holds(error)),
+            }
+            held.push(entry);
+        }
+        let interned = held
+            .iter()
+            .filter(|h| matches!(h, Held::Interned(_)))
+            .count();
+        assert_eq!(interned, INTERNED_SLOTS, "400 errors fill every slot");
+        // Once their entries are gone, the slots give way to new errors.
+        for entry in &held {
+            table.release(entry);
+        }
+        let newcomer = McpStoreError::connection("new");
+        let (entry, released) = table.hold(&newcomer);
+        assert!(matches!(entry, Held::Interned(_)));
+        assert!(released.is_some(), "the slot let go of the error it kept");
+        assert!(table.holds(&newcomer));
+    }
+
+    #[test]
+    fn a_held_error_skips_the_details_check_and_one_with_a_secret_is_never_held() {
+        use serde_json::json;
+        let collector = crate::ErrorCollector::new(100);
+        let clean = McpStoreError::service_not_found("fs");
+        let secret = McpStoreError::tool_execution_failed("search", "denied", None)
+            .with_detail("arguments", json!({"api_key": "sk-live-3"}));
+        for _ in 0..3 {
+            collector.collect(&clean, serde_json::Value::Null);
+            collector.collect(&secret, serde_json::Value::Null);
+        }
+        // A builder copy of a held error is another error, checked again.
+        let changed = clean.clone().with_detail("token", "sk-live-4");
+        collector.collect(&changed, serde_json::Value::Null);
+        collector.collect(&clean, serde_json::Value::Null);
+
+        let (holds_clean, holds_secret, holds_changed) = collector.inner.with_shards(|shards| {
+            let holds = |error: &McpStoreError| shards.iter().any(|s| s.interned.holds(error));
+            (holds(&clean), holds(&secret), holds(&changed))
+        });
+        assert!(holds_clean);
+        assert!(
+            !holds_secret && !holds_changed,
+            "only clean errors are held"
+        );
+        let records = collector.records();
+        for record in records.iter().skip(1).step_by(2).take(3) {
+            assert_eq!(
+                record.details().unwrap()["arguments"],
+                json!({"api_key": crate::REDACTED})
+            );
+            assert!(record.error().is_none());
+        }
+        assert_eq!(records[6].details().unwrap()["token"], crate::REDACTED);
+        assert!(records[6].error().is_none());
+        for record in [&records[0], &records[2], &records[4], &records[7]] {
+            assert!(record.error().is_some_and(|kept| kept.is_same(&clean)));
+        }
     }
 
     #[test]
