@@ -16,6 +16,7 @@ mod export;
 mod file;
 mod history;
 mod limits;
+mod pretty;
 mod record;
 mod redact;
 mod shard;
