@@ -153,6 +153,14 @@ pub(super) struct Entry {
     function: Option<&'static str>,
 }
 
+impl Entry {
+    /// Whether dropping this entry frees nothing and runs no code.
+    #[inline]
+    fn drops_nothing(&self) -> bool {
+        matches!(self.held, Held::Interned(_)) && self.context.is_static()
+    }
+}
+
 #[derive(Debug)]
 enum Held {
     /// The error in this slot of the shard's `Interned`.
@@ -321,16 +329,23 @@ impl Incoming<'_> {
     }
 }
 
-/// What a collect leaves to do once the shard is unlocked.
+/// What a collect lets go of, for the caller to drop once the shard is unlocked: dropping
+/// an error may run arbitrary code. The caller's, filled in place: returned by value it was
+/// copied out of the lock and through each layer (a `memcpy` a collect).
 #[derive(Default)]
-pub(super) struct Recorded {
-    /// Dropped outside the lock: dropping an error may run arbitrary code.
-    pub(super) evicted: Option<Entry>,
-    /// Likewise: an error the shard's table let go of.
-    pub(super) released: Option<McpStoreError>,
-    /// Set when the alert state of the type may change and needs the other shards' counts.
-    pub(super) check_rate: Option<(&'static str, Arc<AlertState>)>,
+pub(super) struct Leftover {
+    evicted: Option<Entry>,
+    /// An error the shard's table let go of.
+    released: Option<McpStoreError>,
 }
+
+/// A collect a shard does not take as it is: a `McpStoreError` its table does not hold yet,
+/// whose details the caller checks before trying again.
+#[derive(Debug)]
+pub(super) struct Refused;
+
+/// A type whose alert state may change, which needs the other shards' counts.
+pub(super) type RateCheck = (&'static str, Arc<AlertState>);
 
 /// What a collect stores besides its type.
 pub(super) struct Collected<'e> {
@@ -345,15 +360,23 @@ impl ShardData {
         &mut self,
         inner: &Inner,
         key: TypeKey,
-        collected: Collected<'e>,
+        pending: &mut Option<Collected<'e>>,
         now: SystemTime,
-    ) -> Result<Recorded, Collected<'e>> {
+        left: &mut Leftover,
+    ) -> Result<Option<RateCheck>, Refused> {
         // Refused before anything changes: the caller checks it unlocked and comes back.
-        if let Incoming::Unchecked(error) = &collected.error {
+        if let Some(Collected {
+            error: Incoming::Unchecked(error),
+            ..
+        }) = pending
+        {
             if !self.interned.holds(error) {
-                return Err(collected);
+                return Err(Refused);
             }
         }
+        let Some(collected) = pending.take() else {
+            return Ok(None);
+        };
         let config = &inner.config;
         // A clock that stepped back since this shard's last collect: the other shards'
         // published counts were taken later than now, so only an exact count can be trusted.
@@ -371,10 +394,14 @@ impl ShardData {
         let error_type = slot.name;
 
         let code = collected.error.kind();
-        let (held, released) = match collected.error {
+        let held = match collected.error {
             // Unchecked: held already, so this takes its slot once more.
-            Incoming::Store(error) | Incoming::Unchecked(error) => self.interned.hold(error),
-            Incoming::Other(payload) => (Held::Own(payload), None),
+            Incoming::Store(error) | Incoming::Unchecked(error) => {
+                let (held, released) = self.interned.hold(error);
+                left.released = released;
+                held
+            }
+            Incoming::Other(payload) => Held::Own(payload),
         };
         self.records.push_back(Entry {
             timestamp: now,
@@ -384,20 +411,16 @@ impl ShardData {
             context: collected.context,
             function: collected.function,
         });
-        let evicted = if self.records.len() > config.max_errors {
-            let evicted = self.records.pop_front();
-            if let Some(entry) = &evicted {
+        if self.records.len() > config.max_errors {
+            if let Some(entry) = self.records.pop_front() {
                 self.interned.release(&entry.held);
+                // The common entry (its error in the table, a static context) drops nothing.
+                if !entry.drops_nothing() {
+                    left.evicted = Some(entry);
+                }
             }
-            evicted
-        } else {
-            None
-        };
-        Ok(Recorded {
-            evicted,
-            released,
-            check_rate,
-        })
+        }
+        Ok(check_rate)
     }
 
     #[inline]
@@ -557,34 +580,35 @@ thread_local! {
 /// thread-local is unavailable (thread teardown, or a collect from within the shard
 /// bookkeeping itself), the collector's retired shard takes the record instead.
 #[inline]
-pub(super) fn record_local<'e>(
+///
+/// Takes the collect out of `pending` once recorded; a refused one stays there. It stays in
+/// the caller's frame throughout, instead of being moved through each layer and back.
+pub(super) fn record_local(
     inner: &Arc<Inner>,
     key: TypeKey,
-    collected: Collected<'e>,
+    pending: &mut Option<Collected<'_>>,
     now: SystemTime,
-) -> Result<Recorded, Collected<'e>> {
-    let mut pending = Some(collected);
+    left: &mut Leftover,
+) -> Result<Option<RateCheck>, Refused> {
     let recorded = LOCAL.try_with(|local| {
         let owner = Arc::as_ptr(inner);
         {
             let shards = local.try_borrow().ok()?;
             if let Some(found) = shards.0.iter().find(|l| l.owner.as_ptr() == owner) {
-                let collected = pending.take()?;
-                return Some(found.shard.lock().record(inner, key, collected, now));
+                return Some(found.shard.lock().record(inner, key, pending, now, left));
             }
         }
         let shard = register(inner, local)?;
-        let collected = pending.take()?;
-        let recorded = shard.lock().record(inner, key, collected, now);
+        let recorded = shard.lock().record(inner, key, pending, now, left);
         Some(recorded)
     });
-    match (recorded, pending.take()) {
-        (Ok(Some(recorded)), _) => recorded,
-        (_, Some(collected)) => inner
+    match recorded {
+        Ok(Some(recorded)) => recorded,
+        // Nothing was recorded (`pending` still holds the collect).
+        _ => inner
             .retired_shard()
             .lock()
-            .record(inner, key, collected, now),
-        (_, None) => Ok(Recorded::default()),
+            .record(inner, key, pending, now, left),
     }
 }
 
@@ -714,6 +738,55 @@ mod tests {
         for record in [&records[0], &records[2], &records[4], &records[7]] {
             assert!(record.error().is_some_and(|kept| kept.is_same(&clean)));
         }
+    }
+
+    #[test]
+    fn an_evicted_entry_that_may_run_code_when_dropped_is_handed_back_to_drop_unlocked() {
+        let collector = crate::ErrorCollector::new(1);
+        let inner = &collector.inner;
+        let error = McpStoreError::connection("refused");
+        let mut data = ShardData::default();
+        let mut record = |incoming: Incoming<'_>, context: Context| {
+            let mut left = Leftover::default();
+            let mut pending = Some(Collected {
+                error: incoming,
+                context,
+                function: None,
+            });
+            let key = TypeKey::Kind(ErrorKind::Connection);
+            assert!(matches!(
+                data.record(inner, key, &mut pending, SystemTime::now(), &mut left),
+                Ok(_)
+            ));
+            assert!(pending.is_none(), "recorded");
+            left.evicted.is_some()
+        };
+        let own = || {
+            Incoming::Other(Payload::Other {
+                message: "own".to_owned(),
+                cause: None,
+            })
+        };
+        let counted = || Context::from(serde_json::json!({"k": 1}));
+        // Each collect evicts the one before; `record` tells whether it was handed back.
+        assert!(!record(own(), counted()), "nothing to evict yet");
+        assert!(
+            record(Incoming::Store(&error), Context::null()),
+            "own payload, counted context"
+        );
+        assert!(
+            !record(Incoming::Store(&error), counted()),
+            "held error, null context"
+        );
+        assert!(
+            record(Incoming::Store(&error), Context::null()),
+            "a counted context"
+        );
+        assert!(!record(own(), Context::null()), "held error, null context");
+        assert!(
+            record(Incoming::Store(&error), Context::null()),
+            "an own payload"
+        );
     }
 
     #[test]
