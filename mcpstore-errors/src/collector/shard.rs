@@ -169,9 +169,9 @@ enum Held {
 }
 
 /// A small table of `McpStoreError`s, by address: each slot holds one error and how many
-/// entries refer to it. An error may take any of four neighbouring slots; a slot no entry refers to is
-/// taken by the next error hashed to it; an error whose slots are all busy with others is
-/// held by its entry.
+/// entries refer to it. An error may take any of four neighbouring slots; a slot no entry
+/// refers to is taken by the next error hashed to it; an error whose slots are all busy with
+/// others is held by its entry.
 #[derive(Debug, Default)]
 struct Interned {
     slots: Vec<InternSlot>,
@@ -330,8 +330,8 @@ impl Incoming<'_> {
 }
 
 /// What a collect lets go of, for the caller to drop once the shard is unlocked: dropping
-/// an error may run arbitrary code. The caller's, filled in place: returned by value it was
-/// copied out of the lock and through each layer (a `memcpy` a collect).
+/// an error may run arbitrary code. Filled in place in the caller's frame: returned by
+/// value, it was copied out of the lock and through each layer (a `memcpy` per collect).
 #[derive(Default)]
 pub(super) struct Leftover {
     evicted: Option<Entry>,
@@ -355,6 +355,10 @@ pub(super) struct Collected<'e> {
 }
 
 impl ShardData {
+    /// Records the collect in `pending`, taking it (nothing to do if it is empty), and fills
+    /// `left` with what to drop unlocked; returns the type whose alert state needs the other
+    /// shards' counts. Refuses, changing nothing, an unchecked `McpStoreError` the table does
+    /// not hold.
     #[inline]
     pub(super) fn record<'e>(
         &mut self,
