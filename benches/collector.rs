@@ -10,6 +10,9 @@
 //! - `export`: 100,000 errors; and the wait of a `collect` on another thread while exports
 //!   run (p99 and maximum, printed and saved for `bench-table`).
 //! - the resident memory before and after ten million collects.
+//! - `collect_floor`: what every collect must pay whatever the collector does: one read of
+//!   the wall clock (the record's timestamp and the alert window) and one uncontended lock
+//!   (the thread's shard, which readers also lock).
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -325,6 +328,27 @@ fn cpu_time_of_summary_and_export(_: &mut Criterion) {
 }
 
 /// Not a criterion measurement: resident memory before and after ten million collects.
+/// The unavoidable parts of a collect, alone: a wall-clock read, an uncontended lock and
+/// unlock, and both together.
+fn collect_floor(c: &mut Criterion) {
+    let mut group = c.benchmark_group("collect_floor");
+    group.throughput(Throughput::Elements(1));
+    let shard = std::sync::Mutex::new(0u64);
+    group.bench_function("system_time_now", |b| b.iter(std::time::SystemTime::now));
+    group.bench_function("uncontended_lock", |b| {
+        b.iter(|| *black_box(&shard).lock().unwrap_or_else(|e| e.into_inner()) += 1)
+    });
+    group.bench_function("clock_and_lock", |b| {
+        b.iter(|| {
+            let now = std::time::SystemTime::now();
+            let mut held = black_box(&shard).lock().unwrap_or_else(|e| e.into_inner());
+            *held += 1;
+            black_box(now)
+        })
+    });
+    group.finish();
+}
+
 fn memory_after_ten_million(_: &mut Criterion) {
     let errors = service_errors();
     let collector = ErrorCollector::new(1000);
@@ -364,6 +388,7 @@ criterion_group!(
     benches,
     collect_one_thread,
     collect_two_threads,
+    collect_floor,
     summary_of_1000,
     export_of_100_000,
     memory_after_ten_million,

@@ -16,6 +16,7 @@ mod export;
 mod file;
 mod history;
 mod limits;
+mod pretty;
 mod record;
 mod redact;
 mod shard;
@@ -112,6 +113,7 @@ pub(crate) struct Config {
 
 impl Config {
     /// The trend must hold one more than the threshold for the alert to see a burst.
+    #[inline]
     fn trend_capacity(&self) -> usize {
         if self.alerts_off() {
             return self.trend_length;
@@ -121,6 +123,7 @@ impl Config {
     }
 
     /// A threshold of `usize::MAX` cannot be exceeded, and a zero window holds no error.
+    #[inline]
     fn alerts_off(&self) -> bool {
         self.alert_threshold == usize::MAX || self.alert_window.is_zero()
     }
@@ -448,16 +451,28 @@ impl ErrorCollector {
         };
         tracing::debug!(target: "mcpstore_errors::collector", error = error.message(), "error collected");
         crate::metrics::error_collected(|| (key.name(), error.kind()));
-        let collected = Collected {
+        let mut pending = Some(Collected {
             error,
             context,
             function,
-        };
+        });
         let now = self.inner.now();
-        let recorded = shard::record_local(&self.inner, key, collected, now);
-        drop(recorded.evicted);
-        drop(recorded.released);
-        if let Some((name, state)) = recorded.check_rate {
+        let mut left = shard::Leftover::default();
+        let check_rate = match shard::record_local(&self.inner, key, &mut pending, now, &mut left) {
+            Ok(check_rate) => check_rate,
+            // A `McpStoreError` the shard does not hold yet: its details are checked here,
+            // unlocked, and it is recorded as checked (so never refused again).
+            Err(shard::Refused) => {
+                pending = pending.take().map(|collected| Collected {
+                    error: redact::mask_details(collected.error),
+                    ..collected
+                });
+                shard::record_local(&self.inner, key, &mut pending, now, &mut left)
+                    .unwrap_or_default()
+            }
+        };
+        drop(left);
+        if let Some((name, state)) = check_rate {
             if let Some(alert) = self.inner.check_rate(name, &state, now) {
                 self.inner.callbacks.deliver(&alert, self);
             }

@@ -66,6 +66,11 @@ impl Context {
         }
     }
 
+    /// Whether this handle counts nothing (null or static): dropping it does nothing.
+    pub(super) fn is_static(&self) -> bool {
+        matches!(self.0, Repr::Null | Repr::Static(_))
+    }
+
     /// Whether this is the `null` context.
     pub fn is_null(&self) -> bool {
         self.value().is_null()

@@ -41,9 +41,21 @@ impl ContextLimits {
     /// Whether `context` fits. The walk recurses at most `max_depth + 1` levels (capped at
     /// [`MAX_CONTEXT_DEPTH`]), whatever the input's depth, and allocates nothing.
     pub(super) fn check(&self, context: &Value) -> Result<(), Oversize> {
-        let mut walk = Walk {
+        // First a bound that does not look at each byte of each string (a string escapes to
+        // at most six bytes a byte): it settles the common context, far under the limit.
+        let mut bound = Walk {
             max_depth: self.max_depth.min(MAX_CONTEXT_DEPTH),
             bytes: 0,
+            exact: false,
+        };
+        bound.value(context, 0)?;
+        if bound.bytes <= self.max_bytes {
+            return Ok(());
+        }
+        let mut walk = Walk {
+            exact: true,
+            bytes: 0,
+            ..bound
         };
         walk.value(context, 0)?;
         if walk.bytes > self.max_bytes {
@@ -77,6 +89,8 @@ impl ContextLimits {
 struct Walk {
     max_depth: usize,
     bytes: usize,
+    /// Strings counted exactly; otherwise as if every byte needed the longest escape.
+    exact: bool,
 }
 
 impl Walk {
@@ -119,6 +133,11 @@ impl Walk {
     }
 
     fn string(&mut self, text: &str) {
+        if !self.exact {
+            // `\u00XX`: six bytes for one.
+            self.add(text.len().saturating_mul(6).saturating_add(2));
+            return;
+        }
         let escapes: usize = text
             .bytes()
             .map(|byte| match byte {
@@ -194,6 +213,29 @@ mod tests {
                 Err(Oversize::Bytes(expected)),
                 "{value}"
             );
+        }
+    }
+
+    #[test]
+    fn the_bound_settles_nothing_the_exact_count_would_refuse() {
+        // Around the limit: a context fits exactly when its compact JSON does.
+        for value in [
+            json!({"k": "\u{1}\u{1}\u{1}", "n": [1, 2.5, null]}),
+            json!({"plain": "abcdefghij", "quote": "\"\\"}),
+            json!(["é", {"a": "tab\t"}]),
+        ] {
+            let size = compact_len(&value);
+            for max_bytes in [size - 1, size, size + 1, 6 * size] {
+                let limits = ContextLimits {
+                    max_bytes,
+                    max_depth: 32,
+                };
+                let expected = match size <= max_bytes {
+                    true => Ok(()),
+                    false => Err(Oversize::Bytes(size)),
+                };
+                assert_eq!(limits.check(&value), expected, "{value} within {max_bytes}");
+            }
         }
     }
 

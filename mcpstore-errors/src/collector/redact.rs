@@ -276,7 +276,9 @@ fn mask_context(context: &mut Context) {
 }
 
 /// Redacts one error before it is stored: the error to store (a `McpStoreError` passed by
-/// reference stays so unless redaction changes its message or details), with `context`
+/// reference stays so unless redaction changes its message or details; under the default
+/// policy it goes on unchecked, for the shard to skip the check when it holds it already,
+/// see [`mask_details`]), with `context`
 /// edited (a shared one is copied first). `context_clean`: the context is known to hold
 /// nothing to mask (a remembered verdict); only meant for a policy that looks at the
 /// context alone.
@@ -294,17 +296,31 @@ pub(super) fn apply<'e>(
             if !context_clean {
                 mask_context(context);
             }
-            match incoming.details() {
-                Some(details) if map_holds_secret(details, 0) => {
-                    let mut details = details.clone();
-                    mask_map(&mut details, 0);
-                    let message = incoming.message().to_owned();
-                    Incoming::Other(Payload::redacted(message, incoming.kind(), Some(details)))
-                }
-                _ => incoming,
+            match incoming {
+                // The shard holds the errors it found clean: only one it does not hold yet
+                // comes back to `mask_details`.
+                Incoming::Store(error) => Incoming::Unchecked(error),
+                other => mask_details(other),
             }
         }
         Policy::Custom(hook) => run_hook(hook, key.name(), incoming, context),
+    }
+}
+
+/// The default masking of an error's details: a copy masked when they hold a secret, else
+/// the error as is (checked).
+pub(super) fn mask_details(incoming: Incoming<'_>) -> Incoming<'_> {
+    match incoming.details() {
+        Some(details) if map_holds_secret(details, 0) => {
+            let mut details = details.clone();
+            mask_map(&mut details, 0);
+            let message = incoming.message().to_owned();
+            Incoming::Other(Payload::redacted(message, incoming.kind(), Some(details)))
+        }
+        _ => match incoming {
+            Incoming::Unchecked(error) => Incoming::Store(error),
+            other => other,
+        },
     }
 }
 

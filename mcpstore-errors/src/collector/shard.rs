@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, SystemTime};
 
 use super::alert::AlertState;
-use super::clock::within;
+use super::clock::{cutoff, inside, within};
 use super::context::Context;
 use super::record::{ErrorRecord, Payload, TypeKey};
 use super::{Config, Inner};
@@ -70,14 +70,12 @@ impl TypeSlot {
     /// times are inside the window.
     #[inline]
     fn recent_up_to(&self, now: SystemTime, window: Duration, cap: usize) -> usize {
-        // `within`, with the subtraction done once: inside means after `now - window` (a
-        // time after `now` included); nothing is outside when that precedes the clock's range.
-        let cutoff = now.checked_sub(window);
+        let cutoff = cutoff(now, window);
         self.trend
             .iter()
             .rev()
             .take(cap)
-            .take_while(|&&then| cutoff.is_none_or(|cutoff| then > cutoff))
+            .take_while(|&&then| inside(then, cutoff))
             .count()
     }
 
@@ -110,10 +108,9 @@ impl TypeSlot {
             // In a burst: this shard alone proving it (its `threshold + 1`-th newest time is
             // inside the window) keeps the alert raised.
             let proven = self.trend.len() > threshold
-                && within(
-                    now,
+                && inside(
                     self.trend[self.trend.len() - 1 - threshold],
-                    config.alert_window,
+                    cutoff(now, config.alert_window),
                 );
             if proven && self.published < cap {
                 self.publish(cap);
@@ -156,6 +153,14 @@ pub(super) struct Entry {
     function: Option<&'static str>,
 }
 
+impl Entry {
+    /// Whether dropping this entry frees nothing and runs no code.
+    #[inline]
+    fn drops_nothing(&self) -> bool {
+        matches!(self.held, Held::Interned(_)) && self.context.is_static()
+    }
+}
+
 #[derive(Debug)]
 enum Held {
     /// The error in this slot of the shard's `Interned`.
@@ -164,8 +169,9 @@ enum Held {
 }
 
 /// A small table of `McpStoreError`s, by address: each slot holds one error and how many
-/// entries refer to it. A slot no entry refers to is taken by the next error hashed to it;
-/// an error whose slot is busy with another is held by its entry.
+/// entries refer to it. An error may take any of four neighbouring slots; a slot no entry
+/// refers to is taken by the next error hashed to it; an error whose slots are all busy with
+/// others is held by its entry.
 #[derive(Debug, Default)]
 struct Interned {
     slots: Vec<InternSlot>,
@@ -178,6 +184,8 @@ struct InternSlot {
 }
 
 const INTERNED_SLOTS: usize = 64;
+/// How many slots an error may take.
+const WAYS: usize = 4;
 
 impl Interned {
     /// Holds `error` for one more entry; returns how, and the error the slot let go (to be
@@ -187,23 +195,51 @@ impl Interned {
         if self.slots.is_empty() {
             self.slots.resize_with(INTERNED_SLOTS, InternSlot::default);
         }
-        // Fibonacci hashing of the address: its top bits pick the slot.
+        let (index, released) = if let Some(index) = self.position(error) {
+            self.slots[index].uses += 1;
+            (index, None)
+        } else if let Some(index) = Self::candidates(error)
+            .into_iter()
+            .find(|&index| self.slots[index].uses == 0)
+        {
+            let slot = &mut self.slots[index];
+            slot.uses = 1;
+            (index, slot.error.replace(error.clone()))
+        } else {
+            return (Held::Own(Payload::Store(error.clone())), None);
+        };
+        (
+            Held::Interned(u8::try_from(index).unwrap_or(u8::MAX)),
+            released,
+        )
+    }
+
+    /// Whether a slot holds `error` (so `hold` takes that slot).
+    #[inline]
+    fn holds(&self, error: &McpStoreError) -> bool {
+        self.position(error).is_some()
+    }
+
+    /// The slot holding `error`, if one does (it is held in one slot at most).
+    #[inline]
+    fn position(&self, error: &McpStoreError) -> Option<usize> {
+        Self::candidates(error).into_iter().find(|&index| {
+            self.slots
+                .get(index)
+                .and_then(|slot| slot.error.as_ref())
+                .is_some_and(|held| held.is_same(error))
+        })
+    }
+
+    /// The slots an error may take: a set of `WAYS` neighbours (one cache line), picked by the
+    /// top bits of the Fibonacci hash of its address. With one slot per error, a quarter of
+    /// 16 errors collided; with two, an eighth.
+    #[inline]
+    fn candidates(error: &McpStoreError) -> [usize; WAYS] {
+        const SET_BITS: u32 = (INTERNED_SLOTS / WAYS).trailing_zeros();
         let hash = (error.address() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let index = (hash >> (64 - INTERNED_SLOTS.trailing_zeros())) as usize;
-        let slot = &mut self.slots[index];
-        let cached = u8::try_from(index).unwrap_or(u8::MAX);
-        match &slot.error {
-            Some(held) if held.is_same(error) => {
-                slot.uses += 1;
-                (Held::Interned(cached), None)
-            }
-            _ if slot.uses == 0 => {
-                slot.uses = 1;
-                let released = slot.error.replace(error.clone());
-                (Held::Interned(cached), released)
-            }
-            _ => (Held::Own(Payload::Store(error.clone())), None),
-        }
+        let first = (hash >> (64 - SET_BITS)) as usize * WAYS;
+        std::array::from_fn(|way| first + way)
     }
 
     #[inline]
@@ -260,6 +296,10 @@ impl ShardData {
 pub(super) enum Incoming<'e> {
     /// Held by the shard's table when it can be, else cloned. Redaction left it unchanged.
     Store(&'e McpStoreError),
+    /// A `McpStoreError` whose details are still to be checked for secrets: the shard takes
+    /// it when its table already holds it (found clean then, and unchangeable while held),
+    /// and otherwise hands it back, to be checked outside the lock.
+    Unchecked(&'e McpStoreError),
     Other(Payload),
 }
 
@@ -267,7 +307,7 @@ impl Incoming<'_> {
     /// The error's message (its `Display`).
     pub(super) fn message(&self) -> &str {
         match self {
-            Incoming::Store(error) => error.message(),
+            Incoming::Store(error) | Incoming::Unchecked(error) => error.message(),
             Incoming::Other(payload) => payload.message(),
         }
     }
@@ -275,7 +315,7 @@ impl Incoming<'_> {
     /// The kind of the `McpStoreError` the error is or wraps.
     pub(super) fn kind(&self) -> Option<ErrorKind> {
         match self {
-            Incoming::Store(error) => Some(error.kind()),
+            Incoming::Store(error) | Incoming::Unchecked(error) => Some(error.kind()),
             Incoming::Other(payload) => payload.kind(),
         }
     }
@@ -283,22 +323,29 @@ impl Incoming<'_> {
     /// The details of the `McpStoreError` the error is or wraps.
     pub(super) fn details(&self) -> Option<&serde_json::Map<String, serde_json::Value>> {
         match self {
-            Incoming::Store(error) => Some(error.details()),
+            Incoming::Store(error) | Incoming::Unchecked(error) => Some(error.details()),
             Incoming::Other(payload) => payload.details(),
         }
     }
 }
 
-/// What a collect leaves to do once the shard is unlocked.
+/// What a collect lets go of, for the caller to drop once the shard is unlocked: dropping
+/// an error may run arbitrary code. Filled in place in the caller's frame: returned by
+/// value, it was copied out of the lock and through each layer (a `memcpy` per collect).
 #[derive(Default)]
-pub(super) struct Recorded {
-    /// Dropped outside the lock: dropping an error may run arbitrary code.
-    pub(super) evicted: Option<Entry>,
-    /// Likewise: an error the shard's table let go of.
-    pub(super) released: Option<McpStoreError>,
-    /// Set when the alert state of the type may change and needs the other shards' counts.
-    pub(super) check_rate: Option<(&'static str, Arc<AlertState>)>,
+pub(super) struct Leftover {
+    evicted: Option<Entry>,
+    /// An error the shard's table let go of.
+    released: Option<McpStoreError>,
 }
+
+/// A collect a shard does not take as it is: a `McpStoreError` its table does not hold yet,
+/// whose details the caller checks before trying again.
+#[derive(Debug)]
+pub(super) struct Refused;
+
+/// A type whose alert state may change, which needs the other shards' counts.
+pub(super) type RateCheck = (&'static str, Arc<AlertState>);
 
 /// What a collect stores besides its type.
 pub(super) struct Collected<'e> {
@@ -308,14 +355,32 @@ pub(super) struct Collected<'e> {
 }
 
 impl ShardData {
+    /// Records the collect in `pending`, taking it (nothing to do if it is empty), and fills
+    /// `left` with what to drop unlocked; returns the type whose alert state needs the other
+    /// shards' counts. Refuses, changing nothing, an unchecked `McpStoreError` the table does
+    /// not hold.
     #[inline]
-    pub(super) fn record(
+    pub(super) fn record<'e>(
         &mut self,
         inner: &Inner,
         key: TypeKey,
-        collected: Collected<'_>,
+        pending: &mut Option<Collected<'e>>,
         now: SystemTime,
-    ) -> Recorded {
+        left: &mut Leftover,
+    ) -> Result<Option<RateCheck>, Refused> {
+        // Refused before anything changes: the caller checks it unlocked and comes back.
+        if let Some(Collected {
+            error: Incoming::Unchecked(error),
+            ..
+        }) = pending
+        {
+            if !self.interned.holds(error) {
+                return Err(Refused);
+            }
+        }
+        let Some(collected) = pending.take() else {
+            return Ok(None);
+        };
         let config = &inner.config;
         // A clock that stepped back since this shard's last collect: the other shards'
         // published counts were taken later than now, so only an exact count can be trusted.
@@ -333,9 +398,14 @@ impl ShardData {
         let error_type = slot.name;
 
         let code = collected.error.kind();
-        let (held, released) = match collected.error {
-            Incoming::Store(error) => self.interned.hold(error),
-            Incoming::Other(payload) => (Held::Own(payload), None),
+        let held = match collected.error {
+            // Unchecked: held already, so this takes its slot once more.
+            Incoming::Store(error) | Incoming::Unchecked(error) => {
+                let (held, released) = self.interned.hold(error);
+                left.released = released;
+                held
+            }
+            Incoming::Other(payload) => Held::Own(payload),
         };
         self.records.push_back(Entry {
             timestamp: now,
@@ -345,20 +415,16 @@ impl ShardData {
             context: collected.context,
             function: collected.function,
         });
-        let evicted = if self.records.len() > config.max_errors {
-            let evicted = self.records.pop_front();
-            if let Some(entry) = &evicted {
+        if self.records.len() > config.max_errors {
+            if let Some(entry) = self.records.pop_front() {
                 self.interned.release(&entry.held);
+                // The common entry (its error in the table, a static context) drops nothing.
+                if !entry.drops_nothing() {
+                    left.evicted = Some(entry);
+                }
             }
-            evicted
-        } else {
-            None
-        };
-        Recorded {
-            evicted,
-            released,
-            check_rate,
         }
+        Ok(check_rate)
     }
 
     #[inline]
@@ -518,34 +584,35 @@ thread_local! {
 /// thread-local is unavailable (thread teardown, or a collect from within the shard
 /// bookkeeping itself), the collector's retired shard takes the record instead.
 #[inline]
+///
+/// Takes the collect out of `pending` once recorded; a refused one stays there. It stays in
+/// the caller's frame throughout, instead of being moved through each layer and back.
 pub(super) fn record_local(
     inner: &Arc<Inner>,
     key: TypeKey,
-    collected: Collected<'_>,
+    pending: &mut Option<Collected<'_>>,
     now: SystemTime,
-) -> Recorded {
-    let mut pending = Some(collected);
+    left: &mut Leftover,
+) -> Result<Option<RateCheck>, Refused> {
     let recorded = LOCAL.try_with(|local| {
         let owner = Arc::as_ptr(inner);
         {
             let shards = local.try_borrow().ok()?;
             if let Some(found) = shards.0.iter().find(|l| l.owner.as_ptr() == owner) {
-                let collected = pending.take()?;
-                return Some(found.shard.lock().record(inner, key, collected, now));
+                return Some(found.shard.lock().record(inner, key, pending, now, left));
             }
         }
         let shard = register(inner, local)?;
-        let collected = pending.take()?;
-        let recorded = shard.lock().record(inner, key, collected, now);
+        let recorded = shard.lock().record(inner, key, pending, now, left);
         Some(recorded)
     });
-    match (recorded, pending.take()) {
-        (Ok(Some(recorded)), _) => recorded,
-        (_, Some(collected)) => inner
+    match recorded {
+        Ok(Some(recorded)) => recorded,
+        // Nothing was recorded (`pending` still holds the collect).
+        _ => inner
             .retired_shard()
             .lock()
-            .record(inner, key, collected, now),
-        (_, None) => Recorded::default(),
+            .record(inner, key, pending, now, left),
     }
 }
 
@@ -598,6 +665,132 @@ mod tests {
         // A free slot keeps its error for the next collect of it; `take` lets go of it.
         assert_eq!(table.take().len(), 1);
         assert!(table.slots.is_empty());
+    }
+
+    #[test]
+    fn an_error_is_held_in_one_of_its_slots_and_one_whose_slots_are_busy_by_its_entry() {
+        let mut table = Interned::default();
+        let errors: Vec<McpStoreError> = (0..400)
+            .map(|i| McpStoreError::connection(format!("refused {i}")))
+            .collect();
+        let mut held = Vec::new();
+        for error in &errors {
+            let (entry, released) = table.hold(error);
+            assert!(released.is_none(), "no slot is free of entries yet");
+            // `holds` agrees with `hold`: held in a slot exactly when the table holds it.
+            match entry {
+                Held::Interned(index) => {
+                    assert!(table.holds(error));
+                    assert!(Interned::candidates(error).contains(&usize::from(index)));
+                    assert!(table.error(index).is_some_and(|kept| kept.is_same(error)));
+                }
+                Held::Own(_) => assert!(!table.holds(error)),
+            }
+            held.push(entry);
+        }
+        let interned = held
+            .iter()
+            .filter(|h| matches!(h, Held::Interned(_)))
+            .count();
+        assert_eq!(interned, INTERNED_SLOTS, "400 errors fill every slot");
+        // Once their entries are gone, the slots give way to new errors.
+        for entry in &held {
+            table.release(entry);
+        }
+        let newcomer = McpStoreError::connection("new");
+        let (entry, released) = table.hold(&newcomer);
+        assert!(matches!(entry, Held::Interned(_)));
+        assert!(released.is_some(), "the slot let go of the error it kept");
+        assert!(table.holds(&newcomer));
+    }
+
+    #[test]
+    fn a_held_error_skips_the_details_check_and_one_with_a_secret_is_never_held() {
+        use serde_json::json;
+        let collector = crate::ErrorCollector::new(100);
+        let clean = McpStoreError::service_not_found("fs");
+        let secret = McpStoreError::tool_execution_failed("search", "denied", None)
+            .with_detail("arguments", json!({"api_key": "sk-live-3"}));
+        for _ in 0..3 {
+            collector.collect(&clean, serde_json::Value::Null);
+            collector.collect(&secret, serde_json::Value::Null);
+        }
+        // A builder copy of a held error is another error, checked again.
+        let changed = clean.clone().with_detail("token", "sk-live-4");
+        collector.collect(&changed, serde_json::Value::Null);
+        collector.collect(&clean, serde_json::Value::Null);
+
+        let (holds_clean, holds_secret, holds_changed) = collector.inner.with_shards(|shards| {
+            let holds = |error: &McpStoreError| shards.iter().any(|s| s.interned.holds(error));
+            (holds(&clean), holds(&secret), holds(&changed))
+        });
+        assert!(holds_clean);
+        assert!(
+            !holds_secret && !holds_changed,
+            "only clean errors are held"
+        );
+        let records = collector.records();
+        for record in records.iter().skip(1).step_by(2).take(3) {
+            assert_eq!(
+                record.details().unwrap()["arguments"],
+                json!({"api_key": crate::REDACTED})
+            );
+            assert!(record.error().is_none());
+        }
+        assert_eq!(records[6].details().unwrap()["token"], crate::REDACTED);
+        assert!(records[6].error().is_none());
+        for record in [&records[0], &records[2], &records[4], &records[7]] {
+            assert!(record.error().is_some_and(|kept| kept.is_same(&clean)));
+        }
+    }
+
+    #[test]
+    fn an_evicted_entry_that_may_run_code_when_dropped_is_handed_back_to_drop_unlocked() {
+        let collector = crate::ErrorCollector::new(1);
+        let inner = &collector.inner;
+        let error = McpStoreError::connection("refused");
+        let mut data = ShardData::default();
+        let mut record = |incoming: Incoming<'_>, context: Context| {
+            let mut left = Leftover::default();
+            let mut pending = Some(Collected {
+                error: incoming,
+                context,
+                function: None,
+            });
+            let key = TypeKey::Kind(ErrorKind::Connection);
+            assert!(
+                data.record(inner, key, &mut pending, SystemTime::now(), &mut left)
+                    .is_ok()
+            );
+            assert!(pending.is_none(), "recorded");
+            left.evicted.is_some()
+        };
+        let own = || {
+            Incoming::Other(Payload::Other {
+                message: "own".to_owned(),
+                cause: None,
+            })
+        };
+        let counted = || Context::from(serde_json::json!({"k": 1}));
+        // Each collect evicts the one before; `record` tells whether it was handed back.
+        assert!(!record(own(), counted()), "nothing to evict yet");
+        assert!(
+            record(Incoming::Store(&error), Context::null()),
+            "own payload, counted context"
+        );
+        assert!(
+            !record(Incoming::Store(&error), counted()),
+            "held error, null context"
+        );
+        assert!(
+            record(Incoming::Store(&error), Context::null()),
+            "a counted context"
+        );
+        assert!(!record(own(), Context::null()), "held error, null context");
+        assert!(
+            record(Incoming::Store(&error), Context::null()),
+            "an own payload"
+        );
     }
 
     #[test]

@@ -50,33 +50,28 @@ pub(super) fn summarize<'a>(
 ) -> ErrorSummary {
     let cutoff = now.checked_sub(window);
     let mut total = 0;
-    // Counted by interned name address and by kind first; strings are made once per entry.
-    let mut types: Vec<(&'static str, usize)> = Vec::new();
+    // Counted by interned name address and by kind first; strings are made once per type.
+    let mut types = TypeCounts::default();
     let mut codes = [0usize; ErrorKind::ALL.len()];
     let mut hours = [0usize; 24];
+    let mut hour_of = HourOf::default();
     for record in records {
         if cutoff.is_some_and(|cutoff| record.timestamp <= cutoff) {
             continue;
         }
         total += 1;
-        match types
-            .iter_mut()
-            .find(|(name, _)| std::ptr::eq(*name, record.error_type))
-        {
-            Some((_, count)) => *count += 1,
-            None => types.push((record.error_type, 1)),
-        }
+        types.add(record.error_type);
         if let Some(kind) = record.code {
             codes[kind as usize] += 1;
         }
-        hours[hour_of_day(record.timestamp)] += 1;
+        hours[hour_of.get(record.timestamp)] += 1;
     }
 
     let mut summary = ErrorSummary {
         total_errors: total,
         ..ErrorSummary::default()
     };
-    for (name, count) in types {
+    for (name, count) in types.into_counts() {
         *summary.error_types.entry(name.to_owned()).or_default() += count;
     }
     for kind in ErrorKind::ALL {
@@ -96,6 +91,87 @@ pub(super) fn summarize<'a>(
     summary
 }
 
+/// Counts per interned type name: each name has a bucket picked by its address, tried first
+/// (two comparisons where a search of the list took one per type); a name whose bucket is
+/// taken is counted in the list.
+#[derive(Default)]
+struct TypeCounts {
+    buckets: [Option<(&'static str, usize)>; TYPE_BUCKETS],
+    others: Vec<(&'static str, usize)>,
+}
+
+const TYPE_BUCKETS: usize = 16;
+
+impl TypeCounts {
+    #[inline]
+    fn add(&mut self, name: &'static str) {
+        let hash = (name.as_ptr() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let bucket = &mut self.buckets[(hash >> (64 - TYPE_BUCKETS.trailing_zeros())) as usize];
+        match bucket {
+            Some((held, count)) if std::ptr::eq(*held, name) => *count += 1,
+            None => *bucket = Some((name, 1)),
+            Some(_) => match self
+                .others
+                .iter_mut()
+                .find(|(held, _)| std::ptr::eq(*held, name))
+            {
+                Some((_, count)) => *count += 1,
+                None => self.others.push((name, 1)),
+            },
+        }
+    }
+
+    fn into_counts(self) -> impl Iterator<Item = (&'static str, usize)> {
+        self.buckets.into_iter().flatten().chain(self.others)
+    }
+}
+
+/// `hour_of_day`, remembering the hour it last computed: a history is in time order within
+/// each shard, so most entries fall in the hour of the one before, and are told by two
+/// comparisons instead of a `duration_since` and two divisions.
+struct HourOf {
+    /// The hour `[start, end)` (empty at first) and its hour of day.
+    start: SystemTime,
+    end: SystemTime,
+    hour: usize,
+}
+
+impl Default for HourOf {
+    fn default() -> Self {
+        HourOf {
+            start: UNIX_EPOCH,
+            end: UNIX_EPOCH,
+            hour: 0,
+        }
+    }
+}
+
+impl HourOf {
+    #[inline]
+    fn get(&mut self, time: SystemTime) -> usize {
+        if self.start <= time && time < self.end {
+            return self.hour;
+        }
+        self.compute(time)
+    }
+
+    #[cold]
+    fn compute(&mut self, time: SystemTime) -> usize {
+        let hour = hour_of_day(time);
+        // Remembered for times after the epoch only (the others are rare, and computed).
+        let start = time.duration_since(UNIX_EPOCH).map(|since| {
+            UNIX_EPOCH + Duration::from_secs(since.as_secs() - since.as_secs() % 3_600)
+        });
+        if let Some((start, end)) = start
+            .ok()
+            .and_then(|start| Some((start, start.checked_add(Duration::from_secs(3_600))?)))
+        {
+            (self.start, self.end, self.hour) = (start, end, hour);
+        }
+        hour
+    }
+}
+
 /// The UTC hour of day. Unix time has exactly 86 400 seconds a day, so this is exact;
 /// times before the epoch count back from midnight.
 fn hour_of_day(time: SystemTime) -> usize {
@@ -104,4 +180,70 @@ fn hour_of_day(time: SystemTime) -> usize {
         Err(before) => (86_400 - before.duration().as_secs() % 86_400) % 86_400,
     };
     (seconds_into_day / 3_600) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_are_counted_exactly_beyond_the_buckets() {
+        let names: Vec<&'static str> = (0..3 * TYPE_BUCKETS)
+            .map(|i| &*Box::leak(format!("Type{i}").into_boxed_str()))
+            .collect();
+        let mut counts = TypeCounts::default();
+        for (i, name) in names.iter().enumerate() {
+            for _ in 0..=i {
+                counts.add(name);
+            }
+        }
+        let mut counted: Vec<(&str, usize)> = counts.into_counts().collect();
+        counted.sort_by_key(|&(_, count)| count);
+        let expected: Vec<(&str, usize)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, &name)| (name, i + 1))
+            .collect();
+        assert_eq!(counted, expected);
+    }
+
+    #[test]
+    fn the_remembered_hour_is_the_computed_one_in_any_order() {
+        let day = 86_400 * 20_000;
+        let mut times: Vec<SystemTime> = [
+            0,
+            1,
+            3_599,
+            3_600,
+            3_601,
+            7_199,
+            86_399,
+            86_400,
+            day,
+            day + 3_599,
+            day + 3_600,
+        ]
+        .iter()
+        .flat_map(|&secs| {
+            let at = UNIX_EPOCH + Duration::from_secs(secs);
+            [at, at + Duration::from_nanos(999_999_999)]
+        })
+        .collect();
+        // Before the epoch too.
+        times.extend(
+            [1, 3_599, 3_600, 3_601, 86_400].map(|secs| UNIX_EPOCH - Duration::from_secs(secs)),
+        );
+        let mut reversed = times.clone();
+        reversed.reverse();
+        for order in [
+            times.clone(),
+            reversed,
+            times.iter().chain(&times).copied().collect(),
+        ] {
+            let mut hour_of = HourOf::default();
+            for time in order {
+                assert_eq!(hour_of.get(time), hour_of_day(time), "{time:?}");
+            }
+        }
+    }
 }
