@@ -61,21 +61,30 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
         }
     });
     // After an error: the delay before the next attempt, or `None` to return it.
-    let on_error = quote! {{
-        let __mcpstore_seen = #seen;
-        match #retry.failed(
+    let decision = quote! {
+        #retry.failed(
             __mcpstore_error,
             &__mcpstore_seen.shown,
             __mcpstore_seen.kind,
             &#filter,
             __mcpstore_seen.suggested,
-        ) {
-            ::core::option::Option::Some(__mcpstore_delay) => {
-                #hook
-                ::core::option::Option::Some(__mcpstore_delay)
+        )
+    };
+    let decision = match hook {
+        None => decision,
+        Some(hook) => quote! {
+            match #decision {
+                ::core::option::Option::Some(__mcpstore_delay) => {
+                    #hook
+                    ::core::option::Option::Some(__mcpstore_delay)
+                }
+                ::core::option::Option::None => ::core::option::Option::None,
             }
-            ::core::option::Option::None => ::core::option::Option::None,
-        }
+        },
+    };
+    let on_error = quote! {{
+        let __mcpstore_seen = #seen;
+        #decision
     }};
     // Whether the predicate rejects the value `value` (a `&T`) points to.
     let rejects_of = |value: TokenStream| {
@@ -147,7 +156,10 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
                 match __mcpstore_run() {
                     #accept
                     __mcpstore_first => ::mcpstore_errors::__private::retry_sync(
-                        #new_loop,
+                        __mcpstore_policy,
+                        #op,
+                        __mcpstore_started,
+                        #budget_ref,
                         __mcpstore_first,
                         &mut __mcpstore_run,
                         &|#retry, __mcpstore_error| #on_error,

@@ -73,16 +73,22 @@ pub fn deadline_start(config: &RetryConfig) -> Option<Instant> {
 /// value `rejects` refused. `run` makes another attempt; `on_error` decides after an error
 /// (the delay before the next attempt, or `None` to return it). Out of line and generic over
 /// the outcome alone, so an annotated function's own code is its first attempt and a branch.
+/// The loop's state is built here from `config`, `operation`, `started` and `budget`, not by
+/// the caller: each annotated function then carries a call, not the state's construction.
 #[cold]
 #[inline(never)]
-#[allow(clippy::type_complexity)]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 pub fn retry_sync<T, E>(
-    mut retry: RetryLoop<'_>,
+    config: &RetryConfig,
+    operation: &'static str,
+    started: Option<Instant>,
+    budget: Option<&RetryBudget>,
     first: Result<T, E>,
     run: &mut dyn FnMut() -> Result<T, E>,
     on_error: &dyn Fn(&mut RetryLoop<'_>, &E) -> Option<Duration>,
     rejects: Option<&dyn Fn(&T) -> bool>,
 ) -> Result<T, E> {
+    let mut retry = RetryLoop::started(config, operation, started).with_budget(budget);
     let mut outcome = first;
     // The first value got here because it was rejected: the predicate is not asked twice.
     let mut checked = true;
