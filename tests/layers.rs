@@ -379,3 +379,48 @@ fn a_timeout_outside_retry_bounds_the_whole_call() {
         "the first attempt was still running"
     );
 }
+
+// ---- timeout and breaker, in both orders ----
+
+static TIMED_BREAKER_CLOCK: LazyLock<Arc<ManualClock>> =
+    LazyLock::new(|| Arc::new(ManualClock::new()));
+static TIMED_BREAKERS: LazyLock<BreakerRegistry> =
+    LazyLock::new(|| registry(TIMED_BREAKER_CLOCK.clone()));
+
+/// The recommended order: a hung call is a timeout the breaker counts as a failure.
+#[circuit_breaker(service = "inner", registry = &TIMED_BREAKERS)]
+#[timeout(after = "2s", sleeper = Arc::new(VirtualSleeper::new()))]
+async fn timeout_inside_breaker() -> Result<(), McpStoreError> {
+    hang().await;
+    Ok(())
+}
+
+/// The other order: the timeout cancels the breaker's call, whose permit then reports nothing.
+#[timeout(after = "2s", sleeper = Arc::new(VirtualSleeper::new()))]
+#[circuit_breaker(service = "outer", registry = &TIMED_BREAKERS)]
+async fn timeout_outside_breaker() -> Result<(), McpStoreError> {
+    hang().await;
+    Ok(())
+}
+
+#[test]
+fn a_timeout_under_the_breaker_counts_as_a_failure_and_one_over_it_counts_nothing() {
+    for _ in 0..4 {
+        let error = block_on(timeout_inside_breaker()).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::ServiceTimeout);
+    }
+    let inner = TIMED_BREAKERS.breaker("inner");
+    assert_eq!(inner.state(), CircuitState::Open, "4 timeouts of 4 calls");
+    assert_eq!(
+        block_on(timeout_inside_breaker()).unwrap_err().kind(),
+        ErrorKind::CircuitOpen
+    );
+
+    for _ in 0..4 {
+        let error = block_on(timeout_outside_breaker()).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::ServiceTimeout);
+    }
+    let outer = TIMED_BREAKERS.breaker("outer");
+    assert_eq!(outer.metrics().calls, 0, "a cancelled call reports nothing");
+    assert_eq!(outer.state(), CircuitState::Closed);
+}

@@ -526,6 +526,29 @@ pub use mcpstore_errors_macros::collect_errors;
 /// async fn call() -> Result<T, McpStoreError>
 /// ```
 ///
+/// A call goes in from the outside:
+///
+/// ```text
+/// ┌ #[collect_errors] ─────────────────────────────────────────────────┐
+/// │ records the error that still escapes                               │
+/// │ ┌ #[fallback(cache(ttl = "10m"))] ───────────────────────────────┐ │
+/// │ │ on an error: the last good answer                              │ │
+/// │ │ ┌ #[retry(deadline = "10s", budget = ..)] ───────────────────┐ │ │
+/// │ │ │ attempts until a success, the deadline, the budget,        │ │ │
+/// │ │ │ an error not retried, or CircuitOpen                       │ │ │
+/// │ │ │ ┌ #[circuit_breaker(service = "fs")] ────────────────────┐ │ │ │
+/// │ │ │ │ a permit per attempt, or CircuitOpen at once;          │ │ │ │
+/// │ │ │ │ each attempt's outcome counted                         │ │ │ │
+/// │ │ │ │ ┌ #[timeout("2s")] ──────────────────────────────────┐ │ │ │ │
+/// │ │ │ │ │ an attempt over 2 s: dropped, a ServiceTimeout     │ │ │ │ │
+/// │ │ │ │ │ async fn read_file(&str) -> Result<String, ..>     │ │ │ │ │
+/// │ │ │ │ └────────────────────────────────────────────────────┘ │ │ │ │
+/// │ │ │ └────────────────────────────────────────────────────────┘ │ │ │
+/// │ │ └────────────────────────────────────────────────────────────┘ │ │
+/// │ └────────────────────────────────────────────────────────────────┘ │
+/// └────────────────────────────────────────────────────────────────────┘
+/// ```
+///
 /// # Example
 ///
 /// ```
