@@ -8,7 +8,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use mcpstore_errors::{
     BreakerRegistry, CircuitBreaker, CircuitBreakerConfig, McpStoreError, RetryBudget,
-    RetryBudgetConfig, RetryBudgets, SlidingWindow, circuit_breaker,
+    RetryBudgetConfig, RetryBudgets, SlidingWindow, circuit_breaker, retry,
 };
 
 #[derive(Debug)]
@@ -27,6 +27,20 @@ static REGISTRY: std::sync::LazyLock<BreakerRegistry> =
 /// The attribute's whole success path: its call site's cached breaker, the permit, the report.
 #[circuit_breaker(service = "filesystem", registry = &REGISTRY)]
 fn guarded(x: u64) -> Result<u64, Flaky> {
+    succeed(x)
+}
+
+/// `#[retry]` alone, and with a budget named in the attribute (its call site's cached budget,
+/// paid into on success): the difference is what the budget adds.
+#[retry(max_attempts = 3, delay = 0, jitter = false)]
+#[inline(never)]
+fn retried(x: u64) -> Result<u64, Flaky> {
+    succeed(x)
+}
+
+#[retry(max_attempts = 3, delay = 0, jitter = false, budget = "filesystem")]
+#[inline(never)]
+fn retried_within_budget(x: u64) -> Result<u64, Flaky> {
     succeed(x)
 }
 
@@ -114,6 +128,10 @@ fn success_path(c: &mut Criterion) {
 
     group.bench_function("attribute_closed_breaker", |b| {
         b.iter(|| guarded(black_box(7)))
+    });
+    group.bench_function("attribute_retry", |b| b.iter(|| retried(black_box(7))));
+    group.bench_function("attribute_retry_named_budget", |b| {
+        b.iter(|| retried_within_budget(black_box(7)))
     });
     group.finish();
 }

@@ -180,3 +180,112 @@ fn the_global_table_is_shared() {
     retry_budgets().budget("budget-test-global").deposit();
     assert!(retry_budgets().budget("budget-test-global").balance() > 0.0);
 }
+
+// ---- `#[retry(budget = "name")]`: the table's budget, cached per call site ----
+
+static NAMED_CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+#[mcpstore_errors::retry(
+    max_attempts = 3,
+    delay = 0,
+    jitter = false,
+    budget = "budget-test-named"
+)]
+fn named_budget(fail: bool) -> Result<u32, mcpstore_errors::McpStoreError> {
+    NAMED_CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    match fail {
+        true => Err(mcpstore_errors::McpStoreError::connection("refused")),
+        false => Ok(1),
+    }
+}
+
+#[test]
+fn a_named_budget_is_the_tables_budget_of_that_service() {
+    let budget = retry_budgets().budget("budget-test-named");
+    assert_eq!(budget.balance(), 0.0);
+    for _ in 0..10 {
+        named_budget(false).unwrap();
+    }
+    // 20 % of ten successes, paid into the very budget the table holds.
+    assert!(
+        (budget.balance() - 2.0).abs() < 1e-9,
+        "{}",
+        budget.balance()
+    );
+
+    NAMED_CALLS.store(0, std::sync::atomic::Ordering::SeqCst);
+    assert!(named_budget(true).is_err());
+    assert_eq!(
+        NAMED_CALLS.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "two retries, both paid from the table's budget"
+    );
+    assert_eq!(budget.withdrawn(), 2);
+    assert!(budget.balance().abs() < 1e-9);
+}
+
+#[mcpstore_errors::retry(
+    max_attempts = 2,
+    delay = 0,
+    jitter = false,
+    budget = "budget-test-async"
+)]
+async fn named_budget_async() -> Result<u32, mcpstore_errors::McpStoreError> {
+    Ok(1)
+}
+
+#[test]
+fn a_named_budget_works_in_an_async_function_whose_future_is_send() {
+    fn assert_send<T: Send>(value: T) -> T {
+        value
+    }
+    let future = assert_send(named_budget_async());
+    let value = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(future);
+    assert_eq!(value.unwrap(), 1);
+    assert!(retry_budgets().budget("budget-test-async").balance() > 0.0);
+}
+
+std::thread_local! {
+    static SITE: mcpstore_errors::__private::BudgetSite =
+        const { mcpstore_errors::__private::BudgetSite::new() };
+}
+
+#[test]
+fn a_call_sites_cached_budget_is_dropped_once_the_table_forgets_it() {
+    use mcpstore_errors::__private::site_budget;
+    let budgets = RetryBudgets::new(without_floor().share(1.0)).max_services(1);
+    site_budget(&SITE, &budgets, "a").deposit();
+    site_budget(&SITE, &budgets, "a").deposit();
+    assert_eq!(
+        budgets.budget("a").balance(),
+        2.0,
+        "the table's budget, cached"
+    );
+
+    // A table of one: "b" makes it forget "a", so the site must not hand out its old "a".
+    assert_eq!(budgets.budget("b").balance(), 0.0);
+    let a = site_budget(&SITE, &budgets, "a");
+    assert_eq!(a.balance(), 0.0, "a new budget, not the forgotten one");
+    a.deposit();
+    assert_eq!(budgets.budget("a").balance(), 1.0, "and it is the table's");
+
+    // Another name through the same site is another budget.
+    assert_eq!(site_budget(&SITE, &budgets, "b").balance(), 0.0);
+}
+
+#[test]
+fn two_tables_never_share_a_sites_budget() {
+    use mcpstore_errors::__private::site_budget;
+    std::thread_local! {
+        static OTHER_SITE: mcpstore_errors::__private::BudgetSite =
+            const { mcpstore_errors::__private::BudgetSite::new() };
+    }
+    let one = RetryBudgets::new(without_floor().share(1.0));
+    let two = RetryBudgets::new(without_floor().share(1.0));
+    site_budget(&OTHER_SITE, &one, "fs").deposit();
+    assert_eq!(site_budget(&OTHER_SITE, &two, "fs").balance(), 0.0);
+    assert_eq!(site_budget(&OTHER_SITE, &one, "fs").balance(), 1.0);
+}

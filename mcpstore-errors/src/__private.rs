@@ -547,7 +547,7 @@ pub fn site_breaker(
     registry: &crate::BreakerRegistry,
     service: &str,
 ) -> SiteBreaker {
-    crate::breaker::site_breaker(site, registry, service)
+    crate::site::site_handle(site, registry, service)
 }
 
 /// [`site_breaker`] as a handle of its own, to keep across `.await`s.
@@ -558,6 +558,31 @@ pub fn site_breaker_owned(
     service: &str,
 ) -> crate::CircuitBreaker {
     crate::CircuitBreaker::clone(&site_breaker(site, registry, service))
+}
+
+/// A `#[retry(budget = "name")]` call site's last budget, per thread.
+pub type BudgetSite = crate::site::Site<crate::RetryBudget>;
+
+/// The budget named `service` in `budgets` for one call at the call site `site`: the site's
+/// last budget while `budgets` has forgotten none since, so the name is looked up only when
+/// something changed. Not `Send`: an `async` function takes [`site_budget_owned`].
+#[inline]
+pub fn site_budget(
+    site: &'static std::thread::LocalKey<BudgetSite>,
+    budgets: &crate::RetryBudgets,
+    service: &str,
+) -> crate::site::SiteHandle<crate::RetryBudget> {
+    crate::site::site_handle(site, budgets, service)
+}
+
+/// [`site_budget`] as a handle of its own, to keep across `.await`s.
+#[inline]
+pub fn site_budget_owned(
+    site: &'static std::thread::LocalKey<BudgetSite>,
+    budgets: &crate::RetryBudgets,
+    service: &str,
+) -> crate::RetryBudget {
+    crate::RetryBudget::clone(&site_budget(site, budgets, service))
 }
 
 // ---------------------------------------------------------------------------------------------

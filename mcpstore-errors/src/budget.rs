@@ -132,6 +132,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     withdrawn: AtomicU64,
     denied: AtomicU64,
+    /// When a [`RetryBudgets`] table last handed it out, for its least-recently-used eviction.
+    last_used: AtomicU64,
 }
 
 struct Floor {
@@ -174,6 +176,7 @@ impl RetryBudget {
                 clock: config.clock,
                 withdrawn: AtomicU64::new(0),
                 denied: AtomicU64::new(0),
+                last_used: AtomicU64::new(0),
             }),
         }
     }
@@ -290,8 +293,11 @@ pub const DEFAULT_MAX_BUDGETS: usize = 1024;
 /// ```
 pub struct RetryBudgets {
     config: RetryBudgetConfig,
-    table: RwLock<HashMap<Arc<str>, (RetryBudget, AtomicU64)>>,
+    table: RwLock<HashMap<Arc<str>, RetryBudget>>,
     tick: AtomicU64,
+    /// Changed (under the write lock) whenever a budget is forgotten, so that a call site's
+    /// cached budget (`#[retry(budget = "fs")]`) is current while the epoch it was taken at is.
+    epoch: AtomicU64,
     max_services: usize,
 }
 
@@ -311,6 +317,7 @@ impl RetryBudgets {
             config,
             table: RwLock::new(HashMap::new()),
             tick: AtomicU64::new(0),
+            epoch: AtomicU64::new(crate::site::fresh_epoch()),
             max_services: DEFAULT_MAX_BUDGETS,
         }
     }
@@ -323,38 +330,48 @@ impl RetryBudgets {
 
     /// The budget of `service`, made on first use.
     pub fn budget(&self, service: &str) -> RetryBudget {
+        self.budget_and_epoch(service).0
+    }
+
+    /// [`budget`](Self::budget), with the epoch it is current in.
+    fn budget_and_epoch(&self, service: &str) -> (RetryBudget, u64) {
         {
+            // Read under the lock: no writer can forget the budget between the two.
             let table = self.table.read().unwrap_or_else(|p| p.into_inner());
-            if let Some((budget, used)) = table.get(service) {
-                self.touch(used);
-                return budget.clone();
+            if let Some(budget) = table.get(service) {
+                self.touch(budget);
+                return (budget.clone(), self.epoch.load(Ordering::Acquire));
             }
         }
         let mut table = self.table.write().unwrap_or_else(|p| p.into_inner());
-        if let Some((budget, used)) = table.get(service) {
-            self.touch(used);
-            return budget.clone();
+        if let Some(budget) = table.get(service) {
+            self.touch(budget);
+            return (budget.clone(), self.epoch.load(Ordering::Acquire));
         }
         let tick = self.tick.fetch_add(1, Ordering::Relaxed);
         if table.len() >= self.max_services {
             let oldest = table
                 .iter()
-                .min_by_key(|(_, (_, used))| used.load(Ordering::Relaxed))
+                .min_by_key(|(_, budget)| budget.inner.last_used.load(Ordering::Relaxed))
                 .map(|(name, _)| name.clone());
             if let Some(name) = oldest {
                 table.remove(&name);
+                self.epoch
+                    .store(crate::site::fresh_epoch(), Ordering::Release);
             }
         }
         let budget = RetryBudget::new(self.config.clone());
-        table.insert(Arc::from(service), (budget.clone(), AtomicU64::new(tick)));
-        budget
+        budget.inner.last_used.store(tick, Ordering::Relaxed);
+        table.insert(Arc::from(service), budget.clone());
+        (budget, self.epoch.load(Ordering::Acquire))
     }
 
     /// Marks a budget used now. The tick moves only when a budget is inserted (which takes
     /// the tick before the move), so a use ranks above every budget inserted before it, and a
     /// lookup writes nothing shared but once per insertion (it runs on every call of a
     /// `#[retry(budget = ..)]` function).
-    fn touch(&self, used: &AtomicU64) {
+    fn touch(&self, budget: &RetryBudget) {
+        let used = &budget.inner.last_used;
         let tick = self.tick.load(Ordering::Relaxed);
         if used.load(Ordering::Relaxed) != tick {
             used.store(tick, Ordering::Relaxed);
@@ -369,6 +386,25 @@ impl RetryBudgets {
     /// Whether the table holds no budget.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl crate::site::Registry for RetryBudgets {
+    type Handle = RetryBudget;
+
+    #[inline]
+    fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    fn handle_and_epoch(&self, service: &str) -> (RetryBudget, Option<u64>) {
+        let (budget, epoch) = self.budget_and_epoch(service);
+        (budget, Some(epoch))
+    }
+
+    #[inline]
+    fn touch(&self, budget: &RetryBudget) {
+        RetryBudgets::touch(self, budget)
     }
 }
 

@@ -65,7 +65,8 @@
 //! | `no_clone = [pool]` | pass these by-value arguments to every attempt without cloning (the body only borrows them) |
 //! | `attempt_timeout = "2s"` | (`async fn`) each attempt is dropped after this long and fails as `ServiceTimeout` |
 //! | `deadline = "10s"` | no attempt starts and no wait runs past this, from the first attempt |
-//! | `budget = retry_budgets().budget("fs")` | retries draw on a [`RetryBudget`]; successes refill it |
+//! | `budget = "fs"` | retries draw on that service's [`RetryBudget`] in [`retry_budgets()`]; successes refill it (the call site keeps it per thread: no lookup per call) |
+//! | `budget = &FS_BUDGET` | the same with any expression giving a `RetryBudget` or a reference to one, evaluated on every call |
 //! | `#[fallback(cache(ttl = "10m", capacity = 1000))]` | serve the last success for the same arguments (and, for a method, the same instance) while younger than `ttl` (default 5 min); at most `capacity` entries (default 1024) |
 //! | `#[fallback(default = Vec::new())]` | return this value |
 //! | `#[fallback(default)]` | return `Default::default()` |
@@ -207,6 +208,7 @@ mod metrics;
 mod names;
 mod random;
 mod retry;
+mod site;
 mod sleep;
 mod timeout;
 

@@ -92,7 +92,7 @@ impl RetryArgs {
                 }
                 "budget" => {
                     let value: Expr =
-                        assigned(key, value, "budget = retry_budgets().budget(\"fs\")")?.parse()?;
+                        assigned(key, value, "budget = \"fs\" or budget = &MY_BUDGET")?.parse()?;
                     args.budget.set(key, value, errors);
                 }
                 "backoff" => {

@@ -98,11 +98,39 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
     // A budget is evaluated per call (it may name `self`); successes pay into it.
     let (budget, budget_ref, deposit) = match args.budget.get() {
         Some(budget) => (
-            {
-                let value = quote_spanned!(budget.span()=> #budget);
-                quote! {
-                    let __mcpstore_budget = #value;
-                    let __mcpstore_budget: &::mcpstore_errors::RetryBudget = ::core::borrow::Borrow::borrow(&__mcpstore_budget);
+            match budget {
+                // `budget = "fs"`: that service's budget in `retry_budgets()`, kept per thread
+                // by the call site while the table forgets none.
+                Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(service),
+                    ..
+                }) => {
+                    let (lookup, borrow) = if function.shape.is_async() {
+                        (quote!(site_budget_owned), quote!(&__mcpstore_budget))
+                    } else {
+                        (quote!(site_budget), quote!(&*__mcpstore_budget))
+                    };
+                    quote_spanned! {service.span()=>
+                        let __mcpstore_budget = {
+                            ::std::thread_local! {
+                                static __MCPSTORE_BUDGET_SITE: ::mcpstore_errors::__private::BudgetSite =
+                                    const { ::mcpstore_errors::__private::BudgetSite::new() };
+                            }
+                            ::mcpstore_errors::__private::#lookup(
+                                &__MCPSTORE_BUDGET_SITE,
+                                ::mcpstore_errors::retry_budgets(),
+                                #service,
+                            )
+                        };
+                        let __mcpstore_budget: &::mcpstore_errors::RetryBudget = #borrow;
+                    }
+                }
+                _ => {
+                    let value = quote_spanned!(budget.span()=> #budget);
+                    quote! {
+                        let __mcpstore_budget = #value;
+                        let __mcpstore_budget: &::mcpstore_errors::RetryBudget = ::core::borrow::Borrow::borrow(&__mcpstore_budget);
+                    }
                 }
             },
             quote!(::core::option::Option::Some(__mcpstore_budget)),

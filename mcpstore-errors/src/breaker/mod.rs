@@ -2,7 +2,6 @@
 
 mod config;
 mod registry;
-mod site;
 mod tally;
 mod window;
 
@@ -17,8 +16,10 @@ pub use config::{
     SlidingWindow,
 };
 pub use registry::{BreakerRegistry, DEFAULT_MAX_SERVICES, breakers};
-pub(crate) use site::site_breaker;
-pub use site::{BreakerSite, SiteBreaker};
+/// A `#[circuit_breaker]` call site's last breaker, per thread.
+pub type BreakerSite = crate::site::Site<CircuitBreaker>;
+/// A breaker borrowed from a call site's cache for one call.
+pub type SiteBreaker = crate::site::SiteHandle<CircuitBreaker>;
 
 use crate::{Classify, ErrorKind, McpStoreError};
 use tally::Tally;

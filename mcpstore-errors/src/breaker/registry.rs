@@ -37,7 +37,7 @@ pub struct BreakerRegistry {
     table: RwLock<Table>,
     tick: AtomicU64,
     /// Changed (under the write lock) whenever a kept breaker is forgotten or replaced; drawn
-    /// from [`EPOCHS`], so no two registries, nor two states of one, ever share a value. A
+    /// from one process-wide counter, so no two registries, nor two states of one, ever share a value. A
     /// call site's cached breaker is current while the epoch it was taken at is.
     epoch: AtomicU64,
     max_services: usize,
@@ -50,12 +50,7 @@ struct Table {
     breakers: HashMap<Arc<str>, CircuitBreaker>,
 }
 
-/// Where every registry's epochs come from.
-static EPOCHS: AtomicU64 = AtomicU64::new(1);
-
-fn fresh_epoch() -> u64 {
-    EPOCHS.fetch_add(1, Ordering::Relaxed)
-}
+use crate::site::fresh_epoch;
 
 impl fmt::Debug for BreakerRegistry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -282,4 +277,26 @@ static GLOBAL: LazyLock<BreakerRegistry> = LazyLock::new(BreakerRegistry::defaul
 /// configuration, at most [`DEFAULT_MAX_SERVICES`] services.
 pub fn breakers() -> &'static BreakerRegistry {
     &GLOBAL
+}
+
+impl crate::site::Registry for BreakerRegistry {
+    type Handle = CircuitBreaker;
+
+    #[inline]
+    fn epoch(&self) -> u64 {
+        BreakerRegistry::epoch(self)
+    }
+
+    fn handle_and_epoch(&self, service: &str) -> (CircuitBreaker, Option<u64>) {
+        self.breaker_and_epoch(service)
+    }
+
+    fn handle(&self, service: &str) -> CircuitBreaker {
+        self.breaker(service)
+    }
+
+    #[inline]
+    fn touch(&self, breaker: &CircuitBreaker) {
+        BreakerRegistry::touch(self, breaker)
+    }
 }
