@@ -542,6 +542,40 @@ mod arguments_through_macro_rules {
         delay = 0,
         on_retry = |_: u32, _: &McpStoreError, _| ()
     );
+    retried!(
+        with_named_budget,
+        max_attempts = 2,
+        delay = 0,
+        budget = "hygiene-tt"
+    );
+
+    // A service name passed as a `literal` or an `expr` fragment arrives in an invisible
+    // group; it is still a named budget.
+    macro_rules! budgeted {
+        ($name:ident, literal $service:literal) => {
+            #[retry(max_attempts = 2, delay = 0, budget = $service)]
+            fn $name(n: u32) -> Result<u32, McpStoreError> {
+                if n == 0 {
+                    Err(McpStoreError::connection("down"))
+                } else {
+                    Ok(n)
+                }
+            }
+        };
+        ($name:ident, expr $service:expr) => {
+            #[retry(max_attempts = 2, delay = 0, budget = $service)]
+            fn $name(n: u32) -> Result<u32, McpStoreError> {
+                if n == 0 {
+                    Err(McpStoreError::connection("down"))
+                } else {
+                    Ok(n)
+                }
+            }
+        };
+    }
+    budgeted!(with_literal_budget, literal "hygiene-literal");
+    budgeted!(with_expr_budget, expr "hygiene-expr");
+
     fallen_back!(with_cache, cache(ttl = "1s"));
     fallen_back!(with_recover, recover = rescue);
     collected!(with_collector, collector = &COLLECTOR);
@@ -554,5 +588,17 @@ mod arguments_through_macro_rules {
         assert_eq!(with_recover(0).unwrap(), 99);
         assert!(with_collector(0).is_err());
         assert_eq!(COLLECTOR.len(), 1);
+        for (call, service) in [
+            (
+                with_named_budget as fn(u32) -> Result<u32, McpStoreError>,
+                "hygiene-tt",
+            ),
+            (with_literal_budget, "hygiene-literal"),
+            (with_expr_budget, "hygiene-expr"),
+        ] {
+            assert_eq!(call(5).unwrap(), 5);
+            let budget = mcpstore_errors::retry_budgets().budget(service);
+            assert!(budget.balance() > 0.0, "{service}: the success paid in");
+        }
     }
 }

@@ -428,16 +428,29 @@ fn functions_made_by_macro_rules() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// One-expression `async` bodies (the file denies `unused_braces`)
+// One-expression bodies, sync and `async` (the file denies `unused_braces`)
 
+#[rustfmt::skip]
 #[retry(max_attempts = 2, delay = 0)]
-async fn one_expression() -> Result<u8, McpStoreError> {
-    Ok(1)
-}
+async fn one_expression() -> Result<u8, McpStoreError> { Ok(1) }
 
+#[rustfmt::skip]
 #[fallback(default = 2)]
-async fn one_expression_fallback() -> Result<u8, McpStoreError> {
-    Err(failure(1))
+async fn one_expression_fallback() -> Result<u8, McpStoreError> { Err(failure(1)) }
+
+// On one line, as the lint only looks at blocks written on one line.
+#[rustfmt::skip]
+#[retry(max_attempts = 2, delay = 0)]
+fn one_expression_sync() -> Result<u8, McpStoreError> { Ok(1) }
+
+#[rustfmt::skip]
+#[retry(max_attempts = 2, delay = 0)]
+fn one_expression_with_a_pattern((first, _second): (u8, u8)) -> Result<u8, McpStoreError> { Ok(first) }
+
+#[test]
+fn one_expression_sync_bodies() {
+    assert_eq!(one_expression_sync().unwrap(), 1);
+    assert_eq!(one_expression_with_a_pattern((3, 4)).unwrap(), 3);
 }
 
 #[tokio::test]

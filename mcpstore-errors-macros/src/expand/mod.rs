@@ -84,15 +84,20 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
         // The function as written (without this crate's attributes), so the rest of the crate
         // still type-checks against it, and every error found.
         _ => {
-            raw.body = with_items_first(raw.body, names::checks(&layers));
+            let checks = names::checks(&layers);
+            let checks = match &krate {
+                Some(krate) => relocate(checks, krate),
+                None => checks,
+            };
+            raw.body = with_items_first(raw.body, checks);
             let errors = errors.into_compile_errors();
             quote!(#(#stacked)* #raw #errors)
         }
     }
 }
 
-/// `body` with `items` put first inside its braces (a body that is not one braced block is left
-/// as it is: the compiler reports it).
+/// `body` with `items` put first inside its braces, after its inner attributes (a body that is
+/// not one braced block is left as it is: the compiler reports it).
 fn with_items_first(body: TokenStream, items: TokenStream) -> TokenStream {
     use proc_macro2::{Delimiter, Group, TokenTree};
     let mut trees = body.clone().into_iter();
@@ -100,8 +105,27 @@ fn with_items_first(body: TokenStream, items: TokenStream) -> TokenStream {
         (Some(TokenTree::Group(group)), None)
             if group.delimiter() == Delimiter::Brace && !items.is_empty() =>
         {
-            let mut stream = items;
-            stream.extend(group.stream());
+            let inner: Vec<TokenTree> = group.stream().into_iter().collect();
+            // `#![..]` is `#`, `!` and a bracketed group.
+            let mut split = 0;
+            while let [
+                TokenTree::Punct(hash),
+                TokenTree::Punct(bang),
+                TokenTree::Group(attr),
+                ..,
+            ] = &inner[split..]
+            {
+                if hash.as_char() != '#'
+                    || bang.as_char() != '!'
+                    || attr.delimiter() != Delimiter::Bracket
+                {
+                    break;
+                }
+                split += 3;
+            }
+            let mut stream: TokenStream = inner[..split].iter().cloned().collect();
+            stream.extend(items);
+            stream.extend(inner[split..].iter().cloned());
             let mut block = Group::new(Delimiter::Brace, stream);
             block.set_span(group.span());
             TokenTree::Group(block).into()
@@ -266,7 +290,9 @@ fn body(function: &Function, enclose: bool) -> TokenStream {
     });
     let run = if function.shape.is_async() {
         quote! {
-            async {
+            // The body is this block's tail: a one-expression body's braces are the user's.
+            #[allow(unused_braces)]
+            let __mcpstore_attempt = async {
                 // Fixes the block's output type before the body's `?` needs it.
                 if let ::core::option::Option::Some(__mcpstore_ret) =
                     ::core::option::Option::None::<#ret>
@@ -275,12 +301,13 @@ fn body(function: &Function, enclose: bool) -> TokenStream {
                     return __mcpstore_ret;
                 }
                 #body
-            }
-            .await
+            };
+            __mcpstore_attempt.await
         }
     } else if enclose {
         quote!(::mcpstore_errors::__private::attempt::<#ret, _>(|| #body))
     } else {
+        // The caller allows `unused_braces`, which a one-expression body would draw here.
         quote!(#body)
     };
     quote!({ #(#patterns)* #run })

@@ -98,19 +98,19 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
     // A budget is evaluated per call (it may name `self`); successes pay into it.
     let (budget, budget_ref, deposit) = match args.budget.get() {
         Some(budget) => (
-            match budget {
+            match string_literal(budget) {
                 // `budget = "fs"`: that service's budget in `retry_budgets()`, kept per thread
                 // by the call site while the table forgets none.
-                Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Str(service),
-                    ..
-                }) => {
+                Some(service) => {
                     let (lookup, borrow) = if function.shape.is_async() {
                         (quote!(site_budget_owned), quote!(&__mcpstore_budget))
                     } else {
                         (quote!(site_budget), quote!(&*__mcpstore_budget))
                     };
-                    quote_spanned! {service.span()=>
+                    // Only the name carries the user's span: the bindings must share the
+                    // expansion's hygiene with their later uses.
+                    let service = quote_spanned!(service.span()=> #service);
+                    quote! {
                         let __mcpstore_budget = {
                             ::std::thread_local! {
                                 static __MCPSTORE_BUDGET_SITE: ::mcpstore_errors::__private::BudgetSite =
@@ -125,7 +125,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
                         let __mcpstore_budget: &::mcpstore_errors::RetryBudget = #borrow;
                     }
                 }
-                _ => {
+                None => {
                     let value = quote_spanned!(budget.span()=> #budget);
                     quote! {
                         let __mcpstore_budget = #value;
@@ -177,6 +177,9 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
             {
                 #policy
                 #start
+                // The body sits in this closure's block (see `body`): a one-expression body's
+                // braces are the user's, not unused.
+                #[allow(unused_braces)]
                 let mut __mcpstore_run = || -> #ret {
                     #(#rebind)*
                     #inner
@@ -352,5 +355,19 @@ fn policy(args: &RetryArgs) -> TokenStream {
                 let __mcpstore_policy: &#config = __MCPSTORE_POLICY.get_or_init(|| #base #(#setters)*);
             }
         }
+    }
+}
+
+/// The string literal `expr` is, looking through the invisible groups and parentheses a
+/// `macro_rules!` fragment (`$name:literal`, `$name:expr`) arrives in.
+fn string_literal(expr: &Expr) -> Option<&syn::LitStr> {
+    match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(string),
+            ..
+        }) => Some(string),
+        Expr::Group(group) => string_literal(&group.expr),
+        Expr::Paren(paren) => string_literal(&paren.expr),
+        _ => None,
     }
 }
