@@ -529,12 +529,6 @@ pub fn rejected<E: FromStoreError>(open: crate::McpStoreError) -> E {
     E::from_store_error(open)
 }
 
-/// The breaker of `service` in `registry`.
-#[inline]
-pub fn breaker_of(registry: &crate::BreakerRegistry, service: &str) -> crate::CircuitBreaker {
-    registry.breaker(service)
-}
-
 pub use crate::breaker::{BreakerSite, SiteBreaker};
 
 /// The breaker of `service` in `registry` for one call at the call site `site` (a
