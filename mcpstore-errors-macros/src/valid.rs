@@ -111,42 +111,6 @@ pub(crate) fn int_literal(expr: &Expr) -> Option<&LitInt> {
     }
 }
 
-/// `max_attempts` counts calls, so a literal one is at least 1.
-pub(crate) fn max_attempts(value: &Expr, errors: &mut Errors) {
-    if let Some(lit) = int_literal(value) {
-        match lit.base10_parse::<u32>() {
-            Ok(0) => errors.at(
-                lit.span(),
-                "`max_attempts` must be at least 1: it counts calls, the first included",
-            ),
-            Ok(_) => {}
-            Err(error) => errors.push(error),
-        }
-    }
-}
-
-/// A cache that holds nothing is a mistake, not a way to turn it off.
-pub(crate) fn cache_capacity(value: &Expr, errors: &mut Errors) {
-    if let Some(lit) = int_literal(value) {
-        match lit.base10_parse::<usize>() {
-            Ok(0) => errors.at(lit.span(), "a cache `capacity` must be at least 1"),
-            Ok(_) => {}
-            Err(error) => errors.push(error),
-        }
-    }
-}
-
-/// `jitter = 0.1` is a fraction of the delay.
-pub(crate) fn jitter_fraction(fraction: &syn::LitFloat, errors: &mut Errors) {
-    match fraction.base10_parse::<f64>() {
-        Ok(x) if (0.0..=1.0).contains(&x) => {}
-        _ => errors.at(
-            fraction.span(),
-            "a jitter fraction is between 0.0 and 1.0 (0.25 = ±25 %)",
-        ),
-    }
-}
-
 /// `#[fallback]` with nothing to fall back to; said only when nothing else was wrong, since a
 /// misspelt strategy is the likelier cause.
 pub(crate) fn fallback_has_strategy(args: &FallbackArgs, span: Span, errors: &mut Errors) {

@@ -9,6 +9,11 @@ pub mod names {
     pub use crate::names::{error_kind, jitter, strategy};
 }
 
+/// The bounds literal values must respect, checked in `const` items.
+pub mod literals {
+    pub use crate::literals::{cache_capacity, jitter_fraction, max_attempts};
+}
+
 /// How long `#[fallback(cache)]` serves an entry unless told otherwise: the seed's 300 s.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
 /// How many entries `#[fallback(cache)]` holds unless told otherwise.

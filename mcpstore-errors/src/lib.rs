@@ -201,6 +201,7 @@ mod collector;
 mod error;
 mod fallback;
 mod kind;
+mod literals;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 #[cfg(not(feature = "metrics"))]

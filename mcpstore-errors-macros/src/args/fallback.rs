@@ -126,7 +126,6 @@ fn parse_cache(tokens: TokenStream, errors: &mut Errors) -> (Option<DurationValu
             }
             "capacity" => {
                 let value: Expr = assigned(key, value, "capacity = 1000")?.parse()?;
-                valid::cache_capacity(&value, errors);
                 capacity.set(key, value, errors);
             }
             _ => {

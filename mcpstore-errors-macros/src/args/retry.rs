@@ -76,7 +76,6 @@ impl RetryArgs {
             match name.as_str() {
                 "max_attempts" => {
                     let value: Expr = assigned(key, value, "max_attempts = 5")?.parse()?;
-                    valid::max_attempts(&value, errors);
                     args.max_attempts.set(key, value, errors);
                 }
                 "delay" | "max_delay" | "attempt_timeout" | "deadline" => {
@@ -101,7 +100,7 @@ impl RetryArgs {
                 }
                 "jitter" => {
                     let input = assigned(key, value, "jitter = false")?;
-                    let jitter = parse_jitter(input, errors)?;
+                    let jitter = parse_jitter(input)?;
                     args.jitter.set(key, jitter, errors);
                 }
                 "strategy" => {
@@ -172,7 +171,7 @@ impl RetryArgs {
     }
 }
 
-fn parse_jitter(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<JitterValue> {
+fn parse_jitter(input: ParseStream<'_>) -> syn::Result<JitterValue> {
     let value: Expr = input.parse()?;
     Ok(match &value {
         Expr::Lit(syn::ExprLit {
@@ -186,10 +185,7 @@ fn parse_jitter(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Jitt
         Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Float(f),
             ..
-        }) => {
-            valid::jitter_fraction(f, errors);
-            JitterValue::Proportional(f.clone())
-        }
+        }) => JitterValue::Proportional(f.clone()),
         Expr::Path(path) if path.path.get_ident().is_some() => {
             let ident = path.path.segments[0].ident.clone();
             JitterValue::Named(ident)

@@ -6,6 +6,7 @@ use quote::{quote, quote_spanned};
 use syn::Ident;
 use syn::spanned::Spanned;
 
+use super::literals::{self, Bound};
 use super::{describe, forward_arguments, operation, rebind_for_run, resupply};
 use crate::args::{FallbackArgs, Strategy};
 use crate::func::{Function, Mode};
@@ -61,7 +62,7 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                 );
                 let capacity = capacity.as_ref().map_or_else(
                     || quote!(::mcpstore_errors::__private::DEFAULT_CACHE_CAPACITY),
-                    |c| quote!(#c),
+                    |capacity| literals::checked(Bound::CacheCapacity, capacity),
                 );
                 let cache_key = cache_key(function);
                 // The names are the call site's, so later steps find them however `cache` came

@@ -7,6 +7,7 @@
 mod breaker;
 mod collect;
 mod fallback_chain;
+mod literals;
 mod names;
 mod retry;
 mod timeout;
@@ -84,7 +85,8 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
         // The function as written (without this crate's attributes), so the rest of the crate
         // still type-checks against it, and every error found.
         _ => {
-            let checks = names::checks(&layers);
+            let mut checks = names::checks(&layers);
+            checks.extend(literals::checks(&layers));
             let checks = match &krate {
                 Some(krate) => relocate(checks, krate),
                 None => checks,

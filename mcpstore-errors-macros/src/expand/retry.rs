@@ -5,6 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, Ident};
 
+use super::literals::{self, Bound};
 use super::names::{self, Table};
 use super::{operation, rebind_for_run, resupply, seen};
 use crate::args::{JitterValue, RetryArgs, RetryFilter};
@@ -273,7 +274,8 @@ fn policy(args: &RetryArgs) -> TokenStream {
     let mut setters = Vec::new();
     if let Some(max) = args.max_attempts.get() {
         known &= valid::int_literal(max).is_some();
-        setters.push(quote_spanned!(max.span()=> .max_attempts(#max)));
+        let max = literals::checked(Bound::MaxAttempts, max);
+        setters.push(quote!(.max_attempts(#max)));
     }
     if let Some(strategy) = args.strategy.get() {
         let strategy = names::resolve(Table::Strategy, strategy);
@@ -326,6 +328,10 @@ fn policy(args: &RetryArgs) -> TokenStream {
                 quote_spanned!(*span=> ::mcpstore_errors::Jitter::ATTRIBUTE_DEFAULT)
             }
             JitterValue::Proportional(fraction) => {
+                let fraction = literals::checked_literal(
+                    Bound::JitterFraction,
+                    &syn::Lit::Float(fraction.clone()),
+                );
                 quote!(::mcpstore_errors::Jitter::Proportional(#fraction))
             }
             JitterValue::Named(name) => names::resolve(Table::Jitter, name),

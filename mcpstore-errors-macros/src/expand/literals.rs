@@ -1,0 +1,105 @@
+//! Literal values whose bounds the runtime knows (`max_attempts`, a jitter fraction, a cache
+//! capacity). Each literal passes through a `__private::literals` function in a `const` item
+//! spanned on it, so a value out of range fails the build there, with the runtime's rule.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote, quote_spanned};
+use syn::{Expr, Ident, Lit};
+
+use crate::args::{JitterValue, Layer, Strategy};
+
+#[derive(Clone, Copy)]
+pub(super) enum Bound {
+    MaxAttempts,
+    CacheCapacity,
+    JitterFraction,
+}
+
+impl Bound {
+    /// `const` item type and `__private::literals` call for `literal`, spanned on it.
+    fn check(self, literal: &Lit) -> (TokenStream, TokenStream) {
+        let span = literal.span();
+        let (function, ty) = match self {
+            Bound::MaxAttempts => (
+                "max_attempts",
+                quote_spanned!(span=> ::core::primitive::u32),
+            ),
+            Bound::CacheCapacity => (
+                "cache_capacity",
+                quote_spanned!(span=> ::core::primitive::usize),
+            ),
+            Bound::JitterFraction => (
+                "jitter_fraction",
+                quote_spanned!(span=> ::core::primitive::f64),
+            ),
+        };
+        let function = Ident::new(function, span);
+        let call =
+            quote_spanned!(span=> ::mcpstore_errors::__private::literals::#function(#literal));
+        (ty, call)
+    }
+}
+
+/// The number literal `expr` is, looking through the invisible groups and parentheses a
+/// `macro_rules!` fragment arrives in.
+fn number(expr: &Expr) -> Option<&Lit> {
+    match expr {
+        Expr::Lit(syn::ExprLit { lit, .. }) if matches!(lit, Lit::Int(_) | Lit::Float(_)) => {
+            Some(lit)
+        }
+        Expr::Group(group) => number(&group.expr),
+        Expr::Paren(paren) => number(&paren.expr),
+        _ => None,
+    }
+}
+
+/// `literal` as a constant expression checked against `bound`.
+pub(super) fn checked_literal(bound: Bound, literal: &Lit) -> TokenStream {
+    let (ty, call) = bound.check(literal);
+    let constant = Ident::new("__MCPSTORE_CHECKED", literal.span());
+    quote_spanned!(literal.span()=> { const #constant: #ty = #call; #constant })
+}
+
+/// `value`, checked against `bound` when it is a literal (any other expression is the
+/// runtime's to clamp).
+pub(super) fn checked(bound: Bound, value: &Expr) -> TokenStream {
+    match number(value) {
+        Some(literal) => checked_literal(bound, literal),
+        None => value.to_token_stream(),
+    }
+}
+
+/// For a stack that is not expanded because of other errors: `const _` items that still check
+/// every literal, so that one build reports all the problems.
+pub(super) fn checks(layers: &[Layer]) -> TokenStream {
+    let mut literals: Vec<(Bound, Lit)> = Vec::new();
+    for layer in layers {
+        match layer {
+            Layer::Retry(args) => {
+                let attempts = args.max_attempts.get().and_then(number);
+                literals.extend(attempts.map(|lit| (Bound::MaxAttempts, lit.clone())));
+                if let Some(JitterValue::Proportional(fraction)) = args.jitter.get() {
+                    literals.push((Bound::JitterFraction, Lit::Float(fraction.clone())));
+                }
+            }
+            Layer::Fallback(args) => {
+                for strategy in &args.strategies {
+                    if let Strategy::Cache {
+                        capacity: Some(capacity),
+                        ..
+                    } = strategy
+                    {
+                        let capacity = number(capacity);
+                        literals.extend(capacity.map(|lit| (Bound::CacheCapacity, lit.clone())));
+                    }
+                }
+            }
+            Layer::Collect(_) | Layer::Breaker(_) | Layer::Timeout(_) => {}
+        }
+    }
+    let checks = literals.iter().map(|(bound, literal)| {
+        let (ty, call) = bound.check(literal);
+        quote_spanned!(literal.span()=> const _: #ty = #call;)
+    });
+    quote!(#(#checks)*)
+}

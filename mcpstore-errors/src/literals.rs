@@ -1,0 +1,66 @@
+//! The bounds a literal attribute value must respect, checked at compile time.
+//!
+//! Generated code passes a literal through these in a `const` item spanned on the user's
+//! token, so an out-of-range value fails the build there, with the rule in the message. At
+//! run time the same values are clamped by the setters (`RetryConfig::max_attempts`,
+//! `ResponseCache::new`, `Jitter::Proportional`); the rules live here, next to them.
+
+/// A literal `max_attempts`: it counts calls, the first included, so it is at least 1.
+///
+/// # Panics
+/// On 0; meant for a `const` item, where that is a compile error.
+pub const fn max_attempts(value: u32) -> u32 {
+    if value == 0 {
+        panic!("`max_attempts` must be at least 1: it counts calls, the first included");
+    }
+    value
+}
+
+/// A literal cache `capacity`: a cache that holds nothing is a mistake, not a way to turn
+/// it off.
+///
+/// # Panics
+/// On 0; meant for a `const` item, where that is a compile error.
+pub const fn cache_capacity(value: usize) -> usize {
+    if value == 0 {
+        panic!("a cache `capacity` must be at least 1");
+    }
+    value
+}
+
+/// A literal `jitter = 0.25`: a fraction of the delay.
+///
+/// # Panics
+/// Outside `0.0..=1.0`; meant for a `const` item, where that is a compile error.
+pub const fn jitter_fraction(value: f64) -> f64 {
+    if !(value >= 0.0 && value <= 1.0) {
+        panic!("a jitter fraction is between 0.0 and 1.0 (0.25 = ±25 %)");
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_in_range_pass_through() {
+        assert_eq!(max_attempts(1), 1);
+        assert_eq!(max_attempts(u32::MAX), u32::MAX);
+        assert_eq!(cache_capacity(1), 1);
+        assert_eq!(jitter_fraction(0.0), 0.0);
+        assert_eq!(jitter_fraction(1.0), 1.0);
+    }
+
+    #[test]
+    fn values_out_of_range_are_refused() {
+        assert!(std::panic::catch_unwind(|| max_attempts(0)).is_err());
+        assert!(std::panic::catch_unwind(|| cache_capacity(0)).is_err());
+        for fraction in [-0.01, 1.01, f64::NAN, f64::INFINITY] {
+            assert!(
+                std::panic::catch_unwind(|| jitter_fraction(fraction)).is_err(),
+                "{fraction}"
+            );
+        }
+    }
+}
