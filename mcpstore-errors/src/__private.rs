@@ -19,7 +19,7 @@ pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
 /// How many entries `#[fallback(cache)]` holds unless told otherwise.
 pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
 pub use crate::retry::RetryLoop;
-pub use crate::retry::engine::{deadline_start, retry_sync};
+pub use crate::retry::engine::{Description, OnError, Seen, deadline_start, retry_sync};
 
 /// The policy of a bare `#[retry]`: the seed's decorator defaults.
 pub const fn attribute_default() -> crate::RetryConfig {
@@ -127,16 +127,6 @@ where
     <Owned<T> as Resupply<T>>::CLONE(value)
 }
 
-/// `when = predicate` as a filter for `error`'s type, so that the closure's argument type is
-/// inferred from the error.
-#[inline(always)]
-pub fn when<E, F: Fn(&E) -> bool>(
-    _error: &E,
-    predicate: F,
-) -> impl crate::ErrorFilter<E> + use<E, F> {
-    predicate
-}
-
 /// `retry_if_result = predicate`: whether the value is rejected and the call retried.
 #[inline(always)]
 pub fn rejects<T, F: Fn(&T) -> bool>(value: &T, predicate: F) -> bool {
@@ -148,17 +138,6 @@ pub fn rejects<T, F: Fn(&T) -> bool>(value: &T, predicate: F) -> bool {
 #[inline(always)]
 pub fn retry_succeeded_first(operation: &'static str) {
     crate::metrics::retry_succeeded_first(operation);
-}
-
-/// `on_retry = hook`: called before each retry with the failed attempt's number.
-#[inline(always)]
-pub fn on_retry<E, H: Fn(u32, &E, Duration)>(
-    hook: H,
-    retry: &RetryLoop<'_>,
-    error: &E,
-    delay: Duration,
-) {
-    hook(retry.attempt() - 1, error, delay)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -442,30 +421,6 @@ impl<E: std::fmt::Display + ?Sized + 'static> CollectDisplay for Collected<'_, E
 // ---------------------------------------------------------------------------------------------
 // Errors in events: their `Display` when they have one, their type's name otherwise
 
-/// How an error appears in a `tracing` event.
-#[derive(Clone, Copy)]
-pub enum Description<'a> {
-    /// The error's own message.
-    Display(&'a dyn std::fmt::Display),
-    /// An error without `Display` (e.g. a generic `E`): its type's name.
-    TypeName(&'static str),
-}
-
-impl std::fmt::Debug for Description<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Description({self})")
-    }
-}
-
-impl std::fmt::Display for Description<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Description::Display(error) => error.fmt(f),
-            Description::TypeName(name) => write!(f, "an error of type {name}"),
-        }
-    }
-}
-
 /// The error to describe, wrapped so that method lookup picks [`DescribeDisplay`] when the type
 /// is `Display` and [`DescribeOther`] otherwise: `(&&Described(&error)).describe()`.
 #[derive(Debug)]
@@ -587,84 +542,114 @@ pub fn site_budget_owned(
 // ---------------------------------------------------------------------------------------------
 // What the engines need to know of an error, whatever its type
 
-/// An error as the engines see it: how to show it, its kind and the delay it asks for, each
-/// known when its type is `Display` or implements [`Classify`].
-#[derive(Debug)]
-pub struct Seen<'a> {
-    /// Its message, or its type's name.
-    pub shown: Description<'a>,
-    /// Its kind, when classified.
-    pub kind: Option<crate::ErrorKind>,
-    /// A server-suggested delay, when classified.
-    pub suggested: Option<Duration>,
-}
+/// The error type `E` of a call, known from its outcome: what the `See*` traits dispatch on,
+/// by autoref, to pick the most `E` allows: `(&&&&observer(&outcome)).see()`.
+pub struct Observer<E>(std::marker::PhantomData<fn(&E)>);
 
-/// The error to see, wrapped so that method lookup picks the impl that knows the most of its
-/// type: `(&&&&Observed(&error)).seen()`.
-#[derive(Debug)]
-pub struct Observed<'a, E>(pub &'a E);
-
-/// Sees a `Display` and [`Classify`] error.
-pub trait SeeAll<'a> {
-    /// What is known of it.
-    fn seen(&self) -> Seen<'a>;
-}
-
-impl<'a, E: std::fmt::Display + Classify> SeeAll<'a> for &&&Observed<'a, E> {
-    fn seen(&self) -> Seen<'a> {
-        Seen {
-            shown: Description::Display(self.0),
-            kind: self.0.error_kind(),
-            suggested: self.0.retry_after(),
-        }
+impl<E> std::fmt::Debug for Observer<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Observer")
     }
 }
 
-/// Sees a [`Classify`] error without `Display`.
-pub trait SeeClassified<'a> {
-    /// What is known of it.
-    fn seen(&self) -> Seen<'a>;
+/// The [`Observer`] of `outcome`'s error type.
+#[inline(always)]
+pub fn observer<T, E>(_outcome: &Result<T, E>) -> Observer<E> {
+    Observer(std::marker::PhantomData)
 }
 
-impl<'a, E: Classify> SeeClassified<'a> for &&Observed<'a, E> {
-    fn seen(&self) -> Seen<'a> {
-        Seen {
-            shown: Description::TypeName(std::any::type_name::<E>()),
-            kind: self.0.error_kind(),
-            suggested: self.0.retry_after(),
-        }
+/// `when = predicate` as a filter of `E`, so that the closure's argument type is inferred.
+#[inline(always)]
+pub fn when<E, F: Fn(&E) -> bool>(
+    _error: &Observer<E>,
+    predicate: F,
+) -> impl crate::ErrorFilter<E> + use<E, F> {
+    predicate
+}
+
+/// `on_retry = hook` for errors of type `E`, so that the closure's argument types are inferred.
+#[inline(always)]
+pub fn on_retry<E, H: Fn(u32, &E, Duration)>(_error: &Observer<E>, hook: H) -> H {
+    hook
+}
+
+fn see_all<E: std::fmt::Display + Classify>(error: &E) -> Seen<'_> {
+    Seen {
+        shown: Description::Display(error),
+        kind: error.error_kind(),
+        suggested: error.retry_after(),
     }
 }
 
-/// Sees a `Display` error that is not classified.
-pub trait SeeDisplayed<'a> {
-    /// What is known of it.
-    fn seen(&self) -> Seen<'a>;
-}
-
-impl<'a, E: std::fmt::Display> SeeDisplayed<'a> for &Observed<'a, E> {
-    fn seen(&self) -> Seen<'a> {
-        Seen {
-            shown: Description::Display(self.0),
-            kind: None,
-            suggested: None,
-        }
+fn see_classified<E: Classify>(error: &E) -> Seen<'_> {
+    Seen {
+        shown: Description::TypeName(std::any::type_name::<E>()),
+        kind: error.error_kind(),
+        suggested: error.retry_after(),
     }
 }
 
-/// Sees any other error: by its type's name.
-pub trait SeeNothing<'a> {
-    /// What is known of it.
-    fn seen(&self) -> Seen<'a>;
+fn see_displayed<E: std::fmt::Display>(error: &E) -> Seen<'_> {
+    Seen {
+        shown: Description::Display(error),
+        kind: None,
+        suggested: None,
+    }
 }
 
-impl<'a, E> SeeNothing<'a> for Observed<'a, E> {
-    fn seen(&self) -> Seen<'a> {
-        Seen {
-            shown: Description::TypeName(std::any::type_name::<E>()),
-            kind: None,
-            suggested: None,
-        }
+fn see_nothing<E>(_error: &E) -> Seen<'_> {
+    Seen {
+        shown: Description::TypeName(std::any::type_name::<E>()),
+        kind: None,
+        suggested: None,
+    }
+}
+
+/// How to see a `Display` and [`Classify`] error.
+pub trait SeeAll<E> {
+    /// The function that sees it.
+    fn see(&self) -> for<'e> fn(&'e E) -> Seen<'e>;
+}
+
+impl<E: std::fmt::Display + Classify> SeeAll<E> for &&&Observer<E> {
+    fn see(&self) -> for<'e> fn(&'e E) -> Seen<'e> {
+        see_all::<E>
+    }
+}
+
+/// How to see a [`Classify`] error without `Display`.
+pub trait SeeClassified<E> {
+    /// The function that sees it.
+    fn see(&self) -> for<'e> fn(&'e E) -> Seen<'e>;
+}
+
+impl<E: Classify> SeeClassified<E> for &&Observer<E> {
+    fn see(&self) -> for<'e> fn(&'e E) -> Seen<'e> {
+        see_classified::<E>
+    }
+}
+
+/// How to see a `Display` error that is not classified.
+pub trait SeeDisplayed<E> {
+    /// The function that sees it.
+    fn see(&self) -> for<'e> fn(&'e E) -> Seen<'e>;
+}
+
+impl<E: std::fmt::Display> SeeDisplayed<E> for &Observer<E> {
+    fn see(&self) -> for<'e> fn(&'e E) -> Seen<'e> {
+        see_displayed::<E>
+    }
+}
+
+/// How to see any other error: by its type's name.
+pub trait SeeNothing<E> {
+    /// The function that sees it.
+    fn see(&self) -> for<'e> fn(&'e E) -> Seen<'e>;
+}
+
+impl<E> SeeNothing<E> for Observer<E> {
+    fn see(&self) -> for<'e> fn(&'e E) -> Seen<'e> {
+        see_nothing::<E>
     }
 }
 

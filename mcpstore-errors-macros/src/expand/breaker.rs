@@ -11,7 +11,9 @@ use crate::func::Function;
 
 pub(super) fn expand(function: &Function, args: &BreakerArgs, inner: TokenStream) -> TokenStream {
     let ret = function.ret_for_inference();
-    let seen = super::seen(quote!(__mcpstore_error));
+    let see = super::see(quote!(::mcpstore_errors::__private::observer(
+        &__mcpstore_outcome
+    )));
     let service = args.service.get().map(|service| {
         quote_spanned!(service.span()=> { let __mcpstore_service: &str = ::core::convert::AsRef::as_ref(&#service); __mcpstore_service })
     });
@@ -46,7 +48,7 @@ pub(super) fn expand(function: &Function, args: &BreakerArgs, inner: TokenStream
                     match &__mcpstore_outcome {
                         ::core::result::Result::Ok(_) => __mcpstore_permit.success(),
                         ::core::result::Result::Err(__mcpstore_error) => {
-                            let __mcpstore_seen = #seen;
+                            let __mcpstore_seen = #see(__mcpstore_error);
                             __mcpstore_permit.failure(__mcpstore_seen.kind, __mcpstore_seen.suggested);
                         }
                     }

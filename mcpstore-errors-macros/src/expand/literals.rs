@@ -53,18 +53,22 @@ fn number(expr: &Expr) -> Option<&Lit> {
     }
 }
 
-/// `literal` as a constant expression checked against `bound`.
-pub(super) fn checked_literal(bound: Bound, literal: &Lit) -> TokenStream {
+/// `literal` as a constant expression checked against `bound`: the bare call where it is
+/// evaluated as a constant (`in_const`), a `const` item of its own otherwise.
+pub(super) fn checked_literal(bound: Bound, literal: &Lit, in_const: bool) -> TokenStream {
     let (ty, call) = bound.check(literal);
+    if in_const {
+        return call;
+    }
     let constant = Ident::new("__MCPSTORE_CHECKED", literal.span());
     quote_spanned!(literal.span()=> { const #constant: #ty = #call; #constant })
 }
 
 /// `value`, checked against `bound` when it is a literal (any other expression is the
 /// runtime's to clamp).
-pub(super) fn checked(bound: Bound, value: &Expr) -> TokenStream {
+pub(super) fn checked(bound: Bound, value: &Expr, in_const: bool) -> TokenStream {
     match number(value) {
-        Some(literal) => checked_literal(bound, literal),
+        Some(literal) => checked_literal(bound, literal, in_const),
         None => value.to_token_stream(),
     }
 }

@@ -331,13 +331,13 @@ fn describe_ref(error: TokenStream) -> TokenStream {
     }
 }
 
-/// What the engines need of the error `error` (a reference): a `Seen` with how to show it, its
-/// kind and its server-suggested delay, as far as its type tells.
-fn seen(error: TokenStream) -> TokenStream {
+/// The function that sees an error of the type `observer` (an `Observer`) stands for: what
+/// the engines need of it, as much as the type allows (autoref picks the richest impl).
+fn see(observer: TokenStream) -> TokenStream {
     quote! {
         {
             use ::mcpstore_errors::__private::{SeeAll as _, SeeClassified as _, SeeDisplayed as _, SeeNothing as _};
-            (&&&&::mcpstore_errors::__private::Observed(#error)).seen()
+            (&&&&#observer).see()
         }
     }
 }

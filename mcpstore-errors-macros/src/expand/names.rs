@@ -42,8 +42,12 @@ impl Table {
     }
 }
 
-/// The value `name` stands for, as a constant expression.
-pub(super) fn resolve(table: Table, name: &Ident) -> TokenStream {
+/// The value `name` stands for, as a constant expression: the bare call where it is
+/// evaluated as a constant (`in_const`), a `const` item of its own otherwise.
+pub(super) fn resolve(table: Table, name: &Ident, in_const: bool) -> TokenStream {
+    if in_const {
+        return table.call(name);
+    }
     let (ty, call) = (table.ty(name), table.call(name));
     let constant = Ident::new("__MCPSTORE_NAMED", name.span());
     quote_spanned!(name.span()=> { const #constant: #ty = #call; #constant })

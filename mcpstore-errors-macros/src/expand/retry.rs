@@ -7,15 +7,13 @@ use syn::{Expr, Ident};
 
 use super::literals::{self, Bound};
 use super::names::{self, Table};
-use super::{operation, rebind_for_run, resupply, seen};
+use super::{operation, rebind_for_run, resupply, see};
 use crate::args::{JitterValue, RetryArgs, RetryFilter};
 use crate::func::Function;
 use crate::valid;
 
 pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) -> TokenStream {
     let policy = policy(args);
-    // In the decision, `__mcpstore_error` is a reference to the error.
-    let seen = seen(quote!(__mcpstore_error));
     let op = operation(function);
     let ret = function.ret_for_inference();
     let retry = Ident::new("__mcpstore_retry", Span::mixed_site());
@@ -27,21 +25,28 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
         .filter_map(|param| rebind_for_run(param, resupply(param)))
         .collect::<Vec<_>>();
 
+    // How to decide after an error: data for the engine, typed by `__mcpstore_observer` (the
+    // error type's `Observer`, bound where the outcome is known).
+    let observer = quote!(__mcpstore_observer);
     let mut filters = Vec::new();
     if let Some(kinds) = args.on.get() {
         let kinds = kinds
             .iter()
-            .map(|kind| names::resolve(Table::ErrorKind, kind));
-        filters.push(quote!(const { ::mcpstore_errors::KindSet::of(&[#(#kinds),*]) }));
+            .map(|kind| names::resolve(Table::ErrorKind, kind, true));
+        // A `const` item, not an inline `const` block: `cargo check` evaluates items, so an
+        // unknown kind is reported there too.
+        filters.push(quote! {{
+            const __MCPSTORE_ON: ::mcpstore_errors::KindSet = ::mcpstore_errors::KindSet::of(&[#(#kinds),*]);
+            __MCPSTORE_ON
+        }});
     }
     match args.when.get() {
         Some(RetryFilter::Retryable(ident)) => {
             filters.push(quote_spanned!(ident.span()=> ::mcpstore_errors::Retryable));
         }
         Some(RetryFilter::Predicate(predicate)) => {
-            let error = Ident::new("__mcpstore_error", Span::call_site());
             filters.push(quote_spanned! {predicate.span()=>
-                ::mcpstore_errors::__private::when(#error, #predicate)
+                ::mcpstore_errors::__private::when(&#observer, #predicate)
             });
         }
         None => {}
@@ -52,41 +57,20 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
         [first, second] => quote!((#first, #second)),
         _ => unreachable!("at most `on` and `when`"),
     };
-    let hook = args.on_retry.get().map(|hook| {
-        let (error, delay) = (
-            Ident::new("__mcpstore_error", Span::call_site()),
-            Ident::new("__mcpstore_delay", Span::call_site()),
-        );
-        quote_spanned! {hook.span()=>
-            ::mcpstore_errors::__private::on_retry(#hook, &#retry, #error, #delay);
-        }
-    });
-    // After an error: the delay before the next attempt, or `None` to return it.
-    let decision = quote! {
-        #retry.failed(
-            __mcpstore_error,
-            &__mcpstore_seen.shown,
-            __mcpstore_seen.kind,
-            &#filter,
-            __mcpstore_seen.suggested,
-        )
-    };
-    let decision = match hook {
-        None => decision,
-        Some(hook) => quote! {
-            match #decision {
-                ::core::option::Option::Some(__mcpstore_delay) => {
-                    #hook
-                    ::core::option::Option::Some(__mcpstore_delay)
-                }
-                ::core::option::Option::None => ::core::option::Option::None,
-            }
+    let hook = match args.on_retry.get() {
+        Some(hook) => quote_spanned! {hook.span()=>
+            ::core::option::Option::Some(&::mcpstore_errors::__private::on_retry(&#observer, #hook))
         },
+        None => quote!(::core::option::Option::None),
     };
-    let on_error = quote! {{
-        let __mcpstore_seen = #seen;
-        #decision
-    }};
+    let see = see(observer.clone());
+    let on_error = quote! {
+        ::mcpstore_errors::__private::OnError {
+            see: #see,
+            filter: &#filter,
+            hook: #hook,
+        }
+    };
     // Whether the predicate rejects the value `value` (a `&T`) points to.
     let rejects_of = |value: TokenStream| {
         args.retry_if_result.get().map(|predicate| {
@@ -187,16 +171,19 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
                 };
                 match __mcpstore_run() {
                     #accept
-                    __mcpstore_first => ::mcpstore_errors::__private::retry_sync(
-                        __mcpstore_policy,
-                        #op,
-                        __mcpstore_started,
-                        #budget_ref,
-                        __mcpstore_first,
-                        &mut __mcpstore_run,
-                        &|#retry, __mcpstore_error| #on_error,
-                        #rejects_fn,
-                    ),
+                    __mcpstore_first => {
+                        let #observer = ::mcpstore_errors::__private::observer(&__mcpstore_first);
+                        ::mcpstore_errors::__private::retry_sync(
+                            __mcpstore_policy,
+                            #op,
+                            __mcpstore_started,
+                            #budget_ref,
+                            __mcpstore_first,
+                            &mut __mcpstore_run,
+                            #on_error,
+                            #rejects_fn,
+                        )
+                    }
                 }
             }
         };
@@ -246,15 +233,11 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
                 // Typed from the signature, so that describing the error does not wait on an
                 // inner layer that never fails to infer its type.
                 let __mcpstore_outcome: #ret = #inner;
+                let #observer = ::mcpstore_errors::__private::observer(&__mcpstore_outcome);
                 let __mcpstore_delay = match __mcpstore_outcome {
                     ::core::result::Result::Ok(__mcpstore_value) => { #on_ok }
                     ::core::result::Result::Err(__mcpstore_error) => {
-                        let __mcpstore_decision = {
-                            let #retry = &mut #retry;
-                            let __mcpstore_error = &__mcpstore_error;
-                            #on_error
-                        };
-                        match __mcpstore_decision {
+                        match #retry.failed_with(&__mcpstore_error, &#on_error) {
                             ::core::option::Option::Some(__mcpstore_delay) => __mcpstore_delay,
                             ::core::option::Option::None => break ::core::result::Result::Err(__mcpstore_error),
                         }
@@ -270,15 +253,45 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
 /// literal, built once on first use otherwise.
 fn policy(args: &RetryArgs) -> TokenStream {
     let config = quote!(::mcpstore_errors::RetryConfig);
-    let mut known = true;
+    let (setters, known) = match setters(args, true) {
+        (setters, true) => (setters, true),
+        _ => (setters(args, false).0, false),
+    };
+    match args.config.get() {
+        None if known => quote! {
+            static __MCPSTORE_POLICY: #config = ::mcpstore_errors::__private::attribute_default() #(#setters)*;
+            let __mcpstore_policy: &#config = &__MCPSTORE_POLICY;
+        },
+        base => {
+            let base = match base {
+                Some(expr) => {
+                    quote_spanned!(expr.span()=> { let __mcpstore_config: #config = #expr; __mcpstore_config })
+                }
+                None => quote!(::mcpstore_errors::__private::attribute_default()),
+            };
+            // A `OnceLock`, not a `LazyLock`: an initialiser that panicked is run again by the
+            // next call instead of poisoning the function for the rest of the process.
+            quote! {
+                static __MCPSTORE_POLICY: ::std::sync::OnceLock<#config> = ::std::sync::OnceLock::new();
+                let __mcpstore_policy: &#config = __MCPSTORE_POLICY.get_or_init(|| #base #(#setters)*);
+            }
+        }
+    }
+}
+
+/// The builder calls the keys stand for, and whether every value is a literal (so that the
+/// policy is a constant). `in_const`: they go into a constant, where a name or a literal is
+/// checked as it is evaluated; otherwise each check is a `const` item of its own.
+fn setters(args: &RetryArgs, in_const: bool) -> (Vec<TokenStream>, bool) {
+    let mut known = args.config.get().is_none();
     let mut setters = Vec::new();
     if let Some(max) = args.max_attempts.get() {
         known &= valid::int_literal(max).is_some();
-        let max = literals::checked(Bound::MaxAttempts, max);
+        let max = literals::checked(Bound::MaxAttempts, max, in_const);
         setters.push(quote!(.max_attempts(#max)));
     }
     if let Some(strategy) = args.strategy.get() {
-        let strategy = names::resolve(Table::Strategy, strategy);
+        let strategy = names::resolve(Table::Strategy, strategy, in_const);
         setters.push(quote!(.strategy(#strategy)));
     }
     if let Some(delay) = args.delay.get() {
@@ -331,10 +344,11 @@ fn policy(args: &RetryArgs) -> TokenStream {
                 let fraction = literals::checked_literal(
                     Bound::JitterFraction,
                     &syn::Lit::Float(fraction.clone()),
+                    in_const,
                 );
                 quote!(::mcpstore_errors::Jitter::Proportional(#fraction))
             }
-            JitterValue::Named(name) => names::resolve(Table::Jitter, name),
+            JitterValue::Named(name) => names::resolve(Table::Jitter, name, in_const),
             JitterValue::Expr(expr) => {
                 known = false;
                 quote_spanned!(expr.span()=> { let __mcpstore_jitter: ::mcpstore_errors::Jitter = #expr; __mcpstore_jitter })
@@ -342,26 +356,7 @@ fn policy(args: &RetryArgs) -> TokenStream {
         };
         setters.push(quote!(.jitter(#jitter)));
     }
-    match args.config.get() {
-        None if known => quote! {
-            static __MCPSTORE_POLICY: #config = ::mcpstore_errors::__private::attribute_default() #(#setters)*;
-            let __mcpstore_policy: &#config = &__MCPSTORE_POLICY;
-        },
-        base => {
-            let base = match base {
-                Some(expr) => {
-                    quote_spanned!(expr.span()=> { let __mcpstore_config: #config = #expr; __mcpstore_config })
-                }
-                None => quote!(::mcpstore_errors::__private::attribute_default()),
-            };
-            // A `OnceLock`, not a `LazyLock`: an initialiser that panicked is run again by the
-            // next call instead of poisoning the function for the rest of the process.
-            quote! {
-                static __MCPSTORE_POLICY: ::std::sync::OnceLock<#config> = ::std::sync::OnceLock::new();
-                let __mcpstore_policy: &#config = __MCPSTORE_POLICY.get_or_init(|| #base #(#setters)*);
-            }
-        }
-    }
+    (setters, known)
 }
 
 /// The string literal `expr` is, looking through the invisible groups and parentheses a

@@ -69,9 +69,67 @@ pub fn deadline_start(config: &RetryConfig) -> Option<Instant> {
     config.get_deadline().map(|_| config.now())
 }
 
+/// An error as the engine sees it: how to show it, its kind and the delay it asks for, each
+/// known when its type is `Display` or implements [`Classify`](crate::Classify).
+#[derive(Debug)]
+pub struct Seen<'a> {
+    /// Its message, or its type's name.
+    pub shown: Description<'a>,
+    /// Its kind, when classified.
+    pub kind: Option<ErrorKind>,
+    /// A server-suggested delay, when classified.
+    pub suggested: Option<Duration>,
+}
+
+/// How an error appears in a `tracing` event.
+#[derive(Clone, Copy)]
+pub enum Description<'a> {
+    /// The error's own message.
+    Display(&'a dyn Display),
+    /// An error without `Display` (e.g. a generic `E`): its type's name.
+    TypeName(&'static str),
+}
+
+impl fmt::Debug for Description<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Description({self})")
+    }
+}
+
+impl Display for Description<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Description::Display(error) => error.fmt(f),
+            Description::TypeName(name) => write!(f, "an error of type {name}"),
+        }
+    }
+}
+
+/// How `#[retry]` decides after an error of type `E`: data, not a closure, so an annotated
+/// function adds no code of its own for it. `see` is picked for `E` at the call site (what
+/// `E` implements decides what can be known of it); `filter` is the attribute's `on` and
+/// `when`; `hook` its `on_retry`.
+pub struct OnError<'a, E> {
+    /// What is known of an error of this type.
+    pub see: for<'e> fn(&'e E) -> Seen<'e>,
+    /// Which errors are retried.
+    pub filter: &'a dyn ErrorFilter<E>,
+    /// Called before each retry with the failed attempt's number, the error and the delay.
+    #[allow(clippy::type_complexity)]
+    pub hook: Option<&'a dyn Fn(u32, &E, Duration)>,
+}
+
+impl<E> fmt::Debug for OnError<'_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OnError")
+            .field("hook", &self.hook.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 /// The retries of a synchronous call whose first attempt returned `first`: an error, or a
-/// value `rejects` refused. `run` makes another attempt; `on_error` decides after an error
-/// (the delay before the next attempt, or `None` to return it). Out of line and generic over
+/// value `rejects` refused. `run` makes another attempt; `on_error` says how to decide after
+/// an error. Out of line and generic over
 /// the outcome alone, so an annotated function's own code is its first attempt and a branch.
 /// The loop's state is built here from `config`, `operation`, `started` and `budget`, not by
 /// the caller: each annotated function then carries a call, not the state's construction.
@@ -85,7 +143,7 @@ pub fn retry_sync<T, E>(
     budget: Option<&RetryBudget>,
     first: Result<T, E>,
     run: &mut dyn FnMut() -> Result<T, E>,
-    on_error: &dyn Fn(&mut RetryLoop<'_>, &E) -> Option<Duration>,
+    on_error: OnError<'_, E>,
     rejects: Option<&dyn Fn(&T) -> bool>,
 ) -> Result<T, E> {
     let mut retry = RetryLoop::started(config, operation, started).with_budget(budget);
@@ -101,7 +159,7 @@ pub fn retry_sync<T, E>(
                 retry.succeeded();
                 None
             }
-            Err(error) => on_error(&mut retry, error),
+            Err(error) => retry.failed_with(error, &on_error),
         };
         match delay {
             Some(delay) => retry.sleep(delay),
@@ -219,6 +277,26 @@ impl<'c> RetryLoop<'c> {
             return None;
         }
         self.schedule(Some(shown), kind, suggested)
+    }
+
+    /// [`failed`](Self::failed) for an error seen and filtered as `on_error` says, with its
+    /// hook called before a retry.
+    #[cold]
+    #[inline(never)]
+    pub fn failed_with<E>(&mut self, error: &E, on_error: &OnError<'_, E>) -> Option<Duration> {
+        let attempt = self.attempt;
+        let seen = (on_error.see)(error);
+        let delay = self.failed(
+            error,
+            &seen.shown,
+            seen.kind,
+            on_error.filter,
+            seen.suggested,
+        )?;
+        if let Some(hook) = on_error.hook {
+            hook(attempt, error, delay);
+        }
+        Some(delay)
     }
 
     /// The current attempt succeeded with a value the result predicate rejects. Returns the
