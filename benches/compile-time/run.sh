@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Compile-time cost of the attributes: generates a crate of 100 realistic functions three
 # times (plain, `#[retry]`, the three attributes stacked), builds each in release mode once to
-# warm its dependencies, then times REPEAT rebuilds of the crate alone and prints the best.
-# The time is the compiler's CPU time (user + system), which other load on the machine
-# disturbs far less than wall time.
+# warm its dependencies, then times REPEAT rebuilds of each crate alone, in turn, and prints
+# the best. The time is the compiler's CPU time (user + system), which other load on the
+# machine disturbs far less than wall time. With INSTRUCTIONS=1 and valgrind installed, it
+# also counts the instructions rustc executes for one rebuild of each, which load does not
+# change at all.
 #
-# Usage: benches/compile-time/run.sh [REPEAT]   (from anywhere; default REPEAT=3)
+# Usage: [INSTRUCTIONS=1] benches/compile-time/run.sh [REPEAT]   (from anywhere; default 3)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 repeat="${1:-3}"
@@ -60,23 +62,48 @@ RS
     } > "$dir/src/lib.rs"
 }
 
-best_of() { # variant -> seconds
-    local dir="$work/$1" best=""
-    (cd "$dir" && cargo build --release --quiet)
-    for _ in $(seq 1 "$repeat"); do
-        touch "$dir/src/lib.rs"
-        local took
-        took=$( { /usr/bin/time -f "%U %S" bash -c "cd '$dir' && cargo build --release --quiet" ; } 2>&1 | tail -1 | awk '{print $1 + $2}')
-        if [ -z "$best" ] || (( $(echo "$took < $best" | bc -l) )); then best=$took; fi
-    done
-    echo "$best"
+rebuild_cpu() { # variant -> seconds of compiler CPU time for one rebuild of the crate alone
+    local dir="$work/$1"
+    touch "$dir/src/lib.rs"
+    { /usr/bin/time -f "%U %S" bash -c "cd '$dir' && cargo build --release --quiet" ; } 2>&1 | tail -1 | awk '{print $1 + $2}'
 }
 
-for variant in plain retry stacked; do generate "$variant"; done
-plain=$(best_of plain)
-retry=$(best_of retry)
-stacked=$(best_of stacked)
+# Instructions rustc executes for one rebuild (valgrind's cachegrind, without its cache
+# simulation): the same on a busy machine as on an idle one.
+rebuild_instructions() { # variant -> billions of instructions
+    local dir="$work/$1" command
+    touch "$dir/src/lib.rs"
+    command=$(cd "$dir" && cargo build --release -v 2>&1 | grep 'Running `' | tail -1 | sed 's/.*Running `//; s/`$//')
+    touch "$dir/src/lib.rs"
+    (cd "$dir" && eval "valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null $command" 2>&1) |
+        awk '/I *refs/ {gsub(",", "", $NF); printf "%.2f", $NF / 1e9}'
+}
+
+variants=(plain retry stacked)
+declare -A best
+for variant in "${variants[@]}"; do
+    generate "$variant"
+    (cd "$work/$variant" && cargo build --release --quiet)
+done
+# Round robin, so that a change in the machine's load falls on every variant alike.
+for _ in $(seq 1 "$repeat"); do
+    for variant in "${variants[@]}"; do
+        took=$(rebuild_cpu "$variant")
+        if [ -z "${best[$variant]:-}" ] || (( $(echo "$took < ${best[$variant]}" | bc -l) )); then
+            best[$variant]=$took
+        fi
+    done
+done
+ratio() { echo "$1 / $2" | bc -l; }
+plain=${best[plain]} retry=${best[retry]} stacked=${best[stacked]}
 printf '| crate of 100 functions | release rebuild (CPU) | vs plain |\n|---|---|---|\n'
 printf '| plain | %.2f s | 1.00x |\n' "$plain"
-printf '| `#[retry]` | %.2f s | %.2fx |\n' "$retry" "$(echo "$retry / $plain" | bc -l)"
-printf '| three stacked | %.2f s | %.2fx |\n' "$stacked" "$(echo "$stacked / $plain" | bc -l)"
+printf '| `#[retry]` | %.2f s | %.2fx |\n' "$retry" "$(ratio "$retry" "$plain")"
+printf '| three stacked | %.2f s | %.2fx |\n' "$stacked" "$(ratio "$stacked" "$plain")"
+if [ "${INSTRUCTIONS:-0}" = 1 ] && command -v valgrind >/dev/null; then
+    plain=$(rebuild_instructions plain) retry=$(rebuild_instructions retry) stacked=$(rebuild_instructions stacked)
+    printf '\n| crate of 100 functions | rustc instructions | vs plain |\n|---|---|---|\n'
+    printf '| plain | %.2f G | 1.00x |\n' "$plain"
+    printf '| `#[retry]` | %.2f G | %.2fx |\n' "$retry" "$(ratio "$retry" "$plain")"
+    printf '| three stacked | %.2f G | %.2fx |\n' "$stacked" "$(ratio "$stacked" "$plain")"
+fi
