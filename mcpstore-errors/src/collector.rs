@@ -1074,6 +1074,7 @@ impl ErrorCollectorBuilder {
 
     /// The collector.
     pub fn build(self) -> ErrorCollector {
+        self.config.clock.warm_up();
         let retired = Arc::new(Shard::default());
         ErrorCollector {
             inner: Arc::new(Inner {
