@@ -142,6 +142,7 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    #[inline]
     fn now(&self) -> SystemTime {
         self.config.clock.now()
     }

@@ -8,7 +8,7 @@
 
 use std::cell::Cell;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::clock::Clock;
 
@@ -55,7 +55,7 @@ fn counter() -> &'static quanta::Clock {
 }
 
 thread_local! {
-    static ANCHOR: Cell<Anchored> = const { Cell::new(Anchored(None)) };
+    static ANCHOR: Anchor = const { Anchor::new() };
 }
 
 /// The system clock's time, derived from this thread's anchor.
@@ -63,43 +63,47 @@ thread_local! {
 fn system_now() -> SystemTime {
     let counter = counter();
     ANCHOR
-        .try_with(|cell| {
-            let mut anchored = cell.get();
-            let now = anchored.now(counter, SystemTime::now);
-            cell.set(anchored);
-            now
-        })
-        // The thread is ending: no anchor to keep.
+        .try_with(|anchor| anchor.now(counter, SystemTime::now))
+        // Unreachable (no destructor to have run), but costs nothing to handle.
         .unwrap_or_else(|_| SystemTime::now())
 }
 
 /// One thread's last reading of the wall clock, with the counter's reading at that moment.
-#[derive(Debug, Clone, Copy)]
-struct Anchored(Option<Anchor>);
-
-#[derive(Debug, Clone, Copy)]
+/// In cells, so that a collect reads and writes only the fields it needs.
+#[derive(Debug)]
 struct Anchor {
-    wall: SystemTime,
-    ticks: u64,
+    wall: Cell<SystemTime>,
+    /// `u64::MAX` until the first reading: no counter reading exceeds it.
+    ticks: Cell<u64>,
     /// The last time given out: times given out never go back by less than `ABSORBED`.
-    last: SystemTime,
+    last: Cell<SystemTime>,
 }
 
-impl Anchored {
+/// `REANCHOR` in nanoseconds, as the counter's deltas come.
+const REANCHOR_NANOS: u64 = REANCHOR.as_nanos() as u64;
+
+impl Anchor {
+    const fn new() -> Self {
+        Anchor {
+            wall: Cell::new(UNIX_EPOCH),
+            ticks: Cell::new(u64::MAX),
+            last: Cell::new(UNIX_EPOCH),
+        }
+    }
+
     /// The wall time: the anchor's plus the counter's time since, while the anchor is
     /// younger than `REANCHOR` and the counter moved forward; otherwise `wall()`, anchored.
     #[inline]
-    fn now(&mut self, counter: &quanta::Clock, wall: impl FnOnce() -> SystemTime) -> SystemTime {
+    fn now(&self, counter: &quanta::Clock, wall: impl FnOnce() -> SystemTime) -> SystemTime {
         let ticks = counter.raw();
-        if let Some(anchor) = &mut self.0 {
-            if ticks > anchor.ticks {
-                let elapsed = Duration::from_nanos(counter.delta_as_nanos(anchor.ticks, ticks));
-                if elapsed < REANCHOR {
-                    if let Some(now) = anchor.wall.checked_add(elapsed) {
-                        let now = now.max(anchor.last);
-                        anchor.last = now;
-                        return now;
-                    }
+        let anchored = self.ticks.get();
+        if ticks > anchored {
+            let elapsed = counter.delta_as_nanos(anchored, ticks);
+            if elapsed < REANCHOR_NANOS {
+                if let Some(now) = self.wall.get().checked_add(Duration::from_nanos(elapsed)) {
+                    let now = now.max(self.last.get());
+                    self.last.set(now);
+                    return now;
                 }
             }
         }
@@ -107,22 +111,17 @@ impl Anchored {
     }
 
     #[cold]
-    fn reanchor(&mut self, ticks: u64, wall: SystemTime) -> SystemTime {
-        let now = match self.0 {
-            Some(Anchor { last, .. })
-                if last
-                    .duration_since(wall)
-                    .is_ok_and(|behind| behind < ABSORBED) =>
-            {
-                last
-            }
-            _ => wall,
-        };
-        self.0 = Some(Anchor {
-            wall,
-            ticks,
-            last: now,
-        });
+    fn reanchor(&self, ticks: u64, wall: SystemTime) -> SystemTime {
+        let anchored = self.ticks.get() != u64::MAX;
+        let last = self.last.get();
+        let absorbed = anchored
+            && last
+                .duration_since(wall)
+                .is_ok_and(|behind| behind < ABSORBED);
+        let now = if absorbed { last } else { wall };
+        self.wall.set(wall);
+        self.ticks.set(ticks);
+        self.last.set(now);
         now
     }
 }
@@ -153,8 +152,6 @@ pub(super) fn inside(then: SystemTime, cutoff: Option<SystemTime>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::time::UNIX_EPOCH;
-
     use super::*;
     use crate::ManualClock;
 
@@ -183,7 +180,7 @@ mod tests {
         ticks: Arc<quanta::Mock>,
         wall: ManualClock,
         reads: Cell<usize>,
-        anchored: Anchored,
+        anchor: Anchor,
     }
 
     impl Rig {
@@ -195,13 +192,13 @@ mod tests {
                 ticks,
                 wall: ManualClock::new(),
                 reads: Cell::new(0),
-                anchored: Anchored(None),
+                anchor: Anchor::new(),
             }
         }
 
-        fn now(&mut self) -> SystemTime {
+        fn now(&self) -> SystemTime {
             let (wall, reads) = (&self.wall, &self.reads);
-            self.anchored.now(&self.counter, || {
+            self.anchor.now(&self.counter, || {
                 reads.set(reads.get() + 1);
                 wall.system_time()
             })
@@ -216,7 +213,7 @@ mod tests {
 
     #[test]
     fn between_anchors_the_time_comes_from_the_counter_alone() {
-        let mut rig = Rig::new();
+        let rig = Rig::new();
         let start = rig.now();
         assert_eq!(start, rig.wall.system_time());
         for step in 1..10 {
@@ -226,13 +223,17 @@ mod tests {
         assert_eq!(rig.reads.get(), 1, "the wall clock was read once");
         rig.pass(REANCHOR);
         assert_eq!(rig.now(), rig.wall.system_time());
-        assert_eq!(rig.reads.get(), 2, "an anchor older than REANCHOR is renewed");
+        assert_eq!(
+            rig.reads.get(),
+            2,
+            "an anchor older than REANCHOR is renewed"
+        );
     }
 
     #[test]
     fn a_stepped_clock_is_followed_within_the_period() {
         for step_back in [false, true] {
-            let mut rig = Rig::new();
+            let rig = Rig::new();
             let start = rig.now();
             let stepped = if step_back {
                 start - Duration::from_secs(3600)
@@ -244,7 +245,11 @@ mod tests {
             rig.pass(REANCHOR / 2);
             assert_eq!(rig.now(), start + REANCHOR / 2);
             rig.pass(REANCHOR / 2);
-            assert_eq!(rig.now(), stepped + REANCHOR, "followed once the period ends");
+            assert_eq!(
+                rig.now(),
+                stepped + REANCHOR,
+                "followed once the period ends"
+            );
             rig.pass(Duration::from_micros(10));
             assert_eq!(rig.now(), stepped + REANCHOR + Duration::from_micros(10));
         }
@@ -252,7 +257,7 @@ mod tests {
 
     #[test]
     fn a_small_step_back_is_absorbed_and_a_thread_times_never_go_back() {
-        let mut rig = Rig::new();
+        let rig = Rig::new();
         let start = rig.now();
         // The counter runs 90 µs fast over 900 µs (as against a slewed system clock).
         rig.ticks.increment(Duration::from_micros(990));
@@ -275,7 +280,7 @@ mod tests {
 
     #[test]
     fn a_counter_that_goes_back_or_stands_still_renews_the_anchor() {
-        let mut rig = Rig::new();
+        let rig = Rig::new();
         rig.now();
         rig.wall.advance(Duration::from_secs(1));
         rig.ticks.decrement(Duration::from_millis(1));
