@@ -19,6 +19,7 @@ mod limits;
 mod pretty;
 mod record;
 mod redact;
+mod ring;
 mod shard;
 mod summary;
 
@@ -460,21 +461,24 @@ impl ErrorCollector {
             function,
         });
         let now = self.inner.now();
-        let mut left = shard::Leftover::default();
-        let check_rate = match shard::record_local(&self.inner, key, &mut pending, now, &mut left) {
-            Ok(check_rate) => check_rate,
-            // A `McpStoreError` the shard does not hold yet: its details are checked here,
-            // unlocked, and it is recorded as checked (so never refused again).
-            Err(shard::Refused) => {
-                pending = pending.take().map(|collected| Collected {
-                    error: redact::mask_details(collected.error),
-                    ..collected
-                });
-                shard::record_local(&self.inner, key, &mut pending, now, &mut left)
-                    .unwrap_or_default()
+        let check_rate = {
+            // Dropped where it lies at the end of this block (unlocked): `drop(left)` moved it
+            // first, a copy per collect.
+            let mut left = shard::Leftover::default();
+            match shard::record_local(&self.inner, key, &mut pending, now, &mut left) {
+                Ok(check_rate) => check_rate,
+                // A `McpStoreError` the shard does not hold yet: its details are checked here,
+                // unlocked, and it is recorded as checked (so never refused again).
+                Err(shard::Refused) => {
+                    pending = pending.take().map(|collected| Collected {
+                        error: redact::mask_details(collected.error),
+                        ..collected
+                    });
+                    shard::record_local(&self.inner, key, &mut pending, now, &mut left)
+                        .unwrap_or_default()
+                }
             }
         };
-        drop(left);
         if let Some((name, state)) = check_rate {
             if let Some(alert) = self.inner.check_rate(name, &state, now) {
                 self.inner.callbacks.deliver(&alert, self);

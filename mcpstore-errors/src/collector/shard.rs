@@ -11,6 +11,7 @@ use super::alert::AlertState;
 use super::clock::{cutoff, inside, within};
 use super::context::Context;
 use super::record::{ErrorRecord, Payload, TypeKey};
+use super::ring::Ring;
 use super::{Config, Inner};
 use crate::{ErrorKind, McpStoreError};
 
@@ -30,7 +31,7 @@ impl Shard {
 #[derive(Debug, Default)]
 pub(super) struct ShardData {
     /// Oldest first, at most `max_errors`.
-    pub(super) records: VecDeque<Entry>,
+    pub(super) records: Ring<Entry>,
     /// The `McpStoreError`s this shard's entries hold once for many.
     interned: Interned,
     pub(super) types: Vec<TypeSlot>,
@@ -428,21 +429,31 @@ impl ShardData {
             }
             Incoming::Other(payload) => Held::Own(payload),
         };
-        self.records.push_back(Entry {
+        let entry = Entry {
             timestamp: now,
             error_type,
             code,
             held,
             context: collected.context,
             function: collected.function,
-        });
-        if self.records.len() > config.max_errors {
-            if let Some(entry) = self.records.pop_front() {
-                self.interned.release(&entry.held);
-                // The common entry (its error in the table, a static context) drops nothing.
-                if !entry.drops_nothing() {
-                    left.evicted = Some(entry);
-                }
+        };
+        if let Some(oldest) = self.records.oldest_when_full(config.max_errors) {
+            // The new entry takes the oldest's place: the oldest is moved out only when
+            // dropping it may run code.
+            self.interned.release(&oldest.held);
+            if oldest.drops_nothing() {
+                *oldest = entry;
+            } else {
+                left.evicted = Some(std::mem::replace(oldest, entry));
+            }
+            self.records.turn();
+        } else if config.max_errors > 0 {
+            self.records.push(entry, config.max_errors);
+        } else {
+            // Nothing is kept.
+            self.interned.release(&entry.held);
+            if !entry.drops_nothing() {
+                left.evicted = Some(entry);
             }
         }
         Ok(check_rate)
@@ -510,15 +521,13 @@ impl ShardData {
     pub(super) fn absorb(&mut self, inner: &Inner, mut other: ShardData) -> Leftovers {
         let config = &inner.config;
         // Their entries leave their table: each holds its own error from now on.
-        let theirs = std::mem::take(&mut other.records)
-            .into_iter()
-            .map(|mut entry| {
-                if let Held::Interned(_) = entry.held {
-                    entry.held = Held::Own(other.payload_of(&entry.held));
-                }
-                entry
-            });
-        let mut records: Vec<Entry> = self.records.drain(..).collect();
+        let theirs = other.records.take().into_iter().map(|mut entry| {
+            if let Held::Interned(_) = entry.held {
+                entry.held = Held::Own(other.payload_of(&entry.held));
+            }
+            entry
+        });
+        let mut records: Vec<Entry> = self.records.take();
         records.extend(theirs);
         records.sort_by_key(|entry| entry.timestamp);
         let keep = records.split_off(records.len().saturating_sub(config.max_errors));
@@ -554,7 +563,7 @@ impl ShardData {
             slot.publish(0);
         }
         Leftovers {
-            entries: std::mem::take(&mut self.records).into(),
+            entries: self.records.take(),
             errors: self.interned.take(),
         }
     }
