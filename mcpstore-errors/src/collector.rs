@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, SystemTime};
 
 use self::alert::{AlertState, Callbacks};
-use self::clock::TimeSource;
+use self::clock::{Stamp, TimeSource};
 use self::shard::{Collected, Incoming, Shard, ShardData};
 use crate::McpStoreError;
 
@@ -144,7 +144,7 @@ pub(crate) struct Inner {
 
 impl Inner {
     #[inline]
-    fn now(&self) -> SystemTime {
+    fn now(&self) -> Stamp {
         self.config.clock.now()
     }
 
@@ -214,12 +214,7 @@ impl Inner {
     /// exact) and moves the alert state; returns the alert to deliver when this error starts
     /// a burst.
     #[cold]
-    fn check_rate(
-        &self,
-        name: &'static str,
-        state: &AlertState,
-        now: SystemTime,
-    ) -> Option<RateAlert> {
+    fn check_rate(&self, name: &'static str, state: &AlertState, now: Stamp) -> Option<RateAlert> {
         let _gate = state.gate();
         let count = self.with_shards_mut(|shards| {
             shards
@@ -234,7 +229,7 @@ impl Inner {
                 count,
                 threshold: self.config.alert_threshold,
                 window: self.config.alert_window,
-                at: now,
+                at: now.time(),
             })
     }
 }
@@ -683,7 +678,7 @@ impl ErrorCollector {
     /// assert!(collector.trend("ServiceNotFoundError").is_empty());
     /// ```
     pub fn trend(&self, error_type: &str) -> Vec<SystemTime> {
-        let mut times: Vec<SystemTime> = self.inner.with_shards(|shards| {
+        let mut times: Vec<Stamp> = self.inner.with_shards(|shards| {
             shards
                 .iter()
                 .flat_map(|shard| shard.types.iter())
@@ -693,8 +688,7 @@ impl ErrorCollector {
         });
         times.sort_unstable();
         let skip = times.len().saturating_sub(self.inner.config.trend_length);
-        times.drain(..skip);
-        times
+        times.into_iter().skip(skip).map(Stamp::time).collect()
     }
 
     /// Empties the history and the trends, and re-arms every alert. Statistics are kept: they
@@ -807,7 +801,7 @@ impl ErrorCollector {
             .with_shards(|shards| (history::copy_all(shards), statistics(shards)));
         // Choosing and ordering the newest, like formatting, holds no lock.
         export::Snapshot {
-            now,
+            now: now.time(),
             records: history::newest_of_copies(copies, self.inner.config.max_errors),
             statistics,
         }
@@ -828,7 +822,7 @@ impl ErrorCollector {
     pub fn export_default(&self, dir: impl AsRef<Path>) -> Result<PathBuf, McpStoreError> {
         let path = dir
             .as_ref()
-            .join(export::default_file_name(self.inner.now())?);
+            .join(export::default_file_name(self.inner.now().time())?);
         self.export(&path)?;
         Ok(path)
     }

@@ -5,6 +5,9 @@
 //! derives the time from the CPU's counter (`quanta`: the TSC, ~18 ns; where the counter is
 //! unusable, quanta reads the monotonic clock and nothing is gained or lost). A step of the
 //! system clock, forwards or back, is followed within `REANCHOR`.
+//!
+//! Times are kept as [`Stamp`]s, integers: `SystemTime`'s arithmetic and comparisons are
+//! calls into std, several per collect.
 
 use std::cell::Cell;
 use std::sync::{Arc, OnceLock};
@@ -20,10 +23,10 @@ pub(super) enum TimeSource {
 
 impl TimeSource {
     #[inline]
-    pub(super) fn now(&self) -> SystemTime {
+    pub(super) fn now(&self) -> Stamp {
         match self {
             TimeSource::System => system_now(),
-            TimeSource::Custom(clock) => clock.system_time(),
+            TimeSource::Custom(clock) => Stamp::of(clock.system_time()),
         }
     }
 
@@ -48,6 +51,31 @@ const REANCHOR: Duration = Duration::from_millis(1);
 /// being set, and is followed.
 const ABSORBED: Duration = Duration::from_micros(100);
 
+/// A wall-clock time in nanoseconds after the Unix epoch (negative before it), from 1677 to
+/// 2262: a time outside is taken as the nearest end (as [`ManualClock`](crate::ManualClock)
+/// keeps its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(super) struct Stamp(i64);
+
+impl Stamp {
+    pub(super) fn of(time: SystemTime) -> Stamp {
+        Stamp(match time.duration_since(UNIX_EPOCH) {
+            Ok(after) => i64::try_from(after.as_nanos()).unwrap_or(i64::MAX),
+            Err(before) => i64::try_from(before.duration().as_nanos()).map_or(i64::MIN, |n| -n),
+        })
+    }
+
+    /// The `SystemTime` (every stamp is one).
+    pub(super) fn time(self) -> SystemTime {
+        let nanos = Duration::from_nanos(self.0.unsigned_abs());
+        if self.0 >= 0 {
+            UNIX_EPOCH + nanos
+        } else {
+            UNIX_EPOCH - nanos
+        }
+    }
+}
+
 static COUNTER: OnceLock<quanta::Clock> = OnceLock::new();
 
 fn counter() -> &'static quanta::Clock {
@@ -60,64 +88,63 @@ thread_local! {
 
 /// The system clock's time, derived from this thread's anchor.
 #[inline]
-fn system_now() -> SystemTime {
+fn system_now() -> Stamp {
     let counter = counter();
     ANCHOR
         .try_with(|anchor| anchor.now(counter, SystemTime::now))
         // Unreachable (no destructor to have run), but costs nothing to handle.
-        .unwrap_or_else(|_| SystemTime::now())
+        .unwrap_or_else(|_| Stamp::of(SystemTime::now()))
 }
 
 /// One thread's last reading of the wall clock, with the counter's reading at that moment.
 /// In cells, so that a collect reads and writes only the fields it needs.
 #[derive(Debug)]
 struct Anchor {
-    wall: Cell<SystemTime>,
+    wall: Cell<Stamp>,
     /// `u64::MAX` until the first reading: no counter reading exceeds it.
     ticks: Cell<u64>,
     /// The last time given out: times given out never go back by less than `ABSORBED`.
-    last: Cell<SystemTime>,
+    last: Cell<Stamp>,
 }
 
-/// `REANCHOR` in nanoseconds, as the counter's deltas come.
+/// `REANCHOR` and `ABSORBED` in nanoseconds.
 const REANCHOR_NANOS: u64 = REANCHOR.as_nanos() as u64;
+const ABSORBED_NANOS: i64 = ABSORBED.as_nanos() as i64;
 
 impl Anchor {
     const fn new() -> Self {
         Anchor {
-            wall: Cell::new(UNIX_EPOCH),
+            wall: Cell::new(Stamp(0)),
             ticks: Cell::new(u64::MAX),
-            last: Cell::new(UNIX_EPOCH),
+            last: Cell::new(Stamp(0)),
         }
     }
 
     /// The wall time: the anchor's plus the counter's time since, while the anchor is
     /// younger than `REANCHOR` and the counter moved forward; otherwise `wall()`, anchored.
     #[inline]
-    fn now(&self, counter: &quanta::Clock, wall: impl FnOnce() -> SystemTime) -> SystemTime {
+    fn now(&self, counter: &quanta::Clock, wall: impl FnOnce() -> SystemTime) -> Stamp {
         let ticks = counter.raw();
         let anchored = self.ticks.get();
         if ticks > anchored {
             let elapsed = counter.delta_as_nanos(anchored, ticks);
             if elapsed < REANCHOR_NANOS {
-                if let Some(now) = self.wall.get().checked_add(Duration::from_nanos(elapsed)) {
-                    let now = now.max(self.last.get());
+                // Below a millisecond: fits, and adds to any stamp but the last millisecond's.
+                if let Some(now) = self.wall.get().0.checked_add(elapsed as i64) {
+                    let now = Stamp(now).max(self.last.get());
                     self.last.set(now);
                     return now;
                 }
             }
         }
-        self.reanchor(ticks, wall())
+        self.reanchor(ticks, Stamp::of(wall()))
     }
 
     #[cold]
-    fn reanchor(&self, ticks: u64, wall: SystemTime) -> SystemTime {
+    fn reanchor(&self, ticks: u64, wall: Stamp) -> Stamp {
         let anchored = self.ticks.get() != u64::MAX;
         let last = self.last.get();
-        let absorbed = anchored
-            && last
-                .duration_since(wall)
-                .is_ok_and(|behind| behind < ABSORBED);
+        let absorbed = anchored && last >= wall && last.0 - wall.0 < ABSORBED_NANOS;
         let now = if absorbed { last } else { wall };
         self.wall.set(wall);
         self.ticks.set(ticks);
@@ -129,24 +156,22 @@ impl Anchor {
 /// Whether `then` lies within `window` before `now`; a `then` after `now` (the clock stepped
 /// back) counts as within.
 #[inline]
-pub(super) fn within(now: SystemTime, then: SystemTime, window: Duration) -> bool {
-    match now.duration_since(then) {
-        Ok(age) => age < window,
-        Err(_) => true,
-    }
+pub(super) fn within(now: Stamp, then: Stamp, window: Duration) -> bool {
+    i128::from(now.0) - i128::from(then.0) < window.as_nanos() as i128
 }
 
 /// The time after which a time lies within `window` before `now`; `None` when every time
-/// does (`now - window` precedes the clock's range). With [`inside`], `within` with the
+/// does (`now - window` precedes the range of stamps). With [`inside`], `within` with the
 /// subtraction done once for many times.
 #[inline]
-pub(super) fn cutoff(now: SystemTime, window: Duration) -> Option<SystemTime> {
-    now.checked_sub(window)
+pub(super) fn cutoff(now: Stamp, window: Duration) -> Option<Stamp> {
+    let window = i64::try_from(window.as_nanos()).ok()?;
+    now.0.checked_sub(window).map(Stamp)
 }
 
 /// Whether `then` lies after `cutoff`: `within(now, then, window)` for `cutoff(now, window)`.
 #[inline]
-pub(super) fn inside(then: SystemTime, cutoff: Option<SystemTime>) -> bool {
+pub(super) fn inside(then: Stamp, cutoff: Option<Stamp>) -> bool {
     cutoff.is_none_or(|cutoff| then > cutoff)
 }
 
@@ -159,9 +184,12 @@ mod tests {
     fn inside_the_cutoff_agrees_with_within() {
         let base = UNIX_EPOCH + Duration::from_secs(10);
         let windows = [0, 1, 999, 1_000, 1_001, 10_000, u64::MAX].map(Duration::from_millis);
-        for now in [UNIX_EPOCH, base, base + Duration::from_millis(1)] {
-            for then_millis in [0, 8_999, 9_000, 9_001, 10_000, 10_001, 20_000] {
-                let then = UNIX_EPOCH + Duration::from_millis(then_millis);
+        let ends = [Stamp(i64::MIN), Stamp(i64::MAX)];
+        let nows = [UNIX_EPOCH, base, base + Duration::from_millis(1)].map(Stamp::of);
+        for now in nows.into_iter().chain(ends) {
+            let thens = [0, 8_999, 9_000, 9_001, 10_000, 10_001, 20_000]
+                .map(|millis| Stamp::of(UNIX_EPOCH + Duration::from_millis(millis)));
+            for then in thens.into_iter().chain(ends) {
                 for window in windows {
                     assert_eq!(
                         inside(then, cutoff(now, window)),
@@ -198,10 +226,12 @@ mod tests {
 
         fn now(&self) -> SystemTime {
             let (wall, reads) = (&self.wall, &self.reads);
-            self.anchor.now(&self.counter, || {
-                reads.set(reads.get() + 1);
-                wall.system_time()
-            })
+            self.anchor
+                .now(&self.counter, || {
+                    reads.set(reads.get() + 1);
+                    wall.system_time()
+                })
+                .time()
         }
 
         /// Time passes on both clocks.
@@ -295,10 +325,10 @@ mod tests {
     fn the_system_source_stays_close_to_the_system_clock_and_never_goes_back() {
         let source = TimeSource::System;
         source.warm_up();
-        let mut last = source.now();
+        let mut last = source.now().time();
         for _ in 0..10_000 {
             let before = SystemTime::now();
-            let now = source.now();
+            let now = source.now().time();
             let after = SystemTime::now();
             assert!(now >= last, "{now:?} after {last:?}");
             // Within a period plus the absorbed drift of the system clock's reads around it.
@@ -306,5 +336,26 @@ mod tests {
             assert!(now + slack >= before && now <= after + slack);
             last = now;
         }
+    }
+
+    #[test]
+    fn a_stamp_is_the_time_to_the_nanosecond_and_clamps_beyond_its_range() {
+        let year = Duration::from_secs(365 * 86_400);
+        for time in [
+            UNIX_EPOCH,
+            UNIX_EPOCH + Duration::new(1_767_225_600, 123_456_789),
+            UNIX_EPOCH - Duration::new(1, 500_000_000),
+            UNIX_EPOCH + 200 * year,
+            UNIX_EPOCH - 200 * year,
+        ] {
+            assert_eq!(Stamp::of(time).time(), time);
+        }
+        assert!(Stamp::of(UNIX_EPOCH - Duration::new(1, 0)) < Stamp::of(UNIX_EPOCH));
+        assert_eq!(Stamp::of(UNIX_EPOCH + 300 * year), Stamp(i64::MAX));
+        assert_eq!(Stamp::of(UNIX_EPOCH - 300 * year), Stamp(i64::MIN));
+        assert_eq!(
+            Stamp(i64::MIN).time(),
+            UNIX_EPOCH - Duration::from_nanos(1 << 63)
+        );
     }
 }

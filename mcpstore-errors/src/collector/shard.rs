@@ -5,10 +5,10 @@ use std::any::TypeId;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use super::alert::AlertState;
-use super::clock::{cutoff, inside, within};
+use super::clock::{Stamp, cutoff, inside, within};
 use super::context::Context;
 use super::record::{ErrorRecord, Payload, TypeKey};
 use super::ring::Ring;
@@ -38,14 +38,14 @@ pub(super) struct ShardData {
     kind_slots: [Option<u32>; ErrorKind::ALL.len()],
     type_slots: Vec<(TypeId, u32)>,
     /// The time of this shard's last collect, to notice the clock stepping back.
-    last_now: Option<SystemTime>,
+    last_now: Option<Stamp>,
 }
 
 impl TypeSlot {
     /// Inserts `now` in time order (at the end, unless the clock stepped back) and drops the
     /// oldest beyond `capacity`.
     #[inline]
-    fn push_time(&mut self, now: SystemTime, capacity: usize) {
+    fn push_time(&mut self, now: Stamp, capacity: usize) {
         match self.trend.back() {
             Some(&last) if now < last => {
                 let at = self.trend.partition_point(|&then| then <= now);
@@ -60,7 +60,7 @@ impl TypeSlot {
 
     /// How many of the trend's times lie within `window` before `now`. The trend is in time
     /// order, so a binary search finds the oldest one inside.
-    fn recent(&self, now: SystemTime, window: Duration) -> usize {
+    fn recent(&self, now: Stamp, window: Duration) -> usize {
         let first_inside = self
             .trend
             .partition_point(|&then| !within(now, then, window));
@@ -70,7 +70,7 @@ impl TypeSlot {
     /// `recent`, counting from the newest and stopping at `cap`: outside a burst only a few
     /// times are inside the window.
     #[inline]
-    fn recent_up_to(&self, now: SystemTime, window: Duration, cap: usize) -> usize {
+    fn recent_up_to(&self, now: Stamp, window: Duration, cap: usize) -> usize {
         let cutoff = cutoff(now, window);
         self.trend
             .iter()
@@ -99,7 +99,7 @@ impl TypeSlot {
     #[inline]
     fn rate_check(
         &mut self,
-        now: SystemTime,
+        now: Stamp,
         config: &Config,
         stepped_back: bool,
     ) -> Option<(&'static str, Arc<AlertState>)> {
@@ -133,7 +133,7 @@ pub(super) struct TypeSlot {
     pub(super) count: u64,
     /// In time order (oldest first, even when the clock steps back), at most
     /// `Config::trend_capacity`.
-    pub(super) trend: VecDeque<SystemTime>,
+    pub(super) trend: VecDeque<Stamp>,
     pub(super) alert: Arc<AlertState>,
     /// This shard's share of `alert`'s window count: its count within the window when last
     /// computed. Changed only under this shard's lock, together with `alert`'s sum.
@@ -145,7 +145,7 @@ pub(super) struct TypeSlot {
 /// it touches no reference count another thread also touches.
 #[derive(Debug)]
 pub(super) struct Entry {
-    pub(super) timestamp: SystemTime,
+    pub(super) timestamp: Stamp,
     pub(super) error_type: &'static str,
     /// The kind of the `McpStoreError` the error is or wraps: the summary's code.
     pub(super) code: Option<ErrorKind>,
@@ -381,7 +381,7 @@ impl ShardData {
         inner: &Inner,
         key: TypeKey,
         pending: &mut Option<Collected<'e>>,
-        now: SystemTime,
+        now: Stamp,
         left: &mut Leftover,
     ) -> Result<Option<RateCheck>, Refused> {
         // The error's slot in the table, looked up once. Refused before anything changes:
@@ -504,7 +504,7 @@ impl ShardData {
     /// How many errors of `name` this shard saw within the alert window before `now`, also
     /// published as this shard's share of the type's window count (the caller holds every
     /// shard's lock, so the published counts become exact for `now`).
-    pub(super) fn recent(&mut self, name: &'static str, now: SystemTime, config: &Config) -> usize {
+    pub(super) fn recent(&mut self, name: &'static str, now: Stamp, config: &Config) -> usize {
         self.types
             .iter_mut()
             .find(|slot| std::ptr::eq(slot.name, name))
@@ -544,7 +544,7 @@ impl ShardData {
             // The sum stays an upper bound of the merged trend's window count, and the type's
             // total is unchanged.
             ours.published += theirs.published;
-            let mut trend: Vec<SystemTime> = ours.trend.drain(..).collect();
+            let mut trend: Vec<Stamp> = ours.trend.drain(..).collect();
             trend.extend(theirs.trend);
             trend.sort();
             let skip = trend.len().saturating_sub(config.trend_capacity());
@@ -621,7 +621,7 @@ pub(super) fn record_local(
     inner: &Arc<Inner>,
     key: TypeKey,
     pending: &mut Option<Collected<'_>>,
-    now: SystemTime,
+    now: Stamp,
     left: &mut Leftover,
 ) -> Result<Option<RateCheck>, Refused> {
     let recorded = LOCAL.try_with(|local| {
@@ -827,8 +827,14 @@ mod tests {
             });
             let key = TypeKey::Kind(ErrorKind::Connection);
             assert!(
-                data.record(inner, key, &mut pending, SystemTime::now(), &mut left)
-                    .is_ok()
+                data.record(
+                    inner,
+                    key,
+                    &mut pending,
+                    Stamp::of(std::time::SystemTime::now()),
+                    &mut left
+                )
+                .is_ok()
             );
             assert!(pending.is_none(), "recorded");
             left.evicted.is_some()
@@ -874,7 +880,7 @@ mod tests {
         };
         // Times every 250 ms, one pushed out of order as after a clock step back.
         for millis in (0..5_000).step_by(250).chain([1_100]) {
-            slot.push_time(base + Duration::from_millis(millis), 100);
+            slot.push_time(Stamp::of(base + Duration::from_millis(millis)), 100);
         }
         assert!(
             slot.trend
@@ -883,7 +889,7 @@ mod tests {
                 .all(|(a, b)| a <= b)
         );
         for now_millis in (0..6_000).step_by(125) {
-            let now = base + Duration::from_millis(now_millis);
+            let now = Stamp::of(base + Duration::from_millis(now_millis));
             for window in [0, 1, 250, 251, 1_000, 10_000].map(Duration::from_millis) {
                 let exact = slot.recent(now, window);
                 assert_eq!(slot.recent_up_to(now, window, usize::MAX), exact);
