@@ -30,8 +30,8 @@ impl TimeSource {
         }
     }
 
-    /// Calibrates the counter (once per process, a millisecond or so) when the collector is
-    /// built, rather than in its first collect.
+    /// Calibrates the counter (once per process: 0.65 ms on the 2-core VM the benches run
+    /// on, at most 200 ms) when the collector is built, rather than in its first collect.
     pub(super) fn warm_up(&self) {
         if let TimeSource::System = self {
             counter();
