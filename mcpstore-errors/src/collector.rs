@@ -903,7 +903,11 @@ mod tests {
         for (i, record) in records.iter().enumerate() {
             assert_eq!(record.message(), i.to_string());
         }
-        assert!(records.windows(2).all(|w| w[0].timestamp() <= w[1].timestamp()));
+        assert!(
+            records
+                .windows(2)
+                .all(|w| w[0].timestamp() <= w[1].timestamp())
+        );
         let slack = Duration::from_millis(2);
         assert!(records[0].timestamp() + slack >= before);
         assert!(records[count - 1].timestamp() <= after + slack);
