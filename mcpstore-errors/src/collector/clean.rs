@@ -28,7 +28,12 @@ struct Remembered {
 }
 
 thread_local! {
-    static CLEAN: RefCell<Remembered> = RefCell::new(Remembered::default());
+    static CLEAN: RefCell<Remembered> = const {
+        RefCell::new(Remembered {
+            verdicts: Vec::new(),
+            next: 0,
+        })
+    };
 }
 
 /// Whether `collector` found `context` clean before, on this thread.

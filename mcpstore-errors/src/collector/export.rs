@@ -110,10 +110,11 @@ fn write_record<W: Write>(
     fragments: &mut Fragments,
     datetimes: &mut Datetimes,
 ) -> io::Result<()> {
+    let timestamp = record.timestamp.time();
     writer.write_all(b"\n      \"timestamp\": ")?;
-    write_value(writer, RECORD_FIELD, &unix_seconds(record.timestamp))?;
+    write_value(writer, RECORD_FIELD, &unix_seconds(timestamp))?;
     writer.write_all(b",\n      \"datetime\": ")?;
-    datetimes.write(writer, record.timestamp)?;
+    datetimes.write(writer, timestamp)?;
     let error_key = match &record.payload {
         Payload::Store(error) => Some([
             record.error_type.as_ptr() as usize,

@@ -1,8 +1,8 @@
 //! Reading the history across shards: the newest `max_errors` records, oldest first.
 
 use std::sync::MutexGuard;
-use std::time::SystemTime;
 
+use super::clock::Stamp;
 use super::record::ErrorRecord;
 use super::shard::{Entry, ShardData};
 
@@ -49,7 +49,7 @@ fn order(a: &(usize, usize, &Entry), b: &(usize, usize, &Entry)) -> std::cmp::Or
 }
 
 /// A record copied out of a shard, with what orders it: time, then shard, then position.
-pub(super) type Copied = ((SystemTime, usize, usize), ErrorRecord);
+pub(super) type Copied = ((Stamp, usize, usize), ErrorRecord);
 
 /// Copies every record of every shard (pointers only), for [`newest_of_copies`] to choose and order once
 /// the locks are released.

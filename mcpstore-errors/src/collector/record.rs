@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 use serde_json::{Map, Value};
 
+use super::clock::Stamp;
 use super::context::{Context, ContextView, with_function};
 use crate::error::unix_seconds;
 use crate::{ErrorKind, McpStoreError};
@@ -39,7 +40,7 @@ use crate::{ErrorKind, McpStoreError};
 /// ```
 #[derive(Debug)]
 pub struct ErrorRecord {
-    pub(super) timestamp: SystemTime,
+    pub(super) timestamp: Stamp,
     pub(super) error_type: &'static str,
     pub(super) payload: Payload,
     /// Shared: copying a record copies a pointer, not the JSON.
@@ -168,7 +169,7 @@ impl TypeKey {
 impl ErrorRecord {
     /// When the error was collected (the collector's clock).
     pub fn timestamp(&self) -> SystemTime {
-        self.timestamp
+        self.timestamp.time()
     }
 
     /// The error's type: the class name of a [`McpStoreError`]'s kind (e.g.
@@ -233,8 +234,9 @@ impl Serialize for ErrorRecord {
             function: self.function,
         };
         let mut state = serializer.serialize_struct("ErrorRecord", 7)?;
-        state.serialize_field("timestamp", &unix_seconds(self.timestamp))?;
-        state.serialize_field("datetime", &iso_datetime(self.timestamp))?;
+        let timestamp = self.timestamp.time();
+        state.serialize_field("timestamp", &unix_seconds(timestamp))?;
+        state.serialize_field("datetime", &iso_datetime(timestamp))?;
         state.serialize_field("error_type", self.error_type)?;
         state.serialize_field("error_message", self.message())?;
         state.serialize_field("error_code", &self.code())?;

@@ -5,12 +5,13 @@ use std::any::TypeId;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use super::alert::AlertState;
-use super::clock::{cutoff, inside, within};
+use super::clock::{Stamp, cutoff, inside, within};
 use super::context::Context;
 use super::record::{ErrorRecord, Payload, TypeKey};
+use super::ring::Ring;
 use super::{Config, Inner};
 use crate::{ErrorKind, McpStoreError};
 
@@ -30,21 +31,21 @@ impl Shard {
 #[derive(Debug, Default)]
 pub(super) struct ShardData {
     /// Oldest first, at most `max_errors`.
-    pub(super) records: VecDeque<Entry>,
+    pub(super) records: Ring<Entry>,
     /// The `McpStoreError`s this shard's entries hold once for many.
     interned: Interned,
     pub(super) types: Vec<TypeSlot>,
     kind_slots: [Option<u32>; ErrorKind::ALL.len()],
     type_slots: Vec<(TypeId, u32)>,
     /// The time of this shard's last collect, to notice the clock stepping back.
-    last_now: Option<SystemTime>,
+    last_now: Option<Stamp>,
 }
 
 impl TypeSlot {
     /// Inserts `now` in time order (at the end, unless the clock stepped back) and drops the
     /// oldest beyond `capacity`.
     #[inline]
-    fn push_time(&mut self, now: SystemTime, capacity: usize) {
+    fn push_time(&mut self, now: Stamp, capacity: usize) {
         match self.trend.back() {
             Some(&last) if now < last => {
                 let at = self.trend.partition_point(|&then| then <= now);
@@ -59,7 +60,7 @@ impl TypeSlot {
 
     /// How many of the trend's times lie within `window` before `now`. The trend is in time
     /// order, so a binary search finds the oldest one inside.
-    fn recent(&self, now: SystemTime, window: Duration) -> usize {
+    fn recent(&self, now: Stamp, window: Duration) -> usize {
         let first_inside = self
             .trend
             .partition_point(|&then| !within(now, then, window));
@@ -69,7 +70,7 @@ impl TypeSlot {
     /// `recent`, counting from the newest and stopping at `cap`: outside a burst only a few
     /// times are inside the window.
     #[inline]
-    fn recent_up_to(&self, now: SystemTime, window: Duration, cap: usize) -> usize {
+    fn recent_up_to(&self, now: Stamp, window: Duration, cap: usize) -> usize {
         let cutoff = cutoff(now, window);
         self.trend
             .iter()
@@ -98,7 +99,7 @@ impl TypeSlot {
     #[inline]
     fn rate_check(
         &mut self,
-        now: SystemTime,
+        now: Stamp,
         config: &Config,
         stepped_back: bool,
     ) -> Option<(&'static str, Arc<AlertState>)> {
@@ -132,7 +133,7 @@ pub(super) struct TypeSlot {
     pub(super) count: u64,
     /// In time order (oldest first, even when the clock steps back), at most
     /// `Config::trend_capacity`.
-    pub(super) trend: VecDeque<SystemTime>,
+    pub(super) trend: VecDeque<Stamp>,
     pub(super) alert: Arc<AlertState>,
     /// This shard's share of `alert`'s window count: its count within the window when last
     /// computed. Changed only under this shard's lock, together with `alert`'s sum.
@@ -144,7 +145,7 @@ pub(super) struct TypeSlot {
 /// it touches no reference count another thread also touches.
 #[derive(Debug)]
 pub(super) struct Entry {
-    pub(super) timestamp: SystemTime,
+    pub(super) timestamp: Stamp,
     pub(super) error_type: &'static str,
     /// The kind of the `McpStoreError` the error is or wraps: the summary's code.
     pub(super) code: Option<ErrorKind>,
@@ -169,9 +170,9 @@ enum Held {
 }
 
 /// A small table of `McpStoreError`s, by address: each slot holds one error and how many
-/// entries refer to it. An error may take any of four neighbouring slots; a slot no entry
-/// refers to is taken by the next error hashed to it; an error whose slots are all busy with
-/// others is held by its entry.
+/// entries refer to it. An error may take any slot of two sets of four neighbours; a slot no
+/// entry refers to is taken by the next error hashed to it; an error whose slots are all busy
+/// with others is held by its entry.
 #[derive(Debug, Default)]
 struct Interned {
     slots: Vec<InternSlot>,
@@ -184,29 +185,37 @@ struct InternSlot {
 }
 
 const INTERNED_SLOTS: usize = 64;
-/// How many slots an error may take.
+/// How many slots a set has: one cache line.
 const WAYS: usize = 4;
+const SETS: usize = INTERNED_SLOTS / WAYS;
 
 impl Interned {
-    /// Holds `error` for one more entry; returns how, and the error the slot let go (to be
-    /// dropped outside the lock).
+    /// Holds `error` for one more entry, in `found` (its slot, from [`position`]) if it has
+    /// one; returns how, and the error the slot let go (to be dropped outside the lock).
     #[inline]
-    fn hold(&mut self, error: &McpStoreError) -> (Held, Option<McpStoreError>) {
-        if self.slots.is_empty() {
-            self.slots.resize_with(INTERNED_SLOTS, InternSlot::default);
-        }
-        let (index, released) = if let Some(index) = self.position(error) {
+    fn hold(
+        &mut self,
+        error: &McpStoreError,
+        found: Option<usize>,
+    ) -> (Held, Option<McpStoreError>) {
+        let (index, released) = if let Some(index) = found {
             self.slots[index].uses += 1;
             (index, None)
-        } else if let Some(index) = Self::candidates(error)
-            .into_iter()
-            .find(|&index| self.slots[index].uses == 0)
-        {
-            let slot = &mut self.slots[index];
-            slot.uses = 1;
-            (index, slot.error.replace(error.clone()))
         } else {
-            return (Held::Own(Payload::Store(error.clone())), None);
+            if self.slots.is_empty() {
+                self.slots.resize_with(INTERNED_SLOTS, InternSlot::default);
+            }
+            match Self::candidates(error)
+                .into_iter()
+                .find(|&index| self.slots[index].uses == 0)
+            {
+                Some(index) => {
+                    let slot = &mut self.slots[index];
+                    slot.uses = 1;
+                    (index, slot.error.replace(error.clone()))
+                }
+                None => return (Held::Own(Payload::Store(error.clone())), None),
+            }
         };
         (
             Held::Interned(u8::try_from(index).unwrap_or(u8::MAX)),
@@ -215,7 +224,7 @@ impl Interned {
     }
 
     /// Whether a slot holds `error` (so `hold` takes that slot).
-    #[inline]
+    #[cfg(test)]
     fn holds(&self, error: &McpStoreError) -> bool {
         self.position(error).is_some()
     }
@@ -231,15 +240,22 @@ impl Interned {
         })
     }
 
-    /// The slots an error may take: a set of `WAYS` neighbours (one cache line), picked by the
-    /// top bits of the Fibonacci hash of its address. With one slot per error, a quarter of
-    /// 16 errors collided; with two, an eighth.
+    /// The slots an error may take: two different sets of `WAYS` neighbours, picked by two
+    /// parts of the Fibonacci hash of its address. With one set, an error among 16 found its
+    /// set full about once in 30 groups of 16 (and was cloned and checked for secrets on
+    /// every collect); with a second set to go to, about once in 350.
     #[inline]
-    fn candidates(error: &McpStoreError) -> [usize; WAYS] {
-        const SET_BITS: u32 = (INTERNED_SLOTS / WAYS).trailing_zeros();
+    fn candidates(error: &McpStoreError) -> [usize; 2 * WAYS] {
+        const SET_BITS: u32 = SETS.trailing_zeros();
         let hash = (error.address() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let first = (hash >> (64 - SET_BITS)) as usize * WAYS;
-        std::array::from_fn(|way| first + way)
+        let first = (hash >> (64 - SET_BITS)) as usize;
+        // Any set but the first.
+        let offset = 1 + (hash >> (64 - 2 * SET_BITS)) as usize % (SETS - 1);
+        let second = (first + offset) % SETS;
+        std::array::from_fn(|at| {
+            let set = if at < WAYS { first } else { second };
+            set * WAYS + at % WAYS
+        })
     }
 
     #[inline]
@@ -365,19 +381,25 @@ impl ShardData {
         inner: &Inner,
         key: TypeKey,
         pending: &mut Option<Collected<'e>>,
-        now: SystemTime,
+        now: Stamp,
         left: &mut Leftover,
     ) -> Result<Option<RateCheck>, Refused> {
-        // Refused before anything changes: the caller checks it unlocked and comes back.
-        if let Some(Collected {
-            error: Incoming::Unchecked(error),
-            ..
-        }) = pending
-        {
-            if !self.interned.holds(error) {
-                return Err(Refused);
-            }
-        }
+        // The error's slot in the table, looked up once. Refused before anything changes:
+        // an unchecked error the table does not hold, which the caller checks unlocked.
+        let found = match pending {
+            Some(Collected {
+                error: Incoming::Store(error),
+                ..
+            }) => self.interned.position(error),
+            Some(Collected {
+                error: Incoming::Unchecked(error),
+                ..
+            }) => match self.interned.position(error) {
+                None => return Err(Refused),
+                found => found,
+            },
+            _ => None,
+        };
         let Some(collected) = pending.take() else {
             return Ok(None);
         };
@@ -401,27 +423,37 @@ impl ShardData {
         let held = match collected.error {
             // Unchecked: held already, so this takes its slot once more.
             Incoming::Store(error) | Incoming::Unchecked(error) => {
-                let (held, released) = self.interned.hold(error);
+                let (held, released) = self.interned.hold(error, found);
                 left.released = released;
                 held
             }
             Incoming::Other(payload) => Held::Own(payload),
         };
-        self.records.push_back(Entry {
+        let entry = Entry {
             timestamp: now,
             error_type,
             code,
             held,
             context: collected.context,
             function: collected.function,
-        });
-        if self.records.len() > config.max_errors {
-            if let Some(entry) = self.records.pop_front() {
-                self.interned.release(&entry.held);
-                // The common entry (its error in the table, a static context) drops nothing.
-                if !entry.drops_nothing() {
-                    left.evicted = Some(entry);
-                }
+        };
+        if let Some(oldest) = self.records.oldest_when_full(config.max_errors) {
+            // The new entry takes the oldest's place: the oldest is moved out only when
+            // dropping it may run code.
+            self.interned.release(&oldest.held);
+            if oldest.drops_nothing() {
+                *oldest = entry;
+            } else {
+                left.evicted = Some(std::mem::replace(oldest, entry));
+            }
+            self.records.turn();
+        } else if config.max_errors > 0 {
+            self.records.push(entry, config.max_errors);
+        } else {
+            // Nothing is kept.
+            self.interned.release(&entry.held);
+            if !entry.drops_nothing() {
+                left.evicted = Some(entry);
             }
         }
         Ok(check_rate)
@@ -472,7 +504,7 @@ impl ShardData {
     /// How many errors of `name` this shard saw within the alert window before `now`, also
     /// published as this shard's share of the type's window count (the caller holds every
     /// shard's lock, so the published counts become exact for `now`).
-    pub(super) fn recent(&mut self, name: &'static str, now: SystemTime, config: &Config) -> usize {
+    pub(super) fn recent(&mut self, name: &'static str, now: Stamp, config: &Config) -> usize {
         self.types
             .iter_mut()
             .find(|slot| std::ptr::eq(slot.name, name))
@@ -489,15 +521,13 @@ impl ShardData {
     pub(super) fn absorb(&mut self, inner: &Inner, mut other: ShardData) -> Leftovers {
         let config = &inner.config;
         // Their entries leave their table: each holds its own error from now on.
-        let theirs = std::mem::take(&mut other.records)
-            .into_iter()
-            .map(|mut entry| {
-                if let Held::Interned(_) = entry.held {
-                    entry.held = Held::Own(other.payload_of(&entry.held));
-                }
-                entry
-            });
-        let mut records: Vec<Entry> = self.records.drain(..).collect();
+        let theirs = other.records.take().into_iter().map(|mut entry| {
+            if let Held::Interned(_) = entry.held {
+                entry.held = Held::Own(other.payload_of(&entry.held));
+            }
+            entry
+        });
+        let mut records: Vec<Entry> = self.records.take();
         records.extend(theirs);
         records.sort_by_key(|entry| entry.timestamp);
         let keep = records.split_off(records.len().saturating_sub(config.max_errors));
@@ -514,7 +544,7 @@ impl ShardData {
             // The sum stays an upper bound of the merged trend's window count, and the type's
             // total is unchanged.
             ours.published += theirs.published;
-            let mut trend: Vec<SystemTime> = ours.trend.drain(..).collect();
+            let mut trend: Vec<Stamp> = ours.trend.drain(..).collect();
             trend.extend(theirs.trend);
             trend.sort();
             let skip = trend.len().saturating_sub(config.trend_capacity());
@@ -533,7 +563,7 @@ impl ShardData {
             slot.publish(0);
         }
         Leftovers {
-            entries: std::mem::take(&mut self.records).into(),
+            entries: self.records.take(),
             errors: self.interned.take(),
         }
     }
@@ -591,7 +621,7 @@ pub(super) fn record_local(
     inner: &Arc<Inner>,
     key: TypeKey,
     pending: &mut Option<Collected<'_>>,
-    now: SystemTime,
+    now: Stamp,
     left: &mut Leftover,
 ) -> Result<Option<RateCheck>, Refused> {
     let recorded = LOCAL.try_with(|local| {
@@ -639,13 +669,51 @@ fn register(inner: &Arc<Inner>, local: &RefCell<LocalShards>) -> Option<Arc<Shar
 mod tests {
     use super::*;
 
+    /// `hold` as a collect does it: the error's slot looked up first.
+    fn hold(table: &mut Interned, error: &McpStoreError) -> (Held, Option<McpStoreError>) {
+        let found = table.position(error);
+        table.hold(error, found)
+    }
+
+    #[test]
+    fn errors_whose_first_set_is_full_go_to_their_second() {
+        let errors: Vec<McpStoreError> = (0..400)
+            .map(|i| McpStoreError::connection(format!("refused {i}")))
+            .collect();
+        let first_set = |error: &McpStoreError| Interned::candidates(error)[0] / WAYS;
+        // Five errors whose first set is one and the same: a set holds four.
+        let crowd: Vec<&McpStoreError> = errors
+            .iter()
+            .filter(|error| first_set(error) == first_set(&errors[0]))
+            .take(WAYS + 1)
+            .collect();
+        assert_eq!(crowd.len(), WAYS + 1, "400 errors over 16 sets");
+        let mut table = Interned::default();
+        for error in &crowd {
+            let candidates = Interned::candidates(error);
+            assert_ne!(
+                candidates[0] / WAYS,
+                candidates[WAYS] / WAYS,
+                "two different sets"
+            );
+            let (entry, _) = hold(&mut table, error);
+            assert!(matches!(entry, Held::Interned(_)), "held in the table");
+            assert!(table.holds(error));
+        }
+        // Each is found again where it was put, and a collect of it takes the same slot.
+        for error in &crowd {
+            let at = table.position(error).expect("held");
+            assert!(matches!(hold(&mut table, error).0, Held::Interned(i) if usize::from(i) == at));
+        }
+    }
+
     #[test]
     fn a_repeated_error_is_held_once_for_all_its_entries() {
         let mut table = Interned::default();
         let error = McpStoreError::connection("refused");
         let mut held = Vec::new();
         for _ in 0..10 {
-            let (entry, released) = table.hold(&error);
+            let (entry, released) = hold(&mut table, &error);
             assert!(released.is_none());
             held.push(entry);
         }
@@ -675,7 +743,7 @@ mod tests {
             .collect();
         let mut held = Vec::new();
         for error in &errors {
-            let (entry, released) = table.hold(error);
+            let (entry, released) = hold(&mut table, error);
             assert!(released.is_none(), "no slot is free of entries yet");
             // `holds` agrees with `hold`: held in a slot exactly when the table holds it.
             match entry {
@@ -698,7 +766,7 @@ mod tests {
             table.release(entry);
         }
         let newcomer = McpStoreError::connection("new");
-        let (entry, released) = table.hold(&newcomer);
+        let (entry, released) = hold(&mut table, &newcomer);
         assert!(matches!(entry, Held::Interned(_)));
         assert!(released.is_some(), "the slot let go of the error it kept");
         assert!(table.holds(&newcomer));
@@ -759,8 +827,14 @@ mod tests {
             });
             let key = TypeKey::Kind(ErrorKind::Connection);
             assert!(
-                data.record(inner, key, &mut pending, SystemTime::now(), &mut left)
-                    .is_ok()
+                data.record(
+                    inner,
+                    key,
+                    &mut pending,
+                    Stamp::of(std::time::SystemTime::now()),
+                    &mut left
+                )
+                .is_ok()
             );
             assert!(pending.is_none(), "recorded");
             left.evicted.is_some()
@@ -806,7 +880,7 @@ mod tests {
         };
         // Times every 250 ms, one pushed out of order as after a clock step back.
         for millis in (0..5_000).step_by(250).chain([1_100]) {
-            slot.push_time(base + Duration::from_millis(millis), 100);
+            slot.push_time(Stamp::of(base + Duration::from_millis(millis)), 100);
         }
         assert!(
             slot.trend
@@ -815,7 +889,7 @@ mod tests {
                 .all(|(a, b)| a <= b)
         );
         for now_millis in (0..6_000).step_by(125) {
-            let now = base + Duration::from_millis(now_millis);
+            let now = Stamp::of(base + Duration::from_millis(now_millis));
             for window in [0, 1, 250, 251, 1_000, 10_000].map(Duration::from_millis) {
                 let exact = slot.recent(now, window);
                 assert_eq!(slot.recent_up_to(now, window, usize::MAX), exact);

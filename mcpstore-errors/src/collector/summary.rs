@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use super::clock::{Stamp, cutoff, inside};
 use super::shard::Entry;
 use crate::ErrorKind;
 
@@ -45,10 +46,10 @@ pub struct ErrorSummary {
 /// seed's `timestamp > cutoff`).
 pub(super) fn summarize<'a>(
     records: impl IntoIterator<Item = &'a Entry>,
-    now: SystemTime,
+    now: Stamp,
     window: Duration,
 ) -> ErrorSummary {
-    let cutoff = now.checked_sub(window);
+    let cutoff = cutoff(now, window);
     let mut total = 0;
     // Counted by interned name address and by kind first; strings are made once per type.
     let mut types = TypeCounts::default();
@@ -56,7 +57,7 @@ pub(super) fn summarize<'a>(
     let mut hours = [0usize; 24];
     let mut hour_of = HourOf::default();
     for record in records {
-        if cutoff.is_some_and(|cutoff| record.timestamp <= cutoff) {
+        if !inside(record.timestamp, cutoff) {
             continue;
         }
         total += 1;
@@ -131,16 +132,17 @@ impl TypeCounts {
 /// comparisons instead of a `duration_since` and two divisions.
 struct HourOf {
     /// The hour `[start, end)` (empty at first) and its hour of day.
-    start: SystemTime,
-    end: SystemTime,
+    start: Stamp,
+    end: Stamp,
     hour: usize,
 }
 
 impl Default for HourOf {
     fn default() -> Self {
+        let epoch = Stamp::of(UNIX_EPOCH);
         HourOf {
-            start: UNIX_EPOCH,
-            end: UNIX_EPOCH,
+            start: epoch,
+            end: epoch,
             hour: 0,
         }
     }
@@ -148,7 +150,7 @@ impl Default for HourOf {
 
 impl HourOf {
     #[inline]
-    fn get(&mut self, time: SystemTime) -> usize {
+    fn get(&mut self, time: Stamp) -> usize {
         if self.start <= time && time < self.end {
             return self.hour;
         }
@@ -156,7 +158,8 @@ impl HourOf {
     }
 
     #[cold]
-    fn compute(&mut self, time: SystemTime) -> usize {
+    fn compute(&mut self, stamp: Stamp) -> usize {
+        let time = stamp.time();
         let hour = hour_of_day(time);
         // Remembered for times after the epoch only (the others are rare, and computed).
         let start = time.duration_since(UNIX_EPOCH).map(|since| {
@@ -166,7 +169,7 @@ impl HourOf {
             .ok()
             .and_then(|start| Some((start, start.checked_add(Duration::from_secs(3_600))?)))
         {
-            (self.start, self.end, self.hour) = (start, end, hour);
+            (self.start, self.end, self.hour) = (Stamp::of(start), Stamp::of(end), hour);
         }
         hour
     }
@@ -242,7 +245,7 @@ mod tests {
         ] {
             let mut hour_of = HourOf::default();
             for time in order {
-                assert_eq!(hour_of.get(time), hour_of_day(time), "{time:?}");
+                assert_eq!(hour_of.get(Stamp::of(time)), hour_of_day(time), "{time:?}");
             }
         }
     }
