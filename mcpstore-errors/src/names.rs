@@ -1,7 +1,8 @@
 //! The names attributes accept for kinds, strategies and jitters, resolved at compile time.
 //!
-//! Generated code evaluates these in a `const` item spanned on the user's token, so an unknown
-//! name fails the build there, with the valid names in the message. The tables live here, next
+//! Generated code evaluates these in a constant (a `const` item, or the initialiser of a
+//! policy's `static`), in a call spanned on the user's token, so an unknown name fails the
+//! build there, with the valid names in the message. The tables live here, next
 //! to the enums they name, so the macro crate knows none of them.
 
 use crate::{ErrorKind, Jitter, RetryStrategy};

@@ -1,6 +1,7 @@
 //! Literal values whose bounds the runtime knows (`max_attempts`, a jitter fraction, a cache
-//! capacity). Each literal passes through a `__private::literals` function in a `const` item
-//! spanned on it, so a value out of range fails the build there, with the runtime's rule.
+//! capacity). Each literal passes through a `__private::literals` function, spanned on it and
+//! evaluated as a constant (inside one already, or in a `const` item of its own), so a value
+//! out of range fails the build there, with the runtime's rule.
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote, quote_spanned};

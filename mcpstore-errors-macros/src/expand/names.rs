@@ -1,6 +1,7 @@
 //! Names the runtime resolves (error kinds, strategies, jitters): this crate knows none of
-//! them. Each becomes a call of `__private::names` in a `const` item spanned on the user's
-//! token, so an unknown name fails the build there, with the runtime's list of valid ones.
+//! them. Each becomes a call of `__private::names`, spanned on the user's token, evaluated as
+//! a constant (inside one already, or in a `const` item of its own), so an unknown name fails
+//! the build there, with the runtime's list of valid ones.
 
 use proc_macro2::TokenStream;
 use quote::quote_spanned;
