@@ -602,3 +602,73 @@ mod arguments_through_macro_rules {
         }
     }
 }
+
+/// A parameter named like the generated observer, read by a `when` closure, and jitters that
+/// arrive through `macro_rules!` fragments.
+mod generated_names_and_fragments {
+    use super::start_failure;
+    use ::mcpstore_errors::{McpStoreError, retry};
+    use ::std::sync::atomic::{AtomicU32, Ordering};
+
+    #[retry(max_attempts = 3, delay = 0, when = |_: &McpStoreError| __mcpstore_observer == 1)]
+    pub fn observed(calls: &AtomicU32, __mcpstore_observer: u32) -> Result<u32, McpStoreError> {
+        Err(start_failure(calls.fetch_add(1, Ordering::SeqCst) + 1))
+    }
+
+    macro_rules! jittered {
+        ($name:ident, literal $jitter:literal) => {
+            #[retry(max_attempts = 2, delay = 0, jitter = $jitter)]
+            pub fn $name(calls: &AtomicU32) -> Result<u32, McpStoreError> {
+                Err(start_failure(calls.fetch_add(1, Ordering::SeqCst) + 1))
+            }
+        };
+        ($name:ident, expr $jitter:expr) => {
+            #[retry(max_attempts = 2, delay = 0, jitter = $jitter)]
+            pub fn $name(calls: &AtomicU32) -> Result<u32, McpStoreError> {
+                Err(start_failure(calls.fetch_add(1, Ordering::SeqCst) + 1))
+            }
+        };
+    }
+    jittered!(fraction_literal, literal 0.1);
+    jittered!(on_literal, literal true);
+    jittered!(off_literal, literal false);
+    jittered!(fraction_expr, expr 0.5);
+    jittered!(named_expr, expr full);
+
+    pub type Jittered = fn(&AtomicU32) -> Result<u32, McpStoreError>;
+    pub const JITTERED: [Jittered; 5] = [
+        fraction_literal,
+        on_literal,
+        off_literal,
+        fraction_expr,
+        named_expr,
+    ];
+}
+
+#[test]
+fn a_when_closure_reads_the_users_variable_named_like_the_generated_observer() {
+    use generated_names_and_fragments::observed;
+    let calls = AtomicU32::new(0);
+    assert!(observed(&calls, 1).is_err());
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        3,
+        "retried: the closure saw 1"
+    );
+    let calls = AtomicU32::new(0);
+    assert!(observed(&calls, 0).is_err());
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "not retried: the closure saw 0"
+    );
+}
+
+#[test]
+fn a_jitter_through_a_macro_rules_fragment_is_the_value_written() {
+    for jittered in generated_names_and_fragments::JITTERED {
+        let calls = AtomicU32::new(0);
+        assert!(jittered(&calls).is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+}

@@ -5,8 +5,8 @@
 
 use proc_macro2::Span;
 use quote::ToTokens;
+use syn::Expr;
 use syn::spanned::Spanned;
-use syn::{Expr, LitInt};
 
 use crate::args::{BreakerArgs, FallbackArgs, JitterValue, Layer, Strategy, TimeoutArgs};
 use crate::duration::DurationValue;
@@ -98,17 +98,6 @@ fn names_outer_item(tokens: proc_macro2::TokenStream, generics: &[String]) -> Op
         }
     }
     None
-}
-
-/// The integer literal `expr` is, if it is one.
-pub(crate) fn int_literal(expr: &Expr) -> Option<&LitInt> {
-    match expr {
-        Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Int(lit),
-            ..
-        }) => Some(lit),
-        _ => None,
-    }
 }
 
 /// `#[fallback]` with nothing to fall back to; said only when nothing else was wrong, since a

@@ -278,6 +278,8 @@ pub use timeout::{Elapsed, race_timeout};
 /// )]
 /// ```
 ///
+/// `when` and `on_retry` expressions are evaluated after a failed attempt, before it is known
+/// whether a retry follows: write a closure or a function's path, not a call that does work.
 /// `on` and `when = retryable` need `E: Classify`. Whatever the filter, an error type that
 /// implements `Classify` has its `retry_after` honoured, never beyond `max_delay`; `on` and
 /// `when` together retry an error only when both accept it. The error is

@@ -54,6 +54,11 @@ fn number(expr: &Expr) -> Option<&Lit> {
     }
 }
 
+/// Whether `expr` is a number literal, as written or through a `macro_rules!` fragment.
+pub(super) fn is_number(expr: &Expr) -> bool {
+    number(expr).is_some()
+}
+
 /// `literal` as a constant expression checked against `bound`: the bare call where it is
 /// evaluated as a constant (`in_const`), a `const` item of its own otherwise.
 pub(super) fn checked_literal(bound: Bound, literal: &Lit, in_const: bool) -> TokenStream {

@@ -10,7 +10,6 @@ use super::names::{self, Table};
 use super::{operation, rebind_for_run, resupply, see};
 use crate::args::{JitterValue, RetryArgs, RetryFilter};
 use crate::func::Function;
-use crate::valid;
 
 pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) -> TokenStream {
     let policy = policy(args);
@@ -27,7 +26,8 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
 
     // How to decide after an error: data for the engine, typed by `__mcpstore_observer` (the
     // error type's `Observer`, bound where the outcome is known).
-    let observer = quote!(__mcpstore_observer);
+    // Mixed-site: a user's variable of the same name in `when` or `on_retry` stays theirs.
+    let observer = Ident::new("__mcpstore_observer", Span::mixed_site());
     let mut filters = Vec::new();
     if let Some(kinds) = args.on.get() {
         let kinds = kinds
@@ -63,7 +63,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
         },
         None => quote!(::core::option::Option::None),
     };
-    let see = see(observer.clone());
+    let see = see(quote!(#observer));
     let on_error = quote! {
         ::mcpstore_errors::__private::OnError {
             see: #see,
@@ -286,7 +286,7 @@ fn setters(args: &RetryArgs, in_const: bool) -> (Vec<TokenStream>, bool) {
     let mut known = args.config.get().is_none();
     let mut setters = Vec::new();
     if let Some(max) = args.max_attempts.get() {
-        known &= valid::int_literal(max).is_some();
+        known &= literals::is_number(max);
         let max = literals::checked(Bound::MaxAttempts, max, in_const);
         setters.push(quote!(.max_attempts(#max)));
     }
