@@ -121,6 +121,17 @@ impl Layer {
     }
 }
 
+/// `expr` without the invisible groups and parentheses a `macro_rules!` fragment
+/// (`$x:literal`, `$x:expr`) arrives in.
+pub(crate) fn bare(mut expr: &syn::Expr) -> &syn::Expr {
+    while let syn::Expr::Group(syn::ExprGroup { expr: inner, .. })
+    | syn::Expr::Paren(syn::ExprParen { expr: inner, .. }) = expr
+    {
+        expr = inner;
+    }
+    expr
+}
+
 /// A key that may be given once; the second occurrence is the error.
 pub(crate) struct Slot<T>(Option<(Ident, T)>);
 

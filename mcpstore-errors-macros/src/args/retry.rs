@@ -173,14 +173,7 @@ impl RetryArgs {
 
 fn parse_jitter(input: ParseStream<'_>) -> syn::Result<JitterValue> {
     let value: Expr = input.parse()?;
-    // A `macro_rules!` fragment (`$j:literal`, `$j:expr`) arrives in an invisible group.
-    let mut bare = &value;
-    while let Expr::Group(syn::ExprGroup { expr, .. }) | Expr::Paren(syn::ExprParen { expr, .. }) =
-        bare
-    {
-        bare = expr;
-    }
-    Ok(match bare {
+    Ok(match super::bare(&value) {
         Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Bool(b),
             ..

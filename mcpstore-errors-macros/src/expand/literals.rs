@@ -44,12 +44,10 @@ impl Bound {
 /// The number literal `expr` is, looking through the invisible groups and parentheses a
 /// `macro_rules!` fragment arrives in.
 fn number(expr: &Expr) -> Option<&Lit> {
-    match expr {
+    match crate::args::bare(expr) {
         Expr::Lit(syn::ExprLit { lit, .. }) if matches!(lit, Lit::Int(_) | Lit::Float(_)) => {
             Some(lit)
         }
-        Expr::Group(group) => number(&group.expr),
-        Expr::Paren(paren) => number(&paren.expr),
         _ => None,
     }
 }
@@ -63,11 +61,7 @@ pub(super) fn is_number(expr: &Expr) -> bool {
 /// evaluated as a constant (`in_const`), a `const` item of its own otherwise.
 pub(super) fn checked_literal(bound: Bound, literal: &Lit, in_const: bool) -> TokenStream {
     let (ty, call) = bound.check(literal);
-    if in_const {
-        return call;
-    }
-    let constant = Ident::new("__MCPSTORE_CHECKED", literal.span());
-    quote_spanned!(literal.span()=> { const #constant: #ty = #call; #constant })
+    super::evaluated(ty, call, literal.span(), in_const)
 }
 
 /// `value`, checked against `bound` when it is a literal (any other expression is the
@@ -109,7 +103,7 @@ pub(super) fn checks(layers: &[Layer]) -> TokenStream {
     }
     let checks = literals.iter().map(|(bound, literal)| {
         let (ty, call) = bound.check(literal);
-        quote_spanned!(literal.span()=> const _: #ty = #call;)
+        super::check_item(ty, call, literal.span())
     });
     quote!(#(#checks)*)
 }

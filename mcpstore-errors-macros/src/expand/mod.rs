@@ -331,6 +331,22 @@ fn describe_ref(error: TokenStream) -> TokenStream {
     }
 }
 
+/// `call` (of type `ty`, spanned on the user's token at `span`) evaluated as a constant: bare
+/// where it already is in one (`in_const`), in a `const` item of its own otherwise, so that a
+/// panic in it is a compile error at `span`.
+fn evaluated(ty: TokenStream, call: TokenStream, span: Span, in_const: bool) -> TokenStream {
+    if in_const {
+        return call;
+    }
+    let constant = Ident::new("__MCPSTORE_CHECKED", span);
+    quote_spanned!(span=> { const #constant: #ty = #call; #constant })
+}
+
+/// `call` in a `const _` item: checked, its value unused.
+fn check_item(ty: TokenStream, call: TokenStream, span: Span) -> TokenStream {
+    quote_spanned!(span=> const _: #ty = #call;)
+}
+
 /// The function that sees an error of the type `observer` (an `Observer`) stands for: what
 /// the engines need of it, as much as the type allows (autoref picks the richest impl).
 fn see(observer: TokenStream) -> TokenStream {

@@ -46,12 +46,7 @@ impl Table {
 /// The value `name` stands for, as a constant expression: the bare call where it is
 /// evaluated as a constant (`in_const`), a `const` item of its own otherwise.
 pub(super) fn resolve(table: Table, name: &Ident, in_const: bool) -> TokenStream {
-    if in_const {
-        return table.call(name);
-    }
-    let (ty, call) = (table.ty(name), table.call(name));
-    let constant = Ident::new("__MCPSTORE_NAMED", name.span());
-    quote_spanned!(name.span()=> { const #constant: #ty = #call; #constant })
+    super::evaluated(table.ty(name), table.call(name), name.span(), in_const)
 }
 
 /// For a stack that is not expanded because of other errors: `const _` items that still check
@@ -69,8 +64,11 @@ pub(super) fn checks(layers: &[Layer]) -> TokenStream {
                 _ => None,
             });
         for (table, name) in named {
-            let (ty, call) = (table.ty(name), table.call(name));
-            checks.extend(quote_spanned!(name.span()=> const _: #ty = #call;));
+            checks.extend(super::check_item(
+                table.ty(name),
+                table.call(name),
+                name.span(),
+            ));
         }
     }
     checks

@@ -362,13 +362,11 @@ fn setters(args: &RetryArgs, in_const: bool) -> (Vec<TokenStream>, bool) {
 /// The string literal `expr` is, looking through the invisible groups and parentheses a
 /// `macro_rules!` fragment (`$name:literal`, `$name:expr`) arrives in.
 fn string_literal(expr: &Expr) -> Option<&syn::LitStr> {
-    match expr {
+    match crate::args::bare(expr) {
         Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Str(string),
             ..
         }) => Some(string),
-        Expr::Group(group) => string_literal(&group.expr),
-        Expr::Paren(paren) => string_literal(&paren.expr),
         _ => None,
     }
 }
