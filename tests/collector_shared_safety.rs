@@ -46,7 +46,7 @@ fn a_static_context_holding_a_secret_is_masked_on_every_collect() {
     let collector = ErrorCollector::new(10);
     let error = McpStoreError::connection("refused");
     collector.collect(&error, &*CONTEXT);
-    __private::collect_with(&collector, &error, "f", &Context::from_static(&CONTEXT));
+    collect_as_the_attribute_does(&collector, &error, Context::from_static(&CONTEXT));
     collector.collect_dyn(&error, Context::from_static(&CONTEXT));
     let records = collector.records();
     assert_eq!(records.len(), 3);
@@ -68,8 +68,11 @@ fn a_clean_shared_context_stays_the_callers_on_every_entry_point() {
         collector.collect(&error, &value);
         collector.collect_dyn(&error, &value);
         collector.collect_display("text", &value);
-        __private::collect_with(&collector, &error, "f", &shared);
-        __private::collect_display_with(&collector, "text", "f", &shared);
+        collect_as_the_attribute_does(&collector, &error, shared.clone());
+        {
+            use __private::CollectDisplay as _;
+            __private::Collected("text").collect_into(&collector, "f", shared.clone());
+        }
         collector.collect(&error, &*CONTEXT);
     }
     for record in collector.records() {
@@ -177,7 +180,7 @@ fn an_error_held_by_reference_is_redacted_when_its_details_hold_a_secret() {
     let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(secret.clone());
     collector.collect(&secret, Value::Null);
     collector.collect_dyn(&*boxed, Value::Null);
-    __private::collect_with(&collector, &secret, "f", &Context::null());
+    collect_as_the_attribute_does(&collector, &secret, Context::null());
     collector.collect(&clean, Value::Null);
     let records = collector.records();
     for record in &records[..3] {
@@ -221,4 +224,14 @@ fn a_hook_copies_a_shared_context_only_when_it_writes_to_it() {
         json!({"operation": "x"}),
         "the caller's value is unchanged"
     );
+}
+
+/// Records `error` as `#[collect_errors]` does, in a function named `f`.
+fn collect_as_the_attribute_does(
+    collector: &ErrorCollector,
+    error: &McpStoreError,
+    context: Context,
+) {
+    use __private::CollectError as _;
+    (&__private::Collected(error)).collect_into(collector, "f", context);
 }

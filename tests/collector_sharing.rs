@@ -91,16 +91,19 @@ fn the_function_name_is_kept_apart_and_shown_in_the_context_and_the_export() {
     let collector = ErrorCollector::new(10);
     let shared = Context::from(Arc::new(json!({"operation": "x", "zone": 1})));
     let error = McpStoreError::connection("refused");
-    __private::collect_with(&collector, &error, "connect", &shared);
-    __private::collect_with(&collector, &error, "connect", &Context::null());
-    __private::collect_with(&collector, &error, "connect", &Context::from(json!(["a"])));
-    __private::collect_with(
-        &collector,
-        &error,
-        "connect",
-        &Context::from(json!({"function": "mine"})),
-    );
-    __private::collect_display_with(&collector, "text", "format", &shared);
+    // As `#[collect_errors]` records: through `Collected`, picked by autoref.
+    let record = |error: &McpStoreError, context: Context| {
+        use __private::CollectError as _;
+        (&__private::Collected(error)).collect_into(&collector, "connect", context);
+    };
+    record(&error, shared.clone());
+    record(&error, Context::null());
+    record(&error, Context::from(json!(["a"])));
+    record(&error, Context::from(json!({"function": "mine"})));
+    {
+        use __private::CollectDisplay as _;
+        __private::Collected("text").collect_into(&collector, "format", shared.clone());
+    }
     let expected = [
         json!({"operation": "x", "zone": 1, "function": "connect"}),
         json!({"function": "connect"}),
@@ -130,11 +133,11 @@ fn a_context_shared_by_the_attribute_entry_point_is_not_rebuilt_per_call() {
     let value = Arc::new(json!({"operation": "x"}));
     let shared = Context::from(&value);
     for _ in 0..50 {
-        __private::collect_with(
+        use __private::CollectError as _;
+        (&__private::Collected(&McpStoreError::connection("refused"))).collect_into(
             &collector,
-            &McpStoreError::connection("refused"),
             "f",
-            &shared,
+            shared.clone(),
         );
     }
     // The records hold the caller's value itself, not copies of it.

@@ -19,7 +19,7 @@ pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
 /// How many entries `#[fallback(cache)]` holds unless told otherwise.
 pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
 pub use crate::retry::RetryLoop;
-pub use crate::retry::engine::{Description, OnError, Seen, deadline_start, retry_sync};
+pub use crate::retry::engine::{Attempt, Description, OnError, Seen, deadline_start, retry_sync};
 
 /// The policy of a bare `#[retry]`: the seed's decorator defaults.
 pub const fn attribute_default() -> crate::RetryConfig {
@@ -29,32 +29,6 @@ pub const fn attribute_default() -> crate::RetryConfig {
 pub use crate::collector::ErrorCollector;
 
 pub use crate::collector::Context;
-
-/// Records `error` in `collector` with the function's name and a context built once per
-/// function and shared by every call: nothing is rebuilt per call, and a context made [`from_static`](Context::from_static) is not even
-/// reference counted.
-#[cold]
-#[inline(never)]
-pub fn collect_with<E: std::error::Error + 'static>(
-    collector: &ErrorCollector,
-    error: &E,
-    function: &'static str,
-    context: &Context,
-) {
-    collector.collect_in(error, context.clone(), Some(function));
-}
-
-/// [`collect_with`] for an error that is only `Display`.
-#[cold]
-#[inline(never)]
-pub fn collect_display_with<T: std::fmt::Display + ?Sized + 'static>(
-    collector: &ErrorCollector,
-    error: &T,
-    function: &'static str,
-    context: &Context,
-) {
-    collector.collect_display_in(error, context.clone(), Some(function));
-}
 
 /// A `context = {..}` written with literals only, parsed from its JSON text on first use.
 #[cold]
@@ -382,6 +356,8 @@ pub trait CollectErased {
 }
 
 impl CollectErased for &&Collected<'_, Box<dyn std::error::Error + Send + Sync + 'static>> {
+    #[cold]
+    #[inline(never)]
     fn collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context) {
         collector.collect_dyn_in(&**self.0, context, Some(function));
     }
@@ -389,6 +365,8 @@ impl CollectErased for &&Collected<'_, Box<dyn std::error::Error + Send + Sync +
 
 #[cfg(feature = "anyhow")]
 impl CollectErased for &&Collected<'_, anyhow::Error> {
+    #[cold]
+    #[inline(never)]
     fn collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context) {
         collector.collect_anyhow_in(self.0, context, Some(function));
     }
@@ -401,6 +379,8 @@ pub trait CollectError {
 }
 
 impl<E: std::error::Error + 'static> CollectError for &Collected<'_, E> {
+    #[cold]
+    #[inline(never)]
     fn collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context) {
         collector.collect_in(self.0, context, Some(function));
     }
@@ -413,6 +393,8 @@ pub trait CollectDisplay {
 }
 
 impl<E: std::fmt::Display + ?Sized + 'static> CollectDisplay for Collected<'_, E> {
+    #[cold]
+    #[inline(never)]
     fn collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context) {
         collector.collect_display_in(self.0, context, Some(function));
     }
@@ -438,6 +420,12 @@ impl<'a, E: std::fmt::Display> DescribeDisplay<'a> for &Described<'a, E> {
     }
 }
 
+impl<'a, E: std::fmt::Display> Describer<E> for &Described<'a, E> {
+    fn describer(&self) -> for<'e> fn(&'e E) -> Description<'e> {
+        |error| Description::Display(error)
+    }
+}
+
 /// Describes any other error by its type's name.
 pub trait DescribeOther<'a> {
     /// The description.
@@ -448,6 +436,25 @@ impl<'a, E> DescribeOther<'a> for Described<'a, E> {
     fn describe(&self) -> Description<'a> {
         Description::TypeName(std::any::type_name::<E>())
     }
+}
+
+impl<'a, E> DescribeByName<E> for Described<'a, E> {
+    fn describer(&self) -> for<'e> fn(&'e E) -> Description<'e> {
+        |_| Description::TypeName(std::any::type_name::<E>())
+    }
+}
+
+/// How [`DescribeDisplay`] describes an error, as a function: what a step that takes the
+/// error by value is given.
+pub trait Describer<E> {
+    /// The function that describes it.
+    fn describer(&self) -> for<'e> fn(&'e E) -> Description<'e>;
+}
+
+/// How [`DescribeOther`] describes an error, as a function.
+pub trait DescribeByName<E> {
+    /// The function that describes it.
+    fn describer(&self) -> for<'e> fn(&'e E) -> Description<'e>;
 }
 
 // ---------------------------------------------------------------------------------------------

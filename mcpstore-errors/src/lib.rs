@@ -321,18 +321,19 @@ pub use timeout::{Elapsed, race_timeout};
 /// fn start(calls: &AtomicU32, name: &str) -> Result<&'static str, McpStoreError> {
 ///     static POLICY: RetryConfig = attribute_default()
 ///         .max_attempts(3).base_delay(Duration::new(0, 1_000_000));
+///     let started = deadline_start(&POLICY);  // the clock is read only for a deadline
 ///     // One attempt: by-value arguments are cloned into it, `&mut` ones reborrowed.
 ///     let mut run = || -> Result<&'static str, McpStoreError> { /* body */ };
 ///     match run() {
 ///         Ok(value) => Ok(value),              // a first success: the body and one branch
 ///         first => retry_sync(                 // out of line: the retry engine
-///             RetryLoop::new(&POLICY, "my_crate::start"),
+///             &POLICY, "my_crate::start", started, None, // `budget`, when given
 ///             first,
-///             &mut run,
-///             &|retry, error| {
-///                 let seen = /* message, kind and Retry-After, as far as E's type tells */;
-///                 retry.failed(error, &seen.shown, seen.kind,
-///                     &KindSet::of(&[ServiceStart, ServiceTimeout]), seen.suggested)
+///             &mut run,                        // each retry re-runs the same closure
+///             OnError {
+///                 see: /* message, kind and Retry-After, as far as E's type tells */,
+///                 filter: &KindSet::of(&[ServiceStart, ServiceTimeout]),
+///                 hook: None,                  // `on_retry`, when given
 ///             },
 ///             None,                            // `retry_if_result`, when given
 ///         ),

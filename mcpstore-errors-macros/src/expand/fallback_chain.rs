@@ -84,8 +84,15 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                     Some(value) => quote_spanned!(value.span()=> #value),
                     None => quote_spanned!(key.span()=> ::core::default::Default::default()),
                 };
+                // The error is handed over, to be dropped out of line.
                 steps.push(quote! {
-                    break #chain ::core::result::Result::Ok(#run.default(#value, #described));
+                    let __mcpstore_describe = {
+                        use ::mcpstore_errors::__private::{DescribeByName as _, Describer as _};
+                        (&&::mcpstore_errors::__private::Described(&__mcpstore_error)).describer()
+                    };
+                    break #chain ::core::result::Result::Ok(
+                        #run.default_for(#value, __mcpstore_error, __mcpstore_describe)
+                    );
                 });
             }
             Strategy::With { function: path, .. } | Strategy::Recover { function: path, .. } => {

@@ -4,6 +4,8 @@
 
 use std::fmt::Display;
 
+use crate::retry::engine::Description;
+
 use super::events::{CacheMiss, fallback_exhausted, fallback_served, fallback_strategy_failed};
 
 /// One run of a fallback chain after the primary failed. Each report names the primary's
@@ -40,6 +42,21 @@ impl<'a> FallbackRun<'a> {
     #[inline]
     pub fn default<T>(&self, value: T, error: &dyn Display) -> T {
         self.served("default", error);
+        value
+    }
+
+    /// The default step as the chain's last: serves `value` in place of `error`, which is
+    /// described by `describe` and dropped here, out of line, instead of in each annotated
+    /// function.
+    #[cold]
+    #[inline(never)]
+    pub fn default_for<T, E>(
+        self,
+        value: T,
+        error: E,
+        describe: for<'e> fn(&'e E) -> Description<'e>,
+    ) -> T {
+        self.served("default", &describe(&error));
         value
     }
 

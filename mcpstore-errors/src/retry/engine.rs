@@ -127,6 +127,23 @@ impl<E> fmt::Debug for OnError<'_, E> {
     }
 }
 
+/// Another attempt at a synchronous call: the annotated function's body, as a closure.
+///
+/// A trait of its own rather than `dyn FnMut`, whose vtable also holds `FnOnce::call_once`:
+/// that entry is never called, yet the compiler builds it, with one more copy of the body,
+/// for every annotated function.
+pub trait Attempt<R> {
+    /// Runs the body once more.
+    fn attempt(&mut self) -> R;
+}
+
+impl<R, F: FnMut() -> R> Attempt<R> for F {
+    #[inline]
+    fn attempt(&mut self) -> R {
+        self()
+    }
+}
+
 /// The retries of a synchronous call whose first attempt returned `first`: an error, or a
 /// value `rejects` refused. `run` makes another attempt; `on_error` says how to decide after
 /// an error. Out of line and generic over
@@ -142,7 +159,7 @@ pub fn retry_sync<T, E>(
     started: Option<Instant>,
     budget: Option<&RetryBudget>,
     first: Result<T, E>,
-    run: &mut dyn FnMut() -> Result<T, E>,
+    run: &mut dyn Attempt<Result<T, E>>,
     on_error: OnError<'_, E>,
     rejects: Option<&dyn Fn(&T) -> bool>,
 ) -> Result<T, E> {
@@ -165,7 +182,7 @@ pub fn retry_sync<T, E>(
             Some(delay) => retry.sleep(delay),
             None => return outcome,
         }
-        outcome = run();
+        outcome = run.attempt();
         checked = false;
     }
 }
