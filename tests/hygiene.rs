@@ -672,3 +672,34 @@ fn a_jitter_through_a_macro_rules_fragment_is_the_value_written() {
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 }
+
+mod fallback_default_names {
+    use ::mcpstore_errors::{McpStoreError, fallback};
+
+    /// The default step's own binding does not hide an argument of the same name.
+    #[allow(non_snake_case)]
+    #[fallback(default = __mcpstore_describe * 2)]
+    pub fn doubled(__mcpstore_describe: u32) -> Result<u32, McpStoreError> {
+        Err(McpStoreError::connection(format!(
+            "no {__mcpstore_describe}"
+        )))
+    }
+
+    /// A default that diverges leaves no unreachable code of the expansion's behind
+    /// (this file denies `unreachable_code`).
+    #[fallback(default = panic!("no default for {}", id))]
+    pub fn diverging(id: u32) -> Result<u32, McpStoreError> {
+        if id == 0 {
+            return Err(McpStoreError::connection("refused"));
+        }
+        Ok(id)
+    }
+}
+
+#[test]
+fn a_default_reads_the_users_argument_and_may_diverge() {
+    assert_eq!(fallback_default_names::doubled(21).unwrap(), 42);
+    assert_eq!(fallback_default_names::diverging(7).unwrap(), 7);
+    let panicked = ::std::panic::catch_unwind(|| fallback_default_names::diverging(0));
+    assert!(panicked.is_err(), "the default's panic is the call's");
+}

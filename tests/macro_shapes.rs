@@ -1,8 +1,11 @@
 //! Function shapes the attributes must compile and run: pinned and `&mut` receivers moved
 //! inside the body, `no_clone` on `mut` parameters, functions made by `macro_rules!`,
-//! one-expression `async` bodies, `crate = path`, and a `config` that panicked once.
+//! one-expression `async` bodies, `crate = path`, a `config` that panicked once, and by-value
+//! arguments passed to each run.
 // A one-expression `async fn` body must not draw this lint from the expansion.
 #![deny(unused_braces)]
+// An argument read only by the attribute's predicates is used, not "unused".
+#![deny(unused_variables)]
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
@@ -548,4 +551,96 @@ fn a_config_that_panicked_once_is_built_again_by_the_next_call() {
         2,
         "built once it succeeded"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// By-value arguments passed to each run (not captured): each run gets its own copy, and the
+// predicates written in the attribute see the caller's values on the first attempt and on the
+// retries alike
+
+#[retry(max_attempts = 4, delay = 0)]
+fn appends(
+    mut label: String,
+    (low, high): (u32, u32),
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) -> Result<u32, McpStoreError> {
+    label.push_str("-run");
+    let mut seen = seen.lock().unwrap();
+    seen.push(label);
+    outcome(seen.len() as u32, high - low)
+}
+
+#[test]
+fn each_run_gets_a_fresh_copy_of_a_by_value_argument_and_its_pattern() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    assert_eq!(appends("fs".to_owned(), (1, 4), seen.clone()).unwrap(), 3);
+    assert_eq!(*seen.lock().unwrap(), ["fs-run", "fs-run", "fs-run"]);
+}
+
+#[retry(
+    max_attempts = 5,
+    delay = 0,
+    when = |_: &McpStoreError| limit > 0,
+    retry_if_result = |value: &u32| *value < limit && name.len() == 2
+)]
+fn until_limit(
+    limit: u32,
+    name: String,
+    calls: std::sync::Arc<AtomicU32>,
+) -> Result<u32, McpStoreError> {
+    let call = calls.fetch_add(1, Ordering::SeqCst) + 1;
+    if call == 1 {
+        return Err(failure(call));
+    }
+    Ok(call + name.len() as u32 - 2)
+}
+
+#[test]
+fn predicates_read_the_arguments_before_and_after_the_first_failure() {
+    let calls = std::sync::Arc::new(AtomicU32::new(0));
+    // Attempt 1 fails (retried: `limit > 0`), 2 and 3 are rejected (below the limit), 4 is kept.
+    assert_eq!(until_limit(4, "fs".to_owned(), calls.clone()).unwrap(), 4);
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+
+    let calls = std::sync::Arc::new(AtomicU32::new(1));
+    // The first attempt succeeds with 2, under the limit: rejected once, then 3 is kept.
+    assert_eq!(until_limit(3, "fs".to_owned(), calls.clone()).unwrap(), 3);
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+
+    let calls = std::sync::Arc::new(AtomicU32::new(0));
+    // `when` refuses the first error: no retry.
+    assert!(until_limit(0, "fs".to_owned(), calls.clone()).is_err());
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Ticket<T> {
+    id: T,
+    runs: u32,
+}
+
+impl<T: Clone + std::fmt::Debug> Ticket<T> {
+    /// `self` and a generic argument by value: each run starts from the caller's.
+    #[retry(max_attempts = 3, delay = 0)]
+    fn redeem<U: Clone>(
+        mut self,
+        tag: U,
+        calls: std::sync::Arc<AtomicU32>,
+    ) -> Result<(Self, U), McpStoreError> {
+        self.runs += 1;
+        let call = calls.fetch_add(1, Ordering::SeqCst) + 1;
+        outcome(call, 3)?;
+        Ok((self, tag))
+    }
+}
+
+#[test]
+fn by_value_self_and_generic_arguments_are_fresh_for_each_run() {
+    let calls = std::sync::Arc::new(AtomicU32::new(0));
+    let (ticket, tag) = Ticket { id: 7u8, runs: 0 }
+        .redeem("t", calls.clone())
+        .unwrap();
+    assert_eq!(ticket, Ticket { id: 7, runs: 1 });
+    assert_eq!(tag, "t");
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
 }

@@ -107,6 +107,33 @@ fn mode_of(ty: &Type) -> (Mode, bool) {
     }
 }
 
+/// Whether `ty` means the same written anywhere in the function, a closure's signature
+/// included: no references, lifetimes, `impl Trait`, `_` or macros, whose meaning depends on
+/// where they are written.
+fn writable_anywhere(ty: &Type) -> bool {
+    struct Check(bool);
+    impl VisitMut for Check {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            match ty {
+                Type::Reference(_)
+                | Type::ImplTrait(_)
+                | Type::Infer(_)
+                | Type::Macro(_)
+                | Type::FnPtr(_)
+                | Type::TraitObject(_)
+                | Type::Verbatim(_) => self.0 = false,
+                _ => visit_mut::visit_type_mut(self, ty),
+            }
+        }
+        fn visit_lifetime_mut(&mut self, _: &mut syn::Lifetime) {
+            self.0 = false;
+        }
+    }
+    let mut check = Check(true);
+    check.visit_type_mut(&mut ty.clone());
+    check.0
+}
+
 /// How a receiver reaches each attempt, whether it is pinned, and whether it is `self` by value
 /// (`Self`); `None` for a form of receiver this crate does not know yet.
 fn receiver_mode(kind: &ReceiverKind) -> Option<(Mode, bool, bool)> {
@@ -154,6 +181,10 @@ pub(crate) struct Param {
     pub(crate) pinned: bool,
     /// Where diagnostics about it point.
     pub(crate) span: Span,
+    /// Its type, when a run can take it as an argument instead of capturing it: by value,
+    /// and written without references, lifetimes, `impl Trait` or `_`, so that the type means
+    /// the same in the run closure's signature.
+    pub(crate) argument_type: Option<Type>,
 }
 
 /// The function ready to be expanded.
@@ -285,6 +316,7 @@ impl Function {
                             no_clone: false,
                             pinned,
                             span,
+                            argument_type: self_by_value.then(|| syn::parse_quote!(Self)),
                         });
                         self_binding = Some(binding);
                     } else {
@@ -298,6 +330,7 @@ impl Function {
                             no_clone: false,
                             pinned,
                             span,
+                            argument_type: None,
                         });
                     }
                 }
@@ -321,6 +354,9 @@ impl Function {
                             (binding, Some(pattern))
                         }
                     };
+                    let argument_type =
+                        (mode == Mode::ByValue && !pinned && writable_anywhere(&typed.ty))
+                            .then(|| (*typed.ty).clone());
                     params.push(Param {
                         binding,
                         pattern,
@@ -330,6 +366,7 @@ impl Function {
                         no_clone: false,
                         pinned,
                         span,
+                        argument_type,
                     });
                 }
             }

@@ -84,14 +84,16 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                     Some(value) => quote_spanned!(value.span()=> #value),
                     None => quote_spanned!(key.span()=> ::core::default::Default::default()),
                 };
-                // The error is handed over, to be dropped out of line.
+                // The error is handed over, to be dropped out of line. Mixed-site: `value` may
+                // name a variable of the user's called the same.
+                let describe = Ident::new("__mcpstore_describe", Span::mixed_site());
                 steps.push(quote! {
-                    let __mcpstore_describe = {
+                    let #describe = {
                         use ::mcpstore_errors::__private::{DescribeByName as _, Describer as _};
                         (&&::mcpstore_errors::__private::Described(&__mcpstore_error)).describer()
                     };
                     break #chain ::core::result::Result::Ok(
-                        #run.default_for(#value, __mcpstore_error, __mcpstore_describe)
+                        #run.default_for(#value, __mcpstore_error, #describe)
                     );
                 });
             }
@@ -143,6 +145,9 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                     #on_success
                     ::core::result::Result::Ok(__mcpstore_value)
                 }
+                // A strategy may diverge (`default = todo!()`): what follows it is the
+                // expansion's, not the user's, unreachable code or diverging argument.
+                #[allow(unreachable_code, clippy::diverging_sub_expression)]
                 ::core::result::Result::Err(__mcpstore_error) => #chain: {
                     #error_ref
                     let #run = ::mcpstore_errors::__private::FallbackRun::new(#op);

@@ -9,7 +9,7 @@ use super::literals::{self, Bound};
 use super::names::{self, Table};
 use super::{operation, rebind_for_run, resupply, see};
 use crate::args::{JitterValue, RetryArgs, RetryFilter};
-use crate::func::Function;
+use crate::func::{Function, Mode, Param};
 
 pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) -> TokenStream {
     let policy = policy(args);
@@ -158,28 +158,65 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
             None => quote!(::core::option::Option::None),
             Some(rejects) => quote!(::core::option::Option::Some(&|__mcpstore_value| #rejects)),
         };
+        // When every argument is by value, of a type that can be written in the closure's
+        // signature, the arguments are passed to each run rather than captured: the closure
+        // then captures nothing, and the first attempt stores nothing for the retries (they
+        // take the arguments from bindings made on their own path, moved there: nothing after
+        // them uses them). Otherwise all are captured: the closure's captures are stored
+        // anyway, and passing some would add a second closure to compile for little.
+        let passable = |param: &&Param| param.argument_type.is_some() && !param.no_clone;
+        let (passed, captured): (Vec<&Param>, Vec<&Param>) =
+            if function.params.iter().all(|param| passable(&param)) {
+                (function.params.iter().collect(), Vec::new())
+            } else {
+                (Vec::new(), function.params.iter().collect())
+            };
+        let rebind = captured
+            .iter()
+            .filter_map(|param| rebind_for_run(param, resupply(param)));
+        let names: Vec<_> = passed.iter().map(|param| &param.binding).collect();
+        // The attribute's own expressions may read an argument the body never does: its copy
+        // in the run is then marked used, lest the compiler call the argument unused.
+        let read_outside = args.when.get().is_some()
+            || args.retry_if_result.get().is_some()
+            || args.on_retry.get().is_some()
+            || args.budget.get().is_some();
+        let marked_used = function
+            .params
+            .iter()
+            .filter(|param| read_outside && param.mode == Mode::ByValue && !param.no_clone)
+            .map(|param| &param.binding);
+        let types = passed.iter().map(|param| &param.argument_type);
+        let supplies: Vec<_> = passed.iter().map(|param| resupply(param)).collect();
+        let rerun = if passed.is_empty() {
+            quote!(&mut __mcpstore_run)
+        } else {
+            quote!(&mut || __mcpstore_run(#(#supplies),*))
+        };
         return quote! {
             {
                 #policy
                 #start
                 // The body sits in this closure's block (see `body`): a one-expression body's
                 // braces are the user's, not unused.
-                #[allow(unused_braces)]
-                let mut __mcpstore_run = || -> #ret {
+                #[allow(unused_braces, unused_mut)]
+                let mut __mcpstore_run = |#(#names: #types),*| -> #ret {
                     #(#rebind)*
+                    #(let _ = &#marked_used;)*
                     #inner
                 };
-                match __mcpstore_run() {
+                match __mcpstore_run(#(#supplies),*) {
                     #accept
                     __mcpstore_first => {
                         let #observer = ::mcpstore_errors::__private::observer(&__mcpstore_first);
+                        #(let #names = #names;)*
                         ::mcpstore_errors::__private::retry_sync(
                             __mcpstore_policy,
                             #op,
                             __mcpstore_started,
                             #budget_ref,
                             __mcpstore_first,
-                            &mut __mcpstore_run,
+                            #rerun,
                             #on_error,
                             #rejects_fn,
                         )
