@@ -644,3 +644,25 @@ fn by_value_self_and_generic_arguments_are_fresh_for_each_run() {
     assert_eq!(tag, "t");
     assert_eq!(calls.load(Ordering::SeqCst), 3);
 }
+
+/// A lifetime left out of a by-value argument's type (`Cow<str>`) is tied to the result's, as
+/// in the signature, for each run too.
+#[allow(elided_lifetimes_in_paths)]
+#[retry(max_attempts = 3, delay = 0)]
+fn echoes(
+    text: std::borrow::Cow<str>,
+    calls: std::sync::Arc<AtomicU32>,
+) -> Result<std::borrow::Cow<str>, McpStoreError> {
+    let call = calls.fetch_add(1, Ordering::SeqCst) + 1;
+    outcome(call, 2)?;
+    Ok(text)
+}
+
+#[test]
+fn an_elided_lifetime_in_a_by_value_argument_flows_to_the_result() {
+    let owner = String::from("tools/list");
+    let calls = std::sync::Arc::new(AtomicU32::new(0));
+    let echoed = echoes(std::borrow::Cow::Borrowed(&owner), calls.clone()).unwrap();
+    assert_eq!(echoed, "tools/list");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}

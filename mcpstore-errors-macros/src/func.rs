@@ -107,8 +107,8 @@ fn mode_of(ty: &Type) -> (Mode, bool) {
     }
 }
 
-/// Whether `ty` means the same written anywhere in the function, a closure's signature
-/// included: no references, lifetimes, `impl Trait`, `_` or macros, whose meaning depends on
+/// Whether `ty` can be written again elsewhere in the function (as a type argument) and mean
+/// the same: no references, lifetimes, `impl Trait`, `_` or macros, whose meaning depends on
 /// where they are written.
 fn writable_anywhere(ty: &Type) -> bool {
     struct Check(bool);
@@ -182,8 +182,7 @@ pub(crate) struct Param {
     /// Where diagnostics about it point.
     pub(crate) span: Span,
     /// Its type, when a run can take it as an argument instead of capturing it: by value,
-    /// and written without references, lifetimes, `impl Trait` or `_`, so that the type means
-    /// the same in the run closure's signature.
+    /// and written without references, lifetimes, `impl Trait` or `_`.
     pub(crate) argument_type: Option<Type>,
 }
 

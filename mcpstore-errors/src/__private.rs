@@ -66,6 +66,15 @@ use std::time::Duration;
 
 use crate::Classify;
 
+/// The run closure of a function whose arguments `A` (a tuple) are passed to each run. Naming
+/// `A` and `R` here, rather than in the closure's own signature, makes a lifetime left out of
+/// them (`Cow<str>`) one the compiler infers, as in the function's signature, instead of one
+/// the closure would be generic over.
+#[inline(always)]
+pub fn run_with<A, R, F: FnMut(A) -> R>(run: F) -> F {
+    run
+}
+
 /// Runs one sync attempt. Naming `R` fixes the closure's return type before its body's `?`
 /// needs it.
 #[inline(always)]

@@ -171,9 +171,10 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
             } else {
                 (Vec::new(), function.params.iter().collect())
             };
-        let rebind = captured
+        let rebind: Vec<_> = captured
             .iter()
-            .filter_map(|param| rebind_for_run(param, resupply(param)));
+            .filter_map(|param| rebind_for_run(param, resupply(param)))
+            .collect();
         let names: Vec<_> = passed.iter().map(|param| &param.binding).collect();
         // The attribute's own expressions may read an argument the body never does: its copy
         // in the run is then marked used, lest the compiler call the argument unused.
@@ -185,13 +186,26 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
             .params
             .iter()
             .filter(|param| read_outside && param.mode == Mode::ByValue && !param.no_clone)
-            .map(|param| &param.binding);
+            .map(|param| &param.binding)
+            .collect::<Vec<_>>();
         let types = passed.iter().map(|param| &param.argument_type);
         let supplies: Vec<_> = passed.iter().map(|param| resupply(param)).collect();
-        let rerun = if passed.is_empty() {
-            quote!(&mut __mcpstore_run)
+        let (closure, first, rerun) = if passed.is_empty() {
+            (
+                quote!(|| -> #ret { #(#rebind)* #(let _ = &#marked_used;)* #inner }),
+                quote!(__mcpstore_run()),
+                quote!(&mut __mcpstore_run),
+            )
         } else {
-            quote!(&mut || __mcpstore_run(#(#supplies),*))
+            (
+                quote! {
+                    ::mcpstore_errors::__private::run_with::<(#(#types,)*), #ret, _>(
+                        |(#(#names,)*)| -> #ret { #(#rebind)* #(let _ = &#marked_used;)* #inner }
+                    )
+                },
+                quote!(__mcpstore_run((#(#supplies,)*))),
+                quote!(&mut || __mcpstore_run((#(#supplies,)*))),
+            )
         };
         return quote! {
             {
@@ -200,12 +214,8 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
                 // The body sits in this closure's block (see `body`): a one-expression body's
                 // braces are the user's, not unused.
                 #[allow(unused_braces, unused_mut)]
-                let mut __mcpstore_run = |#(#names: #types),*| -> #ret {
-                    #(#rebind)*
-                    #(let _ = &#marked_used;)*
-                    #inner
-                };
-                match __mcpstore_run(#(#supplies),*) {
+                let mut __mcpstore_run = #closure;
+                match #first {
                     #accept
                     __mcpstore_first => {
                         let #observer = ::mcpstore_errors::__private::observer(&__mcpstore_first);
