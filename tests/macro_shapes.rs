@@ -666,3 +666,42 @@ fn an_elided_lifetime_in_a_by_value_argument_flows_to_the_result() {
     assert_eq!(echoed, "tools/list");
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
+
+static TRIMS: AtomicU32 = AtomicU32::new(0);
+
+/// A shared reference passed to each run: the result may borrow from it, as the signature says.
+#[retry(max_attempts = 3, delay = 0)]
+fn trimmed(text: &str) -> Result<&str, McpStoreError> {
+    let call = TRIMS.fetch_add(1, Ordering::SeqCst) + 1;
+    outcome(call, 2)?;
+    Ok(text.trim())
+}
+
+#[test]
+fn a_shared_reference_passed_to_each_run_lends_the_result() {
+    let owner = String::from("  tools/list ");
+    assert_eq!(trimmed(&owner).unwrap(), "tools/list");
+    assert_eq!(TRIMS.load(Ordering::SeqCst), 2);
+}
+
+/// `text` is read by the predicate alone (the file denies `unused_variables`).
+#[retry(
+    max_attempts = 4,
+    delay = 0,
+    retry_if_result = |count: &u32| *count < min && !text.is_empty()
+)]
+fn counted(text: &str, min: u32, calls: &AtomicU32) -> Result<u32, McpStoreError> {
+    Ok(calls.fetch_add(1, Ordering::SeqCst) + 1)
+}
+
+#[test]
+fn predicates_read_shared_references_passed_to_each_run() {
+    let calls = AtomicU32::new(0);
+    assert_eq!(counted("fs", 3, &calls).unwrap(), 3);
+    let calls = AtomicU32::new(0);
+    assert_eq!(
+        counted("", 3, &calls).unwrap(),
+        1,
+        "an empty text accepts the first"
+    );
+}

@@ -107,6 +107,15 @@ fn mode_of(ty: &Type) -> (Mode, bool) {
     }
 }
 
+/// `ty` without the groups and parentheses a `macro_rules!` fragment may put around it.
+fn ungrouped(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(group) => ungrouped(&group.elem),
+        Type::Paren(paren) => ungrouped(&paren.elem),
+        ty => ty,
+    }
+}
+
 /// Whether `ty` can be written again elsewhere in the function (as a type argument) and mean
 /// the same: no references, lifetimes, `impl Trait`, `_` or macros, whose meaning depends on
 /// where they are written.
@@ -181,8 +190,9 @@ pub(crate) struct Param {
     pub(crate) pinned: bool,
     /// Where diagnostics about it point.
     pub(crate) span: Span,
-    /// Its type, when a run can take it as an argument instead of capturing it: by value,
-    /// and written without references, lifetimes, `impl Trait` or `_`.
+    /// Its type, when a run can take it as an argument instead of capturing it: by value or
+    /// a shared reference, and otherwise written without references, lifetimes, `impl Trait`
+    /// or `_`.
     pub(crate) argument_type: Option<Type>,
 }
 
@@ -353,9 +363,22 @@ impl Function {
                             (binding, Some(pattern))
                         }
                     };
-                    let argument_type =
-                        (mode == Mode::ByValue && !pinned && writable_anywhere(&typed.ty))
-                            .then(|| (*typed.ty).clone());
+                    let argument_type = match (mode, &*typed.ty) {
+                        (Mode::ByValue, ty) if !pinned && writable_anywhere(ty) => Some(ty.clone()),
+                        // A shared reference whose lifetime is left out: the run's copy gets one
+                        // inferred, as in the signature. (A `&mut` cannot be passed: every run's
+                        // reborrow would need the one lifetime of the run's argument.)
+                        (Mode::SharedRef, ty) => match ungrouped(ty) {
+                            Type::Reference(reference)
+                                if reference.lifetime.is_none()
+                                    && writable_anywhere(&reference.elem) =>
+                            {
+                                Some(ty.clone())
+                            }
+                            _ => None,
+                        },
+                        _ => None,
+                    };
                     params.push(Param {
                         binding,
                         pattern,

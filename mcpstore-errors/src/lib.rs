@@ -322,9 +322,9 @@ pub use timeout::{Elapsed, race_timeout};
 ///     static POLICY: RetryConfig = attribute_default()
 ///         .max_attempts(3).base_delay(Duration::new(0, 1_000_000));
 ///     let started = deadline_start(&POLICY);  // the clock is read only for a deadline
-///     // One attempt: by-value arguments are cloned for it (passed to it when all are by
-///     // value, so that nothing is stored for retries that may never come), `&mut` ones
-///     // reborrowed.
+///     // One attempt: by-value arguments are cloned for it, `&mut` ones reborrowed. When
+///     // all are by value or shared references, they are passed to it as arguments, so that
+///     // nothing is stored for retries that may never come.
 ///     let mut run = || -> Result<&'static str, McpStoreError> { /* body */ };
 ///     match run() {
 ///         Ok(value) => Ok(value),              // a first success: the body and one branch

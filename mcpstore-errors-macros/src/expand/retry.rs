@@ -158,8 +158,8 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
             None => quote!(::core::option::Option::None),
             Some(rejects) => quote!(::core::option::Option::Some(&|__mcpstore_value| #rejects)),
         };
-        // When every argument is by value, of a type that can be written in the closure's
-        // signature, the arguments are passed to each run rather than captured: the closure
+        // When every argument is by value or a shared reference, of a type that can be written
+        // again, the arguments are passed to each run rather than captured: the closure
         // then captures nothing, and the first attempt stores nothing for the retries (they
         // take the arguments from bindings made on their own path, moved there: nothing after
         // them uses them). Otherwise all are captured: the closure's captures are stored
@@ -185,7 +185,10 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
         let marked_used = function
             .params
             .iter()
-            .filter(|param| read_outside && param.mode == Mode::ByValue && !param.no_clone)
+            .filter(|param| {
+                let rebound = param.mode == Mode::ByValue && !param.no_clone;
+                read_outside && (rebound || !passed.is_empty())
+            })
             .map(|param| &param.binding)
             .collect::<Vec<_>>();
         let types = passed.iter().map(|param| &param.argument_type);
