@@ -97,17 +97,15 @@ pub(crate) enum Mode {
 /// How a parameter of type `ty` reaches each attempt, and whether it is a `Pin<&mut T>`,
 /// which is moved in but reborrowed (`Pin::as_mut`) rather than cloned.
 fn mode_of(ty: &Type) -> (Mode, bool) {
-    match ty {
-        // `$t:ty` of `macro_rules!` arrives as a group.
-        Type::Group(group) => mode_of(&group.elem),
-        Type::Paren(paren) => mode_of(&paren.elem),
+    match ungrouped(ty) {
         Type::Reference(reference) if reference.mutability.is_some() => (Mode::MutRef, false),
         Type::Reference(_) => (Mode::SharedRef, false),
         other => (Mode::ByValue, is_pin_mut(other)),
     }
 }
 
-/// `ty` without the groups and parentheses a `macro_rules!` fragment may put around it.
+/// `ty` without the groups and parentheses around it (`$t:ty` of `macro_rules!` arrives as a
+/// group).
 fn ungrouped(ty: &Type) -> &Type {
     match ty {
         Type::Group(group) => ungrouped(&group.elem),
@@ -416,14 +414,7 @@ impl Function {
         if !is_spelled_result(&self.ret) {
             return None;
         }
-        // `-> $ret:ty` of `macro_rules!` arrives as a group.
-        let mut ret = &self.ret;
-        while let Type::Group(syn::TypeGroup { elem, .. })
-        | Type::Paren(syn::TypeParen { elem, .. }) = ret
-        {
-            ret = elem;
-        }
-        let Type::Path(path) = ret else {
+        let Type::Path(path) = ungrouped(&self.ret) else {
             return None;
         };
         let PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {
@@ -477,28 +468,24 @@ fn may_be_result(ty: &Type) -> bool {
         "bool", "char", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32",
         "i64", "i128", "isize", "f32", "f64", "String", "Option", "Vec", "Box",
     ];
-    match ty {
+    match ungrouped(ty) {
         Type::Path(path) => path
             .path
             .segments
             .last()
             .is_some_and(|last| !NOT_RESULTS.iter().any(|name| last.ident == name)),
-        Type::Group(group) => may_be_result(&group.elem),
-        Type::Paren(paren) => may_be_result(&paren.elem),
         _ => false,
     }
 }
 
 /// Whether `ty` is spelled as a `Result` (`Result<T, E>`, `io::Result<T>`).
 fn is_spelled_result(ty: &Type) -> bool {
-    match ty {
+    match ungrouped(ty) {
         Type::Path(path) => path
             .path
             .segments
             .last()
             .is_some_and(|last| last.ident == "Result"),
-        Type::Group(group) => is_spelled_result(&group.elem),
-        Type::Paren(paren) => is_spelled_result(&paren.elem),
         _ => false,
     }
 }

@@ -418,52 +418,39 @@ impl<E: std::fmt::Display + ?Sized + 'static> CollectDisplay for Collected<'_, E
 pub struct Described<'a, E>(pub &'a E);
 
 /// Describes a `Display` error by its message.
-pub trait DescribeDisplay<'a> {
+pub trait DescribeDisplay<'a, E> {
     /// The description.
     fn describe(&self) -> Description<'a>;
+    /// The same, as a function: for a step that takes the error by value.
+    fn describer(&self) -> for<'e> fn(&'e E) -> Description<'e>;
 }
 
-impl<'a, E: std::fmt::Display> DescribeDisplay<'a> for &Described<'a, E> {
+impl<'a, E: std::fmt::Display> DescribeDisplay<'a, E> for &Described<'a, E> {
     fn describe(&self) -> Description<'a> {
         Description::Display(self.0)
     }
-}
 
-impl<'a, E: std::fmt::Display> Describer<E> for &Described<'a, E> {
     fn describer(&self) -> for<'e> fn(&'e E) -> Description<'e> {
         |error| Description::Display(error)
     }
 }
 
 /// Describes any other error by its type's name.
-pub trait DescribeOther<'a> {
+pub trait DescribeOther<'a, E> {
     /// The description.
     fn describe(&self) -> Description<'a>;
+    /// The same, as a function: for a step that takes the error by value.
+    fn describer(&self) -> for<'e> fn(&'e E) -> Description<'e>;
 }
 
-impl<'a, E> DescribeOther<'a> for Described<'a, E> {
+impl<'a, E> DescribeOther<'a, E> for Described<'a, E> {
     fn describe(&self) -> Description<'a> {
         Description::TypeName(std::any::type_name::<E>())
     }
-}
 
-impl<'a, E> DescribeByName<E> for Described<'a, E> {
     fn describer(&self) -> for<'e> fn(&'e E) -> Description<'e> {
         |_| Description::TypeName(std::any::type_name::<E>())
     }
-}
-
-/// How [`DescribeDisplay`] describes an error, as a function: what a step that takes the
-/// error by value is given.
-pub trait Describer<E> {
-    /// The function that describes it.
-    fn describer(&self) -> for<'e> fn(&'e E) -> Description<'e>;
-}
-
-/// How [`DescribeOther`] describes an error, as a function.
-pub trait DescribeByName<E> {
-    /// The function that describes it.
-    fn describer(&self) -> for<'e> fn(&'e E) -> Description<'e>;
 }
 
 // ---------------------------------------------------------------------------------------------

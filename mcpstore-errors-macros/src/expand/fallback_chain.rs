@@ -89,7 +89,7 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                 let describe = Ident::new("__mcpstore_describe", Span::mixed_site());
                 steps.push(quote! {
                     let #describe = {
-                        use ::mcpstore_errors::__private::{DescribeByName as _, Describer as _};
+                        use ::mcpstore_errors::__private::{DescribeDisplay as _, DescribeOther as _};
                         (&&::mcpstore_errors::__private::Described(&__mcpstore_error)).describer()
                     };
                     break #chain ::core::result::Result::Ok(

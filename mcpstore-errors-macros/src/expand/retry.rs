@@ -164,15 +164,16 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
         // take the arguments from bindings made on their own path, moved there: nothing after
         // them uses them). Otherwise all are captured: the closure's captures are stored
         // anyway, and passing some would add a second closure to compile for little.
-        let passable = |param: &&Param| param.argument_type.is_some() && !param.no_clone;
-        let (passed, captured): (Vec<&Param>, Vec<&Param>) =
-            if function.params.iter().all(|param| passable(&param)) {
-                (function.params.iter().collect(), Vec::new())
-            } else {
-                (Vec::new(), function.params.iter().collect())
-            };
-        let rebind: Vec<_> = captured
+        let pass_all = !function.params.is_empty()
+            && function
+                .params
+                .iter()
+                .all(|param| param.argument_type.is_some() && !param.no_clone);
+        let passed: &[Param] = if pass_all { &function.params } else { &[] };
+        let rebind: Vec<_> = function
+            .params
             .iter()
+            .filter(|_| !pass_all)
             .filter_map(|param| rebind_for_run(param, resupply(param)))
             .collect();
         let names: Vec<_> = passed.iter().map(|param| &param.binding).collect();
@@ -187,13 +188,13 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
             .iter()
             .filter(|param| {
                 let rebound = param.mode == Mode::ByValue && !param.no_clone;
-                read_outside && (rebound || !passed.is_empty())
+                read_outside && (rebound || pass_all)
             })
             .map(|param| &param.binding)
             .collect::<Vec<_>>();
         let types = passed.iter().map(|param| &param.argument_type);
-        let supplies: Vec<_> = passed.iter().map(|param| resupply(param)).collect();
-        let (closure, first, rerun) = if passed.is_empty() {
+        let supplies: Vec<_> = passed.iter().map(resupply).collect();
+        let (closure, first, rerun) = if !pass_all {
             (
                 quote!(|| -> #ret { #(#rebind)* #(let _ = &#marked_used;)* #inner }),
                 quote!(__mcpstore_run()),
