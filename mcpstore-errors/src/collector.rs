@@ -307,11 +307,10 @@ impl ErrorCollector {
         // A `McpStoreError` goes to the shard by reference: the shard holds it once for
         // every entry of the same error, instead of a clone per entry.
         if let Some(store) = (error as &dyn std::any::Any).downcast_ref::<McpStoreError>() {
-            let key = record::TypeKey::Kind(store.kind());
-            return self.record(key, Incoming::Store(store), context, function);
+            return self.record_store(store, context, function);
         }
         let (key, payload) = record::describe(error);
-        self.record(key, Incoming::Other(payload), context, function);
+        self.record_other(key, payload, context, function);
     }
 
     /// Records an error seen through `dyn Error`, such as the content of a
@@ -342,11 +341,10 @@ impl ErrorCollector {
         function: Option<&'static str>,
     ) {
         if let Some(store) = error.downcast_ref::<McpStoreError>() {
-            let key = record::TypeKey::Kind(store.kind());
-            return self.record(key, Incoming::Store(store), context, function);
+            return self.record_store(store, context, function);
         }
         let (key, payload) = record::describe_dyn(error);
-        self.record(key, Incoming::Other(payload), context, function);
+        self.record_other(key, payload, context, function);
     }
 
     /// Records an [`anyhow::Error`] under the type `"anyhow::Error"`, with its message (its
@@ -382,7 +380,7 @@ impl ErrorCollector {
         function: Option<&'static str>,
     ) {
         let (key, payload) = record::describe_anyhow(error);
-        self.record(key, Incoming::Other(payload), context, function);
+        self.record_other(key, payload, context, function);
     }
 
     /// Records a value that is only [`Display`] (a `String`, a `&str`, a type without an
@@ -413,81 +411,111 @@ impl ErrorCollector {
         function: Option<&'static str>,
     ) {
         let (key, payload) = record::describe_display(error);
+        self.record_other(key, payload, context, function);
+    }
+
+    /// [`record`](Self::record) for a `McpStoreError`, passed by reference: an `Incoming`
+    /// passed by value went through memory, with a stalled wide load per collect.
+    ///
+    /// Not `#[inline]`: compiled once, here, rather than into every crate that collects (one
+    /// call costs a nanosecond; a copy costs each such crate its compile time).
+    fn record_store(
+        &self,
+        error: &McpStoreError,
+        context: Context,
+        function: Option<&'static str>,
+    ) {
+        let key = record::TypeKey::Kind(error.kind());
+        self.record(key, Incoming::Store(error), context, function);
+    }
+
+    /// [`record`](Self::record) for any other error, described as `payload`.
+    fn record_other(
+        &self,
+        key: record::TypeKey,
+        payload: record::Payload,
+        context: Context,
+        function: Option<&'static str>,
+    ) {
         self.record(key, Incoming::Other(payload), context, function);
     }
 
     /// Bounds and redacts the context and the error, then stores them: nothing over the
-    /// limits or left unredacted reaches the history or the `tracing` event.
-    ///
-    /// Not `#[inline]`: compiled once, here, rather than into every crate that collects (one
-    /// call costs a nanosecond; a copy costs each such crate its compile time).
+    /// limits or left unredacted reaches the history or the `tracing` event. The collect is
+    /// built once, here, and changed in place from then on.
+    #[inline(always)]
     fn record(
         &self,
         key: record::TypeKey,
         error: Incoming<'_>,
-        mut context: Context,
+        context: Context,
         function: Option<&'static str>,
     ) {
+        let mut collected = Collected {
+            error,
+            context,
+            function,
+        };
         let redactor = &self.inner.config.redactor;
         // A shared context found clean before is neither walked nor copied again.
-        let remembered = redactor.context_alone() && clean::is_clean(&self.inner, &context);
-        let error = if remembered {
-            redact::apply(redactor, key, error, &mut context, true)
+        let remembered =
+            redactor.context_alone() && clean::is_clean(&self.inner, &collected.context);
+        if remembered {
+            redact::apply(
+                redactor,
+                key,
+                &mut collected.error,
+                &mut collected.context,
+                true,
+            );
         } else {
-            let shared = context.shared_key();
-            context = self.bounded(context);
-            let error = redact::apply(redactor, key, error, &mut context, false);
+            let shared = collected.context.shared_key();
+            self.bound(&mut collected.context);
+            redact::apply(
+                redactor,
+                key,
+                &mut collected.error,
+                &mut collected.context,
+                false,
+            );
             if redactor.may_grow() {
-                context = self.bounded(context);
+                self.bound(&mut collected.context);
             }
             // Still the caller's own pointer: within the limits, nothing masked.
-            if let Some(shared) = shared.filter(|shared| shared.matches(&context)) {
+            if let Some(shared) = shared.filter(|shared| shared.matches(&collected.context)) {
                 if redactor.context_alone() {
                     clean::remember(&self.inner, shared);
                 }
             }
-            error
-        };
-        tracing::debug!(target: "mcpstore_errors::collector", error = error.message(), "error collected");
-        crate::metrics::error_collected(|| (key.name(), error.kind()));
-        let mut pending = Some(Collected {
-            error,
-            context,
-            function,
-        });
+        }
+        tracing::debug!(target: "mcpstore_errors::collector", error = collected.error.message(), "error collected");
+        crate::metrics::error_collected(|| (key.name(), collected.error.kind()));
         let now = self.inner.now();
-        let check_rate = {
-            // Dropped where it lies at the end of this block (unlocked): `drop(left)` moved it
-            // first, a copy per collect.
-            let mut left = shard::Leftover::default();
-            match shard::record_local(&self.inner, key, &mut pending, now, &mut left) {
-                Ok(check_rate) => check_rate,
-                // A `McpStoreError` the shard does not hold yet: its details are checked here,
-                // unlocked, and it is recorded as checked (so never refused again).
-                Err(shard::Refused) => {
-                    pending = pending.take().map(|collected| Collected {
-                        error: redact::mask_details(collected.error),
-                        ..collected
-                    });
-                    shard::record_local(&self.inner, key, &mut pending, now, &mut left)
-                        .unwrap_or_default()
-                }
-            }
-        };
-        if let Some((name, state)) = check_rate {
+        // Dropped where it lies at the end of this function (unlocked), with `collected`,
+        // which the shard left empty.
+        let mut left = shard::Leftover::default();
+        if let Err(shard::Refused) =
+            shard::record_local(&self.inner, key, &mut collected, now, &mut left)
+        {
+            // A `McpStoreError` the shard does not hold yet: its details are checked here,
+            // unlocked, and it is recorded as checked (so never refused again).
+            redact::mask_details(&mut collected.error);
+            let _recorded = shard::record_local(&self.inner, key, &mut collected, now, &mut left);
+        }
+        if let Some((name, state)) = left.rate_check.take() {
             if let Some(alert) = self.inner.check_rate(name, &state, now) {
                 self.inner.callbacks.deliver(&alert, self);
             }
         }
     }
 
-    /// `context`, or a marker in its place when it exceeds the limits.
+    /// Replaces `context` by a marker when it exceeds the limits.
     #[inline]
-    fn bounded(&self, context: Context) -> Context {
+    fn bound(&self, context: &mut Context) {
         let limits = &self.inner.config.context_limits;
-        match limits.check(context.value()) {
-            Ok(()) => context,
-            Err(oversize) => self.oversized(context, oversize),
+        if let Err(oversize) = limits.check(context.value()) {
+            let taken = std::mem::take(context);
+            *context = self.oversized(taken, oversize);
         }
     }
 

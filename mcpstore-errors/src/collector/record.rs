@@ -86,6 +86,12 @@ pub(super) struct Redacted {
 }
 
 impl Payload {
+    /// A payload that holds nothing: what a collect leaves behind once its own is taken.
+    pub(super) const EMPTY: Payload = Payload::Other {
+        message: String::new(),
+        cause: None,
+    };
+
     pub(super) fn redacted(
         message: String,
         kind: Option<ErrorKind>,

@@ -283,44 +283,48 @@ fn mask_context(context: &mut Context) {
 /// nothing to mask (a remembered verdict); only meant for a policy that looks at the
 /// context alone.
 #[inline]
-pub(super) fn apply<'e>(
+pub(super) fn apply(
     redactor: &Redactor,
     key: TypeKey,
-    incoming: Incoming<'e>,
+    incoming: &mut Incoming<'_>,
     context: &mut Context,
     context_clean: bool,
-) -> Incoming<'e> {
+) {
     match &redactor.0 {
-        Policy::Off => incoming,
+        Policy::Off => {}
         Policy::SecretKeys => {
             if !context_clean {
                 mask_context(context);
             }
-            match incoming {
+            match *incoming {
                 // The shard holds the errors it found clean: only one it does not hold yet
                 // comes back to `mask_details`.
-                Incoming::Store(error) => Incoming::Unchecked(error),
-                other => mask_details(other),
+                Incoming::Store(error) => *incoming = Incoming::Unchecked(error),
+                _ => mask_details(incoming),
             }
         }
-        Policy::Custom(hook) => run_hook(hook, key.name(), incoming, context),
+        Policy::Custom(hook) => {
+            let taken = std::mem::replace(incoming, Incoming::Other(Payload::EMPTY));
+            *incoming = run_hook(hook, key.name(), taken, context);
+        }
     }
 }
 
-/// The default masking of an error's details: a copy masked when they hold a secret, else
-/// the error as is (checked).
-pub(super) fn mask_details(incoming: Incoming<'_>) -> Incoming<'_> {
+/// The default masking of an error's details, in place: a copy masked when they hold a
+/// secret, else the error as it is (checked).
+pub(super) fn mask_details(incoming: &mut Incoming<'_>) {
     match incoming.details() {
         Some(details) if map_holds_secret(details, 0) => {
             let mut details = details.clone();
             mask_map(&mut details, 0);
             let message = incoming.message().to_owned();
-            Incoming::Other(Payload::redacted(message, incoming.kind(), Some(details)))
+            *incoming = Incoming::Other(Payload::redacted(message, incoming.kind(), Some(details)));
         }
-        _ => match incoming {
-            Incoming::Unchecked(error) => Incoming::Store(error),
-            other => other,
-        },
+        _ => {
+            if let Incoming::Unchecked(error) = *incoming {
+                *incoming = Incoming::Store(error);
+            }
+        }
     }
 }
 

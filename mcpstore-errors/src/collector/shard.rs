@@ -191,13 +191,14 @@ const SETS: usize = INTERNED_SLOTS / WAYS;
 
 impl Interned {
     /// Holds `error` for one more entry, in `found` (its slot, from [`position`]) if it has
-    /// one; returns how, and the error the slot let go (to be dropped outside the lock).
+    /// one; returns the slot holding it (none when every slot it may take is busy: the entry
+    /// then holds a clone) and the error the slot let go (to be dropped outside the lock).
     #[inline]
     fn hold(
         &mut self,
         error: &McpStoreError,
         found: Option<usize>,
-    ) -> (Held, Option<McpStoreError>) {
+    ) -> (Option<u8>, Option<McpStoreError>) {
         let (index, released) = if let Some(index) = found {
             self.slots[index].uses += 1;
             (index, None)
@@ -214,13 +215,10 @@ impl Interned {
                     slot.uses = 1;
                     (index, slot.error.replace(error.clone()))
                 }
-                None => return (Held::Own(Payload::Store(error.clone())), None),
+                None => return (None, None),
             }
         };
-        (
-            Held::Interned(u8::try_from(index).unwrap_or(u8::MAX)),
-            released,
-        )
+        (Some(u8::try_from(index).unwrap_or(u8::MAX)), released)
     }
 
     /// Whether a slot holds `error` (so `hold` takes that slot).
@@ -308,6 +306,15 @@ impl ShardData {
     }
 }
 
+/// The payload an entry holds of its own: a clone of a `McpStoreError` the table could not
+/// take, or the payload taken out of the collect.
+fn own_payload(error: &mut Incoming<'_>) -> Payload {
+    match error {
+        Incoming::Store(error) | Incoming::Unchecked(error) => Payload::Store((*error).clone()),
+        Incoming::Other(payload) => std::mem::replace(payload, Payload::EMPTY),
+    }
+}
+
 /// What a collect brings to the shard.
 pub(super) enum Incoming<'e> {
     /// Held by the shard's table when it can be, else cloned. Redaction left it unchanged.
@@ -345,14 +352,17 @@ impl Incoming<'_> {
     }
 }
 
-/// What a collect lets go of, for the caller to drop once the shard is unlocked: dropping
-/// an error may run arbitrary code. Filled in place in the caller's frame: returned by
-/// value, it was copied out of the lock and through each layer (a `memcpy` per collect).
+/// What a collect leaves for the caller to do once the shard is unlocked: drop what it let
+/// go of (dropping an error may run arbitrary code) and check the rate of a type. Filled in
+/// place in the caller's frame: returned by value, it was copied out of the lock and through
+/// each layer, with a stalled wide load of what was just written.
 #[derive(Default)]
 pub(super) struct Leftover {
     evicted: Option<Entry>,
     /// An error the shard's table let go of.
     released: Option<McpStoreError>,
+    /// The type whose alert state needs the other shards' counts.
+    pub(super) rate_check: Option<RateCheck>,
 }
 
 /// A collect a shard does not take as it is: a `McpStoreError` its table does not hold yet,
@@ -371,8 +381,8 @@ pub(super) struct Collected<'e> {
 }
 
 impl ShardData {
-    /// Records the collect in `pending`, taking it (nothing to do if it is empty), and fills
-    /// `left` with what to drop unlocked; returns the type whose alert state needs the other
+    /// Records `collected`, taking what it owns (it is left holding nothing), and fills
+    /// `left` with what to drop unlocked and the type whose alert state needs the other
     /// shards' counts. Refuses, changing nothing, an unchecked `McpStoreError` the table does
     /// not hold.
     #[inline]
@@ -380,28 +390,21 @@ impl ShardData {
         &mut self,
         inner: &Inner,
         key: TypeKey,
-        pending: &mut Option<Collected<'e>>,
+        collected: &mut Collected<'e>,
         now: Stamp,
         left: &mut Leftover,
-    ) -> Result<Option<RateCheck>, Refused> {
+    ) -> Result<(), Refused> {
+        // Read field by field in place: moving the whole collect, just after the caller
+        // wrote it, cost a stalled wide load per collect.
         // The error's slot in the table, looked up once. Refused before anything changes:
         // an unchecked error the table does not hold, which the caller checks unlocked.
-        let found = match pending {
-            Some(Collected {
-                error: Incoming::Store(error),
-                ..
-            }) => self.interned.position(error),
-            Some(Collected {
-                error: Incoming::Unchecked(error),
-                ..
-            }) => match self.interned.position(error) {
+        let found = match collected.error {
+            Incoming::Store(error) => self.interned.position(error),
+            Incoming::Unchecked(error) => match self.interned.position(error) {
                 None => return Err(Refused),
                 found => found,
             },
-            _ => None,
-        };
-        let Some(collected) = pending.take() else {
-            return Ok(None);
+            Incoming::Other(_) => None,
         };
         let config = &inner.config;
         // A clock that stepped back since this shard's last collect: the other shards'
@@ -412,7 +415,7 @@ impl ShardData {
         let slot = &mut self.types[slot_index];
         slot.count += 1;
         slot.push_time(now, config.trend_capacity());
-        let check_rate = if config.alerts_off() {
+        left.rate_check = if config.alerts_off() {
             None
         } else {
             slot.rate_check(now, config, stepped_back)
@@ -420,32 +423,49 @@ impl ShardData {
         let error_type = slot.name;
 
         let code = collected.error.kind();
-        let held = match collected.error {
+        let interned = match collected.error {
             // Unchecked: held already, so this takes its slot once more.
             Incoming::Store(error) | Incoming::Unchecked(error) => {
-                let (held, released) = self.interned.hold(error, found);
+                let (interned, released) = self.interned.hold(error, found);
                 left.released = released;
-                held
+                interned
             }
-            Incoming::Other(payload) => Held::Own(payload),
+            Incoming::Other(_) => None,
+        };
+        if let Some(oldest) = self.records.oldest_when_full(config.max_errors) {
+            // The new entry takes the oldest's place, written field by field: the oldest is
+            // moved out only when dropping it may run code.
+            self.interned.release(&oldest.held);
+            if oldest.drops_nothing() {
+                oldest.timestamp = now;
+                oldest.error_type = error_type;
+                oldest.code = code;
+                // Written in place: a `Held` built first and then moved cost a stalled copy.
+                match interned {
+                    Some(index) => oldest.held = Held::Interned(index),
+                    None => oldest.held = Held::Own(own_payload(&mut collected.error)),
+                }
+                oldest.context = std::mem::take(&mut collected.context);
+                oldest.function = collected.function;
+                self.records.turn();
+                return Ok(());
+            }
+        }
+        let held = match interned {
+            Some(index) => Held::Interned(index),
+            None => Held::Own(own_payload(&mut collected.error)),
         };
         let entry = Entry {
             timestamp: now,
             error_type,
             code,
             held,
-            context: collected.context,
+            context: std::mem::take(&mut collected.context),
             function: collected.function,
         };
         if let Some(oldest) = self.records.oldest_when_full(config.max_errors) {
-            // The new entry takes the oldest's place: the oldest is moved out only when
-            // dropping it may run code.
-            self.interned.release(&oldest.held);
-            if oldest.drops_nothing() {
-                *oldest = entry;
-            } else {
-                left.evicted = Some(std::mem::replace(oldest, entry));
-            }
+            // Released above; dropping it may run code, so it is dropped unlocked.
+            left.evicted = Some(std::mem::replace(oldest, entry));
             self.records.turn();
         } else if config.max_errors > 0 {
             self.records.push(entry, config.max_errors);
@@ -456,7 +476,7 @@ impl ShardData {
                 left.evicted = Some(entry);
             }
         }
-        Ok(check_rate)
+        Ok(())
     }
 
     #[inline]
@@ -615,34 +635,34 @@ thread_local! {
 /// bookkeeping itself), the collector's retired shard takes the record instead.
 #[inline]
 ///
-/// Takes the collect out of `pending` once recorded; a refused one stays there. It stays in
+/// Takes what `collected` owns once recorded; a refused one is left as it was. It stays in
 /// the caller's frame throughout, instead of being moved through each layer and back.
 pub(super) fn record_local(
     inner: &Arc<Inner>,
     key: TypeKey,
-    pending: &mut Option<Collected<'_>>,
+    collected: &mut Collected<'_>,
     now: Stamp,
     left: &mut Leftover,
-) -> Result<Option<RateCheck>, Refused> {
+) -> Result<(), Refused> {
     let recorded = LOCAL.try_with(|local| {
         let owner = Arc::as_ptr(inner);
         {
             let shards = local.try_borrow().ok()?;
             if let Some(found) = shards.0.iter().find(|l| l.owner.as_ptr() == owner) {
-                return Some(found.shard.lock().record(inner, key, pending, now, left));
+                return Some(found.shard.lock().record(inner, key, collected, now, left));
             }
         }
         let shard = register(inner, local)?;
-        let recorded = shard.lock().record(inner, key, pending, now, left);
+        let recorded = shard.lock().record(inner, key, collected, now, left);
         Some(recorded)
     });
     match recorded {
         Ok(Some(recorded)) => recorded,
-        // Nothing was recorded (`pending` still holds the collect).
+        // Nothing was recorded (`collected` is as it was).
         _ => inner
             .retired_shard()
             .lock()
-            .record(inner, key, pending, now, left),
+            .record(inner, key, collected, now, left),
     }
 }
 
@@ -672,7 +692,12 @@ mod tests {
     /// `hold` as a collect does it: the error's slot looked up first.
     fn hold(table: &mut Interned, error: &McpStoreError) -> (Held, Option<McpStoreError>) {
         let found = table.position(error);
-        table.hold(error, found)
+        let (interned, released) = table.hold(error, found);
+        let held = match interned {
+            Some(index) => Held::Interned(index),
+            None => Held::Own(Payload::Store(error.clone())),
+        };
+        (held, released)
     }
 
     #[test]
@@ -820,23 +845,28 @@ mod tests {
         let mut data = ShardData::default();
         let mut record = |incoming: Incoming<'_>, context: Context| {
             let mut left = Leftover::default();
-            let mut pending = Some(Collected {
+            let mut collected = Collected {
                 error: incoming,
                 context,
                 function: None,
-            });
+            };
             let key = TypeKey::Kind(ErrorKind::Connection);
             assert!(
                 data.record(
                     inner,
                     key,
-                    &mut pending,
+                    &mut collected,
                     Stamp::of(std::time::SystemTime::now()),
                     &mut left
                 )
                 .is_ok()
             );
-            assert!(pending.is_none(), "recorded");
+            assert!(collected.context.is_null(), "the context taken");
+            assert!(
+                matches!(collected.error, Incoming::Store(_))
+                    || collected.error.message().is_empty(),
+                "the payload taken"
+            );
             left.evicted.is_some()
         };
         let own = || {
