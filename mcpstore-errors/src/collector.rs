@@ -489,7 +489,7 @@ impl ErrorCollector {
             }
         }
         tracing::debug!(target: "mcpstore_errors::collector", error = collected.error.message(), "error collected");
-        crate::metrics::error_collected(|| (key.name(), collected.error.kind()));
+        let kind = collected.error.kind();
         let now = self.inner.now();
         // Dropped where it lies at the end of this function (unlocked), with `collected`,
         // which the shard left empty.
@@ -502,6 +502,8 @@ impl ErrorCollector {
             redact::mask_details(&mut collected.error);
             let _recorded = shard::record_local(&self.inner, key, &mut collected, now, &mut left);
         }
+        // The name the shard filed it under: `key.name()` would look it up under a global lock.
+        crate::metrics::error_collected(|| (left.error_type.unwrap_or_else(|| key.name()), kind));
         if let Some((name, state)) = left.rate_check.take() {
             if let Some(alert) = self.inner.check_rate(name, &state, now) {
                 self.inner.callbacks.deliver(&alert, self);

@@ -165,7 +165,7 @@ impl TypeKey {
     /// The name statistics, trends and alerts are kept under.
     pub(super) fn name(self) -> &'static str {
         match self {
-            TypeKey::Kind(kind) => intern_static(kind.name()),
+            TypeKey::Kind(kind) => kind_name(kind),
             TypeKey::Type(_, TypeName::Rust(full_name)) => intern(&short_type_name(full_name())),
             TypeKey::Type(_, TypeName::Exact(name)) => intern_static(name),
         }
@@ -404,6 +404,19 @@ fn names() -> &'static Mutex<HashSet<&'static str>> {
     NAMES.get_or_init(|| Mutex::new(HashSet::new()))
 }
 
+/// A kind's interned name, without the lock: the metrics and redaction hooks ask on every
+/// collect, from every thread.
+fn kind_name(kind: ErrorKind) -> &'static str {
+    static KIND_NAMES: OnceLock<[&'static str; ErrorKind::ALL.len()]> = OnceLock::new();
+    KIND_NAMES.get_or_init(|| {
+        let mut names = [""; ErrorKind::ALL.len()];
+        for kind in ErrorKind::ALL {
+            names[kind as usize] = intern_static(kind.name());
+        }
+        names
+    })[kind as usize]
+}
+
 fn intern_static(name: &'static str) -> &'static str {
     let mut names = names().lock().unwrap_or_else(|e| e.into_inner());
     match names.get(name) {
@@ -429,7 +442,32 @@ fn intern(name: &str) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::short_type_name;
+    use super::*;
+
+    #[test]
+    fn a_kind_is_named_without_the_names_lock_and_as_an_exact_name_of_the_same_text_is() {
+        for kind in ErrorKind::ALL {
+            TypeKey::Kind(kind).name();
+        }
+        // Another thread holds the lock; naming a kind does not wait for it.
+        let held = names().lock().unwrap_or_else(|e| e.into_inner());
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let named: Vec<&'static str> = ErrorKind::ALL
+                .iter()
+                .map(|&kind| TypeKey::Kind(kind).name())
+                .collect();
+            let _ = sender.send(named);
+        });
+        let named = receiver.recv_timeout(std::time::Duration::from_secs(5));
+        drop(held);
+        let named = named.expect("a kind's name came back while the lock was held");
+        for (kind, name) in ErrorKind::ALL.iter().zip(named) {
+            assert_eq!(name, kind.name());
+            let exact = TypeKey::Type(TypeId::of::<()>(), TypeName::Exact(kind.name())).name();
+            assert!(std::ptr::eq(name, exact), "one address per name: {name}");
+        }
+    }
 
     #[test]
     fn short_names_drop_every_module_path() {

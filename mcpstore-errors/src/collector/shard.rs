@@ -363,6 +363,8 @@ pub(super) struct Leftover {
     released: Option<McpStoreError>,
     /// The type whose alert state needs the other shards' counts.
     pub(super) rate_check: Option<RateCheck>,
+    /// The name the collect was filed under.
+    pub(super) error_type: Option<&'static str>,
 }
 
 /// A collect a shard does not take as it is: a `McpStoreError` its table does not hold yet,
@@ -421,6 +423,7 @@ impl ShardData {
             slot.rate_check(now, config, stepped_back)
         };
         let error_type = slot.name;
+        left.error_type = Some(error_type);
 
         let code = collected.error.kind();
         let interned = match collected.error {
