@@ -6,6 +6,7 @@
 //! - `collect`: one thread; a context shared or built per call; outside a burst (each type
 //!   stays under the alert threshold) on one thread and four.
 //! - `collect_two_threads`: each thread with its own error values, or both with the same.
+//!   The threads of a row live through all its samples (see [`Crew`]).
 //! - `summary`: 1000 errors held by three threads' shards.
 //! - `export`: 100,000 errors; and the wait of a `collect` on another thread while exports
 //!   run (p99 and maximum, printed and saved for `bench-table`).
@@ -19,7 +20,7 @@
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Barrier, LazyLock, mpsc};
+use std::sync::{Arc, Barrier, LazyLock, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -100,27 +101,37 @@ fn collect_one_thread(c: &mut Criterion) {
         })
     });
     group.throughput(Throughput::Elements(4));
-    group.bench_function("outside_burst_four_threads", |b| {
-        b.iter_custom(|iters| on_threads(&outside, 4, iters, None))
+    thread::scope(|scope| {
+        let crew = Crew::start(scope, &outside, 4, None);
+        group.bench_function("outside_burst_four_threads", |b| {
+            b.iter_custom(|iters| crew.run(iters))
+        });
     });
     group.finish();
 }
 
-/// `threads` threads collect `iters` errors each; the time is the wall time of the slowest,
-/// so one iteration is one collect on each thread. Each thread fills its own part of the
-/// history before the clock starts. `shared`: every thread collects the same error values;
-/// otherwise each makes its own, as errors made on different threads would be.
-fn on_threads(
-    collector: &ErrorCollector,
-    threads: usize,
-    iters: u64,
-    shared: Option<&[McpStoreError]>,
-) -> Duration {
-    let start = Barrier::new(threads);
-    thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
+/// Threads that live as long as a benchmark and collect on command, so that a sample times
+/// collects alone: not threads starting, taking shards and filling them. Each fills its own
+/// part of the history once, when it starts. `shared`: every thread collects the same error
+/// values; otherwise each makes its own, as errors made on different threads would be.
+struct Crew {
+    orders: Vec<mpsc::Sender<u64>>,
+    reports: mpsc::Receiver<Duration>,
+}
+
+impl Crew {
+    fn start<'scope, 'env>(
+        scope: &'scope thread::Scope<'scope, 'env>,
+        collector: &'env ErrorCollector,
+        threads: usize,
+        shared: Option<&'env [McpStoreError]>,
+    ) -> Crew {
+        let start = Arc::new(Barrier::new(threads));
+        let (report, reports) = mpsc::channel();
+        let orders = (0..threads)
             .map(|_| {
-                let start = &start;
+                let (order, orders) = mpsc::channel::<u64>();
+                let (start, report) = (Arc::clone(&start), report.clone());
                 scope.spawn(move || {
                     let own;
                     let errors = match shared {
@@ -131,35 +142,51 @@ fn on_threads(
                         }
                     };
                     fill(collector, errors, collector.max_errors());
-                    start.wait();
-                    let began = Instant::now();
                     let mut i = 0;
-                    for _ in 0..iters {
-                        i = (i + 1) % SERVICES;
-                        collector.collect(black_box(&errors[i]), &*CONTEXT);
+                    for iters in orders {
+                        start.wait();
+                        let began = Instant::now();
+                        for _ in 0..iters {
+                            i = (i + 1) % SERVICES;
+                            collector.collect(black_box(&errors[i]), &*CONTEXT);
+                        }
+                        if report.send(began.elapsed()).is_err() {
+                            break;
+                        }
                     }
-                    began.elapsed()
-                })
+                });
+                order
             })
             .collect();
-        workers
-            .into_iter()
-            .map(|worker| worker.join().unwrap_or_default())
+        Crew { orders, reports }
+    }
+
+    /// `iters` collects on each thread at once; the time is the slowest thread's, so one
+    /// iteration is one collect on each.
+    fn run(&self, iters: u64) -> Duration {
+        for order in &self.orders {
+            order.send(iters).expect("a crew thread stopped");
+        }
+        (0..self.orders.len())
+            .map(|_| self.reports.recv().expect("a crew thread stopped"))
             .max()
             .unwrap_or_default()
-    })
+    }
 }
 
 fn collect_two_threads(c: &mut Criterion) {
     let mut group = c.benchmark_group("collect_two_threads");
     group.throughput(Throughput::Elements(2));
     let collector = ErrorCollector::new(1000);
-    group.bench_function("own_errors", |b| {
-        b.iter_custom(|iters| on_threads(&collector, 2, iters, None))
+    thread::scope(|scope| {
+        let crew = Crew::start(scope, &collector, 2, None);
+        group.bench_function("own_errors", |b| b.iter_custom(|iters| crew.run(iters)));
     });
     let shared = service_errors();
-    group.bench_function("shared_error", |b| {
-        b.iter_custom(|iters| on_threads(&collector, 2, iters, Some(&shared)))
+    let collector = ErrorCollector::new(1000);
+    thread::scope(|scope| {
+        let crew = Crew::start(scope, &collector, 2, Some(&shared));
+        group.bench_function("shared_error", |b| b.iter_custom(|iters| crew.run(iters)));
     });
     group.finish();
 }
