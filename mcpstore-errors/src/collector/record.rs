@@ -1,6 +1,7 @@
 //! One collected error, as kept in the history and written by the export.
 
 use std::any::{Any, TypeId};
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::error::Error as StdError;
 use std::sync::{Mutex, OnceLock};
@@ -166,8 +167,7 @@ impl TypeKey {
     pub(super) fn name(self) -> &'static str {
         match self {
             TypeKey::Kind(kind) => kind_name(kind),
-            TypeKey::Type(_, TypeName::Rust(full_name)) => intern(&short_type_name(full_name())),
-            TypeKey::Type(_, TypeName::Exact(name)) => intern_static(name),
+            TypeKey::Type(id, name) => recent_name(id, name),
         }
     }
 }
@@ -417,6 +417,51 @@ fn kind_name(kind: ErrorKind) -> &'static str {
     })[kind as usize]
 }
 
+/// How many type names a thread remembers.
+const RECENT_NAMES: usize = 8;
+
+/// A type's name, an exact name told apart by its text's address and length.
+type RecentName = (TypeId, Option<(*const u8, usize)>, &'static str);
+
+thread_local! {
+    /// The names this thread gave last, and where the next new one goes.
+    static RECENT: RefCell<([Option<RecentName>; RECENT_NAMES], usize)> =
+        const { RefCell::new(([None; RECENT_NAMES], 0)) };
+}
+
+/// A type's interned name, remembered per thread: a custom redaction hook is given the name
+/// on every collect, which would otherwise format it and take the names lock each time.
+fn recent_name(id: TypeId, name: TypeName) -> &'static str {
+    let exact = match name {
+        TypeName::Rust(_) => None,
+        TypeName::Exact(exact) => Some((exact.as_ptr(), exact.len())),
+    };
+    let interned = || match name {
+        TypeName::Rust(full_name) => intern(&short_type_name(full_name())),
+        TypeName::Exact(exact) => intern_static(exact),
+    };
+    RECENT
+        .try_with(|recent| {
+            let Ok(mut recent) = recent.try_borrow_mut() else {
+                return interned();
+            };
+            let (names, next) = &mut *recent;
+            let known = names
+                .iter()
+                .flatten()
+                .find(|(known_id, known_exact, _)| *known_id == id && *known_exact == exact);
+            if let Some(&(_, _, known)) = known {
+                return known;
+            }
+            let named = interned();
+            names[*next] = Some((id, exact, named));
+            *next = (*next + 1) % RECENT_NAMES;
+            named
+        })
+        // This thread's storage is gone (its destructors run): name it the long way.
+        .unwrap_or_else(|_| interned())
+}
+
 fn intern_static(name: &'static str) -> &'static str {
     let mut names = names().lock().unwrap_or_else(|e| e.into_inner());
     match names.get(name) {
@@ -466,6 +511,44 @@ mod tests {
             assert_eq!(name, kind.name());
             let exact = TypeKey::Type(TypeId::of::<()>(), TypeName::Exact(kind.name())).name();
             assert!(std::ptr::eq(name, exact), "one address per name: {name}");
+        }
+    }
+
+    struct First;
+    struct Second;
+
+    #[test]
+    fn a_type_named_before_on_a_thread_is_named_again_without_the_names_lock() {
+        let (to_test, from_namer) = std::sync::mpsc::channel();
+        let (to_namer, from_test) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            let _ = to_test.send(TypeKey::of::<First>().name());
+            if from_test.recv().is_ok() {
+                let _ = to_test.send(TypeKey::of::<First>().name());
+            }
+        });
+        let wait = std::time::Duration::from_secs(5);
+        let first = from_namer.recv_timeout(wait).expect("named once");
+        assert_eq!(first, "First");
+        let held = names().lock().unwrap_or_else(|e| e.into_inner());
+        to_namer.send(()).expect("the namer waits");
+        let again = from_namer.recv_timeout(wait);
+        drop(held);
+        let again = again.expect("the name came back while the lock was held");
+        assert!(std::ptr::eq(first, again), "the same interned name");
+    }
+
+    #[test]
+    fn remembered_names_stay_right_past_what_a_thread_remembers() {
+        assert!(ErrorKind::ALL.len() > RECENT_NAMES);
+        for _ in 0..3 {
+            assert_eq!(TypeKey::of::<First>().name(), "First");
+            assert_eq!(TypeKey::of::<Second>().name(), "Second");
+            // Exact names under one type id are told apart by their text.
+            for kind in ErrorKind::ALL {
+                let exact = TypeName::Exact(kind.name());
+                assert_eq!(TypeKey::Type(TypeId::of::<()>(), exact).name(), kind.name());
+            }
         }
     }
 
