@@ -387,6 +387,47 @@ fn repeated_and_fresh_error_values_come_back_as_collected() {
 }
 
 #[test]
+fn copies_taken_while_other_threads_collect_pair_each_error_with_its_own_context() {
+    // More values than a shard's table holds: its slots change hands while copies are taken.
+    let errors: Vec<McpStoreError> = (0..200)
+        .map(|i| McpStoreError::service_not_found(format!("s{i}")))
+        .collect();
+    let collector = ErrorCollector::new(500);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    // Stops the collecting threads however the check ends, a failed assertion included.
+    struct Stop<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    std::thread::scope(|scope| {
+        for seed in [3, 11] {
+            let (collector, errors, stop) = (&collector, &errors, &stop);
+            scope.spawn(move || {
+                let mut state = seed;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let pick = next(&mut state) % errors.len();
+                    collector.collect(&errors[pick], json!({ "i": pick }));
+                }
+            });
+        }
+        let _stop = Stop(&stop);
+        let mut checked = 0;
+        for _ in 0..200 {
+            for record in collector.records() {
+                let i = record.context()["i"]
+                    .as_u64()
+                    .expect("every context has an index");
+                assert_eq!(record.message(), errors[i as usize].message());
+                checked += 1;
+            }
+        }
+        assert!(checked > 0, "the copies held records");
+    });
+}
+
+#[test]
 fn errors_held_by_a_thread_that_ended_come_back_as_collected() {
     let errors: Vec<McpStoreError> = (0..100)
         .map(|i| McpStoreError::service_not_found(format!("s{i}")))

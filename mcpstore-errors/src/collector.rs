@@ -200,6 +200,13 @@ impl Inner {
         change(&mut guards)
     }
 
+    /// Room for a copy of every shard's history, taken before the locks are: see
+    /// [`history::touched`]. A shard that grows meanwhile makes it grow under the locks.
+    fn copy_buffer(&self) -> Vec<history::Copied> {
+        let held = self.with_each_shard(|shard| shard.records.len());
+        history::touched(held.into_iter().sum())
+    }
+
     /// Applies `change` to every shard, in registry order, returning what it gives back (to
     /// be dropped after the locks are released: dropping errors may run arbitrary code).
     fn with_each_shard<T>(&self, mut change: impl FnMut(&mut ShardData) -> T) -> Vec<T> {
@@ -648,7 +655,10 @@ impl ErrorCollector {
     /// ```
     pub fn records(&self) -> Vec<ErrorRecord> {
         // Copied under the locks, chosen and ordered after releasing them.
-        let copies = self.inner.with_shards(history::copy_all);
+        let buffer = self.inner.copy_buffer();
+        let copies = self
+            .inner
+            .with_shards(|shards| history::copy_all(shards, buffer));
         history::newest_of_copies(copies, self.inner.config.max_errors)
     }
 
@@ -826,9 +836,10 @@ impl ErrorCollector {
     /// contexts and `McpStoreError`s are shared), so that formatting them holds no lock.
     fn snapshot(&self) -> export::Snapshot {
         let now = self.inner.now();
+        let buffer = self.inner.copy_buffer();
         let (copies, statistics) = self
             .inner
-            .with_shards(|shards| (history::copy_all(shards), statistics(shards)));
+            .with_shards(|shards| (history::copy_all(shards, buffer), statistics(shards)));
         // Choosing and ordering the newest, like formatting, holds no lock.
         export::Snapshot {
             now: now.time(),

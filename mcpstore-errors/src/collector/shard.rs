@@ -143,7 +143,7 @@ pub(super) struct TypeSlot {
 /// One error of the history. A `McpStoreError` seen again and again (one value collected
 /// from several places, or by several threads) is held once by the shard, so that collecting
 /// it touches no reference count another thread also touches.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Entry {
     pub(super) timestamp: Stamp,
     pub(super) error_type: &'static str,
@@ -162,7 +162,7 @@ impl Entry {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Held {
     /// The error in this slot of the shard's `Interned`.
     Interned(u8),
@@ -173,12 +173,12 @@ enum Held {
 /// entries refer to it. An error may take any slot of two sets of four neighbours; a slot no
 /// entry refers to is taken by the next error hashed to it; an error whose slots are all busy
 /// with others is held by its entry.
-#[derive(Debug, Default)]
-struct Interned {
+#[derive(Debug, Default, Clone)]
+pub(super) struct Interned {
     slots: Vec<InternSlot>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct InternSlot {
     error: Option<McpStoreError>,
     uses: u32,
@@ -279,7 +279,16 @@ impl Interned {
 }
 
 impl ShardData {
-    /// The public form of one of this shard's entries: pointers copied, nothing formatted.
+    /// The table the entries' errors are held in, for [`Interned::record_of`] to read once
+    /// the lock is released: a copy of at most 64 errors, not one per entry.
+    pub(super) fn interned(&self) -> Interned {
+        self.interned.clone()
+    }
+}
+
+impl Interned {
+    /// The public form of `entry`, an entry of the shard this table is (a copy of): pointers
+    /// copied, nothing formatted.
     pub(super) fn record_of(&self, entry: &Entry) -> ErrorRecord {
         ErrorRecord {
             timestamp: entry.timestamp,
@@ -294,7 +303,7 @@ impl ShardData {
     fn payload_of(&self, held: &Held) -> Payload {
         match held {
             Held::Own(payload) => payload.clone(),
-            Held::Interned(index) => match self.interned.error(*index) {
+            Held::Interned(index) => match self.error(*index) {
                 Some(error) => Payload::Store(error.clone()),
                 // Unreachable: a slot keeps its error while an entry refers to it.
                 None => Payload::Other {
@@ -546,7 +555,7 @@ impl ShardData {
         // Their entries leave their table: each holds its own error from now on.
         let theirs = other.records.take().into_iter().map(|mut entry| {
             if let Held::Interned(_) = entry.held {
-                entry.held = Held::Own(other.payload_of(&entry.held));
+                entry.held = Held::Own(other.interned.payload_of(&entry.held));
             }
             entry
         });
