@@ -413,17 +413,18 @@ fn copies_taken_while_other_threads_collect_pair_each_error_with_its_own_context
             });
         }
         let _stop = Stop(&stop);
-        let mut checked = 0;
+        // On a loaded machine the collecting threads may not have run yet.
+        while collector.records().is_empty() {
+            std::thread::yield_now();
+        }
         for _ in 0..200 {
             for record in collector.records() {
                 let i = record.context()["i"]
                     .as_u64()
                     .expect("every context has an index");
                 assert_eq!(record.message(), errors[i as usize].message());
-                checked += 1;
             }
         }
-        assert!(checked > 0, "the copies held records");
     });
 }
 
