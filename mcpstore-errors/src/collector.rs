@@ -1102,9 +1102,9 @@ impl ErrorCollectorBuilder {
     ///
     /// The system clock is read by each thread at most once a millisecond; in between, the
     /// time comes from the CPU's counter. So a step of the system clock is followed within a
-    /// millisecond, and one thread's times never go back (a correction of under 100 µs is
-    /// absorbed: the time stands still until the clock catches up; a larger step back is
-    /// followed). Building the first collector on the system clock calibrates the counter,
+    /// millisecond, and one thread's times never go back (a step back of under a millisecond,
+    /// the most the counter's error can cause, is absorbed: the time stands still until the
+    /// clock catches up; a larger step back is the clock being set, and is followed). Building the first collector on the system clock calibrates the counter,
     /// once per process (typically under a millisecond; never over 200 ms). Times are kept to
     /// the nanosecond from 1677 to 2262; a time outside is taken as the nearest end.
     pub fn clock(mut self, clock: impl Clock) -> Self {

@@ -44,12 +44,14 @@ impl TimeSource {
 /// second, one in 20,000 reads the system clock.
 const REANCHOR: Duration = Duration::from_millis(1);
 
-/// A step back smaller than this, found when re-anchoring, is taken for the counter's drift
-/// from the system clock (at most ~0.5 µs per millisecond under NTP slew) and absorbed: the
-/// thread's time stands still until the system clock catches up, so one thread's times
-/// never go back and its records keep their collect order. A larger step back is the clock
-/// being set, and is followed.
-const ABSORBED: Duration = Duration::from_micros(100);
+/// A step back smaller than this, found when re-anchoring, is taken for the counter's error
+/// and absorbed: the thread's time stands still until the system clock catches up, so one
+/// thread's times never go back and its records keep their collect order. The counter's
+/// rate is quanta's estimate, which a calibration preempted on a loaded machine can put
+/// several percent off; a time derived from an anchor never runs more than `REANCHOR` past
+/// it, so a step back under `REANCHOR` is the counter's error whatever its size. A larger
+/// step back is the clock being set, and is followed.
+const ABSORBED: Duration = REANCHOR;
 
 /// A wall-clock time in nanoseconds after the Unix epoch (negative before it), from 1677 to
 /// 2262: a time outside is taken as the nearest end (as [`ManualClock`](crate::ManualClock)
@@ -123,7 +125,7 @@ impl Anchor {
     /// The wall time: the anchor's plus the counter's time since, while the anchor is
     /// younger than `REANCHOR` and the counter moved forward; otherwise `wall()`, anchored.
     #[inline]
-    fn now(&self, counter: &quanta::Clock, wall: impl FnOnce() -> SystemTime) -> Stamp {
+    fn now(&self, counter: &quanta::Clock, wall: impl FnMut() -> SystemTime) -> Stamp {
         let ticks = counter.raw();
         let anchored = self.ticks.get();
         if ticks > anchored {
@@ -137,11 +139,12 @@ impl Anchor {
                 }
             }
         }
-        self.reanchor(ticks, Stamp::of(wall()))
+        self.reanchor(counter, wall)
     }
 
     #[cold]
-    fn reanchor(&self, ticks: u64, wall: Stamp) -> Stamp {
+    fn reanchor(&self, counter: &quanta::Clock, mut wall: impl FnMut() -> SystemTime) -> Stamp {
+        let (ticks, wall) = paired(counter, &mut wall);
         let anchored = self.ticks.get() != u64::MAX;
         let last = self.last.get();
         let absorbed = anchored && last >= wall && last.0 - wall.0 < ABSORBED_NANOS;
@@ -150,6 +153,31 @@ impl Anchor {
         self.ticks.set(ticks);
         self.last.set(now);
         now
+    }
+}
+
+/// How far apart the counter's readings around a read of the wall clock may be for the two
+/// to be taken as one moment; a thread preempted in between reads again.
+const PAIRED_WITHIN_NANOS: u64 = 20_000;
+
+/// Reads of the wall clock tried before the last is kept, however far apart its counter's.
+const PAIRING_TRIES: usize = 4;
+
+/// A reading of the wall clock and the counter's at the same moment. The counter is read
+/// after the wall clock, so a thread preempted in between gets an anchor that runs behind the
+/// wall clock, never ahead: an anchor ahead would give out times the next anchor must go back
+/// from, out of collect order.
+fn paired(counter: &quanta::Clock, wall: &mut impl FnMut() -> SystemTime) -> (u64, Stamp) {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let before = counter.raw();
+        let time = Stamp::of(wall());
+        let after = counter.raw();
+        let close = after >= before && counter.delta_as_nanos(before, after) <= PAIRED_WITHIN_NANOS;
+        if close || tries == PAIRING_TRIES {
+            return (after, time);
+        }
     }
 }
 
@@ -306,6 +334,94 @@ mod tests {
             start + Duration::from_micros(1_020),
             "caught up: moves with the wall clock again"
         );
+    }
+
+    #[test]
+    fn a_thread_preempted_before_it_reads_the_wall_clock_is_not_put_ahead_of_it() {
+        let rig = Rig::new();
+        rig.now();
+        rig.pass(REANCHOR);
+        // Renewing the anchor, the thread loses the processor for 500 µs just before it
+        // reads the wall clock.
+        let preempted = Cell::new(true);
+        let renewed = rig.anchor.now(&rig.counter, || {
+            if preempted.replace(false) {
+                rig.pass(Duration::from_micros(500));
+            }
+            rig.wall.system_time()
+        });
+        assert_eq!(renewed.time(), rig.wall.system_time());
+        rig.pass(Duration::from_micros(200));
+        assert_eq!(
+            rig.now(),
+            rig.wall.system_time(),
+            "derived from an anchor taken at one moment"
+        );
+        // Were the anchor 500 µs ahead, the next one would step back by more than is
+        // absorbed, and this thread's records would go out of collect order.
+        rig.pass(REANCHOR);
+        assert_eq!(rig.now(), rig.wall.system_time());
+    }
+
+    #[test]
+    fn a_thread_preempted_after_it_reads_the_wall_clock_reads_it_again() {
+        let rig = Rig::new();
+        rig.now();
+        rig.pass(REANCHOR);
+        let reads = Cell::new(0);
+        let renewed = rig.anchor.now(&rig.counter, || {
+            reads.set(reads.get() + 1);
+            let time = rig.wall.system_time();
+            if reads.get() == 1 {
+                rig.pass(Duration::from_micros(500));
+            }
+            time
+        });
+        assert_eq!(
+            reads.get(),
+            2,
+            "the first reading was too far from the counter's"
+        );
+        assert_eq!(renewed.time(), rig.wall.system_time());
+        rig.pass(Duration::from_micros(200));
+        assert_eq!(rig.now(), rig.wall.system_time(), "not 500 µs behind");
+    }
+
+    #[test]
+    fn a_thread_preempted_at_every_reading_keeps_the_last_and_runs_behind_not_ahead() {
+        let rig = Rig::new();
+        rig.now();
+        rig.pass(REANCHOR);
+        let reads = Cell::new(0);
+        let renewed = rig.anchor.now(&rig.counter, || {
+            reads.set(reads.get() + 1);
+            let time = rig.wall.system_time();
+            rig.pass(Duration::from_micros(100));
+            time
+        });
+        assert_eq!(reads.get(), PAIRING_TRIES, "bounded");
+        let behind = Duration::from_micros(100);
+        assert_eq!(renewed.time() + behind, rig.wall.system_time());
+        rig.pass(Duration::from_micros(200));
+        assert_eq!(rig.now() + behind, rig.wall.system_time());
+    }
+
+    #[test]
+    fn a_counter_whose_rate_is_off_never_takes_a_threads_times_back() {
+        for (counter_micros, wall_micros) in [(13, 10), (20, 10), (10, 13), (3, 1)] {
+            let rig = Rig::new();
+            let mut last = rig.now();
+            for _ in 0..2_000 {
+                rig.ticks.increment(Duration::from_micros(counter_micros));
+                rig.wall.advance(Duration::from_micros(wall_micros));
+                let now = rig.now();
+                assert!(now >= last, "{counter_micros}:{wall_micros}: went back");
+                let wall = rig.wall.system_time();
+                assert!(now + REANCHOR >= wall && now <= wall + REANCHOR);
+                last = now;
+            }
+            assert!(rig.reads.get() > 1, "the anchor was renewed");
+        }
     }
 
     #[test]
