@@ -405,6 +405,33 @@ mod tests {
         }
     }
 
+    /// The test thread was held up past a sleep's deadline before its first poll, as happens
+    /// on a loaded machine: the scenario proves nothing and is run again with longer delays.
+    #[derive(Debug)]
+    struct Stalled;
+
+    /// Polls a sleep that must still be pending.
+    fn poll_pending(sleep: &mut Sleep, waker: &Waker) -> Result<(), Stalled> {
+        match poll_once(sleep, waker) {
+            Poll::Pending => Ok(()),
+            Poll::Ready(()) => {
+                let due = sleep.deadline.expect("only a representable deadline fires");
+                assert!(Instant::now() >= due, "a sleep fired before its deadline");
+                Err(Stalled)
+            }
+        }
+    }
+
+    /// Runs a scenario with its delays multiplied by 1, then 4, 16 and 64 while it stalls.
+    fn unless_stalled(mut scenario: impl FnMut(u32) -> Result<(), Stalled>) {
+        for scale in [1, 4, 16, 64] {
+            if scenario(scale).is_ok() {
+                return;
+            }
+        }
+        panic!("held up past every deadline");
+    }
+
     fn wait_until(mut done: impl FnMut() -> bool) {
         let give_up = Instant::now() + Duration::from_secs(10);
         while !done() {
@@ -459,33 +486,36 @@ mod tests {
 
     #[test]
     fn deadlines_fire_in_order() {
-        let (timer, _) = counting_timer(0);
-        let woken = Arc::new(Mutex::new(Vec::new()));
-        // Delays 1..=40 ms in a scrambled order (7 and 40 are coprime).
-        let delays: Vec<u64> = (0..40).map(|i| (i * 7) % 40 + 1).collect();
-        let mut sleeps: Vec<(Sleep, Waker)> = delays
-            .iter()
-            .enumerate()
-            .map(|(index, &ms)| {
-                let waker = Waker::from(Arc::new(Recorder {
-                    index,
-                    woken: Arc::clone(&woken),
-                }));
-                (timer.sleep(Duration::from_millis(ms)), waker)
-            })
-            .collect();
-        for (sleep, waker) in &mut sleeps {
-            assert_eq!(poll_once(sleep, waker), Poll::Pending);
-        }
-        // Ids follow the polling order, so ties go to the lower index.
-        let mut expected: Vec<usize> = (0..delays.len()).collect();
-        expected.sort_by_key(|&i| (sleeps[i].0.deadline, i));
-        wait_until(|| woken.lock().unwrap().len() == delays.len());
-        assert_eq!(*woken.lock().unwrap(), expected);
-        for (sleep, waker) in &mut sleeps {
-            assert_eq!(poll_once(sleep, waker), Poll::Ready(()));
-        }
-        assert_eq!(timer.pending(), 0);
+        unless_stalled(|scale| {
+            let (timer, _) = counting_timer(0);
+            let woken = Arc::new(Mutex::new(Vec::new()));
+            // Delays 1..=40 ms in a scrambled order (7 and 40 are coprime).
+            let delays: Vec<u64> = (0..40).map(|i| (i * 7) % 40 + 1).collect();
+            let mut sleeps: Vec<(Sleep, Waker)> = delays
+                .iter()
+                .enumerate()
+                .map(|(index, &ms)| {
+                    let waker = Waker::from(Arc::new(Recorder {
+                        index,
+                        woken: Arc::clone(&woken),
+                    }));
+                    (timer.sleep(Duration::from_millis(ms) * scale), waker)
+                })
+                .collect();
+            for (sleep, waker) in &mut sleeps {
+                poll_pending(sleep, waker)?;
+            }
+            // Ids follow the polling order, so ties go to the lower index.
+            let mut expected: Vec<usize> = (0..delays.len()).collect();
+            expected.sort_by_key(|&i| (sleeps[i].0.deadline, i));
+            wait_until(|| woken.lock().unwrap().len() == delays.len());
+            assert_eq!(*woken.lock().unwrap(), expected);
+            for (sleep, waker) in &mut sleeps {
+                assert_eq!(poll_once(sleep, waker), Poll::Ready(()));
+            }
+            assert_eq!(timer.pending(), 0);
+            Ok(())
+        });
     }
 
     #[test]
@@ -499,29 +529,35 @@ mod tests {
             index: 0,
             woken: Arc::clone(&woken),
         }));
-        let mut near = timer.sleep(Duration::from_millis(2));
-        assert_eq!(poll_once(&mut near, &waker), Poll::Pending);
-        // Were the thread left asleep until the far deadline, this would time out.
-        wait_until(|| !woken.lock().unwrap().is_empty());
-        assert_eq!(poll_once(&mut near, &waker), Poll::Ready(()));
-        assert_eq!(timer.pending(), 1);
+        unless_stalled(|scale| {
+            let mut near = timer.sleep(Duration::from_millis(2) * scale);
+            poll_pending(&mut near, &waker)?;
+            // Were the thread left asleep until the far deadline, this would time out.
+            wait_until(|| !woken.lock().unwrap().is_empty());
+            assert_eq!(poll_once(&mut near, &waker), Poll::Ready(()));
+            assert_eq!(timer.pending(), 1);
+            Ok(())
+        });
     }
 
     #[test]
     fn the_latest_waker_is_the_one_woken() {
-        let (timer, _) = counting_timer(0);
-        let woken = Arc::new(Mutex::new(Vec::new()));
-        let waker = |index| {
-            Waker::from(Arc::new(Recorder {
-                index,
-                woken: Arc::clone(&woken),
-            }))
-        };
-        let mut sleep = timer.sleep(Duration::from_millis(3));
-        assert_eq!(poll_once(&mut sleep, &waker(1)), Poll::Pending);
-        assert_eq!(poll_once(&mut sleep, &waker(2)), Poll::Pending);
-        wait_until(|| !woken.lock().unwrap().is_empty());
-        assert_eq!(*woken.lock().unwrap(), [2]);
+        unless_stalled(|scale| {
+            let (timer, _) = counting_timer(0);
+            let woken = Arc::new(Mutex::new(Vec::new()));
+            let waker = |index| {
+                Waker::from(Arc::new(Recorder {
+                    index,
+                    woken: Arc::clone(&woken),
+                }))
+            };
+            let mut sleep = timer.sleep(Duration::from_millis(3) * scale);
+            poll_pending(&mut sleep, &waker(1))?;
+            poll_pending(&mut sleep, &waker(2))?;
+            wait_until(|| !woken.lock().unwrap().is_empty());
+            assert_eq!(*woken.lock().unwrap(), [2]);
+            Ok(())
+        });
     }
 
     #[test]
@@ -584,12 +620,12 @@ mod tests {
             }
         }
         let (timer, spawns) = counting_timer(0);
-        let mut bad = timer.sleep(Duration::from_millis(1));
-        assert_eq!(
-            poll_once(&mut bad, &Waker::from(Arc::new(Panics))),
-            Poll::Pending
-        );
-        wait_until(|| timer.pending() == 0);
+        unless_stalled(|scale| {
+            let mut bad = timer.sleep(Duration::from_millis(1) * scale);
+            poll_pending(&mut bad, &Waker::from(Arc::new(Panics)))?;
+            wait_until(|| timer.pending() == 0);
+            Ok(())
+        });
         block_on(timer.sleep(Duration::from_millis(2)));
         assert_eq!(spawns.load(Ordering::SeqCst), 1);
     }
