@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mcpstore_errors::{
-    CircuitBreaker, CircuitBreakerConfig, CircuitState, ErrorCollector, ErrorKind, FallbackChain,
-    Jitter, ManualClock, McpStoreError, ResponseCache, RetryConfig, RetryManager, SlidingWindow,
-    VirtualSleeper, retry,
+    BreakerRegistry, CircuitBreaker, CircuitBreakerConfig, CircuitState, ErrorCollector, ErrorKind,
+    FallbackChain, Jitter, ManualClock, McpStoreError, ResponseCache, RetryConfig, RetryManager,
+    SlidingWindow, VirtualSleeper, retry,
 };
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 
@@ -17,22 +17,33 @@ type Series = (String, BTreeMap<String, String>);
 
 /// Runs `f` with a recording recorder on this thread; returns every series it recorded.
 fn recorded(f: impl FnOnce()) -> BTreeMap<Series, DebugValue> {
+    recorded_with_snapshots(|_| f())
+}
+
+/// [`recorded`], `f` reading what is recorded so far whenever it calls the function it is
+/// given.
+fn recorded_with_snapshots(
+    f: impl FnOnce(&dyn Fn() -> BTreeMap<Series, DebugValue>),
+) -> BTreeMap<Series, DebugValue> {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
-    metrics::with_local_recorder(&recorder, f);
-    snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .map(|(key, _, _, value)| {
-            let (_, key) = key.into_parts();
-            let labels = key
-                .labels()
-                .map(|l| (l.key().to_owned(), l.value().to_owned()))
-                .collect();
-            ((key.name().to_owned(), labels), value)
-        })
-        .collect()
+    let snapshot = || {
+        snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .map(|(key, _, _, value)| {
+                let (_, key) = key.into_parts();
+                let labels = key
+                    .labels()
+                    .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                    .collect();
+                ((key.name().to_owned(), labels), value)
+            })
+            .collect()
+    };
+    metrics::with_local_recorder(&recorder, || f(&snapshot));
+    snapshot()
 }
 
 fn series(name: &str, labels: &[(&str, &str)]) -> Series {
@@ -431,6 +442,102 @@ fn breaker_transitions_are_counted_and_the_state_gauge_follows() {
     for state in ["open", "half_open", "forced_open", "disabled"] {
         assert_eq!(gauge(state), 0.0, "{state}");
     }
+}
+
+/// The state gauge of `service`, one value per state, in `STATES` order; `None` for a state
+/// never recorded.
+fn state_gauge(recorded: &BTreeMap<Series, DebugValue>, service: &str) -> Vec<Option<f64>> {
+    ["closed", "open", "half_open", "forced_open", "disabled"]
+        .iter()
+        .map(|state| {
+            match recorded.get(&series(
+                "mcpstore_breaker_state",
+                &[("service", service), ("state", state)],
+            )) {
+                Some(DebugValue::Gauge(value)) => Some(value.into_inner()),
+                Some(other) => panic!("not a gauge: {other:?}"),
+                None => None,
+            }
+        })
+        .collect()
+}
+
+const CLOSED: [Option<f64>; 5] = [Some(1.0), Some(0.0), Some(0.0), Some(0.0), Some(0.0)];
+const OPEN: [Option<f64>; 5] = [Some(0.0), Some(1.0), Some(0.0), Some(0.0), Some(0.0)];
+const GONE: [Option<f64>; 5] = [Some(0.0); 5];
+
+/// A registry whose breakers open after two failures of two calls, for 30 s.
+fn opening_registry(max_services: usize) -> BreakerRegistry {
+    BreakerRegistry::new(
+        CircuitBreakerConfig::new()
+            .window(SlidingWindow::Count(2))
+            .minimum_calls(2)
+            .failure_rate(0.5)
+            .open_duration(Duration::from_secs(30))
+            .jitter(0.0),
+    )
+    .max_services(max_services)
+}
+
+fn open(breaker: &CircuitBreaker) {
+    for _ in 0..2 {
+        let _ = breaker.call(|| Err::<(), _>(McpStoreError::connection("refused")));
+    }
+    assert_eq!(breaker.state(), CircuitState::Open);
+}
+
+#[test]
+fn a_breaker_a_registry_makes_shows_closed_before_any_transition() {
+    let recorded = recorded(|| {
+        let registry = opening_registry(8);
+        registry.breaker("fs");
+    });
+    assert_eq!(state_gauge(&recorded, "fs"), CLOSED);
+}
+
+#[test]
+fn an_open_breaker_replaced_by_a_new_configuration_shows_closed_not_open() {
+    let mut states = Vec::new();
+    recorded_with_snapshots(|snapshot| {
+        let registry = opening_registry(8);
+        open(&registry.breaker("fs"));
+        states.push(state_gauge(&snapshot(), "fs"));
+        registry
+            .configure("fs", CircuitBreakerConfig::new())
+            .unwrap();
+        assert_eq!(registry.breaker("fs").state(), CircuitState::Closed);
+        states.push(state_gauge(&snapshot(), "fs"));
+    });
+    assert_eq!(states, [OPEN, CLOSED]);
+}
+
+#[test]
+fn a_removed_open_breaker_shows_no_state_until_the_service_has_a_breaker_again() {
+    let mut states = Vec::new();
+    recorded_with_snapshots(|snapshot| {
+        let registry = opening_registry(8);
+        open(&registry.breaker("fs"));
+        assert!(registry.remove("fs"));
+        states.push(state_gauge(&snapshot(), "fs"));
+        registry.breaker("fs");
+        states.push(state_gauge(&snapshot(), "fs"));
+    });
+    assert_eq!(states, [GONE, CLOSED]);
+}
+
+#[test]
+fn an_evicted_breaker_shows_no_state_and_the_others_keep_theirs() {
+    let recorded = recorded(|| {
+        let registry = opening_registry(2);
+        open(&registry.breaker("open"));
+        registry.breaker("idle");
+        // Full: the closed one is forgotten to make room.
+        registry.breaker("new");
+        assert!(registry.get("idle").is_none());
+    });
+    assert_eq!(state_gauge(&recorded, "idle"), GONE);
+    assert_eq!(state_gauge(&recorded, "open"), OPEN);
+    assert_eq!(state_gauge(&recorded, "new"), CLOSED);
 }
 
 #[test]

@@ -29,8 +29,8 @@ pub const FALLBACK_STEPS: &str = "mcpstore_fallback_steps_total";
 pub const FALLBACK_EXHAUSTED: &str = "mcpstore_fallback_exhausted_total";
 /// Circuit breaker transitions. Labels `service`, `from`, `to`.
 pub const BREAKER_TRANSITIONS: &str = "mcpstore_breaker_transitions_total";
-/// A breaker's state, one series per state: 1 for the current one, 0 for the others. Labels
-/// `service`, `state`.
+/// A breaker's state, one series per state: 1 for the current one, 0 for the others (0 for
+/// all once a registry has forgotten the breaker). Labels `service`, `state`.
 pub const BREAKER_STATE: &str = "mcpstore_breaker_state";
 /// Errors collected by an `ErrorCollector`. Labels `type`, `code`.
 pub const ERRORS_COLLECTED: &str = "mcpstore_errors_collected_total";
@@ -74,7 +74,7 @@ pub fn describe_metrics() {
     describe_counter!(BREAKER_TRANSITIONS, "Circuit breaker state transitions");
     describe_gauge!(
         BREAKER_STATE,
-        "Circuit breaker state: 1 for the current state, 0 for the others"
+        "Circuit breaker state: 1 for the current state, 0 for the others (0 for all once forgotten)"
     );
     describe_counter!(ERRORS_COLLECTED, "Errors collected, by type and code");
     describe_counter!(RATE_ALERTS, "Error rate alerts raised, by error type");
@@ -213,14 +213,26 @@ pub(crate) fn breaker_transition(service: &str, from: CircuitState, to: CircuitS
             "to" => to.as_str(),
         )
         .increment(1);
-        for state in STATES {
-            let value = if state == to { 1.0 } else { 0.0 };
-            metrics::gauge!(BREAKER_STATE, "service" => service.to_owned(), "state" => state.as_str())
-                .set(value);
-        }
+    }
+    breaker_state(service, Some(to));
+    #[cfg(not(feature = "metrics"))]
+    let _ = (service, from);
+}
+
+/// `service`'s state gauge: 1 for `state`, 0 for the others; 0 for all when `None` (a
+/// registry forgot the service's breaker). A registry sets it when it makes, replaces or
+/// forgets a breaker, which no transition reports: else a dashboard would go on showing the
+/// state of a breaker that is gone.
+#[inline(always)]
+pub(crate) fn breaker_state(service: &str, state: Option<CircuitState>) {
+    #[cfg(feature = "metrics")]
+    for each in STATES {
+        let value = if Some(each) == state { 1.0 } else { 0.0 };
+        metrics::gauge!(BREAKER_STATE, "service" => service.to_owned(), "state" => each.as_str())
+            .set(value);
     }
     #[cfg(not(feature = "metrics"))]
-    let _ = (service, from, to);
+    let _ = (service, state);
 }
 
 /// A collector recorded an error; `describe` gives its type's name and its kind, and is only

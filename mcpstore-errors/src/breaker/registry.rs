@@ -179,6 +179,9 @@ impl BreakerRegistry {
         let tick = self.tick.fetch_add(1, Ordering::Relaxed);
         breaker.inner.last_used.store(tick, Ordering::Relaxed);
         table.breakers.insert(name, breaker.clone());
+        // Under the write lock: no other thread holds this breaker yet, so none of its
+        // transitions can be overwritten.
+        crate::metrics::breaker_state(service, Some(breaker.state()));
         (breaker, Some(self.epoch()))
     }
 
@@ -202,6 +205,7 @@ impl BreakerRegistry {
             let breaker = CircuitBreaker::new(name.clone(), config.clone());
             let last_used = kept.inner.last_used.load(Ordering::Relaxed);
             breaker.inner.last_used.store(last_used, Ordering::Relaxed);
+            crate::metrics::breaker_state(service, Some(breaker.state()));
             *kept = breaker;
             self.invalidate();
         }
@@ -225,6 +229,7 @@ impl BreakerRegistry {
         let mut table = self.write();
         let removed = table.breakers.remove(service).is_some();
         if removed {
+            crate::metrics::breaker_state(service, None);
             self.invalidate();
         }
         removed
@@ -257,7 +262,13 @@ impl BreakerRegistry {
             .filter(|(_, breaker)| breaker.state() == CircuitState::Closed)
             .min_by_key(|(_, breaker)| breaker.inner.last_used.load(Ordering::Relaxed))
             .map(|(name, _)| name.clone());
-        let evicted = oldest.is_some_and(|name| table.breakers.remove(&name).is_some());
+        let evicted = oldest.is_some_and(|name| {
+            let removed = table.breakers.remove(&name).is_some();
+            if removed {
+                crate::metrics::breaker_state(&name, None);
+            }
+            removed
+        });
         if evicted {
             self.invalidate();
         }
