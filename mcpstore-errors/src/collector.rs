@@ -21,6 +21,7 @@ mod record;
 mod redact;
 mod ring;
 mod shard;
+mod shard_lock;
 mod summary;
 
 use std::collections::{BTreeMap, HashMap};
@@ -34,6 +35,7 @@ use std::time::{Duration, SystemTime};
 use self::alert::{AlertState, Callbacks};
 use self::clock::{Stamp, TimeSource};
 use self::shard::{Collected, Incoming, Shard, ShardData};
+use self::shard_lock::ShardGuard;
 use crate::McpStoreError;
 
 pub use self::alert::RateAlert;
@@ -188,14 +190,14 @@ impl Inner {
     }
 
     /// Locks every shard, in registry order.
-    fn with_shards<R>(&self, read: impl FnOnce(&[MutexGuard<'_, ShardData>]) -> R) -> R {
+    fn with_shards<R>(&self, read: impl FnOnce(&[ShardGuard<'_, ShardData>]) -> R) -> R {
         self.with_shards_mut(|guards| read(guards))
     }
 
     /// Locks every shard, in registry order, for a change.
-    fn with_shards_mut<R>(&self, change: impl FnOnce(&mut [MutexGuard<'_, ShardData>]) -> R) -> R {
+    fn with_shards_mut<R>(&self, change: impl FnOnce(&mut [ShardGuard<'_, ShardData>]) -> R) -> R {
         let registry = self.registry();
-        let mut guards: Vec<MutexGuard<'_, ShardData>> =
+        let mut guards: Vec<ShardGuard<'_, ShardData>> =
             registry.iter().map(|shard| shard.lock()).collect();
         change(&mut guards)
     }
@@ -900,7 +902,7 @@ impl std::fmt::Debug for WeakCollector {
     }
 }
 
-fn statistics(shards: &[MutexGuard<'_, ShardData>]) -> BTreeMap<String, u64> {
+fn statistics(shards: &[ShardGuard<'_, ShardData>]) -> BTreeMap<String, u64> {
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for slot in shards.iter().flat_map(|shard| shard.types.iter()) {
         if slot.count > 0 {

@@ -1,17 +1,17 @@
 //! Reading the history across shards: the newest `max_errors` records, oldest first.
 
 use std::mem::MaybeUninit;
-use std::sync::MutexGuard;
 
 use super::clock::Stamp;
 use super::record::ErrorRecord;
 use super::shard::{Entry, Interned, ShardData};
+use super::shard_lock::ShardGuard;
 
 /// The newest `max_errors` entries (latest timestamps; equal times in different shards are
 /// broken by shard order, then position), in no particular order: for reads that only count
 /// them, which then need no sort.
 pub(super) fn newest_unordered<'a>(
-    shards: &'a [MutexGuard<'_, ShardData>],
+    shards: &'a [ShardGuard<'_, ShardData>],
     max_errors: usize,
 ) -> Vec<(usize, &'a Entry)> {
     let held: usize = shards.iter().map(|shard| shard.records.len()).sum();
@@ -32,7 +32,7 @@ pub(super) fn newest_unordered<'a>(
 }
 
 /// Every record with its shard and position, which break ties between equal times.
-fn keyed<'a>(shards: &'a [MutexGuard<'_, ShardData>]) -> Vec<(usize, usize, &'a Entry)> {
+fn keyed<'a>(shards: &'a [ShardGuard<'_, ShardData>]) -> Vec<(usize, usize, &'a Entry)> {
     shards
         .iter()
         .enumerate()
@@ -77,7 +77,7 @@ pub(super) fn touched(capacity: usize) -> Vec<Copied> {
 /// Copies every entry of every shard (pointers and slot numbers only) into `entries`, with
 /// the shards' tables, for [`newest_of_copies`] to choose, order and make records of once
 /// the locks are released.
-pub(super) fn copy_all(shards: &[MutexGuard<'_, ShardData>], mut entries: Vec<Copied>) -> Copies {
+pub(super) fn copy_all(shards: &[ShardGuard<'_, ShardData>], mut entries: Vec<Copied>) -> Copies {
     let held = shards.iter().map(|shard| shard.records.len()).sum();
     entries.reserve(held);
     for (index, shard) in shards.iter().enumerate() {

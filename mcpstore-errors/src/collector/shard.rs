@@ -4,7 +4,7 @@
 use std::any::TypeId;
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use super::alert::AlertState;
@@ -12,6 +12,7 @@ use super::clock::{Stamp, cutoff, inside, within};
 use super::context::Context;
 use super::record::{ErrorRecord, Payload, TypeKey};
 use super::ring::Ring;
+use super::shard_lock::{ShardGuard, ShardLock};
 use super::{Config, Inner};
 use crate::{ErrorKind, McpStoreError};
 
@@ -19,12 +20,13 @@ use crate::{ErrorKind, McpStoreError};
 #[derive(Debug, Default)]
 #[repr(align(128))]
 pub(super) struct Shard {
-    data: Mutex<ShardData>,
+    data: ShardLock<ShardData>,
 }
 
 impl Shard {
-    pub(super) fn lock(&self) -> MutexGuard<'_, ShardData> {
-        self.data.lock().unwrap_or_else(|e| e.into_inner())
+    #[inline]
+    pub(super) fn lock(&self) -> ShardGuard<'_, ShardData> {
+        self.data.lock()
     }
 }
 
