@@ -431,21 +431,11 @@ fn breaker_transitions_are_counted_and_the_state_gauge_follows() {
     assert_eq!(transitions("closed", "open"), 1);
     assert_eq!(transitions("open", "half_open"), 1);
     assert_eq!(transitions("half_open", "closed"), 1);
-    let gauge = |state: &str| match &recorded[&series(
-        "mcpstore_breaker_state",
-        &[("service", "fs"), ("state", state)],
-    )] {
-        DebugValue::Gauge(value) => value.into_inner(),
-        other => panic!("not a gauge: {other:?}"),
-    };
-    assert_eq!(gauge("closed"), 1.0);
-    for state in ["open", "half_open", "forced_open", "disabled"] {
-        assert_eq!(gauge(state), 0.0, "{state}");
-    }
+    assert_eq!(state_gauge(&recorded, "fs"), CLOSED);
 }
 
-/// The state gauge of `service`, one value per state, in `STATES` order; `None` for a state
-/// never recorded.
+/// The state gauge of `service`, one value per state (closed, open, half-open, forced open,
+/// disabled); `None` for a state never recorded.
 fn state_gauge(recorded: &BTreeMap<Series, DebugValue>, service: &str) -> Vec<Option<f64>> {
     ["closed", "open", "half_open", "forced_open", "disabled"]
         .iter()
