@@ -10,7 +10,8 @@ use mcpstore_errors::{
     FallbackChain, Jitter, ManualClock, McpStoreError, ResponseCache, RetryConfig, RetryManager,
     SlidingWindow, VirtualSleeper, retry,
 };
-use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+use metrics::{Key, KeyName, Metadata, SharedString, Unit};
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 
 /// One recorded series: its name and labels.
 type Series = (String, BTreeMap<String, String>);
@@ -27,23 +28,26 @@ fn recorded_with_snapshots(
 ) -> BTreeMap<Series, DebugValue> {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
-    let snapshot = || {
-        snapshotter
-            .snapshot()
-            .into_vec()
-            .into_iter()
-            .map(|(key, _, _, value)| {
-                let (_, key) = key.into_parts();
-                let labels = key
-                    .labels()
-                    .map(|l| (l.key().to_owned(), l.value().to_owned()))
-                    .collect();
-                ((key.name().to_owned(), labels), value)
-            })
-            .collect()
-    };
+    let snapshot = || snapshot_of(&snapshotter);
     metrics::with_local_recorder(&recorder, || f(&snapshot));
     snapshot()
+}
+
+/// Every series recorded so far.
+fn snapshot_of(snapshotter: &Snapshotter) -> BTreeMap<Series, DebugValue> {
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(key, _, _, value)| {
+            let (_, key) = key.into_parts();
+            let labels = key
+                .labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                .collect();
+            ((key.name().to_owned(), labels), value)
+        })
+        .collect()
 }
 
 fn series(name: &str, labels: &[(&str, &str)]) -> Series {
@@ -563,6 +567,107 @@ fn collected_errors_are_counted_by_type_and_code_and_alerts_by_type() {
             &recorded,
             "mcpstore_rate_alerts_total",
             &[("type", "ConnectionError")]
+        ),
+        1
+    );
+}
+
+#[test]
+fn a_kept_handle_of_a_replaced_breaker_does_not_write_over_the_new_breakers_state() {
+    let recorded = recorded(|| {
+        let registry = opening_registry(8);
+        let old = registry.breaker("fs");
+        registry
+            .configure("fs", CircuitBreakerConfig::new())
+            .unwrap();
+        // The caller that took its handle before the change goes on using it.
+        open(&old);
+        assert_eq!(registry.breaker("fs").state(), CircuitState::Closed);
+    });
+    assert_eq!(state_gauge(&recorded, "fs"), CLOSED);
+}
+
+#[test]
+fn a_kept_handle_of_a_removed_breaker_leaves_the_service_showing_no_state() {
+    let recorded = recorded(|| {
+        let registry = opening_registry(8);
+        let old = registry.breaker("fs");
+        assert!(registry.remove("fs"));
+        open(&old);
+        old.force_open();
+    });
+    assert_eq!(state_gauge(&recorded, "fs"), GONE);
+}
+
+/// Records into `inner`; the first time a transition is counted, tells `entered` and waits
+/// for `resume` before counting it: the transition has happened, its report has not.
+struct PausedAtFirstTransition<'a> {
+    inner: &'a DebuggingRecorder,
+    entered: std::sync::mpsc::SyncSender<()>,
+    resume: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+    paused: std::sync::atomic::AtomicBool,
+}
+
+impl metrics::Recorder for PausedAtFirstTransition<'_> {
+    fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.inner.describe_counter(key, unit, description)
+    }
+    fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.inner.describe_gauge(key, unit, description)
+    }
+    fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.inner.describe_histogram(key, unit, description)
+    }
+    fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> metrics::Counter {
+        if key.name() == "mcpstore_breaker_transitions_total"
+            && !self.paused.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            self.entered.send(()).unwrap();
+            self.resume.lock().unwrap().recv().unwrap();
+        }
+        self.inner.register_counter(key, metadata)
+    }
+    fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> metrics::Gauge {
+        self.inner.register_gauge(key, metadata)
+    }
+    fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> metrics::Histogram {
+        self.inner.register_histogram(key, metadata)
+    }
+}
+
+#[test]
+fn a_transition_reported_after_a_later_one_does_not_leave_its_state_on_the_gauge() {
+    // A transition is reported after the breaker's lock is released, so two threads' reports
+    // can arrive in another order than their transitions. Here one thread disables the
+    // breaker and is held before reporting it, while another resets it and reports that.
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let breaker = CircuitBreaker::new("fs", CircuitBreakerConfig::new());
+    let (entered, in_window) = std::sync::mpsc::sync_channel(1);
+    let (resume, resumed) = std::sync::mpsc::sync_channel(1);
+    let paused = PausedAtFirstTransition {
+        inner: &recorder,
+        entered,
+        resume: std::sync::Mutex::new(resumed),
+        paused: std::sync::atomic::AtomicBool::new(false),
+    };
+    std::thread::scope(|scope| {
+        scope.spawn(|| metrics::with_local_recorder(&paused, || breaker.disable()));
+        in_window
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the disabling thread never counted its transition");
+        assert_eq!(breaker.state(), CircuitState::Disabled);
+        metrics::with_local_recorder(&recorder, || breaker.reset());
+        resume.send(()).unwrap();
+    });
+    assert_eq!(breaker.state(), CircuitState::Closed);
+    let recorded = snapshot_of(&snapshotter);
+    assert_eq!(state_gauge(&recorded, "fs"), CLOSED);
+    assert_eq!(
+        counter(
+            &recorded,
+            "mcpstore_breaker_transitions_total",
+            &[("service", "fs"), ("from", "closed"), ("to", "disabled")]
         ),
         1
     );

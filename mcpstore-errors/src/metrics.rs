@@ -214,17 +214,67 @@ pub(crate) fn breaker_transition(service: &str, from: CircuitState, to: CircuitS
         )
         .increment(1);
     }
-    breaker_state(service, Some(to));
     #[cfg(not(feature = "metrics"))]
-    let _ = (service, from);
+    let _ = (service, from, to);
+}
+
+/// The state gauge's writer for one breaker. It writes the breaker's state as read under its
+/// own lock, so two transitions reported out of order still leave the later state; and only
+/// while its breaker is the one the service's series describe (a registry retires a breaker
+/// it replaced or forgot, whose handles may still be in use).
+#[derive(Debug, Default)]
+pub(crate) struct StateGauge {
+    #[cfg(feature = "metrics")]
+    retired: std::sync::Mutex<bool>,
+}
+
+impl StateGauge {
+    /// Writes `state()`, unless retired.
+    #[inline(always)]
+    pub(crate) fn report(&self, service: &str, state: impl FnOnce() -> CircuitState) {
+        #[cfg(feature = "metrics")]
+        {
+            let retired = self.lock();
+            if !*retired {
+                breaker_state(service, Some(state()));
+            }
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = (service, state);
+    }
+
+    /// Stops this breaker's reports; `clear` also zeroes the service's series (no breaker
+    /// replaces it). Once it returns, no report of this breaker can land.
+    #[inline(always)]
+    pub(crate) fn retire(&self, service: &str, clear: bool) {
+        #[cfg(feature = "metrics")]
+        {
+            let mut retired = self.lock();
+            *retired = true;
+            if clear {
+                breaker_state(service, None);
+            }
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = (service, clear);
+    }
+
+    #[cfg(feature = "metrics")]
+    fn lock(&self) -> std::sync::MutexGuard<'_, bool> {
+        // A recorder that panicked left a plain flag behind.
+        self.retired
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// `service`'s state gauge: 1 for `state`, 0 for the others; 0 for all when `None` (a
-/// registry forgot the service's breaker). A registry sets it when it makes, replaces or
-/// forgets a breaker, which no transition reports: else a dashboard would go on showing the
-/// state of a breaker that is gone.
+/// registry forgot the service's breaker). Written through a breaker's [`StateGauge`] after
+/// each transition, and when a registry makes, replaces or forgets a breaker, which no
+/// transition reports: else a dashboard would go on showing the state of a breaker that is
+/// gone.
 #[inline(always)]
-pub(crate) fn breaker_state(service: &str, state: Option<CircuitState>) {
+fn breaker_state(service: &str, state: Option<CircuitState>) {
     #[cfg(feature = "metrics")]
     for each in STATES {
         let value = if Some(each) == state { 1.0 } else { 0.0 };

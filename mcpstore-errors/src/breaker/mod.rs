@@ -160,6 +160,8 @@ struct Inner {
     origin: Instant,
     /// The registry tick of its last use, when a registry keeps it (for eviction).
     last_used: AtomicU64,
+    /// Writes the service's state gauge (feature `metrics`).
+    gauge: crate::metrics::StateGauge,
     /// The configuration's rates, converted once.
     failure_ppm: u64,
     slow_call_ppm: u64,
@@ -224,6 +226,7 @@ impl CircuitBreaker {
                 rejected: AtomicU64::new(0),
                 origin: now,
                 last_used: AtomicU64::new(0),
+                gauge: crate::metrics::StateGauge::default(),
                 failure_ppm: ppm(config.failure_rate),
                 slow_call_ppm: ppm(config.slow_call_rate),
                 tally: Tally::default(),
@@ -446,6 +449,12 @@ impl Inner {
         u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)
     }
 
+    /// Writes the state gauge with the state as it is now, not as a transition left it: a
+    /// later transition may have been reported first.
+    fn report_state(&self) {
+        self.gauge.report(&self.service, || self.lock().state);
+    }
+
     fn publish(&self, core: &Core) {
         let clean = core.state == CircuitState::Closed && core.window.is_full_of_successes();
         let word =
@@ -503,6 +512,7 @@ impl Inner {
 
     fn emit(&self, t: &Transition) {
         crate::metrics::breaker_transition(&self.service, t.from, t.to);
+        self.report_state();
         let open_for_ms = t.open_for.map(|d| d.as_millis() as u64);
         match t.to {
             CircuitState::Open | CircuitState::ForcedOpen => tracing::warn!(

@@ -179,9 +179,9 @@ impl BreakerRegistry {
         let tick = self.tick.fetch_add(1, Ordering::Relaxed);
         breaker.inner.last_used.store(tick, Ordering::Relaxed);
         table.breakers.insert(name, breaker.clone());
-        // Under the write lock: no other thread holds this breaker yet, so none of its
-        // transitions can be overwritten.
-        crate::metrics::breaker_state(service, Some(breaker.state()));
+        // Under the write lock, as every retirement: a breaker this one replaces cannot
+        // write over it.
+        breaker.inner.report_state();
         (breaker, Some(self.epoch()))
     }
 
@@ -205,7 +205,8 @@ impl BreakerRegistry {
             let breaker = CircuitBreaker::new(name.clone(), config.clone());
             let last_used = kept.inner.last_used.load(Ordering::Relaxed);
             breaker.inner.last_used.store(last_used, Ordering::Relaxed);
-            crate::metrics::breaker_state(service, Some(breaker.state()));
+            kept.inner.gauge.retire(service, false);
+            breaker.inner.report_state();
             *kept = breaker;
             self.invalidate();
         }
@@ -227,12 +228,12 @@ impl BreakerRegistry {
     /// Forgets the breaker of `service` (its configuration stays); whether there was one.
     pub fn remove(&self, service: &str) -> bool {
         let mut table = self.write();
-        let removed = table.breakers.remove(service).is_some();
-        if removed {
-            crate::metrics::breaker_state(service, None);
+        let removed = table.breakers.remove(service);
+        if let Some(breaker) = &removed {
+            breaker.inner.gauge.retire(service, true);
             self.invalidate();
         }
-        removed
+        removed.is_some()
     }
 
     /// The services that have a breaker, in no particular order.
@@ -263,11 +264,11 @@ impl BreakerRegistry {
             .min_by_key(|(_, breaker)| breaker.inner.last_used.load(Ordering::Relaxed))
             .map(|(name, _)| name.clone());
         let evicted = oldest.is_some_and(|name| {
-            let removed = table.breakers.remove(&name).is_some();
-            if removed {
-                crate::metrics::breaker_state(&name, None);
+            let removed = table.breakers.remove(&name);
+            if let Some(breaker) = &removed {
+                breaker.inner.gauge.retire(&name, true);
             }
-            removed
+            removed.is_some()
         });
         if evicted {
             self.invalidate();
