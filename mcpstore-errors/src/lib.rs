@@ -44,7 +44,8 @@
 //! # The attributes
 //!
 //! Each takes `key = value` pairs, in any order; a bad key or value is a compile error that
-//! points at it and lists the valid choices. Each attribute's own page ([`macro@retry`],
+//! points at it and lists the valid choices (with the one meant, for a misspelt name such as
+//! `on = [ServiceTimeOut]`). One build reports every bad key and value. Each attribute's own page ([`macro@retry`],
 //! [`macro@fallback`], [`macro@collect_errors`]) has the details and the code it expands to.
 //!
 //! | attribute | meaning |

@@ -1,8 +1,8 @@
 //! The bounds a literal attribute value must respect, checked at compile time.
 //!
-//! Generated code passes a literal through these in a constant (a `const` item, or the
-//! initialiser of a `static`), in a call spanned on the user's token, so an out-of-range
-//! value fails the build there, with the rule in the message. At
+//! Generated code passes a literal through these in a `const` item of its own, in a call
+//! spanned on the user's token, so an out-of-range value fails the build there, with the
+//! rule in the message. At
 //! run time the same values are clamped by the setters (`RetryConfig::max_attempts`,
 //! `ResponseCache::new`, `Jitter::Proportional`); the rules live here, next to them.
 

@@ -1,36 +1,86 @@
 //! The names attributes accept for kinds, strategies and jitters, resolved at compile time.
 //!
-//! Generated code evaluates these in a constant (a `const` item, or the initialiser of a
-//! policy's `static`), in a call spanned on the user's token, so an unknown name fails the
-//! build there, with the valid names in the message. The tables live here, next
-//! to the enums they name, so the macro crate knows none of them.
+//! Generated code evaluates each name in a `const` item of its own, in a call spanned on the
+//! user's token, so an unknown name fails the build there, with the closest valid name when
+//! one is close and the list of them. The tables live here, next to the enums they name, so
+//! the macro crate knows none of them.
 
 use crate::{ErrorKind, Jitter, RetryStrategy};
+
+/// The names of one table and the message for each way a name can miss: one suggesting
+/// each name, then one for a name close to none (a constant's panic message cannot be
+/// formatted, so each is a literal).
+struct Names {
+    names: &'static [&'static str],
+    messages: &'static [&'static str],
+}
+
+macro_rules! names {
+    ($unknown:literal, expected $expected:literal, [$($name:literal),+ $(,)?]) => {
+        Names {
+            names: &[$($name),+],
+            messages: &[
+                $(concat!($unknown, " (did you mean `", $name, "`?); expected ", $expected),)+
+                concat!($unknown, "; expected ", $expected),
+            ],
+        }
+    };
+}
+
+impl Names {
+    /// The index of `name`, or the message that says it is unknown.
+    const fn find(&self, name: &str) -> Result<usize, &'static str> {
+        let mut i = 0;
+        while i < self.names.len() {
+            if equal(name, self.names[i]) {
+                return Ok(i);
+            }
+            i += 1;
+        }
+        Err(self.messages[nearest(name, self.names)])
+    }
+}
+
+// In the order of `ErrorKind::ALL`.
+const KINDS: Names = names!(
+    "unknown error kind",
+    expected "one of McpStore, Service, ServiceNotFound, ServiceStart, ServiceStop, \
+              ServiceTimeout, Tool, ToolNotFound, ToolExecution, Configuration, Connection, \
+              CircuitOpen",
+    [
+        "McpStore", "Service", "ServiceNotFound", "ServiceStart", "ServiceStop",
+        "ServiceTimeout", "Tool", "ToolNotFound", "ToolExecution", "Configuration",
+        "Connection", "CircuitOpen",
+    ]
+);
+
+// In the order of `RetryStrategy::ALL`.
+const STRATEGIES: Names = names!(
+    "unknown strategy",
+    expected "one of fixed, linear, exponential, fibonacci",
+    ["fixed", "linear", "exponential", "fibonacci"]
+);
+
+const JITTERS: Names = names!(
+    "unknown jitter",
+    expected "true, false, a fraction such as 0.1, or one of none, full, equal, decorrelated",
+    ["none", "full", "equal", "decorrelated"]
+);
+const NAMED_JITTERS: [Jitter; 4] = [
+    Jitter::None,
+    Jitter::Full,
+    Jitter::Equal,
+    Jitter::Decorrelated,
+];
 
 /// The [`ErrorKind`] variant called `name`, e.g. `"Connection"`.
 ///
 /// # Panics
 /// When no variant has that name; meant for a `const` item, where that is a compile error.
 pub const fn error_kind(name: &str) -> ErrorKind {
-    use ErrorKind::*;
-    match name.as_bytes() {
-        b"McpStore" => McpStore,
-        b"Service" => Service,
-        b"ServiceNotFound" => ServiceNotFound,
-        b"ServiceStart" => ServiceStart,
-        b"ServiceStop" => ServiceStop,
-        b"ServiceTimeout" => ServiceTimeout,
-        b"Tool" => Tool,
-        b"ToolNotFound" => ToolNotFound,
-        b"ToolExecution" => ToolExecution,
-        b"Configuration" => Configuration,
-        b"Connection" => Connection,
-        b"CircuitOpen" => CircuitOpen,
-        _ => panic!(
-            "unknown error kind; expected one of McpStore, Service, ServiceNotFound, \
-             ServiceStart, ServiceStop, ServiceTimeout, Tool, ToolNotFound, ToolExecution, \
-             Configuration, Connection, CircuitOpen"
-        ),
+    match KINDS.find(name) {
+        Ok(index) => ErrorKind::ALL[index],
+        Err(message) => panic!("{}", message),
     }
 }
 
@@ -39,12 +89,9 @@ pub const fn error_kind(name: &str) -> ErrorKind {
 /// # Panics
 /// When the name is unknown; meant for a `const` item, where that is a compile error.
 pub const fn strategy(name: &str) -> RetryStrategy {
-    match name.as_bytes() {
-        b"fixed" => RetryStrategy::Fixed,
-        b"linear" => RetryStrategy::Linear,
-        b"exponential" => RetryStrategy::Exponential,
-        b"fibonacci" => RetryStrategy::Fibonacci,
-        _ => panic!("unknown strategy; expected one of fixed, linear, exponential, fibonacci"),
+    match STRATEGIES.find(name) {
+        Ok(index) => RetryStrategy::ALL[index],
+        Err(message) => panic!("{}", message),
     }
 }
 
@@ -53,30 +100,187 @@ pub const fn strategy(name: &str) -> RetryStrategy {
 /// # Panics
 /// When the name is unknown; meant for a `const` item, where that is a compile error.
 pub const fn jitter(name: &str) -> Jitter {
-    match name.as_bytes() {
-        b"none" => Jitter::None,
-        b"full" => Jitter::Full,
-        b"equal" => Jitter::Equal,
-        b"decorrelated" => Jitter::Decorrelated,
-        _ => panic!(
-            "unknown jitter; expected true, false, a fraction such as 0.1, or one of none, \
-             full, equal, decorrelated"
-        ),
+    match JITTERS.find(name) {
+        Ok(index) => NAMED_JITTERS[index],
+        Err(message) => panic!("{}", message),
     }
+}
+
+const fn equal(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Names longer than this get no suggestion (the distance's row is a fixed array).
+const LONGEST_COMPARED: usize = 48;
+
+/// The index of the name `name` was most likely meant to be: the closest within a third of
+/// its length (at least one edit; a change of case is none), else the one it begins (a name
+/// cut short, `expo`); `names.len()` for none.
+const fn nearest(name: &str, names: &[&str]) -> usize {
+    let name = name.as_bytes();
+    if name.len() > LONGEST_COMPARED {
+        return names.len();
+    }
+    let allowed = if name.len() < 3 { 1 } else { name.len() / 3 };
+    let mut best: Option<(usize, usize)> = None;
+    let mut prefix_of = None;
+    let mut i = 0;
+    while i < names.len() {
+        let candidate = names[i].as_bytes();
+        if candidate.len() <= LONGEST_COMPARED {
+            let distance = distance(name, candidate);
+            if distance == 0 {
+                return i;
+            }
+            let closer = match best {
+                Some((_, shortest)) => distance < shortest,
+                None => true,
+            };
+            if distance <= allowed && closer {
+                best = Some((i, distance));
+            }
+            if prefix_of.is_none() && name.len() >= 3 && starts_with(candidate, name) {
+                prefix_of = Some(i);
+            }
+        }
+        i += 1;
+    }
+    match (best, prefix_of) {
+        (Some((index, _)), _) | (None, Some(index)) => index,
+        (None, None) => names.len(),
+    }
+}
+
+/// Levenshtein distance, ASCII case ignored; both at most [`LONGEST_COMPARED`] long.
+const fn distance(a: &[u8], b: &[u8]) -> usize {
+    let mut row = [0usize; LONGEST_COMPARED + 1];
+    let mut j = 0;
+    while j <= b.len() {
+        row[j] = j;
+        j += 1;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        let mut j = 0;
+        while j < b.len() {
+            let substitution = diagonal + (!a[i].eq_ignore_ascii_case(&b[j])) as usize;
+            let deletion = row[j + 1] + 1;
+            let insertion = row[j] + 1;
+            diagonal = row[j + 1];
+            row[j + 1] = min(substitution, min(deletion, insertion));
+            j += 1;
+        }
+        i += 1;
+    }
+    row[b.len()]
+}
+
+const fn starts_with(text: &[u8], prefix: &[u8]) -> bool {
+    if prefix.len() > text.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < prefix.len() {
+        if !text[i].eq_ignore_ascii_case(&prefix[i]) {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const fn min(a: usize, b: usize) -> usize {
+    if a < b { a } else { b }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_kind_is_found_by_its_variant_name_and_listed() {
-        let message = std::panic::catch_unwind(|| error_kind("Nope"))
-            .expect_err("an unknown kind panics")
+    /// The panic message of resolving `name` in one table.
+    fn message_of(resolve: fn(&str), name: &str) -> String {
+        let payload =
+            std::panic::catch_unwind(|| resolve(name)).expect_err("an unknown name panics");
+        payload
             .downcast::<String>()
             .map(|s| *s)
             .or_else(|p| p.downcast::<&str>().map(|s| s.to_string()))
-            .expect("a text message");
+            .expect("a text message")
+    }
+
+    const KIND: fn(&str) = |name| {
+        let _ = error_kind(name);
+    };
+    const STRATEGY: fn(&str) = |name| {
+        let _ = strategy(name);
+    };
+    const JITTER: fn(&str) = |name| {
+        let _ = jitter(name);
+    };
+
+    #[test]
+    fn a_misspelt_or_shortened_name_is_answered_with_the_name_meant() {
+        for (table, name, meant) in [
+            (KIND, "ServiceTimeOut", "ServiceTimeout"),
+            (KIND, "Conection", "Connection"),
+            (KIND, "connection", "Connection"),
+            (KIND, "Tol", "Tool"),
+            (KIND, "ToolNotFond", "ToolNotFound"),
+            (STRATEGY, "expo", "exponential"),
+            (STRATEGY, "Fixed", "fixed"),
+            (STRATEGY, "fibonaci", "fibonacci"),
+            (JITTER, "ful", "full"),
+            (JITTER, "decorr", "decorrelated"),
+        ] {
+            let message = message_of(table, name);
+            assert!(
+                message.contains(&format!("(did you mean `{meant}`?); expected ")),
+                "{name}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_name_close_to_none_gets_the_list_alone() {
+        let long = "x".repeat(10_000);
+        for (table, name) in [
+            (KIND, "Nope"),
+            (KIND, "ex"),
+            (KIND, ""),
+            (KIND, long.as_str()),
+            (STRATEGY, "random"),
+            (JITTER, "proportional"),
+        ] {
+            let message = message_of(table, name);
+            assert!(!message.contains("did you mean"), "{message}");
+            assert!(message.contains("; expected "), "{message}");
+        }
+    }
+
+    #[test]
+    fn the_distance_counts_edits_and_ignores_case() {
+        assert_eq!(distance(b"kitten", b"sitting"), 3);
+        assert_eq!(distance(b"Tool", b"tOOL"), 0);
+        assert_eq!(distance(b"", b"full"), 4);
+        assert_eq!(distance(b"full", b""), 4);
+    }
+
+    #[test]
+    fn every_kind_is_found_by_its_variant_name_and_listed() {
+        let message = message_of(KIND, "Nope");
         for kind in ErrorKind::ALL {
             let name = format!("{kind:?}");
             assert_eq!(error_kind(&name), kind);

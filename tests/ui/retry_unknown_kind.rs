@@ -1,6 +1,7 @@
 use mcpstore_errors::{McpStoreError, retry};
 
-#[retry(on = [ServiceStart, ServiceTimeOut])]
+// Every unknown name is reported, with the name meant when one is close.
+#[retry(on = [ServiceStart, ServiceTimeOut, Flaky])]
 fn start() -> Result<(), McpStoreError> {
     Ok(())
 }

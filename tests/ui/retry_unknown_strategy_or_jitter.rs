@@ -1,12 +1,12 @@
 use mcpstore_errors::{McpStoreError, retry};
 
-// Each policy is one constant: its first unknown name is the one reported.
-#[retry(strategy = expo, jitter = full)]
+// Both unknown names of one policy are reported.
+#[retry(strategy = expo, jitter = ful)]
 fn start() -> Result<(), McpStoreError> {
     Ok(())
 }
 
-#[retry(strategy = exponential, jitter = ful)]
+#[retry(strategy = exponential, jitter = random, max_attempts = 0)]
 fn stop() -> Result<(), McpStoreError> {
     Ok(())
 }

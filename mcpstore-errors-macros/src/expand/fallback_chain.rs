@@ -62,7 +62,7 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                 );
                 let capacity = capacity.as_ref().map_or_else(
                     || quote!(::mcpstore_errors::__private::DEFAULT_CACHE_CAPACITY),
-                    |capacity| literals::checked(Bound::CacheCapacity, capacity, true),
+                    |capacity| literals::checked(Bound::CacheCapacity, capacity),
                 );
                 let cache_key = cache_key(function);
                 // The names are the call site's, so later steps find them however `cache` came

@@ -57,18 +57,17 @@ pub(super) fn is_number(expr: &Expr) -> bool {
     number(expr).is_some()
 }
 
-/// `literal` as a constant expression checked against `bound`: the bare call where it is
-/// evaluated as a constant (`in_const`), a `const` item of its own otherwise.
-pub(super) fn checked_literal(bound: Bound, literal: &Lit, in_const: bool) -> TokenStream {
+/// `literal` as a constant expression checked against `bound`.
+pub(super) fn checked_literal(bound: Bound, literal: &Lit) -> TokenStream {
     let (ty, call) = bound.check(literal);
-    super::evaluated(ty, call, literal.span(), in_const)
+    super::evaluated(ty, call, literal.span())
 }
 
 /// `value`, checked against `bound` when it is a literal (any other expression is the
 /// runtime's to clamp).
-pub(super) fn checked(bound: Bound, value: &Expr, in_const: bool) -> TokenStream {
+pub(super) fn checked(bound: Bound, value: &Expr) -> TokenStream {
     match number(value) {
-        Some(literal) => checked_literal(bound, literal, in_const),
+        Some(literal) => checked_literal(bound, literal),
         None => value.to_token_stream(),
     }
 }

@@ -331,13 +331,11 @@ fn describe_ref(error: TokenStream) -> TokenStream {
     }
 }
 
-/// `call` (of type `ty`, spanned on the user's token at `span`) evaluated as a constant: bare
-/// where it already is in one (`in_const`), in a `const` item of its own otherwise, so that a
-/// panic in it is a compile error at `span`.
-fn evaluated(ty: TokenStream, call: TokenStream, span: Span, in_const: bool) -> TokenStream {
-    if in_const {
-        return call;
-    }
+/// `call` (of type `ty`, spanned on the user's token at `span`) evaluated in a `const` item of
+/// its own, so that a panic in it is a compile error at `span`. Its own even inside another
+/// constant: rustc then reports every failing item, where one constant stops at its first
+/// panic.
+fn evaluated(ty: TokenStream, call: TokenStream, span: Span) -> TokenStream {
     let constant = Ident::new("__MCPSTORE_CHECKED", span);
     quote_spanned!(span=> { const #constant: #ty = #call; #constant })
 }

@@ -43,10 +43,9 @@ impl Table {
     }
 }
 
-/// The value `name` stands for, as a constant expression: the bare call where it is
-/// evaluated as a constant (`in_const`), a `const` item of its own otherwise.
-pub(super) fn resolve(table: Table, name: &Ident, in_const: bool) -> TokenStream {
-    super::evaluated(table.ty(name), table.call(name), name.span(), in_const)
+/// The value `name` stands for, as a constant expression.
+pub(super) fn resolve(table: Table, name: &Ident) -> TokenStream {
+    super::evaluated(table.ty(name), table.call(name), name.span())
 }
 
 /// For a stack that is not expanded because of other errors: `const _` items that still check

@@ -32,7 +32,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
     if let Some(kinds) = args.on.get() {
         let kinds = kinds
             .iter()
-            .map(|kind| names::resolve(Table::ErrorKind, kind, true));
+            .map(|kind| names::resolve(Table::ErrorKind, kind));
         // A `const` item, not an inline `const` block: `cargo check` evaluates items, so an
         // unknown kind is reported there too.
         filters.push(quote! {{
@@ -304,10 +304,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
 /// literal, built once on first use otherwise.
 fn policy(args: &RetryArgs) -> TokenStream {
     let config = quote!(::mcpstore_errors::RetryConfig);
-    let (setters, known) = match setters(args, true) {
-        (setters, true) => (setters, true),
-        _ => (setters(args, false).0, false),
-    };
+    let (setters, known) = setters(args);
     match args.config.get() {
         None if known => quote! {
             static __MCPSTORE_POLICY: #config = ::mcpstore_errors::__private::attribute_default() #(#setters)*;
@@ -331,18 +328,18 @@ fn policy(args: &RetryArgs) -> TokenStream {
 }
 
 /// The builder calls the keys stand for, and whether every value is a literal (so that the
-/// policy is a constant). `in_const`: they go into a constant, where a name or a literal is
-/// checked as it is evaluated; otherwise each check is a `const` item of its own.
-fn setters(args: &RetryArgs, in_const: bool) -> (Vec<TokenStream>, bool) {
+/// policy is a constant). Each name or literal the runtime checks is a `const` item of its
+/// own.
+fn setters(args: &RetryArgs) -> (Vec<TokenStream>, bool) {
     let mut known = args.config.get().is_none();
     let mut setters = Vec::new();
     if let Some(max) = args.max_attempts.get() {
         known &= literals::is_number(max);
-        let max = literals::checked(Bound::MaxAttempts, max, in_const);
+        let max = literals::checked(Bound::MaxAttempts, max);
         setters.push(quote!(.max_attempts(#max)));
     }
     if let Some(strategy) = args.strategy.get() {
-        let strategy = names::resolve(Table::Strategy, strategy, in_const);
+        let strategy = names::resolve(Table::Strategy, strategy);
         setters.push(quote!(.strategy(#strategy)));
     }
     if let Some(delay) = args.delay.get() {
@@ -395,11 +392,10 @@ fn setters(args: &RetryArgs, in_const: bool) -> (Vec<TokenStream>, bool) {
                 let fraction = literals::checked_literal(
                     Bound::JitterFraction,
                     &syn::Lit::Float(fraction.clone()),
-                    in_const,
                 );
                 quote!(::mcpstore_errors::Jitter::Proportional(#fraction))
             }
-            JitterValue::Named(name) => names::resolve(Table::Jitter, name, in_const),
+            JitterValue::Named(name) => names::resolve(Table::Jitter, name),
             JitterValue::Expr(expr) => {
                 known = false;
                 quote_spanned!(expr.span()=> { let __mcpstore_jitter: ::mcpstore_errors::Jitter = #expr; __mcpstore_jitter })
