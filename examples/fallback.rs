@@ -8,13 +8,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use mcpstore_errors::{
-    BoxError, ErrorKind, FallbackChain, FallbackStrategy, McpStoreError, ResponseCache, fallback,
+    BoxError, CacheIdentity, ErrorKind, FallbackChain, FallbackStrategy, McpStoreError,
+    ResponseCache, fallback,
 };
 use mcpstore_errors_examples::narrate;
 
 /// A stand-in for MCPStore: its services answer while `online`.
 struct Store {
     online: AtomicBool,
+}
+
+/// A cached method's entries belong to an instance, told apart by its identity (or by its
+/// value, for a `Clone + Eq + Hash` type). A process has one store, so every instance is it.
+impl CacheIdentity for Store {
+    type Id = ();
+    fn cache_identity(&self) {}
 }
 
 impl Store {

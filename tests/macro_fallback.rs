@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
-use mcpstore_errors::{ErrorKind, ManualClock, McpStoreError, fallback};
+use mcpstore_errors::{CacheIdentity, ErrorKind, ManualClock, McpStoreError, fallback};
 
 /// A service whose availability a test switches, counting the calls it answers.
 #[derive(Debug)]
@@ -537,13 +537,20 @@ fn methods_fall_back_to_other_methods_of_self() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Methods: the cache is per instance
+// Methods: the cache is per instance, told apart by its `CacheIdentity` or by its value
 
 /// A service whose tools are named after it; `Backend` decides whether it answers.
 #[derive(Debug)]
 struct NamedService {
     name: &'static str,
     backend: Backend,
+}
+
+impl CacheIdentity for NamedService {
+    type Id = &'static str;
+    fn cache_identity(&self) -> &'static str {
+        self.name
+    }
 }
 
 impl NamedService {
@@ -622,6 +629,41 @@ impl ServiceName {
             Err(McpStoreError::connection(format!("down for {}", self.0)))
         }
     }
+}
+
+static PLAIN_NAME_UP: AtomicBool = AtomicBool::new(true);
+
+/// Neither identified nor special: keyed by its value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PlainName(&'static str);
+
+impl PlainName {
+    #[fallback(cache(ttl = "10m"))]
+    fn tools(&self) -> Result<Vec<String>, McpStoreError> {
+        if PLAIN_NAME_UP.load(Ordering::SeqCst) {
+            Ok(tools(self.0))
+        } else {
+            Err(McpStoreError::connection(format!("down for {}", self.0)))
+        }
+    }
+}
+
+/// Each call's instance is a temporary in this function's frame: one address for all.
+#[inline(never)]
+fn tools_of_a_temporary(name: &'static str) -> Result<Vec<String>, McpStoreError> {
+    PlainName(name).tools()
+}
+
+#[test]
+fn instances_at_one_address_in_turn_are_told_apart_by_value() {
+    assert_eq!(tools_of_a_temporary("mail").unwrap(), tools("mail"));
+    PLAIN_NAME_UP.store(false, Ordering::SeqCst);
+    // Keyed by address, "chat" would be served "mail"'s entry.
+    assert_eq!(
+        tools_of_a_temporary("chat").unwrap_err().message(),
+        "down for chat"
+    );
+    assert_eq!(tools_of_a_temporary("mail").unwrap(), tools("mail"));
 }
 
 #[test]

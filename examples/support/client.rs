@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use mcpstore_errors::{
-    BreakerRegistry, CircuitBreaker, CircuitBreakerConfig, ErrorKind, McpStoreError, SlidingWindow,
-    circuit_breaker, collect_errors, fallback, retry,
+    BreakerRegistry, CacheIdentity, CircuitBreaker, CircuitBreakerConfig, ErrorKind, McpStoreError,
+    SlidingWindow, circuit_breaker, collect_errors, fallback, retry,
 };
 
 use crate::server::ServerAddress;
@@ -56,6 +56,14 @@ pub struct ToolClient {
     connect_attempts: AtomicU32,
     next_id: AtomicU64,
     breakers: BreakerRegistry,
+}
+
+/// `list_tools`'s cached answers belong to the service, whichever client fetched them.
+impl CacheIdentity for ToolClient {
+    type Id = String;
+    fn cache_identity(&self) -> String {
+        self.service.clone()
+    }
 }
 
 #[derive(Debug)]

@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use mcpstore_errors::rmcp::{McpCall, check_tool_result};
 use mcpstore_errors::{
-    ErrorCollector, ErrorKind, McpStoreError, circuit_breaker, collect_errors, fallback, retry,
+    CacheIdentity, ErrorCollector, ErrorKind, McpStoreError, circuit_breaker, collect_errors,
+    fallback, retry,
 };
 use rmcp::model::{CallToolRequestParams, CallToolResult, ClientRequest, Request, ServerResult};
 use rmcp::service::{PeerRequestOptions, RunningService};
@@ -56,6 +57,14 @@ pub struct McpToolClient {
     generation: AtomicU64,
     spawns: AtomicU32,
     attempts: Mutex<Vec<(&'static str, Attempt)>>,
+}
+
+/// Cached answers belong to the service, whichever client fetched them.
+impl CacheIdentity for McpToolClient {
+    type Id = String;
+    fn cache_identity(&self) -> String {
+        self.service.clone()
+    }
 }
 
 struct Session {

@@ -258,11 +258,11 @@ impl<K: std::fmt::Debug> std::fmt::Debug for KeyPart<K> {
 }
 
 /// The instance a method's receiver points to (`&self`, `Arc<Self>`, `Pin<&mut Self>`.. all
-/// coerce to `&Self`), wrapped so that method lookup picks the most precise key:
-/// `(&&&Instance::<Self>::of(&self)).instance_key()` calls [`IdentifiedInstance`] when `Self`
-/// implements [`CacheIdentity`], else [`SizedInstance`] (the address; a zero-sized `Self` is a
-/// compile error), else [`UnsizedInstance`] (a `Self` not known to be `Sized`, as in a trait's
-/// default method: the address, and nothing cached for a zero-sized value).
+/// coerce to `&Self`), wrapped so that method lookup picks [`IdentifiedInstance`] when `Self`
+/// implements [`CacheIdentity`] and [`CopiedInstance`] (an owned copy, checked by
+/// [`InstanceKeySource`]) otherwise: `key_instance((&&Instance::<Self>::of(&self)).key_source())`.
+/// Never its address: an instance dropped and replaced at the same address would be served
+/// its predecessor's entries.
 #[derive(Debug)]
 pub struct Instance<'a, T: ?Sized>(&'a T);
 
@@ -274,78 +274,80 @@ impl<'a, T: ?Sized> Instance<'a, T> {
     }
 }
 
-/// The instance's address, for `Self` types with a size: a process-unique name for it while it
-/// lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Address(usize);
-
-/// Keys by [`CacheIdentity::cache_identity`].
+/// Keys an instance by its [`CacheIdentity`].
 pub trait IdentifiedInstance {
-    /// The key part.
-    type Key;
-    /// The id, wrapped in `Some`.
-    fn instance_key(&self) -> Option<Self::Key>;
+    /// What [`key_instance`] turns into a key part.
+    type Source;
+    /// The id.
+    fn key_source(&self) -> Self::Source;
 }
 
-impl<T: CacheIdentity + ?Sized> IdentifiedInstance for &&Instance<'_, T> {
-    type Key = T::Id;
+impl<T: CacheIdentity + ?Sized> IdentifiedInstance for &Instance<'_, T> {
+    type Source = Identified<T::Id>;
     #[inline]
-    fn instance_key(&self) -> Option<T::Id> {
-        Some(self.0.cache_identity())
+    fn key_source(&self) -> Identified<T::Id> {
+        Identified(self.0.cache_identity())
     }
 }
 
-/// Keys by address a `Self` that has a size.
-pub trait SizedInstance {
-    /// The key part.
-    type Key;
-    /// The address, wrapped in `Some`.
-    fn instance_key(&self) -> Option<Self::Key>;
+/// Keys an instance by an owned copy of its value.
+pub trait CopiedInstance<'a> {
+    /// What [`key_instance`] turns into a key part.
+    type Source;
+    /// The instance itself.
+    fn key_source(&self) -> Self::Source;
 }
 
-impl<T> SizedInstance for &Instance<'_, T> {
-    type Key = Address;
+impl<'a, T: ?Sized> CopiedInstance<'a> for Instance<'a, T> {
+    type Source = &'a T;
     #[inline(always)]
-    fn instance_key(&self) -> Option<Address> {
-        const {
-            assert!(
-                size_of::<T>() != 0,
-                "#[fallback(cache)] on a method of a zero-sized type: its instances may share one address, so the cache cannot tell them apart; implement `mcpstore_errors::CacheIdentity` for the type to key its instances by an id"
-            )
-        };
-        Some(Address(std::ptr::from_ref(self.0) as usize))
+    fn key_source(&self) -> &'a T {
+        self.0
     }
 }
 
-/// Keys by address a `Self` not known to be `Sized`; refuses a zero-sized value at run time.
-pub trait UnsizedInstance {
+/// What a cache key can hold of a method's instance: its [`CacheIdentity`] id, or an owned
+/// copy of its value compared by `Eq` (equal instances share entries).
+#[diagnostic::on_unimplemented(
+    message = "`#[fallback(cache)]` on a method keys its entries by the instance, and `Self` can be neither identified (`CacheIdentity`) nor copied into the key (`Clone + Eq + Hash`)",
+    label = "the instance is part of the cache key",
+    note = "implement `mcpstore_errors::CacheIdentity` for the type, to key its instances by an id (a service name, a connection id), or make it `Clone + PartialEq + Eq + Hash` (`Send + Sync + 'static`); in a trait's default method, as a supertrait of the trait"
+)]
+pub trait InstanceKeySource {
     /// The key part.
-    type Key;
-    /// The address, or `None` (nothing cached) for a zero-sized value.
-    fn instance_key(&self) -> Option<Self::Key>;
+    type Key: Hash + Eq + Send + Sync + 'static;
+    /// Makes the key part.
+    fn into_key(self) -> Self::Key;
 }
 
-impl<T: ?Sized> UnsizedInstance for Instance<'_, T> {
-    type Key = Address;
+impl<T> InstanceKeySource for &T
+where
+    T: ToOwned + ?Sized,
+    T::Owned: Hash + Eq + Send + Sync + 'static,
+{
+    type Key = T::Owned;
     #[inline]
-    fn instance_key(&self) -> Option<Address> {
-        if size_of_val(self.0) == 0 {
-            zero_sized_instance(std::any::type_name::<T>());
-            return None;
-        }
-        Some(Address(std::ptr::from_ref(self.0).cast::<()>() as usize))
+    fn into_key(self) -> T::Owned {
+        self.to_owned()
     }
 }
 
-#[cold]
-#[inline(never)]
-fn zero_sized_instance(type_name: &'static str) {
-    tracing::warn!(
-        target: "mcpstore_errors::fallback",
-        instance_type = type_name,
-        "#[fallback(cache)] not applied: a zero-sized instance of {type_name} cannot be told apart \
-         from others of its type; implement CacheIdentity for it (as a supertrait of the trait)",
-    );
+impl<Id: Hash + Eq + Send + Sync + 'static> InstanceKeySource for Identified<Id> {
+    type Key = Identified<Id>;
+    #[inline(always)]
+    fn into_key(self) -> Identified<Id> {
+        self
+    }
+}
+
+/// A method's instance's part of a cache key.
+#[inline(always)]
+pub fn key_instance<S: InstanceKeySource>(source: S) -> KeyPart<S::Key> {
+    KeyPart {
+        value: source.into_key(),
+        eq: PartialEq::eq,
+        hash: |value, mut state| value.hash(&mut state),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,9 +14,15 @@
 //!   [`ErrorCollector`], which keeps statistics, raises a rate alert and exports JSON.
 //!
 //! ```
-//! use mcpstore_errors::{McpStoreError, collect_errors, fallback, retry};
+//! use mcpstore_errors::{CacheIdentity, McpStoreError, collect_errors, fallback, retry};
 //!
 //! struct Store { online: bool }
+//!
+//! // Whose cached answers these are: a process has one store.
+//! impl CacheIdentity for Store {
+//!     type Id = ();
+//!     fn cache_identity(&self) {}
+//! }
 //!
 //! impl Store {
 //!     /// Up to 3 attempts 10 ms and 20 ms apart; then the last good answer (for 10 minutes).
@@ -396,14 +402,11 @@ pub use mcpstore_errors_macros::retry;
 /// keys it by an id; otherwise a compile error points at the argument. A by-value `self` is
 /// an argument like any other. A method's entries are per instance: `&self`, `&mut self` and
 /// smart-pointer receivers (`self: Arc<Self>`, `Pin<&mut Self>`..) key on the instance's
-/// [`CacheIdentity`] when `Self` implements it, and on its address otherwise, so `Self` need
-/// not be `Hash`. An address names an instance only while it lives: an instance dropped and
-/// replaced at the same address may be served its predecessor's entries while they are fresh
-/// (implement [`CacheIdentity`] where that matters). A zero-sized `Self` has no address of its
-/// own (two `Box<Marker>` share one), so keying it by address is refused: a compile error
-/// (reported by `cargo build`, not `cargo check`) naming [`CacheIdentity`], or, in a trait's
-/// default method, where `Self` is not known to be `Sized`, a `WARN` event and no caching for
-/// that call. Its `ttl` and `capacity` are evaluated once, so they may not use `self`, `Self` or
+/// [`CacheIdentity`] when `Self` implements it (a service name, a connection id), else on an
+/// owned copy of it when `Self` is `Clone + Eq + Hash`; otherwise a compile error at the
+/// receiver names both. Never on its address: a temporary dropped and replaced at the same
+/// address would be served its predecessor's entries. In a trait's default method, make
+/// [`CacheIdentity`] (or `Clone + Eq + Hash`) a supertrait of the trait. Its `ttl` and `capacity` are evaluated once, so they may not use `self`, `Self` or
 /// the function's generic parameters. Strategies after `default` never run. When `with` or `recover` is present,
 /// by-value arguments are cloned for the original call so they can be passed on. Each fallback
 /// is reported as a `tracing` event.
@@ -431,7 +434,7 @@ pub use mcpstore_errors_macros::retry;
 /// fn tools(service: &str) -> Result<Vec<String>, McpStoreError> {
 ///     static CACHE: FnCache = FnCache::new(Duration::new(600, 0), 1024);
 ///     // The closure's type carries every generic parameter in scope.
-///     let key = FnCache::key(&|| {}, Some(()), (key_argument(service),));
+///     let key = FnCache::key(&|| {}, (), (key_argument(service),));
 ///     match (|| -> Result<Vec<String>, McpStoreError> { /* body */ })() {
 ///         Ok(value) => { CACHE.store(key, &value); Ok(value) }
 ///         Err(error) => 'chain: {

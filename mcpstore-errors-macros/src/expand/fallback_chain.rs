@@ -164,22 +164,22 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
 ///   parameter in scope, so `Self`, the impl's and the function's parameters are all in the key
 ///   even for an associated function, where the attribute cannot tell whether `Self` exists;
 /// - the instance of a method with a borrowed or smart-pointer receiver: its `CacheIdentity`,
-///   else its address (a zero-sized `Self` is refused);
+///   else an owned copy (never its address, which a later instance may reuse);
 /// - every other argument (a by-value `self` included): its `CacheIdentity`, else an owned copy
 ///   (`String` for `&str`).
 fn cache_key(function: &Function) -> TokenStream {
-    let mut instance = quote!(::core::option::Option::Some(()));
+    let mut instance = quote!(());
     let mut arguments = Vec::new();
     for param in &function.params {
         let binding = &param.binding;
         if param.is_self && !param.self_by_value {
-            instance = quote_spanned! {param.span=> {
-                #[allow(unused_imports)]
-                use ::mcpstore_errors::__private::{
-                    IdentifiedInstance as _, SizedInstance as _, UnsizedInstance as _,
-                };
-                (&&&::mcpstore_errors::__private::Instance::<Self>::of(&#binding)).instance_key()
-            }};
+            instance = quote_spanned! {param.span=>
+                ::mcpstore_errors::__private::key_instance({
+                    #[allow(unused_imports)]
+                    use ::mcpstore_errors::__private::{CopiedInstance as _, IdentifiedInstance as _};
+                    (&&::mcpstore_errors::__private::Instance::<Self>::of(&#binding)).key_source()
+                })
+            };
         } else {
             let argument = match param.mode {
                 Mode::ByValue => quote_spanned!(param.span=> &#binding),

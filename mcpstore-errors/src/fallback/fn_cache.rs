@@ -33,7 +33,7 @@ static FN_CACHE_CLOCK: OnceLock<&'static dyn Clock> = OnceLock::new();
 /// static CACHE: FnCache = FnCache::new(Duration::from_secs(60), 10);
 ///
 /// assert!(set_fn_cache_clock(&CLOCK));
-/// let key = FnCache::key(&(), Some(()), "fs");
+/// let key = FnCache::key(&(), (), "fs");
 /// CACHE.store(key.clone(), &7u32);
 /// CLOCK.advance(Duration::from_secs(60));
 /// assert_eq!(CACHE.lookup::<u32, _, _>(&key), None);
@@ -43,12 +43,13 @@ pub fn set_fn_cache_clock(clock: &'static dyn Clock) -> bool {
 }
 
 /// Keys the `#[fallback(cache)]` entries of a type's methods by an id of the instance (a
-/// service name, a connection id) rather than by its address.
+/// service name, a connection id).
 ///
-/// Without it, a method's entries belong to the instance at one address: a zero-sized `Self`
-/// is refused at compile time (all its instances may share one address), and an instance
-/// dropped and replaced at the same address may be served its predecessor's fresh entries.
-/// With it, two instances share entries exactly when their ids are equal.
+/// A cached method's entries belong to an instance, and the cache must tell instances apart
+/// without their address (a later instance may reuse it). Without this trait, `Self` is
+/// keyed by an owned copy of its value, which needs `Clone + Eq + Hash`; a type that is
+/// neither (a client holding a connection) is a compile error at the method's receiver. With
+/// it, two instances share entries exactly when their ids are equal.
 ///
 /// The attribute sees the impl only where it is known for the method's `Self`: for a method of
 /// `impl<T> Holder<T>`, implement it for every `Holder<T>`, not for `Holder<u8>` alone; for a
@@ -94,8 +95,7 @@ pub trait CacheIdentity {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FnKey<I, A> {
     instantiation: TypeId,
-    /// `None`: this call's instance cannot be told apart from others; nothing is cached.
-    instance: Option<I>,
+    instance: I,
     args: A,
 }
 
@@ -110,7 +110,7 @@ pub struct FnKey<I, A> {
 ///
 /// fn list_tools(service: &str) -> Result<Vec<String>, String> {
 ///     static CACHE: FnCache = FnCache::new(Duration::from_secs(600), 100);
-///     let key = FnCache::key(&|| {}, Some(()), (service.to_owned(),));
+///     let key = FnCache::key(&|| {}, (), (service.to_owned(),));
 ///     match fetch(service) {
 ///         Ok(tools) => {
 ///             CACHE.store(key, &tools);
@@ -162,7 +162,7 @@ impl FnCache {
     ///
     /// static CLOCK: ManualClock = ManualClock::new();
     /// static CACHE: FnCache = FnCache::with_clock(Duration::from_secs(10), 4, &CLOCK);
-    /// let key = FnCache::key(&(), Some(()), 1);
+    /// let key = FnCache::key(&(), (), 1);
     /// CACHE.store(key.clone(), &"one");
     /// CLOCK.advance(Duration::from_secs(9));
     /// assert_eq!(CACHE.lookup::<&str, _, _>(&key), Some("one"));
@@ -179,19 +179,18 @@ impl FnCache {
     /// The key of a call: `instantiation` is any value whose type names the function's full
     /// instantiation (generated code passes a closure written in the function's body, whose
     /// type carries every generic parameter in scope: `Self`'s, the impl's, the function's);
-    /// `instance` the method's instance (`Some(())` for a function without one, `None` when the
-    /// instance cannot be told apart, which caches nothing); `args` owned copies of the
-    /// arguments. Two keys are equal when all three are.
+    /// `instance` the method's instance (its id or an owned copy; `()` for a function without
+    /// one); `args` owned copies of the arguments. Two keys are equal when all three are.
     ///
     /// ```
     /// use mcpstore_errors::__private::FnCache;
     /// fn marker<T>() -> impl Sized { || () }
-    /// let a = FnCache::key(&marker::<u8>(), Some(()), ("fs", 1));
-    /// assert_eq!(a, FnCache::key(&marker::<u8>(), Some(()), ("fs", 1)));
-    /// assert_ne!(a, FnCache::key(&marker::<String>(), Some(()), ("fs", 1)));
-    /// assert_ne!(a, FnCache::key(&marker::<u8>(), Some(()), ("fs", 2)));
+    /// let a = FnCache::key(&marker::<u8>(), (), ("fs", 1));
+    /// assert_eq!(a, FnCache::key(&marker::<u8>(), (), ("fs", 1)));
+    /// assert_ne!(a, FnCache::key(&marker::<String>(), (), ("fs", 1)));
+    /// assert_ne!(a, FnCache::key(&marker::<u8>(), (), ("fs", 2)));
     /// ```
-    pub fn key<M: ?Sized, I, A>(instantiation: &M, instance: Option<I>, args: A) -> FnKey<I, A> {
+    pub fn key<M: ?Sized, I, A>(instantiation: &M, instance: I, args: A) -> FnKey<I, A> {
         let _ = instantiation;
         FnKey {
             instantiation: typeid::of::<M>(),
@@ -207,9 +206,6 @@ impl FnCache {
         T: Clone + Send + Sync + 'static,
         FnKey<I, A>: Hash + Eq + Send + Sync + 'static,
     {
-        if key.instance.is_none() {
-            return;
-        }
         let inner = self.inner();
         let hash = inner.hasher.hash_one(&key);
         let value: ErasedValue = Arc::new(value.clone());
@@ -227,7 +223,6 @@ impl FnCache {
         T: Clone + Send + Sync + 'static,
         FnKey<I, A>: Hash + Eq + 'static,
     {
-        key.instance.as_ref()?;
         let inner = self.inner.get()?;
         let hash = inner.hasher.hash_one(key);
         let now = self.now();
@@ -245,7 +240,7 @@ impl FnCache {
     /// use mcpstore_errors::__private::FnCache;
     /// static CACHE: FnCache = FnCache::new(Duration::from_secs(10), 4);
     /// assert_eq!(CACHE.len(), 0);
-    /// CACHE.store(FnCache::key(&(), Some(()), 1), &1u8);
+    /// CACHE.store(FnCache::key(&(), (), 1), &1u8);
     /// assert_eq!(CACHE.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
@@ -308,7 +303,7 @@ mod tests {
     static FN_CLOCK: ManualClock = ManualClock::new();
 
     fn key<A>(args: A) -> FnKey<(), A> {
-        FnCache::key(&(), Some(()), args)
+        FnCache::key(&(), (), args)
     }
 
     /// Hashes every value alike, so only `Eq` can tell keys apart.
@@ -366,15 +361,15 @@ mod tests {
         // The same bits under two argument types, and one argument under two instantiations.
         CACHE.store(key(1u32), &"u32");
         CACHE.store(key(1i32), &"i32");
-        CACHE.store(FnCache::key(&marker::<u8>(), Some(()), 1u32), &"marker u8");
+        CACHE.store(FnCache::key(&marker::<u8>(), (), 1u32), &"marker u8");
         assert_eq!(CACHE.lookup::<&str, _, _>(&key(1u32)), Some("u32"));
         assert_eq!(CACHE.lookup::<&str, _, _>(&key(1i32)), Some("i32"));
         assert_eq!(
-            CACHE.lookup::<&str, _, _>(&FnCache::key(&marker::<u8>(), Some(()), 1u32)),
+            CACHE.lookup::<&str, _, _>(&FnCache::key(&marker::<u8>(), (), 1u32)),
             Some("marker u8")
         );
         assert_eq!(
-            CACHE.lookup::<&str, _, _>(&FnCache::key(&marker::<u16>(), Some(()), 1u32)),
+            CACHE.lookup::<&str, _, _>(&FnCache::key(&marker::<u16>(), (), 1u32)),
             None
         );
         assert_eq!(
@@ -382,15 +377,6 @@ mod tests {
             None,
             "a &str read as a u64"
         );
-    }
-
-    #[test]
-    fn fn_cache_stores_nothing_for_a_refused_instance() {
-        static CACHE: FnCache = FnCache::with_clock(TEN_MINUTES, 8, &FN_CLOCK);
-        let refused: FnKey<(), u32> = FnCache::key(&(), None, 1);
-        CACHE.store(refused.clone(), &1u32);
-        assert_eq!(CACHE.len(), 0);
-        assert_eq!(CACHE.lookup::<u32, _, _>(&refused), None);
     }
 
     #[test]
