@@ -150,6 +150,45 @@ fn the_manager_reports_the_deadline_as_its_stop_reason() {
     assert_eq!(stats.elapsed, Duration::from_secs(3));
 }
 
+#[test]
+fn a_delay_as_long_as_a_duration_gets_stops_at_the_deadline_instead_of_overflowing() {
+    let clock = Arc::new(ManualClock::new());
+    let sleeper = Arc::new(VirtualSleeper::advancing(clock.clone()));
+    let uncapped = |base: Duration| {
+        RetryConfig::new()
+            .max_attempts(3)
+            .base_delay(base)
+            .max_delay(Duration::MAX)
+            .jitter(Jitter::None)
+            .deadline(Duration::from_secs(10))
+            .clock(clock.clone())
+            .sleeper(sleeper.clone())
+    };
+    // Time has passed since the first attempt, so its elapsed part is not zero.
+    let failing = || {
+        clock.advance(Duration::from_millis(1));
+        Err::<(), _>(McpStoreError::connection("refused"))
+    };
+    let (result, stats) = RetryManager::new(uncapped(Duration::MAX)).execute_outcome(failing);
+    assert!(result.is_err());
+    assert_eq!(
+        (stats.attempts, stats.stop_reason),
+        (1, StopReason::Deadline)
+    );
+    // The same through a server's suggestion, after a short computed delay.
+    let (result, stats) =
+        RetryManager::new(uncapped(Duration::from_millis(1))).execute_outcome(|| {
+            clock.advance(Duration::from_millis(1));
+            Err::<(), _>(McpStoreError::connection("busy").with_retry_after(Duration::MAX))
+        });
+    assert!(result.is_err());
+    assert_eq!(
+        (stats.attempts, stats.stop_reason),
+        (1, StopReason::Deadline)
+    );
+    assert_eq!(sleeper.delays(), Vec::<Duration>::new(), "nothing slept");
+}
+
 // ---- retry budget ----
 
 static BUDGET: LazyLock<RetryBudget> = LazyLock::new(|| {

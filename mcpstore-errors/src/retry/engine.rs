@@ -376,7 +376,12 @@ impl<'c> RetryLoop<'c> {
         self.previous = delay;
         let delay = config.honour_retry_after(delay, suggested);
         if let (Some(deadline), Some(started)) = (config.get_deadline(), self.started) {
-            let next_start = config.now().saturating_duration_since(started) + delay;
+            // Saturating: an uncapped delay (`max_delay(Duration::MAX)`) or a server's
+            // `Retry-After` may be as long as a `Duration` gets.
+            let next_start = config
+                .now()
+                .saturating_duration_since(started)
+                .saturating_add(delay);
             if next_start >= deadline {
                 self.give_up(StopReason::Deadline, shown);
                 return None;
