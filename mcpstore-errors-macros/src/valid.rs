@@ -39,36 +39,58 @@ pub(crate) fn predicate(expr: &Expr, arity: usize, key: &str, expected: &str, er
     }
 }
 
+/// What a value evaluated once names that only a call has.
+enum PerCall {
+    /// `Self`, `self` or a generic parameter of the function.
+    Item,
+    /// One of the function's arguments.
+    Argument(String),
+}
+
 /// A value the expansion evaluates once into a `static` (`config`, `delay`, `ttl`..) cannot
-/// name what only a call has: reports its first `Self`, `self` or generic parameter of the
-/// function (`generics`: their names, lifetimes with their `'`).
+/// name what only a call has: reports its first `Self`, `self`, generic parameter of the
+/// function (`generics`: their names, lifetimes with their `'`) or argument (`arguments`).
 pub(crate) fn evaluated_once(
     key: &str,
     value: proc_macro2::TokenStream,
     generics: &[String],
+    arguments: &[String],
     errors: &mut Errors,
 ) {
-    if let Some(span) = names_outer_item(value, generics) {
-        errors.at(
+    match names_per_call(value, generics, arguments) {
+        Some((span, PerCall::Item)) => errors.at(
             span,
             format_args!(
                 "`{key}` is evaluated once into a static shared by every call, so it cannot use \
                  `Self`, `self` or the function's generic parameters; name the type instead \
                  (e.g. `Store::policy()`)"
             ),
-        );
+        ),
+        Some((span, PerCall::Argument(name))) => errors.at(
+            span,
+            format_args!(
+                "`{key}` is evaluated once into a static shared by every call, so it cannot use \
+                 the argument `{name}`: the first call's value would serve every later call; \
+                 use a constant, or a `RetryManager` built per call"
+            ),
+        ),
+        None => {}
     }
 }
 
-fn names_outer_item(tokens: proc_macro2::TokenStream, generics: &[String]) -> Option<Span> {
+fn names_per_call(
+    tokens: proc_macro2::TokenStream,
+    generics: &[String],
+    arguments: &[String],
+) -> Option<(Span, PerCall)> {
     use proc_macro2::TokenTree;
     let trees: Vec<TokenTree> = tokens.into_iter().collect();
     let is_punct = |tree: Option<&TokenTree>, c: char| matches!(tree, Some(TokenTree::Punct(p)) if p.as_char() == c);
     for (i, tree) in trees.iter().enumerate() {
         match tree {
             TokenTree::Group(group) => {
-                if let Some(span) = names_outer_item(group.stream(), generics) {
-                    return Some(span);
+                if let Some(found) = names_per_call(group.stream(), generics, arguments) {
+                    return Some(found);
                 }
             }
             TokenTree::Ident(ident) => {
@@ -91,13 +113,27 @@ fn names_outer_item(tokens: proc_macro2::TokenStream, generics: &[String]) -> Op
                     name == "Self" || generics.contains(&name)
                 };
                 if names_outer {
-                    return Some(ident.span());
+                    return Some((ident.span(), PerCall::Item));
+                }
+                // A path's first segment, not a field, method or path further on; nor a
+                // macro's name (`name!`).
+                let argument = !lifetime
+                    && !after_dot_or_path
+                    && !is_punct(trees.get(i + 1), '!')
+                    && arguments.contains(&name);
+                if argument {
+                    return Some((ident.span(), PerCall::Argument(name)));
                 }
             }
             _ => {}
         }
     }
     None
+}
+
+/// `x` or `mut x`: the pattern binds the parameter's own name.
+fn is_plain_binding(pattern: &syn::Pat) -> bool {
+    matches!(pattern, syn::Pat::Ident(ident) if ident.subpat.is_none())
 }
 
 /// `#[fallback]` with nothing to fall back to; said only when nothing else was wrong, since a
@@ -197,8 +233,16 @@ fn values_evaluated_once(function: &Function, layers: &[Layer], errors: &mut Err
             syn::GenericParam::Lifetime(lifetime) => lifetime.lifetime.to_string(),
         })
         .collect();
+    // Plain names only: a pattern's names are left to the compiler (the value is built in a
+    // nested `fn`, which cannot capture them).
+    let arguments: Vec<String> = function
+        .params
+        .iter()
+        .filter(|param| !param.is_self && param.pattern.as_ref().is_none_or(is_plain_binding))
+        .map(|param| param.binding.to_string())
+        .collect();
     let mut check = |key: &str, value: &dyn ToTokens| {
-        evaluated_once(key, value.to_token_stream(), &generics, errors);
+        evaluated_once(key, value.to_token_stream(), &generics, &arguments, errors);
     };
     let duration = |value: &DurationValue| match value {
         DurationValue::Expr(expr) => Some(expr.clone()),

@@ -300,8 +300,9 @@ pub use timeout::{Elapsed, race_timeout};
 /// methods under `#[async_trait]`. Sync functions sleep on the thread, async ones through the
 /// policy's [`Sleeper`]. The policy is a `static`: a call whose first attempt
 /// succeeds allocates nothing, takes no lock and draws no random number. A `config` expression
-/// and non-literal values are evaluated once, on first use, so they may not use `self`, `Self`
-/// or the function's generic parameters (a compile error at that token; name the type).
+/// and non-literal values are evaluated once, on first use, so they may not use `self`, `Self`,
+/// the function's generic parameters or its arguments (a compile error at that token; name
+/// the type; for a policy that depends on the call, build a [`RetryManager`] per call).
 ///
 /// # Example
 ///
@@ -406,8 +407,8 @@ pub use mcpstore_errors_macros::retry;
 /// owned copy of it when `Self` is `Clone + Eq + Hash`; otherwise a compile error at the
 /// receiver names both. Never on its address: a temporary dropped and replaced at the same
 /// address would be served its predecessor's entries. In a trait's default method, make
-/// [`CacheIdentity`] (or `Clone + Eq + Hash`) a supertrait of the trait. Its `ttl` and `capacity` are evaluated once, so they may not use `self`, `Self` or
-/// the function's generic parameters. Strategies after `default` never run. When `with` or `recover` is present,
+/// [`CacheIdentity`] (or `Clone + Eq + Hash`) a supertrait of the trait. Its `ttl` and `capacity` are constants: they may not use `self`, `Self`, the
+/// function's generic parameters or its arguments. Strategies after `default` never run. When `with` or `recover` is present,
 /// by-value arguments are cloned for the original call so they can be passed on. Each fallback
 /// is reported as a `tracing` event.
 ///

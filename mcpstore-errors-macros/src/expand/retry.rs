@@ -318,10 +318,15 @@ fn policy(args: &RetryArgs) -> TokenStream {
                 None => quote!(::mcpstore_errors::__private::attribute_default()),
             };
             // A `OnceLock`, not a `LazyLock`: an initialiser that panicked is run again by the
-            // next call instead of poisoning the function for the rest of the process.
+            // next call instead of poisoning the function for the rest of the process. Built by
+            // a nested `fn`, not a closure: a closure could capture the first call's arguments
+            // and serve them to every later call.
             quote! {
+                fn __mcpstore_make_policy() -> #config {
+                    #base #(#setters)*
+                }
                 static __MCPSTORE_POLICY: ::std::sync::OnceLock<#config> = ::std::sync::OnceLock::new();
-                let __mcpstore_policy: &#config = __MCPSTORE_POLICY.get_or_init(|| #base #(#setters)*);
+                let __mcpstore_policy: &#config = __MCPSTORE_POLICY.get_or_init(__mcpstore_make_policy);
             }
         }
     }
