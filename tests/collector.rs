@@ -887,3 +887,53 @@ fn a_threshold_of_usize_max_turns_the_alert_off_and_keeps_memory_flat() {
     assert!(alerts.lock().unwrap().is_empty());
     assert_eq!(collector.statistics()["ConnectionError"], 51_000);
 }
+
+#[test]
+fn a_dropped_collector_lets_go_at_once_of_what_this_threads_shards_held() {
+    let context = Arc::new(json!({"operation": "list_tools", "service": "fs", "attempt": 3}));
+    let collectors: Vec<ErrorCollector> = (0..10).map(|_| ErrorCollector::new(1_000)).collect();
+    for collector in &collectors {
+        for i in 0..100 {
+            collector.collect(&McpStoreError::connection(format!("refused {i}")), &context);
+        }
+    }
+    assert_eq!(
+        Arc::strong_count(&context),
+        1 + 10 * 100,
+        "records share the context"
+    );
+    // A handle still held keeps its collector's records; the others go with theirs, though
+    // this thread goes on and collects into no new collector.
+    let kept = collectors[0].clone();
+    drop(collectors);
+    assert_eq!(Arc::strong_count(&context), 1 + 100);
+    assert_eq!(kept.records().len(), 100);
+    drop(kept);
+    assert_eq!(Arc::strong_count(&context), 1);
+}
+
+#[test]
+fn a_dropped_collector_lets_go_of_what_a_live_threads_shard_held() {
+    let context = Arc::new(json!({"operation": "read_file", "service": "files"}));
+    let collector = ErrorCollector::new(1_000);
+    let (collected, dropped) = (Barrier::new(2), Barrier::new(2));
+    thread::scope(|scope| {
+        let theirs = collector.clone();
+        let (context, collected, dropped) = (&context, &collected, &dropped);
+        scope.spawn(move || {
+            let collector = theirs;
+            for _ in 0..100 {
+                collector.collect(&McpStoreError::connection("refused"), context);
+            }
+            drop(collector);
+            collected.wait();
+            // Alive, holding its shard, until the collector is gone.
+            dropped.wait();
+        });
+        collected.wait();
+        assert_eq!(Arc::strong_count(context), 101);
+        drop(collector);
+        assert_eq!(Arc::strong_count(context), 1);
+        dropped.wait();
+    });
+}

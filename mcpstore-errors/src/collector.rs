@@ -144,6 +144,20 @@ pub(crate) struct Inner {
     oversized_contexts: AtomicU64,
 }
 
+impl Drop for Inner {
+    /// A thread keeps its shard of a collector until it ends or next registers a shard of
+    /// another one: emptied here, what the shards held (errors, contexts) goes with the
+    /// collector.
+    fn drop(&mut self) {
+        let shards = std::mem::take(self.shards.get_mut().unwrap_or_else(|e| e.into_inner()));
+        for shard in shards {
+            // Dropped after the guard: dropping errors may run arbitrary code.
+            let held = std::mem::take(&mut *shard.lock());
+            drop(held);
+        }
+    }
+}
+
 impl Inner {
     #[inline]
     fn now(&self) -> Stamp {
