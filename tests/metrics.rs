@@ -2,7 +2,7 @@
 //! installed on the test's thread. Names, labels and values are those the README lists.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use mcpstore_errors::{
@@ -671,4 +671,75 @@ fn a_transition_reported_after_a_later_one_does_not_leave_its_state_on_the_gauge
         ),
         1
     );
+}
+
+static READ_BACK: LazyLock<BreakerRegistry> = LazyLock::new(|| opening_registry(1));
+
+/// Records into `inner`; each gauge write first reads [`READ_BACK`], as an exporter that
+/// lists the registry's services beside each sample would.
+struct ReadsTheRegistry<'a> {
+    inner: &'a DebuggingRecorder,
+}
+
+struct ReadingGauge(metrics::Gauge);
+
+impl metrics::GaugeFn for ReadingGauge {
+    fn increment(&self, value: f64) {
+        let _ = READ_BACK.len();
+        self.0.increment(value);
+    }
+    fn decrement(&self, value: f64) {
+        let _ = READ_BACK.len();
+        self.0.decrement(value);
+    }
+    fn set(&self, value: f64) {
+        let _ = READ_BACK.services();
+        self.0.set(value);
+    }
+}
+
+impl metrics::Recorder for ReadsTheRegistry<'_> {
+    fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.inner.describe_counter(key, unit, description)
+    }
+    fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.inner.describe_gauge(key, unit, description)
+    }
+    fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.inner.describe_histogram(key, unit, description)
+    }
+    fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> metrics::Counter {
+        self.inner.register_counter(key, metadata)
+    }
+    fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> metrics::Gauge {
+        let gauge = self.inner.register_gauge(key, metadata);
+        metrics::Gauge::from_arc(Arc::new(ReadingGauge(gauge)))
+    }
+    fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> metrics::Histogram {
+        self.inner.register_histogram(key, metadata)
+    }
+}
+
+#[test]
+fn a_recorder_that_reads_the_registry_while_its_gauges_are_written_does_not_deadlock() {
+    let (done, finished) = std::sync::mpsc::channel();
+    // On a thread of its own, so that a deadlock fails the test instead of hanging it.
+    std::thread::spawn(move || {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        metrics::with_local_recorder(&ReadsTheRegistry { inner: &recorder }, || {
+            READ_BACK.breaker("fs"); // made
+            READ_BACK
+                .configure("fs", CircuitBreakerConfig::new())
+                .unwrap(); // replaced
+            READ_BACK.breaker("git"); // "fs" evicted: the registry holds one
+            assert!(READ_BACK.remove("git")); // removed
+        });
+        done.send(snapshot_of(&snapshotter)).unwrap();
+    });
+    let recorded = finished
+        .recv_timeout(Duration::from_secs(30))
+        .expect("a registry change never returned: its gauge writes waited on the registry");
+    assert_eq!(state_gauge(&recorded, "fs"), GONE);
+    assert_eq!(state_gauge(&recorded, "git"), GONE);
 }

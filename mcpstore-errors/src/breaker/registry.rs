@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, LazyLock, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::{CircuitBreaker, CircuitBreakerConfig, CircuitState, TARGET};
 use crate::McpStoreError;
@@ -42,6 +42,21 @@ pub struct BreakerRegistry {
     epoch: AtomicU64,
     max_services: usize,
     overflows: AtomicU64,
+    /// Held while the state gauges are written for a change of the table: taken before the
+    /// table's lock is released, so the writes land in the order of the changes, yet made
+    /// without it, since the application's recorder may read the registry.
+    gauges: Mutex<()>,
+}
+
+/// A state gauge write a change of the table owes.
+enum GaugeChange {
+    /// A breaker the table now holds shows its state.
+    Show(CircuitBreaker),
+    /// A breaker it replaced (`clear: false`) or forgot no longer writes the gauge.
+    Retire {
+        breaker: CircuitBreaker,
+        clear: bool,
+    },
 }
 
 struct Table {
@@ -81,6 +96,7 @@ impl BreakerRegistry {
             epoch: AtomicU64::new(fresh_epoch()),
             max_services: DEFAULT_MAX_SERVICES,
             overflows: AtomicU64::new(0),
+            gauges: Mutex::new(()),
         }
     }
 
@@ -101,6 +117,24 @@ impl BreakerRegistry {
         self.table
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Releases `table`, then makes the gauge writes its change owes, in order.
+    fn release_then_show(
+        &self,
+        table: RwLockWriteGuard<'_, Table>,
+        changes: impl IntoIterator<Item = GaugeChange>,
+    ) {
+        let _in_order = self.gauges.lock().unwrap_or_else(|e| e.into_inner());
+        drop(table);
+        for change in changes {
+            match change {
+                GaugeChange::Show(breaker) => breaker.inner.report_state(),
+                GaugeChange::Retire { breaker, clear } => {
+                    breaker.inner.gauge.retire(breaker.service(), clear)
+                }
+            }
+        }
     }
 
     /// The breaker of `service`, made on first use.
@@ -160,7 +194,12 @@ impl BreakerRegistry {
         if let Some(breaker) = self.lookup(&table, service) {
             return (breaker, Some(self.epoch()));
         }
-        if table.breakers.len() >= self.max_services && !self.evict_one(&mut table) {
+        let evicted = if table.breakers.len() >= self.max_services {
+            self.evict_one(&mut table)
+        } else {
+            None
+        };
+        if table.breakers.len() >= self.max_services {
             drop(table);
             self.overflows.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
@@ -179,10 +218,18 @@ impl BreakerRegistry {
         let tick = self.tick.fetch_add(1, Ordering::Relaxed);
         breaker.inner.last_used.store(tick, Ordering::Relaxed);
         table.breakers.insert(name, breaker.clone());
-        // Under the write lock, as every retirement: a breaker this one replaces cannot
-        // write over it.
-        breaker.inner.report_state();
-        (breaker, Some(self.epoch()))
+        let epoch = self.epoch();
+        let evicted = evicted.map(|breaker| GaugeChange::Retire {
+            breaker,
+            clear: true,
+        });
+        self.release_then_show(
+            table,
+            evicted
+                .into_iter()
+                .chain([GaugeChange::Show(breaker.clone())]),
+        );
+        (breaker, Some(epoch))
     }
 
     /// Gives `service` its own configuration. A breaker it already has is replaced by a new,
@@ -201,16 +248,23 @@ impl BreakerRegistry {
             )));
         }
         let name: Arc<str> = Arc::from(service);
+        let mut changes = None;
         if let Some(kept) = table.breakers.get_mut(service) {
             let breaker = CircuitBreaker::new(name.clone(), config.clone());
             let last_used = kept.inner.last_used.load(Ordering::Relaxed);
             breaker.inner.last_used.store(last_used, Ordering::Relaxed);
-            kept.inner.gauge.retire(service, false);
-            breaker.inner.report_state();
-            *kept = breaker;
+            let replaced = std::mem::replace(kept, breaker.clone());
+            changes = Some([
+                GaugeChange::Retire {
+                    breaker: replaced,
+                    clear: false,
+                },
+                GaugeChange::Show(breaker),
+            ]);
             self.invalidate();
         }
         table.configs.insert(name, config);
+        self.release_then_show(table, changes.into_iter().flatten());
         Ok(())
     }
 
@@ -228,12 +282,18 @@ impl BreakerRegistry {
     /// Forgets the breaker of `service` (its configuration stays); whether there was one.
     pub fn remove(&self, service: &str) -> bool {
         let mut table = self.write();
-        let removed = table.breakers.remove(service);
-        if let Some(breaker) = &removed {
-            breaker.inner.gauge.retire(service, true);
-            self.invalidate();
-        }
-        removed.is_some()
+        let Some(breaker) = table.breakers.remove(service) else {
+            return false;
+        };
+        self.invalidate();
+        self.release_then_show(
+            table,
+            [GaugeChange::Retire {
+                breaker,
+                clear: true,
+            }],
+        );
+        true
     }
 
     /// The services that have a breaker, in no particular order.
@@ -255,22 +315,16 @@ impl BreakerRegistry {
         self.len() == 0
     }
 
-    /// Forgets the least recently used closed breaker; whether there was one.
-    fn evict_one(&self, table: &mut Table) -> bool {
+    /// Forgets the least recently used closed breaker; the one forgotten.
+    fn evict_one(&self, table: &mut Table) -> Option<CircuitBreaker> {
         let oldest = table
             .breakers
             .iter()
             .filter(|(_, breaker)| breaker.state() == CircuitState::Closed)
             .min_by_key(|(_, breaker)| breaker.inner.last_used.load(Ordering::Relaxed))
             .map(|(name, _)| name.clone());
-        let evicted = oldest.is_some_and(|name| {
-            let removed = table.breakers.remove(&name);
-            if let Some(breaker) = &removed {
-                breaker.inner.gauge.retire(&name, true);
-            }
-            removed.is_some()
-        });
-        if evicted {
+        let evicted = oldest.and_then(|name| table.breakers.remove(&name));
+        if evicted.is_some() {
             self.invalidate();
         }
         evicted
