@@ -3,7 +3,7 @@
 
 use std::error::Error;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mcpstore_errors::{CircuitState, ErrorKind};
 use mcpstore_errors_examples::client::ToolClient;
@@ -223,31 +223,42 @@ fn a_refused_connection_is_a_connection_error_caused_by_the_io_error() {
 
 #[test]
 fn the_server_moves_to_another_port_when_its_own_was_taken_and_the_client_follows() {
-    let server = ToolServer::start(ServerPlan {
-        refuse_for: Duration::from_millis(20),
-        requests_before_down: 1,
-    })
-    .expect("the server starts");
-    let reserved = server.address().get();
-    // Someone else takes the port while the server is refusing connections.
-    let squatter = std::net::TcpListener::bind(reserved).expect("the reserved port is free");
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while server.address().get() == reserved {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the server never moved"
-        );
-        std::thread::sleep(Duration::from_millis(2));
+    // The squatter must take the port while the server still refuses connections. A test
+    // thread held up past the refusal finds the server on it already: the scenario proves
+    // nothing and runs again with the refusal scaled up (4x, 16x, 64x). A port taken before
+    // the refusal is over still fails.
+    for scale in [1, 4, 16, 64] {
+        let refuse_for = Duration::from_millis(20) * scale;
+        let started = Instant::now();
+        let server = ToolServer::start(ServerPlan {
+            refuse_for,
+            requests_before_down: 1,
+        })
+        .expect("the server starts");
+        let reserved = server.address().get();
+        // Someone else takes the port while the server is refusing connections.
+        let squatter = match std::net::TcpListener::bind(reserved) {
+            Ok(squatter) => squatter,
+            Err(_) if started.elapsed() >= refuse_for => continue,
+            Err(taken) => panic!("the reserved port is free: {taken}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while server.address().get() == reserved {
+            assert!(Instant::now() < deadline, "the server never moved");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let client = ToolClient::new("demo-tools", server.address());
+        client
+            .connect_once()
+            .expect("the client connects to the new port");
+        let echoed = client
+            .call_tool("echo", serde_json::json!({"text": "here"}))
+            .expect("the server answers there");
+        assert_eq!(echoed, "here");
+        drop(squatter);
+        return;
     }
-    let client = ToolClient::new("demo-tools", server.address());
-    client
-        .connect_once()
-        .expect("the client connects to the new port");
-    let echoed = client
-        .call_tool("echo", serde_json::json!({"text": "here"}))
-        .expect("the server answers there");
-    assert_eq!(echoed, "here");
-    drop(squatter);
+    panic!("held up past every refusal");
 }
 
 #[test]
