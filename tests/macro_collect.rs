@@ -266,3 +266,36 @@ fn a_boxed_error_is_collected_with_the_store_error_it_holds() {
         concat!(module_path!(), "::boxed_failure")
     );
 }
+
+static BOXED_KINDS: std::sync::LazyLock<ErrorCollector> =
+    std::sync::LazyLock::new(|| ErrorCollector::new(10));
+
+#[collect_errors(collector = &BOXED_KINDS)]
+fn boxed_plain() -> Result<(), Box<dyn std::error::Error>> {
+    Err(McpStoreError::connection("refused").into())
+}
+
+#[collect_errors(collector = &BOXED_KINDS)]
+fn boxed_send() -> Result<(), Box<dyn std::error::Error + Send>> {
+    Err(Box::new(McpStoreError::connection("refused")))
+}
+
+#[test]
+fn a_boxed_error_without_send_or_sync_is_collected_through_its_chain_too() {
+    assert!(boxed_plain().is_err());
+    assert!(boxed_send().is_err());
+    let plain_api = ErrorCollector::new(10);
+    plain_api.collect_dyn(&McpStoreError::connection("refused"), Value::Null);
+    assert_eq!(
+        BOXED_KINDS.statistics(),
+        [("ConnectionError".to_string(), 2)].into_iter().collect(),
+        "as the plain API files it: {:?}",
+        plain_api.statistics()
+    );
+    assert!(
+        BOXED_KINDS
+            .records()
+            .iter()
+            .all(|record| record.code() == Some("CONNECTION_ERROR"))
+    );
+}

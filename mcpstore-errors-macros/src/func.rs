@@ -192,6 +192,11 @@ pub(crate) struct Param {
     /// a shared reference, and otherwise written without references, lifetimes, `impl Trait`
     /// or `_`.
     pub(crate) argument_type: Option<Type>,
+    /// An attribute's expression names it, so no layer may move it: an outer layer, or a
+    /// later step of the same one, reads it after the runs.
+    pub(crate) named_by_attributes: bool,
+    /// A `#[cfg]` or `#[cfg_attr]` on it, which the layers that copy parameters refuse.
+    pub(crate) cfg: Option<Span>,
 }
 
 /// The function ready to be expanded.
@@ -307,7 +312,7 @@ impl Function {
                     // reborrow for each run, like any `&mut T` parameter.
                     let renamed = mode != Mode::SharedRef;
                     if renamed {
-                        let binding = Ident::new("__mcpstore_self", span);
+                        let binding = Ident::new(RENAMED_SELF, span);
                         // The binding's `mut` (`mut self`); a `&mut self`'s is in its kind.
                         let binding_mut = receiver.mutability.take();
                         let pattern = binding_mut.map(|mutability| {
@@ -324,6 +329,8 @@ impl Function {
                             pinned,
                             span,
                             argument_type: self_by_value.then(|| syn::parse_quote!(Self)),
+                            named_by_attributes: false,
+                            cfg: None,
                         });
                         self_binding = Some(binding);
                     } else {
@@ -338,6 +345,8 @@ impl Function {
                             pinned,
                             span,
                             argument_type: None,
+                            named_by_attributes: false,
+                            cfg: None,
                         });
                     }
                 }
@@ -387,6 +396,14 @@ impl Function {
                         pinned,
                         span,
                         argument_type,
+                        named_by_attributes: false,
+                        cfg: typed
+                            .attrs
+                            .iter()
+                            .find(|attr| {
+                                attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr")
+                            })
+                            .map(|attr| attr.path().span()),
                     });
                 }
             }
@@ -575,7 +592,12 @@ fn rename_self(body: TokenStream, binding: &Ident) -> TokenStream {
         }
 
         fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
-            mac.tokens = rename_in_tokens(mac.tokens.clone(), self.0);
+            let formats = mac
+                .path
+                .segments
+                .last()
+                .is_some_and(|last| FORMATTING_MACROS.iter().any(|m| last.ident == m));
+            mac.tokens = rename_in_tokens(mac.tokens.clone(), self.0, formats);
         }
     }
     match syn::parse2::<Block>(body.clone()) {
@@ -583,31 +605,90 @@ fn rename_self(body: TokenStream, binding: &Ident) -> TokenStream {
             RenameSelf(binding).visit_block_mut(&mut block);
             block.into_token_stream()
         }
-        Err(_) => rename_in_tokens(body, binding),
+        Err(_) => rename_in_tokens(body, binding, false),
     }
 }
 
-/// The same in a macro's tokens, where `self` is a value unless a path follows (`self::x`).
-fn rename_in_tokens(tokens: TokenStream, binding: &Ident) -> TokenStream {
+/// What a receiver other than `&self` is called in the body and in the attributes'
+/// expressions: it is moved into this binding once, and each run reborrows or clones it.
+const RENAMED_SELF: &str = "__mcpstore_self";
+
+/// The binding the receiver is renamed to, for any receiver but `&self`.
+pub(crate) fn renamed_receiver(raw: &RawFunction) -> Option<Ident> {
+    raw.sig.inputs.iter().find_map(|input| match input {
+        FnArg::Receiver(receiver) => match receiver_mode(&receiver.kind)? {
+            (Mode::SharedRef, ..) => None,
+            _ => Some(Ident::new(RENAMED_SELF, receiver.self_token.span)),
+        },
+        FnArg::Typed(_) => None,
+    })
+}
+
+/// The macros whose string literals are format strings (std's, `tracing`'s, `anyhow`'s), by
+/// their last path segment.
+const FORMATTING_MACROS: &[&str] = &[
+    "format",
+    "format_args",
+    "print",
+    "println",
+    "eprint",
+    "eprintln",
+    "write",
+    "writeln",
+    "panic",
+    "unreachable",
+    "todo",
+    "unimplemented",
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "debug_assert",
+    "debug_assert_eq",
+    "debug_assert_ne",
+    "trace",
+    "debug",
+    "info",
+    "warn",
+    "error",
+    "event",
+    "anyhow",
+    "bail",
+    "ensure",
+    "format_err",
+];
+
+/// `self` renamed to `binding` in tokens (a macro's, or an attribute's expression), where
+/// `self` is a value unless a path follows (`self::x`). A string literal is changed only where
+/// it is a format string naming `self` inline (`"{self}"`): at the top level of a formatting
+/// macro (`formats`), not a field's value (`x = ".."`) nor a method's receiver (`"..".f()`).
+pub(crate) fn rename_in_tokens(tokens: TokenStream, binding: &Ident, formats: bool) -> TokenStream {
     let trees: Vec<TokenTree> = tokens.into_iter().collect();
-    let starts_path =
-        |i: usize| matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+    let punct_at = |i: Option<usize>, c: char| matches!(i.and_then(|i| trees.get(i)), Some(TokenTree::Punct(p)) if p.as_char() == c);
+    // A nested `name!(..)`: its group's literals are format strings when `name` formats.
+    let formatting_macro_before = |i: usize| {
+        i >= 2
+            && punct_at(Some(i - 1), '!')
+            && matches!(&trees[i - 2], TokenTree::Ident(name)
+                if FORMATTING_MACROS.iter().any(|m| name == m))
+    };
     trees
         .iter()
         .enumerate()
         .map(|(i, tree)| match tree.clone() {
-            TokenTree::Ident(ident) if ident == "self" && !starts_path(i) => {
+            TokenTree::Ident(ident) if ident == "self" && !punct_at(Some(i + 1), ':') => {
                 TokenTree::Ident(Ident::new(&binding.to_string(), ident.span()))
             }
             TokenTree::Group(group) => {
                 let mut renamed = proc_macro2::Group::new(
                     group.delimiter(),
-                    rename_in_tokens(group.stream(), binding),
+                    rename_in_tokens(group.stream(), binding, formatting_macro_before(i)),
                 );
                 renamed.set_span(group.span());
                 TokenTree::Group(renamed)
             }
-            TokenTree::Literal(literal) => {
+            TokenTree::Literal(literal)
+                if formats && !punct_at(i.checked_sub(1), '=') && !punct_at(Some(i + 1), '.') =>
+            {
                 TokenTree::Literal(rename_in_format_string(literal, binding))
             }
             other => other,

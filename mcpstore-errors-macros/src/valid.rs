@@ -166,10 +166,32 @@ pub(crate) fn timeout_has_duration(args: &TimeoutArgs, span: Span, errors: &mut 
 
 /// The checks that need the whole stack and the function, in the order they report.
 pub(crate) fn stack(function: &Function, layers: &[Layer], errors: &mut Errors) {
+    no_cfg_parameters(function, layers, errors);
     no_clone_names(function, layers, errors);
     cache_type(function, layers, errors);
     async_only(function, layers, errors);
     values_evaluated_once(function, layers, errors);
+}
+
+/// The layers that copy, reborrow or key on each parameter write code per parameter, which a
+/// `#[cfg]` on one would leave naming a parameter that is gone.
+fn no_cfg_parameters(function: &Function, layers: &[Layer], errors: &mut Errors) {
+    let Some(layer) = layers.iter().find_map(|layer| match layer {
+        Layer::Retry(_) => Some("retry"),
+        Layer::Fallback(_) => Some("fallback"),
+        _ => None,
+    }) else {
+        return;
+    };
+    for span in function.params.iter().filter_map(|param| param.cfg) {
+        errors.at(
+            span,
+            format_args!(
+                "#[{layer}] hands each parameter to every run and cannot follow a `#[cfg]` on one; \
+                 put the `#[cfg]` on two versions of the function instead"
+            ),
+        );
+    }
 }
 
 /// Each `no_clone = [..]` name is a by-value parameter (references are never cloned).
@@ -233,6 +255,9 @@ fn values_evaluated_once(function: &Function, layers: &[Layer], errors: &mut Err
             syn::GenericParam::Lifetime(lifetime) => lifetime.lifetime.to_string(),
         })
         .collect();
+    // A receiver the expansion renamed is still `self` (and reported as such).
+    let mut generics = generics;
+    generics.extend(function.self_binding.as_ref().map(ToString::to_string));
     // Plain names only: a pattern's names are left to the compiler (the value is built in a
     // nested `fn`, which cannot capture them).
     let arguments: Vec<String> = function
@@ -282,12 +307,8 @@ fn values_evaluated_once(function: &Function, layers: &[Layer], errors: &mut Err
                     }
                 }
             }
-            Layer::Collect(_) | Layer::Breaker(_) => {}
-            Layer::Timeout(args) => {
-                if let Some(after) = args.after.get().and_then(duration) {
-                    check("after", &after);
-                }
-            }
+            // Evaluated per call: `after = self.limit` is fine.
+            Layer::Collect(_) | Layer::Breaker(_) | Layer::Timeout(_) => {}
         }
     }
 }

@@ -366,13 +366,22 @@ pub trait CollectErased {
     fn collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context);
 }
 
-impl CollectErased for &&Collected<'_, Box<dyn std::error::Error + Send + Sync + 'static>> {
-    #[cold]
-    #[inline(never)]
-    fn collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context) {
-        collector.collect_dyn_in(&**self.0, context, Some(function));
-    }
+/// A boxed `dyn Error` with each set of auto traits a user writes.
+macro_rules! collect_boxed {
+    ($($bounds:tt)*) => {
+        impl CollectErased for &&Collected<'_, Box<dyn std::error::Error $($bounds)* + 'static>> {
+            #[cold]
+            #[inline(never)]
+            fn collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context) {
+                collector.collect_dyn_in(&**self.0, context, Some(function));
+            }
+        }
+    };
 }
+
+collect_boxed!(+ Send + Sync);
+collect_boxed!(+ Send);
+collect_boxed!();
 
 #[cfg(feature = "anyhow")]
 impl CollectErased for &&Collected<'_, anyhow::Error> {

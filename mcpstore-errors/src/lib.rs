@@ -293,8 +293,9 @@ pub use timeout::{Elapsed, race_timeout};
 /// shown in `tracing` events through its `Display` (a type without one shows its name).
 ///
 /// The body runs in its own closure (or `async` block) per attempt, so `?` and `return` end
-/// the attempt, not the loop. By-value arguments are cloned for each attempt (the last one
-/// takes the original); a non-`Clone` one is a compile error at that argument unless listed
+/// the attempt, not the loop. By-value arguments are cloned for each attempt (the originals
+/// stay for the attributes' own expressions, such as a `context` or a `default` that names
+/// them); a non-`Clone` one is a compile error at that argument unless listed
 /// in `no_clone`. References pass through. Works on free functions, `async fn` (the future is
 /// `Send` whenever the body's is), methods with any receiver, generic functions, trait impls and
 /// methods under `#[async_trait]`. Sync functions sleep on the thread, async ones through the

@@ -19,6 +19,12 @@ impl Store {
         Ok(2)
     }
 
+    // The same through a receiver the expansion renames.
+    #[retry(delay = self.pause())]
+    fn reset(&mut self) -> Result<u32, String> {
+        Ok(4)
+    }
+
     fn pause(&self) -> Duration {
         Duration::ZERO
     }
@@ -51,6 +57,7 @@ trait Ttl {
 fn main() {
     let _ = Store.load();
     let _ = Store.save();
+    let _ = Store.reset();
     let _ = Store.ping();
     let _ = with_const::<3>();
 }

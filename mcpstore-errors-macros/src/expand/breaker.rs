@@ -14,8 +14,17 @@ pub(super) fn expand(function: &Function, args: &BreakerArgs, inner: TokenStream
     let see = super::see(quote!(::mcpstore_errors::__private::observer(
         &__mcpstore_outcome
     )));
+    // Bound by `let` at the call's level, so that a temporary (`self.name()`, `format!(..)`)
+    // lives as long as the call.
+    let service_value = args
+        .service
+        .get()
+        .map(|service| quote_spanned!(service.span()=> let __mcpstore_service_value = &#service;));
     let service = args.service.get().map(|service| {
-        quote_spanned!(service.span()=> { let __mcpstore_service: &str = ::core::convert::AsRef::as_ref(&#service); __mcpstore_service })
+        quote_spanned!(service.span()=> {
+            let __mcpstore_service: &str = ::core::convert::AsRef::as_ref(__mcpstore_service_value);
+            __mcpstore_service
+        })
     });
     let registry = match args.registry.get() {
         Some(registry) => quote_spanned! {registry.span()=>
@@ -32,6 +41,7 @@ pub(super) fn expand(function: &Function, args: &BreakerArgs, inner: TokenStream
     };
     quote! {
         {
+            #service_value
             let __mcpstore_breaker = {
                 ::std::thread_local! {
                     static __MCPSTORE_BREAKER_SITE: ::mcpstore_errors::__private::BreakerSite =

@@ -38,7 +38,23 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
         }
     };
     let mut errors = Errors::default();
-    let mut layers = vec![Layer::parse(kind, args, Span::call_site(), &mut errors)];
+    // A receiver the body knows under another name is known by it in the attributes'
+    // expressions too (`service = self.name` on a `&mut self` method).
+    let renamed_self = crate::func::renamed_receiver(&raw);
+    let mut named = NamedByAttributes::default();
+    let mut read = |args: TokenStream| {
+        named.read(&args);
+        match &renamed_self {
+            Some(binding) => crate::func::rename_in_tokens(args, binding, false),
+            None => args,
+        }
+    };
+    let mut layers = vec![Layer::parse(
+        kind,
+        read(args),
+        Span::call_site(),
+        &mut errors,
+    )];
     let mut stacked: Vec<TokenStream> = Vec::new();
     let outer_krate = layers[0].krate().cloned();
     raw.attrs.retain(|attr| {
@@ -59,7 +75,7 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
         let path = attr.path();
         layers.push(Layer::parse(
             kind,
-            args,
+            read(args),
             path.segments[0].ident.span(),
             &mut errors,
         ));
@@ -69,6 +85,7 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
     });
 
     let function = Function::new(&raw, kind.name(), &mut errors).map(|mut function| {
+        named.mark(&mut function);
         valid::stack(&function, &layers, &mut errors);
         exempt_from_cloning(&mut function, &layers);
         function
@@ -196,6 +213,36 @@ fn is_stacked_marker(args: &TokenStream) -> bool {
         (tokens.next(), tokens.next()),
         (Some(proc_macro2::TokenTree::Ident(ident)), None) if ident == STACKED
     )
+}
+
+/// The identifiers the attributes' arguments use, as written: a parameter among them is read
+/// by an expression of the stack, so no layer may move it.
+#[derive(Default)]
+struct NamedByAttributes(std::collections::HashSet<String>);
+
+impl NamedByAttributes {
+    fn read(&mut self, tokens: &TokenStream) {
+        for tree in tokens.clone() {
+            match tree {
+                proc_macro2::TokenTree::Ident(ident) => {
+                    self.0.insert(ident.to_string());
+                }
+                proc_macro2::TokenTree::Group(group) => self.read(&group.stream()),
+                _ => {}
+            }
+        }
+    }
+
+    fn mark(&self, function: &mut Function) {
+        for param in &mut function.params {
+            let name = if param.is_self {
+                "self".to_owned()
+            } else {
+                param.binding.to_string()
+            };
+            param.named_by_attributes = self.0.contains(&name);
+        }
+    }
 }
 
 /// Applies every `no_clone = [..]` of the stack (each name checked by [`valid::stack`]).
@@ -376,15 +423,17 @@ fn resupply(param: &Param) -> TokenStream {
     quote::quote_spanned!(param.span=> ::mcpstore_errors::__private::resupply(&#binding))
 }
 
-/// The arguments to pass on to a `with`/`recover` function; `last` moves by-value ones.
+/// The arguments to pass on to a `with`/`recover` function; `last` moves by-value ones that
+/// no attribute's expression reads afterwards.
 fn forward_arguments(function: &Function, last: bool) -> Vec<TokenStream> {
     function
         .params
         .iter()
         .map(|param| {
             let binding = &param.binding;
+            let moved = last && !param.named_by_attributes;
             match param.mode {
-                Mode::ByValue if last || param.no_clone => binding.to_token_stream(),
+                Mode::ByValue if moved || param.no_clone => binding.to_token_stream(),
                 Mode::ByValue if param.pinned => quote!(::core::pin::Pin::as_mut(&mut #binding)),
                 Mode::ByValue => resupply(param),
                 Mode::MutRef => quote!(&mut *#binding),

@@ -177,6 +177,13 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
             .filter_map(|param| rebind_for_run(param, resupply(param)))
             .collect();
         let names: Vec<_> = passed.iter().map(|param| &param.binding).collect();
+        // Moved into the retries' path, so the first attempt stores nothing for them; not
+        // those an attribute's expression reads after the retries.
+        let moved: Vec<_> = passed
+            .iter()
+            .filter(|param| !param.named_by_attributes)
+            .map(|param| &param.binding)
+            .collect();
         // The attribute's own expressions may read an argument the body never does: its copy
         // in the run is then marked used, lest the compiler call the argument unused.
         let read_outside = args.when.get().is_some()
@@ -188,7 +195,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
             .iter()
             .filter(|param| {
                 let rebound = param.mode == Mode::ByValue && !param.no_clone;
-                read_outside && (rebound || pass_all)
+                (read_outside || param.named_by_attributes) && (rebound || pass_all)
             })
             .map(|param| &param.binding)
             .collect::<Vec<_>>();
@@ -223,7 +230,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
                     #accept
                     __mcpstore_first => {
                         let #observer = ::mcpstore_errors::__private::observer(&__mcpstore_first);
-                        #(let #names = #names;)*
+                        #(let #moved = #moved;)*
                         ::mcpstore_errors::__private::retry_sync(
                             __mcpstore_policy,
                             #op,
@@ -268,6 +275,12 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
         ),
         None => inner,
     };
+    // A run's copy of an argument only an attribute's expression reads is still used.
+    let named_copies = function
+        .params
+        .iter()
+        .filter(|param| param.named_by_attributes && rebind_for_run(param, quote!()).is_some())
+        .map(|param| &param.binding);
     let timeout = args.attempt_timeout.get().map(|_| {
         quote! {
             let __mcpstore_timeout = __mcpstore_policy.get_attempt_timeout().unwrap_or(::core::time::Duration::MAX);
@@ -281,6 +294,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
             let mut #retry = #new_loop;
             loop {
                 #(#rebind)*
+                #(let _ = &#named_copies;)*
                 // Typed from the signature, so that describing the error does not wait on an
                 // inner layer that never fails to infer its type.
                 let __mcpstore_outcome: #ret = #inner;

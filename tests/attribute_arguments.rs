@@ -1,0 +1,195 @@
+//! What the attributes' own expressions may read: the function's arguments (by an outer layer
+//! after the retries, or by a later step of the same layer), the receiver whatever its form,
+//! temporaries; and that the expansion leaves the user's strings and warnings alone.
+#![deny(unused_variables)]
+
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use mcpstore_errors::{
+    BreakerRegistry, CircuitBreakerConfig, ErrorCollector, McpStoreError, circuit_breaker,
+    collect_errors, fallback, retry, timeout,
+};
+use serde_json::json;
+
+static COLLECTED: LazyLock<ErrorCollector> = LazyLock::new(|| ErrorCollector::new(100));
+static CALLS: AtomicU32 = AtomicU32::new(0);
+
+// Every argument by value or `&T`: the retries take them as arguments of each run, and an
+// outer layer still reads them after the retries.
+#[collect_errors(collector = &COLLECTED, context = {"service": service})]
+#[retry(max_attempts = 2, delay = 0, jitter = false)]
+fn list_tools(service: String) -> Result<u32, McpStoreError> {
+    CALLS.fetch_add(1, Ordering::SeqCst);
+    Err(McpStoreError::connection(format!("{service} down")))
+}
+
+#[test]
+fn an_outer_layer_reads_an_argument_the_retries_were_handed() {
+    assert!(list_tools("fs".to_owned()).is_err());
+    assert_eq!(CALLS.load(Ordering::SeqCst), 2);
+    let records = COLLECTED.records();
+    let record = records
+        .iter()
+        .find(|r| r.message() == "fs down")
+        .expect("collected");
+    assert_eq!(record.context()["service"], json!("fs"));
+}
+
+#[fallback(default = service.len() as u32)]
+#[retry(max_attempts = 2, delay = 0, jitter = false)]
+fn name_length(service: String) -> Result<u32, McpStoreError> {
+    Err(McpStoreError::connection(format!("{service} down")))
+}
+
+fn from_mirror(code: String) -> Result<u32, McpStoreError> {
+    Err(McpStoreError::connection(format!("mirror of {code} down")))
+}
+
+// The last `with` would take the original argument, but the default after it reads it.
+#[fallback(with = from_mirror, default = code.len() as u32)]
+fn code_length(code: String) -> Result<u32, McpStoreError> {
+    Err(McpStoreError::connection(format!("{code} down")))
+}
+
+#[test]
+fn a_default_reads_an_argument_after_the_retries_and_after_a_with() {
+    assert_eq!(name_length("files".to_owned()).unwrap(), 5);
+    assert_eq!(code_length("abc".to_owned()).unwrap(), 3);
+}
+
+// Read only by an outer layer's expression: neither the argument nor a run's copy of it is
+// unused (this file denies `unused_variables`).
+#[circuit_breaker(service = name, registry = &REGISTRY)]
+#[retry(max_attempts = 2, delay = 0, jitter = false)]
+fn guarded(name: String) -> Result<u32, McpStoreError> {
+    Ok(1)
+}
+
+#[circuit_breaker(service = name, registry = &REGISTRY)]
+#[retry(max_attempts = 2, delay = 0, jitter = false)]
+async fn guarded_async(name: String) -> Result<u32, McpStoreError> {
+    Ok(1)
+}
+
+static REGISTRY: LazyLock<BreakerRegistry> =
+    LazyLock::new(|| BreakerRegistry::new(CircuitBreakerConfig::new()));
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+#[test]
+fn an_argument_only_an_attribute_reads_compiles_without_a_warning() {
+    assert_eq!(guarded("fs".to_owned()).unwrap(), 1);
+    assert_eq!(block_on(guarded_async("git".to_owned())).unwrap(), 1);
+    assert!(REGISTRY.get("fs").is_some() && REGISTRY.get("git").is_some());
+}
+
+/// A service whose methods take `self` in every form the attributes rename.
+struct Service {
+    name: &'static str,
+    collector: ErrorCollector,
+    registry: BreakerRegistry,
+    fallback_value: u32,
+    limit: Duration,
+    calls: u32,
+}
+
+impl Service {
+    fn new(name: &'static str) -> Self {
+        Service {
+            name,
+            collector: ErrorCollector::new(10),
+            registry: BreakerRegistry::new(CircuitBreakerConfig::new()),
+            fallback_value: 7,
+            limit: Duration::from_secs(60),
+            calls: 0,
+        }
+    }
+
+    fn label(&self) -> String {
+        format!("svc-{}", self.name)
+    }
+
+    #[collect_errors(collector = &self.collector)]
+    #[fallback(default = self.fallback_value)]
+    #[retry(max_attempts = 2, delay = 0, jitter = false)]
+    #[circuit_breaker(service = self.name, registry = &self.registry)]
+    fn call_mut(&mut self) -> Result<u32, McpStoreError> {
+        self.calls += 1;
+        Err(McpStoreError::connection("refused"))
+    }
+
+    // A temporary: the breaker's name lives as long as the call.
+    #[circuit_breaker(service = self.label(), registry = &self.registry)]
+    fn labelled(&self) -> Result<u32, McpStoreError> {
+        Ok(2)
+    }
+
+    #[circuit_breaker(service = format!("{}-{id}", self.name), registry = &self.registry)]
+    fn numbered(&self, id: u32) -> Result<u32, McpStoreError> {
+        Ok(id)
+    }
+
+    // Evaluated per call, so an instance's own limit is fine.
+    #[timeout(after = self.limit)]
+    async fn bounded(&mut self) -> Result<u32, McpStoreError> {
+        self.calls += 1;
+        Ok(self.calls)
+    }
+
+    #[retry(max_attempts = 2, delay = 0, jitter = false)]
+    fn strings(&mut self) -> Result<Vec<String>, McpStoreError> {
+        Ok(vec![
+            "{self}".to_string(),
+            String::from("literal {self} text"),
+            format!("{self}"),
+            format!("{self:>6}|{{self}}"),
+        ])
+    }
+}
+
+impl std::fmt::Display for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name)
+    }
+}
+
+#[test]
+fn a_mut_self_methods_attributes_read_self() {
+    let mut service = Service::new("fs");
+    assert_eq!(service.call_mut().unwrap(), 7);
+    assert_eq!(service.calls, 2);
+    assert_eq!(service.collector.records().len(), 0, "the default answered");
+    assert!(service.registry.get("fs").is_some());
+}
+
+#[test]
+fn a_breakers_service_may_be_a_temporary() {
+    let service = Service::new("fs");
+    assert_eq!(service.labelled().unwrap(), 2);
+    assert_eq!(service.numbered(3).unwrap(), 3);
+    assert!(service.registry.get("svc-fs").is_some());
+    assert!(service.registry.get("fs-3").is_some());
+}
+
+#[test]
+fn a_timeout_reads_the_instances_limit() {
+    let mut service = Service::new("fs");
+    assert_eq!(block_on(service.bounded()).unwrap(), 1);
+}
+
+#[test]
+fn only_format_strings_name_the_renamed_receiver() {
+    let mut service = Service::new("fs");
+    assert_eq!(
+        service.strings().unwrap(),
+        ["{self}", "literal {self} text", "fs", "    fs|{self}"]
+    );
+}
