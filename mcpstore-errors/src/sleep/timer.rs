@@ -351,7 +351,7 @@ impl Drop for Sleep {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::task::Wake;
     use std::thread::Thread;
 
@@ -585,30 +585,53 @@ mod tests {
     fn a_sleep_registered_while_the_thread_fails_to_start_is_handed_the_watch() {
         // The spawner polls a second sleep while the first poll's attempt is under way, so the
         // second sees the thread "starting" and does not stand in itself.
-        let woken = Arc::new(Mutex::new(Vec::new()));
-        let later: Arc<Mutex<Option<(Sleep, Waker)>>> = Arc::new(Mutex::new(None));
-        let slot = Arc::clone(&later);
-        let timer = Timer::with_spawn(Box::new(move |_| {
-            if let Some((sleep, waker)) = slot.lock().unwrap().as_mut() {
-                assert_eq!(poll_once(sleep, waker), Poll::Pending);
+        unless_stalled(|scale| {
+            let woken = Arc::new(Mutex::new(Vec::new()));
+            let later: Arc<Mutex<Option<(Sleep, Waker)>>> = Arc::new(Mutex::new(None));
+            // Whether the spawner polled the second sleep, and whether it found it due.
+            let (polled, late) = (
+                Arc::new(AtomicBool::new(false)),
+                Arc::new(AtomicBool::new(false)),
+            );
+            let (slot, polled_flag, late_flag) =
+                (Arc::clone(&later), Arc::clone(&polled), Arc::clone(&late));
+            let timer = Timer::with_spawn(Box::new(move |_| {
+                if let Some((sleep, waker)) = slot.lock().unwrap().as_mut() {
+                    polled_flag.store(true, Ordering::SeqCst);
+                    if poll_pending(sleep, waker).is_err() {
+                        late_flag.store(true, Ordering::SeqCst);
+                    }
+                }
+                Err(io::Error::new(io::ErrorKind::WouldBlock, "process limit"))
+            }));
+            let waker = Waker::from(Arc::new(Recorder {
+                index: 1,
+                woken: Arc::clone(&woken),
+            }));
+            let created = Instant::now();
+            let second = timer.sleep(Duration::from_millis(30) * scale);
+            let second_due = second.deadline.expect("a representable deadline");
+            *later.lock().unwrap() = Some((second, waker));
+            block_on(timer.sleep(Duration::from_millis(2) * scale));
+            // The first sleep is done; the second must have been told to take over. A first
+            // poll past the first sleep's deadline never tried to start the thread, and past
+            // the second's, the stand-in may have fired it itself: both prove nothing.
+            let (handed, pending) = (woken.lock().unwrap().clone(), timer.pending());
+            let stalled = !polled.load(Ordering::SeqCst) || late.load(Ordering::SeqCst);
+            if stalled || Instant::now() >= second_due {
+                // Breaks the cycle timer -> spawner -> slot -> sleep -> timer.
+                later.lock().unwrap().take();
+                return Err(Stalled);
             }
-            Err(io::Error::new(io::ErrorKind::WouldBlock, "process limit"))
-        }));
-        let waker = Waker::from(Arc::new(Recorder {
-            index: 1,
-            woken: Arc::clone(&woken),
-        }));
-        let created = Instant::now();
-        *later.lock().unwrap() = Some((timer.sleep(Duration::from_millis(30)), waker));
-        block_on(timer.sleep(Duration::from_millis(2)));
-        // The first sleep is done; the second must have been told to take over.
-        assert_eq!(*woken.lock().unwrap(), [1]);
-        assert_eq!(timer.pending(), 1);
-        let (mut sleep, waker) = later.lock().unwrap().take().unwrap();
-        drop(later);
-        block_on(std::future::poll_fn(|cx| Pin::new(&mut sleep).poll(cx)));
-        assert!(created.elapsed() >= Duration::from_millis(30));
-        drop(waker);
+            assert_eq!(handed, [1]);
+            assert_eq!(pending, 1);
+            let (mut sleep, waker) = later.lock().unwrap().take().unwrap();
+            drop(later);
+            block_on(std::future::poll_fn(|cx| Pin::new(&mut sleep).poll(cx)));
+            assert!(created.elapsed() >= Duration::from_millis(30) * scale);
+            drop(waker);
+            Ok(())
+        });
     }
 
     #[test]
