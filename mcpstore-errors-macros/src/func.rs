@@ -245,7 +245,9 @@ impl Function {
             let what = match attribute {
                 "retry" => "be retried",
                 "fallback" => "fall back",
-                _ => "have its errors collected",
+                "collect_errors" => "have its errors collected",
+                "timeout" => "time out",
+                _ => "be guarded by a circuit breaker",
             };
             errors.at(
                 constness.span,

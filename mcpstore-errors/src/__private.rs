@@ -11,7 +11,7 @@ pub mod names {
 
 /// The bounds literal values must respect, checked in `const` items.
 pub mod literals {
-    pub use crate::literals::{cache_capacity, jitter_fraction, max_attempts};
+    pub use crate::literals::{cache_capacity, jitter_fraction, max_attempts, multiplier};
 }
 
 /// How long `#[fallback(cache)]` serves an entry unless told otherwise: the seed's 300 s.

@@ -40,6 +40,18 @@ pub const fn jitter_fraction(value: f64) -> f64 {
     value
 }
 
+/// A literal `backoff = 2.0`: the exponential strategy's factor per attempt, a finite
+/// number, at least 0 ([`RetryConfig::validate`](crate::RetryConfig::validate)'s rule).
+///
+/// # Panics
+/// Below 0 or not finite; meant for a `const` item, where that is a compile error.
+pub const fn multiplier(value: f64) -> f64 {
+    if !(value.is_finite() && value >= 0.0) {
+        panic!("`backoff` is the factor each delay grows by: a finite number, at least 0.0");
+    }
+    value
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,6 +63,18 @@ mod tests {
         assert_eq!(cache_capacity(1), 1);
         assert_eq!(jitter_fraction(0.0), 0.0);
         assert_eq!(jitter_fraction(1.0), 1.0);
+        assert_eq!(multiplier(0.0), 0.0);
+        assert_eq!(multiplier(2.0), 2.0);
+    }
+
+    #[test]
+    fn a_negative_or_infinite_multiplier_is_refused() {
+        for value in [-2.0, -0.0001, f64::NAN, f64::INFINITY] {
+            assert!(
+                std::panic::catch_unwind(|| multiplier(value)).is_err(),
+                "{value}"
+            );
+        }
     }
 
     #[test]

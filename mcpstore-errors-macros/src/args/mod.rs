@@ -256,6 +256,10 @@ pub(crate) fn assigned<'a>(
     example: &str,
 ) -> syn::Result<ParseStream<'a>> {
     match value {
+        Value::Assign(input) if input.is_empty() => Err(syn::Error::new(
+            key.span(),
+            format_args!("`{key} =` needs a value after `=`: `{example}`"),
+        )),
         Value::Assign(input) => Ok(input),
         Value::Flag => Err(syn::Error::new(
             key.span(),

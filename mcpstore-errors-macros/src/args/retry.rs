@@ -110,6 +110,12 @@ impl RetryArgs {
                 "on" => {
                     let kinds =
                         ident_list(assigned(key, value, "on = [ServiceStart, ServiceTimeout]")?)?;
+                    if kinds.is_empty() {
+                        errors.at(
+                            key.span(),
+                            "`on = []` retries no error: list the kinds to retry, or leave `on` out to retry every error",
+                        );
+                    }
                     args.on.set(key, kinds, errors);
                 }
                 "when" => {

@@ -72,6 +72,36 @@ pub(super) fn checked(bound: Bound, value: &Expr) -> TokenStream {
     }
 }
 
+/// `backoff = value` as an `f64` constant checked by the runtime, when `value` is a number
+/// literal, negated or not (an integer is written as a float); `None` for an expression.
+pub(super) fn checked_multiplier(value: &Expr) -> Option<TokenStream> {
+    let (negative, literal) = match crate::args::bare(value) {
+        Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => (true, number(expr)?),
+        _ => (false, number(value)?),
+    };
+    let float = match literal {
+        Lit::Int(int) => syn::LitFloat::new(&format!("{}.0", int.base10_digits()), int.span()),
+        Lit::Float(float) => float.clone(),
+        _ => return None,
+    };
+    let span = literal.span();
+    let value = if negative {
+        quote_spanned!(span=> -#float)
+    } else {
+        quote_spanned!(span=> #float)
+    };
+    let call = quote_spanned!(span=> ::mcpstore_errors::__private::literals::multiplier(#value));
+    Some(super::evaluated(
+        quote_spanned!(span=> ::core::primitive::f64),
+        call,
+        span,
+    ))
+}
+
 /// For a stack that is not expanded because of other errors: `const _` items that still check
 /// every literal, so that one build reports all the problems.
 pub(super) fn checks(layers: &[Layer]) -> TokenStream {

@@ -382,21 +382,11 @@ fn setters(args: &RetryArgs) -> (Vec<TokenStream>, bool) {
         }
     }
     if let Some(backoff) = args.backoff.get() {
-        let multiplier = match backoff {
-            Expr::Lit(syn::ExprLit {
-                lit: syn::Lit::Int(int),
-                ..
-            }) => {
-                let float = syn::LitFloat::new(&format!("{}.0", int.base10_digits()), int.span());
-                quote!(#float)
-            }
-            Expr::Lit(syn::ExprLit {
-                lit: syn::Lit::Float(float),
-                ..
-            }) => quote!(#float),
-            other => {
+        let multiplier = match literals::checked_multiplier(backoff) {
+            Some(checked) => checked,
+            None => {
                 known = false;
-                quote_spanned!(other.span()=> { let __mcpstore_multiplier: f64 = #other; __mcpstore_multiplier })
+                quote_spanned!(backoff.span()=> { let __mcpstore_multiplier: f64 = #backoff; __mcpstore_multiplier })
             }
         };
         setters.push(quote!(.multiplier(#multiplier)));
