@@ -12,6 +12,11 @@ use crate::{Classify, KindSet};
 ///
 /// A filter only says yes or no: a server-suggested delay ([`Classify::retry_after`]) is
 /// honoured whatever the filter.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot decide which errors of type `{E}` to retry",
+    label = "this filter needs to know more of `{E}`",
+    note = "a list of kinds (`on = [..]`, `retry_on`) and `when = retryable` read an error's kind: implement `mcpstore_errors::Classify` for `{E}`, or filter with a predicate on `&{E}` (`when = |e: &{E}| ..`)"
+)]
 pub trait ErrorFilter<E> {
     /// Whether to retry after `error`.
     fn should_retry(&self, error: &E) -> bool;
