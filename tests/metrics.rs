@@ -673,32 +673,47 @@ fn a_transition_reported_after_a_later_one_does_not_leave_its_state_on_the_gauge
     );
 }
 
-static READ_BACK: LazyLock<BreakerRegistry> = LazyLock::new(|| opening_registry(1));
-
-/// Records into `inner`; each gauge write first reads [`READ_BACK`], as an exporter that
-/// lists the registry's services beside each sample would.
-struct ReadsTheRegistry<'a> {
+/// Records into `inner`; each gauge write first calls back into `registry`, as an exporter
+/// that lists the registry's services beside each sample would (`make`: it also looks up
+/// the breaker of the sample's service, which makes one when there is none).
+struct CallsBack<'a> {
     inner: &'a DebuggingRecorder,
+    registry: &'static BreakerRegistry,
+    make: bool,
 }
 
-struct ReadingGauge(metrics::Gauge);
+struct CallingGauge {
+    gauge: metrics::Gauge,
+    registry: &'static BreakerRegistry,
+    /// The service to look up on each write, when the recorder makes breakers.
+    service: Option<String>,
+}
 
-impl metrics::GaugeFn for ReadingGauge {
+impl CallingGauge {
+    fn call_back(&self) {
+        let _ = self.registry.services();
+        if let Some(service) = &self.service {
+            let _ = self.registry.breaker(service).state();
+        }
+    }
+}
+
+impl metrics::GaugeFn for CallingGauge {
     fn increment(&self, value: f64) {
-        let _ = READ_BACK.len();
-        self.0.increment(value);
+        self.call_back();
+        self.gauge.increment(value);
     }
     fn decrement(&self, value: f64) {
-        let _ = READ_BACK.len();
-        self.0.decrement(value);
+        self.call_back();
+        self.gauge.decrement(value);
     }
     fn set(&self, value: f64) {
-        let _ = READ_BACK.services();
-        self.0.set(value);
+        self.call_back();
+        self.gauge.set(value);
     }
 }
 
-impl metrics::Recorder for ReadsTheRegistry<'_> {
+impl metrics::Recorder for CallsBack<'_> {
     fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
         self.inner.describe_counter(key, unit, description)
     }
@@ -712,22 +727,45 @@ impl metrics::Recorder for ReadsTheRegistry<'_> {
         self.inner.register_counter(key, metadata)
     }
     fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> metrics::Gauge {
-        let gauge = self.inner.register_gauge(key, metadata);
-        metrics::Gauge::from_arc(Arc::new(ReadingGauge(gauge)))
+        let service = key
+            .labels()
+            .find(|label| label.key() == "service")
+            .map(|label| label.value().to_owned())
+            .filter(|_| self.make);
+        metrics::Gauge::from_arc(Arc::new(CallingGauge {
+            gauge: self.inner.register_gauge(key, metadata),
+            registry: self.registry,
+            service,
+        }))
     }
     fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> metrics::Histogram {
         self.inner.register_histogram(key, metadata)
     }
 }
 
+/// Runs `f` on a thread of its own and waits at most 30 s for it, so that a deadlock fails the
+/// test instead of hanging it.
+fn within_30_s<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(f()).unwrap());
+    finished
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| panic!("{what} never returned"))
+}
+
+static READ_BACK: LazyLock<BreakerRegistry> = LazyLock::new(|| opening_registry(1));
+
 #[test]
 fn a_recorder_that_reads_the_registry_while_its_gauges_are_written_does_not_deadlock() {
-    let (done, finished) = std::sync::mpsc::channel();
-    // On a thread of its own, so that a deadlock fails the test instead of hanging it.
-    std::thread::spawn(move || {
+    let recorded = within_30_s("a registry change", || {
         let recorder = DebuggingRecorder::new();
         let snapshotter = recorder.snapshotter();
-        metrics::with_local_recorder(&ReadsTheRegistry { inner: &recorder }, || {
+        let calls_back = CallsBack {
+            inner: &recorder,
+            registry: &READ_BACK,
+            make: false,
+        };
+        metrics::with_local_recorder(&calls_back, || {
             READ_BACK.breaker("fs"); // made
             READ_BACK
                 .configure("fs", CircuitBreakerConfig::new())
@@ -735,11 +773,70 @@ fn a_recorder_that_reads_the_registry_while_its_gauges_are_written_does_not_dead
             READ_BACK.breaker("git"); // "fs" evicted: the registry holds one
             assert!(READ_BACK.remove("git")); // removed
         });
-        done.send(snapshot_of(&snapshotter)).unwrap();
+        snapshot_of(&snapshotter)
     });
-    let recorded = finished
-        .recv_timeout(Duration::from_secs(30))
-        .expect("a registry change never returned: its gauge writes waited on the registry");
     assert_eq!(state_gauge(&recorded, "fs"), GONE);
     assert_eq!(state_gauge(&recorded, "git"), GONE);
+}
+
+static SHARED_READ_BACK: LazyLock<BreakerRegistry> = LazyLock::new(|| opening_registry(64));
+
+#[test]
+fn threads_changing_a_registry_whose_recorder_reads_it_do_not_deadlock() {
+    let recorded = within_30_s("eight threads making breakers", || {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let calls_back = CallsBack {
+            inner: &recorder,
+            registry: &SHARED_READ_BACK,
+            make: false,
+        };
+        std::thread::scope(|scope| {
+            for thread in 0..8 {
+                let calls_back = &calls_back;
+                scope.spawn(move || {
+                    metrics::with_local_recorder(calls_back, || {
+                        for i in 0..50 {
+                            SHARED_READ_BACK.breaker(&format!("svc-{thread}-{i}"));
+                        }
+                    })
+                });
+            }
+        });
+        snapshot_of(&snapshotter)
+    });
+    // 400 services in a registry of 64: each kept one shows closed, each evicted one nothing.
+    let services = SHARED_READ_BACK.services();
+    assert_eq!(services.len(), 64);
+    for thread in 0..8 {
+        for i in 0..50 {
+            let service = format!("svc-{thread}-{i}");
+            let expected = if services.contains(&service) {
+                CLOSED
+            } else {
+                GONE
+            };
+            assert_eq!(state_gauge(&recorded, &service), expected, "{service}");
+        }
+    }
+}
+
+static MAKES_BACK: LazyLock<BreakerRegistry> = LazyLock::new(|| opening_registry(8));
+
+#[test]
+fn a_recorder_that_makes_the_breaker_of_a_removed_service_does_not_deadlock() {
+    within_30_s("remove", || {
+        let recorder = DebuggingRecorder::new();
+        let calls_back = CallsBack {
+            inner: &recorder,
+            registry: &MAKES_BACK,
+            make: true,
+        };
+        metrics::with_local_recorder(&calls_back, || {
+            MAKES_BACK.breaker("fs");
+            // Zeroing "fs"'s series makes the recorder ask for "fs"'s breaker again.
+            assert!(MAKES_BACK.remove("fs"));
+        });
+    });
+    assert!(MAKES_BACK.get("fs").is_some(), "made again by the recorder");
 }

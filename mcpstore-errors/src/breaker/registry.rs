@@ -1,8 +1,8 @@
 //! One circuit breaker per service name, made on first use, in a bounded table.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::{CircuitBreaker, CircuitBreakerConfig, CircuitState, TARGET};
@@ -42,10 +42,12 @@ pub struct BreakerRegistry {
     epoch: AtomicU64,
     max_services: usize,
     overflows: AtomicU64,
-    /// Held while the state gauges are written for a change of the table: taken before the
-    /// table's lock is released, so the writes land in the order of the changes, yet made
-    /// without it, since the application's recorder may read the registry.
-    gauges: Mutex<()>,
+    /// The state gauge writes the table's changes owe, queued under the table's lock (so in
+    /// the order of the changes) and made after it is released by whichever thread drains:
+    /// the application's recorder, which they call, may read or change the registry.
+    gauges: Mutex<VecDeque<GaugeChange>>,
+    /// A thread is draining `gauges`; another, or the recorder calling back, only queues.
+    draining: AtomicBool,
 }
 
 /// A state gauge write a change of the table owes.
@@ -96,7 +98,8 @@ impl BreakerRegistry {
             epoch: AtomicU64::new(fresh_epoch()),
             max_services: DEFAULT_MAX_SERVICES,
             overflows: AtomicU64::new(0),
-            gauges: Mutex::new(()),
+            gauges: Mutex::new(VecDeque::new()),
+            draining: AtomicBool::new(false),
         }
     }
 
@@ -119,19 +122,45 @@ impl BreakerRegistry {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Releases `table`, then makes the gauge writes its change owes, in order.
+    fn queued_gauges(&self) -> std::sync::MutexGuard<'_, VecDeque<GaugeChange>> {
+        self.gauges.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues the gauge writes `table`'s change owes, releases it, then drains the queue
+    /// unless another thread (or this one, further up, when the recorder calls back) is.
     fn release_then_show(
         &self,
         table: RwLockWriteGuard<'_, Table>,
         changes: impl IntoIterator<Item = GaugeChange>,
     ) {
-        let _in_order = self.gauges.lock().unwrap_or_else(|e| e.into_inner());
+        self.queued_gauges().extend(changes);
         drop(table);
-        for change in changes {
-            match change {
-                GaugeChange::Show(breaker) => breaker.inner.report_state(),
-                GaugeChange::Retire { breaker, clear } => {
-                    breaker.inner.gauge.retire(breaker.service(), clear)
+        // A change queued after the drainer found the queue empty, but before it stopped,
+        // is drained by the thread that queued it: hence the second look.
+        while !self.queued_gauges().is_empty()
+            && self
+                .draining
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        {
+            // Stops draining however this ends: a recorder that panics must not leave the
+            // queue to grow with no one to drain it.
+            struct Drained<'a>(&'a AtomicBool);
+            impl Drop for Drained<'_> {
+                fn drop(&mut self) {
+                    self.0.store(false, Ordering::Release);
+                }
+            }
+            let _drained = Drained(&self.draining);
+            // Each write outside the queue's lock: the recorder may queue more.
+            loop {
+                let next = self.queued_gauges().pop_front();
+                let Some(change) = next else { break };
+                match change {
+                    GaugeChange::Show(breaker) => breaker.inner.report_state(),
+                    GaugeChange::Retire { breaker, clear } => {
+                        breaker.inner.gauge.retire(breaker.service(), clear)
+                    }
                 }
             }
         }
