@@ -91,6 +91,13 @@ fn an_argument_only_an_attribute_reads_compiles_without_a_warning() {
     assert!(REGISTRY.get("fs").is_some() && REGISTRY.get("git").is_some());
 }
 
+/// A formatting macro of the user's own.
+macro_rules! shout {
+    ($($format:tt)*) => {
+        format!($($format)*).to_uppercase()
+    };
+}
+
 /// A service whose methods take `self` in every form the attributes rename.
 struct Service {
     name: &'static str,
@@ -151,6 +158,8 @@ impl Service {
             String::from("literal {self} text"),
             format!("{self}"),
             format!("{self:>6}|{{self}}"),
+            format!("{}", "{self}"),
+            shout!("{self} down"),
         ])
     }
 }
@@ -190,6 +199,73 @@ fn only_format_strings_name_the_renamed_receiver() {
     let mut service = Service::new("fs");
     assert_eq!(
         service.strings().unwrap(),
-        ["{self}", "literal {self} text", "fs", "    fs|{self}"]
+        [
+            "{self}",
+            "literal {self} text",
+            "fs",
+            "    fs|{self}",
+            "{self}",
+            "FS DOWN"
+        ]
     );
+}
+
+mod policy {
+    pub fn of(attempts: u32) -> mcpstore_errors::RetryConfig {
+        mcpstore_errors::RetryConfig::new()
+            .max_attempts(attempts)
+            .base_delay(std::time::Duration::ZERO)
+    }
+}
+
+struct Options {
+    attempts: u32,
+}
+
+fn policy_from(options: Options) -> mcpstore_errors::RetryConfig {
+    policy::of(options.attempts)
+}
+
+// Names that are an argument's only in spelling: a module path, a struct literal's field, a
+// closure's parameter, a macro's tokens. The values are still evaluated once, without the
+// argument.
+#[retry(config = policy::of(2))]
+fn through_a_module(policy: u32) -> Result<u32, McpStoreError> {
+    Err(McpStoreError::connection(format!("down {policy}")))
+}
+
+#[retry(config = policy_from(Options { attempts: 2 }))]
+fn through_a_field(attempts: u32) -> Result<u32, McpStoreError> {
+    Err(McpStoreError::connection(format!("down {attempts}")))
+}
+
+#[retry(config = policy::of([1u32].iter().map(|attempts| attempts + 1).sum()))]
+fn through_a_closure(attempts: u32) -> Result<u32, McpStoreError> {
+    Err(McpStoreError::connection(format!("down {attempts}")))
+}
+
+#[retry(config = policy::of(stringify!(ab).len() as u32))]
+fn through_a_macro(ab: u32) -> Result<u32, McpStoreError> {
+    Err(McpStoreError::connection(format!("down {ab}")))
+}
+
+// A `cfg_attr` that only adds a lint takes no parameter away.
+#[retry(max_attempts = 2, delay = 0, jitter = false)]
+fn linted(
+    #[cfg_attr(debug_assertions, allow(unused_mut))] value: u32,
+) -> Result<u32, McpStoreError> {
+    Ok(value)
+}
+
+#[test]
+fn a_name_spelled_like_an_argument_is_not_taken_for_it() {
+    for result in [
+        through_a_module(9),
+        through_a_field(9),
+        through_a_closure(9),
+        through_a_macro(9),
+    ] {
+        assert_eq!(result.unwrap_err().message(), "down 9");
+    }
+    assert_eq!(linted(3).unwrap(), 3);
 }

@@ -402,9 +402,7 @@ impl Function {
                         cfg: typed
                             .attrs
                             .iter()
-                            .find(|attr| {
-                                attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr")
-                            })
+                            .find(|attr| removes_parameter(attr))
                             .map(|attr| attr.path().span()),
                     });
                 }
@@ -594,12 +592,12 @@ fn rename_self(body: TokenStream, binding: &Ident) -> TokenStream {
         }
 
         fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
-            let formats = mac
+            let in_macro = mac
                 .path
                 .segments
                 .last()
-                .is_some_and(|last| FORMATTING_MACROS.iter().any(|m| last.ident == m));
-            mac.tokens = rename_in_tokens(mac.tokens.clone(), self.0, formats);
+                .is_some_and(|last| formats(&last.ident));
+            mac.tokens = rename_in_tokens(mac.tokens.clone(), self.0, in_macro);
         }
     }
     match syn::parse2::<Block>(body.clone()) {
@@ -608,6 +606,25 @@ fn rename_self(body: TokenStream, binding: &Ident) -> TokenStream {
             block.into_token_stream()
         }
         Err(_) => rename_in_tokens(body, binding, false),
+    }
+}
+
+/// `#[cfg(..)]`, or a `#[cfg_attr(..)]` that may apply one: what can take a parameter away.
+/// (A `cfg_attr` that only adds a lint stays on the parameter harmlessly.)
+fn removes_parameter(attr: &Attribute) -> bool {
+    fn names_cfg(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|tree| match tree {
+            TokenTree::Ident(ident) => ident == "cfg",
+            TokenTree::Group(group) => names_cfg(group.stream()),
+            _ => false,
+        })
+    }
+    if attr.path().is_ident("cfg") {
+        return true;
+    }
+    match &attr.meta {
+        syn::Meta::List(list) if attr.path().is_ident("cfg_attr") => names_cfg(list.tokens.clone()),
+        _ => false,
     }
 }
 
@@ -626,53 +643,52 @@ pub(crate) fn renamed_receiver(raw: &RawFunction) -> Option<Ident> {
     })
 }
 
-/// The macros whose string literals are format strings (std's, `tracing`'s, `anyhow`'s), by
-/// their last path segment.
-const FORMATTING_MACROS: &[&str] = &[
-    "format",
-    "format_args",
-    "print",
-    "println",
-    "eprint",
-    "eprintln",
-    "write",
-    "writeln",
-    "panic",
-    "unreachable",
-    "todo",
-    "unimplemented",
-    "assert",
-    "assert_eq",
-    "assert_ne",
-    "debug_assert",
-    "debug_assert_eq",
-    "debug_assert_ne",
-    "trace",
-    "debug",
-    "info",
-    "warn",
-    "error",
-    "event",
-    "anyhow",
-    "bail",
-    "ensure",
-    "format_err",
+/// Macros whose string literals are never format strings: their text stays as written.
+const NON_FORMATTING_MACROS: &[&str] = &[
+    "vec",
+    "concat",
+    "stringify",
+    "include",
+    "include_str",
+    "include_bytes",
+    "env",
+    "option_env",
+    "matches",
+    "json",
+    "line",
+    "column",
+    "file",
+    "module_path",
+    "cfg",
+    "compile_error",
+    "concat_idents",
 ];
 
+fn formats(name: &Ident) -> bool {
+    !NON_FORMATTING_MACROS.iter().any(|m| name == m)
+}
+
 /// `self` renamed to `binding` in tokens (a macro's, or an attribute's expression), where
-/// `self` is a value unless a path follows (`self::x`). A string literal is changed only where
-/// it is a format string naming `self` inline (`"{self}"`): at the top level of a formatting
-/// macro (`formats`), not a field's value (`x = ".."`) nor a method's receiver (`"..".f()`).
-pub(crate) fn rename_in_tokens(tokens: TokenStream, binding: &Ident, formats: bool) -> TokenStream {
+/// `self` is a value unless a path follows (`self::x`). In a macro's tokens (`in_macro`, not
+/// one of [`NON_FORMATTING_MACROS`]), the format string is renamed too where it names `self`
+/// inline (`"{self}"`): taken to be its first top-level string literal that is not a field's
+/// value (`target: ".."`, `x = ".."`) nor a method's receiver (`"..".to_string()`), as in
+/// `format!`, `write!(f, ..)`, `assert!(c, ..)`, `tracing::info!(x = 1, ..)` or a user's own
+/// formatting macro. Any other literal keeps its text.
+pub(crate) fn rename_in_tokens(
+    tokens: TokenStream,
+    binding: &Ident,
+    in_macro: bool,
+) -> TokenStream {
     let trees: Vec<TokenTree> = tokens.into_iter().collect();
     let punct_at = |i: Option<usize>, c: char| matches!(i.and_then(|i| trees.get(i)), Some(TokenTree::Punct(p)) if p.as_char() == c);
-    // A nested `name!(..)`: its group's literals are format strings when `name` formats.
+    // A nested `name!(..)`: its group is a macro's tokens.
     let formatting_macro_before = |i: usize| {
         i >= 2
             && punct_at(Some(i - 1), '!')
-            && matches!(&trees[i - 2], TokenTree::Ident(name)
-                if FORMATTING_MACROS.iter().any(|m| name == m))
+            && matches!(&trees[i - 2], TokenTree::Ident(name) if formats(name))
     };
+    let mut format_string_seen = !in_macro;
     trees
         .iter()
         .enumerate()
@@ -689,8 +705,13 @@ pub(crate) fn rename_in_tokens(tokens: TokenStream, binding: &Ident, formats: bo
                 TokenTree::Group(renamed)
             }
             TokenTree::Literal(literal)
-                if formats && !punct_at(i.checked_sub(1), '=') && !punct_at(Some(i + 1), '.') =>
+                if !format_string_seen
+                    && matches!(syn::Lit::new(literal.clone()), syn::Lit::Str(_))
+                    && !punct_at(i.checked_sub(1), '=')
+                    && !punct_at(i.checked_sub(1), ':')
+                    && !punct_at(Some(i + 1), '.') =>
             {
+                format_string_seen = true;
                 TokenTree::Literal(rename_in_format_string(literal, binding))
             }
             other => other,

@@ -86,9 +86,18 @@ fn names_per_call(
     use proc_macro2::TokenTree;
     let trees: Vec<TokenTree> = tokens.into_iter().collect();
     let is_punct = |tree: Option<&TokenTree>, c: char| matches!(tree, Some(TokenTree::Punct(p)) if p.as_char() == c);
+    // A closure's parameters may shadow an argument's name, and a macro's tokens need not be
+    // values (`stringify!(name)`): the compiler, which sees the real captures (the value is
+    // built in a nested `fn`), is left to judge those.
+    let closure = trees
+        .iter()
+        .any(|tree| matches!(tree, TokenTree::Punct(p) if p.as_char() == '|'));
+    let arguments = if closure { &[][..] } else { arguments };
     for (i, tree) in trees.iter().enumerate() {
         match tree {
             TokenTree::Group(group) => {
+                let macro_tokens = i > 0 && is_punct(trees.get(i - 1), '!');
+                let arguments = if macro_tokens { &[][..] } else { arguments };
                 if let Some(found) = names_per_call(group.stream(), generics, arguments) {
                     return Some(found);
                 }
@@ -115,11 +124,12 @@ fn names_per_call(
                 if names_outer {
                     return Some((ident.span(), PerCall::Item));
                 }
-                // A path's first segment, not a field, method or path further on; nor a
-                // macro's name (`name!`).
+                // A value, not a path's segment (`service::policy()`), a field or method
+                // (`x.name`, `Opts { name: 1 }`) nor a macro's name (`name!`).
                 let argument = !lifetime
                     && !after_dot_or_path
                     && !is_punct(trees.get(i + 1), '!')
+                    && !is_punct(trees.get(i + 1), ':')
                     && arguments.contains(&name);
                 if argument {
                     return Some((ident.span(), PerCall::Argument(name)));

@@ -340,6 +340,32 @@ impl<Id: Hash + Eq + Send + Sync + 'static> InstanceKeySource for Identified<Id>
     }
 }
 
+/// The identity of an instance a method may change (`&mut self`, `Pin<&mut Self>`): only its
+/// [`CacheIdentity`], since a copy of it would be another key after every change. (A missing
+/// impl is reported through `CacheIdentity`'s own message.)
+pub trait ChangingInstance {
+    /// The id.
+    type Id: Hash + Eq + Send + Sync + 'static;
+    /// The instance's id.
+    fn changing_instance_id(&self) -> Self::Id;
+}
+
+impl<T: CacheIdentity + ?Sized> ChangingInstance for T {
+    type Id = T::Id;
+    #[inline]
+    fn changing_instance_id(&self) -> T::Id {
+        self.cache_identity()
+    }
+}
+
+/// A `&mut self` method's instance's part of a cache key: its [`CacheIdentity`].
+#[inline(always)]
+pub fn key_changing_instance<T: ChangingInstance + ?Sized>(
+    instance: &T,
+) -> KeyPart<Identified<T::Id>> {
+    key_instance(Identified(instance.changing_instance_id()))
+}
+
 /// A method's instance's part of a cache key.
 #[inline(always)]
 pub fn key_instance<S: InstanceKeySource>(source: S) -> KeyPart<S::Key> {

@@ -302,7 +302,8 @@ pub use timeout::{Elapsed, race_timeout};
 /// policy's [`Sleeper`]. The policy is a `static`: a call whose first attempt
 /// succeeds allocates nothing, takes no lock and draws no random number. A `config` expression
 /// and non-literal values are evaluated once, on first use, so they may not use `self`, `Self`,
-/// the function's generic parameters or its arguments (a compile error at that token; name
+/// the function's or the impl's generic parameters (one policy serves every instantiation) or
+/// its arguments (a compile error at that token; name
 /// the type; for a policy that depends on the call, build a [`RetryManager`] per call).
 ///
 /// # Example
@@ -405,8 +406,10 @@ pub use mcpstore_errors_macros::retry;
 /// an argument like any other. A method's entries are per instance: `&self`, `&mut self` and
 /// smart-pointer receivers (`self: Arc<Self>`, `Pin<&mut Self>`..) key on the instance's
 /// [`CacheIdentity`] when `Self` implements it (a service name, a connection id), else on an
-/// owned copy of it when `Self` is `Clone + Eq + Hash`; otherwise a compile error at the
-/// receiver names both. Never on its address: a temporary dropped and replaced at the same
+/// owned copy of it when `Self` is `Clone + Eq + Hash` (cloned for each call; an instance whose
+/// fields changed between calls is another key); otherwise a compile error at the receiver
+/// names both. A method that takes `self` mutably (`&mut self`, `Pin<&mut Self>`) keys on its
+/// [`CacheIdentity`] only: a copy of an instance it may change would be another key every call. Never on its address: a temporary dropped and replaced at the same
 /// address would be served its predecessor's entries. In a trait's default method, make
 /// [`CacheIdentity`] (or `Clone + Eq + Hash`) a supertrait of the trait. Its `ttl` and `capacity` are constants: they may not use `self`, `Self`, the
 /// function's generic parameters or its arguments. Strategies after `default` never run. When `with` or `recover` is present,

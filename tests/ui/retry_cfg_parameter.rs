@@ -6,7 +6,7 @@ fn start(#[cfg(any())] verbose: bool, name: u32) -> Result<u32, McpStoreError> {
 }
 
 #[fallback(cache)]
-fn stop(#[cfg_attr(any(), allow(unused))] name: u32) -> Result<u32, McpStoreError> {
+fn stop(#[cfg_attr(any(), cfg(any()))] name: u32) -> Result<u32, McpStoreError> {
     Ok(name)
 }
 

@@ -164,7 +164,8 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
 ///   parameter in scope, so `Self`, the impl's and the function's parameters are all in the key
 ///   even for an associated function, where the attribute cannot tell whether `Self` exists;
 /// - the instance of a method with a borrowed or smart-pointer receiver: its `CacheIdentity`,
-///   else an owned copy (never its address, which a later instance may reuse);
+///   else an owned copy (never its address, which a later instance may reuse); only its
+///   `CacheIdentity` when the method takes it mutably, and may change it;
 /// - every other argument (a by-value `self` included): its `CacheIdentity`, else an owned copy
 ///   (`String` for `&str`).
 fn cache_key(function: &Function) -> TokenStream {
@@ -172,7 +173,11 @@ fn cache_key(function: &Function) -> TokenStream {
     let mut arguments = Vec::new();
     for param in &function.params {
         let binding = &param.binding;
-        if param.is_self && !param.self_by_value {
+        if param.is_self && param.mode == Mode::MutRef {
+            instance = quote_spanned! {param.span=>
+                ::mcpstore_errors::__private::key_changing_instance::<Self>(&#binding)
+            };
+        } else if param.is_self && !param.self_by_value {
             instance = quote_spanned! {param.span=>
                 ::mcpstore_errors::__private::key_instance({
                     #[allow(unused_imports)]

@@ -47,9 +47,10 @@ pub fn set_fn_cache_clock(clock: &'static dyn Clock) -> bool {
 ///
 /// A cached method's entries belong to an instance, and the cache must tell instances apart
 /// without their address (a later instance may reuse it). Without this trait, `Self` is
-/// keyed by an owned copy of its value, which needs `Clone + Eq + Hash`; a type that is
-/// neither (a client holding a connection) is a compile error at the method's receiver. With
-/// it, two instances share entries exactly when their ids are equal.
+/// keyed by an owned copy of its value, which needs `Clone + Eq + Hash` (and makes an instance
+/// whose fields changed another key); a type that is neither (a client holding a
+/// connection) is a compile error at the method's receiver, and so is a method that takes
+/// `self` mutably. With it, two instances share entries exactly when their ids are equal.
 ///
 /// The attribute sees the impl only where it is known for the method's `Self`: for a method of
 /// `impl<T> Holder<T>`, implement it for every `Holder<T>`, not for `Holder<u8>` alone; for a
@@ -82,6 +83,11 @@ pub fn set_fn_cache_clock(clock: &'static dyn Clock) -> bool {
 /// assert_eq!(Service { name: "fs", up: false }.tools().unwrap(), ["fs.read"]);
 /// assert!(Service { name: "web", up: false }.tools().is_err());
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not say which instance it is: it implements no `CacheIdentity`",
+    label = "the cache keys on this instance's `CacheIdentity`",
+    note = "implement `mcpstore_errors::CacheIdentity` for `{Self}` to key its instances by an id (a service name, a connection id); a method that takes `self` mutably needs it, since a copy of an instance it changes would be another key on every call"
+)]
 pub trait CacheIdentity {
     /// The id; instances with equal ids share cache entries.
     type Id: Hash + Eq + Send + Sync + 'static;
