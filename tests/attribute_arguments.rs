@@ -153,7 +153,11 @@ impl Service {
 
     #[retry(max_attempts = 2, delay = 0, jitter = false)]
     fn strings(&mut self) -> Result<Vec<String>, McpStoreError> {
+        // A literal without a placeholder before the format string.
+        assert_eq!(self.name, "fs", "wrong service on {self}");
+        assert!(self.name < "z", "out of order: {self}");
         Ok(vec![
+            stringify!(self).to_string(),
             "{self}".to_string(),
             String::from("literal {self} text"),
             format!("{self}"),
@@ -200,6 +204,7 @@ fn only_format_strings_name_the_renamed_receiver() {
     assert_eq!(
         service.strings().unwrap(),
         [
+            "self",
             "{self}",
             "literal {self} text",
             "fs",

@@ -648,6 +648,7 @@ const NON_FORMATTING_MACROS: &[&str] = &[
     "vec",
     "concat",
     "stringify",
+    "dbg",
     "include",
     "include_str",
     "include_bytes",
@@ -669,12 +670,13 @@ fn formats(name: &Ident) -> bool {
 }
 
 /// `self` renamed to `binding` in tokens (a macro's, or an attribute's expression), where
-/// `self` is a value unless a path follows (`self::x`). In a macro's tokens (`in_macro`, not
-/// one of [`NON_FORMATTING_MACROS`]), the format string is renamed too where it names `self`
-/// inline (`"{self}"`): taken to be its first top-level string literal that is not a field's
-/// value (`target: ".."`, `x = ".."`) nor a method's receiver (`"..".to_string()`), as in
-/// `format!`, `write!(f, ..)`, `assert!(c, ..)`, `tracing::info!(x = 1, ..)` or a user's own
-/// formatting macro. Any other literal keeps its text.
+/// `self` is a value unless a path follows (`self::x`); `stringify!`'s tokens are left as
+/// written. In a macro's tokens (`in_macro`, not one of [`NON_FORMATTING_MACROS`]), the format
+/// string is renamed too where it names `self` inline (`"{self}"`): taken to be its first
+/// top-level string literal with a placeholder (`{..}`) that is not a field's value
+/// (`target: ".."`, `x = ".."`) nor a method's receiver (`"..".to_string()`), as in
+/// `format!`, `write!(f, ..)`, `assert_eq!(a, "b", ..)`, `tracing::info!(x = 1, ..)` or a
+/// user's own formatting macro. Any other literal keeps its text.
 pub(crate) fn rename_in_tokens(
     tokens: TokenStream,
     binding: &Ident,
@@ -688,6 +690,11 @@ pub(crate) fn rename_in_tokens(
             && punct_at(Some(i - 1), '!')
             && matches!(&trees[i - 2], TokenTree::Ident(name) if formats(name))
     };
+    let macro_before = |i: usize, name: &str| {
+        i >= 2
+            && punct_at(Some(i - 1), '!')
+            && matches!(&trees[i - 2], TokenTree::Ident(ident) if ident == name)
+    };
     let mut format_string_seen = !in_macro;
     trees
         .iter()
@@ -696,6 +703,7 @@ pub(crate) fn rename_in_tokens(
             TokenTree::Ident(ident) if ident == "self" && !punct_at(Some(i + 1), ':') => {
                 TokenTree::Ident(Ident::new(&binding.to_string(), ident.span()))
             }
+            TokenTree::Group(group) if macro_before(i, "stringify") => TokenTree::Group(group),
             TokenTree::Group(group) => {
                 let mut renamed = proc_macro2::Group::new(
                     group.delimiter(),
@@ -706,7 +714,7 @@ pub(crate) fn rename_in_tokens(
             }
             TokenTree::Literal(literal)
                 if !format_string_seen
-                    && matches!(syn::Lit::new(literal.clone()), syn::Lit::Str(_))
+                    && matches!(syn::Lit::new(literal.clone()), syn::Lit::Str(text) if has_placeholder(&text.value()))
                     && !punct_at(i.checked_sub(1), '=')
                     && !punct_at(i.checked_sub(1), ':')
                     && !punct_at(Some(i + 1), '.') =>
@@ -744,6 +752,19 @@ fn rename_in_format_string(literal: proc_macro2::Literal, binding: &Ident) -> pr
     };
     renamed.set_span(literal.span());
     renamed
+}
+
+/// Whether `text` has a format placeholder: a `{` that is not the escape `{{`.
+fn has_placeholder(text: &str) -> bool {
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        if rest[open + 1..].starts_with('{') {
+            rest = &rest[open + 2..];
+        } else {
+            return true;
+        }
+    }
+    false
 }
 
 /// `format` with each inline `{self}` / `{self:..}` argument naming `binding`; `None` when there

@@ -411,7 +411,8 @@ pub use mcpstore_errors_macros::retry;
 /// names both. A method that takes `self` mutably (`&mut self`, `Pin<&mut Self>`) keys on its
 /// [`CacheIdentity`] only: a copy of an instance it may change would be another key every call. Never on its address: a temporary dropped and replaced at the same
 /// address would be served its predecessor's entries. In a trait's default method, make
-/// [`CacheIdentity`] (or `Clone + Eq + Hash`) a supertrait of the trait. Its `ttl` and `capacity` are constants: they may not use `self`, `Self`, the
+/// [`CacheIdentity`] (or, for a `&self` method, `Clone + Eq + Hash`) a supertrait of the
+/// trait. Its `ttl` and `capacity` are constants: they may not use `self`, `Self`, the
 /// function's generic parameters or its arguments. Strategies after `default` never run. When `with` or `recover` is present,
 /// by-value arguments are cloned for the original call so they can be passed on. Each fallback
 /// is reported as a `tracing` event.

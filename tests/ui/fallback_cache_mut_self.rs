@@ -15,7 +15,24 @@ impl Client {
     }
 }
 
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Pinned {
+    requests: u32,
+}
+
+impl Pinned {
+    // Pinned, the same: the method may change the instance.
+    #[fallback(cache)]
+    fn list_tools(self: std::pin::Pin<&mut Self>) -> Result<u32, String> {
+        let this = self.get_mut();
+        this.requests += 1;
+        Ok(this.requests)
+    }
+}
+
 fn main() {
+    let mut pinned = Pinned { requests: 0 };
+    let _ = std::pin::Pin::new(&mut pinned).list_tools();
     let mut client = Client { service: "fs".into(), requests: 0 };
     let _ = client.list_tools();
 }

@@ -173,7 +173,8 @@ fn cache_key(function: &Function) -> TokenStream {
     let mut arguments = Vec::new();
     for param in &function.params {
         let binding = &param.binding;
-        if param.is_self && param.mode == Mode::MutRef {
+        // `Pin<&mut Self>` is passed by value, but changes the instance all the same.
+        if param.is_self && (param.mode == Mode::MutRef || param.pinned) {
             instance = quote_spanned! {param.span=>
                 ::mcpstore_errors::__private::key_changing_instance::<Self>(&#binding)
             };

@@ -84,9 +84,9 @@ pub fn set_fn_cache_clock(clock: &'static dyn Clock) -> bool {
 /// assert!(Service { name: "web", up: false }.tools().is_err());
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` does not say which instance it is: it implements no `CacheIdentity`",
-    label = "the cache keys on this instance's `CacheIdentity`",
-    note = "implement `mcpstore_errors::CacheIdentity` for `{Self}` to key its instances by an id (a service name, a connection id); a method that takes `self` mutably needs it, since a copy of an instance it changes would be another key on every call"
+    message = "`{Self}` does not implement `CacheIdentity`, which says which instance a value is",
+    label = "`CacheIdentity` is needed here",
+    note = "implement `mcpstore_errors::CacheIdentity` for `{Self}` to key its instances by an id (a service name, a connection id); `#[fallback(cache)]` on a method that takes `self` mutably needs it, since a copy of an instance it changes would be another key on every call"
 )]
 pub trait CacheIdentity {
     /// The id; instances with equal ids share cache entries.
