@@ -599,16 +599,19 @@ fn a_kept_handle_of_a_removed_breaker_leaves_the_service_showing_no_state() {
     assert_eq!(state_gauge(&recorded, "fs"), GONE);
 }
 
-/// Records into `inner`; the first time a transition is counted, tells `entered` and waits
-/// for `resume` before counting it: the transition has happened, its report has not.
-struct PausedAtFirstTransition<'a> {
+/// Records into `inner`, running `on_counter` before each counter is registered and letting
+/// `on_gauge` wrap each gauge: a recorder that does what an application's might.
+struct Intercepting<'a, C, G> {
     inner: &'a DebuggingRecorder,
-    entered: std::sync::mpsc::SyncSender<()>,
-    resume: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
-    paused: std::sync::atomic::AtomicBool,
+    on_counter: C,
+    on_gauge: G,
 }
 
-impl metrics::Recorder for PausedAtFirstTransition<'_> {
+impl<C, G> metrics::Recorder for Intercepting<'_, C, G>
+where
+    C: Fn(&Key),
+    G: Fn(&Key, metrics::Gauge) -> metrics::Gauge,
+{
     fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
         self.inner.describe_counter(key, unit, description)
     }
@@ -619,19 +622,37 @@ impl metrics::Recorder for PausedAtFirstTransition<'_> {
         self.inner.describe_histogram(key, unit, description)
     }
     fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> metrics::Counter {
-        if key.name() == "mcpstore_breaker_transitions_total"
-            && !self.paused.swap(true, std::sync::atomic::Ordering::SeqCst)
-        {
-            self.entered.send(()).unwrap();
-            self.resume.lock().unwrap().recv().unwrap();
-        }
+        (self.on_counter)(key);
         self.inner.register_counter(key, metadata)
     }
     fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> metrics::Gauge {
-        self.inner.register_gauge(key, metadata)
+        (self.on_gauge)(key, self.inner.register_gauge(key, metadata))
     }
     fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> metrics::Histogram {
         self.inner.register_histogram(key, metadata)
+    }
+}
+
+/// Records into `inner`; the first time a transition is counted, tells `entered` and waits
+/// for `resume` before counting it: the transition has happened, its report has not.
+fn paused_at_first_transition(
+    inner: &DebuggingRecorder,
+    entered: std::sync::mpsc::SyncSender<()>,
+    resume: std::sync::mpsc::Receiver<()>,
+) -> impl metrics::Recorder + Sync + '_ {
+    let resume = std::sync::Mutex::new(resume);
+    let paused = std::sync::atomic::AtomicBool::new(false);
+    Intercepting {
+        inner,
+        on_counter: move |key: &Key| {
+            if key.name() == "mcpstore_breaker_transitions_total"
+                && !paused.swap(true, std::sync::atomic::Ordering::SeqCst)
+            {
+                entered.send(()).unwrap();
+                resume.lock().unwrap().recv().unwrap();
+            }
+        },
+        on_gauge: |_: &Key, gauge| gauge,
     }
 }
 
@@ -645,12 +666,7 @@ fn a_transition_reported_after_a_later_one_does_not_leave_its_state_on_the_gauge
     let breaker = CircuitBreaker::new("fs", CircuitBreakerConfig::new());
     let (entered, in_window) = std::sync::mpsc::sync_channel(1);
     let (resume, resumed) = std::sync::mpsc::sync_channel(1);
-    let paused = PausedAtFirstTransition {
-        inner: &recorder,
-        entered,
-        resume: std::sync::Mutex::new(resumed),
-        paused: std::sync::atomic::AtomicBool::new(false),
-    };
+    let paused = paused_at_first_transition(&recorder, entered, resumed);
     std::thread::scope(|scope| {
         scope.spawn(|| metrics::with_local_recorder(&paused, || breaker.disable()));
         in_window
@@ -676,10 +692,27 @@ fn a_transition_reported_after_a_later_one_does_not_leave_its_state_on_the_gauge
 /// Records into `inner`; each gauge write first calls back into `registry`, as an exporter
 /// that lists the registry's services beside each sample would (`make`: it also looks up
 /// the breaker of the sample's service, which makes one when there is none).
-struct CallsBack<'a> {
+fn calls_back<'a>(
     inner: &'a DebuggingRecorder,
     registry: &'static BreakerRegistry,
     make: bool,
+) -> impl metrics::Recorder + Sync + 'a {
+    Intercepting {
+        inner,
+        on_counter: |_: &Key| {},
+        on_gauge: move |key: &Key, gauge| {
+            let service = key
+                .labels()
+                .find(|label| label.key() == "service")
+                .map(|label| label.value().to_owned())
+                .filter(|_| make);
+            metrics::Gauge::from_arc(Arc::new(CallingGauge {
+                gauge,
+                registry,
+                service,
+            }))
+        },
+    }
 }
 
 struct CallingGauge {
@@ -713,36 +746,6 @@ impl metrics::GaugeFn for CallingGauge {
     }
 }
 
-impl metrics::Recorder for CallsBack<'_> {
-    fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.inner.describe_counter(key, unit, description)
-    }
-    fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.inner.describe_gauge(key, unit, description)
-    }
-    fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.inner.describe_histogram(key, unit, description)
-    }
-    fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> metrics::Counter {
-        self.inner.register_counter(key, metadata)
-    }
-    fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> metrics::Gauge {
-        let service = key
-            .labels()
-            .find(|label| label.key() == "service")
-            .map(|label| label.value().to_owned())
-            .filter(|_| self.make);
-        metrics::Gauge::from_arc(Arc::new(CallingGauge {
-            gauge: self.inner.register_gauge(key, metadata),
-            registry: self.registry,
-            service,
-        }))
-    }
-    fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> metrics::Histogram {
-        self.inner.register_histogram(key, metadata)
-    }
-}
-
 /// Runs `f` on a thread of its own and waits at most 30 s for it, so that a deadlock fails the
 /// test instead of hanging it.
 fn within_30_s<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
@@ -760,11 +763,7 @@ fn a_recorder_that_reads_the_registry_while_its_gauges_are_written_does_not_dead
     let recorded = within_30_s("a registry change", || {
         let recorder = DebuggingRecorder::new();
         let snapshotter = recorder.snapshotter();
-        let calls_back = CallsBack {
-            inner: &recorder,
-            registry: &READ_BACK,
-            make: false,
-        };
+        let calls_back = calls_back(&recorder, &READ_BACK, false);
         metrics::with_local_recorder(&calls_back, || {
             READ_BACK.breaker("fs"); // made
             READ_BACK
@@ -786,11 +785,7 @@ fn threads_changing_a_registry_whose_recorder_reads_it_do_not_deadlock() {
     let recorded = within_30_s("eight threads making breakers", || {
         let recorder = DebuggingRecorder::new();
         let snapshotter = recorder.snapshotter();
-        let calls_back = CallsBack {
-            inner: &recorder,
-            registry: &SHARED_READ_BACK,
-            make: false,
-        };
+        let calls_back = calls_back(&recorder, &SHARED_READ_BACK, false);
         std::thread::scope(|scope| {
             for thread in 0..8 {
                 let calls_back = &calls_back;
@@ -827,11 +822,7 @@ static MAKES_BACK: LazyLock<BreakerRegistry> = LazyLock::new(|| opening_registry
 fn a_recorder_that_makes_the_breaker_of_a_removed_service_does_not_deadlock() {
     within_30_s("remove", || {
         let recorder = DebuggingRecorder::new();
-        let calls_back = CallsBack {
-            inner: &recorder,
-            registry: &MAKES_BACK,
-            make: true,
-        };
+        let calls_back = calls_back(&recorder, &MAKES_BACK, true);
         metrics::with_local_recorder(&calls_back, || {
             MAKES_BACK.breaker("fs");
             // Zeroing "fs"'s series makes the recorder ask for "fs"'s breaker again.

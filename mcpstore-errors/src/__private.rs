@@ -257,57 +257,10 @@ impl<K: std::fmt::Debug> std::fmt::Debug for KeyPart<K> {
     }
 }
 
-/// The instance a method's receiver points to (`&self`, `Arc<Self>`, `Pin<&mut Self>`.. all
-/// coerce to `&Self`), wrapped so that method lookup picks [`IdentifiedInstance`] when `Self`
-/// implements [`CacheIdentity`] and [`CopiedInstance`] (an owned copy, checked by
-/// [`InstanceKeySource`]) otherwise: `key_instance((&&Instance::<Self>::of(&self)).key_source())`.
-/// Never its address: an instance dropped and replaced at the same address would be served
-/// its predecessor's entries.
-#[derive(Debug)]
-pub struct Instance<'a, T: ?Sized>(&'a T);
-
-impl<'a, T: ?Sized> Instance<'a, T> {
-    /// Wraps the receiver.
-    #[inline(always)]
-    pub fn of(receiver: &'a T) -> Self {
-        Instance(receiver)
-    }
-}
-
-/// Keys an instance by its [`CacheIdentity`].
-pub trait IdentifiedInstance {
-    /// What [`key_instance`] turns into a key part.
-    type Source;
-    /// The id.
-    fn key_source(&self) -> Self::Source;
-}
-
-impl<T: CacheIdentity + ?Sized> IdentifiedInstance for &Instance<'_, T> {
-    type Source = Identified<T::Id>;
-    #[inline]
-    fn key_source(&self) -> Identified<T::Id> {
-        Identified(self.0.cache_identity())
-    }
-}
-
-/// Keys an instance by an owned copy of its value.
-pub trait CopiedInstance<'a> {
-    /// What [`key_instance`] turns into a key part.
-    type Source;
-    /// The instance itself.
-    fn key_source(&self) -> Self::Source;
-}
-
-impl<'a, T: ?Sized> CopiedInstance<'a> for Instance<'a, T> {
-    type Source = &'a T;
-    #[inline(always)]
-    fn key_source(&self) -> &'a T {
-        self.0
-    }
-}
-
-/// What a cache key can hold of a method's instance: its [`CacheIdentity`] id, or an owned
-/// copy of its value compared by `Eq` (equal instances share entries).
+/// What a cache key can hold of a method's instance (its receiver, which `&self`, `Arc<Self>`,
+/// `Pin<&mut Self>`.. all coerce to `&Self`, wrapped in an [`Argument`]): its [`CacheIdentity`]
+/// id, or an owned copy of its value compared by `Eq` (equal instances share entries); never
+/// its address, which a later instance may reuse. [`KeySource`] again, with its own message.
 #[diagnostic::on_unimplemented(
     message = "`#[fallback(cache)]` on a method keys its entries by the instance, and `Self` can be neither identified (`CacheIdentity`) nor copied into the key (`Clone + Eq + Hash`)",
     label = "the instance is part of the cache key",
@@ -340,30 +293,14 @@ impl<Id: Hash + Eq + Send + Sync + 'static> InstanceKeySource for Identified<Id>
     }
 }
 
-/// The identity of an instance a method may change (`&mut self`, `Pin<&mut Self>`): only its
-/// [`CacheIdentity`], since a copy of it would be another key after every change. (A missing
-/// impl is reported through `CacheIdentity`'s own message.)
-pub trait ChangingInstance {
-    /// The id.
-    type Id: Hash + Eq + Send + Sync + 'static;
-    /// The instance's id.
-    fn changing_instance_id(&self) -> Self::Id;
-}
-
-impl<T: CacheIdentity + ?Sized> ChangingInstance for T {
-    type Id = T::Id;
-    #[inline]
-    fn changing_instance_id(&self) -> T::Id {
-        self.cache_identity()
-    }
-}
-
-/// A `&mut self` method's instance's part of a cache key: its [`CacheIdentity`].
+/// The part of a cache key of an instance the method may change (`&mut self`,
+/// `Pin<&mut Self>`): its [`CacheIdentity`] only, since a copy of it would be another key after
+/// every change.
 #[inline(always)]
-pub fn key_changing_instance<T: ChangingInstance + ?Sized>(
+pub fn key_changing_instance<T: CacheIdentity + ?Sized>(
     instance: &T,
 ) -> KeyPart<Identified<T::Id>> {
-    key_instance(Identified(instance.changing_instance_id()))
+    key_instance(Identified(instance.cache_identity()))
 }
 
 /// A method's instance's part of a cache key.

@@ -182,8 +182,8 @@ fn cache_key(function: &Function) -> TokenStream {
             instance = quote_spanned! {param.span=>
                 ::mcpstore_errors::__private::key_instance({
                     #[allow(unused_imports)]
-                    use ::mcpstore_errors::__private::{CopiedInstance as _, IdentifiedInstance as _};
-                    (&&::mcpstore_errors::__private::Instance::<Self>::of(&#binding)).key_source()
+                    use ::mcpstore_errors::__private::{CopiedArgument as _, IdentifiedArgument as _};
+                    (&&::mcpstore_errors::__private::Argument::<Self>::of(&#binding)).key_source()
                 })
             };
         } else {
