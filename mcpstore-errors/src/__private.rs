@@ -11,7 +11,9 @@ pub mod names {
 
 /// The bounds literal values must respect, checked in `const` items.
 pub mod literals {
-    pub use crate::literals::{cache_capacity, jitter_fraction, max_attempts, multiplier};
+    pub use crate::literals::{
+        cache_capacity, grown_by_backoff, jitter_fraction, max_attempts, multiplier,
+    };
 }
 
 /// How long `#[fallback(cache)]` serves an entry unless told otherwise: the seed's 300 s.

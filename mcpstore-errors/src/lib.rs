@@ -60,7 +60,7 @@
 //! | `max_attempts = 5` | calls in all, the first included (at least 1) |
 //! | `delay = "200ms"` | the first delay; `"1.5s"`, `"2m"`, a bare number of seconds, or a `Duration` expression |
 //! | `strategy = fibonacci` | `fixed`, `linear`, `exponential` (default) or `fibonacci` |
-//! | `backoff = 2.0` | the exponential multiplier |
+//! | `backoff = 2.0` | the exponential multiplier (refused beside another `strategy`, which has none) |
 //! | `max_delay = "30s"` | no delay is longer, jitter and `Retry-After` included (default 60 s) |
 //! | `jitter = 0.1` | `true` (±25 %, the default), `false`, a fraction, `full`, `equal`, `decorrelated`, or a [`Jitter`] expression |
 //! | `on = [ServiceStart, ServiceTimeout]` | retry only these [`ErrorKind`]s and their sub-kinds |

@@ -6,6 +6,8 @@
 //! run time the same values are clamped by the setters (`RetryConfig::max_attempts`,
 //! `ResponseCache::new`, `Jitter::Proportional`); the rules live here, next to them.
 
+use crate::RetryStrategy;
+
 /// A literal `max_attempts`: it counts calls, the first included, so it is at least 1.
 ///
 /// # Panics
@@ -52,6 +54,27 @@ pub const fn multiplier(value: f64) -> f64 {
     value
 }
 
+/// A literal `strategy = name` written beside `backoff = ..`: only the exponential strategy
+/// grows by a factor, so with any other the factor would be silently ignored.
+///
+/// # Panics
+/// On a strategy other than exponential; meant for a `const` item, where that is a compile
+/// error.
+pub const fn grown_by_backoff(strategy: RetryStrategy) -> RetryStrategy {
+    match strategy {
+        RetryStrategy::Exponential => strategy,
+        RetryStrategy::Fixed => panic!(
+            "`backoff` has no effect with `strategy = fixed`: only `exponential` grows by a factor"
+        ),
+        RetryStrategy::Linear => panic!(
+            "`backoff` has no effect with `strategy = linear` (it adds `delay` each attempt): only `exponential` grows by a factor"
+        ),
+        RetryStrategy::Fibonacci => panic!(
+            "`backoff` has no effect with `strategy = fibonacci`: only `exponential` grows by a factor"
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,6 +88,22 @@ mod tests {
         assert_eq!(jitter_fraction(1.0), 1.0);
         assert_eq!(multiplier(0.0), 0.0);
         assert_eq!(multiplier(2.0), 2.0);
+        assert_eq!(
+            grown_by_backoff(RetryStrategy::Exponential),
+            RetryStrategy::Exponential
+        );
+    }
+
+    #[test]
+    fn a_backoff_beside_a_strategy_without_a_factor_is_refused() {
+        for strategy in RetryStrategy::ALL {
+            let refused = std::panic::catch_unwind(|| grown_by_backoff(strategy)).is_err();
+            assert_eq!(
+                refused,
+                strategy != RetryStrategy::Exponential,
+                "{strategy:?}"
+            );
+        }
     }
 
     #[test]

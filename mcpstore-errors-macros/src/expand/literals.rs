@@ -4,7 +4,7 @@
 //! out of range fails the build there, with the runtime's rule.
 
 use proc_macro2::TokenStream;
-use quote::{ToTokens, quote, quote_spanned};
+use quote::{ToTokens, quote_spanned};
 use syn::{Expr, Ident, Lit};
 
 use crate::args::{JitterValue, Layer, Strategy};
@@ -75,6 +75,11 @@ pub(super) fn checked(bound: Bound, value: &Expr) -> TokenStream {
 /// `backoff = value` as an `f64` constant checked by the runtime, when `value` is a number
 /// literal, negated or not (an integer is written as a float); `None` for an expression.
 pub(super) fn checked_multiplier(value: &Expr) -> Option<TokenStream> {
+    let (ty, call, span) = multiplier_call(value)?;
+    Some(super::evaluated(ty, call, span))
+}
+
+fn multiplier_call(value: &Expr) -> Option<(TokenStream, TokenStream, proc_macro2::Span)> {
     let (negative, literal) = match crate::args::bare(value) {
         Expr::Unary(syn::ExprUnary {
             op: syn::UnOp::Neg(_),
@@ -95,20 +100,20 @@ pub(super) fn checked_multiplier(value: &Expr) -> Option<TokenStream> {
         quote_spanned!(span=> #float)
     };
     let call = quote_spanned!(span=> ::mcpstore_errors::__private::literals::multiplier(#value));
-    Some(super::evaluated(
-        quote_spanned!(span=> ::core::primitive::f64),
-        call,
-        span,
-    ))
+    Some((quote_spanned!(span=> ::core::primitive::f64), call, span))
 }
 
 /// For a stack that is not expanded because of other errors: `const _` items that still check
 /// every literal, so that one build reports all the problems.
 pub(super) fn checks(layers: &[Layer]) -> TokenStream {
     let mut literals: Vec<(Bound, Lit)> = Vec::new();
+    let mut checks = TokenStream::new();
     for layer in layers {
         match layer {
             Layer::Retry(args) => {
+                if let Some((ty, call, span)) = args.backoff.get().and_then(multiplier_call) {
+                    checks.extend(super::check_item(ty, call, span));
+                }
                 let attempts = args.max_attempts.get().and_then(number);
                 literals.extend(attempts.map(|lit| (Bound::MaxAttempts, lit.clone())));
                 if let Some(JitterValue::Proportional(fraction)) = args.jitter.get() {
@@ -130,9 +135,9 @@ pub(super) fn checks(layers: &[Layer]) -> TokenStream {
             Layer::Collect(_) | Layer::Breaker(_) | Layer::Timeout(_) => {}
         }
     }
-    let checks = literals.iter().map(|(bound, literal)| {
+    for (bound, literal) in &literals {
         let (ty, call) = bound.check(literal);
-        super::check_item(ty, call, literal.span())
-    });
-    quote!(#(#checks)*)
+        checks.extend(super::check_item(ty, call, literal.span()));
+    }
+    checks
 }

@@ -8,7 +8,7 @@ use quote::quote_spanned;
 use syn::Ident;
 use syn::ext::IdentExt;
 
-use crate::args::{JitterValue, Layer};
+use crate::args::{JitterValue, Layer, RetryArgs};
 
 #[derive(Clone, Copy)]
 pub(super) enum Table {
@@ -48,6 +48,26 @@ pub(super) fn resolve(table: Table, name: &Ident) -> TokenStream {
     super::evaluated(table.ty(name), table.call(name), name.span())
 }
 
+/// `strategy = name` as a constant. Beside `backoff = ..` it also passes through the
+/// runtime's check that the strategy has a factor, spanned on `backoff`.
+pub(super) fn strategy(args: &RetryArgs) -> Option<TokenStream> {
+    let (ty, call, span) = strategy_call(args)?;
+    Some(super::evaluated(ty, call, span))
+}
+
+fn strategy_call(args: &RetryArgs) -> Option<(TokenStream, TokenStream, proc_macro2::Span)> {
+    let name = args.strategy.get()?;
+    let (ty, call) = (Table::Strategy.ty(name), Table::Strategy.call(name));
+    Some(match args.backoff.key_span() {
+        Some(backoff) => (
+            ty,
+            quote_spanned!(backoff=> ::mcpstore_errors::__private::literals::grown_by_backoff(#call)),
+            backoff,
+        ),
+        None => (ty, call, name.span()),
+    })
+}
+
 /// For a stack that is not expanded because of other errors: `const _` items that still check
 /// every name, so that one build reports all the problems.
 pub(super) fn checks(layers: &[Layer]) -> TokenStream {
@@ -55,9 +75,11 @@ pub(super) fn checks(layers: &[Layer]) -> TokenStream {
     for layer in layers {
         let Layer::Retry(args) = layer else { continue };
         let kinds = args.on.get().into_iter().flatten();
+        if let Some((ty, call, span)) = strategy_call(args) {
+            checks.extend(super::check_item(ty, call, span));
+        }
         let named = kinds
             .map(|kind| (Table::ErrorKind, kind))
-            .chain(args.strategy.get().map(|s| (Table::Strategy, s)))
             .chain(match args.jitter.get() {
                 Some(JitterValue::Named(name)) => Some((Table::Jitter, name)),
                 _ => None,

@@ -357,8 +357,7 @@ fn setters(args: &RetryArgs) -> (Vec<TokenStream>, bool) {
         let max = literals::checked(Bound::MaxAttempts, max);
         setters.push(quote!(.max_attempts(#max)));
     }
-    if let Some(strategy) = args.strategy.get() {
-        let strategy = names::resolve(Table::Strategy, strategy);
+    if let Some(strategy) = names::strategy(args) {
         setters.push(quote!(.strategy(#strategy)));
     }
     if let Some(delay) = args.delay.get() {
