@@ -25,12 +25,17 @@ fn quickstart_scenario_retries_falls_back_breaks_collects_and_exports() {
         .expect("the scenario ran")
         .expect("the scenario runs to the end");
 
-    // The server refused connections for 300 ms and the client retried every 100 ms.
-    assert!(
-        report.connect_attempts > 1,
-        "connect needed {} attempts",
-        report.connect_attempts
-    );
+    // The server refused connections for 300 ms and the client retried every 100 ms: a first
+    // attempt made before the server bound its port was refused and retried. (A test thread
+    // held up for the whole refusal connects at once.)
+    assert!(report.connect_attempts >= 1);
+    if report.first_attempt_refused {
+        assert!(
+            report.connect_attempts > 1,
+            "a refused first attempt, yet connected after {} attempts",
+            report.connect_attempts
+        );
+    }
 
     // Online, the server listed its tools and answered `echo`.
     let names: Vec<&str> = report

@@ -5,9 +5,9 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -54,6 +54,7 @@ pub struct ToolClient {
     address: ServerAddress,
     connection: Mutex<Option<Connection>>,
     connect_attempts: AtomicU32,
+    first_connect_attempt: OnceLock<Instant>,
     next_id: AtomicU64,
     breakers: BreakerRegistry,
 }
@@ -81,6 +82,7 @@ impl ToolClient {
             address,
             connection: Mutex::new(None),
             connect_attempts: AtomicU32::new(0),
+            first_connect_attempt: OnceLock::new(),
             next_id: AtomicU64::new(1),
             breakers: BreakerRegistry::new(breaker_config()),
         }
@@ -112,6 +114,7 @@ impl ToolClient {
 
     fn open(&self) -> Result<Connection, McpStoreError> {
         self.connect_attempts.fetch_add(1, Ordering::Relaxed);
+        self.first_connect_attempt.get_or_init(Instant::now);
         let address = self.address.get();
         let stream = TcpStream::connect_timeout(&address, IO_TIMEOUT).map_err(|io| {
             McpStoreError::connection(format!(
@@ -133,6 +136,11 @@ impl ToolClient {
     /// How many connection attempts were made.
     pub fn connect_attempts(&self) -> u32 {
         self.connect_attempts.load(Ordering::Relaxed)
+    }
+
+    /// When the first connection attempt was made, if one was.
+    pub fn first_connect_attempt(&self) -> Option<Instant> {
+        self.first_connect_attempt.get().copied()
     }
 
     /// The service's tools. A lost connection is retried (on a new one); while the service is

@@ -24,8 +24,11 @@ pub const BURST: u32 = 11;
 /// What happened, for the example to print and the test to check.
 #[derive(Debug)]
 pub struct ScenarioReport {
-    /// How many times the client tried to connect.
+    /// How many times the client tried to connect before it was connected the first time.
     pub connect_attempts: u32,
+    /// Whether the client's first attempt came while the server still refused connections (a
+    /// machine stalled for the whole refusal leaves nothing to retry).
+    pub first_attempt_refused: bool,
     /// The tool list while the service was up.
     pub tools_online: Vec<ToolInfo>,
     /// What `echo` returned.
@@ -117,10 +120,12 @@ pub fn run(export_dir: &Path) -> Result<ScenarioReport, McpStoreError> {
         plan.refuse_for
     ));
     client.connect()?;
-    step(format!(
-        "connected after {} attempts",
-        client.connect_attempts()
-    ));
+    let connect_attempts = client.connect_attempts();
+    let first_attempt_refused = match (client.first_connect_attempt(), server.refused_until()) {
+        (Some(first), Some(refused_until)) => first < refused_until,
+        _ => false,
+    };
+    step(format!("connected after {connect_attempts} attempts"));
 
     let tools_online = client.list_tools()?;
     let names: Vec<&str> = tools_online.iter().map(|t| t.name.as_str()).collect();
@@ -202,7 +207,8 @@ pub fn run(export_dir: &Path) -> Result<ScenarioReport, McpStoreError> {
     let export_path = collector.export_default(export_dir)?;
     let alerts = std::mem::take(&mut *alerts.lock().unwrap_or_else(|e| e.into_inner()));
     Ok(ScenarioReport {
-        connect_attempts: client.connect_attempts(),
+        connect_attempts,
+        first_attempt_refused,
         tools_online,
         echoed,
         call_errors,

@@ -14,8 +14,8 @@
 
 use std::io::{BufRead, BufReader, ErrorKind as IoErrorKind, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -66,6 +66,8 @@ struct Shared {
     accepted: AtomicU32,
     /// The server goes down when `served` reaches this.
     down_at: AtomicU32,
+    /// Taken just before the first life binds its port: connections before it were refused.
+    refused_until: OnceLock<Instant>,
 }
 
 impl ToolServer {
@@ -83,6 +85,7 @@ impl ToolServer {
             served: AtomicU32::new(0),
             accepted: AtomicU32::new(0),
             down_at: AtomicU32::new(plan.requests_before_down),
+            refused_until: OnceLock::new(),
         });
         let thread = std::thread::Builder::new()
             .name("demo-tool-server".into())
@@ -110,6 +113,12 @@ impl ToolServer {
     /// How many connections were accepted.
     pub fn connections_accepted(&self) -> u32 {
         self.shared.accepted.load(Ordering::Acquire)
+    }
+
+    /// Until when connections were surely refused (the port not yet bound), once the server
+    /// has started listening.
+    pub fn refused_until(&self) -> Option<Instant> {
+        self.shared.refused_until.get().copied()
     }
 
     /// Whether the server has gone down.
@@ -164,6 +173,7 @@ fn run(plan: ServerPlan, address: ServerAddress, shared: Arc<Shared>) {
         }
         std::thread::sleep(POLL);
     }
+    shared.refused_until.get_or_init(Instant::now);
     let Some(listener) = listen(&address) else {
         shared.down.store(true, Ordering::Release);
         return;

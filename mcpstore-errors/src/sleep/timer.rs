@@ -432,6 +432,17 @@ mod tests {
         panic!("held up past every deadline");
     }
 
+    /// Runs a new sleep to completion, unless it is already due before its first poll, which
+    /// then never reaches the timer (no entry, no thread).
+    fn block_on_unless_due(sleep: Sleep) -> Result<(), Stalled> {
+        let due = sleep.deadline.expect("a representable deadline");
+        if Instant::now() >= due {
+            return Err(Stalled);
+        }
+        block_on(sleep);
+        Ok(())
+    }
+
     fn wait_until(mut done: impl FnMut() -> bool) {
         let give_up = Instant::now() + Duration::from_secs(10);
         while !done() {
@@ -562,23 +573,29 @@ mod tests {
 
     #[test]
     fn when_the_thread_cannot_start_the_polling_thread_still_waits() {
-        let (timer, spawns) = counting_timer(usize::MAX);
-        let start = Instant::now();
-        block_on(timer.sleep(Duration::from_millis(20)));
-        assert!(start.elapsed() >= Duration::from_millis(20));
-        assert!(spawns.load(Ordering::SeqCst) >= 1);
-        assert_eq!(timer.pending(), 0);
+        unless_stalled(|scale| {
+            let (timer, spawns) = counting_timer(usize::MAX);
+            let start = Instant::now();
+            block_on_unless_due(timer.sleep(Duration::from_millis(20) * scale))?;
+            assert!(start.elapsed() >= Duration::from_millis(20) * scale);
+            assert!(spawns.load(Ordering::SeqCst) >= 1);
+            assert_eq!(timer.pending(), 0);
+            Ok(())
+        });
     }
 
     #[test]
     fn a_failed_start_is_retried_on_a_later_poll() {
-        let (timer, spawns) = counting_timer(1);
-        block_on(timer.sleep(Duration::from_millis(3)));
-        // The first attempt failed and the polling thread waited in the thread's place; the next
-        // sleep tries again, starts the thread, and is served by it.
-        assert_eq!(spawns.load(Ordering::SeqCst), 1);
-        block_on(timer.sleep(Duration::from_millis(3)));
-        assert_eq!(spawns.load(Ordering::SeqCst), 2);
+        unless_stalled(|scale| {
+            let (timer, spawns) = counting_timer(1);
+            block_on_unless_due(timer.sleep(Duration::from_millis(3) * scale))?;
+            // The first attempt failed and the polling thread waited in the thread's place; the
+            // next sleep tries again, starts the thread, and is served by it.
+            assert_eq!(spawns.load(Ordering::SeqCst), 1);
+            block_on_unless_due(timer.sleep(Duration::from_millis(3) * scale))?;
+            assert_eq!(spawns.load(Ordering::SeqCst), 2);
+            Ok(())
+        });
     }
 
     #[test]
@@ -664,15 +681,18 @@ mod tests {
 
     #[test]
     fn the_thread_leaves_when_its_timer_is_dropped() {
-        let handle = Arc::new(Mutex::new(None));
-        let slot = Arc::clone(&handle);
-        let timer = Timer::with_spawn(Box::new(move |body| {
-            *slot.lock().unwrap() = Some(std::thread::Builder::new().spawn(body)?);
+        unless_stalled(|scale| {
+            let handle = Arc::new(Mutex::new(None));
+            let slot = Arc::clone(&handle);
+            let timer = Timer::with_spawn(Box::new(move |body| {
+                *slot.lock().unwrap() = Some(std::thread::Builder::new().spawn(body)?);
+                Ok(())
+            }));
+            block_on_unless_due(timer.sleep(Duration::from_millis(1) * scale))?;
+            drop(timer);
+            let thread = handle.lock().unwrap().take().expect("a thread was started");
+            thread.join().expect("the timer thread ends cleanly");
             Ok(())
-        }));
-        block_on(timer.sleep(Duration::from_millis(1)));
-        drop(timer);
-        let thread = handle.lock().unwrap().take().expect("a thread was started");
-        thread.join().expect("the timer thread ends cleanly");
+        });
     }
 }
