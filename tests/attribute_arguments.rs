@@ -274,3 +274,53 @@ fn a_name_spelled_like_an_argument_is_not_taken_for_it() {
     }
     assert_eq!(linted(3).unwrap(), 3);
 }
+
+// Names the value binds itself, shadowing an argument: a `let`, a `for`, an `if let` and a
+// `match` arm. Each policy makes three attempts.
+thread_local! {
+    static SHADOWED_CALLS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+fn shadowed_call(attempts: u32) -> Result<u32, McpStoreError> {
+    SHADOWED_CALLS.with(|calls| calls.set(calls.get() + 1));
+    Err(McpStoreError::connection(format!("down {attempts}")))
+}
+
+#[retry(config = { let attempts: u32 = 3; policy::of(attempts) })]
+fn shadowed_by_let(attempts: u32) -> Result<u32, McpStoreError> {
+    shadowed_call(attempts)
+}
+
+#[retry(config = { let mut last = 0; for attempts in 1..=3u32 { last = attempts; } policy::of(last) })]
+fn shadowed_by_for(attempts: u32) -> Result<u32, McpStoreError> {
+    shadowed_call(attempts)
+}
+
+#[retry(config = if let Some(attempts) = Some(3u32) { policy::of(attempts) } else { policy::of(1) })]
+fn shadowed_by_if_let(attempts: u32) -> Result<u32, McpStoreError> {
+    shadowed_call(attempts)
+}
+
+#[retry(config = match Some(3u32) { Some(attempts) if attempts > 0 => policy::of(attempts), _ => policy::of(1) })]
+fn shadowed_by_match(attempts: u32) -> Result<u32, McpStoreError> {
+    shadowed_call(attempts)
+}
+
+#[test]
+fn a_name_the_value_binds_itself_is_not_taken_for_the_argument() {
+    let calls: [fn(u32) -> Result<u32, McpStoreError>; 4] = [
+        shadowed_by_let,
+        shadowed_by_for,
+        shadowed_by_if_let,
+        shadowed_by_match,
+    ];
+    for (index, call) in calls.into_iter().enumerate() {
+        SHADOWED_CALLS.with(|calls| calls.set(0));
+        assert_eq!(call(9).unwrap_err().message(), "down 9", "function {index}");
+        assert_eq!(
+            SHADOWED_CALLS.with(|calls| calls.get()),
+            3,
+            "function {index}"
+        );
+    }
+}

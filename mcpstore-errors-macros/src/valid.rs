@@ -57,7 +57,13 @@ pub(crate) fn evaluated_once(
     arguments: &[String],
     errors: &mut Errors,
 ) {
-    match names_per_call(value, generics, arguments) {
+    let bound = bound_names(value.clone());
+    let arguments: Vec<String> = arguments
+        .iter()
+        .filter(|name| !bound.contains(name))
+        .cloned()
+        .collect();
+    match names_per_call(value, generics, &arguments) {
         Some((span, PerCall::Item)) => errors.at(
             span,
             format_args!(
@@ -139,6 +145,72 @@ fn names_per_call(
         }
     }
     None
+}
+
+/// The names `let`, `for`, `if let`/`while let` and `match` arms bind anywhere in `tokens`
+/// (with some that are not bindings, such as a pattern's enum variants). The value may shadow
+/// an argument with one of them, so an argument of that name is left to the compiler, which
+/// refuses a real capture in the nested `fn` the value is built in.
+fn bound_names(tokens: proc_macro2::TokenStream) -> Vec<String> {
+    use proc_macro2::{Spacing, TokenTree};
+    let mut bound = Vec::new();
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let is_punct = |tree: Option<&TokenTree>, c: char| matches!(tree, Some(TokenTree::Punct(p)) if p.as_char() == c);
+    let names_in = |trees: &[TokenTree], bound: &mut Vec<String>| {
+        for tree in trees {
+            match tree {
+                TokenTree::Ident(ident) => bound.push(ident.to_string()),
+                TokenTree::Group(group) => bound.extend(all_idents(group.stream())),
+                _ => {}
+            }
+        }
+    };
+    // The start of the current comma-separated segment: a match arm's pattern runs from it to
+    // its `=>`.
+    let mut segment = 0;
+    for (i, tree) in trees.iter().enumerate() {
+        match tree {
+            TokenTree::Group(group) => bound.extend(bound_names(group.stream())),
+            TokenTree::Ident(ident) if ident == "let" || ident == "for" => {
+                let end = if ident == "let" {
+                    // `=` alone, not `==`, `=>`, `<=`..
+                    trees[i + 1..].iter().enumerate().position(|(j, tree)| {
+                        matches!(tree, TokenTree::Punct(p) if p.as_char() == '='
+                            && p.spacing() == Spacing::Alone
+                            && !matches!(trees.get(i + j), Some(TokenTree::Punct(q)) if q.spacing() == Spacing::Joint))
+                    })
+                } else {
+                    trees[i + 1..]
+                        .iter()
+                        .position(|tree| matches!(tree, TokenTree::Ident(word) if word == "in"))
+                };
+                let end = end.map_or(trees.len(), |offset| i + 1 + offset);
+                names_in(&trees[i + 1..end], &mut bound);
+            }
+            TokenTree::Punct(p) if p.as_char() == ',' || p.as_char() == ';' => segment = i + 1,
+            TokenTree::Punct(p)
+                if p.as_char() == '='
+                    && p.spacing() == Spacing::Joint
+                    && is_punct(trees.get(i + 1), '>') =>
+            {
+                names_in(&trees[segment..i], &mut bound);
+            }
+            _ => {}
+        }
+    }
+    bound
+}
+
+fn all_idents(tokens: proc_macro2::TokenStream) -> Vec<String> {
+    let mut names = Vec::new();
+    for tree in tokens {
+        match tree {
+            proc_macro2::TokenTree::Ident(ident) => names.push(ident.to_string()),
+            proc_macro2::TokenTree::Group(group) => names.extend(all_idents(group.stream())),
+            _ => {}
+        }
+    }
+    names
 }
 
 /// `x` or `mut x`: the pattern binds the parameter's own name.

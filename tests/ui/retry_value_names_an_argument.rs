@@ -14,7 +14,15 @@ fn pause(mut wait: Duration) -> Result<(), String> {
     Err(format!("down after {wait:?}"))
 }
 
+// Shadowed by a `let` of the value's own, the argument is still refused (by rustc: the
+// policy is built in a nested `fn`).
+#[retry(max_attempts = { let attempts = attempts; attempts }, delay = 0)]
+fn shadow(attempts: u32) -> Result<(), String> {
+    Err(format!("down after {attempts}"))
+}
+
 fn main() {
+    let _ = shadow(1);
     let _ = call(1);
     let _ = pause(Duration::ZERO);
 }
