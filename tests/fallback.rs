@@ -11,7 +11,7 @@ use std::time::Duration;
 // that contract.
 use mcpstore_errors::__private::{FallbackRun, FnCache};
 use mcpstore_errors::{
-    BoxError, ErrorKind, FallbackChain, FallbackStrategy, ManualClock, McpStoreError,
+    BoxError, ChainKey, ErrorKind, FallbackChain, FallbackStrategy, ManualClock, McpStoreError,
     ResponseCache, ServedBy,
 };
 use mcpstore_errors_tests::{CapturedEvent, CountingAllocator, allocations_during};
@@ -712,4 +712,49 @@ fn poll_once<F: std::future::Future>(future: F) -> std::task::Poll<F::Output> {
     let future = std::pin::pin!(future);
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     future.poll(&mut cx)
+}
+
+type ToolsChain = FallbackChain<str, Vec<String>, McpStoreError>;
+
+/// Builds an unnamed chain on the caller's behalf: every chain it makes is built on one line.
+fn unnamed_chain_from_one_place(
+    cache: &ResponseCache<(ChainKey, String), Vec<String>>,
+) -> ToolsChain {
+    FallbackChain::new().cache(cache.clone())
+}
+
+#[test]
+fn unnamed_chains_sharing_a_cache_never_serve_each_others_entries() {
+    let (cache, _) = manual_cache(TEN_MINUTES, 16);
+    let tools: ToolsChain = FallbackChain::new().cache(cache.clone());
+    let prompts: ToolsChain = FallbackChain::new().cache(cache.clone());
+    let down = |_: &str| Err(McpStoreError::connection("down"));
+    tools
+        .execute("fs", |_| Ok(vec!["read_file".to_owned()]))
+        .unwrap();
+    // The same argument, another chain: nothing of its own cached, so the error.
+    assert_eq!(prompts.execute("fs", down).unwrap_err().message(), "down");
+    assert_eq!(tools.execute("fs", down).unwrap(), ["read_file"]);
+
+    // Chains built by the same line (a chain rebuilt per call) share their entries.
+    let first = unnamed_chain_from_one_place(&cache);
+    first
+        .execute("web", |_| Ok(vec!["fetch".to_owned()]))
+        .unwrap();
+    let again = unnamed_chain_from_one_place(&cache);
+    assert_eq!(again.execute("web", down).unwrap(), ["fetch"]);
+    assert_eq!(prompts.execute("web", down).unwrap_err().message(), "down");
+
+    // Named chains share by name, wherever they were built.
+    let named: ToolsChain = FallbackChain::new()
+        .operation("list_tools")
+        .cache(cache.clone());
+    named
+        .execute("git", |_| Ok(vec!["log".to_owned()]))
+        .unwrap();
+    let same_name: ToolsChain = FallbackChain::default()
+        .operation("list_tools")
+        .cache(cache.clone());
+    assert_eq!(same_name.execute("git", down).unwrap(), ["log"]);
+    assert_eq!(tools.execute("git", down).unwrap_err().message(), "down");
 }

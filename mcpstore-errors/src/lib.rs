@@ -247,7 +247,7 @@ pub use collector::{
 };
 pub use error::{BoxError, McpStoreError};
 pub use fallback::{
-    CacheIdentity, FallbackChain, FallbackStrategy, ResponseCache, Served, ServedBy,
+    CacheIdentity, ChainKey, FallbackChain, FallbackStrategy, ResponseCache, Served, ServedBy,
     set_fn_cache_clock,
 };
 pub use kind::{ErrorKind, KindSet};

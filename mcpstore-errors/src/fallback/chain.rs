@@ -4,6 +4,7 @@ use std::borrow::Borrow;
 use std::fmt::{self, Display};
 use std::future::Future;
 use std::hash::Hash;
+use std::panic::Location;
 use std::pin::Pin;
 
 use super::cache::ResponseCache;
@@ -62,6 +63,7 @@ type AsyncAlternativeFn<A, T> = Box<dyn Fn(&A) -> StrategyFuture<T> + Send + Syn
 /// ```
 pub struct FallbackChain<A: ?Sized, T, E> {
     operation: &'static str,
+    key: ChainKey,
     cache: Option<Box<dyn CacheSlot<A, T> + Send + Sync>>,
     steps: Vec<Step<A, T, E>>,
 }
@@ -87,36 +89,52 @@ enum Attempt<T> {
     NeedsAsync(StrategyFuture<T>, &'static str),
 }
 
+/// Whose entries are whose in a [`ResponseCache`] that several [`FallbackChain`]s share: a
+/// chain's operation name ([`FallbackChain::operation`]), or, for a chain left unnamed, where
+/// in the source it was built. Chains of one name, or built by the same line, share entries;
+/// any other two never serve each other's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ChainKey(ChainName);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum ChainName {
+    Operation(&'static str),
+    BuiltAt(&'static Location<'static>),
+}
+
 /// The cache as the chain uses it; erases the bounds on `A` and `T`, which only
 /// [`FallbackChain::cache`] requires.
 trait CacheSlot<A: ?Sized, T> {
-    fn store(&self, operation: &'static str, args: &A, value: &T);
-    fn lookup(&self, operation: &'static str, args: &A) -> Option<T>;
+    fn store(&self, chain: ChainKey, args: &A, value: &T);
+    fn lookup(&self, chain: ChainKey, args: &A) -> Option<T>;
 }
 
-impl<A, T> CacheSlot<A, T> for ResponseCache<(&'static str, A::Owned), T>
+impl<A, T> CacheSlot<A, T> for ResponseCache<(ChainKey, A::Owned), T>
 where
     A: ToOwned + Hash + Eq + ?Sized,
     T: Clone,
 {
-    fn store(&self, operation: &'static str, args: &A, value: &T) {
+    fn store(&self, chain: ChainKey, args: &A, value: &T) {
         // Hashed as borrowed, like the lookups: `A::Owned` hashes as `A` does.
-        let hash = self.hash_of(&(operation, args));
-        self.insert_hashed(hash, (operation, args.to_owned()), value.clone(), |a, b| {
+        let hash = self.hash_of(&(chain, args));
+        self.insert_hashed(hash, (chain, args.to_owned()), value.clone(), |a, b| {
             a.0 == b.0 && a.1.borrow() == b.1.borrow()
         });
     }
 
-    fn lookup(&self, operation: &'static str, args: &A) -> Option<T> {
-        let hash = self.hash_of(&(operation, args));
-        self.get_hashed(hash, |key| key.0 == operation && key.1.borrow() == args)
+    fn lookup(&self, chain: ChainKey, args: &A) -> Option<T> {
+        let hash = self.hash_of(&(chain, args));
+        self.get_hashed(hash, |key| key.0 == chain && key.1.borrow() == args)
     }
 }
 
 impl<A: ?Sized, T, E> Default for FallbackChain<A, T, E> {
+    /// As [`FallbackChain::new`]: unnamed, keyed in a shared cache by where it is built.
+    #[track_caller]
     fn default() -> Self {
         FallbackChain {
             operation: "FallbackChain::execute",
+            key: ChainKey(ChainName::BuiltAt(Location::caller())),
             cache: None,
             steps: Vec::new(),
         }
@@ -131,12 +149,15 @@ impl<A: ?Sized, T, E> FallbackChain<A, T, E> {
     /// let chain: FallbackChain<str, u32, String> = FallbackChain::new();
     /// assert_eq!(chain.execute("x", |_| Err("down".to_string())), Err("down".to_string()));
     /// ```
+    #[track_caller]
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Names the operation in `tracing` events and in cache keys, so chains sharing one
-    /// [`ResponseCache`] keep their entries apart.
+    /// Names the operation in `tracing` events and in cache keys ([`ChainKey`]): chains
+    /// sharing one [`ResponseCache`] keep their entries apart by name. An unnamed chain is
+    /// kept apart by where it was built, so a chain built by one helper for several
+    /// operations must be named.
     ///
     /// ```
     /// use std::time::Duration;
@@ -150,12 +171,13 @@ impl<A: ?Sized, T, E> FallbackChain<A, T, E> {
     /// ```
     pub fn operation(mut self, name: &'static str) -> Self {
         self.operation = name;
+        self.key = ChainKey(ChainName::Operation(name));
         self
     }
 
     /// Adds the cache strategy: serve the value the operation last returned for equal arguments,
     /// while younger than the cache's TTL. From now on every success is stored in `cache`, under
-    /// the operation's name and an owned copy of the arguments (`String` for `str`), which a
+    /// the chain's [`ChainKey`] and an owned copy of the arguments (`String` for `str`), which a
     /// lookup compares for equality. A second call replaces the cache and keeps the first
     /// position.
     ///
@@ -172,7 +194,7 @@ impl<A: ?Sized, T, E> FallbackChain<A, T, E> {
     /// clock.advance(Duration::from_secs(60));
     /// assert_eq!(chain.execute(&("fs", 1), |_| Err("down".to_string())), Err("down".to_string()));
     /// ```
-    pub fn cache(mut self, cache: ResponseCache<(&'static str, A::Owned), T>) -> Self
+    pub fn cache(mut self, cache: ResponseCache<(ChainKey, A::Owned), T>) -> Self
     where
         A: ToOwned + Hash + Eq,
         A::Owned: Hash + Eq + Send + 'static,
@@ -469,7 +491,7 @@ impl<A: ?Sized, T, E> FallbackChain<A, T, E> {
 
     fn primary_served(&self, args: &A, value: T) -> Served<T> {
         if let Some(cache) = &self.cache {
-            cache.store(self.operation, args, &value);
+            cache.store(self.key, args, &value);
         }
         Served {
             value,
@@ -490,10 +512,7 @@ impl<A: ?Sized, T, E> FallbackChain<A, T, E> {
     {
         let (outcome, served_by) = match step {
             Step::Cache => {
-                let cached = self
-                    .cache
-                    .as_ref()
-                    .and_then(|c| c.lookup(self.operation, args));
+                let cached = self.cache.as_ref().and_then(|c| c.lookup(self.key, args));
                 return match run.cache(cached, error) {
                     Some(value) => Attempt::Served(value, ServedBy::Cache),
                     None => Attempt::Failed,

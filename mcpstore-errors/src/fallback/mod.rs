@@ -11,7 +11,7 @@ mod store;
 mod strategy;
 
 pub use cache::ResponseCache;
-pub use chain::FallbackChain;
+pub use chain::{ChainKey, FallbackChain};
 pub use fn_cache::{CacheIdentity, FnCache, FnKey, set_fn_cache_clock};
 pub use runner::FallbackRun;
 pub use strategy::{FallbackStrategy, Served, ServedBy};
