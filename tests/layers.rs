@@ -93,6 +93,139 @@ fn an_attempt_that_finishes_at_once_beats_its_timer() {
     assert_eq!(block_on(answers_at_once()).unwrap(), 7);
 }
 
+// ---- attempt timeout from `config =` and through `RetryManager` ----
+
+/// Polls `future` to its end, at most a hundred times: on virtual time every timer is ready at
+/// once, so a call still pending then would hang for ever (an ignored attempt timeout).
+fn run_to_end<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    for _ in 0..100 {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+    panic!("still pending after a hundred polls: an attempt ran past its timeout");
+}
+
+/// Three attempts, each cut off after 2 s, 10 ms apart, on its own virtual sleeper.
+fn policy_with_attempt_timeout(sleeper: &Arc<VirtualSleeper>) -> RetryConfig {
+    RetryConfig::new()
+        .max_attempts(3)
+        .base_delay(Duration::from_millis(10))
+        .jitter(Jitter::None)
+        .attempt_timeout(Duration::from_secs(2))
+        .sleeper(sleeper.clone())
+}
+
+static CONFIG_TIMEOUT_SLEEPER: LazyLock<Arc<VirtualSleeper>> =
+    LazyLock::new(|| Arc::new(VirtualSleeper::new()));
+static CONFIG_TIMED_CALLS: AtomicU32 = AtomicU32::new(0);
+
+/// Hangs on its first call, answers its number on the next.
+async fn hangs_once(calls: &AtomicU32) -> u32 {
+    let call = calls.fetch_add(1, Ordering::SeqCst) + 1;
+    if call == 1 {
+        hang().await;
+    }
+    call
+}
+
+#[retry(config = policy_with_attempt_timeout(&CONFIG_TIMEOUT_SLEEPER))]
+async fn timed_by_its_config() -> Result<u32, McpStoreError> {
+    Ok(hangs_once(&CONFIG_TIMED_CALLS).await)
+}
+
+#[test]
+fn an_attempt_timeout_in_the_config_cuts_off_attempts_as_through_the_key() {
+    assert_eq!(run_to_end(timed_by_its_config()).unwrap(), 2);
+    let delays = [Duration::from_secs(2), Duration::from_millis(10)];
+    assert_eq!(CONFIG_TIMEOUT_SLEEPER.delays(), delays);
+
+    // The same policy through `RetryManager`: the same attempts, the same waits.
+    let sleeper = Arc::new(VirtualSleeper::new());
+    let calls = AtomicU32::new(0);
+    let manager = RetryManager::new(policy_with_attempt_timeout(&sleeper));
+    let (result, stats) = run_to_end(
+        manager
+            .execute_async_outcome(|| async { Ok::<_, McpStoreError>(hangs_once(&calls).await) }),
+    );
+    assert_eq!(result.unwrap(), 2);
+    assert_eq!(stats.attempts, 2);
+    assert_eq!(sleeper.delays(), delays);
+
+    // A call that always hangs ends, after its three attempts, with a ServiceTimeout.
+    let sleeper = Arc::new(VirtualSleeper::new());
+    let manager = RetryManager::new(policy_with_attempt_timeout(&sleeper));
+    let error = run_to_end(manager.execute_async(|| async {
+        hang().await;
+        Ok::<(), McpStoreError>(())
+    }))
+    .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ServiceTimeout);
+    assert_eq!(sleeper.delays().len(), 5, "three timers, two waits");
+}
+
+#[test]
+fn an_io_error_cut_off_by_its_attempt_timeout_is_timed_out() {
+    let sleeper = Arc::new(VirtualSleeper::new());
+    let manager = RetryManager::new(policy_with_attempt_timeout(&sleeper).max_attempts(1));
+    let error = run_to_end(manager.execute_async(|| async {
+        hang().await;
+        Ok::<(), std::io::Error>(())
+    }))
+    .unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
+    let cause = error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<McpStoreError>());
+    assert_eq!(
+        cause.map(McpStoreError::kind),
+        Some(ErrorKind::ServiceTimeout)
+    );
+}
+
+/// Pending on its first poll, ready on the next: an attempt the virtual timer outruns that
+/// still finishes when polled on.
+async fn late_answer() -> u32 {
+    let mut polled = false;
+    std::future::poll_fn(|cx| {
+        if std::mem::replace(&mut polled, true) {
+            std::task::Poll::Ready(7)
+        } else {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+#[retry(config = policy_with_attempt_timeout(&Arc::new(VirtualSleeper::new())))]
+async fn late_with_a_plain_error() -> Result<u32, String> {
+    Ok(late_answer().await)
+}
+
+#[test]
+fn an_error_type_without_a_timeout_error_lets_the_attempt_run_on_and_says_so() {
+    let mut values = Vec::new();
+    let events = mcpstore_errors_tests::capture_events("mcpstore_errors::retry", || {
+        values.push(run_to_end(late_with_a_plain_error()));
+        let manager = RetryManager::new(policy_with_attempt_timeout(&Arc::new(
+            VirtualSleeper::new(),
+        )));
+        values.push(run_to_end(
+            manager.execute_async(|| async { Ok::<_, String>(late_answer().await) }),
+        ));
+    });
+    assert_eq!(values, [Ok(7), Ok(7)]);
+    let warned: Vec<_> = events
+        .iter()
+        .filter(|e| e.level == tracing::Level::WARN)
+        .map(|e| (e.field("timeout"), e.field("error_type")))
+        .collect();
+    assert_eq!(warned, [(Some("2s"), Some("alloc::string::String")); 2]);
+}
+
 // ---- deadline ----
 
 static DEADLINE_CLOCK: LazyLock<Arc<ManualClock>> = LazyLock::new(|| Arc::new(ManualClock::new()));

@@ -461,6 +461,77 @@ pub fn timed_out<E: FromStoreError>(elapsed: crate::Elapsed, operation: &str) ->
     E::from_store_error(elapsed.into_error(operation))
 }
 
+/// One attempt of an async `#[retry(config = ..)]` under the attempt timeout the policy may
+/// carry, failing with what `timed_out` (from [`timeout_of`]) makes of a lapse.
+pub async fn attempt_within<T, E, F: std::future::Future<Output = Result<T, E>>>(
+    attempt: F,
+    policy: &crate::RetryConfig,
+    operation: &'static str,
+    timed_out: fn(crate::Elapsed, &str) -> Option<E>,
+) -> Result<T, E> {
+    crate::timeout::attempt_within(
+        attempt,
+        policy.get_attempt_timeout(),
+        |delay| policy.sleep_async(delay),
+        |elapsed| timed_out(elapsed, operation),
+        operation,
+    )
+    .await
+}
+
+/// The error type `E` of an attempt, for the `TimesOut*` traits to pick, by autoref, how it
+/// expresses a lapsed attempt timeout: `(&&timeout_of(&attempt)).timed_out()`.
+pub struct TimeoutOf<E>(std::marker::PhantomData<fn() -> E>);
+
+impl<E> std::fmt::Debug for TimeoutOf<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TimeoutOf")
+    }
+}
+
+/// The [`TimeoutOf`] of `attempt`'s error type.
+pub fn timeout_of<T, E, F: std::future::Future<Output = Result<T, E>>>(
+    _attempt: &F,
+) -> TimeoutOf<E> {
+    TimeoutOf(std::marker::PhantomData)
+}
+
+/// An error made from a `ServiceTimeout` [`McpStoreError`](crate::McpStoreError).
+pub trait TimesOutAsStoreError<E> {
+    /// How it expresses a lapse.
+    fn timed_out(&self) -> fn(crate::Elapsed, &str) -> Option<E>;
+}
+
+impl<E: FromStoreError> TimesOutAsStoreError<E> for &&TimeoutOf<E> {
+    fn timed_out(&self) -> fn(crate::Elapsed, &str) -> Option<E> {
+        |elapsed, operation| Some(timed_out(elapsed, operation))
+    }
+}
+
+/// An error whose [`Classify::timed_out`] says.
+pub trait TimesOutClassified<E> {
+    /// How it expresses a lapse.
+    fn timed_out(&self) -> fn(crate::Elapsed, &str) -> Option<E>;
+}
+
+impl<E: Classify> TimesOutClassified<E> for &TimeoutOf<E> {
+    fn timed_out(&self) -> fn(crate::Elapsed, &str) -> Option<E> {
+        E::timed_out
+    }
+}
+
+/// Any other error: it cannot, and the attempt runs on.
+pub trait TimesOutNever<E> {
+    /// How it expresses a lapse.
+    fn timed_out(&self) -> fn(crate::Elapsed, &str) -> Option<E>;
+}
+
+impl<E> TimesOutNever<E> for TimeoutOf<E> {
+    fn timed_out(&self) -> fn(crate::Elapsed, &str) -> Option<E> {
+        |_, _| None
+    }
+}
+
 /// The error a call a circuit breaker rejected fails with.
 #[cold]
 #[inline(never)]

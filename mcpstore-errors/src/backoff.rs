@@ -160,7 +160,12 @@ impl RetryConfig {
     }
 
     /// Each attempt of an async call is raced against `timeout`; one still running then is
-    /// dropped (cancelled) and fails as a `ServiceTimeout` error, retried like one.
+    /// dropped (cancelled) and fails as a `ServiceTimeout` error, retried like one. Honoured
+    /// by [`RetryManager`](crate::RetryManager)'s async calls and by an async `#[retry]`
+    /// (written as `attempt_timeout = ..` or carried by its `config =`), for error types that
+    /// can express a timeout ([`Classify::timed_out`](crate::Classify::timed_out), or
+    /// `From<McpStoreError>` under the attribute); an attempt whose error type cannot runs on
+    /// past it, with a `warn` event. Sync calls cannot be cut off: use a deadline.
     pub const fn attempt_timeout(mut self, timeout: Duration) -> Self {
         self.attempt_timeout = Some(timeout);
         self

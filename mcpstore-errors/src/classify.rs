@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{ErrorKind, McpStoreError};
+use crate::{Elapsed, ErrorKind, McpStoreError};
 
 /// How a retry policy sees an error: its [`ErrorKind`], whether it is worth retrying, and a
 /// delay the server asked for.
@@ -57,6 +57,36 @@ pub trait Classify {
     fn retry_after(&self) -> Option<Duration> {
         None
     }
+
+    /// The error an async attempt cut off by its policy's
+    /// [`attempt_timeout`](crate::RetryConfig::attempt_timeout) fails with, or `None` (the
+    /// default) when this type has none to give: [`RetryManager`](crate::RetryManager) then
+    /// lets the attempt run on past its timeout, and says so in a `warn` event. Given for
+    /// [`McpStoreError`] (a `ServiceTimeout`) and `io::Error` (`TimedOut`, caused by one);
+    /// not for pointers (`Box<dyn Error>`), whose contents it cannot build. (`#[retry]`
+    /// also cuts off an attempt of any error type that implements `From<McpStoreError>`.)
+    ///
+    /// ```
+    /// use mcpstore_errors::{Classify, Elapsed, McpStoreError};
+    ///
+    /// #[derive(Debug)]
+    /// enum ApiError {
+    ///     Store(McpStoreError),
+    /// }
+    ///
+    /// impl Classify for ApiError {
+    ///     fn timed_out(elapsed: Elapsed, operation: &str) -> Option<Self> {
+    ///         Some(ApiError::Store(elapsed.into_error(operation)))
+    ///     }
+    /// }
+    /// ```
+    fn timed_out(elapsed: Elapsed, operation: &str) -> Option<Self>
+    where
+        Self: Sized,
+    {
+        let _ = (elapsed, operation);
+        None
+    }
 }
 
 impl Classify for McpStoreError {
@@ -71,12 +101,23 @@ impl Classify for McpStoreError {
     fn retry_after(&self) -> Option<Duration> {
         McpStoreError::retry_after(self)
     }
+
+    fn timed_out(elapsed: Elapsed, operation: &str) -> Option<Self> {
+        Some(elapsed.into_error(operation))
+    }
 }
 
 /// Classified as [`McpStoreError`]'s `From<std::io::Error>` would classify it.
 impl Classify for std::io::Error {
     fn error_kind(&self) -> Option<ErrorKind> {
         Some(crate::error::io_error_kind(self.kind()))
+    }
+
+    fn timed_out(elapsed: Elapsed, operation: &str) -> Option<Self> {
+        Some(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            elapsed.into_error(operation),
+        ))
     }
 }
 

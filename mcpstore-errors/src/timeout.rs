@@ -63,3 +63,39 @@ pub async fn race_timeout<F: Future>(
     })
     .await
 }
+
+/// One attempt of a retried async call under its policy's attempt timeout: `attempt` raced
+/// against `timer(timeout)`, failing with what `timed_out` makes of the lapse. An error type
+/// that has no timeout error (`timed_out` gives `None`) lets the attempt run on to its end,
+/// with a `warn` event. Without a timeout, the attempt alone.
+pub(crate) async fn attempt_within<T, E, F>(
+    attempt: F,
+    timeout: Option<Duration>,
+    timer: impl FnOnce(Duration) -> SleepFuture,
+    timed_out: impl FnOnce(Elapsed) -> Option<E>,
+    operation: &str,
+) -> Result<T, E>
+where
+    F: Future<Output = Result<T, E>>,
+{
+    let Some(timeout) = timeout else {
+        return attempt.await;
+    };
+    let mut attempt = pin!(attempt);
+    match race_timeout(attempt.as_mut(), timeout, timer).await {
+        Ok(outcome) => outcome,
+        Err(elapsed) => match timed_out(elapsed) {
+            Some(error) => Err(error),
+            None => {
+                tracing::warn!(
+                    target: "mcpstore_errors::retry",
+                    operation,
+                    timeout = ?timeout,
+                    error_type = std::any::type_name::<E>(),
+                    "an attempt ran past its timeout, but its error type has no timeout error to fail with: it runs on"
+                );
+                attempt.await
+            }
+        },
+    }
+}

@@ -273,6 +273,19 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
             ),
             inner,
         ),
+        // A policy from `config =` may carry an attempt timeout: honoured as far as the error
+        // type can express one.
+        None if function.shape.is_async() && args.config.get().is_some() => {
+            let op = operation(function);
+            quote! {{
+                let __mcpstore_attempt = async { #inner };
+                let __mcpstore_timed_out = {
+                    use ::mcpstore_errors::__private::{TimesOutAsStoreError as _, TimesOutClassified as _, TimesOutNever as _};
+                    (&&::mcpstore_errors::__private::timeout_of(&__mcpstore_attempt)).timed_out()
+                };
+                ::mcpstore_errors::__private::attempt_within(__mcpstore_attempt, __mcpstore_policy, #op, __mcpstore_timed_out).await
+            }}
+        }
         None => inner,
     };
     // A run's copy of an argument only an attribute's expression reads is still used.

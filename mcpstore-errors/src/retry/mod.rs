@@ -300,8 +300,17 @@ impl<W, R, H> RetryManager<W, R, H> {
         R: ResultFilter<T>,
         H: RetryHook<E>,
     {
+        let timeout = self.config.get_attempt_timeout();
         loop {
-            match self.decide(retry, operation().await) {
+            let outcome = crate::timeout::attempt_within(
+                operation(),
+                timeout,
+                |delay| self.config.sleep_async(delay),
+                |elapsed| E::timed_out(elapsed, self.operation),
+                self.operation,
+            )
+            .await;
+            match self.decide(retry, outcome) {
                 ControlFlow::Break(outcome) => return outcome,
                 ControlFlow::Continue(delay) => retry.sleep_async(delay).await,
             }
