@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use mcpstore_errors::{
     BreakerRegistry, CircuitBreaker, CircuitBreakerConfig, CircuitState, ErrorKind, KindSet,
-    ManualClock, McpStoreError, SeededRandom, SlidingWindow, breakers,
+    ManualClock, McpStoreError, RandomSource, SeededRandom, SlidingWindow, breakers,
 };
 use mcpstore_errors_tests::{CountingAllocator, allocations_during, capture_events};
 use proptest::prelude::*;
@@ -1058,5 +1058,61 @@ proptest! {
         let mut model = model(0, minimum, rate_percent, permits);
         model.slices = Some((1000, 4));
         run_model(steps, window, model, check_every)?;
+    }
+}
+
+#[test]
+fn a_zero_open_period_stays_zero_however_many_times_the_breaker_trips() {
+    let clock = Arc::new(ManualClock::new());
+    let breaker = CircuitBreaker::new(
+        "fs",
+        CircuitBreakerConfig::new()
+            .window(SlidingWindow::Count(1))
+            .minimum_calls(1)
+            .open_duration(Duration::ZERO)
+            .jitter(0.0)
+            .clock(clock),
+    );
+    // The growth power overflows after about a thousand trips; zero times it is still zero.
+    for trip in 1..=1100u32 {
+        let error = breaker
+            .call(|| Err::<(), _>(McpStoreError::connection("refused")))
+            .unwrap_err();
+        assert_eq!(
+            error.kind(),
+            ErrorKind::Connection,
+            "call {trip} was refused: open for {:?}",
+            breaker.metrics().open_remaining
+        );
+    }
+}
+
+#[test]
+fn a_faulty_random_source_cannot_open_the_breaker_for_its_maximum() {
+    #[derive(Debug)]
+    struct Faulty(f64);
+    impl RandomSource for Faulty {
+        fn next_f64(&self) -> f64 {
+            self.0
+        }
+    }
+    for draw in [f64::NAN, f64::INFINITY, -3.0, 7.0] {
+        let clock = Arc::new(ManualClock::new());
+        let breaker = CircuitBreaker::new(
+            "fs",
+            CircuitBreakerConfig::new()
+                .window(SlidingWindow::Count(1))
+                .minimum_calls(1)
+                .open_duration(Duration::from_secs(10))
+                .jitter(0.1)
+                .random(Arc::new(Faulty(draw)))
+                .clock(clock),
+        );
+        let _ = breaker.call(|| Err::<(), _>(McpStoreError::connection("refused")));
+        let open = breaker.metrics().open_remaining.expect("open");
+        assert!(
+            open >= Duration::from_secs(9) && open <= Duration::from_secs(11),
+            "draw {draw}: open for {open:?}"
+        );
     }
 }

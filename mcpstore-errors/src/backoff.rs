@@ -400,14 +400,9 @@ impl RetryConfig {
 
     /// A number in `[0, 1]`, whatever the configured source returns.
     fn uniform(&self) -> f64 {
-        let u = match &self.random {
-            Some(random) => random.next_f64(),
-            None => ThreadRandom.next_f64(),
-        };
-        if u.is_finite() {
-            u.clamp(0.0, 1.0)
-        } else {
-            0.0
+        match &self.random {
+            Some(random) => crate::random::unit_draw(&**random),
+            None => crate::random::unit_draw(&ThreadRandom),
         }
     }
 

@@ -14,6 +14,17 @@ pub trait RandomSource: fmt::Debug + Send + Sync {
     fn next_f64(&self) -> f64;
 }
 
+/// A draw of `source` in `[0, 1]`, whatever it returns (a NaN or infinite draw counts as 0):
+/// a faulty source may skew jitter, never turn a delay into its cap.
+pub(crate) fn unit_draw(source: &dyn RandomSource) -> f64 {
+    let u = source.next_f64();
+    if u.is_finite() {
+        u.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
 /// The default source: the thread-local RNG of the `rand` crate.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ThreadRandom;

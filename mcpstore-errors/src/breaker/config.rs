@@ -258,10 +258,13 @@ impl CircuitBreakerConfig {
     pub(crate) fn open_period(&self, trip: u32) -> Duration {
         let exponent = i32::try_from(trip.saturating_sub(1)).unwrap_or(i32::MAX);
         let max = self.max_open_duration.as_secs_f64();
-        let grown = (self.open_duration.as_secs_f64() * self.open_growth.powi(exponent)).min(max);
+        let base = self.open_duration.as_secs_f64();
+        let grown = base * self.open_growth.powi(exponent);
+        // NaN from a zero period times a growth power that overflowed: the period stays zero.
+        let grown = if grown.is_nan() { base } else { grown }.min(max);
         let jittered = match self.jitter {
             0.0 => grown,
-            j => grown * (1.0 + j * (2.0 * self.random.next_f64() - 1.0)),
+            j => grown * (1.0 + j * (2.0 * crate::random::unit_draw(&*self.random) - 1.0)),
         };
         Duration::try_from_secs_f64(jittered.clamp(0.0, max)).unwrap_or(self.max_open_duration)
     }
