@@ -1116,3 +1116,32 @@ fn a_faulty_random_source_cannot_open_the_breaker_for_its_maximum() {
         );
     }
 }
+
+#[test]
+fn a_full_registry_warns_of_its_overflows_at_doubling_counts() {
+    let clock = clock();
+    let registry = BreakerRegistry::new(config(&clock)).max_services(1);
+    let kept = registry.breaker("kept");
+    for _ in 0..10 {
+        fail(&kept);
+    }
+    let events = capture_events("mcpstore_errors::breaker", || {
+        for n in 0..100 {
+            assert_eq!(
+                registry.breaker(&format!("outside-{n}")).state(),
+                CircuitState::Disabled
+            );
+        }
+    });
+    let counts: Vec<&str> = events
+        .iter()
+        .filter_map(|event| event.field("overflows"))
+        .collect();
+    assert_eq!(counts, ["1", "2", "4", "8", "16", "32", "64"]);
+    assert_eq!(
+        events.len(),
+        counts.len(),
+        "an unkept breaker reports no transition"
+    );
+    assert_eq!(registry.overflows(), 100);
+}

@@ -831,3 +831,45 @@ fn a_recorder_that_makes_the_breaker_of_a_removed_service_does_not_deadlock() {
     });
     assert!(MAKES_BACK.get("fs").is_some(), "made again by the recorder");
 }
+
+#[test]
+fn a_full_registry_records_nothing_for_the_services_it_does_not_keep() {
+    let clock = Arc::new(ManualClock::new());
+    let registry = BreakerRegistry::new(
+        CircuitBreakerConfig::new()
+            .window(SlidingWindow::Count(1))
+            .minimum_calls(1)
+            .clock(clock),
+    )
+    .max_services(1);
+    let recorded = recorded(|| {
+        let kept = registry.breaker("kept");
+        let _ = kept.call(|| Err::<(), _>(McpStoreError::connection("down")));
+        assert_eq!(kept.state(), CircuitState::Open);
+        for _ in 0..5 {
+            let unkept = registry.breaker("unkept");
+            assert_eq!(unkept.state(), CircuitState::Disabled);
+            unkept.call(|| Ok::<_, McpStoreError>(())).unwrap();
+        }
+        for n in 0..1000 {
+            let _ = registry.breaker(&format!("outside-{n}"));
+        }
+    });
+    assert_eq!(registry.overflows(), 1005);
+    let services: std::collections::BTreeSet<&str> = recorded
+        .keys()
+        .filter_map(|(_, labels)| labels.get("service").map(String::as_str))
+        .collect();
+    let others: Vec<&str> = services
+        .iter()
+        .copied()
+        .filter(|s| *s != "kept")
+        .take(3)
+        .collect();
+    assert!(
+        others.is_empty(),
+        "{} services have series, e.g. {others:?}",
+        services.len()
+    );
+    assert!(services.contains("kept"));
+}

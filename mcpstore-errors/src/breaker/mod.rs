@@ -206,9 +206,21 @@ impl fmt::Debug for CircuitBreaker {
 impl CircuitBreaker {
     /// A closed breaker for `service`.
     pub fn new(service: impl Into<Arc<str>>, config: CircuitBreakerConfig) -> Self {
+        Self::made(service.into(), config, CircuitState::Closed)
+    }
+
+    /// A disabled breaker a full registry hands out instead of keeping one: it reports no
+    /// transition and writes no gauge, so a flood of services cannot flood the recorder.
+    pub(crate) fn unkept(service: &str, config: CircuitBreakerConfig) -> Self {
+        let breaker = Self::made(service.into(), config, CircuitState::Disabled);
+        breaker.inner.gauge.retire(service, false);
+        breaker
+    }
+
+    fn made(service: Arc<str>, config: CircuitBreakerConfig, state: CircuitState) -> Self {
         let now = config.clock.now();
         let core = Core {
-            state: CircuitState::Closed,
+            state,
             generation: 0,
             window: Window::new(config.window, now),
             trips: 0,
@@ -220,8 +232,8 @@ impl CircuitBreaker {
         };
         CircuitBreaker {
             inner: Arc::new(Inner {
-                service: service.into(),
-                word: AtomicU64::new(CLOSED),
+                service,
+                word: AtomicU64::new(state.bits()),
                 core: Mutex::new(core),
                 rejected: AtomicU64::new(0),
                 origin: now,

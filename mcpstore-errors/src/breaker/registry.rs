@@ -229,17 +229,21 @@ impl BreakerRegistry {
             None
         };
         if table.breakers.len() >= self.max_services {
+            let config = table.configs.get(service).unwrap_or(&table.default).clone();
             drop(table);
-            self.overflows.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                target: TARGET,
-                service,
-                max_services = self.max_services,
-                "circuit breaker registry full of open breakers; calls to this service are not guarded"
-            );
-            let breaker = CircuitBreaker::new(service, CircuitBreakerConfig::default());
-            breaker.disable();
-            return (breaker, None);
+            let overflows = self.overflows.fetch_add(1, Ordering::Relaxed) + 1;
+            // Said on the 1st, 2nd, 4th, 8th.. overflow: a full registry under load would
+            // otherwise log every call.
+            if overflows.is_power_of_two() {
+                tracing::warn!(
+                    target: TARGET,
+                    service,
+                    max_services = self.max_services,
+                    overflows,
+                    "circuit breaker registry full of open breakers; calls to this service are not guarded"
+                );
+            }
+            return (CircuitBreaker::unkept(service, config), None);
         }
         let config = table.configs.get(service).unwrap_or(&table.default).clone();
         let name: Arc<str> = Arc::from(service);
