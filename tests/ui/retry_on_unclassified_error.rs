@@ -9,6 +9,13 @@ fn start() -> Result<(), MyError> {
     Err(MyError)
 }
 
+// So does `when = retryable`, reported at `retryable`.
+#[retry(when = retryable, delay = 0)]
+fn stop() -> Result<(), MyError> {
+    Err(MyError)
+}
+
 fn main() {
     let _ = start();
+    let _ = stop();
 }

@@ -116,11 +116,13 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                 };
                 let arguments = forward(extra);
                 let call = quote_spanned!(path.span()=> (#path)(#(#arguments),*) #await_);
+                // Spanned on the path: a value of another type is reported there.
+                let value = Ident::new("__mcpstore_value", path.span());
                 steps.push(quote! {
                     match #call {
-                        ::core::result::Result::Ok(__mcpstore_value) => {
+                        ::core::result::Result::Ok(#value) => {
                             #run.served(#name, #described);
-                            break #chain ::core::result::Result::Ok(__mcpstore_value);
+                            break #chain ::core::result::Result::Ok(#value);
                         }
                         ::core::result::Result::Err(__mcpstore_failure) => #run.failed(#name, #failure),
                     }

@@ -35,26 +35,32 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
             .map(|kind| names::resolve(Table::ErrorKind, kind));
         // A `const` item, not an inline `const` block: `cargo check` evaluates items, so an
         // unknown kind is reported there too.
-        filters.push(quote! {{
+        // Spanned on `on`: an error type the kinds cannot be read from is reported there.
+        let span = args.on.key_span().unwrap_or_else(Span::call_site);
+        let filter = quote_spanned! {span=> {
             const __MCPSTORE_ON: ::mcpstore_errors::KindSet = ::mcpstore_errors::KindSet::of(&[#(#kinds),*]);
             __MCPSTORE_ON
-        }});
+        }};
+        filters.push((filter, span));
     }
     match args.when.get() {
         Some(RetryFilter::Retryable(ident)) => {
-            filters.push(quote_spanned!(ident.span()=> ::mcpstore_errors::Retryable));
+            let filter = quote_spanned!(ident.span()=> ::mcpstore_errors::Retryable);
+            filters.push((filter, ident.span()));
         }
         Some(RetryFilter::Predicate(predicate)) => {
-            filters.push(quote_spanned! {predicate.span()=>
+            let filter = quote_spanned! {predicate.span()=>
                 ::mcpstore_errors::__private::when(&#observer, #predicate)
-            });
+            };
+            filters.push((filter, predicate.span()));
         }
         None => {}
     }
+    // Borrowed with the filter's span, where an error type it cannot judge is reported.
     let filter = match filters.as_slice() {
-        [] => quote!(::mcpstore_errors::RetryAnyError),
-        [one] => one.clone(),
-        [first, second] => quote!((#first, #second)),
+        [] => quote!(&::mcpstore_errors::RetryAnyError),
+        [(one, span)] => quote_spanned!(*span=> &#one),
+        [(first, span), (second, _)] => quote_spanned!(*span=> &(#first, #second)),
         _ => unreachable!("at most `on` and `when`"),
     };
     let hook = match args.on_retry.get() {
@@ -67,7 +73,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
     let on_error = quote! {
         ::mcpstore_errors::__private::OnError {
             see: #see,
-            filter: &#filter,
+            filter: #filter,
             hook: #hook,
         }
     };
