@@ -596,3 +596,16 @@ fn a_timeout_under_the_breaker_counts_as_a_failure_and_one_over_it_counts_nothin
     assert_eq!(outer.metrics().calls, 0, "a cancelled call reports nothing");
     assert_eq!(outer.state(), CircuitState::Closed);
 }
+
+#[timeout("250ms", sleeper = Arc::new(VirtualSleeper::new()))]
+async fn hangs_under_a_positional_timeout() -> Result<u8, McpStoreError> {
+    hang().await;
+    Ok(7)
+}
+
+#[test]
+fn a_positional_duration_may_be_followed_by_keys() {
+    let error = block_on(hangs_under_a_positional_timeout()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ServiceTimeout);
+    assert!(error.message().contains("250ms"), "{error}");
+}

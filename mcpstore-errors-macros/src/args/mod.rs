@@ -183,8 +183,13 @@ pub(crate) fn parse_entries(
             let key = match input.call(syn::ext::IdentExt::parse_any) {
                 Ok(key) => key,
                 Err(error) => {
-                    errors.push(error);
+                    errors.push(syn::Error::new(
+                        error.span(),
+                        "expected a key: `name`, `name = value` or `name(..)`",
+                    ));
+                    // Past the comma too: a cursor left on it would fail here for ever.
                     skip_to_comma(input);
+                    let _ = input.parse::<Option<Token![,]>>();
                     continue;
                 }
             };

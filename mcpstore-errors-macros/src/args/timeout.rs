@@ -24,25 +24,23 @@ pub(crate) const TIMEOUT_KEYS: &[&str] = &["after", "sleeper", "crate"];
 impl TimeoutArgs {
     pub(crate) fn parse(tokens: TokenStream, span: Span, errors: &mut Errors) -> TimeoutArgs {
         let mut args = TimeoutArgs::default();
-        let positional = syn::parse2::<syn::LitStr>(tokens.clone())
-            .map(|lit| lit.into_token_stream())
-            .or_else(|_| {
-                syn::parse2::<syn::LitInt>(tokens.clone()).map(|lit| lit.into_token_stream())
-            })
-            .or_else(|_| {
-                syn::parse2::<syn::LitFloat>(tokens.clone()).map(|lit| lit.into_token_stream())
-            });
-        if let Ok(literal) = positional {
+        // `"2s"` alone or first: `#[timeout("2s", sleeper = ..)]`.
+        let trees: Vec<proc_macro2::TokenTree> = tokens.clone().into_iter().collect();
+        let comma = |tree: &proc_macro2::TokenTree| matches!(tree, proc_macro2::TokenTree::Punct(p) if p.as_char() == ',');
+        let mut tokens = tokens;
+        if let Some(proc_macro2::TokenTree::Literal(literal)) = trees.first()
+            && trees.get(1).is_none_or(comma)
+        {
             let key = Ident::new("after", span);
             let parsed = Parser::parse2(
                 |input: ParseStream<'_>| DurationValue::parse(input, errors),
-                literal,
+                literal.to_token_stream(),
             );
             match parsed {
                 Ok(duration) => args.after.set(&key, duration, errors),
                 Err(error) => errors.push(error),
             }
-            return args;
+            tokens = trees.into_iter().skip(2).collect();
         }
         parse_entries(tokens, errors, |key, value, errors| {
             match key.to_string().as_str() {
