@@ -705,3 +705,32 @@ fn predicates_read_shared_references_passed_to_each_run() {
         "an empty text accepts the first"
     );
 }
+
+// `no_clone = [self]`: a receiver that is not `Clone`, taken by value, that the body only
+// borrows.
+struct Counter {
+    attempts: std::cell::Cell<u32>,
+}
+
+impl Counter {
+    #[retry(max_attempts = 3, delay = 0, no_clone = [self])]
+    fn boxed(self: Box<Self>, succeed_at: u32) -> Result<u32, McpStoreError> {
+        self.attempts.set(self.attempts.get() + 1);
+        outcome(self.attempts.get(), succeed_at)
+    }
+
+    #[retry(max_attempts = 3, delay = 0, no_clone = [self])]
+    async fn owned(self, succeed_at: u32) -> Result<u32, McpStoreError> {
+        self.attempts.set(self.attempts.get() + 1);
+        outcome(self.attempts.get(), succeed_at)
+    }
+}
+
+#[tokio::test]
+async fn no_clone_self_shares_the_receiver_between_attempts() {
+    let counter = || Counter {
+        attempts: std::cell::Cell::new(0),
+    };
+    assert_eq!(Box::new(counter()).boxed(3).unwrap(), 3);
+    assert_eq!(counter().owned(2).await.unwrap(), 2);
+}

@@ -217,7 +217,8 @@ pub(crate) struct Function {
 impl Param {
     /// Whether `name` names this parameter (`self` the receiver).
     fn is_named(&self, name: &Ident) -> bool {
-        if name == "self" {
+        // A by-value `self` is renamed in attribute arguments too (`no_clone = [self]`).
+        if name == "self" || name == RENAMED_SELF {
             self.is_self
         } else {
             !self.is_self && &self.binding == name
