@@ -229,6 +229,63 @@ pub(crate) fn fallback_has_strategy(args: &FallbackArgs, span: Span, errors: &mu
     }
 }
 
+/// A strategy written after `default` would never run: `default` always answers.
+pub(crate) fn runs_after_default(before: &[Strategy], key: &syn::Ident, errors: &mut Errors) {
+    if before
+        .iter()
+        .any(|strategy| matches!(strategy, Strategy::Default { .. }))
+    {
+        errors.at(
+            key.span(),
+            format_args!(
+                "`{key}` would never run: the `default` before it always answers; put `default` last"
+            ),
+        );
+    }
+}
+
+/// A literal `max_attempts` or cache `capacity` fits the type the runtime takes it as.
+pub(crate) fn literal_fits(layers: &[Layer], errors: &mut Errors) {
+    let int = |expr: &Expr| match crate::args::bare(expr) {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(int),
+            ..
+        }) => Some(int.clone()),
+        _ => None,
+    };
+    for layer in layers {
+        match layer {
+            Layer::Retry(args) => {
+                if let Some(max) = args.max_attempts.get().and_then(int)
+                    && max.base10_parse::<u32>().is_err()
+                {
+                    errors.at(
+                        max.span(),
+                        format_args!("`max_attempts` is a `u32`: at most {}", u32::MAX),
+                    );
+                }
+            }
+            Layer::Fallback(args) => {
+                for strategy in &args.strategies {
+                    if let Strategy::Cache {
+                        capacity: Some(capacity),
+                        ..
+                    } = strategy
+                        && let Some(capacity) = int(capacity)
+                        && capacity.base10_parse::<usize>().is_err()
+                    {
+                        errors.at(
+                            capacity.span(),
+                            format_args!("a cache `capacity` is a `usize`: at most {}", usize::MAX),
+                        );
+                    }
+                }
+            }
+            Layer::Collect(_) | Layer::Breaker(_) | Layer::Timeout(_) => {}
+        }
+    }
+}
+
 /// A breaker is per service, so the service is required.
 pub(crate) fn breaker_has_service(args: &BreakerArgs, span: Span, errors: &mut Errors) {
     if args.service.get().is_none() {
@@ -253,6 +310,7 @@ pub(crate) fn stack(function: &Function, layers: &[Layer], errors: &mut Errors) 
     cache_type(function, layers, errors);
     async_only(function, layers, errors);
     values_evaluated_once(function, layers, errors);
+    literal_fits(layers, errors);
 }
 
 /// The layers that copy, reborrow or key on each parameter write code per parameter, which a

@@ -12,7 +12,7 @@ pub mod names {
 /// The bounds literal values must respect, checked in `const` items.
 pub mod literals {
     pub use crate::literals::{
-        cache_capacity, grown_by_backoff, jitter_fraction, max_attempts, multiplier,
+        cache_capacity, cache_ttl, grown_by_backoff, jitter_fraction, max_attempts, multiplier,
     };
 }
 

@@ -413,7 +413,7 @@ pub use mcpstore_errors_macros::retry;
 /// address would be served its predecessor's entries. In a trait's default method, make
 /// [`CacheIdentity`] (or, for a `&self` method, `Clone + Eq + Hash`) a supertrait of the
 /// trait. Its `ttl` and `capacity` are constants: they may not use `self`, `Self`, the
-/// function's generic parameters or its arguments. Strategies after `default` never run. When `with` or `recover` is present,
+/// function's generic parameters or its arguments. A strategy written after `default` is refused: it would never run. When `with` or `recover` is present,
 /// by-value arguments are cloned for the original call so they can be passed on. Each fallback
 /// is reported as a `tracing` event.
 ///

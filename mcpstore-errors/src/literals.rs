@@ -6,6 +6,8 @@
 //! run time the same values are clamped by the setters (`RetryConfig::max_attempts`,
 //! `ResponseCache::new`, `Jitter::Proportional`); the rules live here, next to them.
 
+use std::time::Duration;
+
 use crate::RetryStrategy;
 
 /// A literal `max_attempts`: it counts calls, the first included, so it is at least 1.
@@ -29,6 +31,17 @@ pub const fn cache_capacity(value: usize) -> usize {
         panic!("a cache `capacity` must be at least 1");
     }
     value
+}
+
+/// A literal cache `ttl`: entries that are stale as soon as they are stored are never served.
+///
+/// # Panics
+/// On zero; meant for a `const` item, where that is a compile error.
+pub const fn cache_ttl(ttl: Duration) -> Duration {
+    if ttl.is_zero() {
+        panic!("a cache `ttl` must be longer than zero: entries would be stale as soon as stored");
+    }
+    ttl
 }
 
 /// A literal `jitter = 0.25`: a fraction of the delay.
@@ -84,6 +97,8 @@ mod tests {
         assert_eq!(max_attempts(1), 1);
         assert_eq!(max_attempts(u32::MAX), u32::MAX);
         assert_eq!(cache_capacity(1), 1);
+        assert_eq!(cache_ttl(Duration::from_nanos(1)), Duration::from_nanos(1));
+        assert!(std::panic::catch_unwind(|| cache_ttl(Duration::ZERO)).is_err());
         assert_eq!(jitter_fraction(0.0), 0.0);
         assert_eq!(jitter_fraction(1.0), 1.0);
         assert_eq!(multiplier(0.0), 0.0);

@@ -106,6 +106,7 @@ impl FallbackArgs {
                 }
                 _ => return Err(unknown_key(key, "fallback", FALLBACK_KEYS)),
             };
+            valid::runs_after_default(&args.strategies, key, errors);
             args.strategies.push(strategy);
             Ok(())
         });

@@ -58,7 +58,7 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
             Strategy::Cache { key, ttl, capacity } => {
                 let ttl = ttl.as_ref().map_or_else(
                     || quote!(::mcpstore_errors::__private::DEFAULT_CACHE_TTL),
-                    |ttl| ttl.to_tokens(),
+                    |ttl| literals::checked_ttl(ttl, key),
                 );
                 let capacity = capacity.as_ref().map_or_else(
                     || quote!(::mcpstore_errors::__private::DEFAULT_CACHE_CAPACITY),

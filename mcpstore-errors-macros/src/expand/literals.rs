@@ -8,6 +8,7 @@ use quote::{ToTokens, quote_spanned};
 use syn::{Expr, Ident, Lit};
 
 use crate::args::{JitterValue, Layer, Strategy};
+use crate::duration::DurationValue;
 
 #[derive(Clone, Copy)]
 pub(super) enum Bound {
@@ -49,6 +50,17 @@ fn number(expr: &Expr) -> Option<&Lit> {
             Some(lit)
         }
         _ => None,
+    }
+}
+
+/// Whether an integer literal is in `T`'s range (any other literal is left to the check).
+fn fits<T: std::str::FromStr>(literal: &Lit) -> bool
+where
+    T::Err: std::fmt::Display,
+{
+    match literal {
+        Lit::Int(int) => int.base10_parse::<T>().is_ok(),
+        _ => true,
     }
 }
 
@@ -103,6 +115,27 @@ fn multiplier_call(value: &Expr) -> Option<(TokenStream, TokenStream, proc_macro
     Some((quote_spanned!(span=> ::core::primitive::f64), call, span))
 }
 
+/// A cache's `ttl`, checked by the runtime (spanned on `cache`) when it is a literal.
+pub(super) fn checked_ttl(ttl: &DurationValue, cache: &Ident) -> TokenStream {
+    match ttl_call(ttl, cache) {
+        Some((ty, call, span)) => super::evaluated(ty, call, span),
+        None => ttl.to_tokens(),
+    }
+}
+
+fn ttl_call(
+    ttl: &DurationValue,
+    cache: &Ident,
+) -> Option<(TokenStream, TokenStream, proc_macro2::Span)> {
+    if !ttl.is_known() {
+        return None;
+    }
+    let span = cache.span();
+    let value = ttl.to_tokens();
+    let call = quote_spanned!(span=> ::mcpstore_errors::__private::literals::cache_ttl(#value));
+    Some((quote_spanned!(span=> ::core::time::Duration), call, span))
+}
+
 /// For a stack that is not expanded because of other errors: `const _` items that still check
 /// every literal, so that one build reports all the problems.
 pub(super) fn checks(layers: &[Layer]) -> TokenStream {
@@ -114,7 +147,12 @@ pub(super) fn checks(layers: &[Layer]) -> TokenStream {
                 if let Some((ty, call, span)) = args.backoff.get().and_then(multiplier_call) {
                     checks.extend(super::check_item(ty, call, span));
                 }
-                let attempts = args.max_attempts.get().and_then(number);
+                // One out of the type's range is reported as such (`valid::literal_fits`).
+                let attempts = args
+                    .max_attempts
+                    .get()
+                    .and_then(number)
+                    .filter(|lit| fits::<u32>(lit));
                 literals.extend(attempts.map(|lit| (Bound::MaxAttempts, lit.clone())));
                 if let Some(JitterValue::Proportional(fraction)) = args.jitter.get() {
                     literals.push((Bound::JitterFraction, Lit::Float(fraction.clone())));
@@ -122,14 +160,18 @@ pub(super) fn checks(layers: &[Layer]) -> TokenStream {
             }
             Layer::Fallback(args) => {
                 for strategy in &args.strategies {
-                    if let Strategy::Cache {
-                        capacity: Some(capacity),
-                        ..
-                    } = strategy
+                    let Strategy::Cache { key, ttl, capacity } = strategy else {
+                        continue;
+                    };
+                    if let Some((ty, call, span)) = ttl.as_ref().and_then(|ttl| ttl_call(ttl, key))
                     {
-                        let capacity = number(capacity);
-                        literals.extend(capacity.map(|lit| (Bound::CacheCapacity, lit.clone())));
+                        checks.extend(super::check_item(ty, call, span));
                     }
+                    let capacity = capacity
+                        .as_ref()
+                        .and_then(number)
+                        .filter(|lit| fits::<usize>(lit));
+                    literals.extend(capacity.map(|lit| (Bound::CacheCapacity, lit.clone())));
                 }
             }
             Layer::Collect(_) | Layer::Breaker(_) | Layer::Timeout(_) => {}
