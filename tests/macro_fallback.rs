@@ -250,8 +250,8 @@ fn chain_in_order(backend: &Backend, service: &str) -> Result<Vec<String>, McpSt
     backend.list_tools(service)
 }
 
-#[fallback(default = logged_default(), with = failing_alternative)]
-fn default_first(backend: &Backend, service: &str) -> Result<Vec<String>, McpStoreError> {
+#[fallback(recover = logged_recovery, with = failing_alternative)]
+fn recover_first(backend: &Backend, service: &str) -> Result<Vec<String>, McpStoreError> {
     ORDER_LOG.lock().unwrap().push("original");
     backend.list_tools(service)
 }
@@ -267,10 +267,10 @@ fn strategies_are_tried_in_the_order_written_until_one_succeeds() {
         ["original", "with", "recover"]
     );
 
-    assert_eq!(default_first(&backend, "fs").unwrap(), ["default"]);
+    assert_eq!(recover_first(&backend, "fs").unwrap(), ["recovered"]);
     assert_eq!(
         std::mem::take(&mut *ORDER_LOG.lock().unwrap()),
-        ["original", "default"]
+        ["original", "recover"]
     );
 }
 
