@@ -25,6 +25,23 @@ use crate::valid;
 /// import counts as used), then expanded to the function unchanged.
 const STACKED: &str = "__mcpstore_stacked";
 
+/// An item the expansion puts first in the body it generates, by which an attribute of this
+/// crate that the stack did not take (written by a path the outermost did not know) sees that
+/// it comes too late.
+const EXPANDED: &str = "__MCPSTORE_EXPANDED";
+
+/// Whether `body` is one this crate generated.
+fn already_expanded(body: &TokenStream) -> bool {
+    let Some(proc_macro2::TokenTree::Group(block)) = body.clone().into_iter().next() else {
+        return false;
+    };
+    block
+        .stream()
+        .into_iter()
+        .take(3)
+        .any(|tree| matches!(tree, proc_macro2::TokenTree::Ident(ident) if ident == EXPANDED))
+}
+
 /// The entry point of the three attributes.
 pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     if is_stacked_marker(&args) {
@@ -37,6 +54,19 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
             return quote!(#item #error);
         }
     };
+    if already_expanded(&raw.body) {
+        let error = syn::Error::new(
+            Span::call_site(),
+            format_args!(
+                "this #[{}] comes after an attribute of this crate that did not know it by \
+                 this path, and would wrap it from outside, reversing the order: write this \
+                 crate's attributes by one path, or give the outermost `crate = <this path>`",
+                kind.name()
+            ),
+        )
+        .to_compile_error();
+        return quote!(#item #error);
+    }
     let mut errors = Errors::default();
     // A receiver the body knows under another name is known by it in the attributes'
     // expressions too (`service = self.name` on a `&mut self` method).
@@ -288,10 +318,13 @@ fn generate(function: &Function, layers: &[Layer]) -> TokenStream {
         quote_spanned!(syn::spanned::Spanned::span(&function.ret)=>
             ::mcpstore_errors::__private::returns_result::<#ret>();)
     });
+    let marker = Ident::new(EXPANDED, Span::call_site());
+    let marker = quote!(const #marker: () = (););
     let body = match function.shape {
-        Shape::Sync | Shape::Async => quote!({ #alias_check #keep_self #calls }),
+        Shape::Sync | Shape::Async => quote!({ #marker #alias_check #keep_self #calls }),
         Shape::AsyncTrait => quote! {
             {
+                #marker
                 #alias_check
                 ::std::boxed::Box::pin(async move { #keep_self #calls })
             }
