@@ -324,3 +324,43 @@ fn a_name_the_value_binds_itself_is_not_taken_for_the_argument() {
         );
     }
 }
+
+// An argument an outer layer reads only through a format string's inline argument.
+fn key_from_backup(key: String) -> Result<u32, McpStoreError> {
+    Err(McpStoreError::connection(format!("backup has no {key}")))
+}
+
+#[collect_errors(collector = &COLLECTED, context = {"key": format!("{key}!")})]
+#[fallback(with = key_from_backup)]
+fn inline_after_with(key: String) -> Result<u32, McpStoreError> {
+    Err(McpStoreError::connection(key))
+}
+
+#[collect_errors(collector = &COLLECTED, context = {"key": format!("{key:>4}")})]
+#[retry(max_attempts = 2, delay = 0, jitter = false)]
+fn inline_after_retries(key: String) -> Result<u32, McpStoreError> {
+    Err(McpStoreError::connection(key))
+}
+
+#[test]
+fn an_argument_read_through_an_inline_format_argument_is_kept_for_the_attribute() {
+    assert_eq!(
+        inline_after_with("tools".into()).unwrap_err().message(),
+        "tools"
+    );
+    assert_eq!(
+        inline_after_retries("fs-inline".into())
+            .unwrap_err()
+            .message(),
+        "fs-inline"
+    );
+    let records = COLLECTED.records();
+    let context_of = |message: &str| {
+        records
+            .iter()
+            .find(|r| r.message() == message)
+            .map(|r| r.context()["key"].clone())
+    };
+    assert_eq!(context_of("tools"), Some(json!("tools!")));
+    assert_eq!(context_of("fs-inline"), Some(json!("fs-inline")));
+}
