@@ -647,8 +647,22 @@ async fn async_through_an_alias() -> Outcome<&'static str> {
     Ok("up")
 }
 
+// An alias whose value type is an `impl Trait`.
+#[collect_errors(collector = &ALIAS_COLLECTOR)]
+fn alias_of_an_impl() -> Outcome<impl std::fmt::Display> {
+    Ok(7)
+}
+
+#[retry(max_attempts = 2, delay = 0)]
+async fn async_alias_of_an_impl() -> Outcome<impl std::fmt::Display> {
+    tokio::task::yield_now().await;
+    Ok("seven")
+}
+
 #[tokio::test]
 async fn a_result_alias_is_a_result() {
+    assert_eq!(alias_of_an_impl().unwrap().to_string(), "7");
+    assert_eq!(async_alias_of_an_impl().await.unwrap().to_string(), "seven");
     assert_eq!(through_a_generic_alias(3).unwrap(), 3);
     assert_eq!(ALIAS_CALLS.load(Ordering::SeqCst), 3);
     assert_eq!(through_a_plain_alias(), Ok(8080));

@@ -340,8 +340,11 @@ fn generate(function: &Function, layers: &[Layer]) -> TokenStream {
     let keep_self = quote!(#keep_self #(#hoisted)*);
     // An alias is taken on trust by the macro; this says at the return type when it is not a
     // `Result`, before the expansion's own mismatches.
-    let alias_check = (!function.ret_is_spelled_result()).then(|| {
-        let ret = function.ret_for_inference();
+    // Not with an `impl Trait` in it, whose `_` the check could not infer.
+    let ret = function.ret_for_inference();
+    let names_impl =
+        ret.to_token_stream().to_string() != function.ret.to_token_stream().to_string();
+    let alias_check = (!function.ret_is_spelled_result() && !names_impl).then(|| {
         quote_spanned!(syn::spanned::Spanned::span(&function.ret)=>
             ::mcpstore_errors::__private::returns_result::<#ret>();)
     });
