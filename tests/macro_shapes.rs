@@ -734,3 +734,45 @@ async fn no_clone_self_shares_the_receiver_between_attempts() {
     assert_eq!(Box::new(counter()).boxed(3).unwrap(), 3);
     assert_eq!(counter().owned(2).await.unwrap(), 2);
 }
+
+// Borrows a retried method may return: of a shared receiver, 'static, or of another argument.
+struct Names {
+    attempts: std::cell::Cell<u32>,
+    first: String,
+}
+
+impl Names {
+    #[retry(max_attempts = 3, delay = 0)]
+    fn peek(&self) -> Result<&str, McpStoreError> {
+        self.attempts.set(self.attempts.get() + 1);
+        outcome(self.attempts.get(), 2)?;
+        Ok(&self.first)
+    }
+
+    #[retry(max_attempts = 3, delay = 0)]
+    fn label(&mut self) -> Result<&'static str, McpStoreError> {
+        self.attempts.set(self.attempts.get() + 1);
+        outcome(self.attempts.get(), 4)?;
+        Ok("names")
+    }
+
+    #[retry(max_attempts = 3, delay = 0)]
+    fn first_of<'a>(&mut self, names: &'a [String]) -> Result<&'a str, McpStoreError> {
+        self.attempts.set(self.attempts.get() + 1);
+        outcome(self.attempts.get(), 6)?;
+        Ok(names.first().map_or("", String::as_str))
+    }
+}
+
+#[test]
+fn a_retried_method_returns_borrows_not_of_a_mut_argument() {
+    let mut names = Names {
+        attempts: std::cell::Cell::new(0),
+        first: "fs".to_owned(),
+    };
+    assert_eq!(names.peek().unwrap(), "fs");
+    assert_eq!(names.label().unwrap(), "names");
+    let list = ["git".to_owned()];
+    assert_eq!(names.first_of(&list).unwrap(), "git");
+    assert_eq!(names.attempts.get(), 6);
+}

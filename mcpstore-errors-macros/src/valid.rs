@@ -311,6 +311,134 @@ pub(crate) fn stack(function: &Function, layers: &[Layer], errors: &mut Errors) 
     async_only(function, layers, errors);
     values_evaluated_once(function, layers, errors);
     literal_fits(layers, errors);
+    no_mut_borrow_returned(function, layers, errors);
+}
+
+/// A retried function cannot return a borrow of a `&mut` argument: each attempt reborrows it,
+/// and a borrow one attempt returned would have to outlive the next attempt's. The borrow
+/// checker says so about the expansion's bindings; this says it about the signature.
+fn no_mut_borrow_returned(function: &Function, layers: &[Layer], errors: &mut Errors) {
+    if !layers.iter().any(|layer| matches!(layer, Layer::Retry(_))) {
+        return;
+    }
+    let syn::ReturnType::Type(_, output) = &function.sig.output else {
+        return;
+    };
+    let output_lifetimes = Lifetimes::of(output);
+    if output_lifetimes.0.is_empty() {
+        return;
+    }
+    // Each input's lifetime positions, and whether the input is a `&mut` (or `Pin<&mut _>`).
+    let inputs: Vec<(Lifetimes, Option<Option<String>>, bool)> = function
+        .sig
+        .inputs
+        .iter()
+        .map(|input| {
+            let (ty, is_receiver): (syn::Type, bool) = match input {
+                syn::FnArg::Receiver(receiver) => (receiver_type(receiver), true),
+                syn::FnArg::Typed(typed) => ((*typed.ty).clone(), false),
+            };
+            (Lifetimes::of(&ty), mut_borrow_lifetime(&ty), is_receiver)
+        })
+        .collect();
+    // Where an elided output lifetime comes from: a reference receiver, else the one input
+    // lifetime there is.
+    let receiver = inputs
+        .iter()
+        .find(|(lifetimes, _, is_receiver)| *is_receiver && !lifetimes.0.is_empty());
+    let positions: usize = inputs.iter().map(|(lifetimes, ..)| lifetimes.0.len()).sum();
+    let elided_source = match receiver {
+        Some(receiver) => Some(receiver),
+        None if positions == 1 => inputs
+            .iter()
+            .find(|(lifetimes, ..)| !lifetimes.0.is_empty()),
+        None => None,
+    };
+    let borrows_mut = output_lifetimes.0.iter().any(|lifetime| match lifetime {
+        None => elided_source.is_some_and(|(_, mutable, _)| mutable.is_some()),
+        Some(name) => inputs
+            .iter()
+            .any(|(_, mutable, _)| mutable.as_ref().is_some_and(|l| l.as_deref() == Some(name))),
+    });
+    if borrows_mut {
+        errors.at(
+            syn::spanned::Spanned::span(&**output),
+            "a retried function cannot return a borrow of a `&mut` argument: each attempt \
+             reborrows it, and a borrow one attempt returned would outlive it; return an owned \
+             value, or retry a helper and borrow after it",
+        );
+    }
+}
+
+/// The type a receiver stands for: `&'a mut Self` for `&'a mut self`.
+fn receiver_type(receiver: &syn::Receiver) -> syn::Type {
+    match &receiver.kind {
+        syn::ReceiverKind::Reference(_, lifetime, mutability) => {
+            syn::parse_quote!(& #lifetime #mutability Self)
+        }
+        syn::ReceiverKind::Typed(_, ty) => (**ty).clone(),
+        _ => syn::parse_quote!(Self),
+    }
+}
+
+/// The lifetimes a type names: `None` for an elided one (`&T`, `'_`).
+#[derive(Default)]
+struct Lifetimes(Vec<Option<String>>);
+
+impl Lifetimes {
+    fn of(ty: &syn::Type) -> Lifetimes {
+        let mut lifetimes = Lifetimes::default();
+        // The crate's `syn` visits mutably only; a copy is visited.
+        syn::visit_mut::VisitMut::visit_type_mut(&mut lifetimes, &mut ty.clone());
+        lifetimes
+    }
+}
+
+impl syn::visit_mut::VisitMut for Lifetimes {
+    fn visit_type_reference_mut(&mut self, reference: &mut syn::TypeReference) {
+        if reference.lifetime.is_none() {
+            self.0.push(None);
+        }
+        syn::visit_mut::visit_type_reference_mut(self, reference);
+    }
+
+    fn visit_lifetime_mut(&mut self, lifetime: &mut syn::Lifetime) {
+        match lifetime.ident.to_string().as_str() {
+            "_" => self.0.push(None),
+            "static" => {}
+            name => self.0.push(Some(name.to_owned())),
+        }
+    }
+}
+
+/// For `&mut T`, `&'a mut T` and `Pin<&mut T>`: `Some` of the borrow's lifetime (`None` when
+/// elided).
+fn mut_borrow_lifetime(ty: &syn::Type) -> Option<Option<String>> {
+    match ty {
+        syn::Type::Reference(reference) if reference.mutability.is_some() => Some(
+            reference
+                .lifetime
+                .as_ref()
+                .map(|lifetime| lifetime.ident.to_string())
+                .filter(|name| name != "_"),
+        ),
+        syn::Type::Path(path) => {
+            let last = path.path.segments.last()?;
+            if last.ident != "Pin" {
+                return None;
+            }
+            let syn::PathArguments::AngleBracketed(arguments) = &last.arguments else {
+                return None;
+            };
+            arguments.args.iter().find_map(|argument| match argument {
+                syn::GenericArgument::Type(inner) => mut_borrow_lifetime(inner),
+                _ => None,
+            })
+        }
+        syn::Type::Group(group) => mut_borrow_lifetime(&group.elem),
+        syn::Type::Paren(paren) => mut_borrow_lifetime(&paren.elem),
+        _ => None,
+    }
 }
 
 /// The layers that copy, reborrow or key on each parameter write code per parameter, which a

@@ -92,7 +92,9 @@
 //! (`&self`, `&mut self`, `self: Pin<&mut Self>`, `self: Arc<Self>`), generic, in a trait impl,
 //! `async`, or made by `macro_rules!`; not a `const fn`. A `&mut` or `Pin<&mut>` parameter is
 //! reborrowed for each attempt, so the body may move it (into a `move` closure or an
-//! `async move` block).
+//! `async move` block); for the same reason a retried function cannot return a borrow of it
+//! (`fn conn(&mut self) -> Result<&mut Conn, E>` is refused at the return type): retry a
+//! helper that returns an owned value, then borrow.
 //!
 //! ## A renamed or re-exported crate
 //!
