@@ -288,7 +288,10 @@ pub use timeout::{Elapsed, race_timeout};
 /// ```
 ///
 /// `when` and `on_retry` expressions are evaluated after a failed attempt, before it is known
-/// whether a retry follows: write a closure or a function's path, not a call that does work.
+/// whether a retry follows (once per call in a sync function, after each failed attempt in an
+/// `async` one): write a closure or a function's path, not a call that does work. In the
+/// body, a receiver taken by value or through a pointer is bound under another name, which a
+/// stringifying macro (`assert!(self.ready)`) shows as `__mcpstore_self`.
 /// `on` and `when = retryable` need `E: Classify`. Whatever the filter, an error type that
 /// implements `Classify` has its `retry_after` honoured, never beyond `max_delay`; `on` and
 /// `when` together retry an error only when both accept it. The error is
