@@ -609,3 +609,46 @@ fn a_positional_duration_may_be_followed_by_keys() {
     assert_eq!(error.kind(), ErrorKind::ServiceTimeout);
     assert!(error.message().contains("250ms"), "{error}");
 }
+
+/// An error with both `Classify` (no `timed_out` of its own) and `From<McpStoreError>`.
+#[derive(Debug)]
+enum ApiError {
+    Store(McpStoreError),
+}
+
+impl From<McpStoreError> for ApiError {
+    fn from(error: McpStoreError) -> Self {
+        ApiError::Store(error)
+    }
+}
+
+impl mcpstore_errors::Classify for ApiError {
+    fn error_kind(&self) -> Option<ErrorKind> {
+        match self {
+            ApiError::Store(error) => Some(error.kind()),
+        }
+    }
+}
+
+#[retry(config = policy_with_attempt_timeout(&Arc::new(VirtualSleeper::new())).max_attempts(1))]
+async fn hangs_with_a_converting_error() -> Result<u32, ApiError> {
+    hang().await;
+    Ok(1)
+}
+
+#[retry(config = policy_with_attempt_timeout(&Arc::new(VirtualSleeper::new())).max_attempts(1))]
+async fn hangs_with_a_boxed_error() -> Result<u32, Box<dyn std::error::Error + Send + Sync>> {
+    hang().await;
+    Ok(1)
+}
+
+#[test]
+fn under_the_attribute_an_error_made_from_a_store_error_is_cut_off_first() {
+    let ApiError::Store(error) = run_to_end(hangs_with_a_converting_error()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ServiceTimeout);
+    let boxed = run_to_end(hangs_with_a_boxed_error()).unwrap_err();
+    let error = boxed
+        .downcast_ref::<McpStoreError>()
+        .expect("a store error");
+    assert_eq!(error.kind(), ErrorKind::ServiceTimeout);
+}

@@ -480,7 +480,7 @@ pub async fn attempt_within<T, E, F: std::future::Future<Output = Result<T, E>>>
 }
 
 /// The error type `E` of an attempt, for the `TimesOut*` traits to pick, by autoref, how it
-/// expresses a lapsed attempt timeout: `(&&timeout_of(&attempt)).timed_out()`.
+/// expresses a lapsed attempt timeout: `(&&&timeout_of(&attempt)).timed_out()`.
 pub struct TimeoutOf<E>(std::marker::PhantomData<fn() -> E>);
 
 impl<E> std::fmt::Debug for TimeoutOf<E> {
