@@ -776,3 +776,42 @@ fn a_retried_method_returns_borrows_not_of_a_mut_argument() {
     assert_eq!(names.first_of(&list).unwrap(), "git");
     assert_eq!(names.attempts.get(), 6);
 }
+
+// Owned values whose types hold references of their own (higher-ranked), and a borrow of a
+// lifetime a shared argument carries too: none borrows the `&mut` argument.
+struct Handlers {
+    attempts: u32,
+}
+
+impl Handlers {
+    #[retry(max_attempts = 3, delay = 0)]
+    fn handler(&mut self) -> Result<Box<dyn Fn(&str) -> usize>, McpStoreError> {
+        self.attempts += 1;
+        outcome(self.attempts, 2)?;
+        Ok(Box::new(str::len))
+    }
+
+    #[retry(max_attempts = 3, delay = 0)]
+    fn parser(&mut self) -> Result<fn(&str) -> &str, McpStoreError> {
+        self.attempts += 1;
+        outcome(self.attempts, 4)?;
+        Ok(str::trim)
+    }
+}
+
+#[retry(max_attempts = 3, delay = 0)]
+fn pushed_then_shared<'a>(log: &'a mut Vec<u8>, name: &'a str) -> Result<&'a str, McpStoreError> {
+    log.push(1);
+    outcome(log.len() as u32, 2)?;
+    Ok(name)
+}
+
+#[test]
+fn values_that_hold_their_own_references_are_not_borrows_of_a_mut_argument() {
+    let mut handlers = Handlers { attempts: 0 };
+    assert_eq!(handlers.handler().unwrap()("four"), 4);
+    assert_eq!(handlers.parser().unwrap()(" x "), "x");
+    let mut log = Vec::new();
+    assert_eq!(pushed_then_shared(&mut log, "fs").unwrap(), "fs");
+    assert_eq!(log, [1, 1]);
+}

@@ -356,9 +356,17 @@ fn no_mut_borrow_returned(function: &Function, layers: &[Layer], errors: &mut Er
     };
     let borrows_mut = output_lifetimes.0.iter().any(|lifetime| match lifetime {
         None => elided_source.is_some_and(|(_, mutable, _)| mutable.is_some()),
-        Some(name) => inputs
-            .iter()
-            .any(|(_, mutable, _)| mutable.as_ref().is_some_and(|l| l.as_deref() == Some(name))),
+        // Named: only when no other input carries it, which the value may borrow instead.
+        Some(name) => {
+            let carriers: Vec<_> = inputs
+                .iter()
+                .filter(|(lifetimes, ..)| lifetimes.0.iter().any(|l| l.as_deref() == Some(name)))
+                .collect();
+            !carriers.is_empty()
+                && carriers.iter().all(|(_, mutable, _)| {
+                    mutable.as_ref().is_some_and(|l| l.as_deref() == Some(name))
+                })
+        }
     });
     if borrows_mut {
         errors.at(
@@ -400,6 +408,16 @@ impl syn::visit_mut::VisitMut for Lifetimes {
             self.0.push(None);
         }
         syn::visit_mut::visit_type_reference_mut(self, reference);
+    }
+
+    // A function pointer's or `Fn(..)`'s references are its own (higher-ranked): they borrow
+    // nothing of the function's inputs.
+    fn visit_type_fn_ptr_mut(&mut self, _: &mut syn::TypeFnPtr) {}
+
+    fn visit_parenthesized_generic_arguments_mut(
+        &mut self,
+        _: &mut syn::ParenthesizedGenericArguments,
+    ) {
     }
 
     fn visit_lifetime_mut(&mut self, lifetime: &mut syn::Lifetime) {
