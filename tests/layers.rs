@@ -652,3 +652,34 @@ fn under_the_attribute_an_error_made_from_a_store_error_is_cut_off_first() {
         .expect("a store error");
     assert_eq!(error.kind(), ErrorKind::ServiceTimeout);
 }
+
+// A positional duration through a `macro_rules!` fragment, alone or before keys.
+macro_rules! timed {
+    ($name:ident, $after:literal) => {
+        #[timeout($after)]
+        async fn $name() -> Result<u8, McpStoreError> {
+            Ok(7)
+        }
+    };
+    ($name:ident, $after:expr, $sleeper:expr) => {
+        #[timeout($after, sleeper = $sleeper)]
+        async fn $name() -> Result<u8, McpStoreError> {
+            hang().await;
+            Ok(7)
+        }
+    };
+}
+
+timed!(timed_by_a_literal_fragment, "2s");
+timed!(
+    timed_by_an_expr_fragment,
+    "250ms",
+    Arc::new(VirtualSleeper::new())
+);
+
+#[test]
+fn a_positional_duration_may_come_through_a_macro_fragment() {
+    assert_eq!(block_on(timed_by_a_literal_fragment()).unwrap(), 7);
+    let error = block_on(timed_by_an_expr_fragment()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ServiceTimeout);
+}

@@ -25,7 +25,15 @@ impl TimeoutArgs {
     pub(crate) fn parse(tokens: TokenStream, span: Span, errors: &mut Errors) -> TimeoutArgs {
         let mut args = TimeoutArgs::default();
         // `"2s"` alone or first: `#[timeout("2s", sleeper = ..)]`.
-        let trees: Vec<proc_macro2::TokenTree> = tokens.clone().into_iter().collect();
+        let mut trees: Vec<proc_macro2::TokenTree> = tokens.clone().into_iter().collect();
+        // A `macro_rules!` fragment (`$d:literal`, `$d:expr`) arrives in an invisible group.
+        if let Some(proc_macro2::TokenTree::Group(group)) = trees.first()
+            && group.delimiter() == proc_macro2::Delimiter::None
+            && let [literal @ proc_macro2::TokenTree::Literal(_)] =
+                group.stream().into_iter().collect::<Vec<_>>().as_slice()
+        {
+            trees[0] = literal.clone();
+        }
         let comma = |tree: &proc_macro2::TokenTree| matches!(tree, proc_macro2::TokenTree::Punct(p) if p.as_char() == ',');
         let mut tokens = tokens;
         if let Some(proc_macro2::TokenTree::Literal(literal)) = trees.first()
