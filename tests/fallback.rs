@@ -716,7 +716,8 @@ fn poll_once<F: std::future::Future>(future: F) -> std::task::Poll<F::Output> {
 
 type ToolsChain = FallbackChain<str, Vec<String>, McpStoreError>;
 
-/// Builds an unnamed chain on the caller's behalf: every chain it makes is built on one line.
+/// Builds an unnamed chain on the caller's behalf: every chain it makes gets its cache on one
+/// line.
 fn unnamed_chain_from_one_place(
     cache: &ResponseCache<(ChainKey, String), Vec<String>>,
 ) -> ToolsChain {
@@ -736,7 +737,8 @@ fn unnamed_chains_sharing_a_cache_never_serve_each_others_entries() {
     assert_eq!(prompts.execute("fs", down).unwrap_err().message(), "down");
     assert_eq!(tools.execute("fs", down).unwrap(), ["read_file"]);
 
-    // Chains built by the same line (a chain rebuilt per call) share their entries.
+    // Chains given their cache by the same line (a chain rebuilt per call) share their
+    // entries.
     let first = unnamed_chain_from_one_place(&cache);
     first
         .execute("web", |_| Ok(vec!["fetch".to_owned()]))
@@ -757,4 +759,32 @@ fn unnamed_chains_sharing_a_cache_never_serve_each_others_entries() {
         .cache(cache.clone());
     assert_eq!(same_name.execute("git", down).unwrap(), ["log"]);
     assert_eq!(tools.execute("git", down).unwrap_err().message(), "down");
+}
+
+#[derive(Default)]
+struct UnnamedChains {
+    tools: ToolsChain,
+    prompts: ToolsChain,
+}
+
+#[test]
+fn unnamed_chains_made_by_a_derive_or_by_std_stay_apart_once_given_a_cache() {
+    let (cache, _) = manual_cache(TEN_MINUTES, 16);
+    let down = |_: &str| Err(McpStoreError::connection("down"));
+    let chains = UnnamedChains::default();
+    let tools = chains.tools.cache(cache.clone());
+    let prompts = chains.prompts.cache(cache.clone());
+    tools
+        .execute("fs", |_| Ok(vec!["read_file".to_owned()]))
+        .unwrap();
+    assert_eq!(prompts.execute("fs", down).unwrap_err().message(), "down");
+
+    let made_by_std = || -> ToolsChain { None.unwrap_or_default() };
+    let first = made_by_std().cache(cache.clone());
+    let second = made_by_std().cache(cache.clone());
+    first
+        .execute("git", |_| Ok(vec!["log".to_owned()]))
+        .unwrap();
+    assert_eq!(second.execute("git", down).unwrap_err().message(), "down");
+    assert_eq!(first.execute("git", down).unwrap(), ["log"]);
 }

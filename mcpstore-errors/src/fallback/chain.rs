@@ -91,15 +91,15 @@ enum Attempt<T> {
 
 /// Whose entries are whose in a [`ResponseCache`] that several [`FallbackChain`]s share: a
 /// chain's operation name ([`FallbackChain::operation`]), or, for a chain left unnamed, where
-/// in the source it was built. Chains of one name, or built by the same line, share entries;
-/// any other two never serve each other's.
+/// in the source its cache was given ([`FallbackChain::cache`]). Chains of one name, or given
+/// their cache by the same line, share entries; any other two never serve each other's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ChainKey(ChainName);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum ChainName {
     Operation(&'static str),
-    BuiltAt(&'static Location<'static>),
+    CacheGivenAt(&'static Location<'static>),
 }
 
 /// The cache as the chain uses it; erases the bounds on `A` and `T`, which only
@@ -129,12 +129,12 @@ where
 }
 
 impl<A: ?Sized, T, E> Default for FallbackChain<A, T, E> {
-    /// As [`FallbackChain::new`]: unnamed, keyed in a shared cache by where it is built.
-    #[track_caller]
+    /// As [`FallbackChain::new`].
     fn default() -> Self {
         FallbackChain {
             operation: "FallbackChain::execute",
-            key: ChainKey(ChainName::BuiltAt(Location::caller())),
+            // Until it is named, or given a cache (whose call says where).
+            key: ChainKey(ChainName::CacheGivenAt(Location::caller())),
             cache: None,
             steps: Vec::new(),
         }
@@ -149,15 +149,14 @@ impl<A: ?Sized, T, E> FallbackChain<A, T, E> {
     /// let chain: FallbackChain<str, u32, String> = FallbackChain::new();
     /// assert_eq!(chain.execute("x", |_| Err("down".to_string())), Err("down".to_string()));
     /// ```
-    #[track_caller]
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Names the operation in `tracing` events and in cache keys ([`ChainKey`]): chains
     /// sharing one [`ResponseCache`] keep their entries apart by name. An unnamed chain is
-    /// kept apart by where it was built, so a chain built by one helper for several
-    /// operations must be named.
+    /// kept apart by where its cache was given, so chains that one helper gives a cache for
+    /// several operations must be named.
     ///
     /// ```
     /// use std::time::Duration;
@@ -194,12 +193,16 @@ impl<A: ?Sized, T, E> FallbackChain<A, T, E> {
     /// clock.advance(Duration::from_secs(60));
     /// assert_eq!(chain.execute(&("fs", 1), |_| Err("down".to_string())), Err("down".to_string()));
     /// ```
+    #[track_caller]
     pub fn cache(mut self, cache: ResponseCache<(ChainKey, A::Owned), T>) -> Self
     where
         A: ToOwned + Hash + Eq,
         A::Owned: Hash + Eq + Send + 'static,
         T: Clone + Send + 'static,
     {
+        if let ChainName::CacheGivenAt(_) = self.key.0 {
+            self.key = ChainKey(ChainName::CacheGivenAt(Location::caller()));
+        }
         if self.cache.is_none() {
             self.steps.push(Step::Cache);
         }
