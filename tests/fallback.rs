@@ -779,9 +779,10 @@ fn unnamed_chains_made_by_a_derive_or_by_std_stay_apart_once_given_a_cache() {
         .unwrap();
     assert_eq!(prompts.execute("fs", down).unwrap_err().message(), "down");
 
-    let made_by_std = || -> ToolsChain { None.unwrap_or_default() };
-    let first = made_by_std().cache(cache.clone());
-    let second = made_by_std().cache(cache.clone());
+    // `mem::take` makes the replacement with `Default::default()`, called inside core.
+    let mut slot: ToolsChain = FallbackChain::new();
+    let first = std::mem::take(&mut slot).cache(cache.clone());
+    let second = std::mem::take(&mut slot).cache(cache.clone());
     first
         .execute("git", |_| Ok(vec!["log".to_owned()]))
         .unwrap();

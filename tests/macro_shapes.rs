@@ -783,6 +783,8 @@ struct Handlers {
     attempts: u32,
 }
 
+// The signature must name the `Fn(..)` type itself, not an alias the check cannot see through.
+#[allow(clippy::type_complexity)]
 impl Handlers {
     #[retry(max_attempts = 3, delay = 0)]
     fn handler(&mut self) -> Result<Box<dyn Fn(&str) -> usize>, McpStoreError> {
