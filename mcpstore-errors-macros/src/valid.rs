@@ -328,43 +328,32 @@ fn no_mut_borrow_returned(function: &Function, layers: &[Layer], errors: &mut Er
     if output_lifetimes.0.is_empty() {
         return;
     }
-    // Each input's lifetime positions, and whether the input is a `&mut` (or `Pin<&mut _>`).
-    let inputs: Vec<(Lifetimes, Option<Option<String>>, bool)> = function
-        .sig
-        .inputs
-        .iter()
-        .map(|input| {
-            let (ty, is_receiver): (syn::Type, bool) = match input {
-                syn::FnArg::Receiver(receiver) => (receiver_type(receiver), true),
-                syn::FnArg::Typed(typed) => ((*typed.ty).clone(), false),
-            };
-            (Lifetimes::of(&ty), mut_borrow_lifetime(&ty), is_receiver)
-        })
-        .collect();
+    let inputs: Vec<Input> = function.sig.inputs.iter().map(Input::of).collect();
     // Where an elided output lifetime comes from: a reference receiver, else the one input
     // lifetime there is.
-    let receiver = inputs
+    let positions: usize = inputs.iter().map(|input| input.lifetimes.0.len()).sum();
+    let elided_source = inputs
         .iter()
-        .find(|(lifetimes, _, is_receiver)| *is_receiver && !lifetimes.0.is_empty());
-    let positions: usize = inputs.iter().map(|(lifetimes, ..)| lifetimes.0.len()).sum();
-    let elided_source = match receiver {
-        Some(receiver) => Some(receiver),
-        None if positions == 1 => inputs
-            .iter()
-            .find(|(lifetimes, ..)| !lifetimes.0.is_empty()),
-        None => None,
-    };
+        .find(|input| input.is_receiver && !input.lifetimes.0.is_empty())
+        .or_else(|| {
+            (positions == 1)
+                .then(|| inputs.iter().find(|input| !input.lifetimes.0.is_empty()))
+                .flatten()
+        });
     let borrows_mut = output_lifetimes.0.iter().any(|lifetime| match lifetime {
-        None => elided_source.is_some_and(|(_, mutable, _)| mutable.is_some()),
+        None => elided_source.is_some_and(|input| input.mut_borrow.is_some()),
         // Named: only when no other input carries it, which the value may borrow instead.
         Some(name) => {
-            let carriers: Vec<_> = inputs
+            let mut carriers = inputs
                 .iter()
-                .filter(|(lifetimes, ..)| lifetimes.0.iter().any(|l| l.as_deref() == Some(name)))
-                .collect();
-            !carriers.is_empty()
-                && carriers.iter().all(|(_, mutable, _)| {
-                    mutable.as_ref().is_some_and(|l| l.as_deref() == Some(name))
+                .filter(|input| input.lifetimes.0.iter().any(|l| l.as_deref() == Some(name)))
+                .peekable();
+            carriers.peek().is_some()
+                && carriers.all(|input| {
+                    input
+                        .mut_borrow
+                        .as_ref()
+                        .is_some_and(|l| l.as_deref() == Some(name))
                 })
         }
     });
@@ -375,6 +364,29 @@ fn no_mut_borrow_returned(function: &Function, layers: &[Layer], errors: &mut Er
              reborrows it, and a borrow one attempt returned would outlive it; return an owned \
              value, or retry a helper and borrow after it",
         );
+    }
+}
+
+/// What the check reads of one input.
+struct Input {
+    /// Its lifetime positions.
+    lifetimes: Lifetimes,
+    /// For a `&mut` (or `Pin<&mut _>`): `Some` of the borrow's lifetime, `None` when elided.
+    mut_borrow: Option<Option<String>>,
+    is_receiver: bool,
+}
+
+impl Input {
+    fn of(input: &syn::FnArg) -> Input {
+        let (ty, is_receiver) = match input {
+            syn::FnArg::Receiver(receiver) => (receiver_type(receiver), true),
+            syn::FnArg::Typed(typed) => ((*typed.ty).clone(), false),
+        };
+        Input {
+            lifetimes: Lifetimes::of(&ty),
+            mut_borrow: mut_borrow_lifetime(&ty),
+            is_receiver,
+        }
     }
 }
 
