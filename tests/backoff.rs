@@ -178,6 +178,39 @@ fn validate_rejects_a_negative_nan_or_infinite_multiplier() {
 }
 
 #[test]
+fn validate_rejects_a_multiplier_the_strategy_would_ignore() {
+    for strategy in [
+        RetryStrategy::Fixed,
+        RetryStrategy::Linear,
+        RetryStrategy::Fibonacci,
+    ] {
+        // Either order of the two builder calls: the factor is ignored all the same.
+        for config in [
+            RetryConfig::new().strategy(strategy).multiplier(3.0),
+            RetryConfig::new().multiplier(3.0).strategy(strategy),
+        ] {
+            let err = config.validate().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Configuration, "{strategy:?}");
+            assert!(err.message().contains("multiplier"), "{}", err.message());
+            assert!(
+                err.message().contains(&format!("{strategy:?}")),
+                "{}",
+                err.message()
+            );
+        }
+        // Without a multiplier of its own, the strategy is fine.
+        assert!(RetryConfig::new().strategy(strategy).validate().is_ok());
+    }
+    assert!(
+        RetryConfig::new()
+            .strategy(RetryStrategy::Exponential)
+            .multiplier(3.0)
+            .validate()
+            .is_ok()
+    );
+}
+
+#[test]
 fn validate_rejects_a_jitter_fraction_outside_zero_to_one() {
     for fraction in [-0.1, 1.5, f64::NAN] {
         let err = RetryConfig::new()

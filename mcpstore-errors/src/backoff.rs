@@ -92,6 +92,8 @@ pub struct RetryConfig {
     base_delay: Duration,
     max_delay: Duration,
     multiplier: f64,
+    // Set by `multiplier()`, so `validate` can tell a factor the strategy ignores.
+    multiplier_given: bool,
     jitter: Jitter,
     sleeper: Option<Arc<dyn Sleeper>>,
     random: Option<Arc<dyn RandomSource>>,
@@ -134,6 +136,7 @@ impl RetryConfig {
             base_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(60),
             multiplier: 2.0,
+            multiplier_given: false,
             jitter: Jitter::Proportional(0.1),
             sleeper: None,
             random: None,
@@ -221,8 +224,10 @@ impl RetryConfig {
     }
 
     /// The growth factor of [`RetryStrategy::Exponential`]. A negative or NaN value counts as 1.
+    /// The other strategies ignore it, and [`validate`](Self::validate) says so.
     pub const fn multiplier(mut self, multiplier: f64) -> Self {
         self.multiplier = multiplier;
+        self.multiplier_given = true;
         self
     }
 
@@ -277,7 +282,8 @@ impl RetryConfig {
     }
 
     /// Checks for values that the builder accepts but that are surely mistakes: a multiplier
-    /// that is negative, NaN or infinite, and a jitter fraction outside `[0, 1]`.
+    /// that is negative, NaN or infinite, a multiplier given to a strategy other than
+    /// exponential (which would ignore it), and a jitter fraction outside `[0, 1]`.
     ///
     /// ```
     /// use mcpstore_errors::{ErrorKind, RetryConfig};
@@ -293,6 +299,14 @@ impl RetryConfig {
                 self.multiplier
             ))
             .with_detail("multiplier", self.multiplier.to_string()));
+        }
+        if self.multiplier_given && !matches!(self.strategy, RetryStrategy::Exponential) {
+            return Err(McpStoreError::configuration(format!(
+                "a multiplier only shapes the exponential strategy; {:?} ignores {}",
+                self.strategy, self.multiplier
+            ))
+            .with_detail("multiplier", self.multiplier.to_string())
+            .with_detail("strategy", format!("{:?}", self.strategy)));
         }
         if let Jitter::Proportional(fraction) = self.jitter {
             if !(0.0..=1.0).contains(&fraction) {
