@@ -185,6 +185,55 @@ fn an_io_error_cut_off_by_its_attempt_timeout_is_timed_out() {
     );
 }
 
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The `ServiceTimeout` inside an error cut off by its attempt timeout.
+fn timeout_kind(error: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
+    error
+        .downcast_ref::<McpStoreError>()
+        .map(McpStoreError::kind)
+}
+
+#[test]
+fn a_type_erased_or_pointer_error_cut_off_by_its_attempt_timeout_holds_a_service_timeout() {
+    let manager = || {
+        RetryManager::new(
+            policy_with_attempt_timeout(&Arc::new(VirtualSleeper::new())).max_attempts(1),
+        )
+    };
+    let boxed = run_to_end(manager().execute_async(|| async {
+        hang().await;
+        Ok::<(), BoxError>(())
+    }))
+    .unwrap_err();
+    assert_eq!(timeout_kind(&*boxed), Some(ErrorKind::ServiceTimeout));
+
+    // The attribute, on the same policy, gives the same error.
+    let boxed = run_to_end(hangs_with_a_boxed_error()).unwrap_err();
+    assert_eq!(timeout_kind(&*boxed), Some(ErrorKind::ServiceTimeout));
+
+    let shared = run_to_end(manager().execute_async(|| async {
+        hang().await;
+        Ok::<(), Arc<dyn std::error::Error + Send + Sync>>(())
+    }))
+    .unwrap_err();
+    assert_eq!(timeout_kind(&*shared), Some(ErrorKind::ServiceTimeout));
+
+    // A pointer to a sized error gets the pointee's own timeout error.
+    let boxed_store = run_to_end(manager().execute_async(|| async {
+        hang().await;
+        Ok::<(), Box<McpStoreError>>(())
+    }))
+    .unwrap_err();
+    assert_eq!(boxed_store.kind(), ErrorKind::ServiceTimeout);
+    let shared_io = run_to_end(manager().execute_async(|| async {
+        hang().await;
+        Ok::<(), Arc<std::io::Error>>(())
+    }))
+    .unwrap_err();
+    assert_eq!(shared_io.kind(), std::io::ErrorKind::TimedOut);
+}
+
 /// Pending on its first poll, ready on the next: an attempt the virtual timer outruns that
 /// still finishes when polled on.
 async fn late_answer() -> u32 {

@@ -1,5 +1,6 @@
 //! The trait that lets any error type take part in kind-based retry decisions.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::{Elapsed, ErrorKind, McpStoreError};
@@ -62,9 +63,10 @@ pub trait Classify {
     /// [`attempt_timeout`](crate::RetryConfig::attempt_timeout) fails with, or `None` (the
     /// default) when this type has none to give: [`RetryManager`](crate::RetryManager) then
     /// lets the attempt run on past its timeout, and says so in a `warn` event. Given for
-    /// [`McpStoreError`] (a `ServiceTimeout`) and `io::Error` (`TimedOut`, caused by one);
-    /// not for pointers (`Box<dyn Error>`), whose contents it cannot build. (`#[retry]`
-    /// also cuts off an attempt of any error type that implements `From<McpStoreError>`.)
+    /// [`McpStoreError`] (a `ServiceTimeout`), `io::Error` (`TimedOut`, caused by one),
+    /// type-erased errors (`Box<dyn Error + Send + Sync>` and its kin, holding a
+    /// `ServiceTimeout`), and `Box` or `Arc` of any type that gives one. (`#[retry]` also cuts
+    /// off an attempt of any error type that implements `From<McpStoreError>`.)
     ///
     /// ```
     /// use mcpstore_errors::{Classify, Elapsed, McpStoreError};
@@ -121,9 +123,25 @@ impl Classify for std::io::Error {
     }
 }
 
+/// A reference classifies as what it points at; it has no owned error to give for a timeout.
+impl<T: Classify + ?Sized> Classify for &T {
+    fn error_kind(&self) -> Option<ErrorKind> {
+        (**self).error_kind()
+    }
+    fn is_retryable(&self) -> bool {
+        (**self).is_retryable()
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        (**self).retry_after()
+    }
+}
+
+// Owning pointers to a sized error forward everything, the timeout error included (built by
+// the pointee, then wrapped). The unsized pointees in common use (type-erased errors and
+// messages) get impls of their own below: a `?Sized` forward could not build one.
 macro_rules! forward_classify {
-    ($($pointer:ty),*) => {$(
-        impl<T: Classify + ?Sized> Classify for $pointer {
+    ($($pointer:ident),*) => {$(
+        impl<T: Classify> Classify for $pointer<T> {
             fn error_kind(&self) -> Option<ErrorKind> {
                 (**self).error_kind()
             }
@@ -133,11 +151,14 @@ macro_rules! forward_classify {
             fn retry_after(&self) -> Option<Duration> {
                 (**self).retry_after()
             }
+            fn timed_out(elapsed: Elapsed, operation: &str) -> Option<Self> {
+                T::timed_out(elapsed, operation).map($pointer::new)
+            }
         }
     )*};
 }
 
-forward_classify!(&T, Box<T>, std::sync::Arc<T>);
+forward_classify!(Box, Arc);
 
 /// Messages carry no kind.
 impl Classify for String {}
@@ -145,8 +166,15 @@ impl Classify for String {}
 /// Messages carry no kind.
 impl Classify for str {}
 
+/// Messages carry no kind.
+impl Classify for Box<str> {}
+
+/// Messages carry no kind.
+impl Classify for Arc<str> {}
+
 /// A type-erased error is classified by the first [`McpStoreError`] or `io::Error` in its
-/// source chain, itself included.
+/// source chain, itself included; cut off by a timeout, it holds a `ServiceTimeout`
+/// [`McpStoreError`].
 macro_rules! classify_dyn_error {
     ($($error:ty),*) => {$(
         impl Classify for $error {
@@ -158,6 +186,36 @@ macro_rules! classify_dyn_error {
             }
             fn retry_after(&self) -> Option<Duration> {
                 chain_classification(self, |found| found.retry_after())
+            }
+        }
+
+        impl Classify for Box<$error> {
+            fn error_kind(&self) -> Option<ErrorKind> {
+                (**self).error_kind()
+            }
+            fn is_retryable(&self) -> bool {
+                (**self).is_retryable()
+            }
+            fn retry_after(&self) -> Option<Duration> {
+                (**self).retry_after()
+            }
+            fn timed_out(elapsed: Elapsed, operation: &str) -> Option<Self> {
+                Some(Box::new(elapsed.into_error(operation)))
+            }
+        }
+
+        impl Classify for Arc<$error> {
+            fn error_kind(&self) -> Option<ErrorKind> {
+                (**self).error_kind()
+            }
+            fn is_retryable(&self) -> bool {
+                (**self).is_retryable()
+            }
+            fn retry_after(&self) -> Option<Duration> {
+                (**self).retry_after()
+            }
+            fn timed_out(elapsed: Elapsed, operation: &str) -> Option<Self> {
+                Some(Arc::new(elapsed.into_error(operation)))
             }
         }
     )*};
