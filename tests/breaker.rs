@@ -730,6 +730,25 @@ fn a_full_registry_forgets_the_least_recently_used_closed_breaker_only() {
 }
 
 #[test]
+fn a_breaker_made_after_a_use_outranks_the_used_one() {
+    // A use and a later insertion once took the same rank, and the tie went whichever way
+    // the table's hash order fell: fresh tables, each with its own order, catch that.
+    let clock = clock();
+    for _ in 0..64 {
+        let registry = BreakerRegistry::new(config(&clock)).max_services(2);
+        registry.breaker("a");
+        registry.breaker("b");
+        registry.breaker("a"); // used after b was made
+        registry.breaker("c"); // forgets b
+        assert!(registry.get("b").is_none());
+        registry.breaker("d"); // must forget a, used before c was made
+        let mut services = registry.services();
+        services.sort();
+        assert_eq!(services, ["c", "d"]);
+    }
+}
+
+#[test]
 fn a_registry_full_of_open_breakers_hands_out_unkept_disabled_ones_and_counts_them() {
     let clock = clock();
     let registry = BreakerRegistry::new(config(&clock)).max_services(2);

@@ -176,6 +176,22 @@ fn the_table_keeps_one_budget_per_service_and_stays_bounded() {
 }
 
 #[test]
+fn a_budget_made_after_a_use_outranks_the_used_one() {
+    // As for breakers: a tie between a use and a later insertion fell to the hash order, and
+    // forgetting the new budget gives its service a fresh floor of retries.
+    for _ in 0..64 {
+        let budgets = RetryBudgets::new(without_floor().share(1.0)).max_services(2);
+        budgets.budget("a");
+        budgets.budget("b");
+        budgets.budget("a"); // used after b was made
+        budgets.budget("c").deposit(); // forgets b
+        budgets.budget("d"); // must forget a, used before c was made
+        assert_eq!(budgets.budget("c").balance(), 1.0, "c was kept");
+        assert_eq!(budgets.len(), 2);
+    }
+}
+
+#[test]
 fn the_global_table_is_shared() {
     retry_budgets().budget("budget-test-global").deposit();
     assert!(retry_budgets().budget("budget-test-global").balance() > 0.0);

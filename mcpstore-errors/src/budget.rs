@@ -348,7 +348,7 @@ impl RetryBudgets {
             self.touch(budget);
             return (budget.clone(), self.epoch.load(Ordering::Acquire));
         }
-        let tick = self.tick.fetch_add(1, Ordering::Relaxed);
+        let tick = self.tick.fetch_add(2, Ordering::Relaxed) + 1;
         if table.len() >= self.max_services {
             let oldest = table
                 .iter()
@@ -366,9 +366,10 @@ impl RetryBudgets {
         (budget, self.epoch.load(Ordering::Acquire))
     }
 
-    /// Marks a budget used now. The tick moves only when a budget is inserted (which takes
-    /// the tick before the move), so a use ranks above every budget inserted before it, and a
-    /// lookup writes nothing shared but once per insertion (it runs on every call of a
+    /// Marks a budget used now. The tick moves only when a budget is inserted, by two (the
+    /// insertion takes the odd value between), so a use ranks above every budget inserted
+    /// before it and below every one inserted after, and a lookup writes nothing shared but
+    /// once per insertion (it runs on every call of a
     /// `#[retry(budget = ..)]` function).
     fn touch(&self, budget: &RetryBudget) {
         let used = &budget.inner.last_used;

@@ -183,8 +183,9 @@ impl BreakerRegistry {
     /// Marks a kept breaker used now, for the least-recently-used eviction.
     #[inline]
     pub(super) fn touch(&self, breaker: &CircuitBreaker) {
-        // The tick moves once per insertion (which takes the tick before the move), so a use
-        // ranks above every entry inserted before it and writes only once per insertion.
+        // The tick moves by two per insertion, which takes the odd value between: a use ranks
+        // above every entry inserted before it, below every one inserted after, and writes
+        // only once per insertion. Uses between two insertions rank alike.
         let tick = self.tick.load(Ordering::Relaxed);
         let last_used = &breaker.inner.last_used;
         if last_used.load(Ordering::Relaxed) != tick {
@@ -248,7 +249,7 @@ impl BreakerRegistry {
         let config = table.configs.get(service).unwrap_or(&table.default).clone();
         let name: Arc<str> = Arc::from(service);
         let breaker = CircuitBreaker::new(name.clone(), config);
-        let tick = self.tick.fetch_add(1, Ordering::Relaxed);
+        let tick = self.tick.fetch_add(2, Ordering::Relaxed) + 1;
         breaker.inner.last_used.store(tick, Ordering::Relaxed);
         table.breakers.insert(name, breaker.clone());
         let epoch = self.epoch();
