@@ -65,6 +65,11 @@ fn default_sleep_async(delay: Duration) -> SleepFuture {
 
 /// A sleeper that does not wait: it records each requested delay and advances a virtual clock.
 ///
+/// Its async sleep is ready at once, so a timeout it times (an attempt timeout, `#[timeout]`,
+/// `race_timeout`) lapses the first time the raced future is pending: an attempt that
+/// completes without ever being pending beats it, any other loses. That makes a hung call
+/// testable in no time; a call that must finish within its timeout needs a real timer.
+///
 /// Share it (it is `Sync`) between the policy under test and the test's assertions:
 ///
 /// ```
