@@ -103,7 +103,7 @@ fn number(literal: &proc_macro2::Literal, out: &mut String) -> Option<()> {
     let text = literal.to_string();
     if let Ok(int) = syn::parse_str::<syn::LitInt>(&text) {
         if int.suffix().is_empty() {
-            out.push_str(int.base10_digits());
+            out.push_str(without_leading_zeros(int.base10_digits()));
             return Some(());
         }
     }
@@ -112,12 +112,41 @@ fn number(literal: &proc_macro2::Literal, out: &mut String) -> Option<()> {
             let digits = float.base10_digits();
             let value: f64 = digits.parse().ok()?;
             if value.is_finite() {
-                out.push_str(digits);
+                json_float(digits, out);
                 return Some(());
             }
         }
     }
     None
+}
+
+/// `007` is a Rust literal but no JSON number.
+fn without_leading_zeros(digits: &str) -> &str {
+    let trimmed = digits.trim_start_matches('0');
+    if trimmed.is_empty() { "0" } else { trimmed }
+}
+
+/// A Rust float literal's digits (`1.`, `01.5`, `2e3`) as JSON's number grammar spells them
+/// (`1.0`, `1.5`, `2e3`): JSON wants a digit after the point and none before a leading zero.
+fn json_float(digits: &str, out: &mut String) {
+    let (mantissa, exponent) = match digits.find(['e', 'E']) {
+        Some(at) => digits.split_at(at),
+        None => (digits, ""),
+    };
+    let (whole, fraction) = match mantissa.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (mantissa, None),
+    };
+    out.push_str(without_leading_zeros(whole));
+    match fraction {
+        Some("") => out.push_str(".0"),
+        Some(fraction) => {
+            out.push('.');
+            out.push_str(fraction);
+        }
+        None => {}
+    }
+    out.push_str(exponent);
 }
 
 #[cfg(test)]
@@ -135,6 +164,24 @@ mod tests {
                 r#"{"operation":"list \"tools\"","n":-3,"f":1.5,"ok":true,"none":null,"tags":["a",2],"nested":{"x\u0009y":{}}}"#
             )
         );
+    }
+
+    #[test]
+    fn numbers_are_spelled_as_json_spells_them() {
+        for (rust, json) in [
+            (quote!({"n": 1.}), r#"{"n":1.0}"#),
+            (quote!({"n": 007}), r#"{"n":7}"#),
+            (quote!({"n": 0}), r#"{"n":0}"#),
+            (quote!({"n": 00.5}), r#"{"n":0.5}"#),
+            (quote!({"n": 0.0}), r#"{"n":0.0}"#),
+            (quote!({"n": 1e5}), r#"{"n":1e5}"#),
+            (quote!({"n": 2.5E-3}), r#"{"n":2.5e-3}"#),
+            (quote!({"n": 1_000.000_1}), r#"{"n":1000.0001}"#),
+            (quote!({"n": 0x1F}), r#"{"n":31}"#),
+            (quote!({"n": -1.}), r#"{"n":-1.0}"#),
+        ] {
+            assert_eq!(literal_json(&rust).as_deref(), Some(json), "{rust}");
+        }
     }
 
     #[test]

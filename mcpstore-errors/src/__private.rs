@@ -41,7 +41,13 @@ pub fn literal_context(
 ) -> Context {
     // Shared by every error of the function: never copied.
     Context::from_static(
-        cell.get_or_init(|| serde_json::from_str(text).unwrap_or(serde_json::Value::Null)),
+        cell.get_or_init(|| {
+            // The macro writes only valid JSON; were it not to, say so rather than drop it unseen.
+            serde_json::from_str(text).unwrap_or_else(|error| {
+                tracing::warn!(target: "mcpstore_errors::collector", %error, text, "a literal context is not valid JSON; it is left out");
+                serde_json::Value::Null
+            })
+        }),
     )
 }
 
