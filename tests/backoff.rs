@@ -211,6 +211,22 @@ fn validate_rejects_a_multiplier_the_strategy_would_ignore() {
 }
 
 #[test]
+fn validate_rejects_a_zero_attempt_timeout() {
+    let err = RetryConfig::new()
+        .attempt_timeout(Duration::ZERO)
+        .validate()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+    assert!(err.message().contains("timeout"), "{}", err.message());
+    assert!(
+        RetryConfig::new()
+            .attempt_timeout(Duration::from_nanos(1))
+            .validate()
+            .is_ok()
+    );
+}
+
+#[test]
 fn validate_rejects_a_jitter_fraction_outside_zero_to_one() {
     for fraction in [-0.1, 1.5, f64::NAN] {
         let err = RetryConfig::new()

@@ -719,6 +719,37 @@ macro_rules! timed {
     };
 }
 
+static FRAGMENT_SLEEPER: LazyLock<Arc<VirtualSleeper>> =
+    LazyLock::new(|| Arc::new(VirtualSleeper::new()));
+
+fn fragment_policy() -> RetryConfig {
+    RetryConfig::new()
+        .jitter(Jitter::None)
+        .sleeper(FRAGMENT_SLEEPER.clone())
+}
+
+// Durations of #[retry] through `$d:literal` fragments: once read as expressions of type
+// `&str`, they failed to compile.
+macro_rules! retried_after {
+    ($name:ident, $delay:literal, $timeout:literal) => {
+        #[retry(config = fragment_policy(), max_attempts = 2, delay = $delay, attempt_timeout = $timeout)]
+        async fn $name() -> Result<u8, McpStoreError> {
+            hang().await;
+            Ok(7)
+        }
+    };
+}
+
+retried_after!(retried_after_fragments, "30ms", "2s");
+
+#[test]
+fn retry_durations_may_come_through_macro_fragments() {
+    let error = run_to_end(retried_after_fragments()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ServiceTimeout);
+    let (timeout, delay) = (Duration::from_secs(2), Duration::from_millis(30));
+    assert_eq!(FRAGMENT_SLEEPER.delays(), [timeout, delay, timeout]);
+}
+
 timed!(timed_by_a_literal_fragment, "2s");
 timed!(
     timed_by_an_expr_fragment,

@@ -17,26 +17,29 @@ pub(crate) enum DurationValue {
     Known(Duration),
     /// An expression the compiler checks to be a `Duration`.
     Expr(Expr),
+    /// Malformed, and already reported: expands to zero, and no bound is checked on it.
+    Reported,
 }
 
 impl DurationValue {
     pub(crate) fn parse(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<DurationValue> {
         let expr: Expr = input.parse()?;
-        Ok(match &expr {
+        // Through the invisible group a `macro_rules!` fragment (`$d:literal`) arrives in.
+        Ok(match crate::args::bare(&expr) {
             Expr::Lit(syn::ExprLit { lit, .. }) => match known(lit) {
                 Ok(duration) => DurationValue::Known(duration),
                 Err(error) => {
                     errors.push(error);
-                    DurationValue::Known(Duration::ZERO)
+                    DurationValue::Reported
                 }
             },
             Expr::Unary(syn::ExprUnary {
                 op: syn::UnOp::Neg(_),
                 expr: inner,
                 ..
-            }) if matches!(**inner, Expr::Lit(_)) => {
+            }) if matches!(crate::args::bare(inner), Expr::Lit(_)) => {
                 errors.at(expr.span(), "a duration cannot be negative");
-                DurationValue::Known(Duration::ZERO)
+                DurationValue::Reported
             }
             _ => DurationValue::Expr(expr),
         })
@@ -44,7 +47,7 @@ impl DurationValue {
 
     /// Whether the value is known at compile time (so a `static` can hold it).
     pub(crate) fn is_known(&self) -> bool {
-        matches!(self, DurationValue::Known(_))
+        matches!(self, DurationValue::Known(_) | DurationValue::Reported)
     }
 
     /// An expression of type `::core::time::Duration`.
@@ -54,6 +57,7 @@ impl DurationValue {
                 let (secs, nanos) = (duration.as_secs(), duration.subsec_nanos());
                 quote!(::core::time::Duration::new(#secs, #nanos))
             }
+            DurationValue::Reported => quote!(::core::time::Duration::ZERO),
             DurationValue::Expr(expr) => quote_spanned! {expr.span()=>
                 {
                     let __mcpstore_duration: ::core::time::Duration = #expr;

@@ -569,7 +569,7 @@ fn values_evaluated_once(function: &Function, layers: &[Layer], errors: &mut Err
     };
     let duration = |value: &DurationValue| match value {
         DurationValue::Expr(expr) => Some(expr.clone()),
-        DurationValue::Known(_) => None,
+        DurationValue::Known(_) | DurationValue::Reported => None,
     };
     for layer in layers {
         match layer {

@@ -13,6 +13,7 @@ pub mod names {
 pub mod literals {
     pub use crate::literals::{
         cache_capacity, cache_ttl, grown_by_backoff, jitter_fraction, max_attempts, multiplier,
+        timeout,
     };
 }
 

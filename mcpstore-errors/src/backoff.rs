@@ -283,7 +283,8 @@ impl RetryConfig {
 
     /// Checks for values that the builder accepts but that are surely mistakes: a multiplier
     /// that is negative, NaN or infinite, a multiplier given to a strategy other than
-    /// exponential (which would ignore it), and a jitter fraction outside `[0, 1]`.
+    /// exponential (which would ignore it), a zero attempt timeout, and a jitter fraction
+    /// outside `[0, 1]`.
     ///
     /// ```
     /// use mcpstore_errors::{ErrorKind, RetryConfig};
@@ -307,6 +308,11 @@ impl RetryConfig {
             ))
             .with_detail("multiplier", self.multiplier.to_string())
             .with_detail("strategy", format!("{:?}", self.strategy)));
+        }
+        if self.attempt_timeout == Some(Duration::ZERO) {
+            return Err(McpStoreError::configuration(
+                "an attempt timeout must be longer than zero: every attempt that waits at all would fail",
+            ));
         }
         if let Jitter::Proportional(fraction) = self.jitter {
             if !(0.0..=1.0).contains(&fraction) {

@@ -44,6 +44,18 @@ pub const fn cache_ttl(ttl: Duration) -> Duration {
     ttl
 }
 
+/// A literal timeout (`#[timeout("2s")]`, `attempt_timeout = "2s"`): a zero one fails every
+/// call that waits at all.
+///
+/// # Panics
+/// On zero; meant for a `const` item, where that is a compile error.
+pub const fn timeout(timeout: Duration) -> Duration {
+    if timeout.is_zero() {
+        panic!("a timeout must be longer than zero: every call that waits at all would fail");
+    }
+    timeout
+}
+
 /// A literal `jitter = 0.25`: a fraction of the delay.
 ///
 /// # Panics
@@ -98,6 +110,7 @@ mod tests {
         assert_eq!(max_attempts(u32::MAX), u32::MAX);
         assert_eq!(cache_capacity(1), 1);
         assert_eq!(cache_ttl(Duration::from_nanos(1)), Duration::from_nanos(1));
+        assert_eq!(timeout(Duration::from_nanos(1)), Duration::from_nanos(1));
         assert!(std::panic::catch_unwind(|| cache_ttl(Duration::ZERO)).is_err());
         assert_eq!(jitter_fraction(0.0), 0.0);
         assert_eq!(jitter_fraction(1.0), 1.0);
@@ -135,6 +148,7 @@ mod tests {
     fn values_out_of_range_are_refused() {
         assert!(std::panic::catch_unwind(|| max_attempts(0)).is_err());
         assert!(std::panic::catch_unwind(|| cache_capacity(0)).is_err());
+        assert!(std::panic::catch_unwind(|| timeout(Duration::ZERO)).is_err());
         for fraction in [-0.01, 1.01, f64::NAN, f64::INFINITY] {
             assert!(
                 std::panic::catch_unwind(|| jitter_fraction(fraction)).is_err(),

@@ -69,13 +69,13 @@ impl FallbackArgs {
                 "default" => {
                     let value = match value {
                         Value::Flag => None,
-                        Value::Assign(input) => Some(input.parse::<Expr>()?),
                         Value::List(_, span) => {
                             return Err(syn::Error::new(
                                 span,
                                 "write `default` or `default = expression`",
                             ));
                         }
+                        assign => Some(assigned(key, assign, "default = Vec::new()")?.parse()?),
                     };
                     default.set(key, (), errors);
                     Strategy::Default {

@@ -1,8 +1,8 @@
 //! The keys of `#[timeout(...)]`, or its one positional duration.
 
 use proc_macro2::{Span, TokenStream};
-use quote::ToTokens;
 use syn::parse::{ParseStream, Parser};
+use syn::spanned::Spanned;
 use syn::{Expr, Ident};
 
 use super::{Slot, assigned, crate_path, parse_entries, unknown_key};
@@ -24,31 +24,38 @@ pub(crate) const TIMEOUT_KEYS: &[&str] = &["after", "sleeper", "crate"];
 impl TimeoutArgs {
     pub(crate) fn parse(tokens: TokenStream, span: Span, errors: &mut Errors) -> TimeoutArgs {
         let mut args = TimeoutArgs::default();
-        // `"2s"` alone or first: `#[timeout("2s", sleeper = ..)]`.
+        // A duration alone or first (`#[timeout("2s", sleeper = ..)]`): anything up to the
+        // first comma that does not start with a key's name.
         let mut trees: Vec<proc_macro2::TokenTree> = tokens.clone().into_iter().collect();
-        // A `macro_rules!` fragment (`$d:literal`, `$d:expr`) arrives in an invisible group.
-        if let Some(proc_macro2::TokenTree::Group(group)) = trees.first()
-            && group.delimiter() == proc_macro2::Delimiter::None
-            && let [literal @ proc_macro2::TokenTree::Literal(_)] =
-                group.stream().into_iter().collect::<Vec<_>>().as_slice()
-        {
-            trees[0] = literal.clone();
-        }
-        let comma = |tree: &proc_macro2::TokenTree| matches!(tree, proc_macro2::TokenTree::Punct(p) if p.as_char() == ',');
         let mut tokens = tokens;
-        if let Some(proc_macro2::TokenTree::Literal(literal)) = trees.first()
-            && trees.get(1).is_none_or(comma)
+        if trees
+            .first()
+            .is_some_and(|first| !matches!(first, proc_macro2::TokenTree::Ident(_)))
         {
-            let key = Ident::new("after", span);
+            let comma = |tree: &proc_macro2::TokenTree| matches!(tree, proc_macro2::TokenTree::Punct(p) if p.as_char() == ',');
+            let end = trees.iter().position(comma).unwrap_or(trees.len());
+            let rest = trees.split_off(end);
+            let positional: TokenStream = trees.into_iter().collect();
+            let key = Ident::new("after", positional.span());
             let parsed = Parser::parse2(
-                |input: ParseStream<'_>| DurationValue::parse(input, errors),
-                literal.to_token_stream(),
+                |input: ParseStream<'_>| {
+                    let duration = DurationValue::parse(input, errors)?;
+                    if !input.is_empty() {
+                        return Err(input.error("expected `,` after the duration"));
+                    }
+                    Ok(duration)
+                },
+                positional,
             );
             match parsed {
+                // Given, though not well: no second error saying one is missing.
                 Ok(duration) => args.after.set(&key, duration, errors),
-                Err(error) => errors.push(error),
+                Err(error) => {
+                    errors.push(error);
+                    args.after.set(&key, DurationValue::Reported, errors);
+                }
             }
-            tokens = trees.into_iter().skip(2).collect();
+            tokens = rest.into_iter().skip(1).collect();
         }
         parse_entries(tokens, errors, |key, value, errors| {
             match key.to_string().as_str() {

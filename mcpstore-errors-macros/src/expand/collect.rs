@@ -33,13 +33,17 @@ pub(super) fn expand(function: &Function, args: &CollectArgs, inner: TokenStream
                 }
             }
         }
-        Some(object) => quote! {
-            {
-                // `json!` calls `.into()`; this keeps it working where the prelude is not.
-                use ::core::convert::Into as _;
-                ::mcpstore_errors::__private::serde_json::json!(#object)
+        Some(object) => {
+            // Spanned on the object: a malformed one is reported there, not on the attribute.
+            let json = quote_spanned!(object.span()=> ::mcpstore_errors::__private::serde_json::json!(#object));
+            quote! {
+                {
+                    // `json!` calls `.into()`; this keeps it working where the prelude is not.
+                    use ::core::convert::Into as _;
+                    #json
+                }
             }
-        },
+        }
         None => quote!(::mcpstore_errors::__private::serde_json::Value::Null),
     };
     // Typed from the signature: an inner layer that never fails (a `default`) leaves the error

@@ -127,12 +127,32 @@ fn ttl_call(
     ttl: &DurationValue,
     cache: &Ident,
 ) -> Option<(TokenStream, TokenStream, proc_macro2::Span)> {
-    if !ttl.is_known() {
+    if !matches!(ttl, DurationValue::Known(_)) {
         return None;
     }
     let span = cache.span();
     let value = ttl.to_tokens();
     let call = quote_spanned!(span=> ::mcpstore_errors::__private::literals::cache_ttl(#value));
+    Some((quote_spanned!(span=> ::core::time::Duration), call, span))
+}
+
+/// A timeout, checked by the runtime (spanned on its key) when it is a literal.
+pub(super) fn checked_timeout(timeout: &DurationValue, key: proc_macro2::Span) -> TokenStream {
+    match timeout_call(timeout, key) {
+        Some((ty, call, span)) => super::evaluated(ty, call, span),
+        None => timeout.to_tokens(),
+    }
+}
+
+fn timeout_call(
+    timeout: &DurationValue,
+    span: proc_macro2::Span,
+) -> Option<(TokenStream, TokenStream, proc_macro2::Span)> {
+    if !matches!(timeout, DurationValue::Known(_)) {
+        return None;
+    }
+    let value = timeout.to_tokens();
+    let call = quote_spanned!(span=> ::mcpstore_errors::__private::literals::timeout(#value));
     Some((quote_spanned!(span=> ::core::time::Duration), call, span))
 }
 
@@ -157,6 +177,7 @@ pub(super) fn checks(layers: &[Layer]) -> TokenStream {
                 if let Some(JitterValue::Proportional(fraction)) = args.jitter.get() {
                     literals.push((Bound::JitterFraction, Lit::Float(fraction.clone())));
                 }
+                checks.extend(timeout_check(&args.attempt_timeout));
             }
             Layer::Fallback(args) => {
                 for strategy in &args.strategies {
@@ -174,7 +195,8 @@ pub(super) fn checks(layers: &[Layer]) -> TokenStream {
                     literals.extend(capacity.map(|lit| (Bound::CacheCapacity, lit.clone())));
                 }
             }
-            Layer::Collect(_) | Layer::Breaker(_) | Layer::Timeout(_) => {}
+            Layer::Timeout(args) => checks.extend(timeout_check(&args.after)),
+            Layer::Collect(_) | Layer::Breaker(_) => {}
         }
     }
     for (bound, literal) in &literals {
@@ -182,4 +204,15 @@ pub(super) fn checks(layers: &[Layer]) -> TokenStream {
         checks.extend(super::check_item(ty, call, literal.span()));
     }
     checks
+}
+
+fn timeout_check(slot: &crate::args::Slot<DurationValue>) -> TokenStream {
+    let call = slot
+        .get()
+        .zip(slot.key_span())
+        .and_then(|(timeout, key)| timeout_call(timeout, key));
+    match call {
+        Some((ty, call, span)) => super::check_item(ty, call, span),
+        None => TokenStream::new(),
+    }
 }

@@ -389,15 +389,17 @@ fn setters(args: &RetryArgs) -> (Vec<TokenStream>, bool) {
         let max_delay = max_delay.to_tokens();
         setters.push(quote!(.max_delay(#max_delay)));
     }
-    for (slot, setter) in [
-        (&args.deadline, quote!(deadline)),
-        (&args.attempt_timeout, quote!(attempt_timeout)),
-    ] {
-        if let Some(duration) = slot.get() {
-            known &= duration.is_known();
-            let duration = duration.to_tokens();
-            setters.push(quote!(.#setter(#duration)));
-        }
+    if let Some(deadline) = args.deadline.get() {
+        known &= deadline.is_known();
+        let deadline = deadline.to_tokens();
+        setters.push(quote!(.deadline(#deadline)));
+    }
+    if let (Some(timeout), Some(key)) =
+        (args.attempt_timeout.get(), args.attempt_timeout.key_span())
+    {
+        known &= timeout.is_known();
+        let timeout = literals::checked_timeout(timeout, key);
+        setters.push(quote!(.attempt_timeout(#timeout)));
     }
     if let Some(backoff) = args.backoff.get() {
         let multiplier = match literals::checked_multiplier(backoff) {

@@ -10,10 +10,10 @@ use crate::args::TimeoutArgs;
 use crate::func::Function;
 
 pub(super) fn expand(function: &Function, args: &TimeoutArgs, inner: TokenStream) -> TokenStream {
-    let after = args.after.get().map_or_else(
-        || quote!(::core::time::Duration::ZERO),
-        |after| after.to_tokens(),
-    );
+    let after = match (args.after.get(), args.after.key_span()) {
+        (Some(after), Some(key)) => super::literals::checked_timeout(after, key),
+        _ => quote!(::core::time::Duration::ZERO),
+    };
     let timer = match args.sleeper.get() {
         Some(sleeper) => quote_spanned! {sleeper.span()=>
             |__mcpstore_timeout| ::mcpstore_errors::Sleeper::sleep_async(&*#sleeper, __mcpstore_timeout)

@@ -1,0 +1,18 @@
+use mcpstore_errors::{McpStoreError, retry, timeout};
+
+#[timeout("0s")]
+async fn zero_timeout() -> Result<u32, McpStoreError> {
+    Ok(1)
+}
+
+#[timeout(after = 0)]
+async fn zero_timeout_by_key() -> Result<u32, McpStoreError> {
+    Ok(1)
+}
+
+#[retry(attempt_timeout = "0ms")]
+async fn zero_attempt_timeout() -> Result<u32, McpStoreError> {
+    Ok(1)
+}
+
+fn main() {}
