@@ -4,7 +4,7 @@
 //! MCPStore manages Model Context Protocol services: it starts them, lists their tools and
 //! calls them. Services start late, connections drop, tools fail. This crate gives such code
 //! one error type, [`McpStoreError`], whose [`ErrorKind`] follows MCPStore's exception
-//! hierarchy, and three attributes that handle failures without cluttering the function:
+//! hierarchy, and attributes that handle failures without cluttering the function:
 //!
 //! - [`#[retry]`](macro@retry) calls the function again after a failure, waiting longer each
 //!   time ([`RetryStrategy`], [`Jitter`]); [`RetryManager`] does the same for a closure.
@@ -12,6 +12,9 @@
 //!   when the function still fails.
 //! - [`#[collect_errors]`](macro@collect_errors) records what finally fails in an
 //!   [`ErrorCollector`], which keeps statistics, raises a rate alert and exports JSON.
+//! - [`#[circuit_breaker]`](macro@circuit_breaker) fails calls at once while a service keeps
+//!   failing ([`CircuitBreaker`], [`BreakerRegistry`]).
+//! - [`#[timeout]`](macro@timeout) cuts off an `async fn` that runs too long.
 //!
 //! ```
 //! use mcpstore_errors::{CacheIdentity, McpStoreError, collect_errors, fallback, retry};
@@ -52,7 +55,8 @@
 //! Each takes `key = value` pairs, in any order; a bad key or value is a compile error that
 //! points at it and lists the valid choices (with the one meant, for a misspelt name such as
 //! `on = [ServiceTimeOut]`). One build reports every bad key and value. Each attribute's own page ([`macro@retry`],
-//! [`macro@fallback`], [`macro@collect_errors`]) has the details and the code it expands to.
+//! [`macro@fallback`], [`macro@collect_errors`], [`macro@circuit_breaker`], [`macro@timeout`])
+//! has the details and the code it expands to.
 //!
 //! | attribute | meaning |
 //! |---|---|
@@ -138,7 +142,9 @@
 //! On a plain `fn`, each attempt runs the body in a closure and waits with
 //! `std::thread::sleep`. On an `async fn`, each attempt is an `async` block awaited in place
 //! (the future stays `Send` exactly when the body is) and waits with tokio's timer when a tokio
-//! runtime is running (feature `tokio`, on by default), else a timer thread. Another runtime's
+//! runtime is running (feature `tokio`, on by default), else a timer thread. Inside a tokio
+//! runtime, its timer must be on (`enable_time()` or `enable_all()`), or the policy given a
+//! [`Sleeper`]: tokio panics at the first wait otherwise, and offers no way to ask. Another runtime's
 //! timer plugs in through [`Sleeper`]. In both, `?` and `return` end the attempt, not the
 //! retry loop.
 //!
@@ -197,7 +203,8 @@
 //!
 //! The crate never prints. Retries, fallbacks, collected errors and rate alerts are `tracing`
 //! events (targets `mcpstore_errors::retry`, `mcpstore_errors::fallback`,
-//! `mcpstore_errors::collector`, `mcpstore_errors::breaker`, `mcpstore_errors::budget`);
+//! `mcpstore_errors::collector`, `mcpstore_errors::breaker`, `mcpstore_errors::budget`,
+//! `mcpstore_errors::sleep` for the timer thread's own troubles);
 //! install any subscriber to see them.
 #![deny(missing_docs)]
 
@@ -284,6 +291,11 @@ pub use timeout::{Elapsed, race_timeout};
 ///     config = policies::health(),                 a `RetryConfig` to start from (evaluated once)
 ///     on_retry = log_attempt,                      `Fn(u32, &E, Duration)`: failed attempt, error, delay
 ///     no_clone = [pool],                           by-value arguments the body only borrows
+///     attempt_timeout = "2s",                      async only: each attempt cut off after this
+///     deadline = "10s",                            no attempt starts, no wait ends, after this
+///     budget = "fs",                               the table's `RetryBudget` for "fs", or
+///                                                  `budget = &MY_BUDGET`
+///     crate = my_reexport::mcpstore_errors,        where the runtime is, when renamed
 /// )]
 /// ```
 ///

@@ -243,12 +243,20 @@ fn skip_to_comma(input: ParseStream<'_>) {
     });
 }
 
-/// The error for a key the attribute does not know.
+/// The error for a key the attribute does not know, with the key most likely meant.
 pub(crate) fn unknown_key(key: &Ident, attribute: &str, valid: &[&str]) -> syn::Error {
+    let name = key.to_string();
+    let meant = valid
+        .iter()
+        .map(|candidate| (strsim::damerau_levenshtein(&name, candidate), candidate))
+        .filter(|(distance, _)| *distance <= (name.len() / 3).max(1))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| format!(" (did you mean `{candidate}`?)"))
+        .unwrap_or_default();
     syn::Error::new(
         key.span(),
         format_args!(
-            "unknown key `{key}` in #[{attribute}]; expected one of: {}",
+            "unknown key `{key}` in #[{attribute}]{meant}; expected one of: {}",
             valid.join(", ")
         ),
     )
