@@ -330,6 +330,81 @@ mod look_alike_methods {
     }
 }
 
+/// A blanket trait named like the methods generated code dispatches on by autoref: a user's
+/// extension trait in scope made each call ambiguous (E0034), or took it over.
+#[allow(dead_code)]
+mod look_alike_dispatch {
+    use super::next_call;
+    use ::mcpstore_errors::{
+        McpStoreError, RetryConfig, VirtualSleeper, circuit_breaker, collect_errors, fallback,
+        retry,
+    };
+    use ::std::sync::Arc;
+    use ::std::sync::atomic::{AtomicU32, Ordering};
+
+    pub trait Extension {
+        fn describe(&self) -> u8 {
+            0
+        }
+        fn describer(&self) -> u8 {
+            0
+        }
+        fn see(&self) -> u8 {
+            0
+        }
+        fn key_source(&self) -> u8 {
+            0
+        }
+        fn timed_out(&self) -> u8 {
+            0
+        }
+        fn collect_into(&self, _: u8) -> u8 {
+            0
+        }
+    }
+
+    impl<T: ?Sized> Extension for T {}
+
+    pub static CALLS: AtomicU32 = AtomicU32::new(0);
+
+    fn backup(page: u32) -> Result<String, McpStoreError> {
+        Ok(format!("page {page} from backup"))
+    }
+
+    #[collect_errors(collector = &super::COLLECTOR)]
+    #[fallback(cache, with = backup, default)]
+    #[retry(max_attempts = 2, delay = 0)]
+    #[circuit_breaker(service = "look-alike-dispatch")]
+    pub fn everything(page: u32) -> Result<String, McpStoreError> {
+        match next_call(&CALLS) {
+            1 => Ok(format!("page {page}")),
+            _ => Err(McpStoreError::connection("down")),
+        }
+    }
+
+    fn policy() -> RetryConfig {
+        RetryConfig::new()
+            .max_attempts(2)
+            .attempt_timeout(::std::time::Duration::from_secs(1))
+            .sleeper(Arc::new(VirtualSleeper::new()))
+    }
+
+    #[retry(config = policy())]
+    pub async fn timed(calls: &AtomicU32) -> Result<u32, McpStoreError> {
+        Ok(calls.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+}
+
+#[tokio::test]
+async fn look_alike_dispatch_methods_do_not_make_calls_ambiguous() {
+    use look_alike_dispatch::{everything, timed};
+    assert_eq!(everything(1).unwrap(), "page 1");
+    assert_eq!(everything(1).unwrap(), "page 1", "from the cache");
+    assert_eq!(everything(2).unwrap(), "page 2 from backup");
+    let calls = AtomicU32::new(0);
+    assert_eq!(timed(&calls).await.unwrap(), 1);
+}
+
 /// No prelude at all: generated code names everything by absolute path.
 #[no_implicit_prelude]
 mod without_prelude {

@@ -143,7 +143,7 @@ pub use crate::fallback::CacheIdentity;
 
 /// An argument on its way into a cache key, wrapped so that method lookup picks
 /// [`IdentifiedArgument`] when its type implements [`CacheIdentity`] and [`CopiedArgument`]
-/// otherwise: `key_argument((&&Argument::of(&arg)).key_source())`. A by-value argument is
+/// otherwise: `key_argument((&&Argument::of(&arg)).__mcpstore_key_source())`. A by-value argument is
 /// passed as `&arg`, a reference argument as `&*arg`.
 #[derive(Debug)]
 pub struct Argument<'a, T: ?Sized>(&'a T);
@@ -165,13 +165,13 @@ pub trait IdentifiedArgument {
     /// What [`key_argument`] turns into a key part.
     type Source;
     /// The id.
-    fn key_source(&self) -> Self::Source;
+    fn __mcpstore_key_source(&self) -> Self::Source;
 }
 
 impl<T: CacheIdentity + ?Sized> IdentifiedArgument for &Argument<'_, T> {
     type Source = Identified<T::Id>;
     #[inline]
-    fn key_source(&self) -> Identified<T::Id> {
+    fn __mcpstore_key_source(&self) -> Identified<T::Id> {
         Identified(self.0.cache_identity())
     }
 }
@@ -181,13 +181,13 @@ pub trait CopiedArgument<'a> {
     /// What [`key_argument`] turns into a key part.
     type Source;
     /// The argument itself.
-    fn key_source(&self) -> Self::Source;
+    fn __mcpstore_key_source(&self) -> Self::Source;
 }
 
 impl<'a, T: ?Sized> CopiedArgument<'a> for Argument<'a, T> {
     type Source = &'a T;
     #[inline(always)]
-    fn key_source(&self) -> &'a T {
+    fn __mcpstore_key_source(&self) -> &'a T {
         self.0
     }
 }
@@ -335,7 +335,12 @@ pub struct Collected<'a, E: ?Sized>(pub &'a E);
 /// Records a type-erased error through its source chain.
 pub trait CollectErased {
     /// Records the error in `collector`.
-    fn collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context);
+    fn __mcpstore_collect_into(
+        &self,
+        collector: &ErrorCollector,
+        function: &'static str,
+        context: Context,
+    );
 }
 
 /// A boxed `dyn Error` with each set of auto traits a user writes.
@@ -344,7 +349,7 @@ macro_rules! collect_boxed {
         impl CollectErased for &&Collected<'_, Box<dyn std::error::Error $($bounds)* + 'static>> {
             #[cold]
             #[inline(never)]
-            fn collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context) {
+            fn __mcpstore_collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context) {
                 collector.collect_dyn_in(&**self.0, context, Some(function));
             }
         }
@@ -359,7 +364,12 @@ collect_boxed!();
 impl CollectErased for &&Collected<'_, anyhow::Error> {
     #[cold]
     #[inline(never)]
-    fn collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context) {
+    fn __mcpstore_collect_into(
+        &self,
+        collector: &ErrorCollector,
+        function: &'static str,
+        context: Context,
+    ) {
         collector.collect_anyhow_in(self.0, context, Some(function));
     }
 }
@@ -367,13 +377,23 @@ impl CollectErased for &&Collected<'_, anyhow::Error> {
 /// Records an `Error`, with its source chain.
 pub trait CollectError {
     /// Records the error in `collector`.
-    fn collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context);
+    fn __mcpstore_collect_into(
+        &self,
+        collector: &ErrorCollector,
+        function: &'static str,
+        context: Context,
+    );
 }
 
 impl<E: std::error::Error + 'static> CollectError for &Collected<'_, E> {
     #[cold]
     #[inline(never)]
-    fn collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context) {
+    fn __mcpstore_collect_into(
+        &self,
+        collector: &ErrorCollector,
+        function: &'static str,
+        context: Context,
+    ) {
         collector.collect_in(self.0, context, Some(function));
     }
 }
@@ -381,13 +401,23 @@ impl<E: std::error::Error + 'static> CollectError for &Collected<'_, E> {
 /// Records an error that is only `Display`.
 pub trait CollectDisplay {
     /// Records the error in `collector`.
-    fn collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context);
+    fn __mcpstore_collect_into(
+        &self,
+        collector: &ErrorCollector,
+        function: &'static str,
+        context: Context,
+    );
 }
 
 impl<E: std::fmt::Display + ?Sized + 'static> CollectDisplay for Collected<'_, E> {
     #[cold]
     #[inline(never)]
-    fn collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context) {
+    fn __mcpstore_collect_into(
+        &self,
+        collector: &ErrorCollector,
+        function: &'static str,
+        context: Context,
+    ) {
         collector.collect_display_in(self.0, context, Some(function));
     }
 }
@@ -396,24 +426,24 @@ impl<E: std::fmt::Display + ?Sized + 'static> CollectDisplay for Collected<'_, E
 // Errors in events: their `Display` when they have one, their type's name otherwise
 
 /// The error to describe, wrapped so that method lookup picks [`DescribeDisplay`] when the type
-/// is `Display` and [`DescribeOther`] otherwise: `(&&Described(&error)).describe()`.
+/// is `Display` and [`DescribeOther`] otherwise: `(&&Described(&error)).__mcpstore_describe()`.
 #[derive(Debug)]
 pub struct Described<'a, E>(pub &'a E);
 
 /// Describes a `Display` error by its message.
 pub trait DescribeDisplay<'a, E> {
     /// The description.
-    fn describe(&self) -> Description<'a>;
+    fn __mcpstore_describe(&self) -> Description<'a>;
     /// The same, as a function: for a step that takes the error by value.
-    fn describer(&self) -> for<'e> fn(&'e E) -> Description<'e>;
+    fn __mcpstore_describer(&self) -> for<'e> fn(&'e E) -> Description<'e>;
 }
 
 impl<'a, E: std::fmt::Display> DescribeDisplay<'a, E> for &Described<'a, E> {
-    fn describe(&self) -> Description<'a> {
+    fn __mcpstore_describe(&self) -> Description<'a> {
         Description::Display(self.0)
     }
 
-    fn describer(&self) -> for<'e> fn(&'e E) -> Description<'e> {
+    fn __mcpstore_describer(&self) -> for<'e> fn(&'e E) -> Description<'e> {
         |error| Description::Display(error)
     }
 }
@@ -421,17 +451,17 @@ impl<'a, E: std::fmt::Display> DescribeDisplay<'a, E> for &Described<'a, E> {
 /// Describes any other error by its type's name.
 pub trait DescribeOther<'a, E> {
     /// The description.
-    fn describe(&self) -> Description<'a>;
+    fn __mcpstore_describe(&self) -> Description<'a>;
     /// The same, as a function: for a step that takes the error by value.
-    fn describer(&self) -> for<'e> fn(&'e E) -> Description<'e>;
+    fn __mcpstore_describer(&self) -> for<'e> fn(&'e E) -> Description<'e>;
 }
 
 impl<'a, E> DescribeOther<'a, E> for Described<'a, E> {
-    fn describe(&self) -> Description<'a> {
+    fn __mcpstore_describe(&self) -> Description<'a> {
         Description::TypeName(std::any::type_name::<E>())
     }
 
-    fn describer(&self) -> for<'e> fn(&'e E) -> Description<'e> {
+    fn __mcpstore_describer(&self) -> for<'e> fn(&'e E) -> Description<'e> {
         |_| Description::TypeName(std::any::type_name::<E>())
     }
 }
@@ -487,7 +517,7 @@ pub async fn attempt_within<T, E, F: std::future::Future<Output = Result<T, E>>>
 }
 
 /// The error type `E` of an attempt, for the `TimesOut*` traits to pick, by autoref, how it
-/// expresses a lapsed attempt timeout: `(&&&timeout_of(&attempt)).timed_out()`.
+/// expresses a lapsed attempt timeout: `(&&&timeout_of(&attempt)).__mcpstore_timed_out()`.
 pub struct TimeoutOf<E>(std::marker::PhantomData<fn() -> E>);
 
 impl<E> std::fmt::Debug for TimeoutOf<E> {
@@ -506,11 +536,11 @@ pub fn timeout_of<T, E, F: std::future::Future<Output = Result<T, E>>>(
 /// An error made from a `ServiceTimeout` [`McpStoreError`](crate::McpStoreError).
 pub trait TimesOutAsStoreError<E> {
     /// How it expresses a lapse.
-    fn timed_out(&self) -> fn(crate::Elapsed, &str) -> Option<E>;
+    fn __mcpstore_timed_out(&self) -> fn(crate::Elapsed, &str) -> Option<E>;
 }
 
 impl<E: FromStoreError> TimesOutAsStoreError<E> for &&TimeoutOf<E> {
-    fn timed_out(&self) -> fn(crate::Elapsed, &str) -> Option<E> {
+    fn __mcpstore_timed_out(&self) -> fn(crate::Elapsed, &str) -> Option<E> {
         |elapsed, operation| Some(timed_out(elapsed, operation))
     }
 }
@@ -518,11 +548,11 @@ impl<E: FromStoreError> TimesOutAsStoreError<E> for &&TimeoutOf<E> {
 /// An error whose [`Classify::timed_out`] says.
 pub trait TimesOutClassified<E> {
     /// How it expresses a lapse.
-    fn timed_out(&self) -> fn(crate::Elapsed, &str) -> Option<E>;
+    fn __mcpstore_timed_out(&self) -> fn(crate::Elapsed, &str) -> Option<E>;
 }
 
 impl<E: Classify> TimesOutClassified<E> for &TimeoutOf<E> {
-    fn timed_out(&self) -> fn(crate::Elapsed, &str) -> Option<E> {
+    fn __mcpstore_timed_out(&self) -> fn(crate::Elapsed, &str) -> Option<E> {
         E::timed_out
     }
 }
@@ -530,11 +560,11 @@ impl<E: Classify> TimesOutClassified<E> for &TimeoutOf<E> {
 /// Any other error: it cannot, and the attempt runs on.
 pub trait TimesOutNever<E> {
     /// How it expresses a lapse.
-    fn timed_out(&self) -> fn(crate::Elapsed, &str) -> Option<E>;
+    fn __mcpstore_timed_out(&self) -> fn(crate::Elapsed, &str) -> Option<E>;
 }
 
 impl<E> TimesOutNever<E> for TimeoutOf<E> {
-    fn timed_out(&self) -> fn(crate::Elapsed, &str) -> Option<E> {
+    fn __mcpstore_timed_out(&self) -> fn(crate::Elapsed, &str) -> Option<E> {
         |_, _| None
     }
 }
@@ -600,7 +630,7 @@ pub fn site_budget_owned(
 // What the engines need to know of an error, whatever its type
 
 /// The error type `E` of a call, known from its outcome: what the `See*` traits dispatch on,
-/// by autoref, to pick the most `E` allows: `(&&&&observer(&outcome)).see()`.
+/// by autoref, to pick the most `E` allows: `(&&&&observer(&outcome)).__mcpstore_see()`.
 pub struct Observer<E>(std::marker::PhantomData<fn(&E)>);
 
 impl<E> std::fmt::Debug for Observer<E> {
@@ -665,11 +695,11 @@ fn see_nothing<E>(_error: &E) -> Seen<'_> {
 /// How to see a `Display` and [`Classify`] error.
 pub trait SeeAll<E> {
     /// The function that sees it.
-    fn see(&self) -> for<'e> fn(&'e E) -> Seen<'e>;
+    fn __mcpstore_see(&self) -> for<'e> fn(&'e E) -> Seen<'e>;
 }
 
 impl<E: std::fmt::Display + Classify> SeeAll<E> for &&&Observer<E> {
-    fn see(&self) -> for<'e> fn(&'e E) -> Seen<'e> {
+    fn __mcpstore_see(&self) -> for<'e> fn(&'e E) -> Seen<'e> {
         see_all::<E>
     }
 }
@@ -677,11 +707,11 @@ impl<E: std::fmt::Display + Classify> SeeAll<E> for &&&Observer<E> {
 /// How to see a [`Classify`] error without `Display`.
 pub trait SeeClassified<E> {
     /// The function that sees it.
-    fn see(&self) -> for<'e> fn(&'e E) -> Seen<'e>;
+    fn __mcpstore_see(&self) -> for<'e> fn(&'e E) -> Seen<'e>;
 }
 
 impl<E: Classify> SeeClassified<E> for &&Observer<E> {
-    fn see(&self) -> for<'e> fn(&'e E) -> Seen<'e> {
+    fn __mcpstore_see(&self) -> for<'e> fn(&'e E) -> Seen<'e> {
         see_classified::<E>
     }
 }
@@ -689,11 +719,11 @@ impl<E: Classify> SeeClassified<E> for &&Observer<E> {
 /// How to see a `Display` error that is not classified.
 pub trait SeeDisplayed<E> {
     /// The function that sees it.
-    fn see(&self) -> for<'e> fn(&'e E) -> Seen<'e>;
+    fn __mcpstore_see(&self) -> for<'e> fn(&'e E) -> Seen<'e>;
 }
 
 impl<E: std::fmt::Display> SeeDisplayed<E> for &Observer<E> {
-    fn see(&self) -> for<'e> fn(&'e E) -> Seen<'e> {
+    fn __mcpstore_see(&self) -> for<'e> fn(&'e E) -> Seen<'e> {
         see_displayed::<E>
     }
 }
@@ -701,11 +731,11 @@ impl<E: std::fmt::Display> SeeDisplayed<E> for &Observer<E> {
 /// How to see any other error: by its type's name.
 pub trait SeeNothing<E> {
     /// The function that sees it.
-    fn see(&self) -> for<'e> fn(&'e E) -> Seen<'e>;
+    fn __mcpstore_see(&self) -> for<'e> fn(&'e E) -> Seen<'e>;
 }
 
 impl<E> SeeNothing<E> for Observer<E> {
-    fn see(&self) -> for<'e> fn(&'e E) -> Seen<'e> {
+    fn __mcpstore_see(&self) -> for<'e> fn(&'e E) -> Seen<'e> {
         see_nothing::<E>
     }
 }

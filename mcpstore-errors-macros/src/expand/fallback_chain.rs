@@ -90,7 +90,7 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                 steps.push(quote! {
                     let #describe = {
                         use ::mcpstore_errors::__private::{DescribeDisplay as _, DescribeOther as _};
-                        (&&::mcpstore_errors::__private::Described(&__mcpstore_error)).describer()
+                        (&&::mcpstore_errors::__private::Described(&__mcpstore_error)).__mcpstore_describer()
                     };
                     break #chain ::core::result::Result::Ok(
                         #run.default_for(#value, __mcpstore_error, #describe)
@@ -185,7 +185,7 @@ fn cache_key(function: &Function) -> TokenStream {
                 ::mcpstore_errors::__private::key_instance({
                     #[allow(unused_imports)]
                     use ::mcpstore_errors::__private::{CopiedArgument as _, IdentifiedArgument as _};
-                    (&&::mcpstore_errors::__private::Argument::<Self>::of(&#binding)).key_source()
+                    (&&::mcpstore_errors::__private::Argument::<Self>::of(&#binding)).__mcpstore_key_source()
                 })
             };
         } else {
@@ -197,7 +197,7 @@ fn cache_key(function: &Function) -> TokenStream {
                 ::mcpstore_errors::__private::key_argument({
                     #[allow(unused_imports)]
                     use ::mcpstore_errors::__private::{CopiedArgument as _, IdentifiedArgument as _};
-                    (&&::mcpstore_errors::__private::Argument::of(#argument)).key_source()
+                    (&&::mcpstore_errors::__private::Argument::of(#argument)).__mcpstore_key_source()
                 }),
             });
         }

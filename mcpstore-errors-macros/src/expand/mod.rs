@@ -436,7 +436,7 @@ fn describe_ref(error: TokenStream) -> TokenStream {
     quote! {
         &{
             use ::mcpstore_errors::__private::{DescribeDisplay as _, DescribeOther as _};
-            (&&::mcpstore_errors::__private::Described(#error)).describe()
+            (&&::mcpstore_errors::__private::Described(#error)).__mcpstore_describe()
         }
     }
 }
@@ -461,7 +461,7 @@ fn see(observer: TokenStream) -> TokenStream {
     quote! {
         {
             use ::mcpstore_errors::__private::{SeeAll as _, SeeClassified as _, SeeDisplayed as _, SeeNothing as _};
-            (&&&&#observer).see()
+            (&&&&#observer).__mcpstore_see()
         }
     }
 }

@@ -287,7 +287,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
                 let __mcpstore_attempt = async { #inner };
                 let __mcpstore_timed_out = {
                     use ::mcpstore_errors::__private::{TimesOutAsStoreError as _, TimesOutClassified as _, TimesOutNever as _};
-                    (&&&::mcpstore_errors::__private::timeout_of(&__mcpstore_attempt)).timed_out()
+                    (&&&::mcpstore_errors::__private::timeout_of(&__mcpstore_attempt)).__mcpstore_timed_out()
                 };
                 ::mcpstore_errors::__private::attempt_within(__mcpstore_attempt, __mcpstore_policy, #op, __mcpstore_timed_out).await
             }}
