@@ -320,3 +320,25 @@ fn a_boxed_error_without_send_or_sync_is_collected_through_its_chain_too() {
             .all(|record| record.code() == Some("CONNECTION_ERROR"))
     );
 }
+
+fn consume(name: String) -> McpStoreError {
+    McpStoreError::connection(format!("{name} is down"))
+}
+
+// The body moves `name`; the context reads it afterwards (this failed to compile).
+#[collect_errors(context = {"service": name})]
+fn context_reads_a_moved_argument(name: String) -> Result<(), McpStoreError> {
+    Err(consume(name))
+}
+
+#[test]
+fn a_context_reads_the_argument_the_body_moved() {
+    assert!(context_reads_a_moved_argument("fs".to_owned()).is_err());
+    let records = records_of(
+        global_collector(),
+        &path_of("context_reads_a_moved_argument"),
+    );
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["context"]["service"], "fs");
+    assert_eq!(records[0]["error_message"], "fs is down");
+}

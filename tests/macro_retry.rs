@@ -1072,3 +1072,47 @@ fn every_error_retried_still_honours_a_suggested_delay() {
         [ms(500), Duration::from_secs(3)]
     );
 }
+
+// ---- `when` and `on_retry` read an argument the body moves ----
+
+static MOVED_HOOK_NAMES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn consume(name: String) -> McpStoreError {
+    McpStoreError::connection(format!("{name} is down"))
+}
+
+// In an async fn, the hooks read the loop's per-attempt copy, which the body had moved: this
+// failed to compile, while the same sync fn did.
+#[retry(
+    max_attempts = 3,
+    delay = 0,
+    when = |_: &McpStoreError| name.len() < 10,
+    on_retry = |_, _: &McpStoreError, _| MOVED_HOOK_NAMES.lock().unwrap().push(name.clone())
+)]
+async fn hooks_read_a_moved_argument(name: String) -> Result<(), McpStoreError> {
+    Err(consume(name))
+}
+
+#[retry(
+    max_attempts = 3,
+    delay = 0,
+    when = |_: &McpStoreError| name.len() < 10,
+    on_retry = |_, _: &McpStoreError, _| MOVED_HOOK_NAMES.lock().unwrap().push(name.clone())
+)]
+fn hooks_read_a_moved_argument_sync(name: String) -> Result<(), McpStoreError> {
+    Err(consume(name))
+}
+
+#[tokio::test]
+async fn when_and_on_retry_read_the_argument_the_body_moved() {
+    let error = hooks_read_a_moved_argument("fs".to_owned())
+        .await
+        .unwrap_err();
+    assert_eq!(error.message(), "fs is down");
+    assert_eq!(*MOVED_HOOK_NAMES.lock().unwrap(), ["fs", "fs"]);
+    MOVED_HOOK_NAMES.lock().unwrap().clear();
+    // The sync twin behaves the same.
+    let error = hooks_read_a_moved_argument_sync("git".to_owned()).unwrap_err();
+    assert_eq!(error.message(), "git is down");
+    assert_eq!(*MOVED_HOOK_NAMES.lock().unwrap(), ["git", "git"]);
+}

@@ -312,11 +312,15 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
             #timeout
             let mut #retry = #new_loop;
             loop {
-                #(#rebind)*
-                #(let _ = &#named_copies;)*
                 // Typed from the signature, so that describing the error does not wait on an
-                // inner layer that never fails to infer its type.
-                let __mcpstore_outcome: #ret = #inner;
+                // inner layer that never fails to infer its type. The run's copies live in
+                // its block: `when` and `on_retry` read the originals, which the body cannot
+                // have moved.
+                let __mcpstore_outcome: #ret = {
+                    #(#rebind)*
+                    #(let _ = &#named_copies;)*
+                    #inner
+                };
                 let #observer = ::mcpstore_errors::__private::observer(&__mcpstore_outcome);
                 let __mcpstore_delay = match __mcpstore_outcome {
                     ::core::result::Result::Ok(__mcpstore_value) => { #on_ok }
