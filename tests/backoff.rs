@@ -211,6 +211,21 @@ fn validate_rejects_a_multiplier_the_strategy_would_ignore() {
 }
 
 #[test]
+fn validate_rejects_a_base_delay_over_the_cap() {
+    let err = RetryConfig::new()
+        .base_delay(Duration::from_secs(2))
+        .max_delay(Duration::from_secs(1))
+        .validate()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+    assert!(err.message().contains("max delay"), "{}", err.message());
+    let equal = RetryConfig::new()
+        .base_delay(Duration::from_secs(1))
+        .max_delay(Duration::from_secs(1));
+    assert!(equal.validate().is_ok());
+}
+
+#[test]
 fn validate_rejects_a_zero_attempt_timeout() {
     let err = RetryConfig::new()
         .attempt_timeout(Duration::ZERO)

@@ -71,7 +71,7 @@ fn a_clean_shared_context_stays_the_callers_on_every_entry_point() {
         collect_as_the_attribute_does(&collector, &error, shared.clone());
         {
             use __private::CollectDisplay as _;
-            __private::Collected("text").collect_into(&collector, "f", shared.clone());
+            __private::Collected("text").__mcpstore_collect_into(&collector, "f", shared.clone());
         }
         collector.collect(&error, &*CONTEXT);
     }
@@ -233,5 +233,5 @@ fn collect_as_the_attribute_does(
     context: Context,
 ) {
     use __private::CollectError as _;
-    (&__private::Collected(error)).collect_into(collector, "f", context);
+    (&__private::Collected(error)).__mcpstore_collect_into(collector, "f", context);
 }

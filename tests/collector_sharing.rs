@@ -94,7 +94,7 @@ fn the_function_name_is_kept_apart_and_shown_in_the_context_and_the_export() {
     // As `#[collect_errors]` records: through `Collected`, picked by autoref.
     let record = |error: &McpStoreError, context: Context| {
         use __private::CollectError as _;
-        (&__private::Collected(error)).collect_into(&collector, "connect", context);
+        (&__private::Collected(error)).__mcpstore_collect_into(&collector, "connect", context);
     };
     record(&error, shared.clone());
     record(&error, Context::null());
@@ -102,7 +102,7 @@ fn the_function_name_is_kept_apart_and_shown_in_the_context_and_the_export() {
     record(&error, Context::from(json!({"function": "mine"})));
     {
         use __private::CollectDisplay as _;
-        __private::Collected("text").collect_into(&collector, "format", shared.clone());
+        __private::Collected("text").__mcpstore_collect_into(&collector, "format", shared.clone());
     }
     let expected = [
         json!({"operation": "x", "zone": 1, "function": "connect"}),
@@ -134,7 +134,7 @@ fn a_context_shared_by_the_attribute_entry_point_is_not_rebuilt_per_call() {
     let shared = Context::from(&value);
     for _ in 0..50 {
         use __private::CollectError as _;
-        (&__private::Collected(&McpStoreError::connection("refused"))).collect_into(
+        (&__private::Collected(&McpStoreError::connection("refused"))).__mcpstore_collect_into(
             &collector,
             "f",
             shared.clone(),

@@ -12,10 +12,13 @@ pub mod names {
 /// The bounds literal values must respect, checked in `const` items.
 pub mod literals {
     pub use crate::literals::{
-        cache_capacity, cache_ttl, grown_by_backoff, jitter_fraction, max_attempts, multiplier,
-        timeout,
+        base_delay, cache_capacity, cache_ttl, grown_by_backoff, jitter_fraction, max_attempts,
+        multiplier, timeout,
     };
 }
+
+/// The cap of every delay of a `#[retry]` without `max_delay` or `config`.
+pub const DEFAULT_MAX_DELAY: Duration = crate::backoff::DEFAULT_MAX_DELAY;
 
 /// How long `#[fallback(cache)]` serves an entry unless told otherwise: the seed's 300 s.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
@@ -328,7 +331,7 @@ pub fn key_instance<S: InstanceKeySource>(source: S) -> KeyPart<S::Key> {
 /// The escaping error, wrapped so that method lookup picks the most telling way to record it:
 /// a boxed `dyn Error` (and, with the `anyhow` feature, an `anyhow::Error`) through its source
 /// chain, an `Error` with its chain, anything else by its `Display`:
-/// `(&&&Collected(error)).collect_into(..)`.
+/// `(&&&Collected(error)).__mcpstore_collect_into(..)`.
 #[derive(Debug)]
 pub struct Collected<'a, E: ?Sized>(pub &'a E);
 
@@ -755,13 +758,13 @@ mod tests {
         let error = McpStoreError::connection("refused");
         // As `#[collect_errors]` calls them, through the autoref dispatch.
         let collect = |context: Value| {
-            (&&&Collected(&error)).collect_into(&collector, "connect", context.into());
+            (&&&Collected(&error)).__mcpstore_collect_into(&collector, "connect", context.into());
         };
         collect(json!({"operation": "x"}));
         collect(Value::Null);
         collect(json!(["a"]));
         collect(json!({"function": "mine"}));
-        (&&&Collected("text")).collect_into(&collector, "format", Value::Null.into());
+        (&&&Collected("text")).__mcpstore_collect_into(&collector, "format", Value::Null.into());
         let contexts: Vec<Value> = collector
             .records()
             .iter()

@@ -69,6 +69,9 @@ pub enum Jitter {
     Decorrelated,
 }
 
+/// The cap of every delay unless a policy sets its own.
+pub(crate) const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(60);
+
 /// A retry policy: how many attempts, how long to wait between them, and with what jitter.
 ///
 /// ```
@@ -134,7 +137,7 @@ impl RetryConfig {
             max_attempts: 3,
             strategy: RetryStrategy::Exponential,
             base_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(60),
+            max_delay: DEFAULT_MAX_DELAY,
             multiplier: 2.0,
             multiplier_given: false,
             jitter: Jitter::Proportional(0.1),
@@ -283,8 +286,8 @@ impl RetryConfig {
 
     /// Checks for values that the builder accepts but that are surely mistakes: a multiplier
     /// that is negative, NaN or infinite, a multiplier given to a strategy other than
-    /// exponential (which would ignore it), a zero attempt timeout, and a jitter fraction
-    /// outside `[0, 1]`.
+    /// exponential (which would ignore it), a base delay over the cap, a zero attempt timeout,
+    /// and a jitter fraction outside `[0, 1]`.
     ///
     /// ```
     /// use mcpstore_errors::{ErrorKind, RetryConfig};
@@ -308,6 +311,12 @@ impl RetryConfig {
             ))
             .with_detail("multiplier", self.multiplier.to_string())
             .with_detail("strategy", format!("{:?}", self.strategy)));
+        }
+        if self.base_delay > self.max_delay {
+            return Err(McpStoreError::configuration(format!(
+                "base delay {:?} is longer than max delay {:?}, which caps every delay",
+                self.base_delay, self.max_delay
+            )));
         }
         if self.attempt_timeout == Some(Duration::ZERO) {
             return Err(McpStoreError::configuration(

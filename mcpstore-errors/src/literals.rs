@@ -56,6 +56,20 @@ pub const fn timeout(timeout: Duration) -> Duration {
     timeout
 }
 
+/// A literal `delay` beside its cap (the given `max_delay`, else the default one): a delay
+/// over the cap would be cut to it, every time.
+///
+/// # Panics
+/// When `delay` exceeds `max_delay`; meant for a `const` item, where that is a compile error.
+pub const fn base_delay(delay: Duration, max_delay: Duration) -> Duration {
+    if delay.as_nanos() > max_delay.as_nanos() {
+        panic!(
+            "`delay` is longer than `max_delay` (60 s unless given), which caps every delay: raise `max_delay` or lower `delay`"
+        );
+    }
+    delay
+}
+
 /// A literal `jitter = 0.25`: a fraction of the delay.
 ///
 /// # Panics
@@ -111,6 +125,14 @@ mod tests {
         assert_eq!(cache_capacity(1), 1);
         assert_eq!(cache_ttl(Duration::from_nanos(1)), Duration::from_nanos(1));
         assert_eq!(timeout(Duration::from_nanos(1)), Duration::from_nanos(1));
+        let second = Duration::from_secs(1);
+        assert_eq!(base_delay(second, second), second);
+        // `base_delay`'s message names the default cap.
+        assert_eq!(crate::backoff::DEFAULT_MAX_DELAY, Duration::from_secs(60));
+        assert_eq!(
+            crate::RetryConfig::attribute_default().get_max_delay(),
+            crate::backoff::DEFAULT_MAX_DELAY
+        );
         assert!(std::panic::catch_unwind(|| cache_ttl(Duration::ZERO)).is_err());
         assert_eq!(jitter_fraction(0.0), 0.0);
         assert_eq!(jitter_fraction(1.0), 1.0);
@@ -149,6 +171,8 @@ mod tests {
         assert!(std::panic::catch_unwind(|| max_attempts(0)).is_err());
         assert!(std::panic::catch_unwind(|| cache_capacity(0)).is_err());
         assert!(std::panic::catch_unwind(|| timeout(Duration::ZERO)).is_err());
+        let second = Duration::from_secs(1);
+        assert!(std::panic::catch_unwind(|| base_delay(second * 2, second)).is_err());
         for fraction in [-0.01, 1.01, f64::NAN, f64::INFINITY] {
             assert!(
                 std::panic::catch_unwind(|| jitter_fraction(fraction)).is_err(),

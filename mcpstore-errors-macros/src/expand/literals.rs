@@ -136,6 +136,32 @@ fn ttl_call(
     Some((quote_spanned!(span=> ::core::time::Duration), call, span))
 }
 
+/// `delay`, checked by the runtime against its cap (spanned on the key), when both are known:
+/// a literal `max_delay`, or none and no `config` (the attribute's default cap).
+pub(super) fn checked_delay(args: &crate::args::RetryArgs) -> Option<TokenStream> {
+    let (ty, call, span) = delay_call(args)?;
+    Some(super::evaluated(ty, call, span))
+}
+
+fn delay_call(
+    args: &crate::args::RetryArgs,
+) -> Option<(TokenStream, TokenStream, proc_macro2::Span)> {
+    let delay @ DurationValue::Known(_) = args.delay.get()? else {
+        return None;
+    };
+    let span = args.delay.key_span()?;
+    let max_delay = match args.max_delay.get() {
+        Some(max_delay @ DurationValue::Known(_)) => max_delay.to_tokens(),
+        None if args.config.get().is_none() => quote_spanned! {span=>
+            ::mcpstore_errors::__private::DEFAULT_MAX_DELAY
+        },
+        _ => return None,
+    };
+    let delay = delay.to_tokens();
+    let call = quote_spanned!(span=> ::mcpstore_errors::__private::literals::base_delay(#delay, #max_delay));
+    Some((quote_spanned!(span=> ::core::time::Duration), call, span))
+}
+
 /// A timeout, checked by the runtime (spanned on its key) when it is a literal.
 pub(super) fn checked_timeout(timeout: &DurationValue, key: proc_macro2::Span) -> TokenStream {
     match timeout_call(timeout, key) {
@@ -178,6 +204,9 @@ pub(super) fn checks(layers: &[Layer]) -> TokenStream {
                     literals.push((Bound::JitterFraction, Lit::Float(fraction.clone())));
                 }
                 checks.extend(timeout_check(&args.attempt_timeout));
+                if let Some((ty, call, span)) = delay_call(args) {
+                    checks.extend(super::check_item(ty, call, span));
+                }
             }
             Layer::Fallback(args) => {
                 for strategy in &args.strategies {

@@ -385,7 +385,7 @@ fn setters(args: &RetryArgs) -> (Vec<TokenStream>, bool) {
     }
     if let Some(delay) = args.delay.get() {
         known &= delay.is_known();
-        let delay = delay.to_tokens();
+        let delay = literals::checked_delay(args).unwrap_or_else(|| delay.to_tokens());
         setters.push(quote!(.base_delay(#delay)));
     }
     if let Some(max_delay) = args.max_delay.get() {
