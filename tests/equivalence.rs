@@ -412,6 +412,14 @@ retry_cases! {
         script: [Err(connection()), Err(timeout()), Err(connection()), Ok(7)],
         expect: (Ok(7), 4, None),
     }
+    // A whole-number fraction: `jitter = 1` is ±100 %.
+    fixed_whole_jitter {
+        attribute: #[retry(config = rig(), max_attempts = 3, strategy = fixed, delay = "100ms", jitter = 1)],
+        manager: |c: RetryConfig| RetryManager::new(
+            c.max_attempts(3).strategy(RetryStrategy::Fixed).base_delay(ms(100)).jitter(Jitter::Proportional(1.0))),
+        script: [Err(connection()), Err(timeout()), Ok(7)],
+        expect: (Ok(7), 3, None),
+    }
     linear {
         attribute: #[retry(config = rig(), max_attempts = 4, strategy = linear, delay = "100ms", jitter = false)],
         manager: |c: RetryConfig| RetryManager::new(

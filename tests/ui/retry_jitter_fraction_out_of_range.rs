@@ -5,6 +5,22 @@ fn start() -> Result<(), McpStoreError> {
     Ok(())
 }
 
+#[retry(jitter = -0.5)]
+fn stop() -> Result<(), McpStoreError> {
+    Ok(())
+}
+
+#[retry(jitter = 2)]
+fn restart() -> Result<(), McpStoreError> {
+    Ok(())
+}
+
+// A whole fraction in range, and a raw key: accepted.
+#[retry(jitter = 1, r#delay = 0)]
+fn reload() -> Result<(), McpStoreError> {
+    Ok(())
+}
+
 fn main() {
     let _ = start();
 }

@@ -180,8 +180,9 @@ pub(crate) fn parse_entries(
 ) {
     let parser = |input: ParseStream<'_>| -> syn::Result<()> {
         while !input.is_empty() {
-            let key = match input.call(syn::ext::IdentExt::parse_any) {
-                Ok(key) => key,
+            let key = match input.call(<Ident as syn::ext::IdentExt>::parse_any) {
+                // `r#delay` is `delay`.
+                Ok(key) => syn::ext::IdentExt::unraw(&key),
                 Err(error) => {
                     errors.push(syn::Error::new(
                         error.span(),

@@ -2,6 +2,7 @@
 
 use proc_macro2::TokenStream;
 use syn::parse::ParseStream;
+use syn::spanned::Spanned;
 use syn::{Expr, Ident};
 
 use super::{Slot, assigned, crate_path, ident_list, parse_entries, unknown_key};
@@ -177,6 +178,14 @@ impl RetryArgs {
     }
 }
 
+/// `value` as a float literal at `span`.
+fn fraction(value: f64, span: proc_macro2::Span) -> syn::LitFloat {
+    syn::LitFloat::new(
+        &proc_macro2::Literal::f64_unsuffixed(value).to_string(),
+        span,
+    )
+}
+
 fn parse_jitter(input: ParseStream<'_>) -> syn::Result<JitterValue> {
     let value: Expr = input.parse()?;
     Ok(match super::bare(&value) {
@@ -192,6 +201,26 @@ fn parse_jitter(input: ParseStream<'_>) -> syn::Result<JitterValue> {
             lit: syn::Lit::Float(f),
             ..
         }) => JitterValue::Proportional(f.clone()),
+        // `1` and `-0.5` are fractions too, for the runtime's check to judge.
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(int),
+            ..
+        }) => JitterValue::Proportional(fraction(int.base10_parse()?, int.span())),
+        Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => match super::bare(expr) {
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Float(f),
+                ..
+            }) => JitterValue::Proportional(fraction(-f.base10_parse::<f64>()?, value.span())),
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(int),
+                ..
+            }) => JitterValue::Proportional(fraction(-int.base10_parse::<f64>()?, value.span())),
+            _ => JitterValue::Expr(value),
+        },
         Expr::Path(path) if path.path.get_ident().is_some() => {
             let ident = path.path.segments[0].ident.clone();
             JitterValue::Named(ident)
