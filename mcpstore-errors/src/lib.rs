@@ -390,7 +390,9 @@ pub use timeout::{Elapsed, race_timeout};
 /// | `#[fallback(..)] #[collect_errors]` | collects the original error, even when the chain then succeeds |
 /// | `#[collect_errors] #[fallback(..)]` | collects only when the whole chain failed |
 ///
-/// Other attributes between them keep their place relative to the function.
+/// Other attributes, wherever written among them, apply to the generated function as a whole,
+/// outside every layer: `#[tracing::instrument]` written between `#[fallback]` and `#[retry]`
+/// still makes one span around the retries and the fallback.
 #[doc(inline)]
 pub use mcpstore_errors_macros::retry;
 
