@@ -14,6 +14,8 @@ pub struct CapturedEvent {
     pub target: String,
     /// Field name to its recorded value.
     pub fields: BTreeMap<String, String>,
+    /// The names of the spans the event was emitted in, innermost first.
+    pub spans: Vec<String>,
 }
 
 impl CapturedEvent {
@@ -46,20 +48,26 @@ impl tracing::field::Visit for FieldRecorder<'_> {
     }
 }
 
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CaptureLayer {
-    fn on_event(
-        &self,
-        event: &tracing::Event<'_>,
-        _ctx: tracing_subscriber::layer::Context<'_, S>,
-    ) {
+impl<S> tracing_subscriber::Layer<S> for CaptureLayer
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
         let _ = CAPTURED.try_with(|captured| {
             if let Some(events) = captured.borrow_mut().as_mut() {
                 let mut fields = BTreeMap::new();
                 event.record(&mut FieldRecorder(&mut fields));
+                let spans = ctx
+                    .event_scope(event)
+                    .into_iter()
+                    .flatten()
+                    .map(|span| span.name().to_string())
+                    .collect();
                 events.push(CapturedEvent {
                     level: *event.metadata().level(),
                     target: event.metadata().target().to_string(),
                     fields,
+                    spans,
                 });
             }
         });

@@ -439,44 +439,21 @@ fn instrumented_between() -> Result<String, McpStoreError> {
     attempt(&BETWEEN_LOG, 0)
 }
 
-/// A `Write` into a shared buffer, for the formatting subscriber.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn an_attribute_written_among_ours_wraps_the_whole_stack() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let value = tracing::subscriber::with_default(subscriber, instrumented_between);
-    assert_eq!(value.unwrap(), "");
-    let output = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let ours: Vec<&str> = output
-        .lines()
-        .filter(|line| line.contains("mcpstore_errors::"))
-        .collect();
+    let mut value = None;
+    let events = mcpstore_errors_tests::capture_events("mcpstore_errors::", || {
+        value = Some(instrumented_between());
+    });
+    assert_eq!(value.unwrap().unwrap(), "");
     // Both the retries' events and the fallback's sit in the span.
     for target in ["mcpstore_errors::retry", "mcpstore_errors::fallback"] {
         assert!(
-            ours.iter().any(|line| line.contains(target)),
-            "no {target} event in {output}"
+            events.iter().any(|event| event.target == target),
+            "no {target} event in {events:?}"
         );
     }
-    for line in &ours {
-        assert!(line.contains("written_between"), "outside the span: {line}");
+    for event in &events {
+        assert_eq!(event.spans, ["written_between"], "{event:?}");
     }
 }
