@@ -94,16 +94,6 @@ pub fn attempt<R, F: FnOnce() -> R>(run: F) -> R {
     run()
 }
 
-/// The rest of a call after its first run failed, out of line: the frame that path needs
-/// (the engine's arguments) is then that function's, not one every call sets up. The first
-/// outcome and the deadline's start come as arguments, in registers where they fit, so the
-/// closure itself captures little.
-#[cold]
-#[inline(never)]
-pub fn outlined<A, S, R>(first: A, started: S, rest: impl FnOnce(A, S) -> R) -> R {
-    rest(first, started)
-}
-
 /// An argument on its way to a run, checked for `Clone` through [`Resupply`].
 #[derive(Debug)]
 pub struct Owned<T>(pub T);

@@ -12,7 +12,7 @@ use crate::args::{JitterValue, RetryArgs, RetryFilter};
 use crate::func::{Function, Mode, Param};
 
 pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) -> TokenStream {
-    let (policy, policy_ref) = policy(args);
+    let policy = policy(args);
     let op = operation(function);
     let ret = function.ret_for_inference();
     let retry = Ident::new("__mcpstore_retry", Span::mixed_site());
@@ -234,12 +234,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
                 let mut __mcpstore_run = #closure;
                 match #first {
                     #accept
-                    __mcpstore_first => ::mcpstore_errors::__private::outlined(__mcpstore_first, __mcpstore_started, |__mcpstore_first, __mcpstore_started| {
-                        // Read again, not captured, and the run moved in: the closure then
-                        // holds little, and the caller's frame nothing for this path.
-                        let __mcpstore_policy = #policy_ref;
-                        #[allow(unused_mut)]
-                        let mut __mcpstore_run = __mcpstore_run;
+                    __mcpstore_first => {
                         let #observer = ::mcpstore_errors::__private::observer(&__mcpstore_first);
                         #(let #moved = #moved;)*
                         ::mcpstore_errors::__private::retry_sync(
@@ -252,7 +247,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
                             #on_error,
                             #rejects_fn,
                         )
-                    }),
+                    }
                 }
             }
         };
@@ -343,18 +338,15 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
 }
 
 /// `let __mcpstore_policy: &RetryConfig = ..;` from a `static`: a constant when every key is a
-/// literal, built once on first use otherwise; and the expression that reads it again.
-fn policy(args: &RetryArgs) -> (TokenStream, TokenStream) {
+/// literal, built once on first use otherwise.
+fn policy(args: &RetryArgs) -> TokenStream {
     let config = quote!(::mcpstore_errors::RetryConfig);
     let (setters, known) = setters(args);
     match args.config.get() {
-        None if known => (
-            quote! {
-                static __MCPSTORE_POLICY: #config = ::mcpstore_errors::__private::attribute_default() #(#setters)*;
-                let __mcpstore_policy: &#config = &__MCPSTORE_POLICY;
-            },
-            quote!(&__MCPSTORE_POLICY),
-        ),
+        None if known => quote! {
+            static __MCPSTORE_POLICY: #config = ::mcpstore_errors::__private::attribute_default() #(#setters)*;
+            let __mcpstore_policy: &#config = &__MCPSTORE_POLICY;
+        },
         base => {
             let base = match base {
                 Some(expr) => {
@@ -366,17 +358,13 @@ fn policy(args: &RetryArgs) -> (TokenStream, TokenStream) {
             // next call instead of poisoning the function for the rest of the process. Built by
             // a nested `fn`, not a closure: a closure could capture the first call's arguments
             // and serve them to every later call.
-            let reference = quote!(__MCPSTORE_POLICY.get_or_init(__mcpstore_make_policy));
-            (
-                quote! {
-                    fn __mcpstore_make_policy() -> #config {
-                        #base #(#setters)*
-                    }
-                    static __MCPSTORE_POLICY: ::std::sync::OnceLock<#config> = ::std::sync::OnceLock::new();
-                    let __mcpstore_policy: &#config = #reference;
-                },
-                reference,
-            )
+            quote! {
+                fn __mcpstore_make_policy() -> #config {
+                    #base #(#setters)*
+                }
+                static __MCPSTORE_POLICY: ::std::sync::OnceLock<#config> = ::std::sync::OnceLock::new();
+                let __mcpstore_policy: &#config = __MCPSTORE_POLICY.get_or_init(__mcpstore_make_policy);
+            }
         }
     }
 }
