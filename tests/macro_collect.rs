@@ -321,22 +321,22 @@ fn a_boxed_error_without_send_or_sync_is_collected_through_its_chain_too() {
     );
 }
 
-fn consume(name: String) -> McpStoreError {
-    McpStoreError::connection(format!("{name} is down"))
-}
-
-// The body moves `name`; the context reads it afterwards (this failed to compile).
-#[collect_errors(context = {"service": name})]
-fn context_reads_a_moved_argument(name: String) -> Result<(), McpStoreError> {
-    Err(consume(name))
+// Neither `Clone` nor copied: the context reads it after a body that only borrowed it.
+#[collect_errors(context = {"service": service})]
+fn context_reads_a_borrowed_argument(
+    service: std::sync::Mutex<String>,
+) -> Result<(), McpStoreError> {
+    let name = service.lock().unwrap().clone();
+    Err(McpStoreError::connection(format!("{name} is down")))
 }
 
 #[test]
-fn a_context_reads_the_argument_the_body_moved() {
-    assert!(context_reads_a_moved_argument("fs".to_owned()).is_err());
+fn a_context_reads_an_argument_the_body_borrowed() {
+    let service = std::sync::Mutex::new("fs".to_owned());
+    assert!(context_reads_a_borrowed_argument(service).is_err());
     let records = records_of(
         global_collector(),
-        &path_of("context_reads_a_moved_argument"),
+        &path_of("context_reads_a_borrowed_argument"),
     );
     assert_eq!(records.len(), 1);
     assert_eq!(records[0]["context"]["service"], "fs");

@@ -435,9 +435,10 @@ pub use mcpstore_errors_macros::retry;
 /// [`CacheIdentity`] (or, for a `&self` method, `Clone + Eq + Hash`) a supertrait of the
 /// trait. Its `ttl` and `capacity` are constants: they may not use `self`, `Self`, the
 /// function's generic parameters or its arguments. A strategy written after `default` is refused: it would never run. When `with` or `recover` is present,
-/// by-value arguments are cloned for the original call so they can be passed on; so is a
-/// by-value argument that `default = ..` names, unless it is in `no_clone` (the body may move
-/// what it is given). Each fallback is reported as a `tracing` event.
+/// by-value arguments are cloned for the original call so they can be passed on. A
+/// `default = ..` expression reads the arguments as the body left them: a body that moves an
+/// argument the expression names fails to compile (clone it in the body), unless a `#[retry]`
+/// beneath hands each attempt copies. Each fallback is reported as a `tracing` event.
 ///
 /// # Example
 ///
@@ -492,8 +493,9 @@ pub use mcpstore_errors_macros::fallback;
 /// ```
 ///
 /// The context always holds the function's path under `"function"`; the `context` object is
-/// merged in and built only when there is an error; a by-value argument it names is cloned
-/// for the body, which may move what it is given. Errors that implement `std::error::Error`
+/// merged in and built only when there is an error, from the arguments as the body left them
+/// (a body may not move one the context names, unless a `#[retry]` beneath hands each attempt
+/// copies). Errors that implement `std::error::Error`
 /// are recorded with their source chain (and code and details when a [`McpStoreError`] is in
 /// it); errors that are only `Display` are recorded by message.
 ///

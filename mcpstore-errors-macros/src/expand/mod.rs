@@ -376,12 +376,6 @@ fn compose(function: &Function, layers: &[Layer]) -> TokenStream {
         }
         _ => compose(function, inner_layers),
     };
-    // A fallback or collect layer reads arguments after its inner run; the body must not
-    // have moved them then.
-    let inner = match layer {
-        Layer::Fallback(_) | Layer::Collect(_) => kept_from_body(function, inner_layers, inner),
-        _ => inner,
-    };
     match layer {
         Layer::Retry(args) => retry::expand(function, args, inner),
         Layer::Fallback(args) => fallback_chain::expand(function, args, inner),
@@ -389,34 +383,6 @@ fn compose(function: &Function, layers: &[Layer]) -> TokenStream {
         Layer::Breaker(args) => breaker::expand(function, args, inner),
         Layer::Timeout(args) => timeout::expand(function, args, inner),
     }
-}
-
-/// `inner`, with its own copies of the by-value arguments an attribute's expression names,
-/// when the body runs directly in it: the body may move what it is given, and the originals
-/// stay for the attribute. Not when a retry (which hands each attempt copies and keeps the
-/// originals) or another such layer lies between.
-fn kept_from_body(function: &Function, inner_layers: &[Layer], inner: TokenStream) -> TokenStream {
-    let shielded = inner_layers.iter().any(|layer| {
-        matches!(
-            layer,
-            Layer::Retry(_) | Layer::Fallback(_) | Layer::Collect(_)
-        )
-    });
-    let copies: Vec<_> = function
-        .params
-        .iter()
-        .filter(|param| !shielded && param.named_by_attributes && param.mode == Mode::ByValue)
-        .filter_map(|param| {
-            let binding = &param.binding;
-            let copy = rebind_for_run(param, resupply(param))?;
-            // A body that never reads it leaves the copy unused.
-            Some(quote!(#copy let _ = &#binding;))
-        })
-        .collect();
-    if copies.is_empty() {
-        return inner;
-    }
-    quote!({ #(#copies)* #inner })
 }
 
 /// One run of the body: in its own closure (sync) or `async` block awaited in place, so that
