@@ -763,3 +763,63 @@ fn a_positional_duration_may_come_through_a_macro_fragment() {
     let error = block_on(timed_by_an_expr_fragment()).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::ServiceTimeout);
 }
+
+// ---- pointers to unsized errors keep their classification ----
+
+trait ServiceFailure: std::fmt::Debug {
+    fn busy(&self) -> bool;
+}
+
+#[derive(Debug)]
+struct Busy;
+
+impl ServiceFailure for Busy {
+    fn busy(&self) -> bool {
+        true
+    }
+}
+
+impl mcpstore_errors::Classify for Busy {
+    fn error_kind(&self) -> Option<ErrorKind> {
+        Some(ErrorKind::Connection)
+    }
+}
+
+/// A user's own trait object, boxed: classified by the impl the orphan rule allows.
+impl mcpstore_errors::Classify for Box<dyn ServiceFailure> {
+    fn error_kind(&self) -> Option<ErrorKind> {
+        self.busy().then_some(ErrorKind::Connection)
+    }
+}
+
+static BOXED_FAILURES: AtomicU32 = AtomicU32::new(0);
+
+#[retry(max_attempts = 2, delay = 0, when = retryable)]
+fn fails_with_a_boxed_trait_object() -> Result<(), Box<dyn ServiceFailure>> {
+    BOXED_FAILURES.fetch_add(1, Ordering::SeqCst);
+    Err(Box::new(Busy))
+}
+
+#[test]
+fn boxed_and_shared_trait_objects_are_classified() {
+    use mcpstore_errors::Classify;
+    let boxed: Box<dyn Classify> = Box::new(Busy);
+    assert_eq!(boxed.error_kind(), Some(ErrorKind::Connection));
+    let shared: Arc<dyn Classify + Send + Sync> = Arc::new(McpStoreError::connection("x"));
+    assert!(shared.is_retryable());
+    assert!(fails_with_a_boxed_trait_object().is_err());
+    assert_eq!(BOXED_FAILURES.load(Ordering::SeqCst), 2, "retried once");
+}
+
+// A positional duration written as an expression: a path call, not a key.
+#[timeout(Duration::from_millis(250), sleeper = Arc::new(VirtualSleeper::new()))]
+async fn timed_by_an_expression() -> Result<u8, McpStoreError> {
+    hang().await;
+    Ok(7)
+}
+
+#[test]
+fn a_positional_duration_may_be_an_expression() {
+    let error = block_on(timed_by_an_expression()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ServiceTimeout);
+}

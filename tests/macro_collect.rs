@@ -112,7 +112,7 @@ fn every_escaping_error_is_collected_once() {
 // Rust spells these numbers in ways JSON does not (`1.`, `007`): once copied as written, the
 // whole context failed to parse and was dropped.
 #[allow(clippy::zero_prefixed_literal)]
-#[collect_errors(context = {"operation": "numbers", "ratio": 1., "padded": 007, "half": 00.5, "big": 1e5, "neg": -2.})]
+#[collect_errors(context = {"operation": "numbers", "ratio": 1., "padded": 007, "half": 00.5, "big": 1e5, "neg": -2., "zero": -0})]
 fn fail_with_literal_numbers() -> Result<(), McpStoreError> {
     Err(McpStoreError::connection("down"))
 }
@@ -124,7 +124,7 @@ fn literal_numbers_in_a_context_read_as_json_reads_them() {
     assert_eq!(records.len(), 1);
     #[allow(clippy::zero_prefixed_literal)]
     let expected = json!({
-        "operation": "numbers", "ratio": 1., "padded": 007, "half": 00.5, "big": 1e5, "neg": -2.,
+        "operation": "numbers", "ratio": 1., "padded": 007, "half": 00.5, "big": 1e5, "neg": -2., "zero": -0,
         FUNCTION_KEY: path_of("fail_with_literal_numbers"),
     });
     assert_eq!(records[0]["context"], expected);

@@ -57,8 +57,13 @@ fn value(tokens: &mut Tokens, out: &mut String) -> Option<()> {
         }
         TokenTree::Punct(minus) if minus.as_char() == '-' => match tokens.next()? {
             TokenTree::Literal(number) => {
-                out.push('-');
-                self::number(&number, out)?;
+                let mut digits = String::new();
+                self::number(&number, &mut digits)?;
+                // `-0` is the integer 0 to `json!`, as to Rust; `-0.0` stays a float.
+                if digits != "0" {
+                    out.push('-');
+                }
+                out.push_str(&digits);
             }
             _ => return None,
         },
@@ -179,6 +184,9 @@ mod tests {
             (quote!({"n": 1_000.000_1}), r#"{"n":1000.0001}"#),
             (quote!({"n": 0x1F}), r#"{"n":31}"#),
             (quote!({"n": -1.}), r#"{"n":-1.0}"#),
+            (quote!({"n": -0}), r#"{"n":0}"#),
+            (quote!({"n": -00}), r#"{"n":0}"#),
+            (quote!({"n": -0.0}), r#"{"n":-0.0}"#),
         ] {
             assert_eq!(literal_json(&rust).as_deref(), Some(json), "{rust}");
         }

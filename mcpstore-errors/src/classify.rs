@@ -11,7 +11,10 @@ use crate::{Elapsed, ErrorKind, McpStoreError};
 /// Implement it for your own error type to use it with `#[retry(on = [...])]`,
 /// `#[retry(when = retryable)]` and [`RetryManager`](crate::RetryManager), which needs it to
 /// honour a server-suggested delay whatever its filter. Every method has a default, so
-/// `impl Classify for MyError {}` is enough for an error without a kind.
+/// `impl Classify for MyError {}` is enough for an error without a kind. `Box` and `Arc` of
+/// a classified type are classified; so are boxed type-erased errors and `Box<dyn Classify>`.
+/// For a box of your own trait object, implement it for the box
+/// (`impl Classify for Box<dyn MyFailure>`), which the orphan rule allows.
 ///
 /// ```
 /// use std::time::Duration;
@@ -137,8 +140,9 @@ impl<T: Classify + ?Sized> Classify for &T {
 }
 
 // Owning pointers to a sized error forward everything, the timeout error included (built by
-// the pointee, then wrapped). The unsized pointees in common use (type-erased errors and
-// messages) get impls of their own below: a `?Sized` forward could not build one.
+// the pointee, then wrapped). The unsized pointees in common use (type-erased errors, this
+// trait's objects, messages) get impls of their own below: a `?Sized` forward could not
+// build a timeout error.
 macro_rules! forward_classify {
     ($($pointer:ident),*) => {$(
         impl<T: Classify> Classify for $pointer<T> {
@@ -165,6 +169,32 @@ impl Classify for String {}
 
 /// Messages carry no kind.
 impl Classify for str {}
+
+// The crate's own trait object, boxed or shared. For a box of your own trait object,
+// `impl Classify for Box<dyn YourTrait>` (the orphan rule allows it).
+macro_rules! forward_classify_object {
+    ($($object:ty),*) => {$(
+        impl Classify for $object {
+            fn error_kind(&self) -> Option<ErrorKind> {
+                (**self).error_kind()
+            }
+            fn is_retryable(&self) -> bool {
+                (**self).is_retryable()
+            }
+            fn retry_after(&self) -> Option<Duration> {
+                (**self).retry_after()
+            }
+        }
+    )*};
+}
+
+forward_classify_object!(
+    Box<dyn Classify>,
+    Box<dyn Classify + Send>,
+    Box<dyn Classify + Send + Sync>,
+    Arc<dyn Classify>,
+    Arc<dyn Classify + Send + Sync>
+);
 
 /// Messages carry no kind.
 impl Classify for Box<str> {}

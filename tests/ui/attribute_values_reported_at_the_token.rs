@@ -25,6 +25,13 @@ async fn two_timeouts() -> Result<u32, McpStoreError> {
     Ok(1)
 }
 
+const TWO_SECONDS: std::time::Duration = std::time::Duration::from_secs(2);
+
+#[timeout(TWO_SECONDS)]
+async fn timeout_by_name() -> Result<u32, McpStoreError> {
+    Ok(1)
+}
+
 #[retry(attempt_timeout = -2)]
 async fn negative_attempt_timeout() -> Result<u32, McpStoreError> {
     Ok(1)

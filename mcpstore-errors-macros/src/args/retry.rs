@@ -205,7 +205,9 @@ fn parse_jitter(input: ParseStream<'_>) -> syn::Result<JitterValue> {
         Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Int(int),
             ..
-        }) => JitterValue::Proportional(fraction(int.base10_parse()?, int.span())),
+        }) if int.suffix().is_empty() => {
+            JitterValue::Proportional(fraction(int.base10_parse()?, int.span()))
+        }
         Expr::Unary(syn::ExprUnary {
             op: syn::UnOp::Neg(_),
             expr,
@@ -214,11 +216,15 @@ fn parse_jitter(input: ParseStream<'_>) -> syn::Result<JitterValue> {
             Expr::Lit(syn::ExprLit {
                 lit: syn::Lit::Float(f),
                 ..
-            }) => JitterValue::Proportional(fraction(-f.base10_parse::<f64>()?, value.span())),
+            }) if f.suffix().is_empty() => {
+                JitterValue::Proportional(fraction(-f.base10_parse::<f64>()?, value.span()))
+            }
             Expr::Lit(syn::ExprLit {
                 lit: syn::Lit::Int(int),
                 ..
-            }) => JitterValue::Proportional(fraction(-int.base10_parse::<f64>()?, value.span())),
+            }) if int.suffix().is_empty() => {
+                JitterValue::Proportional(fraction(-int.base10_parse::<f64>()?, value.span()))
+            }
             _ => JitterValue::Expr(value),
         },
         Expr::Path(path) if path.path.get_ident().is_some() => {

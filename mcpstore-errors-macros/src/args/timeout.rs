@@ -25,13 +25,17 @@ impl TimeoutArgs {
     pub(crate) fn parse(tokens: TokenStream, span: Span, errors: &mut Errors) -> TimeoutArgs {
         let mut args = TimeoutArgs::default();
         // A duration alone or first (`#[timeout("2s", sleeper = ..)]`): anything up to the
-        // first comma that does not start with a key's name.
+        // first comma that cannot be a key, which is a name alone or before `=` or `(`: a
+        // literal, `-1`, a path (`Duration::from_secs(2)`), a method call (`config.limit()`).
         let mut trees: Vec<proc_macro2::TokenTree> = tokens.clone().into_iter().collect();
         let mut tokens = tokens;
-        if trees
-            .first()
-            .is_some_and(|first| !matches!(first, proc_macro2::TokenTree::Ident(_)))
-        {
+        let path_or_call = |tree: Option<&proc_macro2::TokenTree>| matches!(tree, Some(proc_macro2::TokenTree::Punct(p)) if matches!(p.as_char(), ':' | '.'));
+        let positional = match trees.first() {
+            None => false,
+            Some(proc_macro2::TokenTree::Ident(_)) => path_or_call(trees.get(1)),
+            Some(_) => true,
+        };
+        if positional {
             let comma = |tree: &proc_macro2::TokenTree| matches!(tree, proc_macro2::TokenTree::Punct(p) if p.as_char() == ',');
             let end = trees.iter().position(comma).unwrap_or(trees.len());
             let rest = trees.split_off(end);
@@ -69,7 +73,18 @@ impl TimeoutArgs {
                     args.sleeper.set(key, value, errors);
                 }
                 "crate" => args.krate.set(key, crate_path(key, value)?, errors),
-                _ => return Err(unknown_key(key, "timeout", TIMEOUT_KEYS)),
+                _ => {
+                    let error = unknown_key(key, "timeout", TIMEOUT_KEYS);
+                    // A constant's name reads as a key: say where a duration goes, and not
+                    // a second time that none was given.
+                    if args.after.get().is_none() {
+                        args.after.set(key, DurationValue::Reported, errors);
+                    }
+                    return Err(syn::Error::new(
+                        key.span(),
+                        format_args!("{error}; a duration by name goes after `after =`"),
+                    ));
+                }
             }
             Ok(())
         });
