@@ -316,7 +316,9 @@ impl RetryConfig {
             return Err(McpStoreError::configuration(format!(
                 "base delay {:?} is longer than max delay {:?}, which caps every delay",
                 self.base_delay, self.max_delay
-            )));
+            ))
+            .with_detail("base_delay", format!("{:?}", self.base_delay))
+            .with_detail("max_delay", format!("{:?}", self.max_delay)));
         }
         if self.attempt_timeout == Some(Duration::ZERO) {
             return Err(McpStoreError::configuration(
