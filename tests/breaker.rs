@@ -748,6 +748,57 @@ fn a_breaker_made_after_a_use_outranks_the_used_one() {
     }
 }
 
+/// A clock that counts how often it is read.
+#[derive(Debug, Default)]
+struct CountingClock {
+    inner: ManualClock,
+    reads: std::sync::atomic::AtomicU64,
+}
+
+impl mcpstore_errors::Clock for CountingClock {
+    fn now(&self) -> std::time::Instant {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.now()
+    }
+    fn system_time(&self) -> std::time::SystemTime {
+        self.inner.system_time()
+    }
+}
+
+#[test]
+fn choosing_whom_to_forget_reads_no_breakers_clock() {
+    // Eviction runs under the registry's write lock, which every lookup waits on: it used to
+    // lock each breaker and read its (the user's) clock, once per breaker held.
+    // An open breaker's state depends on the time; whether it is closed does not.
+    let clock = Arc::new(CountingClock::default());
+    let config = CircuitBreakerConfig::new()
+        .window(SlidingWindow::Count(2))
+        .minimum_calls(2)
+        .clock(clock.clone());
+    let registry = BreakerRegistry::new(config).max_services(100);
+    registry.breaker("the-closed-one");
+    for i in 0..99 {
+        let breaker = registry.breaker(&format!("service-{i}"));
+        fail(&breaker);
+        fail(&breaker);
+        assert_eq!(breaker.state(), CircuitState::Open);
+    }
+    let reads = || clock.reads.load(std::sync::atomic::Ordering::SeqCst);
+    let before = reads();
+    registry.breaker("one-more");
+    let read = reads() - before;
+    assert_eq!(registry.len(), 100);
+    assert!(
+        registry.get("the-closed-one").is_none(),
+        "the closed one is forgotten"
+    );
+    assert!(registry.get("one-more").is_some());
+    assert!(
+        read <= 2,
+        "{read} clock reads to forget one of 100 breakers"
+    );
+}
+
 #[test]
 fn a_registry_full_of_open_breakers_hands_out_unkept_disabled_ones_and_counts_them() {
     let clock = clock();

@@ -286,6 +286,13 @@ impl CircuitBreaker {
         outcome
     }
 
+    /// Whether the breaker is closed, read from its published state word: no lock and no
+    /// clock (only an open breaker's state depends on the time), so a registry can ask it of
+    /// every breaker while it holds its own lock.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.inner.word.load(Ordering::Acquire) & STATE_BITS == CLOSED
+    }
+
     /// The current state. An open breaker whose open period is over is reported half-open:
     /// the next call will be let through as a probe.
     pub fn state(&self) -> CircuitState {

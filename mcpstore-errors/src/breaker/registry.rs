@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use super::{CircuitBreaker, CircuitBreakerConfig, CircuitState, TARGET};
+use super::{CircuitBreaker, CircuitBreakerConfig, TARGET};
 use crate::McpStoreError;
 
 /// How many services a [`BreakerRegistry`] tracks unless told otherwise.
@@ -354,7 +354,7 @@ impl BreakerRegistry {
         let oldest = table
             .breakers
             .iter()
-            .filter(|(_, breaker)| breaker.state() == CircuitState::Closed)
+            .filter(|(_, breaker)| breaker.is_closed())
             .min_by_key(|(_, breaker)| breaker.inner.last_used.load(Ordering::Relaxed))
             .map(|(name, _)| name.clone());
         let evicted = oldest.and_then(|name| table.breakers.remove(&name));
