@@ -126,17 +126,24 @@ impl Classify for std::io::Error {
     }
 }
 
+/// The classifying methods of a pointer, read through to what it points at.
+macro_rules! forward_to_pointee {
+    () => {
+        fn error_kind(&self) -> Option<ErrorKind> {
+            (**self).error_kind()
+        }
+        fn is_retryable(&self) -> bool {
+            (**self).is_retryable()
+        }
+        fn retry_after(&self) -> Option<Duration> {
+            (**self).retry_after()
+        }
+    };
+}
+
 /// A reference classifies as what it points at; it has no owned error to give for a timeout.
 impl<T: Classify + ?Sized> Classify for &T {
-    fn error_kind(&self) -> Option<ErrorKind> {
-        (**self).error_kind()
-    }
-    fn is_retryable(&self) -> bool {
-        (**self).is_retryable()
-    }
-    fn retry_after(&self) -> Option<Duration> {
-        (**self).retry_after()
-    }
+    forward_to_pointee!();
 }
 
 // Owning pointers to a sized error forward everything, the timeout error included (built by
@@ -146,15 +153,7 @@ impl<T: Classify + ?Sized> Classify for &T {
 macro_rules! forward_classify {
     ($($pointer:ident),*) => {$(
         impl<T: Classify> Classify for $pointer<T> {
-            fn error_kind(&self) -> Option<ErrorKind> {
-                (**self).error_kind()
-            }
-            fn is_retryable(&self) -> bool {
-                (**self).is_retryable()
-            }
-            fn retry_after(&self) -> Option<Duration> {
-                (**self).retry_after()
-            }
+            forward_to_pointee!();
             fn timed_out(elapsed: Elapsed, operation: &str) -> Option<Self> {
                 T::timed_out(elapsed, operation).map($pointer::new)
             }
@@ -175,15 +174,7 @@ impl Classify for str {}
 macro_rules! forward_classify_object {
     ($($object:ty),*) => {$(
         impl Classify for $object {
-            fn error_kind(&self) -> Option<ErrorKind> {
-                (**self).error_kind()
-            }
-            fn is_retryable(&self) -> bool {
-                (**self).is_retryable()
-            }
-            fn retry_after(&self) -> Option<Duration> {
-                (**self).retry_after()
-            }
+            forward_to_pointee!();
         }
     )*};
 }
@@ -220,30 +211,14 @@ macro_rules! classify_dyn_error {
         }
 
         impl Classify for Box<$error> {
-            fn error_kind(&self) -> Option<ErrorKind> {
-                (**self).error_kind()
-            }
-            fn is_retryable(&self) -> bool {
-                (**self).is_retryable()
-            }
-            fn retry_after(&self) -> Option<Duration> {
-                (**self).retry_after()
-            }
+            forward_to_pointee!();
             fn timed_out(elapsed: Elapsed, operation: &str) -> Option<Self> {
                 Some(Box::new(elapsed.into_error(operation)))
             }
         }
 
         impl Classify for Arc<$error> {
-            fn error_kind(&self) -> Option<ErrorKind> {
-                (**self).error_kind()
-            }
-            fn is_retryable(&self) -> bool {
-                (**self).is_retryable()
-            }
-            fn retry_after(&self) -> Option<Duration> {
-                (**self).retry_after()
-            }
+            forward_to_pointee!();
             fn timed_out(elapsed: Elapsed, operation: &str) -> Option<Self> {
                 Some(Arc::new(elapsed.into_error(operation)))
             }

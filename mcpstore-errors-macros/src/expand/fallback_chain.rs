@@ -58,7 +58,13 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
             Strategy::Cache { key, ttl, capacity } => {
                 let ttl = ttl.as_ref().map_or_else(
                     || quote!(::mcpstore_errors::__private::DEFAULT_CACHE_TTL),
-                    |ttl| literals::checked_ttl(ttl, key),
+                    |ttl| {
+                        literals::checked_duration(
+                            literals::DurationBound::CacheTtl,
+                            ttl,
+                            key.span(),
+                        )
+                    },
                 );
                 let capacity = capacity.as_ref().map_or_else(
                     || quote!(::mcpstore_errors::__private::DEFAULT_CACHE_CAPACITY),

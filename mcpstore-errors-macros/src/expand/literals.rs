@@ -115,24 +115,41 @@ fn multiplier_call(value: &Expr) -> Option<(TokenStream, TokenStream, proc_macro
     Some((quote_spanned!(span=> ::core::primitive::f64), call, span))
 }
 
-/// A cache's `ttl`, checked by the runtime (spanned on `cache`) when it is a literal.
-pub(super) fn checked_ttl(ttl: &DurationValue, cache: &Ident) -> TokenStream {
-    match ttl_call(ttl, cache) {
+/// A literal duration the runtime bounds, spanned on its key: a cache's `ttl`
+/// (`literals::cache_ttl`) or a timeout (`literals::timeout`).
+#[derive(Clone, Copy)]
+pub(super) enum DurationBound {
+    CacheTtl,
+    Timeout,
+}
+
+/// `value`, checked against `bound` (spanned on `key`) when it is a literal.
+pub(super) fn checked_duration(
+    bound: DurationBound,
+    value: &DurationValue,
+    key: proc_macro2::Span,
+) -> TokenStream {
+    match duration_call(bound, value, key) {
         Some((ty, call, span)) => super::evaluated(ty, call, span),
-        None => ttl.to_tokens(),
+        None => value.to_tokens(),
     }
 }
 
-fn ttl_call(
-    ttl: &DurationValue,
-    cache: &Ident,
+fn duration_call(
+    bound: DurationBound,
+    value: &DurationValue,
+    span: proc_macro2::Span,
 ) -> Option<(TokenStream, TokenStream, proc_macro2::Span)> {
-    if !matches!(ttl, DurationValue::Known(_)) {
+    if !matches!(value, DurationValue::Known(_)) {
         return None;
     }
-    let span = cache.span();
-    let value = ttl.to_tokens();
-    let call = quote_spanned!(span=> ::mcpstore_errors::__private::literals::cache_ttl(#value));
+    let function = match bound {
+        DurationBound::CacheTtl => "cache_ttl",
+        DurationBound::Timeout => "timeout",
+    };
+    let function = Ident::new(function, span);
+    let value = value.to_tokens();
+    let call = quote_spanned!(span=> ::mcpstore_errors::__private::literals::#function(#value));
     Some((quote_spanned!(span=> ::core::time::Duration), call, span))
 }
 
@@ -159,26 +176,6 @@ fn delay_call(
     };
     let delay = delay.to_tokens();
     let call = quote_spanned!(span=> ::mcpstore_errors::__private::literals::base_delay(#delay, #max_delay));
-    Some((quote_spanned!(span=> ::core::time::Duration), call, span))
-}
-
-/// A timeout, checked by the runtime (spanned on its key) when it is a literal.
-pub(super) fn checked_timeout(timeout: &DurationValue, key: proc_macro2::Span) -> TokenStream {
-    match timeout_call(timeout, key) {
-        Some((ty, call, span)) => super::evaluated(ty, call, span),
-        None => timeout.to_tokens(),
-    }
-}
-
-fn timeout_call(
-    timeout: &DurationValue,
-    span: proc_macro2::Span,
-) -> Option<(TokenStream, TokenStream, proc_macro2::Span)> {
-    if !matches!(timeout, DurationValue::Known(_)) {
-        return None;
-    }
-    let value = timeout.to_tokens();
-    let call = quote_spanned!(span=> ::mcpstore_errors::__private::literals::timeout(#value));
     Some((quote_spanned!(span=> ::core::time::Duration), call, span))
 }
 
@@ -213,7 +210,9 @@ pub(super) fn checks(layers: &[Layer]) -> TokenStream {
                     let Strategy::Cache { key, ttl, capacity } = strategy else {
                         continue;
                     };
-                    if let Some((ty, call, span)) = ttl.as_ref().and_then(|ttl| ttl_call(ttl, key))
+                    if let Some((ty, call, span)) = ttl
+                        .as_ref()
+                        .and_then(|ttl| duration_call(DurationBound::CacheTtl, ttl, key.span()))
                     {
                         checks.extend(super::check_item(ty, call, span));
                     }
@@ -239,7 +238,7 @@ fn timeout_check(slot: &crate::args::Slot<DurationValue>) -> TokenStream {
     let call = slot
         .get()
         .zip(slot.key_span())
-        .and_then(|(timeout, key)| timeout_call(timeout, key));
+        .and_then(|(timeout, key)| duration_call(DurationBound::Timeout, timeout, key));
     match call {
         Some((ty, call, span)) => super::check_item(ty, call, span),
         None => TokenStream::new(),

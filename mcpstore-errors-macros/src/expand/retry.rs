@@ -402,7 +402,7 @@ fn setters(args: &RetryArgs) -> (Vec<TokenStream>, bool) {
         (args.attempt_timeout.get(), args.attempt_timeout.key_span())
     {
         known &= timeout.is_known();
-        let timeout = literals::checked_timeout(timeout, key);
+        let timeout = literals::checked_duration(literals::DurationBound::Timeout, timeout, key);
         setters.push(quote!(.attempt_timeout(#timeout)));
     }
     if let Some(backoff) = args.backoff.get() {

@@ -11,7 +11,9 @@ use crate::func::Function;
 
 pub(super) fn expand(function: &Function, args: &TimeoutArgs, inner: TokenStream) -> TokenStream {
     let after = match (args.after.get(), args.after.key_span()) {
-        (Some(after), Some(key)) => super::literals::checked_timeout(after, key),
+        (Some(after), Some(key)) => {
+            super::literals::checked_duration(super::literals::DurationBound::Timeout, after, key)
+        }
         _ => quote!(::core::time::Duration::ZERO),
     };
     let timer = match args.sleeper.get() {
