@@ -70,6 +70,22 @@ impl DurationValue {
 
 fn known(lit: &Lit) -> syn::Result<Duration> {
     let invalid = |message: String| syn::Error::new(lit.span(), message);
+    // Rust reads `250ms` as the number 250 with a suffix, which parsing as a number drops.
+    let suffixed = match lit {
+        Lit::Int(int) => Some((int.base10_digits(), int.suffix())),
+        Lit::Float(float) => Some((float.base10_digits(), float.suffix())),
+        _ => None,
+    };
+    if let Some((digits, suffix)) = suffixed.filter(|(_, suffix)| !suffix.is_empty()) {
+        let written = format!("{digits}{suffix}");
+        return Err(invalid(if humantime::parse_duration(&written).is_ok() {
+            format!("a duration with a unit is a string: write \"{written}\"")
+        } else {
+            format!(
+                "a number of seconds takes no suffix: write `{digits}`, or a string such as \"{digits}s\""
+            )
+        }));
+    }
     match lit {
         Lit::Str(text) => humantime::parse_duration(&text.value()).map_err(|error| {
             invalid(format!(

@@ -62,7 +62,7 @@
 //! |---|---|
 //! | `#[retry]` | the seed's defaults: 3 attempts, 1 s then ×2, ±25 % jitter, every error |
 //! | `max_attempts = 5` | calls in all, the first included (at least 1) |
-//! | `delay = "200ms"` | the first delay; `"1.5s"`, `"2m"`, a bare number of seconds, or a `Duration` expression |
+//! | `delay = "200ms"` | the first delay; `"1.5s"`, `"2m"`, a bare number of seconds (`5`; a unit needs the quotes: `250ms` is refused), or a `Duration` expression |
 //! | `strategy = fibonacci` | `fixed`, `linear`, `exponential` (default) or `fibonacci` |
 //! | `backoff = 2.0` | the exponential multiplier (refused beside another `strategy`, which has none) |
 //! | `max_delay = "30s"` | no delay is longer, jitter and `Retry-After` included (default 60 s) |
