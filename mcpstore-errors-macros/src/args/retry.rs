@@ -178,8 +178,14 @@ impl RetryArgs {
     }
 }
 
-/// `value` as a float literal at `span`.
+/// `value` as a float literal at `span`. One too large for an `f64` (`1e400`, 400 digits)
+/// becomes the largest finite one, which the runtime's check refuses as any other.
 fn fraction(value: f64, span: proc_macro2::Span) -> syn::LitFloat {
+    let value = if value.is_finite() {
+        value
+    } else {
+        f64::MAX.copysign(value)
+    };
     syn::LitFloat::new(
         &proc_macro2::Literal::f64_unsuffixed(value).to_string(),
         span,
@@ -197,6 +203,12 @@ fn parse_jitter(input: ParseStream<'_>) -> syn::Result<JitterValue> {
             lit: syn::Lit::Bool(b),
             ..
         }) => JitterValue::Default(b.span),
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Float(f),
+            ..
+        }) if f.suffix().is_empty() && f.base10_parse::<f64>()?.is_infinite() => {
+            JitterValue::Proportional(fraction(f64::INFINITY, f.span()))
+        }
         Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Float(f),
             ..
