@@ -215,6 +215,22 @@ fn only_format_strings_name_the_renamed_receiver() {
     );
 }
 
+/// A receiver taken by value, which the attributes rename in the body.
+#[derive(Clone)]
+struct Owned;
+
+impl Owned {
+    #[retry(max_attempts = 2, delay = 0, jitter = false)]
+    fn written(self) -> Result<(&'static str, &'static str), McpStoreError> {
+        Ok((stringify!(self), stringify!(self.0, [self])))
+    }
+}
+
+#[test]
+fn stringify_shows_a_by_value_receiver_as_written() {
+    assert_eq!(Owned.written().unwrap(), ("self", "self.0, [self]"));
+}
+
 mod policy {
     pub fn of(attempts: u32) -> mcpstore_errors::RetryConfig {
         mcpstore_errors::RetryConfig::new()

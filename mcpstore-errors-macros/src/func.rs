@@ -593,12 +593,14 @@ fn rename_self(body: TokenStream, binding: &Ident) -> TokenStream {
         }
 
         fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
-            let in_macro = mac
-                .path
-                .segments
-                .last()
-                .is_some_and(|last| formats(&last.ident));
-            mac.tokens = rename_in_tokens(mac.tokens.clone(), self.0, in_macro);
+            let Some(name) = mac.path.segments.last().map(|last| &last.ident) else {
+                return;
+            };
+            // `stringify!(self)` shows the tokens as written, here as nested in another macro.
+            if name == "stringify" {
+                return;
+            }
+            mac.tokens = rename_in_tokens(mac.tokens.clone(), self.0, formats(name));
         }
     }
     match syn::parse2::<Block>(body.clone()) {

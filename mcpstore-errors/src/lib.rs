@@ -303,7 +303,8 @@ pub use timeout::{Elapsed, race_timeout};
 /// whether a retry follows (once per call in a sync function, after each failed attempt in an
 /// `async` one): write a closure or a function's path, not a call that does work. In the
 /// body, a receiver taken by value or through a pointer is bound under another name, which a
-/// stringifying macro (`assert!(self.ready)`) shows as `__mcpstore_self`. The attributes'
+/// stringifying macro (`assert!(self.ready)`'s message) shows as `__mcpstore_self`
+/// (`stringify!(self)` itself keeps `self`). The attributes'
 /// expressions (of every attribute) name parameters as the signature does; the bindings of a
 /// destructuring parameter (`(a, b): (u32, u32)`) exist in the body only.
 /// `on` and `when = retryable` need `E: Classify`. Whatever the filter, an error type that
