@@ -96,7 +96,7 @@ impl FallbackArgs {
                     Strategy::Recover { function }
                 }
                 "no_clone" => {
-                    let names = ident_list(assigned(key, value, "no_clone = [pool]")?)?;
+                    let names = ident_list(assigned(key, value, "no_clone = [pool]")?, key)?;
                     args.no_clone.set(key, names, errors);
                     return Ok(());
                 }

@@ -287,17 +287,55 @@ pub(crate) fn assigned<'a>(
 }
 
 /// `[name, name, ...]` of identifiers (or paths, of which the last segment counts).
-pub(crate) fn ident_list(input: ParseStream<'_>) -> syn::Result<Vec<Ident>> {
+pub(crate) fn ident_list(input: ParseStream<'_>, key: &Ident) -> syn::Result<Vec<Ident>> {
     let content;
     syn::bracketed!(content in input);
-    let paths = Punctuated::<syn::Path, Token![,]>::parse_terminated(&content)?;
-    paths
+    let items = Punctuated::<NameItem, Token![,]>::parse_terminated(&content)?;
+    items
         .into_iter()
-        .map(|path| match path.segments.last() {
-            Some(last) if last.arguments.is_empty() => Ok(last.ident.clone()),
-            _ => Err(syn::Error::new(path.span(), "expected a name")),
+        .map(|item| match item {
+            NameItem::Path(path) => match path.segments.last() {
+                Some(last) if last.arguments.is_empty() => Ok(last.ident.clone()),
+                _ => Err(syn::Error::new(path.span(), "expected a name")),
+            },
+            NameItem::Quoted(text) => Err(quoted_name(key, &text, false)),
         })
         .collect()
+}
+
+/// An item of a list of names: a path, or a string written where a name goes.
+enum NameItem {
+    Path(syn::Path),
+    Quoted(syn::LitStr),
+}
+
+impl syn::parse::Parse for NameItem {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.peek(syn::LitStr) {
+            input.parse().map(NameItem::Quoted)
+        } else {
+            input.parse().map(NameItem::Path)
+        }
+    }
+}
+
+/// A name such as `fibonacci`, or the error for one written as a string (`"fibonacci"`).
+pub(crate) fn name(input: ParseStream<'_>, key: &Ident) -> syn::Result<Ident> {
+    if input.peek(syn::LitStr) {
+        return Err(quoted_name(key, &input.parse()?, true));
+    }
+    input.parse()
+}
+
+/// A string where `key` takes a name: the unquoted form to write, when the text is a name.
+pub(crate) fn quoted_name(key: &Ident, text: &syn::LitStr, single: bool) -> syn::Error {
+    let key = syn::ext::IdentExt::unraw(key);
+    let message = match syn::parse_str::<Ident>(&text.value()) {
+        Ok(name) if single => format!("`{key}` takes a name, without quotes: `{key} = {name}`"),
+        Ok(name) => format!("`{key}` lists names, without quotes: `{name}`"),
+        Err(_) => format!("`{key}` takes a name, not a string"),
+    };
+    syn::Error::new(text.span(), message)
 }
 
 /// `crate = path`: where the runtime crate is, when not at `::mcpstore_errors`.

@@ -101,16 +101,18 @@ impl RetryArgs {
                 }
                 "jitter" => {
                     let input = assigned(key, value, "jitter = false")?;
-                    let jitter = parse_jitter(input)?;
+                    let jitter = parse_jitter(input, key)?;
                     args.jitter.set(key, jitter, errors);
                 }
                 "strategy" => {
-                    let ident: Ident = assigned(key, value, "strategy = fibonacci")?.parse()?;
+                    let ident = super::name(assigned(key, value, "strategy = fibonacci")?, key)?;
                     args.strategy.set(key, ident, errors);
                 }
                 "on" => {
-                    let kinds =
-                        ident_list(assigned(key, value, "on = [ServiceStart, ServiceTimeout]")?)?;
+                    let kinds = ident_list(
+                        assigned(key, value, "on = [ServiceStart, ServiceTimeout]")?,
+                        key,
+                    )?;
                     if kinds.is_empty() {
                         errors.at(
                             key.span(),
@@ -166,7 +168,7 @@ impl RetryArgs {
                     args.on_retry.set(key, value, errors);
                 }
                 "no_clone" => {
-                    let names = ident_list(assigned(key, value, "no_clone = [pool]")?)?;
+                    let names = ident_list(assigned(key, value, "no_clone = [pool]")?, key)?;
                     args.no_clone.set(key, names, errors);
                 }
                 "crate" => args.krate.set(key, crate_path(key, value)?, errors),
@@ -192,9 +194,25 @@ fn fraction(value: f64, span: proc_macro2::Span) -> syn::LitFloat {
     )
 }
 
-fn parse_jitter(input: ParseStream<'_>) -> syn::Result<JitterValue> {
+fn parse_jitter(input: ParseStream<'_>, key: &Ident) -> syn::Result<JitterValue> {
     let value: Expr = input.parse()?;
     Ok(match super::bare(&value) {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(text),
+            ..
+        }) => {
+            let fraction = text.value().parse::<f64>();
+            return Err(match fraction {
+                Ok(_) => syn::Error::new(
+                    text.span(),
+                    format!(
+                        "`jitter` takes a number, without quotes: `jitter = {}`",
+                        text.value()
+                    ),
+                ),
+                Err(_) => super::quoted_name(key, text, true),
+            });
+        }
         Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Bool(b),
             ..
