@@ -59,7 +59,9 @@ impl FallbackArgs {
                             ));
                         }
                     };
-                    cache.set(key, (), errors);
+                    if !cache.fill(key, (), errors) {
+                        return Ok(());
+                    }
                     Strategy::Cache {
                         key: key.clone(),
                         ttl,
@@ -77,7 +79,9 @@ impl FallbackArgs {
                         }
                         assign => Some(assigned(key, assign, "default = Vec::new()")?.parse()?),
                     };
-                    default.set(key, (), errors);
+                    if !default.fill(key, (), errors) {
+                        return Ok(());
+                    }
                     Strategy::Default {
                         key: key.clone(),
                         value,
@@ -86,13 +90,17 @@ impl FallbackArgs {
                 "with" => {
                     let function: Expr =
                         assigned(key, value, "with = Self::from_backup")?.parse()?;
-                    with.set(key, (), errors);
+                    if !with.fill(key, (), errors) {
+                        return Ok(());
+                    }
                     Strategy::With { function }
                 }
                 "recover" => {
                     let function: Expr =
                         assigned(key, value, "recover = Self::on_failure")?.parse()?;
-                    recover.set(key, (), errors);
+                    if !recover.fill(key, (), errors) {
+                        return Ok(());
+                    }
                     Strategy::Recover { function }
                 }
                 "no_clone" => {

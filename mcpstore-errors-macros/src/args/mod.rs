@@ -143,10 +143,17 @@ impl<T> Default for Slot<T> {
 
 impl<T> Slot<T> {
     pub(crate) fn set(&mut self, key: &Ident, value: T, errors: &mut Errors) {
+        self.fill(key, value, errors);
+    }
+
+    /// Fills the slot, or reports `key` as given twice; whether it was the first.
+    pub(crate) fn fill(&mut self, key: &Ident, value: T, errors: &mut Errors) -> bool {
         if self.0.is_some() {
             errors.at(key.span(), format_args!("duplicate `{key}`: give it once"));
+            false
         } else {
             self.0 = Some((key.clone(), value));
+            true
         }
     }
 
