@@ -279,13 +279,18 @@ impl Function {
         let ret = match ret {
             Some(ty) if may_be_result(&ty) => ty,
             Some(ty) => {
-                errors.at(
-                    ty.span(),
+                let hint = if returns_impl_future(&ty) {
+                    ": write it as an `async fn` that returns the future's `Result`"
+                } else {
+                    ""
+                };
+                errors.push(syn::Error::new_spanned(
+                    &ty,
                     format_args!(
-                        "#[{attribute}] needs a function that returns `Result<T, E>`; this one returns `{}`",
-                        ty.to_token_stream()
+                        "#[{attribute}] needs a function that returns `Result<T, E>`; this one returns `{}`{hint}",
+                        written(&ty)
                     ),
-                );
+                ));
                 return None;
             }
             None => {
@@ -494,6 +499,39 @@ fn may_be_result(ty: &Type) -> bool {
             .is_some_and(|last| !NOT_RESULTS.iter().any(|name| last.ident == name)),
         _ => false,
     }
+}
+
+/// `impl Future<..>` (or `impl Send + Future<..>`): what an `async fn` desugars to.
+fn returns_impl_future(ty: &Type) -> bool {
+    match ungrouped(ty) {
+        Type::ImplTrait(bounds) => bounds.bounds.iter().any(|bound| {
+            matches!(bound, syn::TypeParamBound::Trait(t)
+                if t.path.segments.last().is_some_and(|last| last.ident == "Future"))
+        }),
+        _ => false,
+    }
+}
+
+/// `ty` as a person writes it (`Option<u32>`), not with a space between every token.
+fn written(ty: &Type) -> String {
+    let mut text = ty.to_token_stream().to_string();
+    for (spaced, tight) in [
+        (" :: ", "::"),
+        (":: ", "::"),
+        (" <", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        (" ,", ","),
+        ("& ", "&"),
+        ("( ", "("),
+        (" )", ")"),
+        ("[ ", "["),
+        (" ]", "]"),
+        (" ;", ";"),
+    ] {
+        text = text.replace(spaced, tight);
+    }
+    text
 }
 
 /// Whether `ty` is spelled as a `Result` (`Result<T, E>`, `io::Result<T>`).
