@@ -226,6 +226,22 @@ fn validate_rejects_a_base_delay_over_the_cap() {
 }
 
 #[test]
+fn validate_rejects_a_zero_deadline() {
+    let err = RetryConfig::new()
+        .deadline(Duration::ZERO)
+        .validate()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+    assert!(err.message().contains("deadline"), "{}", err.message());
+    assert!(
+        RetryConfig::new()
+            .deadline(Duration::from_nanos(1))
+            .validate()
+            .is_ok()
+    );
+}
+
+#[test]
 fn validate_rejects_a_zero_attempt_timeout() {
     let err = RetryConfig::new()
         .attempt_timeout(Duration::ZERO)

@@ -12,8 +12,8 @@ pub mod names {
 /// The bounds literal values must respect, checked in `const` items.
 pub mod literals {
     pub use crate::literals::{
-        base_delay, cache_capacity, cache_ttl, grown_by_backoff, jitter_fraction, max_attempts,
-        multiplier, timeout,
+        base_delay, cache_capacity, cache_ttl, deadline, grown_by_backoff, jitter_fraction,
+        max_attempts, multiplier, timeout,
     };
 }
 

@@ -286,8 +286,8 @@ impl RetryConfig {
 
     /// Checks for values that the builder accepts but that are surely mistakes: a multiplier
     /// that is negative, NaN or infinite, a multiplier given to a strategy other than
-    /// exponential (which would ignore it), a base delay over the cap, a zero attempt timeout,
-    /// and a jitter fraction outside `[0, 1]`.
+    /// exponential (which would ignore it), a base delay over the cap, a zero deadline or
+    /// attempt timeout, and a jitter fraction outside `[0, 1]`.
     ///
     /// ```
     /// use mcpstore_errors::{ErrorKind, RetryConfig};
@@ -319,6 +319,11 @@ impl RetryConfig {
             ))
             .with_detail("base_delay", format!("{:?}", self.base_delay))
             .with_detail("max_delay", format!("{:?}", self.max_delay)));
+        }
+        if self.deadline == Some(Duration::ZERO) {
+            return Err(McpStoreError::configuration(
+                "a deadline must be longer than zero: no retry could ever start",
+            ));
         }
         if self.attempt_timeout == Some(Duration::ZERO) {
             return Err(McpStoreError::configuration(

@@ -56,6 +56,17 @@ pub const fn timeout(timeout: Duration) -> Duration {
     timeout
 }
 
+/// A literal `deadline = "30s"`: a zero one lets the first attempt run and no retry start.
+///
+/// # Panics
+/// On zero; meant for a `const` item, where that is a compile error.
+pub const fn deadline(deadline: Duration) -> Duration {
+    if deadline.is_zero() {
+        panic!("a deadline must be longer than zero: no retry could ever start");
+    }
+    deadline
+}
+
 /// A literal `delay` beside its cap (the given `max_delay`, else the default one): a delay
 /// over the cap would be cut to it, every time.
 ///

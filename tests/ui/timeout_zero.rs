@@ -15,4 +15,15 @@ async fn zero_attempt_timeout() -> Result<u32, McpStoreError> {
     Ok(1)
 }
 
+#[retry(deadline = "0s")]
+fn zero_deadline() -> Result<u32, McpStoreError> {
+    Ok(1)
+}
+
+// With another error in the same attribute, the zero deadline is still reported.
+#[retry(deadline = 0, colour = "blue")]
+fn zero_deadline_among_others() -> Result<u32, McpStoreError> {
+    Ok(1)
+}
+
 fn main() {}

@@ -121,6 +121,7 @@ fn multiplier_call(value: &Expr) -> Option<(TokenStream, TokenStream, proc_macro
 pub(super) enum DurationBound {
     CacheTtl,
     Timeout,
+    Deadline,
 }
 
 /// `value`, checked against `bound` (spanned on `key`) when it is a literal.
@@ -146,6 +147,7 @@ fn duration_call(
     let function = match bound {
         DurationBound::CacheTtl => "cache_ttl",
         DurationBound::Timeout => "timeout",
+        DurationBound::Deadline => "deadline",
     };
     let function = Ident::new(function, span);
     let value = value.to_tokens();
@@ -200,7 +202,11 @@ pub(super) fn checks(layers: &[Layer]) -> TokenStream {
                 if let Some(JitterValue::Proportional(fraction)) = args.jitter.get() {
                     literals.push((Bound::JitterFraction, Lit::Float(fraction.clone())));
                 }
-                checks.extend(timeout_check(&args.attempt_timeout));
+                checks.extend(duration_check(
+                    DurationBound::Timeout,
+                    &args.attempt_timeout,
+                ));
+                checks.extend(duration_check(DurationBound::Deadline, &args.deadline));
                 if let Some((ty, call, span)) = delay_call(args) {
                     checks.extend(super::check_item(ty, call, span));
                 }
@@ -223,7 +229,9 @@ pub(super) fn checks(layers: &[Layer]) -> TokenStream {
                     literals.extend(capacity.map(|lit| (Bound::CacheCapacity, lit.clone())));
                 }
             }
-            Layer::Timeout(args) => checks.extend(timeout_check(&args.after)),
+            Layer::Timeout(args) => {
+                checks.extend(duration_check(DurationBound::Timeout, &args.after))
+            }
             Layer::Collect(_) | Layer::Breaker(_) => {}
         }
     }
@@ -234,11 +242,11 @@ pub(super) fn checks(layers: &[Layer]) -> TokenStream {
     checks
 }
 
-fn timeout_check(slot: &crate::args::Slot<DurationValue>) -> TokenStream {
+fn duration_check(bound: DurationBound, slot: &crate::args::Slot<DurationValue>) -> TokenStream {
     let call = slot
         .get()
         .zip(slot.key_span())
-        .and_then(|(timeout, key)| duration_call(DurationBound::Timeout, timeout, key));
+        .and_then(|(duration, key)| duration_call(bound, duration, key));
     match call {
         Some((ty, call, span)) => super::check_item(ty, call, span),
         None => TokenStream::new(),

@@ -393,9 +393,9 @@ fn setters(args: &RetryArgs) -> (Vec<TokenStream>, bool) {
         let max_delay = max_delay.to_tokens();
         setters.push(quote!(.max_delay(#max_delay)));
     }
-    if let Some(deadline) = args.deadline.get() {
+    if let (Some(deadline), Some(key)) = (args.deadline.get(), args.deadline.key_span()) {
         known &= deadline.is_known();
-        let deadline = deadline.to_tokens();
+        let deadline = literals::checked_duration(literals::DurationBound::Deadline, deadline, key);
         setters.push(quote!(.deadline(#deadline)));
     }
     if let (Some(timeout), Some(key)) =
