@@ -3,7 +3,7 @@
 use proc_macro2::{Span, TokenStream};
 use syn::{Expr, Ident};
 
-use super::{Slot, Value, assigned, crate_path, ident_list, parse_entries, unknown_key};
+use super::{Slot, Value, assigned, crate_path, parse_entries, unknown_key};
 use crate::duration::DurationValue;
 use crate::errors::Errors;
 use crate::valid;
@@ -104,7 +104,7 @@ impl FallbackArgs {
                     Strategy::Recover { function }
                 }
                 "no_clone" => {
-                    let names = ident_list(assigned(key, value, "no_clone = [pool]")?, key)?;
+                    let names = super::no_clone_list(key, value)?;
                     args.no_clone.set(key, names, errors);
                     return Ok(());
                 }

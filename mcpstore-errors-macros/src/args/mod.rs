@@ -307,7 +307,34 @@ pub(crate) fn ident_list(input: ParseStream<'_>, key: &Ident) -> syn::Result<Vec
             },
             NameItem::Quoted(text) => Err(quoted_name(key, &text, false)),
         })
-        .collect()
+        .collect::<syn::Result<Vec<Ident>>>()
+        .and_then(|names| {
+            let twice = names
+                .iter()
+                .enumerate()
+                .find(|(i, name)| names[..*i].contains(name));
+            match twice {
+                Some((_, name)) => Err(syn::Error::new(
+                    name.span(),
+                    format_args!("`{name}` is listed twice in `{key}`"),
+                )),
+                None => Ok(names),
+            }
+        })
+}
+
+/// `no_clone = [..]`: the parameters named, at least one.
+pub(crate) fn no_clone_list(key: &Ident, value: Value<'_>) -> syn::Result<Vec<Ident>> {
+    let input = assigned(key, value, "no_clone = [pool]")?;
+    let span = input.span();
+    let names = ident_list(input, key)?;
+    if names.is_empty() {
+        return Err(syn::Error::new(
+            span,
+            "`no_clone = []` exempts nothing: name the parameters not to clone, or leave `no_clone` out",
+        ));
+    }
+    Ok(names)
 }
 
 /// An item of a list of names: a path, or a string written where a name goes.

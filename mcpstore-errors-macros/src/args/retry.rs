@@ -168,7 +168,7 @@ impl RetryArgs {
                     args.on_retry.set(key, value, errors);
                 }
                 "no_clone" => {
-                    let names = ident_list(assigned(key, value, "no_clone = [pool]")?, key)?;
+                    let names = super::no_clone_list(key, value)?;
                     args.no_clone.set(key, names, errors);
                 }
                 "crate" => args.krate.set(key, crate_path(key, value)?, errors),
