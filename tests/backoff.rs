@@ -391,6 +391,19 @@ fn decorrelated_jitter_spans_base_to_the_cap() {
 }
 
 #[test]
+fn decorrelated_jitter_reaches_three_times_the_previous_delay() {
+    // A cap far above: the draw at its top gives 3 × the previous delay each time.
+    let config = plain(RetryStrategy::Fixed)
+        .max_attempts(4)
+        .max_delay(Duration::from_secs(10))
+        .jitter(Jitter::Decorrelated)
+        .random(Arc::new(Constant(1.0)));
+    let delays: Vec<Duration> = config.backoff().collect();
+    assert_eq!(delays, millis(&[300, 900, 2700]));
+    assert_eq!(config.delay_for(1), 300 * MS);
+}
+
+#[test]
 fn out_of_range_random_numbers_are_clamped() {
     assert_eq!(with_random(Jitter::Full, 7.0).delay_for(0), 1000 * MS);
     assert_eq!(with_random(Jitter::Full, -3.0).delay_for(0), Duration::ZERO);

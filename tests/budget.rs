@@ -63,6 +63,13 @@ fn savings_stop_at_the_capacity_and_the_initial_balance_is_capped_by_it() {
     assert_eq!(budget.balance(), 5.0);
     assert_eq!(retries_allowed(&budget), 5);
 
+    // A share that does not divide the capacity: the last deposit is cut to it.
+    let budget = RetryBudget::new(without_floor().share(0.3).capacity(2));
+    for _ in 0..7 {
+        budget.deposit();
+    }
+    assert_eq!(budget.balance(), 2.0);
+
     let budget = RetryBudget::new(without_floor().capacity(3).initial(50));
     assert_eq!(retries_allowed(&budget), 3);
 }

@@ -312,6 +312,51 @@ fn no_attempt_starts_after_the_deadline() {
 }
 
 #[test]
+fn an_attempt_that_would_start_at_the_deadline_does_not() {
+    let clock = Arc::new(ManualClock::new());
+    let manager = RetryManager::new(
+        RetryConfig::new()
+            .max_attempts(10)
+            .strategy(mcpstore_errors::RetryStrategy::Fixed)
+            .base_delay(Duration::from_secs(1))
+            .jitter(Jitter::None)
+            .deadline(Duration::from_secs(2))
+            .clock(clock.clone())
+            .sleeper(Arc::new(VirtualSleeper::advancing(clock.clone()))),
+    );
+    let (_, stats) = manager.execute_outcome(|| Err::<(), _>(McpStoreError::connection("refused")));
+    // Attempts at 0 s and 1 s; the third would start at 2 s, the deadline itself.
+    assert_eq!(stats.attempts, 2);
+    assert_eq!(stats.stop_reason, StopReason::Deadline);
+    assert_eq!(stats.total_delay, Duration::from_secs(1));
+}
+
+/// A deadline and no attempt timeout, on a timer that fires at once.
+fn deadline_only_policy() -> RetryConfig {
+    RetryConfig::new()
+        .max_attempts(3)
+        .base_delay(Duration::from_millis(10))
+        .jitter(Jitter::None)
+        .deadline(Duration::from_secs(1))
+        .sleeper(Arc::new(VirtualSleeper::new()))
+}
+
+#[retry(config = deadline_only_policy())]
+async fn late_under_a_deadline() -> Result<u32, McpStoreError> {
+    Ok(late_answer().await)
+}
+
+#[test]
+fn a_deadline_does_not_cut_off_an_attempt_already_running() {
+    // Were the deadline raced against the attempt, the virtual timer would win.
+    assert_eq!(run_to_end(late_under_a_deadline()).unwrap(), 7);
+    let manager = RetryManager::new(deadline_only_policy());
+    let answer =
+        run_to_end(manager.execute_async(|| async { Ok::<_, McpStoreError>(late_answer().await) }));
+    assert_eq!(answer.unwrap(), 7);
+}
+
+#[test]
 fn the_manager_reports_the_deadline_as_its_stop_reason() {
     let clock = Arc::new(ManualClock::new());
     let manager = RetryManager::new(
