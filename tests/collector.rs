@@ -261,7 +261,7 @@ fn the_newest_errors_are_chosen_across_threads_by_time() {
     let (collector, clock) = manual(6);
     let written = Barrier::new(2);
     let read = Barrier::new(2);
-    thread::scope(|scope| {
+    let while_alive = thread::scope(|scope| {
         let (collector, clock, written, read) = (&collector, &clock, &written, &read);
         scope.spawn(move || {
             for n in 1..=5 {
@@ -282,15 +282,16 @@ fn the_newest_errors_are_chosen_across_threads_by_time() {
                 Value::Null,
             );
         }
-        // The other thread is alive: its shard is read as it is.
-        let expected =
-            ["a5", "b1", "b2", "b3", "b4", "b5"].map(|name| format!("Service '{name}' not found"));
-        assert_eq!(messages(collector), expected);
+        // The other thread is alive: its shard is read as it is. (Asserted once it has
+        // ended, so that a failure does not leave it waiting.)
+        let while_alive = messages(collector);
         read.wait();
+        while_alive
     });
-    // The other thread has ended: what it left is merged, the choice is the same.
     let expected =
         ["a5", "b1", "b2", "b3", "b4", "b5"].map(|name| format!("Service '{name}' not found"));
+    assert_eq!(while_alive, expected);
+    // The other thread has ended: what it left is merged, the choice is the same.
     assert_eq!(messages(&collector), expected);
     assert_eq!(collector.statistics()["ServiceNotFoundError"], 10);
 }
@@ -470,7 +471,7 @@ fn a_burst_spread_over_threads_fires_once() {
     let alerts = alerts_of(&collector);
     let done = Barrier::new(2);
     let checked = Barrier::new(2);
-    thread::scope(|scope| {
+    let after_eleven = thread::scope(|scope| {
         let (collector, done, checked) = (&collector, &done, &checked);
         scope.spawn(move || {
             for _ in 0..6 {
@@ -483,12 +484,15 @@ fn a_burst_spread_over_threads_fires_once() {
         for _ in 0..5 {
             collector.collect(&McpStoreError::connection("refused"), Value::Null);
         }
-        assert_eq!(alerts.lock().unwrap().len(), 1, "6 + 5 errors exceed 10");
+        // Asserted after the scope, so that a failure does not leave the other thread waiting.
+        let after_eleven = alerts.lock().unwrap().len();
         for _ in 0..20 {
             collector.collect(&McpStoreError::connection("refused"), Value::Null);
         }
         checked.wait();
+        after_eleven
     });
+    assert_eq!(after_eleven, 1, "6 + 5 errors exceed 10");
     assert_eq!(alerts.lock().unwrap().len(), 1);
     assert_eq!(alerts.lock().unwrap()[0].count, 11);
 }

@@ -303,7 +303,7 @@ fn the_summary_counts_exactly_the_history_when_threads_hold_more_than_it_keeps()
     ];
     let turn = Mutex::new(());
     let (done, checked) = (std::sync::Barrier::new(4), std::sync::Barrier::new(4));
-    std::thread::scope(|scope| {
+    let (summary, records) = std::thread::scope(|scope| {
         for error in &errors {
             let (collector, clock, turn) = (&collector, &clock, &turn);
             let (done, checked) = (&done, &checked);
@@ -320,18 +320,22 @@ fn the_summary_counts_exactly_the_history_when_threads_hold_more_than_it_keeps()
             });
         }
         done.wait();
-        let summary = collector.summary(Duration::from_secs(3600));
-        let records = collector.records();
-        assert_eq!(records.len(), 12);
-        assert_eq!(summary.total_errors, 12);
-        let mut by_type = std::collections::BTreeMap::new();
-        for record in &records {
-            *by_type.entry(record.error_type().to_owned()).or_default() += 1;
-        }
-        assert_eq!(summary.error_types, by_type);
-        assert_eq!(summary.error_codes.values().sum::<usize>(), 12);
+        let read = (
+            collector.summary(Duration::from_secs(3600)),
+            collector.records(),
+        );
+        // Asserted after the scope, so that a failure does not leave the threads waiting.
         checked.wait();
+        read
     });
+    assert_eq!(records.len(), 12);
+    assert_eq!(summary.total_errors, 12);
+    let mut by_type = std::collections::BTreeMap::new();
+    for record in &records {
+        *by_type.entry(record.error_type().to_owned()).or_default() += 1;
+    }
+    assert_eq!(summary.error_types, by_type);
+    assert_eq!(summary.error_codes.values().sum::<usize>(), 12);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -165,3 +165,18 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
         "(not a string)"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::AlertState;
+
+    #[test]
+    fn a_burst_starts_above_the_threshold_fires_once_and_rearms_at_or_below_it() {
+        let alert = AlertState::default();
+        assert!(!alert.update(10, 10), "at the threshold: no burst");
+        assert!(alert.update(11, 10), "one above: the burst starts");
+        assert!(!alert.update(12, 10), "the same burst fires once");
+        assert!(!alert.update(10, 10), "back at the threshold: re-armed");
+        assert!(alert.update(11, 10), "a new burst fires again");
+    }
+}
