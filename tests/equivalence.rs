@@ -1,8 +1,13 @@
 //! The attributes and the plain API are two front-ends of one engine per layer: the same outcome
 //! script under the same policy gives, through `#[retry]` and through `RetryManager`, through
 //! `#[fallback]` and through `FallbackChain`, through `#[collect_errors]` and through
-//! `ErrorCollector::collect`, the same result, the same calls, the same delays, the same random
-//! draws, the same hook calls and the same `tracing` events.
+//! `ErrorCollector::collect`, through `#[timeout]` and through `race_timeout`, through
+//! `#[circuit_breaker]` and through `CircuitBreaker`, the same result, the same calls, the same
+//! delays, the same random draws, the same hook calls and the same `tracing` events.
+//!
+//! Since both sides emit through the same code, agreeing is not enough: each retry case also
+//! states why the call stops, and its give-up event and `RetryStats` are checked against that;
+//! a jittered case's delays are recomputed from the `Jitter` formulas with a second generator.
 //!
 //! Where the front-ends legitimately differ (a fallback step's name in events, the `function`
 //! key `#[collect_errors]` adds to the context), the test shows the difference before setting
@@ -15,9 +20,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use mcpstore_errors::{
-    Clock, ErrorCollector, ErrorKind, FallbackChain, Jitter, ManualClock, McpStoreError,
-    RandomSource, ResponseCache, RetryConfig, RetryManager, RetryStrategy, SeededRandom,
-    SleepFuture, Sleeper, VirtualSleeper, collect_errors, fallback, retry,
+    BreakerRegistry, CircuitBreakerConfig, CircuitState, Clock, ErrorCollector, ErrorKind,
+    FallbackChain, Jitter, ManualClock, McpStoreError, RandomSource, ResponseCache, RetryBudget,
+    RetryBudgetConfig, RetryConfig, RetryManager, RetryStats, RetryStrategy, SeededRandom,
+    SleepFuture, Sleeper, SlidingWindow, StopReason, VirtualSleeper, circuit_breaker,
+    collect_errors, fallback, race_timeout, retry, timeout,
 };
 use mcpstore_errors_tests::capture_events;
 use serde_json::{Value, json};
@@ -43,6 +50,11 @@ struct Rig {
     hooks: Vec<(u32, String, Duration)>,
     asked: usize,
     collector: ErrorCollector,
+    /// The retry budget of a case that draws on one: one retry saved, no floor per second.
+    budget: RetryBudget,
+    /// The breakers of a case that guards its calls with one, made on first use (leaked: an
+    /// attribute's `registry = ..` must outlive the call).
+    breakers: Option<&'static BreakerRegistry>,
 }
 
 thread_local! {
@@ -122,6 +134,50 @@ fn play() -> Outcome {
 /// The rig's collector (a handle on the same records).
 fn collector() -> ErrorCollector {
     with_rig(|rig| rig.collector.clone())
+}
+
+/// The rig's retry budget (a handle on the same budget).
+fn budget() -> RetryBudget {
+    with_rig(|rig| rig.budget.clone())
+}
+
+/// The rig's breaker registry: a breaker per service on the rig's clock and random source,
+/// opened by 2 failures in the last 4 calls (4 at least) for 30 s, without jitter.
+fn breakers() -> &'static BreakerRegistry {
+    if let Some(breakers) = with_rig(|rig| rig.breakers) {
+        return breakers;
+    }
+    let breakers: &'static BreakerRegistry = Box::leak(Box::new(BreakerRegistry::new(
+        CircuitBreakerConfig::new()
+            .window(SlidingWindow::Count(4))
+            .minimum_calls(4)
+            .failure_rate(0.5)
+            .open_duration(Duration::from_secs(30))
+            .jitter(0.0)
+            .clock(Arc::new(RigClock))
+            .random(Arc::new(RigRandom)),
+    )));
+    with_rig(|rig| rig.breakers = Some(breakers));
+    breakers
+}
+
+/// Moves the rig's clock on, as time passing between calls.
+fn advance(by: Duration) {
+    with_rig(|rig| rig.clock.advance(by));
+}
+
+/// A script's value that an async attempt never returns: it hangs instead (pending for ever,
+/// so only a timer ends it).
+const HANGS: u32 = u32::MAX;
+
+/// One async attempt: the script's next outcome, or a hang for [`HANGS`]. Pending on its first
+/// poll when it hangs: a virtual timer, ready at once, then always wins the race.
+async fn attempt() -> Outcome {
+    let outcome = play();
+    if outcome.as_ref().ok() == Some(&HANGS) {
+        std::future::pending::<()>().await;
+    }
+    outcome
 }
 
 /// Counts a call of a filter or a predicate: each side must ask as often as the other.
@@ -206,6 +262,12 @@ fn observe(script: &[Outcome], body: impl FnOnce() -> Vec<Outcome>) -> Observed 
             asked: 0,
             // A manual clock: both sides' records carry the same time.
             collector: ErrorCollector::builder().clock(ManualClock::new()).build(),
+            budget: RetryBudget::new(
+                RetryBudgetConfig::new()
+                    .initial(1)
+                    .min_retries_per_second(0),
+            ),
+            breakers: None,
         })
     });
     let mut results = Vec::new();
@@ -281,17 +343,93 @@ fn not_found() -> McpStoreError {
 // ---------------------------------------------------------------------------------------------
 // Retry: the table
 
-/// What a case must give on both sides: the result (a value or an error code), the number of
-/// calls and, for cases without jitter, the delays in milliseconds.
-type Expect = (Result<u32, &'static str>, usize, Option<&'static [u64]>);
+/// The delays a case must sleep.
+#[derive(Debug, Clone, Copy)]
+enum Delays {
+    /// Without jitter: exactly these, in milliseconds, and no random draw.
+    Exact(&'static [u64]),
+    /// The strategy's delay `d` of each retry, in milliseconds, jittered as `Jitter` documents
+    /// (`d * (1 + f * (2u - 1))`, `d * u`, `d/2 + d/2 * u`) with `u` drawn in turn from a
+    /// second `SeededRandom::new(SEED)`; then at least the delay the failed attempt's error
+    /// suggests, as the script says. None of these cases reaches its cap.
+    Jittered(Jitter, &'static [u64]),
+    /// `retries` decorrelated delays: `base + (min(cap, 3 * previous) - base) * u`, `previous`
+    /// being `base` at first, then the last jittered delay; in milliseconds.
+    Decorrelated { base: u64, cap: u64, retries: usize },
+}
 
-/// Checks one retry case: the attribute (sync and async) against the manager (sync and async),
-/// and all four against the expectation.
+/// What a case must give on both sides: the result (a value or an error code), the number of
+/// calls, the delays, and why the retries stop (`Succeeded`: an accepted value, for which the
+/// engine emits no give-up event).
+type Expect = (Result<u32, &'static str>, usize, Delays, StopReason);
+
+/// The delays `expected` describes for a run of `script`, each with the band `Jitter` documents
+/// for it (`None` where a suggested delay was waited instead), recomputed without the engine.
+#[allow(clippy::type_complexity)]
+fn expected_delays(
+    expected: Delays,
+    script: &[Outcome],
+) -> Vec<(Duration, Option<(Duration, Duration)>)> {
+    let second = SeededRandom::new(SEED);
+    let secs = |millis: u64| ms(millis).as_secs_f64();
+    // The error of the attempt before retry `n` may suggest a delay.
+    let suggested = |n: usize| {
+        script[n.min(script.len() - 1)]
+            .as_ref()
+            .err()
+            .and_then(McpStoreError::retry_after)
+    };
+    let floored = |n: usize, jittered: f64, band: (f64, f64)| {
+        let jittered = Duration::from_secs_f64(jittered);
+        let band = (
+            Duration::from_secs_f64(band.0),
+            Duration::from_secs_f64(band.1),
+        );
+        match suggested(n) {
+            Some(at_least) if at_least > jittered => (at_least, None),
+            _ => (jittered, Some(band)),
+        }
+    };
+    match expected {
+        Delays::Exact(delays) => delays.iter().map(|&d| (ms(d), None)).collect(),
+        Delays::Jittered(jitter, nominal) => nominal
+            .iter()
+            .enumerate()
+            .map(|(n, &d)| {
+                let (d, u) = (secs(d), second.next_f64());
+                let (jittered, band) = match jitter {
+                    Jitter::Proportional(f) => {
+                        (d * (1.0 + f * (2.0 * u - 1.0)), (d - f * d, d + f * d))
+                    }
+                    Jitter::Full => (d * u, (0.0, d)),
+                    Jitter::Equal => (d / 2.0 + d / 2.0 * u, (d / 2.0, d)),
+                    other => panic!("{other:?} is not a jitter of nominal delays"),
+                };
+                floored(n, jittered, band)
+            })
+            .collect(),
+        Delays::Decorrelated { base, cap, retries } => {
+            let (base, cap) = (secs(base), secs(cap));
+            let mut previous = base;
+            (0..retries)
+                .map(|n| {
+                    let high = (3.0 * previous).min(cap);
+                    previous = base + (high - base) * second.next_f64();
+                    floored(n, previous, (base, high))
+                })
+                .collect()
+        }
+    }
+}
+
+/// Checks one retry case: the attribute (sync and async) against the manager (sync and async,
+/// and `execute_outcome`), and all against the expectation.
 fn check_retry(
     script: &[Outcome],
     expect: Expect,
     sync: [&dyn Fn() -> Outcome; 2],
     asynchronous: [&dyn Fn() -> Outcome; 2],
+    with_stats: &dyn Fn() -> (Outcome, RetryStats),
     (sync_name, async_name): (&str, &str),
 ) {
     let [attribute, manager] = sync.map(|side| observe(script, || vec![side()]));
@@ -308,35 +446,128 @@ fn check_retry(
         attribute,
         "async and sync differ"
     );
+    let mut stats = None;
+    let outcome = observe(script, || {
+        let (outcome, figures) = with_stats();
+        stats = Some(figures);
+        vec![outcome]
+    });
+    assert_eq!(outcome, manager, "execute_outcome and execute differ");
+    let stats = stats.expect("execute_outcome ran");
 
-    let (result, calls, delays) = expect;
+    let (result, calls, delays, stop) = expect;
     let code = attribute.results[0]
         .as_ref()
         .map(|value| *value)
         .map_err(|error| error.0);
     assert_eq!(code, result, "result");
     assert_eq!(attribute.calls, calls, "calls");
-    match delays {
-        Some(delays) => {
-            let delays: Vec<Duration> = delays.iter().copied().map(ms).collect();
-            assert_eq!(attribute.delays, delays, "delays");
+
+    // Each delay as the table says, or as the jitter formula gives from the same draws.
+    let expected = expected_delays(delays, script);
+    assert_eq!(
+        attribute.delays.len(),
+        expected.len(),
+        "the number of delays"
+    );
+    for (n, (&slept, (wanted, band))) in attribute.delays.iter().zip(&expected).enumerate() {
+        match delays {
+            Delays::Exact(_) => assert_eq!(slept, *wanted, "delay {n}"),
+            // The formula in f64 seconds, the engine in `Duration`s: a nanosecond apart at most.
+            _ => assert!(
+                slept.abs_diff(*wanted) <= Duration::from_nanos(10),
+                "delay {n}: slept {slept:?}, the formula gives {wanted:?}"
+            ),
         }
-        // Jitter: the draws happened, on both sides alike (compared above).
-        None => assert!(attribute.draws > 0, "a jittered case draws"),
+        if let Some((low, high)) = band {
+            let slack = Duration::from_nanos(10);
+            assert!(
+                *low <= slept + slack && slept <= *high + slack,
+                "delay {n}: {slept:?} outside its jitter band [{low:?}, {high:?}]"
+            );
+        }
     }
+    let draws = match delays {
+        Delays::Exact(_) => 0,
+        // One draw per retry.
+        _ => expected.len() as u64,
+    };
+    assert_eq!(attribute.draws, draws, "random draws");
+    let total_delay: Duration = attribute.delays.iter().sum();
+
     // One retry event per delay, all naming the sync function.
-    let retry_events = attribute
+    let retry_events: Vec<&Event> = attribute
         .events
+        .iter()
+        .filter(|event| event.target == "mcpstore_errors::retry")
+        .collect();
+    let scheduled = retry_events
         .iter()
         .filter(|event| event.fields.contains_key("delay_ms"))
         .count();
-    assert_eq!(retry_events, attribute.delays.len(), "one event per retry");
+    assert_eq!(scheduled, attribute.delays.len(), "one event per retry");
     assert!(
-        attribute
-            .events
+        retry_events
             .iter()
             .all(|event| event.fields.get("operation").map(String::as_str) == Some(sync_name)),
-        "every event names the operation"
+        "every retry event names the operation"
+    );
+
+    // Why it stopped, as the give-up event says it, against the table.
+    let stops: Vec<&&Event> = retry_events
+        .iter()
+        .filter(|event| event.fields.contains_key("stop_reason"))
+        .collect();
+    let field = |event: &Event, name: &str| event.fields.get(name).cloned();
+    match stop {
+        StopReason::Succeeded => assert!(stops.is_empty(), "a success gives nothing up: {stops:?}"),
+        _ => {
+            assert_eq!(stops.len(), 1, "one give-up event: {stops:?}");
+            let last = *stops[0];
+            assert!(
+                retry_events
+                    .last()
+                    .is_some_and(|event| std::ptr::eq(*event, last)),
+                "the give-up event is the last retry event"
+            );
+            assert_eq!(
+                field(last, "stop_reason").as_deref(),
+                Some(stop.as_str()),
+                "stop_reason"
+            );
+            assert_eq!(
+                field(last, "attempt"),
+                Some(calls.to_string()),
+                "the give-up's attempt"
+            );
+            match stop {
+                // A debug event, without the attempt count or the delays.
+                StopReason::NotRetryable => {
+                    assert_eq!(last.level, "DEBUG");
+                    assert_eq!(field(last, "total_delay_ms"), None);
+                }
+                _ => {
+                    assert_eq!(last.level, "WARN");
+                    assert_eq!(
+                        field(last, "total_delay_ms"),
+                        Some(total_delay.as_millis().to_string()),
+                        "total_delay_ms"
+                    );
+                    assert!(field(last, "max_attempts").is_some());
+                }
+            }
+        }
+    }
+    // And as `RetryStats` says it. Only a sleep moves the rig's clock: the call took its delays.
+    assert_eq!(
+        stats,
+        RetryStats {
+            attempts: calls as u32,
+            elapsed: total_delay,
+            total_delay,
+            stop_reason: stop,
+        },
+        "execute_outcome's figures"
     );
 }
 
@@ -390,6 +621,7 @@ macro_rules! retry_cases {
                     &|| block_on($name::async_fn()),
                     &|| block_on(manager().operation(ASYNC).execute_async(|| async { play() })),
                 ],
+                &|| manager().operation(SYNC).execute_outcome(play),
                 (SYNC, ASYNC),
             );
         }
@@ -403,14 +635,14 @@ retry_cases! {
         manager: |c: RetryConfig| RetryManager::new(
             c.max_attempts(4).strategy(RetryStrategy::Fixed).base_delay(ms(100)).jitter(Jitter::None)),
         script: [Err(connection()), Err(timeout()), Err(connection()), Ok(7)],
-        expect: (Ok(7), 4, Some(&[100, 100, 100])),
+        expect: (Ok(7), 4, Delays::Exact(&[100, 100, 100]), StopReason::Succeeded),
     }
     fixed_jitter {
         attribute: #[retry(config = rig(), max_attempts = 4, strategy = fixed, delay = "100ms", jitter = 0.25)],
         manager: |c: RetryConfig| RetryManager::new(
             c.max_attempts(4).strategy(RetryStrategy::Fixed).base_delay(ms(100)).jitter(Jitter::Proportional(0.25))),
         script: [Err(connection()), Err(timeout()), Err(connection()), Ok(7)],
-        expect: (Ok(7), 4, None),
+        expect: (Ok(7), 4, Delays::Jittered(Jitter::Proportional(0.25), &[100, 100, 100]), StopReason::Succeeded),
     }
     // A whole-number fraction: `jitter = 1` is ±100 %.
     fixed_whole_jitter {
@@ -418,21 +650,21 @@ retry_cases! {
         manager: |c: RetryConfig| RetryManager::new(
             c.max_attempts(3).strategy(RetryStrategy::Fixed).base_delay(ms(100)).jitter(Jitter::Proportional(1.0))),
         script: [Err(connection()), Err(timeout()), Ok(7)],
-        expect: (Ok(7), 3, None),
+        expect: (Ok(7), 3, Delays::Jittered(Jitter::Proportional(1.0), &[100, 100]), StopReason::Succeeded),
     }
     linear {
         attribute: #[retry(config = rig(), max_attempts = 4, strategy = linear, delay = "100ms", jitter = false)],
         manager: |c: RetryConfig| RetryManager::new(
             c.max_attempts(4).strategy(RetryStrategy::Linear).base_delay(ms(100)).jitter(Jitter::None)),
         script: [Err(connection()), Err(timeout()), Err(connection()), Ok(7)],
-        expect: (Ok(7), 4, Some(&[100, 200, 300])),
+        expect: (Ok(7), 4, Delays::Exact(&[100, 200, 300]), StopReason::Succeeded),
     }
     linear_full_jitter {
         attribute: #[retry(config = rig(), max_attempts = 4, strategy = linear, delay = "100ms", jitter = full)],
         manager: |c: RetryConfig| RetryManager::new(
             c.max_attempts(4).strategy(RetryStrategy::Linear).base_delay(ms(100)).jitter(Jitter::Full)),
         script: [Err(connection()), Err(timeout()), Err(connection()), Ok(7)],
-        expect: (Ok(7), 4, None),
+        expect: (Ok(7), 4, Delays::Jittered(Jitter::Full, &[100, 200, 300]), StopReason::Succeeded),
     }
     exponential {
         attribute: #[retry(config = rig(), max_attempts = 5, strategy = exponential, delay = "100ms", backoff = 3, max_delay = "1s", jitter = false)],
@@ -440,7 +672,7 @@ retry_cases! {
             c.max_attempts(5).strategy(RetryStrategy::Exponential).base_delay(ms(100))
                 .multiplier(3.0).max_delay(ms(1000)).jitter(Jitter::None)),
         script: [Err(connection()), Err(timeout()), Err(connection()), Err(timeout()), Ok(7)],
-        expect: (Ok(7), 5, Some(&[100, 300, 900, 1000])),
+        expect: (Ok(7), 5, Delays::Exact(&[100, 300, 900, 1000]), StopReason::Succeeded),
     }
     exponential_equal_jitter {
         attribute: #[retry(config = rig(), max_attempts = 5, strategy = exponential, delay = "100ms", max_delay = "1s", jitter = equal)],
@@ -448,14 +680,14 @@ retry_cases! {
             c.max_attempts(5).strategy(RetryStrategy::Exponential).base_delay(ms(100))
                 .max_delay(ms(1000)).jitter(Jitter::Equal)),
         script: [Err(connection()), Err(timeout()), Err(connection()), Err(timeout()), Ok(7)],
-        expect: (Ok(7), 5, None),
+        expect: (Ok(7), 5, Delays::Jittered(Jitter::Equal, &[100, 200, 400, 800]), StopReason::Succeeded),
     }
     fibonacci {
         attribute: #[retry(config = rig(), max_attempts = 6, strategy = fibonacci, delay = "100ms", jitter = false)],
         manager: |c: RetryConfig| RetryManager::new(
             c.max_attempts(6).strategy(RetryStrategy::Fibonacci).base_delay(ms(100)).jitter(Jitter::None)),
         script: [Err(connection())],
-        expect: (Err("CONNECTION_ERROR"), 6, Some(&[100, 100, 200, 300, 500])),
+        expect: (Err("CONNECTION_ERROR"), 6, Delays::Exact(&[100, 100, 200, 300, 500]), StopReason::AttemptsExhausted),
     }
     fibonacci_decorrelated_jitter {
         attribute: #[retry(config = rig(), max_attempts = 6, strategy = fibonacci, delay = "100ms", max_delay = "2s", jitter = decorrelated)],
@@ -463,14 +695,14 @@ retry_cases! {
             c.max_attempts(6).strategy(RetryStrategy::Fibonacci).base_delay(ms(100))
                 .max_delay(ms(2000)).jitter(Jitter::Decorrelated)),
         script: [Err(connection())],
-        expect: (Err("CONNECTION_ERROR"), 6, None),
+        expect: (Err("CONNECTION_ERROR"), 6, Delays::Decorrelated { base: 100, cap: 2000, retries: 5 }, StopReason::AttemptsExhausted),
     }
     /// The whole policy from `config = ..`, no key on top.
     config_alone {
         attribute: #[retry(config = rig())],
         manager: RetryManager::new,
         script: [Err(connection()), Ok(7)],
-        expect: (Ok(7), 2, None),
+        expect: (Ok(7), 2, Delays::Jittered(Jitter::Proportional(0.1), &[1000]), StopReason::Succeeded),
     }
 
     // ---- filters
@@ -479,28 +711,28 @@ retry_cases! {
         manager: |c: RetryConfig| RetryManager::new(c.max_attempts(4).base_delay(ms(100)).jitter(Jitter::None))
             .retry_on([ErrorKind::Service, ErrorKind::Connection]),
         script: [Err(start_failed()), Err(connection()), Ok(7)],
-        expect: (Ok(7), 3, Some(&[100, 200])),
+        expect: (Ok(7), 3, Delays::Exact(&[100, 200]), StopReason::Succeeded),
     }
     on_kinds_stops_at_another_kind {
         attribute: #[retry(config = rig(), max_attempts = 4, delay = "100ms", jitter = false, on = [ServiceStart])],
         manager: |c: RetryConfig| RetryManager::new(c.max_attempts(4).base_delay(ms(100)).jitter(Jitter::None))
             .retry_on([ErrorKind::ServiceStart]),
         script: [Err(start_failed()), Err(connection()), Ok(7)],
-        expect: (Err("CONNECTION_ERROR"), 2, Some(&[100])),
+        expect: (Err("CONNECTION_ERROR"), 2, Delays::Exact(&[100]), StopReason::NotRetryable),
     }
     when_retryable {
         attribute: #[retry(config = rig(), max_attempts = 4, delay = "100ms", jitter = false, when = retryable)],
         manager: |c: RetryConfig| RetryManager::new(c.max_attempts(4).base_delay(ms(100)).jitter(Jitter::None))
             .retry_if_retryable(),
         script: [Err(timeout()), Err(not_found()), Ok(7)],
-        expect: (Err("TOOL_NOT_FOUND"), 2, Some(&[100])),
+        expect: (Err("TOOL_NOT_FOUND"), 2, Delays::Exact(&[100]), StopReason::NotRetryable),
     }
     when_closure {
         written_out: when_closure,
         manager: |c: RetryConfig| RetryManager::new(c.max_attempts(4).base_delay(ms(100)).jitter(Jitter::None))
             .retry_if(|error: &McpStoreError| not_busy(error)),
         script: [Err(not_found()), Err(busy(0)), Ok(7)],
-        expect: (Err("CONNECTION_ERROR"), 2, Some(&[100])),
+        expect: (Err("CONNECTION_ERROR"), 2, Delays::Exact(&[100]), StopReason::NotRetryable),
     }
     on_and_when_both_must_accept {
         written_out: on_and_when_both_must_accept,
@@ -512,7 +744,7 @@ retry_cases! {
                 .retry_if((kinds, |error: &McpStoreError| not_busy(error)))
         },
         script: [Err(timeout()), Err(connection()), Err(busy(0)), Ok(7)],
-        expect: (Err("CONNECTION_ERROR"), 3, Some(&[100, 200])),
+        expect: (Err("CONNECTION_ERROR"), 3, Delays::Exact(&[100, 200]), StopReason::NotRetryable),
     }
     on_and_when_kind_refused {
         written_out: on_and_when_kind_refused,
@@ -522,7 +754,7 @@ retry_cases! {
                 .retry_if((kinds, |error: &McpStoreError| not_busy(error)))
         },
         script: [Err(timeout()), Err(connection()), Ok(7)],
-        expect: (Err("CONNECTION_ERROR"), 2, Some(&[100])),
+        expect: (Err("CONNECTION_ERROR"), 2, Delays::Exact(&[100]), StopReason::NotRetryable),
     }
 
     // ---- a server-suggested delay, under every filter, and capped by max_delay
@@ -530,28 +762,28 @@ retry_cases! {
         attribute: #[retry(config = rig(), max_attempts = 3, delay = "100ms", jitter = false)],
         manager: |c: RetryConfig| RetryManager::new(c.max_attempts(3).base_delay(ms(100)).jitter(Jitter::None)),
         script: [Err(busy(2000)), Err(busy(50)), Ok(7)],
-        expect: (Ok(7), 3, Some(&[2000, 200])),
+        expect: (Ok(7), 3, Delays::Exact(&[2000, 200]), StopReason::Succeeded),
     }
     retry_after_under_on {
         attribute: #[retry(config = rig(), max_attempts = 3, delay = "100ms", jitter = false, on = [Connection])],
         manager: |c: RetryConfig| RetryManager::new(c.max_attempts(3).base_delay(ms(100)).jitter(Jitter::None))
             .retry_on([ErrorKind::Connection]),
         script: [Err(busy(2000)), Err(busy(50)), Ok(7)],
-        expect: (Ok(7), 3, Some(&[2000, 200])),
+        expect: (Ok(7), 3, Delays::Exact(&[2000, 200]), StopReason::Succeeded),
     }
     retry_after_under_retryable {
         attribute: #[retry(config = rig(), max_attempts = 3, delay = "100ms", jitter = false, when = retryable)],
         manager: |c: RetryConfig| RetryManager::new(c.max_attempts(3).base_delay(ms(100)).jitter(Jitter::None))
             .retry_if_retryable(),
         script: [Err(busy(2000)), Err(busy(50)), Ok(7)],
-        expect: (Ok(7), 3, Some(&[2000, 200])),
+        expect: (Ok(7), 3, Delays::Exact(&[2000, 200]), StopReason::Succeeded),
     }
     retry_after_under_closure {
         written_out: retry_after_under_closure,
         manager: |c: RetryConfig| RetryManager::new(c.max_attempts(3).base_delay(ms(100)).jitter(Jitter::None))
             .retry_if(|error: &McpStoreError| any(error)),
         script: [Err(busy(2000)), Err(busy(50)), Ok(7)],
-        expect: (Ok(7), 3, Some(&[2000, 200])),
+        expect: (Ok(7), 3, Delays::Exact(&[2000, 200]), StopReason::Succeeded),
     }
     retry_after_under_both_filters {
         written_out: retry_after_under_both_filters,
@@ -561,28 +793,28 @@ retry_cases! {
                 .retry_if((kinds, |error: &McpStoreError| any(error)))
         },
         script: [Err(busy(2000)), Err(busy(50)), Ok(7)],
-        expect: (Ok(7), 3, Some(&[2000, 200])),
+        expect: (Ok(7), 3, Delays::Exact(&[2000, 200]), StopReason::Succeeded),
     }
     retry_after_capped_by_max_delay {
         attribute: #[retry(config = rig(), max_attempts = 3, delay = "100ms", max_delay = "1s", jitter = false)],
         manager: |c: RetryConfig| RetryManager::new(
             c.max_attempts(3).base_delay(ms(100)).max_delay(ms(1000)).jitter(Jitter::None)),
         script: [Err(busy(60_000)), Err(busy(60_000)), Ok(7)],
-        expect: (Ok(7), 3, Some(&[1000, 1000])),
+        expect: (Ok(7), 3, Delays::Exact(&[1000, 1000]), StopReason::Succeeded),
     }
     retry_after_with_jitter {
         attribute: #[retry(config = rig(), max_attempts = 3, delay = "100ms", max_delay = "5s", jitter = 0.5)],
         manager: |c: RetryConfig| RetryManager::new(
             c.max_attempts(3).base_delay(ms(100)).max_delay(ms(5000)).jitter(Jitter::Proportional(0.5))),
         script: [Err(busy(2000)), Err(connection()), Ok(7)],
-        expect: (Ok(7), 3, None),
+        expect: (Ok(7), 3, Delays::Jittered(Jitter::Proportional(0.5), &[100, 200]), StopReason::Succeeded),
     }
     retry_after_on_a_refused_error_is_not_waited {
         attribute: #[retry(config = rig(), max_attempts = 3, delay = "100ms", jitter = false, on = [ServiceStart])],
         manager: |c: RetryConfig| RetryManager::new(c.max_attempts(3).base_delay(ms(100)).jitter(Jitter::None))
             .retry_on([ErrorKind::ServiceStart]),
         script: [Err(busy(2000)), Ok(7)],
-        expect: (Err("CONNECTION_ERROR"), 1, Some(&[])),
+        expect: (Err("CONNECTION_ERROR"), 1, Delays::Exact(&[]), StopReason::NotRetryable),
     }
 
     // ---- result predicate, hook, a single attempt
@@ -591,14 +823,14 @@ retry_cases! {
         manager: |c: RetryConfig| RetryManager::new(c.max_attempts(4).base_delay(ms(100)).jitter(Jitter::None))
             .retry_if_result(|value: &u32| below_three(value)),
         script: [Ok(1), Err(connection()), Ok(2), Ok(3)],
-        expect: (Ok(3), 4, Some(&[100, 200, 400])),
+        expect: (Ok(3), 4, Delays::Exact(&[100, 200, 400]), StopReason::Succeeded),
     }
     retry_if_result_last_value_returned {
         attribute: #[retry(config = rig(), max_attempts = 3, delay = "100ms", jitter = false, retry_if_result = |value: &u32| below_three(value))],
         manager: |c: RetryConfig| RetryManager::new(c.max_attempts(3).base_delay(ms(100)).jitter(Jitter::None))
             .retry_if_result(|value: &u32| below_three(value)),
         script: [Ok(1), Ok(2)],
-        expect: (Ok(2), 3, Some(&[100, 200])),
+        expect: (Ok(2), 3, Delays::Exact(&[100, 200]), StopReason::AttemptsExhausted),
     }
     on_retry_hook_arguments {
         written_out: on_retry_hook_arguments,
@@ -606,19 +838,19 @@ retry_cases! {
             .retry_if_result(|value: &u32| is_zero(value))
             .on_retry(record_hook),
         script: [Err(busy(500)), Ok(0), Err(timeout()), Ok(7)],
-        expect: (Ok(7), 4, None),
+        expect: (Ok(7), 4, Delays::Jittered(Jitter::Proportional(0.25), &[100, 200, 400]), StopReason::Succeeded),
     }
     single_attempt {
         written_out: single_attempt,
         manager: |c: RetryConfig| RetryManager::new(c.max_attempts(1).base_delay(ms(100))).on_retry(record_hook),
         script: [Err(connection()), Ok(7)],
-        expect: (Err("CONNECTION_ERROR"), 1, Some(&[])),
+        expect: (Err("CONNECTION_ERROR"), 1, Delays::Exact(&[]), StopReason::AttemptsExhausted),
     }
     single_attempt_rejected_value_returned {
         attribute: #[retry(config = rig(), max_attempts = 1, retry_if_result = |value: &u32| is_zero(value))],
         manager: |c: RetryConfig| RetryManager::new(c.max_attempts(1)).retry_if_result(|value: &u32| is_zero(value)),
         script: [Ok(0), Ok(7)],
-        expect: (Ok(0), 1, Some(&[])),
+        expect: (Ok(0), 1, Delays::Exact(&[]), StopReason::AttemptsExhausted),
     }
 
     // ---- a deadline, measured on the policy's clock from before the first attempt
@@ -627,7 +859,17 @@ retry_cases! {
         manager: |c: RetryConfig| RetryManager::new(
             c.deadline(ms(250)).max_attempts(10).strategy(RetryStrategy::Fixed).base_delay(ms(100)).jitter(Jitter::None)),
         script: [Err(connection())],
-        expect: (Err("CONNECTION_ERROR"), 3, Some(&[100, 100])),
+        expect: (Err("CONNECTION_ERROR"), 3, Delays::Exact(&[100, 100]), StopReason::Deadline),
+    }
+
+    // ---- a retry budget: the one retry it holds is paid for, the next is denied
+    budget_allows_one_retry_then_denies {
+        attribute: #[retry(config = rig(), max_attempts = 5, strategy = fixed, delay = "100ms", jitter = false, budget = budget())],
+        manager: |c: RetryConfig| RetryManager::new(
+            c.max_attempts(5).strategy(RetryStrategy::Fixed).base_delay(ms(100)).jitter(Jitter::None))
+            .budget(budget()),
+        script: [Err(connection()), Err(connection()), Ok(7)],
+        expect: (Err("CONNECTION_ERROR"), 2, Delays::Exact(&[100]), StopReason::BudgetExhausted),
     }
 }
 
@@ -756,6 +998,123 @@ fn the_hook_sees_each_failed_attempt_and_its_delay() {
     assert!(
         delays[0] >= ms(500),
         "the suggested delay is waited at least"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attempt timeouts: the timer sleeps on the policy's sleeper, so it is recorded like a delay
+
+/// The timeout of each attempt, in the timeout cases.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+
+mod attempt_timeout {
+    use super::*;
+
+    #[retry(config = rig(), max_attempts = 3, delay = "100ms", jitter = false, attempt_timeout = "2s")]
+    pub async fn call() -> Result<u32, McpStoreError> {
+        attempt().await
+    }
+
+    pub const NAME: &str = concat!(module_path!(), "::call");
+}
+
+/// Runs `script` through `#[retry(attempt_timeout = ..)]` and through
+/// `RetryManager::execute_async_outcome` with `RetryConfig::attempt_timeout`; asserts they agree
+/// and returns what the attribute did, with the manager's figures.
+fn check_attempt_timeout(script: &[Outcome]) -> (Observed, RetryStats) {
+    let attribute = observe(script, || vec![block_on(attempt_timeout::call())]);
+    let mut stats = None;
+    let manager = observe(script, || {
+        let manager = RetryManager::new(
+            rig()
+                .max_attempts(3)
+                .base_delay(ms(100))
+                .jitter(Jitter::None)
+                .attempt_timeout(ATTEMPT_TIMEOUT),
+        )
+        .operation(attempt_timeout::NAME);
+        let (outcome, figures) = block_on(manager.execute_async_outcome(attempt));
+        stats = Some(figures);
+        vec![outcome]
+    });
+    assert_eq!(
+        attribute, manager,
+        "#[retry(attempt_timeout)] and RetryConfig::attempt_timeout differ"
+    );
+    (attribute, stats.expect("the manager ran"))
+}
+
+/// The `(attempt, delay_ms, error)` of each retry event, and the `stop_reason` of the last event.
+fn retries_and_stop(observed: &Observed) -> (Vec<[String; 3]>, Option<String>) {
+    let field = |event: &Event, name: &str| event.fields.get(name).cloned().unwrap_or_default();
+    let retries = observed
+        .events
+        .iter()
+        .filter(|event| event.fields.contains_key("delay_ms"))
+        .map(|event| ["attempt", "delay_ms", "error"].map(|name| field(event, name)))
+        .collect();
+    let stop = observed
+        .events
+        .last()
+        .and_then(|event| event.fields.get("stop_reason").cloned());
+    (retries, stop)
+}
+
+/// The first attempt hangs: its timer (2 s on the rig's sleeper) wins, it is dropped and fails
+/// as a `ServiceTimeout` naming the operation, which is retried after 100 ms; the second
+/// attempt answers.
+#[test]
+fn attempt_timeout_drops_a_hung_attempt_as_the_manager_does() {
+    let (observed, stats) = check_attempt_timeout(&[Ok(HANGS), Ok(7)]);
+    assert_eq!(observed.results, [Ok(7)]);
+    assert_eq!(observed.calls, 2);
+    // The first attempt's timer, then the backoff.
+    assert_eq!(observed.delays, [ATTEMPT_TIMEOUT, ms(100)]);
+    let timed_out = McpStoreError::service_timeout(attempt_timeout::NAME, ATTEMPT_TIMEOUT);
+    assert_eq!(
+        retries_and_stop(&observed),
+        (
+            vec![["1".into(), "100".into(), timed_out.to_string()]],
+            None
+        )
+    );
+    assert_eq!(
+        stats,
+        RetryStats {
+            attempts: 2,
+            elapsed: ATTEMPT_TIMEOUT + ms(100),
+            total_delay: ms(100),
+            stop_reason: StopReason::Succeeded,
+        }
+    );
+}
+
+/// Every attempt hangs: each is cut off, and the last one's timeout is returned.
+#[test]
+fn attempt_timeout_on_every_attempt_returns_the_timeout_as_the_manager_does() {
+    let (observed, stats) = check_attempt_timeout(&[Ok(HANGS)]);
+    let timed_out = McpStoreError::service_timeout(attempt_timeout::NAME, ATTEMPT_TIMEOUT);
+    assert_eq!(
+        observed.results,
+        [Err(shown(&Err(timed_out.clone())).unwrap_err())]
+    );
+    assert_eq!(observed.calls, 3);
+    assert_eq!(
+        observed.delays,
+        [
+            ATTEMPT_TIMEOUT,
+            ms(100),
+            ATTEMPT_TIMEOUT,
+            ms(200),
+            ATTEMPT_TIMEOUT
+        ]
+    );
+    let (retries, stop) = retries_and_stop(&observed);
+    assert_eq!(retries.len(), 2);
+    assert_eq!(stop.as_deref(), Some("attempts_exhausted"));
+    assert_eq!(
+        (stats.attempts, stats.total_delay, stats.stop_reason),
+        (3, ms(300), StopReason::AttemptsExhausted)
     );
 }
 
@@ -1152,6 +1511,82 @@ fn async_fallback_matches_execute_async() {
     );
 }
 
+/// A TTL no run of this binary reaches: `fallback_cache_steps` moves the clock of every
+/// `#[fallback(cache)]` cache on by `TTL` while other tests run.
+const LONG_TTL: Duration = Duration::from_secs(3600);
+
+mod per_type {
+    use super::*;
+
+    /// Generic in `T` alone: only the instantiation tells `tools::<u8>` and `tools::<u16>` apart.
+    #[fallback(cache(ttl = LONG_TTL))]
+    pub fn tools<T>(service: &str) -> Result<u32, McpStoreError> {
+        let _ = service;
+        play()
+    }
+
+    pub const NAME: &str = concat!(module_path!(), "::tools");
+}
+
+/// `#[fallback(cache)]` keys an entry on the function's instantiation as well as its arguments:
+/// `tools::<u16>("fs")` is not served what `tools::<u8>("fs")` stored. A chain does the same
+/// when its arguments carry the type: `(type_name::<T>(), service)`.
+#[test]
+fn fallback_cache_keys_on_the_instantiation_as_a_chain_keyed_by_type() {
+    let chain = FallbackChain::new()
+        .operation(per_type::NAME)
+        .cache(ResponseCache::new(LONG_TTL, 1024));
+    fn key<T>(service: &str) -> (&'static str, String) {
+        (std::any::type_name::<T>(), service.to_owned())
+    }
+    // Each call names its instantiation; the service is "fs" throughout.
+    let attribute = |instantiation: &str| match instantiation {
+        "u8" => per_type::tools::<u8>("fs"),
+        "u16" => per_type::tools::<u16>("fs"),
+        other => unreachable!("{other}"),
+    };
+    let through_chain = |instantiation: &str| {
+        let key = match instantiation {
+            "u8" => key::<u8>("fs"),
+            "u16" => key::<u16>("fs"),
+            other => unreachable!("{other}"),
+        };
+        chain.execute(&key, |_| play())
+    };
+    // A success for u8; a failure for u16, which nothing stored serves; a failure for u8,
+    // served from its entry.
+    let observed = check_fallback(
+        &[Ok(1), Err(connection()), Err(connection())],
+        &["u8", "u16", "u8"],
+        &attribute,
+        &through_chain,
+        &[],
+    );
+    assert_eq!(
+        observed.results,
+        [Ok(1), Err(shown(&Err(connection())).unwrap_err()), Ok(1)]
+    );
+    assert_eq!(observed.calls, 3);
+    let strategies: Vec<Option<&str>> = observed
+        .events
+        .iter()
+        .map(|event| event.fields.get("strategy").map(String::as_str))
+        .collect();
+    assert_eq!(strategies, [Some("cache"), None, Some("cache")]);
+    assert!(has_event(
+        &observed,
+        "INFO",
+        Some("cache"),
+        "fallback strategy cache failed"
+    ));
+    assert!(has_event(
+        &observed,
+        "WARN",
+        Some("cache"),
+        "served by fallback strategy cache"
+    ));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Collection
 
@@ -1308,6 +1743,150 @@ fn chained_retry_on_and_retry_if_keep_only_the_last_filter() {
     );
     assert_eq!(chained.calls, 2);
     assert_eq!(chained.results, [Ok(7)]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timeout: `#[timeout]` and `race_timeout`
+
+mod timed {
+    use super::*;
+
+    #[timeout(after = "2s", sleeper = Arc::new(RigSleeper))]
+    pub async fn call() -> Result<u32, McpStoreError> {
+        attempt().await
+    }
+
+    pub const NAME: &str = concat!(module_path!(), "::call");
+}
+
+/// `#[timeout]` and the plain `race_timeout` on the same timer: a call that finishes at once
+/// beats its timer, which is never started; a call that hangs is dropped when the timer (2 s,
+/// virtual) fires, and fails as a `ServiceTimeout` naming the function.
+#[test]
+fn timeout_matches_race_timeout() {
+    let script = [Ok(5), Ok(HANGS)];
+    let attribute = observe(&script, || {
+        (0..2).map(|_| block_on(timed::call())).collect()
+    });
+    let api = observe(&script, || {
+        (0..2)
+            .map(|_| {
+                block_on(race_timeout(attempt(), ATTEMPT_TIMEOUT, |delay| {
+                    RigSleeper.sleep_async(delay)
+                }))
+                .unwrap_or_else(|elapsed| Err(elapsed.into_error(timed::NAME)))
+            })
+            .collect()
+    });
+    assert_eq!(attribute, api, "#[timeout] and race_timeout differ");
+    let timed_out = McpStoreError::service_timeout(timed::NAME, ATTEMPT_TIMEOUT);
+    assert_eq!(
+        attribute.results,
+        [Ok(5), Err(shown(&Err(timed_out)).unwrap_err())]
+    );
+    assert_eq!(attribute.calls, 2);
+    // Only the call that had to wait started its timer.
+    assert_eq!(attribute.delays, [ATTEMPT_TIMEOUT]);
+    assert_eq!(attribute.events, []);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Circuit breaker: `#[circuit_breaker]` and `CircuitBreaker::call`
+
+mod guarded {
+    use super::*;
+
+    #[circuit_breaker(service = "fs", registry = breakers())]
+    pub fn call() -> Result<u32, McpStoreError> {
+        play()
+    }
+}
+
+/// The same registry configuration (`breakers()`), on each side's manual clock: three failures
+/// in four calls trip the breaker; the next call is refused without running; 30 s later a
+/// probe is let through, succeeds and closes it; the next call goes through closed.
+#[test]
+fn circuit_breaker_matches_the_breakers_call() {
+    let script = [
+        Err(connection()),
+        Ok(1),
+        Err(timeout()),
+        Err(connection()),
+        Ok(2),
+        Ok(3),
+    ];
+    let run = |call: &dyn Fn() -> Outcome| {
+        observe(&script, || {
+            let mut results: Vec<Outcome> = (0..5).map(|_| call()).collect();
+            advance(Duration::from_secs(30));
+            results.extend((0..2).map(|_| call()));
+            results
+        })
+    };
+    let attribute = run(&guarded::call);
+    let api = run(&|| breakers().breaker("fs").call(play));
+    assert_eq!(
+        attribute, api,
+        "#[circuit_breaker] and CircuitBreaker differ"
+    );
+
+    let open = breakers_open_error(&attribute);
+    assert_eq!(
+        attribute.results,
+        [
+            Err(shown(&Err(connection())).unwrap_err()),
+            Ok(1),
+            Err(shown(&Err(timeout())).unwrap_err()),
+            Err(shown(&Err(connection())).unwrap_err()),
+            Err(open),
+            Ok(2),
+            Ok(3),
+        ]
+    );
+    assert_eq!(attribute.calls, 6, "the refused call never ran");
+    let transitions: Vec<(&str, &str, &str)> = attribute
+        .events
+        .iter()
+        .filter(|event| event.target == "mcpstore_errors::breaker")
+        .map(|event| {
+            let field = |name| event.fields.get(name).map_or("", String::as_str);
+            (event.level.as_str(), field("from"), field("to"))
+        })
+        .collect();
+    let state = CircuitState::as_str;
+    assert_eq!(
+        transitions,
+        [
+            (
+                "WARN",
+                state(CircuitState::Closed),
+                state(CircuitState::Open)
+            ),
+            (
+                "INFO",
+                state(CircuitState::Open),
+                state(CircuitState::HalfOpen)
+            ),
+            (
+                "INFO",
+                state(CircuitState::HalfOpen),
+                state(CircuitState::Closed)
+            ),
+        ]
+    );
+    let opened = &attribute.events[0].fields;
+    assert_eq!(opened["service"], "fs");
+    assert_eq!(opened["open_for_ms"], "30000");
+    assert_eq!(opened["calls"], "4");
+    assert_eq!(opened["failure_rate"], "0.75");
+}
+
+/// The refused call's error, checked: `CIRCUIT_OPEN`, asking to wait the 30 s left open.
+fn breakers_open_error(observed: &Observed) -> (&'static str, String, Option<Duration>) {
+    let refused = observed.results[4].clone().unwrap_err();
+    assert_eq!(refused.0, "CIRCUIT_OPEN");
+    assert_eq!(refused.2, Some(Duration::from_secs(30)));
+    refused
 }
 
 // ---------------------------------------------------------------------------------------------
