@@ -112,10 +112,19 @@ impl Classify for McpStoreError {
     }
 }
 
-/// Classified as [`McpStoreError`]'s `From<std::io::Error>` would classify it.
+/// Classified as [`McpStoreError`]'s `From<std::io::Error>` would classify it, unless it
+/// carries an [`McpStoreError`] (as one cut off by its attempt timeout carries the
+/// `ServiceTimeout`): then as that error, kind and suggested delay.
 impl Classify for std::io::Error {
     fn error_kind(&self) -> Option<ErrorKind> {
-        Some(crate::error::io_error_kind(self.kind()))
+        Some(match carried(self) {
+            Some(inner) => inner.kind(),
+            None => crate::error::io_error_kind(self.kind()),
+        })
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        carried(self).and_then(McpStoreError::retry_after)
     }
 
     fn timed_out(elapsed: Elapsed, operation: &str) -> Option<Self> {
@@ -124,6 +133,11 @@ impl Classify for std::io::Error {
             elapsed.into_error(operation),
         ))
     }
+}
+
+/// The [`McpStoreError`] an `io::Error` was made from, if it was.
+fn carried(error: &std::io::Error) -> Option<&McpStoreError> {
+    error.get_ref()?.downcast_ref::<McpStoreError>()
 }
 
 /// The classifying methods of a pointer, read through to what it points at.
