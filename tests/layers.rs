@@ -185,6 +185,32 @@ fn an_io_error_cut_off_by_its_attempt_timeout_is_timed_out() {
     );
 }
 
+#[test]
+fn an_io_error_cut_off_by_its_attempt_timeout_is_retried_as_a_service_timeout() {
+    let sleeper = Arc::new(VirtualSleeper::new());
+    let manager = RetryManager::new(policy_with_attempt_timeout(&sleeper))
+        .retry_on([ErrorKind::ServiceTimeout]);
+    let (result, stats) = run_to_end(manager.execute_async_outcome(|| async {
+        hang().await;
+        Ok::<(), std::io::Error>(())
+    }));
+    let error = result.unwrap_err();
+    assert_eq!(
+        mcpstore_errors::Classify::error_kind(&error),
+        Some(ErrorKind::ServiceTimeout)
+    );
+    assert_eq!(
+        (stats.attempts, stats.stop_reason),
+        (3, StopReason::AttemptsExhausted)
+    );
+    // An io::Error of its own is classified by its io kind, as before.
+    let refused = std::io::Error::from(std::io::ErrorKind::TimedOut);
+    assert_eq!(
+        mcpstore_errors::Classify::error_kind(&refused),
+        Some(ErrorKind::Connection)
+    );
+}
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The `ServiceTimeout` inside an error cut off by its attempt timeout.
@@ -354,6 +380,28 @@ fn a_deadline_does_not_cut_off_an_attempt_already_running() {
     let answer =
         run_to_end(manager.execute_async(|| async { Ok::<_, McpStoreError>(late_answer().await) }));
     assert_eq!(answer.unwrap(), 7);
+}
+
+#[test]
+fn a_delay_longer_than_u64_milliseconds_is_reported_as_the_largest_not_wrapped() {
+    let huge = Duration::from_secs(u64::MAX / 1000 + 10);
+    let manager = RetryManager::new(
+        RetryConfig::new()
+            .max_attempts(2)
+            .max_delay(Duration::MAX)
+            .jitter(Jitter::None)
+            .sleeper(Arc::new(VirtualSleeper::new())),
+    );
+    let events = mcpstore_errors_tests::capture_events("mcpstore_errors::retry", || {
+        let _ = manager
+            .execute(|| Err::<(), _>(McpStoreError::connection("busy").with_retry_after(huge)));
+    });
+    let said: Vec<_> = events
+        .iter()
+        .filter_map(|e| e.field("delay_ms").or(e.field("total_delay_ms")))
+        .collect();
+    let largest = u64::MAX.to_string();
+    assert_eq!(said, [largest.as_str(), largest.as_str()]);
 }
 
 #[test]

@@ -532,7 +532,7 @@ impl Inner {
     fn emit(&self, t: &Transition) {
         crate::metrics::breaker_transition(&self.service, t.from, t.to);
         self.report_state();
-        let open_for_ms = t.open_for.map(|d| d.as_millis() as u64);
+        let open_for_ms = t.open_for.map(crate::clock::millis_field);
         match t.to {
             CircuitState::Open | CircuitState::ForcedOpen => tracing::warn!(
                 target: TARGET,
