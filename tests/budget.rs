@@ -75,6 +75,28 @@ fn savings_stop_at_the_capacity_and_the_initial_balance_is_capped_by_it() {
 }
 
 #[test]
+fn a_floor_below_a_timeouts_cost_still_pays_for_one_now_and_then() {
+    let clock = Arc::new(ManualClock::new());
+    let budget = RetryBudget::new(
+        RetryBudgetConfig::new()
+            .initial(0)
+            .min_retries_per_second(1)
+            .clock(clock.clone()),
+    );
+    // A timeout costs 2; the floor earns 1 a second and saves the price of one.
+    clock.advance(Duration::from_secs(10));
+    assert!(budget.try_withdraw(Some(ErrorKind::ServiceTimeout)));
+    assert!(!budget.try_withdraw(Some(ErrorKind::ServiceTimeout)));
+    clock.advance(Duration::from_secs(1));
+    assert!(
+        !budget.try_withdraw(Some(ErrorKind::ServiceTimeout)),
+        "1 earned of 2"
+    );
+    clock.advance(Duration::from_secs(1));
+    assert!(budget.try_withdraw(Some(ErrorKind::ServiceTimeout)));
+}
+
+#[test]
 fn retrying_a_timeout_costs_more() {
     let budget = RetryBudget::new(without_floor().initial(5).timeout_cost(2));
     assert!(budget.try_withdraw(Some(ErrorKind::ServiceTimeout)));

@@ -83,7 +83,8 @@ impl RetryBudgetConfig {
     }
 
     /// Retries allowed each second even without successes (0 for none); up to one second's
-    /// worth is saved.
+    /// worth is saved, or a timed-out retry's [`timeout_cost`](Self::timeout_cost) when that
+    /// is more, so that a floor below it still pays for one now and then.
     pub fn min_retries_per_second(mut self, retries: u32) -> Self {
         self.floor_per_second = retries;
         self
@@ -247,13 +248,13 @@ impl Inner {
         let elapsed = now.saturating_duration_since(floor.refilled);
         // Whole nanoseconds' worth only, so the remainder is not lost between calls.
         let earned = elapsed.as_nanos() * u128::from(self.floor_per_second) / 1_000_000_000;
+        // One second's worth is saved, or the price of a timed-out retry when that is more:
+        // a floor below it could otherwise never pay for one.
+        let cap = self.floor_per_second.max(self.timeout_cost);
         if earned > 0 {
             let earned = u64::try_from(earned).unwrap_or(u64::MAX);
-            floor.tokens = floor
-                .tokens
-                .saturating_add(earned)
-                .min(self.floor_per_second);
-            floor.refilled = if floor.tokens == self.floor_per_second {
+            floor.tokens = floor.tokens.saturating_add(earned).min(cap);
+            floor.refilled = if floor.tokens == cap {
                 now
             } else {
                 floor.refilled + nanos_for(earned, self.floor_per_second)
