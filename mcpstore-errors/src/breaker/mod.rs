@@ -37,7 +37,10 @@ pub enum CircuitState {
     Open,
     /// A bounded number of probe calls go through; the rest are refused.
     HalfOpen,
-    /// Set by an operator: every call is refused until [`CircuitBreaker::reset`].
+    /// Set by an operator: every call is refused until [`CircuitBreaker::reset`]. A refusal's
+    /// retry-after is then the longest open period
+    /// ([`CircuitBreakerConfig::max_open_duration`]): a hint how often to look again, since no
+    /// time ends this state.
     ForcedOpen,
     /// Set by an operator: every call goes through and nothing is counted.
     Disabled,
@@ -88,7 +91,8 @@ impl fmt::Display for CircuitState {
 /// Closed, it lets calls through and counts their outcomes in a [`SlidingWindow`]; when the
 /// window holds at least the minimum number of calls and the share of failures (or of slow
 /// calls) reaches its threshold, it opens. Open, it refuses calls at once with a
-/// [`McpStoreError::circuit_open`] error whose retry-after is the time left open. When that
+/// [`McpStoreError::circuit_open`] error whose retry-after is the time left open (forced
+/// open, see [`CircuitState::ForcedOpen`]). When that
 /// time is over it turns half-open and lets a bounded number of probes through: if all
 /// succeed it closes, if one fails it opens again for longer (see
 /// [`CircuitBreakerConfig::open_growth`]).
