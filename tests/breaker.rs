@@ -445,6 +445,26 @@ fn half_open_waits_at_most_its_limit_for_hung_probes() {
 }
 
 #[test]
+fn a_probe_handed_out_after_a_dropped_one_gets_the_whole_wait() {
+    let clock = clock();
+    let breaker = CircuitBreaker::new("fs", config(&clock).max_half_open_wait(60 * SECOND));
+    for _ in 0..10 {
+        fail(&breaker);
+    }
+    clock.advance(10 * SECOND);
+    let first = breaker.try_acquire().unwrap();
+    clock.advance(59 * SECOND);
+    drop(first); // cancelled: its permit comes back
+    let second = breaker.try_acquire().unwrap();
+    clock.advance(2 * SECOND);
+    // Out for 2 s of its 60: not taken for hung, the breaker stays half-open.
+    assert_eq!(refusal(&breaker).retry_after(), Some(58 * SECOND));
+    assert_eq!(breaker.state(), CircuitState::HalfOpen);
+    second.success();
+    assert_eq!(breaker.state(), CircuitState::Closed);
+}
+
+#[test]
 fn several_permits_all_must_succeed_to_close() {
     let clock = clock();
     let breaker = CircuitBreaker::new("fs", config(&clock).half_open_permits(3));
@@ -898,7 +918,8 @@ struct Model {
     window: VecDeque<(u64, bool)>,
     trips: u32,
     open_until: u64,
-    half_open_since: u64,
+    /// When half-open began or last handed out a probe.
+    probe_sent: u64,
     left: u32,
     passed: u32,
 }
@@ -916,7 +937,7 @@ impl Model {
         if self.state == ModelState::Open && self.now >= self.open_until {
             self.state = ModelState::HalfOpen;
             self.generation += 1;
-            self.half_open_since = self.now;
+            self.probe_sent = self.now;
             self.left = self.permits;
             self.passed = 0;
         }
@@ -925,13 +946,14 @@ impl Model {
             ModelState::Open => Err(self.open_until - self.now),
             ModelState::HalfOpen if self.left > 0 => {
                 self.left -= 1;
+                self.probe_sent = self.now;
                 Ok((self.generation, true))
             }
-            ModelState::HalfOpen if self.now >= self.half_open_since + self.max_wait => {
+            ModelState::HalfOpen if self.now >= self.probe_sent + self.max_wait => {
                 self.trip();
                 Err(self.open_until - self.now)
             }
-            ModelState::HalfOpen => Err(self.half_open_since + self.max_wait - self.now),
+            ModelState::HalfOpen => Err(self.probe_sent + self.max_wait - self.now),
         }
     }
 
@@ -1093,7 +1115,7 @@ fn model(size: usize, minimum: usize, rate_percent: u64, permits: u32) -> Model 
         window: VecDeque::new(),
         trips: 0,
         open_until: 0,
-        half_open_since: 0,
+        probe_sent: 0,
         left: 0,
         passed: 0,
     }

@@ -200,9 +200,9 @@ impl CircuitBreakerConfig {
         self
     }
 
-    /// How long half-open may wait for its probes to report; a caller that arrives later,
-    /// with every permit still out, opens the breaker again, so a hung probe cannot keep it
-    /// half-open for ever.
+    /// How long half-open may wait for its probes to report, from the last one handed out; a
+    /// caller that arrives later, with every permit still out, opens the breaker again, so a
+    /// hung probe cannot keep it half-open for ever.
     pub fn max_half_open_wait(mut self, wait: Duration) -> Self {
         self.max_half_open_wait = wait;
         self

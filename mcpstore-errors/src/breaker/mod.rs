@@ -182,7 +182,8 @@ struct Core {
     /// Trips since the breaker last closed.
     trips: u32,
     open_until: Instant,
-    half_open_since: Instant,
+    /// When half-open began or last handed out a probe: what a hung probe's wait counts from.
+    probe_sent: Instant,
     probes_left: u32,
     probes_passed: u32,
     /// The time slice the open [`Tally`] counts for.
@@ -229,7 +230,7 @@ impl CircuitBreaker {
             window: Window::new(config.window, now),
             trips: 0,
             open_until: now,
-            half_open_since: now,
+            probe_sent: now,
             probes_left: 0,
             probes_passed: 0,
             tally_slice: 0,
@@ -496,7 +497,7 @@ impl Inner {
                 core.window.clear(now);
             }
             CircuitState::HalfOpen => {
-                core.half_open_since = now;
+                core.probe_sent = now;
                 core.probes_left = self.config.half_open_permits;
                 core.probes_passed = 0;
             }
@@ -575,10 +576,12 @@ impl Inner {
                 CircuitState::Open => Err((CircuitState::Open, core.open_until - now)),
                 CircuitState::HalfOpen if core.probes_left > 0 => {
                     core.probes_left -= 1;
+                    // A probe handed out again (one before it was dropped) gets the whole wait.
+                    core.probe_sent = now;
                     Ok(self.permit(&core, true))
                 }
                 CircuitState::HalfOpen => {
-                    let deadline = later(core.half_open_since, self.config.max_half_open_wait);
+                    let deadline = later(core.probe_sent, self.config.max_half_open_wait);
                     if now >= deadline {
                         // Every probe is still out after the longest wait: assume they hung.
                         transitions[1] = Some(self.trip(&mut core, now, None));
