@@ -145,6 +145,12 @@ impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
     }
 }
 
+/// `duration` in whole milliseconds, as an event's field: `u64::MAX` for one longer than that
+/// (a `Retry-After` or an uncapped delay may be as long as a `Duration` gets).
+pub(crate) fn millis_field(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,10 +177,4 @@ mod tests {
         clock.advance(Duration::MAX);
         let _ = (clock.now(), clock.system_time());
     }
-}
-
-/// `duration` in whole milliseconds, as an event's field: `u64::MAX` for one longer than that
-/// (a `Retry-After` or an uncapped delay may be as long as a `Duration` gets).
-pub(crate) fn millis_field(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
