@@ -385,7 +385,9 @@ pub struct BreakerMetrics {
 
 impl Inner {
     fn lock(&self) -> MutexGuard<'_, Core> {
-        // No user code runs under the lock but a random source; its state stays valid.
+        // Of user code, only the clock and the random source run under the lock, and a panic
+        // in either leaves no field half-changed. The clock is read under it so that the times
+        // recorded never go backwards.
         self.core
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -514,8 +516,10 @@ impl Inner {
     }
 
     fn trip(&self, core: &mut Core, now: Instant, retry_after: Option<Duration>) -> Transition {
-        core.trips = core.trips.saturating_add(1);
-        let period = self.config.open_period(core.trips);
+        // The random draw comes before the first change: a panicking source changes nothing.
+        let trips = core.trips.saturating_add(1);
+        let period = self.config.open_period(trips);
+        core.trips = trips;
         let asked = retry_after.map_or(Duration::ZERO, |d| d.min(self.config.max_retry_after));
         let open_for = period.max(asked);
         core.open_until = later(now, open_for);

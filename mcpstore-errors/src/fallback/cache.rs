@@ -19,6 +19,11 @@ use crate::clock::{Clock, SystemClock};
 /// for a new one. Age is measured on a monotonic [`Clock`]. Clones share the same entries, so
 /// one cache can back several chains (each keys its entries by its operation name too).
 ///
+/// Only a key's `Eq` runs under the cache's lock: values are cloned, and keys and values
+/// dropped, after it is released, so a slow `Clone` does not hold up other callers. Several
+/// threads may thus clone one stored value at once, which is why sharing a cache between
+/// threads takes values that are `Send + Sync`.
+///
 /// ```
 /// use std::time::Duration;
 /// use mcpstore_errors::ResponseCache;
@@ -36,7 +41,9 @@ pub struct ResponseCache<K, V> {
 }
 
 struct Shared<K, V> {
-    store: Mutex<LruStore<K, V>>,
+    /// Values behind an `Arc`, so that a lookup clones the `Arc` under the lock and the value
+    /// (user code) after it.
+    store: Mutex<LruStore<K, Arc<V>>>,
     /// Seeded per cache: keys an attacker picks cannot be aimed at one bucket in advance.
     hasher: RandomState,
     clock: Arc<dyn Clock>,
@@ -141,11 +148,13 @@ impl<K, V> ResponseCache<K, V> {
     /// assert_eq!(cache.get("a"), None);
     /// ```
     pub fn clear(&self) {
-        self.lock().clear();
+        let entries = self.lock().clear();
+        drop(entries);
     }
 
-    fn lock(&self) -> MutexGuard<'_, LruStore<K, V>> {
-        // A panic in a key's or value's Clone, Eq or Drop cannot leave the maps half-updated.
+    fn lock(&self) -> MutexGuard<'_, LruStore<K, Arc<V>>> {
+        // Of user code only a key's `Eq` runs under the lock (clones and drops run after it), and
+        // a panic there cannot leave the maps half-updated.
         self.shared.store.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -156,8 +165,10 @@ impl<K, V> ResponseCache<K, V> {
 
     /// Stores `value` under `key` (whose hash is `hash`), replacing the entry `same` matches.
     pub(crate) fn insert_hashed(&self, hash: u64, key: K, value: V, same: impl Fn(&K, &K) -> bool) {
+        let value = Arc::new(value);
         let now = self.shared.clock.now();
-        self.lock().insert(hash, key, value, now, same);
+        let removed = self.lock().insert(hash, key, value, now, same);
+        drop(removed);
     }
 
     /// A clone of the fresh value whose key `is_key` accepts (its hash is `hash`).
@@ -166,7 +177,8 @@ impl<K, V> ResponseCache<K, V> {
         V: Clone,
     {
         let now = self.shared.clock.now();
-        self.lock().get(hash, is_key, now).cloned()
+        let found = self.lock().get(hash, is_key, now).cloned();
+        found.ok().map(|value| V::clone(&value))
     }
 }
 
@@ -226,5 +238,91 @@ impl<K, V> fmt::Debug for ResponseCache<K, V> {
             .field("len", &store.len())
             .field("clock", &self.shared.clock)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::Hasher;
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::ManualClock;
+
+    /// Counts the clones and drops of [`Probe`]s, and those that ran while the cache was locked.
+    #[derive(Default)]
+    struct Watch {
+        cache: OnceLock<ResponseCache<Probe, Probe>>,
+        ran: AtomicUsize,
+        under_lock: AtomicUsize,
+    }
+
+    impl Watch {
+        fn look(&self) {
+            self.ran.fetch_add(1, Ordering::Relaxed);
+            let cache = self.cache.get().expect("the cache is set before use");
+            if cache.shared.store.try_lock().is_err() {
+                self.under_lock.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// A key or value whose `Clone` and `Drop` (user code) look at the cache's lock.
+    struct Probe(u32, &'static Watch);
+
+    impl Clone for Probe {
+        fn clone(&self) -> Self {
+            self.1.look();
+            Probe(self.0, self.1)
+        }
+    }
+
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            self.1.look();
+        }
+    }
+
+    impl PartialEq for Probe {
+        fn eq(&self, other: &Self) -> bool {
+            self.0 == other.0
+        }
+    }
+
+    impl Eq for Probe {}
+
+    impl Hash for Probe {
+        fn hash<H: Hasher>(&self, state: &mut H) {
+            self.0.hash(state);
+        }
+    }
+
+    #[test]
+    fn clones_and_drops_of_keys_and_values_run_outside_the_lock() {
+        let watch: &'static Watch = Box::leak(Box::default());
+        let clock = Arc::new(ManualClock::new());
+        let cache = ResponseCache::with_clock(Duration::from_secs(10), 2, clock.clone());
+        assert!(watch.cache.set(cache.clone()).is_ok());
+        let probe = |n| Probe(n, watch);
+
+        cache.insert(probe(1), probe(10));
+        let served = cache.get(&probe(1)).expect("fresh");
+        assert_eq!(served.0, 10);
+        cache.insert(probe(1), probe(11)); // replaces: the old key and value are dropped
+        cache.insert(probe(2), probe(20));
+        cache.insert(probe(3), probe(30)); // full: evicts key 1
+        assert!(cache.get(&probe(1)).is_none());
+        clock.advance(Duration::from_secs(10));
+        assert!(cache.get(&probe(2)).is_none(), "expired, and dropped");
+        assert_eq!(cache.len(), 1);
+        cache.clear();
+        assert!(cache.is_empty());
+        drop(served);
+
+        // Keys and values: 2 replaced, 2 evicted, 2 expired, 2 cleared; 1 value cloned and
+        // dropped; 3 probes made only to look up, dropped.
+        assert_eq!(watch.ran.load(Ordering::Relaxed), 13);
+        assert_eq!(watch.under_lock.load(Ordering::Relaxed), 0);
     }
 }

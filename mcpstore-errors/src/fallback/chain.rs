@@ -198,7 +198,7 @@ impl<A: ?Sized, T, E> FallbackChain<A, T, E> {
     where
         A: ToOwned + Hash + Eq,
         A::Owned: Hash + Eq + Send + 'static,
-        T: Clone + Send + 'static,
+        T: Clone + Send + Sync + 'static,
     {
         if let ChainName::CacheGivenAt(_) = self.key.0 {
             self.key = ChainKey(ChainName::CacheGivenAt(Location::caller()));

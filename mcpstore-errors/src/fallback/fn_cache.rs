@@ -216,10 +216,11 @@ impl FnCache {
         let hash = inner.hasher.hash_one(&key);
         let value: ErasedValue = Arc::new(value.clone());
         let now = self.now();
-        lock(&inner.store).insert(hash, Box::new(key), value, now, |a, b| {
+        let removed = lock(&inner.store).insert(hash, Box::new(key), value, now, |a, b| {
             a.downcast_ref::<FnKey<I, A>>()
                 .is_some_and(|a| b.downcast_ref::<FnKey<I, A>>() == Some(a))
         });
+        drop(removed);
     }
 
     /// A clone of the value under a key equal to `key`, or `None` if absent, expired, or of
@@ -233,10 +234,10 @@ impl FnCache {
         let hash = inner.hasher.hash_one(key);
         let now = self.now();
         // Clone the Arc under the lock, the value outside it.
-        let erased = lock(&inner.store)
+        let found = lock(&inner.store)
             .get(hash, |stored| stored.downcast_ref() == Some(key), now)
-            .cloned()?;
-        erased.downcast_ref::<T>().cloned()
+            .cloned();
+        found.ok()?.downcast_ref::<T>().cloned()
     }
 
     /// The number of entries held, expired ones not yet dropped included.
@@ -261,7 +262,8 @@ impl FnCache {
     /// Drops every entry.
     pub fn clear(&self) {
         if let Some(inner) = self.inner.get() {
-            lock(&inner.store).clear();
+            let entries = lock(&inner.store).clear();
+            drop(entries);
         }
     }
 
@@ -283,8 +285,8 @@ impl FnCache {
 fn lock(
     store: &Mutex<LruStore<ErasedKey, ErasedValue>>,
 ) -> MutexGuard<'_, LruStore<ErasedKey, ErasedValue>> {
-    // Only map operations and key comparisons run under the lock; the maps stay usable after a
-    // panic in an argument's `Eq`.
+    // Of user code only an argument's `Eq` runs under the lock (clones and drops run after it);
+    // the maps stay usable after a panic there.
     store.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -300,6 +302,7 @@ impl fmt::Debug for FnCache {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
     use super::*;
@@ -318,6 +321,61 @@ mod tests {
 
     impl Hash for SameHash {
         fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+    }
+
+    static WATCHED: FnCache = FnCache::with_clock(Duration::from_secs(10), 1, &WATCHED_CLOCK);
+    static WATCHED_CLOCK: ManualClock = ManualClock::new();
+    static WATCHED_RAN: AtomicUsize = AtomicUsize::new(0);
+    static WATCHED_UNDER_LOCK: AtomicUsize = AtomicUsize::new(0);
+
+    /// An argument or value whose `Clone` and `Drop` (user code) look at `WATCHED`'s lock.
+    #[derive(Debug, PartialEq, Eq, Hash)]
+    struct Probe(u32);
+
+    impl Probe {
+        fn look() {
+            WATCHED_RAN.fetch_add(1, Ordering::Relaxed);
+            let inner = WATCHED.inner.get().expect("stored into before any drop");
+            if inner.store.try_lock().is_err() {
+                WATCHED_UNDER_LOCK.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    impl Clone for Probe {
+        fn clone(&self) -> Self {
+            Probe::look();
+            Probe(self.0)
+        }
+    }
+
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            Probe::look();
+        }
+    }
+
+    #[test]
+    fn fn_cache_clones_and_drops_arguments_and_values_outside_the_lock() {
+        // Make the map first: a probe's drop needs it to look at.
+        WATCHED.store(key(0u8), &0u8);
+        WATCHED.store(key(Probe(1)), &Probe(10)); // evicts key 0; clones the value
+        let served = WATCHED.lookup::<Probe, _, _>(&key(Probe(1)));
+        assert_eq!(served, Some(Probe(10)));
+        WATCHED.store(key(Probe(1)), &Probe(11)); // replaces: old argument and value dropped
+        WATCHED.store(key(Probe(2)), &Probe(20)); // evicts key 1
+        WATCHED_CLOCK.advance(Duration::from_secs(10));
+        assert_eq!(
+            WATCHED.lookup::<Probe, _, _>(&key(Probe(2))),
+            None,
+            "expired"
+        );
+        WATCHED.store(key(Probe(3)), &Probe(30));
+        WATCHED.clear();
+        assert!(WATCHED.is_empty());
+        drop(served);
+        assert!(WATCHED_RAN.load(Ordering::Relaxed) > 20);
+        assert_eq!(WATCHED_UNDER_LOCK.load(Ordering::Relaxed), 0);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use hashbrown::HashTable;
 
-struct Entry<K, V> {
+pub(crate) struct Entry<K, V> {
     /// Kept so that growing the table never rehashes a key.
     hash: u64,
     key: K,
@@ -21,8 +21,14 @@ struct Entry<K, V> {
     last_used: u64,
 }
 
+/// An entry taken out of the store (or none), dropped by its owner outside the lock.
+#[must_use = "drop it after unlocking"]
+pub(crate) struct Removed<K, V>(Option<Entry<K, V>>);
+
 /// Not synchronised: the owners put it behind a `Mutex` and pass the clock's reading in, so the
-/// engine itself is pure and the lock is held only for map operations.
+/// engine itself is pure and the lock is held only for map operations. Entries it removes are
+/// handed back as [`Removed`], for the owner to drop once it has unlocked: a key's or value's
+/// `Drop` is user code, which may be slow or use the cache itself.
 pub(crate) struct LruStore<K, V> {
     ttl: Duration,
     capacity: usize,
@@ -55,14 +61,18 @@ impl<K, V> LruStore<K, V> {
         self.entries.len()
     }
 
-    pub(crate) fn clear(&mut self) {
-        self.entries.clear();
+    /// Empties the store; the entries are returned, to be dropped after unlocking.
+    #[must_use = "drop the entries after unlocking"]
+    pub(crate) fn clear(&mut self) -> HashTable<Entry<K, V>> {
         self.recency.clear();
+        std::mem::take(&mut self.entries)
     }
 
     /// Stores `value` as fresh at `now` under `key`, whose hash is `hash`, replacing the entry
     /// whose key `same` says equals it; when the store is full, the least recently used entry
-    /// makes room. A capacity of zero stores nothing.
+    /// makes room. A capacity of zero stores nothing. Returns what left the store: the
+    /// replaced or evicted entry, or the new one when nothing can be stored.
+    #[must_use = "drop what was removed after unlocking"]
     pub(crate) fn insert(
         &mut self,
         hash: u64,
@@ -70,27 +80,8 @@ impl<K, V> LruStore<K, V> {
         value: V,
         now: Instant,
         same: impl Fn(&K, &K) -> bool,
-    ) {
-        if self.capacity == 0 {
-            return;
-        }
+    ) -> Removed<K, V> {
         let tick = self.next_tick();
-        if let Some(old) = self.entries.find_mut(hash, |entry| same(&entry.key, &key)) {
-            self.recency.remove(&old.last_used);
-            self.recency.insert(tick, hash);
-            *old = Entry {
-                hash,
-                key,
-                value,
-                stored_at: now,
-                last_used: tick,
-            };
-            return;
-        }
-        if self.entries.len() >= self.capacity {
-            self.evict_least_recently_used();
-        }
-        self.recency.insert(tick, hash);
         let entry = Entry {
             hash,
             key,
@@ -98,45 +89,60 @@ impl<K, V> LruStore<K, V> {
             stored_at: now,
             last_used: tick,
         };
+        if self.capacity == 0 {
+            return Removed(Some(entry));
+        }
+        if let Some(old) = self
+            .entries
+            .find_mut(hash, |stored| same(&stored.key, &entry.key))
+        {
+            self.recency.remove(&old.last_used);
+            self.recency.insert(tick, hash);
+            return Removed(Some(std::mem::replace(old, entry)));
+        }
+        let evicted = if self.entries.len() >= self.capacity {
+            self.evict_least_recently_used()
+        } else {
+            Removed(None)
+        };
+        self.recency.insert(tick, hash);
         self.entries.insert_unique(hash, entry, |entry| entry.hash);
+        evicted
     }
 
     /// The value under the key `is_key` accepts (its hash is `hash`) if it was stored less than
-    /// the TTL before `now`; marks it as just used. An expired entry is dropped.
+    /// the TTL before `now`, marked as just used; else `Err` with the expired entry it removed,
+    /// if any.
     pub(crate) fn get(
         &mut self,
         hash: u64,
         is_key: impl Fn(&K) -> bool,
         now: Instant,
-    ) -> Option<&V> {
+    ) -> Result<&V, Removed<K, V>> {
         let tick = self.next_tick();
         let ttl = self.ttl;
-        let entry = self
-            .entries
-            .find_entry(hash, |entry| is_key(&entry.key))
-            .ok()?;
+        let Ok(entry) = self.entries.find_entry(hash, |entry| is_key(&entry.key)) else {
+            return Err(Removed(None));
+        };
         let last_used = entry.get().last_used;
         self.recency.remove(&last_used);
         if now.saturating_duration_since(entry.get().stored_at) >= ttl {
-            entry.remove();
-            return None;
+            return Err(Removed(Some(entry.remove().0)));
         }
         self.recency.insert(tick, hash);
         let entry = entry.into_mut();
         entry.last_used = tick;
-        Some(&entry.value)
+        Ok(&entry.value)
     }
 
-    fn evict_least_recently_used(&mut self) {
+    fn evict_least_recently_used(&mut self) -> Removed<K, V> {
         let Some((tick, hash)) = self.recency.pop_first() else {
-            return;
+            return Removed(None);
         };
-        if let Ok(entry) = self
+        let entry = self
             .entries
-            .find_entry(hash, |entry| entry.last_used == tick)
-        {
-            entry.remove();
-        }
+            .find_entry(hash, |entry| entry.last_used == tick);
+        Removed(entry.ok().map(|entry| entry.remove().0))
     }
 
     fn next_tick(&mut self) -> u64 {
@@ -175,7 +181,7 @@ mod tests {
         value: &'static str,
         now: Instant,
     ) {
-        store.insert(hash, key, value, now, |a, b| a == b);
+        let _ = store.insert(hash, key, value, now, |a, b| a == b);
     }
 
     fn get(
@@ -184,7 +190,7 @@ mod tests {
         key: u32,
         now: Instant,
     ) -> Option<&'static str> {
-        store.get(hash, |k| *k == key, now).copied()
+        store.get(hash, |k| *k == key, now).ok().copied()
     }
 
     #[test]
@@ -246,6 +252,39 @@ mod tests {
         assert_eq!(get(&mut store, 1, 1, now + Duration::from_secs(10)), None);
         assert_eq!(store.len(), 0);
         assert!(store.recency.is_empty());
+    }
+
+    fn removed_key(removed: Removed<u32, &'static str>) -> Option<u32> {
+        removed.0.map(|entry| entry.key)
+    }
+
+    #[test]
+    fn hands_back_what_it_removes() {
+        let (mut store, now) = store(2);
+        let mut put = |store: &mut LruStore<_, _>, key| {
+            removed_key(store.insert(u64::from(key), key, "v", now, |a, b| a == b))
+        };
+        assert_eq!(put(&mut store, 1), None);
+        assert_eq!(put(&mut store, 1), Some(1), "the replaced entry");
+        assert_eq!(put(&mut store, 2), None);
+        assert_eq!(put(&mut store, 3), Some(1), "the evicted entry");
+        let later = now + Duration::from_secs(10);
+        assert_eq!(
+            store.get(2, |k| *k == 2, later).err().and_then(removed_key),
+            Some(2)
+        );
+        assert_eq!(
+            store.get(2, |k| *k == 2, later).err().and_then(removed_key),
+            None
+        );
+        let cleared: Vec<u32> = store.clear().into_iter().map(|entry| entry.key).collect();
+        assert_eq!(cleared, [3]);
+        let (mut empty, _) = self::store(0);
+        assert_eq!(
+            put(&mut empty, 4),
+            Some(4),
+            "nothing is stored: the new entry"
+        );
     }
 
     #[test]
