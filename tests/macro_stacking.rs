@@ -160,6 +160,27 @@ fn collect_errors_outside_retry_collects_only_what_the_retries_let_through() {
     assert_eq!(collected_reasons(&FINAL_ONLY), ["attempt 3"]);
 }
 
+// collect_errors > retry > collect_errors, into two collectors: each sees what its place lets
+// through, once
+
+static AUDIT_FINAL: LazyLock<ErrorCollector> = LazyLock::new(new_collector);
+static AUDIT_EACH: LazyLock<ErrorCollector> = LazyLock::new(new_collector);
+
+#[collect_errors(collector = &AUDIT_FINAL)]
+#[retry(max_attempts = 2, delay = 0)]
+#[collect_errors(collector = &AUDIT_EACH)]
+fn collects_into_two(log: &Log) -> Result<String, McpStoreError> {
+    attempt(log, 0)
+}
+
+#[test]
+fn two_collectors_each_collect_each_error_once() {
+    let log = Log::default();
+    assert!(collects_into_two(&log).is_err());
+    assert_eq!(collected_reasons(&AUDIT_EACH), ["attempt 1", "attempt 2"]);
+    assert_eq!(collected_reasons(&AUDIT_FINAL), ["attempt 2"]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // fallback and retry, both ways round
 

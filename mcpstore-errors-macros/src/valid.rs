@@ -304,7 +304,8 @@ pub(crate) fn timeout_has_duration(args: &TimeoutArgs, span: Span, errors: &mut 
 }
 
 /// The checks that need the whole stack and the function, in the order they report.
-pub(crate) fn stack(function: &Function, layers: &[Layer], errors: &mut Errors) {
+pub(crate) fn stack(function: &Function, layers: &[Layer], spans: &[Span], errors: &mut Errors) {
+    no_double_count(layers, spans, errors);
     no_cfg_parameters(function, layers, errors);
     no_clone_names(function, layers, errors);
     cache_type(function, layers, errors);
@@ -312,6 +313,37 @@ pub(crate) fn stack(function: &Function, layers: &[Layer], errors: &mut Errors) 
     values_evaluated_once(function, layers, errors);
     literal_fits(layers, errors);
     no_mut_borrow_returned(function, layers, errors);
+}
+
+/// Two `#[collect_errors]` into one collector, or two `#[circuit_breaker]` of one service in
+/// one registry, would count every error (every call) twice.
+fn no_double_count(layers: &[Layer], spans: &[Span], errors: &mut Errors) {
+    let tokens = |expr: Option<&Expr>| expr.map(|expr| expr.to_token_stream().to_string());
+    // What a layer counts into, as tokens: equal tokens are one collector or one breaker.
+    let target = |layer: &Layer| match layer {
+        Layer::Collect(args) => Some((
+            "a second #[collect_errors] into the same collector would collect every error twice",
+            tokens(args.collector.get()),
+            None,
+        )),
+        Layer::Breaker(args) if args.service.get().is_some() => Some((
+            "a second #[circuit_breaker] of the same service in the same registry would count every call twice",
+            tokens(args.service.get()),
+            tokens(args.registry.get()),
+        )),
+        _ => None,
+    };
+    for (index, layer) in layers.iter().enumerate() {
+        let Some(this) = target(layer) else {
+            continue;
+        };
+        if layers[..index]
+            .iter()
+            .any(|earlier| target(earlier).as_ref() == Some(&this))
+        {
+            errors.at(spans[index], this.0);
+        }
+    }
 }
 
 /// A retried function cannot return a borrow of a `&mut` argument: each attempt reborrows it,

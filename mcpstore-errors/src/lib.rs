@@ -391,6 +391,7 @@ pub use timeout::{Elapsed, race_timeout};
 /// | `#[fallback(..)] #[collect_errors]` | collects the original error, even when the chain then succeeds |
 /// | `#[collect_errors] #[fallback(..)]` | collects only when the whole chain failed |
 /// | `#[retry(..)] #[retry(..)]` | nested: the outer retries the inner's every run, so the attempts multiply (2 × 3 = 6 calls); meant for two policies over different kinds of error |
+/// | `#[collect_errors] #[collect_errors(collector = &AUDIT)]` | each collector sees each error once; two into one collector are refused, as are two breakers of one service |
 ///
 /// Other attributes, wherever written among them, apply to the generated function as a whole,
 /// outside every layer: `#[tracing::instrument]` written between `#[fallback]` and `#[retry]`

@@ -85,6 +85,8 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
         Span::call_site(),
         &mut errors,
     )];
+    // Where each layer's attribute was written.
+    let mut spans = vec![Span::call_site()];
     let mut stacked: Vec<TokenStream> = Vec::new();
     let outer_krate = layers[0].krate().cloned();
     raw.attrs.retain(|attr| {
@@ -103,6 +105,7 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
             }
         };
         let path = attr.path();
+        spans.push(syn::spanned::Spanned::span(path));
         layers.push(Layer::parse(
             kind,
             read(args),
@@ -116,7 +119,7 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
 
     let function = Function::new(&raw, kind.name(), &mut errors).map(|mut function| {
         named.mark(&mut function);
-        valid::stack(&function, &layers, &mut errors);
+        valid::stack(&function, &layers, &spans, &mut errors);
         exempt_from_cloning(&mut function, &layers);
         function
     });
