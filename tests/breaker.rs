@@ -228,6 +228,17 @@ fn open_refuses_with_circuit_open_and_the_time_left_as_retry_after() {
 }
 
 #[test]
+fn an_open_period_that_is_over_reads_half_open_with_no_time_left() {
+    let clock = clock();
+    let breaker = tripped(&clock);
+    clock.advance(10 * SECOND);
+    let metrics = breaker.metrics();
+    assert_eq!(metrics.state, CircuitState::HalfOpen);
+    assert_eq!(metrics.open_remaining, None);
+    assert_eq!(breaker.state(), CircuitState::HalfOpen);
+}
+
+#[test]
 fn call_converts_the_refusal_and_records_the_outcome() {
     let clock = clock();
     let breaker = CircuitBreaker::new("fs", config(&clock));

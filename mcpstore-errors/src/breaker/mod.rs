@@ -334,8 +334,8 @@ impl CircuitBreaker {
             state => state,
         };
         let trips = core.trips;
-        let open_remaining = (core.state == CircuitState::Open)
-            .then(|| core.open_until.saturating_duration_since(now));
+        // An open period that is over reads half-open, with no time left to report.
+        let open_remaining = (state == CircuitState::Open).then(|| core.open_until - now);
         self.inner.unlock_window(core);
         BreakerMetrics {
             state,
