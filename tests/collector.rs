@@ -441,6 +441,65 @@ fn the_alert_re_arms_when_the_rate_drops_back() {
     assert_eq!(alerts[1].count, 11);
 }
 
+/// A source error whose drop hands control to another thread and waits for it to finish.
+#[derive(Debug)]
+struct HandOverOnDrop {
+    dropping: std::sync::mpsc::SyncSender<()>,
+    resume: Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl fmt::Display for HandOverOnDrop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("hands over on drop")
+    }
+}
+
+impl StdError for HandOverOnDrop {}
+
+impl Drop for HandOverOnDrop {
+    fn drop(&mut self) {
+        let _ = self.dropping.send(());
+        let _ = self.resume.lock().unwrap().recv();
+    }
+}
+
+#[test]
+fn a_burst_collected_while_clear_or_reset_runs_alerts_once() {
+    for empty in [ErrorCollector::clear, ErrorCollector::reset] {
+        let clock = Arc::new(ManualClock::starting_at(start()));
+        let collector = ErrorCollector::builder()
+            .max_errors(100)
+            .alert_threshold(1)
+            .clock(clock.clone())
+            .build();
+        let alerts = alerts_of(&collector);
+        let (dropping, dropped) = std::sync::mpsc::sync_channel(1);
+        let (resumed, resume) = std::sync::mpsc::sync_channel(1);
+        let resume = Mutex::new(resume);
+        let error = McpStoreError::tool_execution_failed("t", "boom", None)
+            .with_source(HandOverOnDrop { dropping, resume });
+        collector.collect(&error, Value::Null);
+        drop(error); // the history holds the last handle: emptying it drops the source
+        thread::scope(|scope| {
+            let collector = &collector;
+            scope.spawn(move || {
+                // Inside clear or reset: a new burst starts, and alerts.
+                dropped.recv().unwrap();
+                collector.collect(&McpStoreError::connection("refused"), Value::Null);
+                collector.collect(&McpStoreError::connection("refused"), Value::Null);
+                resumed.send(()).unwrap();
+            });
+            empty(&collector);
+        });
+        assert_eq!(alerts.lock().unwrap().len(), 1, "the new burst alerted");
+        // The same burst goes on: no second alert.
+        clock.advance(Duration::from_secs(1));
+        collector.collect(&McpStoreError::connection("refused"), Value::Null);
+        let alerts = alerts.lock().unwrap();
+        assert_eq!(alerts.len(), 1, "one burst alerted twice: {alerts:#?}");
+    }
+}
+
 #[test]
 fn the_alert_threshold_and_window_are_configurable() {
     let clock = Arc::new(ManualClock::starting_at(start()));

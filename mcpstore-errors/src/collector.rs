@@ -758,9 +758,16 @@ impl ErrorCollector {
     /// assert_eq!(collector.statistics()["Error"], 1);
     /// ```
     pub fn clear(&self) {
-        let taken = self.inner.with_each_shard(ShardData::take_history);
+        // Re-armed under every shard's lock: no collect runs between emptying and re-arming.
+        let taken = self.inner.with_shards_mut(|shards| {
+            let taken: Vec<_> = shards
+                .iter_mut()
+                .map(|shard| shard.take_history())
+                .collect();
+            self.rearm_alerts();
+            taken
+        });
         drop(taken);
-        self.rearm_alerts();
     }
 
     /// Empties the history, the trends, the statistics and the count of
@@ -773,10 +780,13 @@ impl ErrorCollector {
     /// assert!(collector.statistics().is_empty());
     /// ```
     pub fn reset(&self) {
-        let taken = self.inner.with_each_shard(ShardData::take_all);
+        let taken = self.inner.with_shards_mut(|shards| {
+            let taken: Vec<_> = shards.iter_mut().map(|shard| shard.take_all()).collect();
+            self.inner.oversized_contexts.store(0, Ordering::Relaxed);
+            self.rearm_alerts();
+            taken
+        });
         drop(taken);
-        self.inner.oversized_contexts.store(0, Ordering::Relaxed);
-        self.rearm_alerts();
     }
 
     fn rearm_alerts(&self) {
