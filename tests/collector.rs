@@ -489,7 +489,7 @@ fn a_burst_collected_while_clear_or_reset_runs_alerts_once() {
                 collector.collect(&McpStoreError::connection("refused"), Value::Null);
                 resumed.send(()).unwrap();
             });
-            empty(&collector);
+            empty(collector);
         });
         assert_eq!(alerts.lock().unwrap().len(), 1, "the new burst alerted");
         // The same burst goes on: no second alert.

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use mcpstore_errors::{
     DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, ErrorCollector, ErrorKind,
-    MAX_CONTEXT_DEPTH, McpStoreError, REDACTED, Redactor,
+    MAX_CONTEXT_DEPTH, MAX_MESSAGE_BYTES, McpStoreError, REDACTED, Redactor,
 };
 use serde_json::{Value, json};
 
@@ -169,6 +169,111 @@ fn the_depth_limit_is_capped_so_exports_read_back_with_serde_json() {
     );
     assert_eq!(document["errors"][1]["context"], nested(MAX_CONTEXT_DEPTH));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A `{"n": {"n": .. leaf}}` chain of `levels` objects, built without recursion.
+fn nested_objects(levels: usize, leaf: Value) -> Value {
+    let mut value = leaf;
+    for _ in 0..levels {
+        value = json!({ "n": value });
+    }
+    value
+}
+
+fn store_error_with_details(details: Value) -> McpStoreError {
+    McpStoreError::tool_execution_failed("search", "denied", None).with_detail("payload", details)
+}
+
+#[test]
+fn details_over_the_limits_are_replaced_by_a_marker_whatever_the_redaction() {
+    for redactor in [
+        Redactor::secret_keys(),
+        Redactor::off(),
+        Redactor::custom(|_| {}),
+    ] {
+        let collector = ErrorCollector::builder().redact(redactor).build();
+        let deep = store_error_with_details(nested_objects(200, json!(1)));
+        let large = store_error_with_details(json!("x".repeat(DEFAULT_MAX_CONTEXT_BYTES)));
+        let events = collector_events(|| {
+            collector.collect(&deep, Value::Null);
+            collector.collect(&large, Value::Null);
+        });
+        let records = collector.records();
+        let details = |index: usize| records[index].details().unwrap().clone();
+        assert_eq!(details(0)["_truncated"], true);
+        assert_eq!(details(0)["reason"], "details nested too deep");
+        assert_eq!(details(1)["reason"], "details too large");
+        assert_eq!(details(1)["max_bytes"], DEFAULT_MAX_CONTEXT_BYTES);
+        // Only the details give way: the error's kind and message stay.
+        assert_eq!(records[1].code(), Some("TOOL_EXECUTION_FAILED"));
+        assert_eq!(records[1].message(), large.message());
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| e
+                    .field("message")
+                    .is_some_and(|m| m.contains("details over")))
+                .count(),
+            2
+        );
+        // The export reads back.
+        let dir = scratch_dir("details");
+        let path = dir.join("errors.json");
+        collector.export(&path).unwrap();
+        assert_eq!(read_json(&path)["errors"][0]["details"]["_truncated"], true);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn a_secret_deeper_than_the_limits_is_never_stored() {
+    let collector = ErrorCollector::new(10);
+    let error = store_error_with_details(nested_objects(120, json!({"api_key": "sk-live-deep"})));
+    collector.collect(&error, Value::Null);
+    let stored = serde_json::to_string(collector.records()[0].details().unwrap()).unwrap();
+    assert!(!stored.contains("sk-live-deep"), "{stored}");
+}
+
+#[test]
+fn details_within_the_limits_are_kept_and_masked_as_before() {
+    let collector = ErrorCollector::new(10);
+    let error = store_error_with_details(nested_objects(20, json!({"token": "t", "page": 2})));
+    collector.collect(&error, Value::Null);
+    let details = collector.records()[0].details().unwrap().clone();
+    let mut leaf = &details["payload"];
+    for _ in 0..20 {
+        leaf = &leaf["n"];
+    }
+    assert_eq!(leaf["token"], REDACTED);
+    assert_eq!(leaf["page"], 2);
+}
+
+#[test]
+fn a_huge_message_is_cut_at_a_character_boundary() {
+    /// A megabyte of two-byte characters, written in pieces as a `Display` does.
+    #[derive(Debug)]
+    struct Rambling;
+    impl fmt::Display for Rambling {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            for _ in 0..1024 {
+                f.write_str(&"é".repeat(512))?;
+            }
+            Ok(())
+        }
+    }
+    impl std::error::Error for Rambling {}
+
+    let collector = ErrorCollector::new(10);
+    collector.collect(&Rambling, Value::Null);
+    // A McpStoreError whose details are masked is copied, its message with it.
+    let long = McpStoreError::connection("é".repeat(100_000)).with_detail("token", "t");
+    collector.collect(&long, Value::Null);
+    for record in collector.records() {
+        let message = record.message();
+        assert!(message.len() <= MAX_MESSAGE_BYTES, "{}", message.len());
+        assert!(message.len() > MAX_MESSAGE_BYTES - 8, "{}", message.len());
+        assert!(message.ends_with("é…"), "cut where a whole character ends");
+    }
 }
 
 #[test]

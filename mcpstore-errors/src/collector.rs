@@ -41,7 +41,9 @@ use crate::McpStoreError;
 pub use self::alert::RateAlert;
 pub use self::context::Context;
 pub use self::file::ExportOptions;
-pub use self::limits::{DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, MAX_CONTEXT_DEPTH};
+pub use self::limits::{
+    DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, MAX_CONTEXT_DEPTH, MAX_MESSAGE_BYTES,
+};
 pub use self::record::ErrorRecord;
 pub use self::redact::{REDACTED, RedactTarget, Redactor, is_secret_key};
 pub use self::summary::ErrorSummary;
@@ -486,6 +488,7 @@ impl ErrorCollector {
         if remembered {
             redact::apply(
                 redactor,
+                &self.inner.config.context_limits,
                 key,
                 &mut collected.error,
                 &mut collected.context,
@@ -496,6 +499,7 @@ impl ErrorCollector {
             self.bound(&mut collected.context);
             redact::apply(
                 redactor,
+                &self.inner.config.context_limits,
                 key,
                 &mut collected.error,
                 &mut collected.context,
@@ -522,7 +526,11 @@ impl ErrorCollector {
         {
             // A `McpStoreError` the shard does not hold yet: its details are checked here,
             // unlocked, and it is recorded as checked (so never refused again).
-            redact::mask_details(&mut collected.error);
+            redact::first_sight(
+                redactor,
+                &self.inner.config.context_limits,
+                &mut collected.error,
+            );
             let _recorded = shard::record_local(&self.inner, key, &mut collected, now, &mut left);
         }
         // The name the shard filed it under: `key.name()` would look it up under a global lock.
@@ -1142,7 +1150,8 @@ impl ErrorCollectorBuilder {
     /// [`DEFAULT_MAX_CONTEXT_BYTES`], 64 KiB). A larger one is replaced by a marker
     /// `{"_truncated": true, "reason": "context too large", "bytes": .., "max_bytes": ..}`,
     /// counted by [`oversized_contexts`](ErrorCollector::oversized_contexts) and reported as a
-    /// `tracing` warning.
+    /// `tracing` warning. The same bound holds for a `McpStoreError`'s details: larger ones
+    /// are kept as `{"_truncated": true, "reason": "details too large", ..}` (with a warning).
     pub fn max_context_bytes(mut self, bytes: usize) -> Self {
         self.config.context_limits.max_bytes = bytes;
         self
@@ -1152,7 +1161,8 @@ impl ErrorCollectorBuilder {
     /// [`DEFAULT_MAX_CONTEXT_DEPTH`], 32; at most [`MAX_CONTEXT_DEPTH`], 100, so that an
     /// export can be read back). A deeper one is replaced by a marker
     /// `{"_truncated": true, "reason": "context nested too deep", "max_depth": ..}`, counted
-    /// and reported like an oversized one.
+    /// and reported like an oversized one. Details deeper than this are replaced the same way
+    /// (`"details nested too deep"`).
     ///
     /// ```
     /// let collector = mcpstore_errors::ErrorCollector::builder().max_context_depth(1).build();

@@ -252,7 +252,7 @@ pub use collector::{
 };
 pub use collector::{
     DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, ExportOptions, MAX_CONTEXT_DEPTH,
-    REDACTED, RedactTarget, Redactor, WeakCollector, is_secret_key,
+    MAX_MESSAGE_BYTES, REDACTED, RedactTarget, Redactor, WeakCollector, is_secret_key,
 };
 pub use error::{BoxError, McpStoreError};
 pub use fallback::{

@@ -9,6 +9,10 @@ use serde_json::{Map, Value};
 pub const DEFAULT_MAX_CONTEXT_BYTES: usize = 64 * 1024;
 /// The default bound on a context's nesting depth: 32 levels of arrays and objects.
 pub const DEFAULT_MAX_CONTEXT_DEPTH: usize = 32;
+/// The longest message a collector keeps of an error it formats or copies (a value that is
+/// not a `McpStoreError`, or one whose details were masked); longer ones are cut at a
+/// character boundary and end in `…`.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// The highest depth bound a collector accepts. An export nests each context three levels
 /// down, and serde_json reads back at most 128 levels; serializing is recursive, too.
 pub const MAX_CONTEXT_DEPTH: usize = 100;
@@ -41,6 +45,18 @@ impl ContextLimits {
     /// Whether `context` fits. The walk recurses at most `max_depth + 1` levels (capped at
     /// [`MAX_CONTEXT_DEPTH`]), whatever the input's depth, and allocates nothing.
     pub(super) fn check(&self, context: &Value) -> Result<(), Oversize> {
+        self.check_with(|walk| walk.value(context, 0))
+    }
+
+    /// Whether an error's details fit, counted as an object where a context would be.
+    pub(super) fn check_details(&self, details: &Map<String, Value>) -> Result<(), Oversize> {
+        self.check_with(|walk| walk.object(details, 0))
+    }
+
+    fn check_with(
+        &self,
+        mut walk_over: impl FnMut(&mut Walk) -> Result<(), Oversize>,
+    ) -> Result<(), Oversize> {
         // First a bound that does not look at each byte of each string (a string escapes to
         // at most six bytes a byte): it settles the common context, far under the limit.
         let mut bound = Walk {
@@ -48,7 +64,7 @@ impl ContextLimits {
             bytes: 0,
             exact: false,
         };
-        bound.value(context, 0)?;
+        walk_over(&mut bound)?;
         if bound.bytes <= self.max_bytes {
             return Ok(());
         }
@@ -57,7 +73,7 @@ impl ContextLimits {
             bytes: 0,
             ..bound
         };
-        walk.value(context, 0)?;
+        walk_over(&mut walk)?;
         if walk.bytes > self.max_bytes {
             return Err(Oversize::Bytes(walk.bytes));
         }
@@ -66,23 +82,31 @@ impl ContextLimits {
 
     /// The object that takes an oversized context's place.
     pub(super) fn marker(&self, oversize: Oversize) -> Value {
+        Value::Object(self.marker_of("context", oversize))
+    }
+
+    /// The object that takes the place of oversized `what` ("context", "details").
+    pub(super) fn marker_of(&self, what: &str, oversize: Oversize) -> Map<String, Value> {
         let mut marker = Map::new();
         marker.insert("_truncated".to_owned(), Value::Bool(true));
         match oversize {
             Oversize::Bytes(bytes) => {
-                marker.insert("reason".to_owned(), "context too large".into());
+                marker.insert("reason".to_owned(), format!("{what} too large").into());
                 marker.insert("bytes".to_owned(), bytes.into());
                 marker.insert("max_bytes".to_owned(), self.max_bytes.into());
             }
             Oversize::Depth => {
-                marker.insert("reason".to_owned(), "context nested too deep".into());
+                marker.insert(
+                    "reason".to_owned(),
+                    format!("{what} nested too deep").into(),
+                );
                 marker.insert(
                     "max_depth".to_owned(),
                     self.max_depth.min(MAX_CONTEXT_DEPTH).into(),
                 );
             }
         }
-        Value::Object(marker)
+        marker
     }
 }
 
@@ -111,15 +135,18 @@ impl Walk {
                     self.value(item, depth + 1)?;
                 }
             }
-            Value::Object(entries) => {
-                self.open(depth)?;
-                // Braces, commas, and a colon per entry.
-                self.add(2 + entries.len().saturating_sub(1) + entries.len());
-                for (key, item) in entries {
-                    self.string(key);
-                    self.value(item, depth + 1)?;
-                }
-            }
+            Value::Object(entries) => self.object(entries, depth)?,
+        }
+        Ok(())
+    }
+
+    fn object(&mut self, entries: &Map<String, Value>, depth: usize) -> Result<(), Oversize> {
+        self.open(depth)?;
+        // Braces, commas, and a colon per entry.
+        self.add(2 + entries.len().saturating_sub(1) + entries.len());
+        for (key, item) in entries {
+            self.string(key);
+            self.value(item, depth + 1)?;
         }
         Ok(())
     }
@@ -248,5 +275,59 @@ mod tests {
         assert_eq!(limits.check(&json!("scalar")), Ok(()));
         assert_eq!(limits.check(&json!({"a": [1]})), Ok(()));
         assert_eq!(limits.check(&json!({"a": [[1]]})), Err(Oversize::Depth));
+    }
+}
+
+/// `message`, cut to [`MAX_MESSAGE_BYTES`] (ending in `…`) when longer.
+pub(super) fn bounded_message(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE_BYTES {
+        cut(&mut message);
+    }
+    message
+}
+
+/// Cuts `message` to end in `…` within [`MAX_MESSAGE_BYTES`].
+fn cut(message: &mut String) {
+    let mut end = MAX_MESSAGE_BYTES.min(message.len()) - '…'.len_utf8();
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    message.truncate(end);
+    message.push('…');
+    message.shrink_to_fit();
+}
+
+/// Keeps what is written up to [`MAX_MESSAGE_BYTES`] and drops the rest, so a huge
+/// `Display` costs time but no memory.
+#[derive(Default)]
+pub(super) struct BoundedWriter {
+    text: String,
+    overflowed: bool,
+}
+
+impl BoundedWriter {
+    /// What was written, ending in `…` if some was dropped.
+    pub(super) fn finish(mut self) -> String {
+        if self.overflowed {
+            cut(&mut self.text);
+        }
+        self.text
+    }
+}
+
+impl std::fmt::Write for BoundedWriter {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        let room = MAX_MESSAGE_BYTES - self.text.len();
+        if text.len() <= room {
+            self.text.push_str(text);
+        } else if !self.overflowed {
+            let mut end = room;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.text.push_str(&text[..end]);
+            self.overflowed = true;
+        }
+        Ok(())
     }
 }

@@ -99,7 +99,7 @@ impl Payload {
         details: Option<Map<String, Value>>,
     ) -> Self {
         Payload::Redacted(Box::new(Redacted {
-            message,
+            message: super::limits::bounded_message(message),
             kind,
             details,
         }))
@@ -323,8 +323,10 @@ fn display_or_placeholder<T: std::fmt::Display + ?Sized>(
     type_name: fn() -> &'static str,
 ) -> String {
     use std::fmt::Write as _;
-    let mut message = String::new();
-    if write!(message, "{value}").is_err() {
+    let mut writer = super::limits::BoundedWriter::default();
+    let written = write!(writer, "{value}");
+    let mut message = writer.finish();
+    if written.is_err() {
         tracing::warn!(
             target: "mcpstore_errors::collector",
             error_type = type_name(),

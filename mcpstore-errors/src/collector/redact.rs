@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::context::Context;
-use super::limits::MAX_CONTEXT_DEPTH;
+use super::limits::{ContextLimits, MAX_CONTEXT_DEPTH};
 use super::record::{Payload, TypeKey};
 use super::shard::Incoming;
 
@@ -285,6 +285,7 @@ fn mask_context(context: &mut Context) {
 #[inline]
 pub(super) fn apply(
     redactor: &Redactor,
+    limits: &ContextLimits,
     key: TypeKey,
     incoming: &mut Incoming<'_>,
     context: &mut Context,
@@ -296,18 +297,62 @@ pub(super) fn apply(
             if !context_clean {
                 mask_context(context);
             }
-            match *incoming {
-                // The shard holds the errors it found clean: only one it does not hold yet
-                // comes back to `mask_details`.
-                Incoming::Store(error) => *incoming = Incoming::Unchecked(error),
-                _ => mask_details(incoming),
-            }
         }
         Policy::Custom(hook) => {
             let taken = std::mem::replace(incoming, Incoming::Other(Payload::EMPTY));
             *incoming = run_hook(hook, key.name(), taken, context);
         }
     }
+    match *incoming {
+        // The shard holds the errors it found within the limits (and clean): only one it does
+        // not hold yet comes back, to `first_sight`.
+        Incoming::Store(error) => *incoming = Incoming::Unchecked(error),
+        Incoming::Unchecked(_) => {}
+        Incoming::Other(_) => {
+            if !bound_details(incoming, limits) && matches!(redactor.0, Policy::SecretKeys) {
+                mask_details(incoming);
+            }
+        }
+    }
+}
+
+/// The check of a `McpStoreError` the shard does not hold yet, run unlocked: its details
+/// bounded, then masked under the default policy; after it, the error is `Store` (checked) or
+/// a copy.
+pub(super) fn first_sight(
+    redactor: &Redactor,
+    limits: &ContextLimits,
+    incoming: &mut Incoming<'_>,
+) {
+    if bound_details(incoming, limits) {
+        return;
+    }
+    if matches!(redactor.0, Policy::SecretKeys) {
+        mask_details(incoming);
+    } else if let Incoming::Unchecked(error) = *incoming {
+        *incoming = Incoming::Store(error);
+    }
+}
+
+/// Replaces details over `limits` (the context's) by a marker, in a copy of the error;
+/// whether it did. Bounds memory, and keeps an export readable: serde_json reads back at most
+/// 128 levels.
+fn bound_details(incoming: &mut Incoming<'_>, limits: &ContextLimits) -> bool {
+    let Some(Err(oversize)) = incoming
+        .details()
+        .map(|details| limits.check_details(details))
+    else {
+        return false;
+    };
+    let marker = limits.marker_of("details", oversize);
+    tracing::warn!(
+        target: "mcpstore_errors::collector",
+        oversize = ?oversize,
+        "an error's details over the collector's limits were replaced by a marker"
+    );
+    let message = incoming.message().to_owned();
+    *incoming = Incoming::Other(Payload::redacted(message, incoming.kind(), Some(marker)));
+    true
 }
 
 /// The default masking of an error's details, in place: a copy masked when they hold a

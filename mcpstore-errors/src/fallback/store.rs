@@ -261,7 +261,7 @@ mod tests {
     #[test]
     fn hands_back_what_it_removes() {
         let (mut store, now) = store(2);
-        let mut put = |store: &mut LruStore<_, _>, key| {
+        let put = |store: &mut LruStore<_, _>, key| {
             removed_key(store.insert(u64::from(key), key, "v", now, |a, b| a == b))
         };
         assert_eq!(put(&mut store, 1), None);
