@@ -19,11 +19,12 @@ use mcpstore_errors::{
     fallback, retry,
 };
 use rmcp::model::{CallToolRequestParams, CallToolResult, ClientRequest, Request, ServerResult};
-use rmcp::service::{PeerRequestOptions, RunningService};
-use rmcp::transport::TokioChildProcess;
+use rmcp::service::{PeerRequestOptions, RunningService, RxJsonRpcMessage, TxJsonRpcMessage};
+use rmcp::transport::{TokioChildProcess, Transport};
 use rmcp::{Peer, RoleClient, ServiceError, ServiceExt};
 use serde_json::Value;
 use tokio::process::Command;
+use tokio::sync::watch;
 
 use crate::mcp_server::FLAKY_FAILURES_VAR;
 
@@ -33,6 +34,10 @@ pub static MCP_COLLECTOR: LazyLock<ErrorCollector> = LazyLock::new(|| ErrorColle
 
 /// The name the demo service goes by.
 pub const SERVICE: &str = "rmcp-tools";
+
+/// How long a new server has to answer `initialize`. The session lock is held meanwhile, so
+/// a server that never answers must not keep every caller waiting.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How to start the server.
 #[derive(Debug, Clone)]
@@ -71,6 +76,38 @@ struct Session {
     generation: u64,
     pid: Option<u32>,
     running: RunningService<RoleClient, ()>,
+    ended: watch::Receiver<()>,
+}
+
+/// The child process transport, telling [`Session::ended`] when rmcp's service loop is done
+/// with it (it is dropped when the loop ends, however it ends).
+///
+/// A request handed to the session as its loop ends may never complete: rmcp's channel can
+/// take it after the loop stopped reading (a send that reserved its slot before the receiver
+/// closed), and the request's handle keeps that channel, and the request's responder in it,
+/// alive. Waiting for the loop's end as well as for the response bounds every request.
+struct WatchedTransport {
+    inner: TokioChildProcess,
+    _alive: watch::Sender<()>,
+}
+
+impl Transport<RoleClient> for WatchedTransport {
+    type Error = std::io::Error;
+
+    fn send(
+        &mut self,
+        item: TxJsonRpcMessage<RoleClient>,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
+        self.inner.send(item)
+    }
+
+    fn receive(&mut self) -> impl Future<Output = Option<RxJsonRpcMessage<RoleClient>>> + Send {
+        self.inner.receive()
+    }
+
+    fn close(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        self.inner.close()
+    }
 }
 
 impl fmt::Debug for McpToolClient {
@@ -133,14 +170,18 @@ impl McpToolClient {
         self.session().await.map(|_| ())
     }
 
-    /// The current session's generation and peer, starting one when there is none.
-    async fn session(&self) -> Result<(u64, Peer<RoleClient>), McpStoreError> {
+    /// The current session's generation, peer and end signal, starting one when there is none.
+    async fn session(&self) -> Result<(u64, Peer<RoleClient>, watch::Receiver<()>), McpStoreError> {
         let mut slot = self.session.lock().await;
         if slot.is_none() {
             *slot = Some(self.spawn().await?);
         }
         let session = slot.as_ref().expect("just filled");
-        Ok((session.generation, session.running.peer().clone()))
+        Ok((
+            session.generation,
+            session.running.peer().clone(),
+            session.ended.clone(),
+        ))
     }
 
     async fn spawn(&self) -> Result<Session, McpStoreError> {
@@ -157,15 +198,27 @@ impl McpToolClient {
                 McpStoreError::from(io).with_detail("service_name", self.service.clone())
             })?;
         let pid = transport.id();
-        let running = ()
-            .serve(transport)
+        let (alive, ended) = watch::channel(());
+        let transport = WatchedTransport {
+            inner: transport,
+            _alive: alive,
+        };
+        // On a timeout the transport is dropped, which kills the child.
+        let running = tokio::time::timeout(HANDSHAKE_TIMEOUT, ().serve(transport))
             .await
+            .map_err(|_elapsed| {
+                McpStoreError::service_start_failed(
+                    &self.service,
+                    format!("no answer to initialize within {HANDSHAKE_TIMEOUT:?}"),
+                )
+            })?
             .map_err(|error| McpStoreError::from_rmcp_initialize(error, Some(&self.service)))?;
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         Ok(Session {
             generation,
             pid,
             running,
+            ended,
         })
     }
 
@@ -226,14 +279,24 @@ impl McpToolClient {
                 )));
             }
         }
-        let (generation, peer) = self.session().await?;
+        let (generation, peer, mut ended) = self.session().await?;
         let options = timeout.map_or_else(PeerRequestOptions::no_options, |timeout| {
             PeerRequestOptions::with_timeout(timeout)
         });
         let request = ClientRequest::CallToolRequest(Request::new(params));
-        let response = match peer.send_request_with_option(request, options).await {
-            Ok(handle) => handle.await_response().await,
-            Err(error) => Err(error),
+        let exchange = async {
+            match peer.send_request_with_option(request, options).await {
+                Ok(handle) => handle.await_response().await,
+                Err(error) => Err(error),
+            }
+        };
+        let response = tokio::select! {
+            // An answer that came before the session ended wins.
+            biased;
+            response = exchange => response,
+            // Never sends, so this only returns when the service loop dropped the transport:
+            // nothing will answer now (see `WatchedTransport`).
+            _ = ended.changed() => Err(ServiceError::TransportClosed),
         };
         let result = match response {
             Ok(ServerResult::CallToolResult(result)) => Ok(result),
