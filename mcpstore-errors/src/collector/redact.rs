@@ -216,8 +216,8 @@ fn is_before_key(word: &[u8]) -> bool {
         .any(|c| word.eq_ignore_ascii_case(c))
 }
 
-// The walks stop below the deepest context a collector keeps: anything deeper is replaced
-// by the limits' marker anyway.
+// The walks stop below the deepest context or details a collector keeps: anything deeper is
+// replaced by the limits' marker before it is masked.
 const WALK_DEPTH: usize = MAX_CONTEXT_DEPTH + 1;
 
 /// Masks in place; whether anything changed.
