@@ -200,6 +200,11 @@ impl RetryBudget {
     /// Pays for one retry of an error of `kind`; `false` when the budget cannot, and the
     /// retry should not be made.
     pub fn try_withdraw(&self, kind: Option<ErrorKind>) -> bool {
+        self.withdraw(kind).is_some()
+    }
+
+    /// [`try_withdraw`](Self::try_withdraw), returning what was paid (in millionths).
+    pub(crate) fn withdraw(&self, kind: Option<ErrorKind>) -> Option<u64> {
         let inner = &*self.inner;
         let cost = match kind {
             Some(kind) if kind.is_a(ErrorKind::ServiceTimeout) => inner.timeout_cost,
@@ -218,7 +223,18 @@ impl RetryBudget {
             inner.denied.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(target: TARGET, ?kind, "retry denied by the retry budget");
         }
-        paid
+        paid.then_some(cost)
+    }
+
+    /// Gives back `cost` paid by [`withdraw`](Self::withdraw) for a retry that was never made.
+    pub(crate) fn refund(&self, cost: u64) {
+        let inner = &*self.inner;
+        let _ = inner
+            .balance
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |balance| {
+                Some(balance.saturating_add(cost).min(inner.capacity))
+            });
+        inner.withdrawn.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// The retries saved (the floor not included).

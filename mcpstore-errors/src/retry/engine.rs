@@ -200,6 +200,44 @@ pub struct RetryLoop<'c> {
     started: Option<Instant>,
     stop: Option<StopReason>,
     budget: Option<&'c RetryBudget>,
+    /// What the budget was paid for the retry scheduled last, until its wait is over: given
+    /// back if the call is dropped (cancelled, or a hook panicked) before the retry is made.
+    unspent: std::sync::atomic::AtomicU64,
+}
+
+impl Drop for RetryLoop<'_> {
+    fn drop(&mut self) {
+        let unspent = *self.unspent.get_mut();
+        if let (Some(budget), 1..) = (self.budget, unspent) {
+            budget.refund(unspent);
+        }
+    }
+}
+
+/// The wait before a retry: once it is over, the retry is as good as made.
+pub struct RetrySleep<'a> {
+    sleep: crate::SleepFuture,
+    unspent: &'a std::sync::atomic::AtomicU64,
+}
+
+impl fmt::Debug for RetrySleep<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RetrySleep")
+    }
+}
+
+impl std::future::Future for RetrySleep<'_> {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        let ready = self.sleep.as_mut().poll(cx);
+        if ready.is_ready() {
+            self.unspent.store(0, std::sync::atomic::Ordering::Relaxed);
+        }
+        ready
+    }
 }
 
 impl<'c> RetryLoop<'c> {
@@ -227,6 +265,7 @@ impl<'c> RetryLoop<'c> {
             started,
             stop: None,
             budget: None,
+            unspent: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -336,12 +375,16 @@ impl<'c> RetryLoop<'c> {
     #[inline(never)]
     pub fn sleep(&self, delay: Duration) {
         self.config.sleep(delay);
+        self.unspent.store(0, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Waits `delay` with the policy's async sleeper.
     #[inline(never)]
-    pub fn sleep_async(&self, delay: Duration) -> crate::SleepFuture {
-        self.config.sleep_async(delay)
+    pub fn sleep_async(&self, delay: Duration) -> RetrySleep<'_> {
+        RetrySleep {
+            sleep: self.config.sleep_async(delay),
+            unspent: &self.unspent,
+        }
     }
 
     /// Why the call stopped, once it has (`None` while it may still retry, and after a first
@@ -388,9 +431,12 @@ impl<'c> RetryLoop<'c> {
             }
         }
         if let Some(budget) = self.budget {
-            if !budget.try_withdraw(kind) {
-                self.give_up(StopReason::BudgetExhausted, shown);
-                return None;
+            match budget.withdraw(kind) {
+                Some(cost) => *self.unspent.get_mut() = cost,
+                None => {
+                    self.give_up(StopReason::BudgetExhausted, shown);
+                    return None;
+                }
             }
         }
         tracing::info!(

@@ -1,0 +1,241 @@
+//! A retry budget pays only for retries that are made: a call cancelled during its backoff, or whose on_retry hook panics, gets its token back.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use mcpstore_errors::{
+    Jitter, McpStoreError, RetryBudget, RetryBudgetConfig, RetryConfig, RetryManager, SleepFuture,
+    Sleeper, StopReason, retry,
+};
+
+/// A sleeper whose async sleep never completes: the caller's own timeout (or `select!`)
+/// cancels the retry loop during its backoff.
+#[derive(Debug, Default)]
+struct NeverWakes;
+
+impl Sleeper for NeverWakes {
+    fn sleep(&self, _delay: Duration) {}
+    fn sleep_async(&self, _delay: Duration) -> SleepFuture {
+        Box::pin(std::future::pending())
+    }
+}
+
+/// Polls `future` once and drops it: a caller's timeout that fires during the first wait.
+fn poll_once_then_cancel<F: Future>(future: F) -> Poll<F::Output> {
+    let mut future = pin!(future);
+    future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+}
+
+fn budget_with_one_retry() -> RetryBudget {
+    RetryBudget::new(
+        RetryBudgetConfig::new()
+            .initial(1)
+            .min_retries_per_second(0),
+    )
+}
+
+fn policy(sleeper: Arc<dyn Sleeper>) -> RetryConfig {
+    RetryConfig::new()
+        .max_attempts(3)
+        .base_delay(Duration::from_secs(1))
+        .jitter(Jitter::None)
+        .sleeper(sleeper)
+}
+
+#[test]
+fn manager_a_call_cancelled_during_its_backoff_keeps_its_budget_token() {
+    let budget = budget_with_one_retry();
+    let manager = RetryManager::new(policy(Arc::new(NeverWakes))).budget(budget.clone());
+    let attempts = AtomicU32::new(0);
+    let polled = poll_once_then_cancel(manager.execute_async(|| {
+        attempts.fetch_add(1, Ordering::SeqCst);
+        async { Err::<(), _>(McpStoreError::connection("refused")) }
+    }));
+    assert!(polled.is_pending(), "waiting before its retry");
+    assert_eq!(
+        attempts.load(Ordering::SeqCst),
+        1,
+        "the retry was never made"
+    );
+    assert_eq!(
+        (budget.withdrawn(), budget.balance()),
+        (0, 1.0),
+        "a retry that was never made must not be paid for"
+    );
+
+    // Consequence: the next caller's legitimate retry is denied.
+    let manager = RetryManager::new(policy(Arc::new(mcpstore_errors::VirtualSleeper::new())))
+        .budget(budget.clone());
+    let mut calls = 0;
+    let (result, stats) = manager.execute_outcome(|| {
+        calls += 1;
+        if calls == 1 {
+            Err(McpStoreError::connection("refused"))
+        } else {
+            Ok(())
+        }
+    });
+    assert!(result.is_ok(), "{:?}", stats);
+    assert_eq!(stats.stop_reason, StopReason::Succeeded);
+}
+
+static MACRO_BUDGET: LazyLock<RetryBudget> = LazyLock::new(budget_with_one_retry);
+static MACRO_ATTEMPTS: AtomicU32 = AtomicU32::new(0);
+
+fn never_wakes() -> RetryConfig {
+    policy(Arc::new(NeverWakes))
+}
+
+#[retry(config = never_wakes(), budget = &*MACRO_BUDGET)]
+async fn down() -> Result<(), McpStoreError> {
+    MACRO_ATTEMPTS.fetch_add(1, Ordering::SeqCst);
+    Err(McpStoreError::connection("refused"))
+}
+
+#[test]
+fn attribute_a_call_cancelled_during_its_backoff_keeps_its_budget_token() {
+    assert!(poll_once_then_cancel(down()).is_pending());
+    assert_eq!(
+        MACRO_ATTEMPTS.load(Ordering::SeqCst),
+        1,
+        "the retry was never made"
+    );
+    assert_eq!(
+        (MACRO_BUDGET.withdrawn(), MACRO_BUDGET.balance()),
+        (0, 1.0),
+        "a retry that was never made must not be paid for"
+    );
+}
+
+/// The same through a caller's `tokio::time::timeout` (5 ms of real time) around a call whose
+/// backoff is a real 1 s sleep: the caller's timeout fires during the backoff.
+#[test]
+fn a_callers_tokio_timeout_during_the_backoff_costs_a_budget_token() {
+    let budget = budget_with_one_retry();
+    let manager = RetryManager::new(
+        RetryConfig::new()
+            .max_attempts(3)
+            .base_delay(Duration::from_secs(1))
+            .jitter(Jitter::None),
+    )
+    .budget(budget.clone());
+    let attempts = AtomicU32::new(0);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let outcome = runtime.block_on(async {
+        tokio::time::timeout(
+            Duration::from_millis(5),
+            manager.execute_async(|| {
+                attempts.fetch_add(1, Ordering::SeqCst);
+                async { Err::<(), _>(McpStoreError::connection("refused")) }
+            }),
+        )
+        .await
+    });
+    assert!(outcome.is_err(), "the caller gave up");
+    assert_eq!(attempts.load(Ordering::SeqCst), 1, "no retry was made");
+    assert_eq!(budget.withdrawn(), 0, "yet a retry was paid for");
+}
+
+/// Sync path, same root cause: the budget is charged before `on_retry` runs; a hook that
+/// panics leaves a paid retry that is never made.
+#[test]
+fn a_panicking_on_retry_hook_leaves_a_paid_retry_unmade() {
+    let budget = budget_with_one_retry();
+    let manager = RetryManager::new(policy(Arc::new(mcpstore_errors::VirtualSleeper::new())))
+        .budget(budget.clone())
+        .on_retry(|_attempt: u32, _error: &McpStoreError, _delay: Duration| panic!("hook"));
+    let mut attempts = 0;
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        manager.execute(|| {
+            attempts += 1;
+            Err::<(), _>(McpStoreError::connection("refused"))
+        })
+    }));
+    assert!(panicked.is_err(), "the panic is propagated");
+    assert_eq!(attempts, 1);
+    assert_eq!(
+        budget.withdrawn(),
+        0,
+        "the hook's panic cancelled the retry"
+    );
+}
+
+// ---- checks that pass: a panicking probe under the full stack ----
+
+use mcpstore_errors::{
+    BreakerRegistry, CircuitBreakerConfig, CircuitState, ErrorCollector, ManualClock,
+    SlidingWindow, VirtualSleeper, circuit_breaker, collect_errors, fallback,
+};
+
+static STACK_CLOCK: LazyLock<Arc<ManualClock>> = LazyLock::new(|| Arc::new(ManualClock::new()));
+static STACK_BREAKERS: LazyLock<BreakerRegistry> = LazyLock::new(|| {
+    BreakerRegistry::new(
+        CircuitBreakerConfig::new()
+            .window(SlidingWindow::Count(2))
+            .minimum_calls(2)
+            .failure_rate(0.5)
+            .open_duration(Duration::from_secs(10))
+            .jitter(0.0)
+            .clock(STACK_CLOCK.clone()),
+    )
+});
+static STACK_COLLECTOR: LazyLock<ErrorCollector> = LazyLock::new(|| ErrorCollector::new(10));
+static STACK_BUDGET: LazyLock<RetryBudget> = LazyLock::new(budget_with_one_retry);
+static STACK_MODE: AtomicU32 = AtomicU32::new(0);
+
+fn stack_policy() -> RetryConfig {
+    policy(Arc::new(VirtualSleeper::new()))
+}
+
+#[collect_errors(collector = &STACK_COLLECTOR)]
+#[fallback(default = 0)]
+#[retry(config = stack_policy(), budget = &*STACK_BUDGET)]
+#[circuit_breaker(service = "fs", registry = &STACK_BREAKERS)]
+async fn stacked() -> Result<u32, McpStoreError> {
+    match STACK_MODE.load(Ordering::SeqCst) {
+        0 => Err(McpStoreError::connection("refused")),
+        1 => panic!("the body panicked"),
+        _ => Ok(7),
+    }
+}
+
+#[test]
+fn a_panicking_probe_under_the_full_stack_propagates_and_gives_its_permit_back() {
+    let run = |f| {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    };
+    // Two failures trip the breaker (the retry stops at CircuitOpen, the default serves 0).
+    assert_eq!(run(stacked()).unwrap(), 0);
+    let breaker = STACK_BREAKERS.breaker("fs");
+    assert_eq!(breaker.state(), CircuitState::Open);
+    STACK_CLOCK.advance(Duration::from_secs(10));
+    STACK_MODE.store(1, Ordering::SeqCst);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(stacked())));
+    assert!(panicked.is_err(), "the panic propagates, not a value");
+    assert_eq!(
+        breaker.state(),
+        CircuitState::HalfOpen,
+        "the probe came back"
+    );
+    let collected = STACK_COLLECTOR.records().len();
+    STACK_MODE.store(2, Ordering::SeqCst);
+    assert_eq!(run(stacked()).unwrap(), 7);
+    assert_eq!(breaker.state(), CircuitState::Closed);
+    assert_eq!(
+        STACK_COLLECTOR.records().len(),
+        collected,
+        "nothing collected for a panic"
+    );
+}
