@@ -8,6 +8,10 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use mcpstore_errors::{
+    BreakerRegistry, CircuitBreakerConfig, CircuitState, ErrorCollector, ManualClock,
+    SlidingWindow, VirtualSleeper, circuit_breaker, collect_errors, fallback,
+};
+use mcpstore_errors::{
     Jitter, McpStoreError, RetryBudget, RetryBudgetConfig, RetryConfig, RetryManager, SleepFuture,
     Sleeper, StopReason, retry,
 };
@@ -116,7 +120,7 @@ fn attribute_a_call_cancelled_during_its_backoff_keeps_its_budget_token() {
 /// The same through a caller's `tokio::time::timeout` (5 ms of real time) around a call whose
 /// backoff is a real 1 s sleep: the caller's timeout fires during the backoff.
 #[test]
-fn a_callers_tokio_timeout_during_the_backoff_costs_a_budget_token() {
+fn a_callers_tokio_timeout_during_the_backoff_gives_the_token_back() {
     let budget = budget_with_one_retry();
     let manager = RetryManager::new(
         RetryConfig::new()
@@ -148,7 +152,7 @@ fn a_callers_tokio_timeout_during_the_backoff_costs_a_budget_token() {
 /// Sync path, same root cause: the budget is charged before `on_retry` runs; a hook that
 /// panics leaves a paid retry that is never made.
 #[test]
-fn a_panicking_on_retry_hook_leaves_a_paid_retry_unmade() {
+fn a_panicking_on_retry_hook_gives_the_token_back() {
     let budget = budget_with_one_retry();
     let manager = RetryManager::new(policy(Arc::new(mcpstore_errors::VirtualSleeper::new())))
         .budget(budget.clone())
@@ -169,12 +173,7 @@ fn a_panicking_on_retry_hook_leaves_a_paid_retry_unmade() {
     );
 }
 
-// ---- checks that pass: a panicking probe under the full stack ----
-
-use mcpstore_errors::{
-    BreakerRegistry, CircuitBreakerConfig, CircuitState, ErrorCollector, ManualClock,
-    SlidingWindow, VirtualSleeper, circuit_breaker, collect_errors, fallback,
-};
+// ---- a panicking half-open probe under the full stack ----
 
 static STACK_CLOCK: LazyLock<Arc<ManualClock>> = LazyLock::new(|| Arc::new(ManualClock::new()));
 static STACK_BREAKERS: LazyLock<BreakerRegistry> = LazyLock::new(|| {
