@@ -453,6 +453,57 @@ fn errors_held_by_a_thread_that_ended_come_back_as_collected() {
     }
 }
 
+/// The messages of the history, oldest first.
+fn messages(collector: &ErrorCollector) -> Vec<String> {
+    collector
+        .records()
+        .iter()
+        .map(|record| record.message().to_owned())
+        .collect()
+}
+
+#[test]
+fn the_history_does_not_change_when_a_thread_that_collected_at_the_same_time_ends() {
+    // A frozen clock: every error has the same time, so only the tie order decides which
+    // two the history keeps and in what order.
+    let clock = Arc::new(ManualClock::starting_at(start()));
+    let collector = ErrorCollector::builder()
+        .max_errors(2)
+        .clock(clock.clone())
+        .build();
+    let (ended_tx, ended_rx) = std::sync::mpsc::channel::<()>();
+    let (collected_tx, collected_rx) = std::sync::mpsc::channel::<()>();
+    collector.collect(&McpStoreError::connection("main 1"), Value::Null);
+    collector.collect(&McpStoreError::connection("main 2"), Value::Null);
+    let worker = {
+        let collector = collector.clone();
+        std::thread::spawn(move || {
+            collector.collect(&McpStoreError::connection("worker 1"), Value::Null);
+            collector.collect(&McpStoreError::connection("worker 2"), Value::Null);
+            collected_tx.send(()).unwrap();
+            // Alive until the history has been read once.
+            ended_rx.recv().unwrap();
+        })
+    };
+    collected_rx.recv().unwrap();
+    let while_alive = messages(&collector);
+    assert_eq!(
+        while_alive,
+        ["worker 1", "worker 2"],
+        "the later shard's ties are newer"
+    );
+    ended_tx.send(()).unwrap();
+    // `join` returns once the thread has ended, its thread-locals dropped: its shard has been
+    // merged into the retired one (a scoped thread's join may return before that).
+    worker.join().unwrap();
+    assert_eq!(messages(&collector), while_alive);
+
+    // A later collect outranks what the merge kept.
+    clock.advance(Duration::from_millis(1));
+    collector.collect(&McpStoreError::connection("main 3"), Value::Null);
+    assert_eq!(messages(&collector), ["worker 2", "main 3"]);
+}
+
 /// Counts its drops, to see when the collector lets go of an error.
 #[derive(Debug)]
 struct DropFlag(Arc<std::sync::atomic::AtomicUsize>);

@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::error::Error as StdError;
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, SystemTime};
 
@@ -63,7 +63,8 @@ pub const DEFAULT_TREND_LENGTH: usize = 100;
 ///
 /// - **History**: exactly the newest `max_errors` errors. On one thread, newest is collect
 ///   order. Across threads, newest is by timestamp (the collector's clock), and errors of
-///   different threads with equal timestamps are ordered in a fixed but unspecified way. Each
+///   different threads with equal timestamps are ordered by when each thread first collected
+///   into this collector, older first, and keep that order after their thread ends. Each
 ///   thread keeps its own ring of up to `max_errors`, merged when read; the ring of a thread
 ///   that ends is merged into the collector, so memory is bounded by `max_errors` per live
 ///   thread that collected. Each thread also keeps up to 64 recently collected
@@ -144,6 +145,8 @@ pub(crate) struct Inner {
     callbacks: Callbacks,
     /// Contexts replaced by a marker for exceeding the limits.
     oversized_contexts: AtomicU64,
+    /// The origin of the next shard registered (the retired shard's is 0).
+    next_origin: AtomicU32,
 }
 
 impl Drop for Inner {
@@ -171,7 +174,15 @@ impl Inner {
     }
 
     fn register_shard(&self) -> Arc<Shard> {
-        let shard = Arc::new(Shard::default());
+        // Saturating: past 2^32 registrations, equal times among the newest shards' entries
+        // fall back to their position.
+        let origin = self
+            .next_origin
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |next| {
+                next.checked_add(1)
+            })
+            .unwrap_or(u32::MAX);
+        let shard = Arc::new(Shard::new(origin));
         self.registry().push(Arc::clone(&shard));
         shard
     }
@@ -1201,6 +1212,7 @@ impl ErrorCollectorBuilder {
                 alert_states: Mutex::new(HashMap::new()),
                 callbacks: Callbacks::default(),
                 oversized_contexts: AtomicU64::new(0),
+                next_origin: AtomicU32::new(1),
             }),
         }
     }

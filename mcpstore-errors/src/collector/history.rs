@@ -7,8 +7,8 @@ use super::record::ErrorRecord;
 use super::shard::{Entry, Interned, ShardData};
 use super::shard_lock::ShardGuard;
 
-/// The newest `max_errors` entries (latest timestamps; equal times in different shards are
-/// broken by shard order, then position), in no particular order: for reads that only count
+/// The newest `max_errors` entries (latest timestamps; equal times are broken by the shard
+/// each was collected in, in registration order, then position), in no particular order: for reads that only count
 /// them, which then need no sort.
 pub(super) fn newest_unordered<'a>(
     shards: &'a [ShardGuard<'_, ShardData>],
@@ -31,7 +31,8 @@ pub(super) fn newest_unordered<'a>(
         .collect()
 }
 
-/// Every record with its shard and position, which break ties between equal times.
+/// Every record with its shard and position: with its origin, the position breaks ties
+/// between equal times.
 fn keyed<'a>(shards: &'a [ShardGuard<'_, ShardData>]) -> Vec<(usize, usize, &'a Entry)> {
     shards
         .iter()
@@ -46,13 +47,14 @@ fn keyed<'a>(shards: &'a [ShardGuard<'_, ShardData>]) -> Vec<(usize, usize, &'a 
 }
 
 fn order(a: &(usize, usize, &Entry), b: &(usize, usize, &Entry)) -> std::cmp::Ordering {
-    (a.2.timestamp, a.0, a.1).cmp(&(b.2.timestamp, b.0, b.1))
+    (a.2.timestamp, a.2.origin, a.1).cmp(&(b.2.timestamp, b.2.origin, b.1))
 }
 
-/// An entry copied out of a shard, with what orders it: time, then shard, then position.
-/// An entry's error held by the shard's table stays a slot number: its reference count is
-/// raised, like the record built, after the locks are released.
-pub(super) type Copied = ((Stamp, usize, usize), Entry);
+/// An entry copied out of a shard, with what orders it (time, then origin, then position)
+/// and the index of the shard whose table holds its error. An entry's error held by the
+/// table stays a slot number: its reference count is raised, like the record built, after
+/// the locks are released.
+pub(super) type Copied = ((Stamp, u32, usize), usize, Entry);
 
 /// Every shard's entries, copied with the shards' tables (one per shard, in shard order).
 pub(super) struct Copies {
@@ -81,13 +83,13 @@ pub(super) fn copy_all(shards: &[ShardGuard<'_, ShardData>], mut entries: Vec<Co
     let held = shards.iter().map(|shard| shard.records.len()).sum();
     entries.reserve(held);
     for (index, shard) in shards.iter().enumerate() {
-        entries.extend(
-            shard
-                .records
-                .iter()
-                .enumerate()
-                .map(|(position, entry)| ((entry.timestamp, index, position), entry.clone())),
-        );
+        entries.extend(shard.records.iter().enumerate().map(|(position, entry)| {
+            (
+                (entry.timestamp, entry.origin, position),
+                index,
+                entry.clone(),
+            )
+        }));
     }
     let tables = shards.iter().map(|shard| shard.interned()).collect();
     Copies { entries, tables }
@@ -102,12 +104,12 @@ pub(super) fn newest_of_copies(copies: Copies, max_errors: usize) -> Vec<ErrorRe
     } = copies;
     if entries.len() > max_errors {
         let oldest_kept = entries.len() - max_errors;
-        entries.select_nth_unstable_by_key(oldest_kept, |(key, _)| *key);
+        entries.select_nth_unstable_by_key(oldest_kept, |(key, _, _)| *key);
         entries.drain(..oldest_kept);
     }
-    entries.sort_unstable_by_key(|(key, _)| *key);
+    entries.sort_unstable_by_key(|(key, _, _)| *key);
     entries
         .iter()
-        .map(|&((_, shard, _), ref entry)| tables[shard].record_of(entry))
+        .map(|(_, shard, entry)| tables[*shard].record_of(entry))
         .collect()
 }

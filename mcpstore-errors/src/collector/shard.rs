@@ -24,6 +24,16 @@ pub(super) struct Shard {
 }
 
 impl Shard {
+    /// A shard whose entries carry `origin`, which orders them among entries of equal time.
+    pub(super) fn new(origin: u32) -> Shard {
+        Shard {
+            data: ShardLock::new(ShardData {
+                origin,
+                ..ShardData::default()
+            }),
+        }
+    }
+
     #[inline]
     pub(super) fn lock(&self) -> ShardGuard<'_, ShardData> {
         self.data.lock()
@@ -41,6 +51,8 @@ pub(super) struct ShardData {
     type_slots: Vec<(TypeId, u32)>,
     /// The time of this shard's last collect, to notice the clock stepping back.
     last_now: Option<Stamp>,
+    /// Given at registration, in registration order, and carried by this shard's entries.
+    origin: u32,
 }
 
 impl TypeSlot {
@@ -148,6 +160,10 @@ pub(super) struct TypeSlot {
 #[derive(Debug, Clone)]
 pub(super) struct Entry {
     pub(super) timestamp: Stamp,
+    /// The shard the entry was collected in, which breaks ties between equal times: kept
+    /// when a thread's shard is merged into the retired one, so the history's order (and
+    /// which entries it keeps) does not change when a thread ends.
+    pub(super) origin: u32,
     pub(super) error_type: &'static str,
     /// The kind of the `McpStoreError` the error is or wraps: the summary's code.
     pub(super) code: Option<ErrorKind>,
@@ -452,6 +468,7 @@ impl ShardData {
             self.interned.release(&oldest.held);
             if oldest.drops_nothing() {
                 oldest.timestamp = now;
+                oldest.origin = self.origin;
                 oldest.error_type = error_type;
                 oldest.code = code;
                 // Written in place: a `Held` built first and then moved cost a stalled copy.
@@ -471,6 +488,7 @@ impl ShardData {
         };
         let entry = Entry {
             timestamp: now,
+            origin: self.origin,
             error_type,
             code,
             held,
@@ -563,7 +581,8 @@ impl ShardData {
         });
         let mut records: Vec<Entry> = self.records.take();
         records.extend(theirs);
-        records.sort_by_key(|entry| entry.timestamp);
+        // Stable: entries of one origin keep their order.
+        records.sort_by_key(|entry| (entry.timestamp, entry.origin));
         let keep = records.split_off(records.len().saturating_sub(config.max_errors));
         let evicted = std::mem::replace(&mut records, keep);
         for entry in &evicted {
