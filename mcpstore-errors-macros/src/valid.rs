@@ -288,11 +288,21 @@ pub(crate) fn literal_fits(layers: &[Layer], errors: &mut Errors) {
 
 /// A breaker is per service, so the service is required.
 pub(crate) fn breaker_has_service(args: &BreakerArgs, span: Span, errors: &mut Errors) {
-    if args.service.get().is_none() {
-        errors.at(
+    match args.service.get() {
+        None => errors.at(
             span,
             "#[circuit_breaker] needs the service it guards: `#[circuit_breaker(service = \"filesystem\")]`",
-        );
+        ),
+        // A blank name is a placeholder left in, and would share one breaker with every
+        // other blank one.
+        Some(Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(name),
+            ..
+        })) if name.value().trim().is_empty() => errors.at(
+            name.span(),
+            "the service's name is blank: name the service the breaker guards, e.g. `service = \"filesystem\"`",
+        ),
+        Some(_) => {}
     }
 }
 
@@ -306,6 +316,7 @@ pub(crate) fn timeout_has_duration(args: &TimeoutArgs, span: Span, errors: &mut 
 /// The checks that need the whole stack and the function, in the order they report.
 pub(crate) fn stack(function: &Function, layers: &[Layer], spans: &[Span], errors: &mut Errors) {
     no_double_count(layers, spans, errors);
+    breaker_sees_timeouts(layers, spans, errors);
     no_cfg_parameters(function, layers, errors);
     no_clone_names(function, layers, errors);
     cache_type(function, layers, errors);
@@ -343,6 +354,45 @@ fn no_double_count(layers: &[Layer], spans: &[Span], errors: &mut Errors) {
         {
             errors.at(spans[index], this.0);
         }
+    }
+}
+
+/// A timeout above a `#[circuit_breaker]` cancels the breaker's call, and a cancelled call
+/// counts nothing: a service that hangs would never open the breaker. Refused unless a
+/// `#[timeout]` under the breaker bounds each call first (the one above is then an overall
+/// bound).
+fn breaker_sees_timeouts(layers: &[Layer], spans: &[Span], errors: &mut Errors) {
+    let Some(breaker) = layers
+        .iter()
+        .rposition(|layer| matches!(layer, Layer::Breaker(_)))
+    else {
+        return;
+    };
+    if layers[breaker..]
+        .iter()
+        .any(|layer| matches!(layer, Layer::Timeout(_)))
+    {
+        return;
+    }
+    for (index, layer) in layers[..breaker].iter().enumerate() {
+        let (span, what) = match layer {
+            Layer::Timeout(args) => (
+                args.after.key_span().unwrap_or(spans[index]),
+                "this #[timeout]",
+            ),
+            Layer::Retry(args) => match args.attempt_timeout.key_span() {
+                Some(span) => (span, "`attempt_timeout`"),
+                None => continue,
+            },
+            _ => continue,
+        };
+        errors.at(
+            span,
+            format_args!(
+                "{what} cancels calls above #[circuit_breaker], which counts a cancelled call as nothing: \
+                 a hung service would never open it; write #[timeout(..)] under #[circuit_breaker] instead"
+            ),
+        );
     }
 }
 

@@ -1121,7 +1121,7 @@ impl ErrorCollectorBuilder {
 
     /// The alert fires when more than this many errors of one type fall within the window
     /// (default 10). `usize::MAX` turns the alert off. Each thread keeps the newest
-    /// `threshold + 1` collect times of each type (16 bytes each) to count exactly.
+    /// `threshold + 1` collect times of each type (8 bytes each) to count exactly.
     pub fn alert_threshold(mut self, threshold: usize) -> Self {
         self.config.alert_threshold = threshold;
         self

@@ -638,8 +638,10 @@ pub use mcpstore_errors_macros::circuit_breaker;
 ///
 /// Only an `async fn` can be cancelled midway; on a blocking function, bound the retries with
 /// `#[retry(deadline = ..)]` instead. Inside `#[retry]`, each attempt has its own timeout;
-/// `#[retry(attempt_timeout = "2s")]` does the same without a separate attribute (use
-/// `#[timeout]` under `#[circuit_breaker]` so that the breaker counts timeouts).
+/// `#[retry(attempt_timeout = "2s")]` does the same without a separate attribute. Above a
+/// `#[circuit_breaker]`, either would cancel the breaker's call, which counts nothing, so a
+/// hung service would never open it: that is a compile error unless a `#[timeout]` under the
+/// breaker bounds each call (the one above is then an overall bound).
 ///
 /// # Example
 ///

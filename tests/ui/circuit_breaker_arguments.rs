@@ -10,4 +10,9 @@ fn unknown_key() -> Result<(), McpStoreError> {
     Ok(())
 }
 
+#[circuit_breaker(service = " ")]
+fn blank_service() -> Result<(), McpStoreError> {
+    Ok(())
+}
+
 fn main() {}
