@@ -579,6 +579,59 @@ fn giving_up_is_a_warn_event_with_the_last_attempt_and_error() {
     assert_eq!(give_up.field("delay_ms"), None);
 }
 
+/// A sync `#[retry(config = ..)]` whose policy carries an attempt timeout.
+#[mcpstore_errors::retry(config = virtual_policy(3).0.attempt_timeout(Duration::from_secs(2)))]
+fn blocking_with_an_attempt_timeout(calls: &Cell<u32>) -> Result<u32, McpStoreError> {
+    calls.set(calls.get() + 1);
+    if calls.get() < 2 {
+        Err(McpStoreError::connection("refused"))
+    } else {
+        Ok(calls.get())
+    }
+}
+
+#[test]
+fn a_blocking_call_under_an_attempt_timeout_says_at_each_retry_that_it_runs_on() {
+    let said = |events: &[CapturedEvent]| {
+        events
+            .iter()
+            .filter(|event| {
+                event.level == tracing::Level::WARN
+                    && event
+                        .field("message")
+                        .is_some_and(|message| message.contains("cannot be cut off"))
+            })
+            .map(|event| event.field("timeout").map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    let (config, _) = virtual_policy(3);
+    let manager = RetryManager::new(config.attempt_timeout(Duration::from_secs(2)));
+    let events = capture_events(|| {
+        assert_eq!(manager.execute(failing_then_ok(2)), Ok(3));
+    });
+    assert_eq!(
+        said(&events),
+        [Some("2s".to_owned()), Some("2s".to_owned())]
+    );
+
+    let calls = Cell::new(0);
+    let events = capture_events(|| {
+        assert_eq!(blocking_with_an_attempt_timeout(&calls).unwrap(), 2);
+    });
+    assert_eq!(
+        said(&events),
+        [Some("2s".to_owned())],
+        "the attribute says it too"
+    );
+
+    let (config, _) = virtual_policy(3);
+    let manager = RetryManager::new(config);
+    let events = capture_events(|| {
+        assert_eq!(manager.execute(failing_then_ok(2)), Ok(3));
+    });
+    assert!(said(&events).is_empty(), "no timeout, nothing said");
+}
+
 #[test]
 fn a_non_retryable_error_is_a_debug_event() {
     let (config, _) = virtual_policy(3);

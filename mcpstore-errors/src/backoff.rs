@@ -171,7 +171,8 @@ impl RetryConfig {
     /// (written as `attempt_timeout = ..` or carried by its `config =`), for error types that
     /// can express a timeout ([`Classify::timed_out`](crate::Classify::timed_out), or
     /// `From<McpStoreError>` under the attribute); an attempt whose error type cannot runs on
-    /// past it, with a `warn` event. Sync calls cannot be cut off: use a deadline.
+    /// past it, with a `warn` event. Sync calls cannot be cut off: use a deadline (a sync call
+    /// retried under a policy with an attempt timeout says so in a `warn` event at each retry).
     pub const fn attempt_timeout(mut self, timeout: Duration) -> Self {
         self.attempt_timeout = Some(timeout);
         self

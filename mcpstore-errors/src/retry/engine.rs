@@ -187,6 +187,18 @@ pub fn retry_sync<T, E>(
     }
 }
 
+/// A policy's attempt timeout reaching a blocking call, which cannot be cut off: said at
+/// each retry, so that it is not silently ignored.
+#[cold]
+fn blocking_attempts_run_on(operation: &'static str, timeout: Duration) {
+    tracing::warn!(
+        target: "mcpstore_errors::retry",
+        operation,
+        timeout = ?timeout,
+        "a blocking call cannot be cut off: its attempts run past the policy's attempt timeout (bound the retries with a deadline)"
+    );
+}
+
 /// The state of one retried call. Building it reads nothing and stores only constants; the
 /// decisions live in out-of-line functions, so a call whose first attempt succeeds pays for
 /// neither.
@@ -374,6 +386,9 @@ impl<'c> RetryLoop<'c> {
     /// Waits `delay` with the policy's sleeper.
     #[inline(never)]
     pub fn sleep(&self, delay: Duration) {
+        if let Some(timeout) = self.config.get_attempt_timeout() {
+            blocking_attempts_run_on(self.operation, timeout);
+        }
         self.config.sleep(delay);
         self.unspent.store(0, std::sync::atomic::Ordering::Relaxed);
     }
