@@ -238,3 +238,60 @@ fn a_panicking_probe_under_the_full_stack_propagates_and_gives_its_permit_back()
         "nothing collected for a panic"
     );
 }
+
+#[retry(config = never_wakes())]
+async fn refused_never_retried() -> Result<(), McpStoreError> {
+    Err(McpStoreError::connection("refused"))
+}
+
+#[test]
+fn a_call_dropped_during_its_backoff_says_so_and_one_that_waits_it_out_does_not() {
+    let dropped_events = |events: &[mcpstore_errors_tests::CapturedEvent]| {
+        events
+            .iter()
+            .filter(|event| {
+                event
+                    .field("message")
+                    .is_some_and(|message| message.contains("dropped while waiting"))
+            })
+            .map(|event| (event.level, event.field("next_attempt").map(str::to_owned)))
+            .collect::<Vec<_>>()
+    };
+    let manager = RetryManager::new(policy(Arc::new(NeverWakes))).operation("read");
+    let events = mcpstore_errors_tests::capture_events("mcpstore_errors::retry", || {
+        let polled = poll_once_then_cancel(
+            manager.execute_async(|| async { Err::<(), _>(McpStoreError::connection("refused")) }),
+        );
+        assert!(polled.is_pending(), "waiting before its retry");
+    });
+    assert_eq!(
+        dropped_events(&events),
+        [(tracing::Level::DEBUG, Some("2".to_owned()))]
+    );
+    let events = mcpstore_errors_tests::capture_events("mcpstore_errors::retry", || {
+        assert!(poll_once_then_cancel(refused_never_retried()).is_pending());
+    });
+    assert_eq!(
+        dropped_events(&events),
+        [(tracing::Level::DEBUG, Some("2".to_owned()))],
+        "the attribute says it too"
+    );
+
+    let manager = RetryManager::new(policy(Arc::new(VirtualSleeper::new())));
+    let mut calls = 0;
+    let events = mcpstore_errors_tests::capture_events("mcpstore_errors::retry", || {
+        let outcome = poll_once_then_cancel(manager.execute_async(|| {
+            calls += 1;
+            let fail = calls == 1;
+            async move {
+                if fail {
+                    Err(McpStoreError::connection("refused"))
+                } else {
+                    Ok(())
+                }
+            }
+        }));
+        assert!(matches!(outcome, Poll::Ready(Ok(()))), "{outcome:?}");
+    });
+    assert!(dropped_events(&events).is_empty(), "{events:?}");
+}

@@ -230,6 +230,26 @@ impl Drop for RetryLoop<'_> {
 pub struct RetrySleep<'a> {
     sleep: crate::SleepFuture,
     unspent: &'a std::sync::atomic::AtomicU64,
+    operation: &'static str,
+    /// The attempt the wait is for.
+    next_attempt: u32,
+    over: bool,
+}
+
+/// A call dropped during its wait ends with no outcome of its own: said here, since the
+/// "retrying" event already went out.
+impl Drop for RetrySleep<'_> {
+    fn drop(&mut self) {
+        if !self.over {
+            tracing::debug!(
+                target: "mcpstore_errors::retry",
+                operation = self.operation,
+                next_attempt = self.next_attempt,
+                "the call was dropped while waiting to make attempt {}: no retry made",
+                self.next_attempt,
+            );
+        }
+    }
 }
 
 impl fmt::Debug for RetrySleep<'_> {
@@ -247,6 +267,7 @@ impl std::future::Future for RetrySleep<'_> {
         let ready = self.sleep.as_mut().poll(cx);
         if ready.is_ready() {
             self.unspent.store(0, std::sync::atomic::Ordering::Relaxed);
+            self.over = true;
         }
         ready
     }
@@ -399,6 +420,9 @@ impl<'c> RetryLoop<'c> {
         RetrySleep {
             sleep: self.config.sleep_async(delay),
             unspent: &self.unspent,
+            operation: self.operation,
+            next_attempt: self.attempt,
+            over: false,
         }
     }
 
