@@ -198,6 +198,16 @@ fn details_over_the_limits_are_replaced_by_a_marker_whatever_the_redaction() {
             collector.collect(&deep, Value::Null);
             collector.collect(&large, Value::Null);
         });
+        assert_eq!(
+            collector.oversized_details(),
+            2,
+            "each replaced detail counted"
+        );
+        assert_eq!(
+            collector.oversized_contexts(),
+            0,
+            "details are not contexts"
+        );
         let records = collector.records();
         let details = |index: usize| records[index].details().unwrap().clone();
         assert_eq!(details(0)["_truncated"], true);
@@ -222,6 +232,12 @@ fn details_over_the_limits_are_replaced_by_a_marker_whatever_the_redaction() {
         collector.export(&path).unwrap();
         assert_eq!(read_json(&path)["errors"][0]["details"]["_truncated"], true);
         std::fs::remove_dir_all(&dir).unwrap();
+
+        // Collected again (the same value): counted again, as a context would be.
+        collector.collect(&large, Value::Null);
+        assert_eq!(collector.oversized_details(), 3);
+        collector.reset();
+        assert_eq!(collector.oversized_details(), 0);
     }
 }
 
@@ -239,6 +255,7 @@ fn details_within_the_limits_are_kept_and_masked_as_before() {
     let collector = ErrorCollector::new(10);
     let error = store_error_with_details(nested_objects(20, json!({"token": "t", "page": 2})));
     collector.collect(&error, Value::Null);
+    assert_eq!(collector.oversized_details(), 0);
     let details = collector.records()[0].details().unwrap().clone();
     let mut leaf = &details["payload"];
     for _ in 0..20 {

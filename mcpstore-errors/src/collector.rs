@@ -145,6 +145,8 @@ pub(crate) struct Inner {
     callbacks: Callbacks,
     /// Contexts replaced by a marker for exceeding the limits.
     oversized_contexts: AtomicU64,
+    /// Errors whose details were replaced by a marker for exceeding the limits.
+    oversized_details: AtomicU64,
     /// The origin of the next shard registered (the retired shard's is 0).
     next_origin: AtomicU32,
 }
@@ -496,7 +498,7 @@ impl ErrorCollector {
         // A shared context found clean before is neither walked nor copied again.
         let remembered =
             redactor.context_alone() && clean::is_clean(&self.inner, &collected.context);
-        if remembered {
+        let details = if remembered {
             redact::apply(
                 redactor,
                 &self.inner.config.context_limits,
@@ -504,11 +506,11 @@ impl ErrorCollector {
                 &mut collected.error,
                 &mut collected.context,
                 true,
-            );
+            )
         } else {
             let shared = collected.context.shared_key();
             self.bound(&mut collected.context);
-            redact::apply(
+            let details = redact::apply(
                 redactor,
                 &self.inner.config.context_limits,
                 key,
@@ -525,7 +527,9 @@ impl ErrorCollector {
                     clean::remember(&self.inner, shared);
                 }
             }
-        }
+            details
+        };
+        self.count_oversized_details(details);
         tracing::debug!(target: "mcpstore_errors::collector", error = collected.error.message(), "error collected");
         let kind = collected.error.kind();
         let now = self.inner.now();
@@ -537,11 +541,12 @@ impl ErrorCollector {
         {
             // A `McpStoreError` the shard does not hold yet: its details are checked here,
             // unlocked, and it is recorded as checked (so never refused again).
-            redact::first_sight(
+            let details = redact::first_sight(
                 redactor,
                 &self.inner.config.context_limits,
                 &mut collected.error,
             );
+            self.count_oversized_details(details);
             let _recorded = shard::record_local(&self.inner, key, &mut collected, now, &mut left);
         }
         // The name the shard filed it under: `key.name()` would look it up under a global lock.
@@ -576,6 +581,31 @@ impl ErrorCollector {
         );
         context.drop_flat();
         Context::from(marker)
+    }
+
+    #[inline]
+    fn count_oversized_details(&self, details: redact::DetailsBound) {
+        if details == redact::DetailsBound::Replaced {
+            self.inner.oversized_details.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// How many errors had details over the context limits, replaced by a marker in the
+    /// record (the error's message and kind are kept), since the collector was made or
+    /// [`reset`](Self::reset).
+    ///
+    /// ```
+    /// use mcpstore_errors::McpStoreError;
+    ///
+    /// let collector = mcpstore_errors::ErrorCollector::builder().max_context_bytes(16).build();
+    /// let error = McpStoreError::connection("refused")
+    ///     .with_detail("response", "far more than sixteen bytes");
+    /// collector.collect(&error, serde_json::Value::Null);
+    /// assert_eq!(collector.oversized_details(), 1);
+    /// assert_eq!(collector.records()[0].details().unwrap()["_truncated"], true);
+    /// ```
+    pub fn oversized_details(&self) -> u64 {
+        self.inner.oversized_details.load(Ordering::Relaxed)
     }
 
     /// How many contexts exceeded the size or depth limit and were replaced by a marker
@@ -790,7 +820,7 @@ impl ErrorCollector {
     }
 
     /// Empties the history, the trends, the statistics and the count of
-    /// [oversized contexts](Self::oversized_contexts), and re-arms every alert.
+    /// [oversized contexts](Self::oversized_contexts) and [details](Self::oversized_details), and re-arms every alert.
     ///
     /// ```
     /// let collector = mcpstore_errors::ErrorCollector::new(10);
@@ -802,6 +832,7 @@ impl ErrorCollector {
         let taken = self.inner.with_shards_mut(|shards| {
             let taken: Vec<_> = shards.iter_mut().map(|shard| shard.take_all()).collect();
             self.inner.oversized_contexts.store(0, Ordering::Relaxed);
+            self.inner.oversized_details.store(0, Ordering::Relaxed);
             self.rearm_alerts();
             taken
         });
@@ -1212,6 +1243,7 @@ impl ErrorCollectorBuilder {
                 alert_states: Mutex::new(HashMap::new()),
                 callbacks: Callbacks::default(),
                 oversized_contexts: AtomicU64::new(0),
+                oversized_details: AtomicU64::new(0),
                 next_origin: AtomicU32::new(1),
             }),
         }

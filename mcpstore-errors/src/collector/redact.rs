@@ -290,7 +290,7 @@ pub(super) fn apply(
     incoming: &mut Incoming<'_>,
     context: &mut Context,
     context_clean: bool,
-) {
+) -> DetailsBound {
     match &redactor.0 {
         Policy::Off => {}
         Policy::SecretKeys => {
@@ -309,11 +309,23 @@ pub(super) fn apply(
         Incoming::Store(error) => *incoming = Incoming::Unchecked(error),
         Incoming::Unchecked(_) => {}
         Incoming::Other(_) => {
-            if !bound_details(incoming, limits) && matches!(redactor.0, Policy::SecretKeys) {
+            if bound_details(incoming, limits) {
+                return DetailsBound::Replaced;
+            }
+            if matches!(redactor.0, Policy::SecretKeys) {
                 mask_details(incoming);
             }
         }
     }
+    DetailsBound::Within
+}
+
+/// Whether an error's details were over the limits, and replaced by a marker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub(super) enum DetailsBound {
+    Within,
+    Replaced,
 }
 
 /// The check of a `McpStoreError` the shard does not hold yet, run unlocked: its details
@@ -323,15 +335,16 @@ pub(super) fn first_sight(
     redactor: &Redactor,
     limits: &ContextLimits,
     incoming: &mut Incoming<'_>,
-) {
+) -> DetailsBound {
     if bound_details(incoming, limits) {
-        return;
+        return DetailsBound::Replaced;
     }
     if matches!(redactor.0, Policy::SecretKeys) {
         mask_details(incoming);
     } else if let Incoming::Unchecked(error) = *incoming {
         *incoming = Incoming::Store(error);
     }
+    DetailsBound::Within
 }
 
 /// Replaces details over `limits` (the context's) by a marker, in a copy of the error;
