@@ -21,7 +21,8 @@ pub(crate) enum RetryFilter {
 /// The jitter of `jitter = ...`.
 pub(crate) enum JitterValue {
     None,
-    Proportional(syn::LitFloat),
+    /// The fraction, spanned where it starts (a `-`), and where its literal ends.
+    Proportional(syn::LitFloat, proc_macro2::Span),
     /// `jitter = true`: the runtime's default.
     Default(proc_macro2::Span),
     Named(Ident),
@@ -225,18 +226,18 @@ fn parse_jitter(input: ParseStream<'_>, key: &Ident) -> syn::Result<JitterValue>
             lit: syn::Lit::Float(f),
             ..
         }) if f.suffix().is_empty() && f.base10_parse::<f64>()?.is_infinite() => {
-            JitterValue::Proportional(fraction(f64::INFINITY, f.span()))
+            JitterValue::Proportional(fraction(f64::INFINITY, f.span()), f.span())
         }
         Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Float(f),
             ..
-        }) => JitterValue::Proportional(f.clone()),
+        }) => JitterValue::Proportional(f.clone(), f.span()),
         // `1` and `-0.5` are fractions too, for the runtime's check to judge.
         Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Int(int),
             ..
         }) if int.suffix().is_empty() => {
-            JitterValue::Proportional(fraction(int.base10_parse()?, int.span()))
+            JitterValue::Proportional(fraction(int.base10_parse()?, int.span()), int.span())
         }
         Expr::Unary(syn::ExprUnary {
             op: syn::UnOp::Neg(_),
@@ -246,15 +247,17 @@ fn parse_jitter(input: ParseStream<'_>, key: &Ident) -> syn::Result<JitterValue>
             Expr::Lit(syn::ExprLit {
                 lit: syn::Lit::Float(f),
                 ..
-            }) if f.suffix().is_empty() => {
-                JitterValue::Proportional(fraction(-f.base10_parse::<f64>()?, value.span()))
-            }
+            }) if f.suffix().is_empty() => JitterValue::Proportional(
+                fraction(-f.base10_parse::<f64>()?, value.span()),
+                f.span(),
+            ),
             Expr::Lit(syn::ExprLit {
                 lit: syn::Lit::Int(int),
                 ..
-            }) if int.suffix().is_empty() => {
-                JitterValue::Proportional(fraction(-int.base10_parse::<f64>()?, value.span()))
-            }
+            }) if int.suffix().is_empty() => JitterValue::Proportional(
+                fraction(-int.base10_parse::<f64>()?, value.span()),
+                int.span(),
+            ),
             _ => JitterValue::Expr(value),
         },
         Expr::Path(path) if path.path.get_ident().is_some() => {

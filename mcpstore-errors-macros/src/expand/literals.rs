@@ -3,7 +3,7 @@
 //! evaluated as a constant (inside one already, or in a `const` item of its own), so a value
 //! out of range fails the build there, with the runtime's rule.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Delimiter, Group, Span, TokenStream};
 use quote::{ToTokens, quote_spanned};
 use syn::{Expr, Ident, Lit};
 
@@ -18,8 +18,9 @@ pub(super) enum Bound {
 }
 
 impl Bound {
-    /// `const` item type and `__private::literals` call for `literal`, spanned on it.
-    fn check(self, literal: &Lit) -> (TokenStream, TokenStream) {
+    /// `const` item type and `__private::literals` call for `literal`, spanned from where it
+    /// starts to `end`, where it ends (a negated literal is two tokens).
+    fn check(self, literal: &Lit, end: Span) -> (TokenStream, TokenStream) {
         let span = literal.span();
         let (function, ty) = match self {
             Bound::MaxAttempts => (
@@ -36,8 +37,12 @@ impl Bound {
             ),
         };
         let function = Ident::new(function, span);
+        // The call's span runs from its path's first token to its parentheses: rustc reports
+        // a failed evaluation over the whole literal.
+        let mut arguments = Group::new(Delimiter::Parenthesis, literal.to_token_stream());
+        arguments.set_span(end);
         let call =
-            quote_spanned!(span=> ::mcpstore_errors::__private::literals::#function(#literal));
+            quote_spanned!(span=> ::mcpstore_errors::__private::literals::#function #arguments);
         (ty, call)
     }
 }
@@ -71,7 +76,12 @@ pub(super) fn is_number(expr: &Expr) -> bool {
 
 /// `literal` as a constant expression checked against `bound`.
 pub(super) fn checked_literal(bound: Bound, literal: &Lit) -> TokenStream {
-    let (ty, call) = bound.check(literal);
+    checked_literal_to(bound, literal, literal.span())
+}
+
+/// [`checked_literal`] of a literal written from its span to `end`.
+pub(super) fn checked_literal_to(bound: Bound, literal: &Lit, end: Span) -> TokenStream {
+    let (ty, call) = bound.check(literal, end);
     super::evaluated(ty, call, literal.span())
 }
 
@@ -184,7 +194,7 @@ fn delay_call(
 /// For a stack that is not expanded because of other errors: `const _` items that still check
 /// every literal, so that one build reports all the problems.
 pub(super) fn checks(layers: &[Layer]) -> TokenStream {
-    let mut literals: Vec<(Bound, Lit)> = Vec::new();
+    let mut literals: Vec<(Bound, Lit, Span)> = Vec::new();
     let mut checks = TokenStream::new();
     for layer in layers {
         match layer {
@@ -198,9 +208,9 @@ pub(super) fn checks(layers: &[Layer]) -> TokenStream {
                     .get()
                     .and_then(number)
                     .filter(|lit| fits::<u32>(lit));
-                literals.extend(attempts.map(|lit| (Bound::MaxAttempts, lit.clone())));
-                if let Some(JitterValue::Proportional(fraction)) = args.jitter.get() {
-                    literals.push((Bound::JitterFraction, Lit::Float(fraction.clone())));
+                literals.extend(attempts.map(|lit| (Bound::MaxAttempts, lit.clone(), lit.span())));
+                if let Some(JitterValue::Proportional(fraction, end)) = args.jitter.get() {
+                    literals.push((Bound::JitterFraction, Lit::Float(fraction.clone()), *end));
                 }
                 checks.extend(duration_check(
                     DurationBound::Timeout,
@@ -226,7 +236,9 @@ pub(super) fn checks(layers: &[Layer]) -> TokenStream {
                         .as_ref()
                         .and_then(number)
                         .filter(|lit| fits::<usize>(lit));
-                    literals.extend(capacity.map(|lit| (Bound::CacheCapacity, lit.clone())));
+                    literals.extend(
+                        capacity.map(|lit| (Bound::CacheCapacity, lit.clone(), lit.span())),
+                    );
                 }
             }
             Layer::Timeout(args) => {
@@ -235,8 +247,8 @@ pub(super) fn checks(layers: &[Layer]) -> TokenStream {
             Layer::Collect(_) | Layer::Breaker(_) => {}
         }
     }
-    for (bound, literal) in &literals {
-        let (ty, call) = bound.check(literal);
+    for (bound, literal, end) in &literals {
+        let (ty, call) = bound.check(literal, *end);
         checks.extend(super::check_item(ty, call, literal.span()));
     }
     checks

@@ -421,10 +421,11 @@ fn setters(args: &RetryArgs) -> (Vec<TokenStream>, bool) {
             JitterValue::Default(span) => {
                 quote_spanned!(*span=> ::mcpstore_errors::Jitter::ATTRIBUTE_DEFAULT)
             }
-            JitterValue::Proportional(fraction) => {
-                let fraction = literals::checked_literal(
+            JitterValue::Proportional(fraction, end) => {
+                let fraction = literals::checked_literal_to(
                     Bound::JitterFraction,
                     &syn::Lit::Float(fraction.clone()),
+                    *end,
                 );
                 quote!(::mcpstore_errors::Jitter::Proportional(#fraction))
             }
