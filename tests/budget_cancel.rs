@@ -295,3 +295,58 @@ fn a_call_dropped_during_its_backoff_says_so_and_one_that_waits_it_out_does_not(
     });
     assert!(dropped_events(&events).is_empty(), "{events:?}");
 }
+
+#[test]
+fn retries_the_floor_paid_for_and_never_made_go_back_to_the_floor_not_the_savings() {
+    let clock = Arc::new(ManualClock::new());
+    let budget = RetryBudget::new(
+        RetryBudgetConfig::new()
+            .share(0.0)
+            .initial(0)
+            .capacity(100)
+            .min_retries_per_second(10)
+            .clock(clock.clone()),
+    );
+    let manager = RetryManager::new(policy(Arc::new(NeverWakes))).budget(budget.clone());
+    // Each second, 200 callers fail once and are cancelled during their backoff.
+    for _ in 0..20 {
+        let mut calls: Vec<_> =
+            (0..200)
+                .map(|_| {
+                    Box::pin(manager.execute_async(|| async {
+                        Err::<(), _>(McpStoreError::connection("refused"))
+                    }))
+                })
+                .collect();
+        for call in &mut calls {
+            let _ = call.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        }
+        drop(calls);
+        clock.advance(Duration::from_secs(1));
+    }
+    assert_eq!(budget.withdrawn(), 0, "no retry was made");
+    assert_eq!(
+        budget.balance(),
+        0.0,
+        "no call succeeded and successes earn nothing: nothing may be saved"
+    );
+
+    // The floor got its tokens back: this second's ten retries are still there, and no more.
+    let sleeper = Arc::new(VirtualSleeper::new());
+    let manager = RetryManager::new(policy(sleeper)).budget(budget.clone());
+    let retried = (0..20)
+        .filter(|_| {
+            let mut calls = 0;
+            let (_, stats) = manager.execute_outcome(|| {
+                calls += 1;
+                if calls == 1 {
+                    Err(McpStoreError::connection("refused"))
+                } else {
+                    Ok(())
+                }
+            });
+            stats.attempts == 2
+        })
+        .count();
+    assert_eq!(retried, 10);
+}

@@ -12,6 +12,10 @@ const TARGET: &str = "mcpstore_errors::budget";
 /// Tokens per retry: shares are kept in millionths, so 0.6 is exactly 60 %.
 const SCALE: u64 = 1_000_000;
 
+/// Marks a withdrawal the per-second floor paid, in the one word a retry keeps it in (a cost
+/// is far below this bit).
+const PAID_BY_FLOOR: u64 = 1 << 63;
+
 /// How a [`RetryBudget`] earns and spends.
 ///
 /// | setting | default |
@@ -203,37 +207,52 @@ impl RetryBudget {
         self.withdraw(kind).is_some()
     }
 
-    /// [`try_withdraw`](Self::try_withdraw), returning what was paid (in millionths).
+    /// [`try_withdraw`](Self::try_withdraw), returning what was paid (in millionths, with
+    /// [`PAID_BY_FLOOR`] set when the floor paid it), for [`refund`](Self::refund).
     pub(crate) fn withdraw(&self, kind: Option<ErrorKind>) -> Option<u64> {
         let inner = &*self.inner;
         let cost = match kind {
             Some(kind) if kind.is_a(ErrorKind::ServiceTimeout) => inner.timeout_cost,
             _ => SCALE,
         };
-        let paid = inner
+        let paid = if inner
             .balance
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |balance| {
                 balance.checked_sub(cost)
             })
             .is_ok()
-            || inner.withdraw_from_floor(cost);
-        if paid {
+        {
+            Some(cost)
+        } else if inner.withdraw_from_floor(cost) {
+            Some(cost | PAID_BY_FLOOR)
+        } else {
+            None
+        };
+        if paid.is_some() {
             inner.withdrawn.fetch_add(1, Ordering::Relaxed);
         } else {
             inner.denied.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(target: TARGET, ?kind, "retry denied by the retry budget");
         }
-        paid.then_some(cost)
+        paid
     }
 
-    /// Gives back `cost` paid by [`withdraw`](Self::withdraw) for a retry that was never made.
-    pub(crate) fn refund(&self, cost: u64) {
+    /// Gives back what [`withdraw`](Self::withdraw) took for a retry that was never made,
+    /// where it was taken from: a floor token put into the balance would turn each
+    /// cancelled retry into a saved one, and fill the budget with no success.
+    pub(crate) fn refund(&self, paid: u64) {
         let inner = &*self.inner;
-        let _ = inner
-            .balance
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |balance| {
-                Some(balance.saturating_add(cost).min(inner.capacity))
-            });
+        let cost = paid & !PAID_BY_FLOOR;
+        if paid & PAID_BY_FLOOR != 0 {
+            let mut floor = inner.floor.lock().unwrap_or_else(|p| p.into_inner());
+            floor.tokens = floor.tokens.saturating_add(cost).min(inner.floor_cap());
+        } else {
+            let _ = inner
+                .balance
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |balance| {
+                    Some(balance.saturating_add(cost).min(inner.capacity))
+                });
+        }
         inner.withdrawn.fetch_sub(1, Ordering::Relaxed);
     }
 
@@ -254,6 +273,12 @@ impl RetryBudget {
 }
 
 impl Inner {
+    /// One second's worth is saved, or the price of a timed-out retry when that is more: a
+    /// floor below it could otherwise never pay for one.
+    fn floor_cap(&self) -> u64 {
+        self.floor_per_second.max(self.timeout_cost)
+    }
+
     #[cold]
     fn withdraw_from_floor(&self, cost: u64) -> bool {
         if self.floor_per_second == 0 {
@@ -264,9 +289,7 @@ impl Inner {
         let elapsed = now.saturating_duration_since(floor.refilled);
         // Whole nanoseconds' worth only, so the remainder is not lost between calls.
         let earned = elapsed.as_nanos() * u128::from(self.floor_per_second) / 1_000_000_000;
-        // One second's worth is saved, or the price of a timed-out retry when that is more:
-        // a floor below it could otherwise never pay for one.
-        let cap = self.floor_per_second.max(self.timeout_cost);
+        let cap = self.floor_cap();
         if earned > 0 {
             let earned = u64::try_from(earned).unwrap_or(u64::MAX);
             floor.tokens = floor.tokens.saturating_add(earned).min(cap);
