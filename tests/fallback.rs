@@ -564,6 +564,20 @@ fn a_sync_call_skips_an_async_alternative_and_says_so() {
 }
 
 #[test]
+fn a_sync_call_never_runs_the_closure_of_the_async_alternative_it_skips() {
+    static BUILT: AtomicUsize = AtomicUsize::new(0);
+    let chain: FallbackChain<str, u32, String> = FallbackChain::new()
+        .alternative_async(|_: &str| {
+            BUILT.fetch_add(1, Ordering::SeqCst);
+            // Built eagerly, as a tokio timer is: outside a runtime this panics.
+            tokio::time::timeout(Duration::from_secs(1), std::future::pending::<u32>())
+        })
+        .default_value(0);
+    assert_eq!(chain.execute("fs", |_| Err("down".to_owned())), Ok(0));
+    assert_eq!(BUILT.load(Ordering::SeqCst), 0);
+}
+
+#[test]
 fn the_async_chain_future_is_send() {
     fn assert_send<F: std::future::Future + Send>(_: F) {}
     let chain: FallbackChain<str, Vec<String>, McpStoreError> = FallbackChain::new()
@@ -788,4 +802,53 @@ fn unnamed_chains_made_by_a_derive_or_by_std_stay_apart_once_given_a_cache() {
         .unwrap();
     assert_eq!(second.execute("git", down).unwrap_err().message(), "down");
     assert_eq!(first.execute("git", down).unwrap(), ["log"]);
+}
+
+mod debug_outside_the_lock {
+    use std::fmt;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, OnceLock, mpsc};
+    use std::time::{Duration, Instant, SystemTime};
+
+    use mcpstore_errors::{Clock, ResponseCache};
+
+    static CACHE: OnceLock<ResponseCache<u32, u32>> = OnceLock::new();
+    static FOUND_LOCKED: AtomicUsize = AtomicUsize::new(0);
+
+    /// A clock whose `Debug` asks, from another thread, for the cache's length.
+    struct LookingClock;
+
+    impl fmt::Debug for LookingClock {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let (done, waited) = mpsc::channel();
+            std::thread::spawn(move || {
+                let _ = CACHE.get().unwrap().len();
+                let _ = done.send(());
+            });
+            // At once when the cache is not locked; the bound only ends a wait on a held lock.
+            if waited.recv_timeout(Duration::from_millis(300)).is_err() {
+                FOUND_LOCKED.fetch_add(1, Ordering::SeqCst);
+            }
+            f.write_str("LookingClock")
+        }
+    }
+
+    impl Clock for LookingClock {
+        fn now(&self) -> Instant {
+            Instant::now()
+        }
+        fn system_time(&self) -> SystemTime {
+            SystemTime::now()
+        }
+    }
+
+    #[test]
+    fn debug_formats_the_clock_with_the_cache_unlocked() {
+        let cache = CACHE.get_or_init(|| {
+            ResponseCache::with_clock(Duration::from_secs(10), 4, Arc::new(LookingClock))
+        });
+        let shown = format!("{cache:?}");
+        assert!(shown.contains("LookingClock"), "{shown}");
+        assert_eq!(FOUND_LOCKED.load(Ordering::SeqCst), 0);
+    }
 }

@@ -231,11 +231,16 @@ impl<K, V> Clone for ResponseCache<K, V> {
 
 impl<K, V> fmt::Debug for ResponseCache<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let store = self.lock();
+        // Read under the lock, formatted after it: the clock's `Debug` and the formatter's
+        // sink are user code.
+        let (ttl, capacity, len) = {
+            let store = self.lock();
+            (store.ttl(), store.capacity(), store.len())
+        };
         f.debug_struct("ResponseCache")
-            .field("ttl", &store.ttl())
-            .field("capacity", &store.capacity())
-            .field("len", &store.len())
+            .field("ttl", &ttl)
+            .field("capacity", &capacity)
+            .field("len", &len)
             .field("clock", &self.shared.clock)
             .finish()
     }

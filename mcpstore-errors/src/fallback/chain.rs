@@ -82,11 +82,12 @@ enum Step<A: ?Sized, T, E> {
     Custom(Box<dyn FallbackStrategy<A, T, E> + Send + Sync>),
 }
 
-/// What a step did, seen without running anything async.
-enum Attempt<T> {
+/// What a step did, seen without running anything async: an asynchronous alternative is
+/// only named, so that a synchronous call never runs its closure.
+enum Attempt<'s, A: ?Sized, T> {
     Served(T, ServedBy),
     Failed,
-    NeedsAsync(StrategyFuture<T>, &'static str),
+    NeedsAsync(&'s AsyncAlternativeFn<A, T>, &'static str),
 }
 
 /// Whose entries are whose in a [`ResponseCache`] that several [`FallbackChain`]s share: a
@@ -478,7 +479,7 @@ impl<A: ?Sized, T, E> FallbackChain<A, T, E> {
             match self.attempt(&run, step, args, &error) {
                 Attempt::Served(value, served_by) => return Ok(Served { value, served_by }),
                 Attempt::Failed => {}
-                Attempt::NeedsAsync(future, name) => match future.await {
+                Attempt::NeedsAsync(call, name) => match call(args).await {
                     Ok(value) => {
                         run.served(name, &error);
                         let served_by = ServedBy::Alternative(name);
@@ -502,14 +503,14 @@ impl<A: ?Sized, T, E> FallbackChain<A, T, E> {
         }
     }
 
-    /// Runs one synchronous step, emitting its event; an asynchronous one is only started.
-    fn attempt(
-        &self,
+    /// Runs one synchronous step, emitting its event; an asynchronous one is only named.
+    fn attempt<'s>(
+        &'s self,
         run: &FallbackRun<'_>,
-        step: &Step<A, T, E>,
+        step: &'s Step<A, T, E>,
         args: &A,
         error: &E,
-    ) -> Attempt<T>
+    ) -> Attempt<'s, A, T>
     where
         E: Display,
     {
@@ -525,7 +526,7 @@ impl<A: ?Sized, T, E> FallbackChain<A, T, E> {
                 return Attempt::Served(run.default(make(), error), ServedBy::Default);
             }
             Step::Alternative { name, call } => (call(args), ServedBy::Alternative(name)),
-            Step::AlternativeAsync { name, call } => return Attempt::NeedsAsync(call(args), name),
+            Step::AlternativeAsync { name, call } => return Attempt::NeedsAsync(call, name),
             Step::Custom(strategy) => (
                 strategy.recover(args, error),
                 ServedBy::Custom(strategy.name()),
