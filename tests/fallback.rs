@@ -852,3 +852,129 @@ mod debug_outside_the_lock {
         assert_eq!(FOUND_LOCKED.load(Ordering::SeqCst), 0);
     }
 }
+
+mod a_panicking_key_eq {
+    use std::hash::{Hash, Hasher};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{OnceLock, mpsc};
+    use std::time::Duration;
+
+    use mcpstore_errors::__private::FnCache;
+    use mcpstore_errors::ResponseCache;
+
+    /// Equal by number; comparing with 666 panics. Every key hashes alike, so inserting one
+    /// compares it with those stored.
+    #[derive(Debug, Clone)]
+    struct Touchy(u32);
+
+    impl PartialEq for Touchy {
+        fn eq(&self, other: &Self) -> bool {
+            assert!(self.0 != 666 && other.0 != 666, "Touchy::eq panicked");
+            self.0 == other.0
+        }
+    }
+
+    impl Eq for Touchy {}
+
+    impl Hash for Touchy {
+        fn hash<H: Hasher>(&self, _: &mut H) {}
+    }
+
+    /// Whether `touch` (a call into a cache) returns while this thread waits: at once unless
+    /// the cache is locked.
+    fn unlocked(touch: fn()) -> bool {
+        let (done, waited) = mpsc::channel();
+        std::thread::spawn(move || {
+            touch();
+            let _ = done.send(());
+        });
+        waited.recv_timeout(Duration::from_millis(300)).is_ok()
+    }
+
+    /// A value whose drop records whether its cache was locked then.
+    #[derive(Debug)]
+    struct Watched {
+        touch: fn(),
+        dropped_locked: &'static AtomicUsize,
+        dropped: &'static AtomicUsize,
+    }
+
+    impl Clone for Watched {
+        fn clone(&self) -> Self {
+            Watched { ..*self }
+        }
+    }
+
+    impl Drop for Watched {
+        fn drop(&mut self) {
+            self.dropped.fetch_add(1, Ordering::SeqCst);
+            if !unlocked(self.touch) {
+                self.dropped_locked.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    static FN_CACHE: FnCache = FnCache::new(Duration::from_secs(60), 8);
+    static FN_DROPPED: AtomicUsize = AtomicUsize::new(0);
+    static FN_DROPPED_LOCKED: AtomicUsize = AtomicUsize::new(0);
+
+    #[test]
+    fn fn_cache_drops_the_new_value_after_unlocking_and_stays_usable() {
+        let key = |n| FnCache::key(&(), (), (Touchy(n),));
+        let value = Watched {
+            touch: || {
+                let _ = FN_CACHE.len();
+            },
+            dropped_locked: &FN_DROPPED_LOCKED,
+            dropped: &FN_DROPPED,
+        };
+        FN_CACHE.store(key(1), &value);
+        let dropped = FN_DROPPED.load(Ordering::SeqCst);
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            FN_CACHE.store(key(666), &value);
+        }));
+        assert!(
+            panicked.is_err(),
+            "the key's Eq panics, and so does the store"
+        );
+        assert!(
+            FN_DROPPED.load(Ordering::SeqCst) > dropped,
+            "the copy was dropped"
+        );
+        assert_eq!(FN_DROPPED_LOCKED.load(Ordering::SeqCst), 0);
+        FN_CACHE.store(key(2), &value);
+        assert!(FN_CACHE.lookup::<Watched, _, _>(&key(2)).is_some());
+    }
+
+    static CACHE: OnceLock<ResponseCache<Touchy, Watched>> = OnceLock::new();
+    static DROPPED: AtomicUsize = AtomicUsize::new(0);
+    static DROPPED_LOCKED: AtomicUsize = AtomicUsize::new(0);
+
+    #[test]
+    fn response_cache_drops_the_new_value_after_unlocking_and_stays_usable() {
+        let cache = CACHE.get_or_init(|| ResponseCache::new(Duration::from_secs(60), 8));
+        let value = || Watched {
+            touch: || {
+                let _ = CACHE.get().unwrap().len();
+            },
+            dropped_locked: &DROPPED_LOCKED,
+            dropped: &DROPPED,
+        };
+        cache.insert(Touchy(1), value());
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            cache.insert(Touchy(666), value());
+        }));
+        assert!(
+            panicked.is_err(),
+            "the key's Eq panics, and so does the insert"
+        );
+        assert_eq!(
+            DROPPED.load(Ordering::SeqCst),
+            1,
+            "the new value was dropped"
+        );
+        assert_eq!(DROPPED_LOCKED.load(Ordering::SeqCst), 0);
+        cache.insert(Touchy(2), value());
+        assert_eq!(cache.len(), 2, "usable after the panic");
+    }
+}

@@ -168,7 +168,7 @@ impl<K, V> ResponseCache<K, V> {
         let value = Arc::new(value);
         let now = self.shared.clock.now();
         let removed = self.lock().insert(hash, key, value, now, same);
-        drop(removed);
+        removed.finish();
     }
 
     /// A clone of the fresh value whose key `is_key` accepts (its hash is `hash`).

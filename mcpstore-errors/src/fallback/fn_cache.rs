@@ -220,7 +220,7 @@ impl FnCache {
             a.downcast_ref::<FnKey<I, A>>()
                 .is_some_and(|a| b.downcast_ref::<FnKey<I, A>>() == Some(a))
         });
-        drop(removed);
+        removed.finish();
     }
 
     /// A clone of the value under a key equal to `key`, or `None` if absent, expired, or of

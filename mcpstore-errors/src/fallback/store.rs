@@ -21,9 +21,30 @@ pub(crate) struct Entry<K, V> {
     last_used: u64,
 }
 
-/// An entry taken out of the store (or none), dropped by its owner outside the lock.
-#[must_use = "drop it after unlocking"]
-pub(crate) struct Removed<K, V>(Option<Entry<K, V>>);
+/// An entry taken out of the store (or none), dropped by its owner outside the lock; with the
+/// payload of a panic of the caller's equality, to be resumed once the entry is dropped.
+#[must_use = "call `finish` after unlocking"]
+pub(crate) struct Removed<K, V>(Option<Entry<K, V>>, Option<Box<dyn std::any::Any + Send>>);
+
+impl<K, V> Removed<K, V> {
+    fn none() -> Self {
+        Removed(None, None)
+    }
+
+    fn of(entry: Entry<K, V>) -> Self {
+        Removed(Some(entry), None)
+    }
+
+    /// Drops what was removed, then resumes a panic of the caller's equality: called by the
+    /// owner once it has unlocked, so that neither runs user code under its lock.
+    pub(crate) fn finish(self) {
+        let Removed(entry, panic) = self;
+        drop(entry);
+        if let Some(panic) = panic {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
 
 /// Not synchronised: the owners put it behind a `Mutex` and pass the clock's reading in, so the
 /// engine itself is pure and the lock is held only for map operations. Entries it removes are
@@ -90,20 +111,28 @@ impl<K, V> LruStore<K, V> {
             last_used: tick,
         };
         if self.capacity == 0 {
-            return Removed(Some(entry));
+            return Removed::of(entry);
         }
-        if let Some(old) = self
-            .entries
-            .find_mut(hash, |stored| same(&stored.key, &entry.key))
-        {
+        // The caller's equality is user code: should it panic, the new entry is handed back
+        // with the panic, to be dropped (and the panic resumed) after unlocking.
+        let (entries, key) = (&mut self.entries, &entry.key);
+        let found = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let entries = entries; // moved: the closure is `FnOnce`, and may return the borrow
+            entries.find_mut(hash, |stored| same(&stored.key, key))
+        }));
+        let found = match found {
+            Ok(found) => found,
+            Err(panic) => return Removed(Some(entry), Some(panic)),
+        };
+        if let Some(old) = found {
             self.recency.remove(&old.last_used);
             self.recency.insert(tick, hash);
-            return Removed(Some(std::mem::replace(old, entry)));
+            return Removed::of(std::mem::replace(old, entry));
         }
         let evicted = if self.entries.len() >= self.capacity {
             self.evict_least_recently_used()
         } else {
-            Removed(None)
+            Removed::none()
         };
         self.recency.insert(tick, hash);
         self.entries.insert_unique(hash, entry, |entry| entry.hash);
@@ -122,12 +151,12 @@ impl<K, V> LruStore<K, V> {
         let tick = self.next_tick();
         let ttl = self.ttl;
         let Ok(entry) = self.entries.find_entry(hash, |entry| is_key(&entry.key)) else {
-            return Err(Removed(None));
+            return Err(Removed::none());
         };
         let last_used = entry.get().last_used;
         self.recency.remove(&last_used);
         if now.saturating_duration_since(entry.get().stored_at) >= ttl {
-            return Err(Removed(Some(entry.remove().0)));
+            return Err(Removed::of(entry.remove().0));
         }
         self.recency.insert(tick, hash);
         let entry = entry.into_mut();
@@ -137,12 +166,12 @@ impl<K, V> LruStore<K, V> {
 
     fn evict_least_recently_used(&mut self) -> Removed<K, V> {
         let Some((tick, hash)) = self.recency.pop_first() else {
-            return Removed(None);
+            return Removed::none();
         };
         let entry = self
             .entries
             .find_entry(hash, |entry| entry.last_used == tick);
-        Removed(entry.ok().map(|entry| entry.remove().0))
+        Removed(entry.ok().map(|entry| entry.remove().0), None)
     }
 
     fn next_tick(&mut self) -> u64 {
