@@ -610,6 +610,46 @@ fn slow_successes_open_the_breaker_at_the_slow_call_rate() {
 }
 
 #[test]
+fn slow_probes_reopen_only_once_they_reach_the_slow_call_share_of_the_probes() {
+    for (slow_share, slow_probes, reopened) in [
+        (1.0, 1, false),
+        (1.0, 4, true),
+        (0.5, 1, false),
+        (0.5, 2, true),
+    ] {
+        let clock = clock();
+        let config = config(&clock)
+            .slow_calls(SECOND, slow_share)
+            .half_open_permits(4);
+        let breaker = CircuitBreaker::new("fs", config);
+        for _ in 0..10 {
+            fail(&breaker);
+        }
+        clock.advance(10 * SECOND);
+        let mut probes: Vec<_> = (0..4).map(|_| breaker.try_acquire().unwrap()).collect();
+        assert!(probes.iter().all(|probe| probe.is_probe()));
+        let slow = probes.split_off(4 - slow_probes);
+        for quick in probes {
+            quick.success();
+        }
+        clock.advance(2 * SECOND);
+        for probe in slow {
+            probe.success();
+        }
+        let expected = if reopened {
+            CircuitState::Open
+        } else {
+            CircuitState::Closed
+        };
+        assert_eq!(
+            breaker.state(),
+            expected,
+            "{slow_probes} slow probe(s) of 4 under a slow share of {slow_share}"
+        );
+    }
+}
+
+#[test]
 fn a_time_window_forgets_calls_older_than_its_length() {
     let clock = clock();
     let window = SlidingWindow::Time {

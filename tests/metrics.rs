@@ -854,8 +854,12 @@ fn a_full_registry_records_nothing_for_the_services_it_does_not_keep() {
         for n in 0..1000 {
             let _ = registry.breaker(&format!("outside-{n}"));
         }
+        // An operator's action on one it does not keep is no series either.
+        let unkept = registry.breaker("operated");
+        unkept.force_open();
+        unkept.reset();
     });
-    assert_eq!(registry.overflows(), 1005);
+    assert_eq!(registry.overflows(), 1006);
     let services: std::collections::BTreeSet<&str> = recorded
         .keys()
         .filter_map(|(_, labels)| labels.get("service").map(String::as_str))

@@ -194,7 +194,9 @@ impl CircuitBreakerConfig {
         self
     }
 
-    /// How many probe calls half-open lets through; all must succeed to close (at least 1).
+    /// How many probe calls half-open lets through (at least 1); all must succeed to close. A
+    /// failed probe opens the breaker again; slow ones do once they reach the
+    /// [slow-call share](Self::slow_calls) of the probes, as slow calls open a closed breaker.
     pub fn half_open_permits(mut self, permits: u32) -> Self {
         self.half_open_permits = permits.max(1);
         self

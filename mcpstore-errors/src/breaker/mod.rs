@@ -94,8 +94,8 @@ impl fmt::Display for CircuitState {
 /// [`McpStoreError::circuit_open`] error whose retry-after is the time left open (forced
 /// open, see [`CircuitState::ForcedOpen`]). When that
 /// time is over it turns half-open and lets a bounded number of probes through: if all
-/// succeed it closes, if one fails it opens again for longer (see
-/// [`CircuitBreakerConfig::open_growth`]).
+/// succeed it closes, if one fails, or slow ones reach the slow-call share of the probes, it
+/// opens again for longer (see [`CircuitBreakerConfig::open_growth`]).
 ///
 /// Which errors count as failures is decided by their [`ErrorKind`]
 /// ([`CircuitBreakerConfig::failure_kinds`]): by default a connection error, a timeout or a
@@ -166,6 +166,8 @@ struct Inner {
     last_used: AtomicU64,
     /// Writes the service's state gauge (feature `metrics`).
     gauge: crate::metrics::StateGauge,
+    /// Handed out by a full registry instead of kept: records no metric.
+    unkept: bool,
     /// The configuration's rates, converted once.
     failure_ppm: u64,
     slow_call_ppm: u64,
@@ -186,6 +188,8 @@ struct Core {
     probe_sent: Instant,
     probes_left: u32,
     probes_passed: u32,
+    /// Probes that succeeded but were slow, this half-open period.
+    probes_slow: u32,
     /// The time slice the open [`Tally`] counts for.
     tally_slice: u128,
 }
@@ -211,18 +215,24 @@ impl fmt::Debug for CircuitBreaker {
 impl CircuitBreaker {
     /// A closed breaker for `service`.
     pub fn new(service: impl Into<Arc<str>>, config: CircuitBreakerConfig) -> Self {
-        Self::made(service.into(), config, CircuitState::Closed)
+        Self::made(service.into(), config, CircuitState::Closed, false)
     }
 
-    /// A disabled breaker a full registry hands out instead of keeping one: it reports no
-    /// transition and writes no gauge, so a flood of services cannot flood the recorder.
+    /// A disabled breaker a full registry hands out instead of keeping one: it records no
+    /// metric (no gauge, no transition count), so a flood of services cannot flood the
+    /// recorder; its transitions (an operator forcing it open) are still `tracing` events.
     pub(crate) fn unkept(service: &str, config: CircuitBreakerConfig) -> Self {
-        let breaker = Self::made(service.into(), config, CircuitState::Disabled);
+        let breaker = Self::made(service.into(), config, CircuitState::Disabled, true);
         breaker.inner.gauge.retire(service, false);
         breaker
     }
 
-    fn made(service: Arc<str>, config: CircuitBreakerConfig, state: CircuitState) -> Self {
+    fn made(
+        service: Arc<str>,
+        config: CircuitBreakerConfig,
+        state: CircuitState,
+        unkept: bool,
+    ) -> Self {
         let now = config.clock.now();
         let core = Core {
             state,
@@ -233,6 +243,7 @@ impl CircuitBreaker {
             probe_sent: now,
             probes_left: 0,
             probes_passed: 0,
+            probes_slow: 0,
             tally_slice: 0,
         };
         CircuitBreaker {
@@ -244,6 +255,7 @@ impl CircuitBreaker {
                 origin: now,
                 last_used: AtomicU64::new(0),
                 gauge: crate::metrics::StateGauge::default(),
+                unkept,
                 failure_ppm: ppm(config.failure_rate),
                 slow_call_ppm: ppm(config.slow_call_rate),
                 tally: Tally::default(),
@@ -502,6 +514,7 @@ impl Inner {
                 core.probe_sent = now;
                 core.probes_left = self.config.half_open_permits;
                 core.probes_passed = 0;
+                core.probes_slow = 0;
             }
             _ => {}
         }
@@ -539,7 +552,9 @@ impl Inner {
     }
 
     fn emit(&self, t: &Transition) {
-        crate::metrics::breaker_transition(&self.service, t.from, t.to);
+        if !self.unkept {
+            crate::metrics::breaker_transition(&self.service, t.from, t.to);
+        }
         self.report_state();
         let open_for_ms = t.open_for.map(crate::clock::millis_field);
         match t.to {
@@ -669,7 +684,13 @@ impl Inner {
                     None
                 }
                 (CircuitState::HalfOpen, Some(outcome)) if current && probe => {
-                    if outcome.failed || outcome.slow {
+                    core.probes_slow += u32::from(outcome.slow);
+                    let permits = u64::from(self.config.half_open_permits);
+                    // A failed probe reopens; slow probes reopen once they are the configured
+                    // share of the probes, as slow calls open a closed breaker.
+                    if outcome.failed
+                        || reaches(u64::from(core.probes_slow), permits, self.slow_call_ppm)
+                    {
                         Some(self.trip(&mut core, now, retry_after))
                     } else {
                         core.probes_passed += 1;
