@@ -801,6 +801,58 @@ fn a_full_registry_forgets_the_least_recently_used_closed_breaker_only() {
 }
 
 #[test]
+fn a_full_registry_forgets_a_breaker_with_no_failure_before_one_about_to_trip() {
+    let clock = clock();
+    let config = CircuitBreakerConfig::new()
+        .window(SlidingWindow::Count(2))
+        .minimum_calls(2)
+        .failure_rate(1.0)
+        .jitter(0.0)
+        .clock(clock.clone());
+    let registry = BreakerRegistry::new(config).max_services(2);
+    let fs = registry.breaker("fs");
+    fail(&fs); // one failure short of tripping, and the least recently used
+    let in_flight = fs.try_acquire().unwrap();
+    registry.breaker("a");
+    registry.breaker("b"); // forgets "a", which holds no failure, not "fs"
+    in_flight.failure(Some(ErrorKind::Connection), None);
+    assert_eq!(fs.state(), CircuitState::Open);
+    assert_eq!(
+        registry.breaker("fs").state(),
+        CircuitState::Open,
+        "the registry's breaker is the one that tripped"
+    );
+    assert!(registry.get("a").is_none());
+}
+
+#[test]
+fn a_registry_full_of_breakers_open_past_their_period_still_guards_a_new_service() {
+    let clock = clock();
+    let config = CircuitBreakerConfig::new()
+        .window(SlidingWindow::Count(1))
+        .minimum_calls(1)
+        .open_duration(10 * SECOND)
+        .jitter(0.0)
+        .clock(clock.clone());
+    let registry = BreakerRegistry::new(config).max_services(2);
+    for name in ["typo-1", "typo-2"] {
+        let breaker = registry.breaker(name);
+        fail(&breaker);
+        assert_eq!(breaker.state(), CircuitState::Open);
+    }
+    // Within their open period both are kept: the new service is not guarded.
+    assert_eq!(registry.breaker("early").state(), CircuitState::Disabled);
+    assert_eq!(registry.overflows(), 1);
+    // A day later, with no call since, the least recently used of them gives way.
+    clock.advance(Duration::from_secs(86_400));
+    let fs = registry.breaker("fs");
+    assert_eq!(fs.state(), CircuitState::Closed);
+    assert_eq!(registry.overflows(), 1);
+    assert!(registry.get("typo-1").is_none());
+    assert!(registry.get("typo-2").is_some());
+}
+
+#[test]
 fn a_breaker_made_after_a_use_outranks_the_used_one() {
     // A use and a later insertion once took the same rank, and the tie went whichever way
     // the table's hash order fell: fresh tables, each with its own order, catch that.
@@ -837,10 +889,10 @@ impl mcpstore_errors::Clock for CountingClock {
 }
 
 #[test]
-fn choosing_whom_to_forget_reads_no_breakers_clock() {
-    // Eviction runs under the registry's write lock, which every lookup waits on: it used to
-    // lock each breaker and read its (the user's) clock, once per breaker held.
-    // An open breaker's state depends on the time; whether it is closed does not.
+fn choosing_whom_to_forget_reads_the_clock_once_not_once_per_breaker() {
+    // Eviction runs under the registry's write lock, which every lookup waits on: it once
+    // read each breaker's (the user's) clock, once per breaker held. Now one reading per
+    // clock serves every breaker that shares it.
     let clock = Arc::new(CountingClock::default());
     let config = CircuitBreakerConfig::new()
         .window(SlidingWindow::Count(2))
@@ -868,6 +920,26 @@ fn choosing_whom_to_forget_reads_no_breakers_clock() {
         read <= 2,
         "{read} clock reads to forget one of 100 breakers"
     );
+
+    // None quiet: every closed breaker holds a failure, so each is looked at.
+    let registry = BreakerRegistry::new(
+        CircuitBreakerConfig::new()
+            .window(SlidingWindow::Count(2))
+            .minimum_calls(2)
+            .clock(clock.clone()),
+    )
+    .max_services(100);
+    for i in 0..100 {
+        fail(&registry.breaker(&format!("failed-once-{i}")));
+    }
+    let before = reads();
+    registry.breaker("one-more");
+    let read = reads() - before;
+    assert!(
+        registry.get("failed-once-0").is_none(),
+        "the least recently used"
+    );
+    assert!(read <= 2, "{read} clock reads to look at 100 breakers");
 }
 
 #[test]

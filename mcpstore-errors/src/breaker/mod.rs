@@ -21,7 +21,7 @@ pub type BreakerSite = crate::site::Site<CircuitBreaker>;
 /// A breaker borrowed from a call site's cache for one call.
 pub type SiteBreaker = crate::site::SiteHandle<CircuitBreaker>;
 
-use crate::{Classify, ErrorKind, McpStoreError};
+use crate::{Classify, Clock, ErrorKind, McpStoreError};
 use tally::Tally;
 use window::{Outcome, Window};
 
@@ -310,6 +310,29 @@ impl CircuitBreaker {
         self.inner.word.load(Ordering::Acquire) & STATE_BITS == CLOSED
     }
 
+    /// Whether the breaker is closed with no failure and no slow call in its window: one a
+    /// full registry forgets before others (a call may be about to trip another). `false`
+    /// when its lock is busy (it is in use): waits for no lock, so a registry can ask while
+    /// it holds its own.
+    pub(crate) fn is_quiet(&self, now: &mut ClockReadings) -> bool {
+        let Some(mut core) = self.inner.try_lock() else {
+            return false;
+        };
+        let now = now.of(&self.inner.config.clock);
+        let totals = core.window.totals(now);
+        core.state == CircuitState::Closed && totals.failures == 0 && totals.slow == 0
+    }
+
+    /// Whether the breaker is open with its open period over and no probe let through
+    /// since: its service may be one no one calls any more, whose breaker a full registry
+    /// may forget rather than guard no new service. `false` when its lock is busy.
+    pub(crate) fn is_idle_open(&self, now: &mut ClockReadings) -> bool {
+        let Some(core) = self.inner.try_lock() else {
+            return false;
+        };
+        core.state == CircuitState::Open && now.of(&self.inner.config.clock) >= core.open_until
+    }
+
     /// The current state. An open breaker whose open period is over is reported half-open:
     /// the next call will be let through as a probe.
     pub fn state(&self) -> CircuitState {
@@ -408,6 +431,15 @@ impl Inner {
     /// Locks the core to read or change the window: a time window's tally is closed first and
     /// its successes moved in, so that they count before whatever happens under the lock.
     /// Pair with [`unlock_window`](Self::unlock_window).
+    /// The lock if it is free (a poisoned one recovered, as by [`lock`](Self::lock)).
+    fn try_lock(&self) -> Option<MutexGuard<'_, Core>> {
+        match self.core.try_lock() {
+            Ok(core) => Some(core),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
     fn lock_window(&self) -> (MutexGuard<'_, Core>, Instant) {
         let mut core = self.lock();
         let now = self.config.clock.now();
@@ -732,6 +764,23 @@ impl Inner {
 /// share like 0.6 means exactly 60 %; at least one `part` is needed.
 fn reaches(part: u64, whole: u64, ppm: u64) -> bool {
     part > 0 && u128::from(part) * 1_000_000 >= u128::from(ppm) * u128::from(whole)
+}
+
+/// One reading per clock, for a registry that asks many breakers (most sharing the default
+/// configuration's clock) under its lock: the user's clock is read once, not once each.
+#[derive(Default)]
+pub(crate) struct ClockReadings(Vec<(*const (), Instant)>);
+
+impl ClockReadings {
+    fn of(&mut self, clock: &Arc<dyn Clock>) -> Instant {
+        let key = Arc::as_ptr(clock).cast::<()>();
+        if let Some(&(_, now)) = self.0.iter().find(|(read, _)| *read == key) {
+            return now;
+        }
+        let now = clock.now();
+        self.0.push((key, now));
+        now
+    }
 }
 
 /// A share from 0 to 1 in parts per million, as [`reaches`] takes it.

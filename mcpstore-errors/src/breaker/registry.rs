@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use super::{CircuitBreaker, CircuitBreakerConfig, TARGET};
+use super::{CircuitBreaker, CircuitBreakerConfig, ClockReadings, TARGET};
 use crate::McpStoreError;
 
 /// How many services a [`BreakerRegistry`] tracks unless told otherwise.
@@ -16,11 +16,13 @@ pub const DEFAULT_MAX_SERVICES: usize = 1024;
 /// default.
 ///
 /// The table is bounded, since service names may come from outside. When it holds
-/// `max_services` breakers and a new name arrives, the least recently used *closed* breaker
-/// is forgotten (its window is lost; an open, half-open, forced-open or disabled breaker is
-/// never forgotten). When none is closed, the new service gets a disabled breaker that is
-/// not kept (calls go through uncounted), a `tracing` warning is emitted, and
-/// [`overflows`](Self::overflows) counts it.
+/// `max_services` breakers and a new name arrives, one is forgotten: the least recently
+/// used closed breaker with no failure in its window, else the least recently used closed
+/// one (its window is lost), else the least recently used open breaker whose open period is
+/// over and whose service no one has called since (its trips are forgotten). A breaker
+/// open for its period, half-open, forced open or disabled is never forgotten. When none
+/// can be, the new service gets a disabled breaker that is not kept (calls go through
+/// uncounted), a `tracing` warning is emitted, and [`overflows`](Self::overflows) counts it.
 ///
 /// ```
 /// use mcpstore_errors::{BreakerRegistry, CircuitBreakerConfig, SlidingWindow};
@@ -349,14 +351,30 @@ impl BreakerRegistry {
         self.len() == 0
     }
 
-    /// Forgets the least recently used closed breaker; the one forgotten.
+    /// Forgets one breaker, in this order: the least recently used closed breaker with no
+    /// failure in its window, the least recently used closed one, the least recently used
+    /// idle open one; the one forgotten. The common case (the least recently used closed
+    /// breaker is quiet) reads one lock; the others read every breaker's, without waiting.
     fn evict_one(&self, table: &mut Table) -> Option<CircuitBreaker> {
-        let oldest = table
-            .breakers
-            .iter()
-            .filter(|(_, breaker)| breaker.is_closed())
-            .min_by_key(|(_, breaker)| breaker.inner.last_used.load(Ordering::Relaxed))
-            .map(|(name, _)| name.clone());
+        let last_used = |breaker: &CircuitBreaker| breaker.inner.last_used.load(Ordering::Relaxed);
+        let least_recent = |keep: &dyn Fn(&CircuitBreaker) -> bool| {
+            table
+                .breakers
+                .iter()
+                .filter(|(_, breaker)| keep(breaker))
+                .min_by_key(|(_, breaker)| last_used(breaker))
+                .map(|(name, breaker)| (name.clone(), breaker.clone()))
+        };
+        let now = std::cell::RefCell::new(ClockReadings::default());
+        let quiet = |breaker: &CircuitBreaker| breaker.is_quiet(&mut now.borrow_mut());
+        let oldest_closed = least_recent(&|breaker| breaker.is_closed());
+        let oldest = match oldest_closed {
+            Some((name, breaker)) if quiet(&breaker) => Some(name),
+            Some((name, _)) => least_recent(&|breaker| breaker.is_closed() && quiet(breaker))
+                .map_or(Some(name), |(quiet, _)| Some(quiet)),
+            None => least_recent(&|breaker| breaker.is_idle_open(&mut now.borrow_mut()))
+                .map(|(name, _)| name),
+        };
         let evicted = oldest.and_then(|name| table.breakers.remove(&name));
         if evicted.is_some() {
             self.invalidate();
