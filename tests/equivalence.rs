@@ -24,7 +24,7 @@ use mcpstore_errors::{
     FallbackChain, Jitter, ManualClock, McpStoreError, RandomSource, ResponseCache, RetryBudget,
     RetryBudgetConfig, RetryConfig, RetryManager, RetryStats, RetryStrategy, SeededRandom,
     SleepFuture, Sleeper, SlidingWindow, StopReason, VirtualSleeper, circuit_breaker,
-    collect_errors, fallback, race_timeout, retry, timeout,
+    collect_errors, fallback, race_timeout_with, retry, timeout,
 };
 use mcpstore_errors_tests::capture_events;
 use serde_json::{Value, json};
@@ -1746,7 +1746,7 @@ fn chained_retry_on_and_retry_if_keep_only_the_last_filter() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Timeout: `#[timeout]` and `race_timeout`
+// Timeout: `#[timeout]` and `race_timeout_with`
 
 mod timed {
     use super::*;
@@ -1759,11 +1759,11 @@ mod timed {
     pub const NAME: &str = concat!(module_path!(), "::call");
 }
 
-/// `#[timeout]` and the plain `race_timeout` on the same timer: a call that finishes at once
+/// `#[timeout]` and the plain `race_timeout_with` on the same sleeper: a call that finishes at once
 /// beats its timer, which is never started; a call that hangs is dropped when the timer (2 s,
 /// virtual) fires, and fails as a `ServiceTimeout` naming the function.
 #[test]
-fn timeout_matches_race_timeout() {
+fn timeout_matches_race_timeout_with() {
     let script = [Ok(5), Ok(HANGS)];
     let attribute = observe(&script, || {
         (0..2).map(|_| block_on(timed::call())).collect()
@@ -1771,14 +1771,12 @@ fn timeout_matches_race_timeout() {
     let api = observe(&script, || {
         (0..2)
             .map(|_| {
-                block_on(race_timeout(attempt(), ATTEMPT_TIMEOUT, |delay| {
-                    RigSleeper.sleep_async(delay)
-                }))
-                .unwrap_or_else(|elapsed| Err(elapsed.into_error(timed::NAME)))
+                block_on(race_timeout_with(attempt(), ATTEMPT_TIMEOUT, &RigSleeper))
+                    .unwrap_or_else(|elapsed| Err(elapsed.into_error(timed::NAME)))
             })
             .collect()
     });
-    assert_eq!(attribute, api, "#[timeout] and race_timeout differ");
+    assert_eq!(attribute, api, "#[timeout] and race_timeout_with differ");
     let timed_out = McpStoreError::service_timeout(timed::NAME, ATTEMPT_TIMEOUT);
     assert_eq!(
         attribute.results,

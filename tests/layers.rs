@@ -694,6 +694,79 @@ fn a_timeout_outside_retry_bounds_the_whole_call() {
     );
 }
 
+// ---- time spent before an attempt first waits ----
+
+static SLOW_START_CLOCK: LazyLock<Arc<ManualClock>> =
+    LazyLock::new(|| Arc::new(ManualClock::new()));
+static SLOW_START_SLEEPER: LazyLock<Arc<VirtualSleeper>> =
+    LazyLock::new(|| Arc::new(VirtualSleeper::advancing(SLOW_START_CLOCK.clone())));
+
+/// Spends `busy` of virtual time in its first poll (work before its first wait), then hangs.
+async fn busy_then_hang(busy: Duration) -> Result<u8, McpStoreError> {
+    SLOW_START_CLOCK.advance(busy);
+    hang().await;
+    Ok(1)
+}
+
+#[timeout(after = "2s", sleeper = SLOW_START_SLEEPER.clone())]
+async fn timed_busy_start(busy: Duration) -> Result<u8, McpStoreError> {
+    busy_then_hang(busy).await
+}
+
+#[retry(max_attempts = 1, attempt_timeout = "2s", config = RetryConfig::new().sleeper(SLOW_START_SLEEPER.clone()))]
+async fn attempt_timed_busy_start(busy: Duration) -> Result<u8, McpStoreError> {
+    busy_then_hang(busy).await
+}
+
+#[test]
+fn time_spent_before_the_first_wait_counts_against_the_timeout() {
+    // One test owns the shared clock and sleeper: the cases run in turn.
+    let timers = |run: &dyn Fn(Duration) -> Result<u8, McpStoreError>, busy: Duration| {
+        SLOW_START_SLEEPER.clear();
+        let error = run(busy).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::ServiceTimeout);
+        SLOW_START_SLEEPER.delays()
+    };
+    let attribute = |busy| block_on(timed_busy_start(busy));
+    let retried = |busy| block_on(attempt_timed_busy_start(busy));
+    let manager = RetryManager::new(
+        RetryConfig::new()
+            .max_attempts(1)
+            .attempt_timeout(Duration::from_secs(2))
+            .sleeper(SLOW_START_SLEEPER.clone()),
+    );
+    let api = |busy| block_on(manager.execute_async(|| busy_then_hang(busy)));
+    let plain = |busy| {
+        block_on(mcpstore_errors::race_timeout_with(
+            busy_then_hang(busy),
+            Duration::from_secs(2),
+            &**SLOW_START_SLEEPER,
+        ))
+        .unwrap_or_else(|elapsed| Err(elapsed.into_error("plain")))
+    };
+    for run in [&attribute as &dyn Fn(Duration) -> _, &retried, &api, &plain] {
+        // 1.5 s of the 2 s spent: the timer runs for what is left.
+        assert_eq!(
+            timers(run, Duration::from_millis(1500)),
+            [Duration::from_millis(500)]
+        );
+        // All of it spent: it fails at its first wait, no timer started.
+        assert_eq!(timers(run, Duration::from_secs(3)), []);
+        // None spent: the whole timeout.
+        assert_eq!(timers(run, Duration::ZERO), [Duration::from_secs(2)]);
+    }
+
+    // `race_timeout` and a timer closure has no clock: it counts from the first wait.
+    SLOW_START_SLEEPER.clear();
+    let lazy = block_on(mcpstore_errors::race_timeout(
+        busy_then_hang(Duration::from_secs(3)),
+        Duration::from_secs(2),
+        |delay| mcpstore_errors::Sleeper::sleep_async(&**SLOW_START_SLEEPER, delay),
+    ));
+    assert!(lazy.is_err());
+    assert_eq!(SLOW_START_SLEEPER.delays(), [Duration::from_secs(2)]);
+}
+
 // ---- timeout and breaker (the other order is refused: tests/ui/timeout_over_breaker.rs) ----
 
 static TIMED_BREAKER_CLOCK: LazyLock<Arc<ManualClock>> =

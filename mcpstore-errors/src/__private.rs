@@ -489,9 +489,16 @@ impl<E: From<crate::McpStoreError>> FromStoreError for E {
     }
 }
 
-/// The timer of an attempt timeout: a sleep on the policy's sleeper.
-pub fn attempt_timer(policy: &crate::RetryConfig, timeout: Duration) -> crate::SleepFuture {
-    policy.sleep_async(timeout)
+/// What an attempt timeout's timer runs on: the policy's sleeper, or the real one.
+pub fn attempt_sleeper(policy: &crate::RetryConfig) -> &dyn crate::Sleeper {
+    policy.timer()
+}
+
+/// `sleeper`, checked to be one where `#[timeout(sleeper = ..)]` names it (an error there
+/// names the expression).
+#[inline(always)]
+pub fn sleeper_of<S: crate::Sleeper + ?Sized>(sleeper: &S) -> &S {
+    sleeper
 }
 
 /// The error an attempt that ran out of time fails with.
@@ -512,7 +519,7 @@ pub async fn attempt_within<T, E, F: std::future::Future<Output = Result<T, E>>>
     crate::timeout::attempt_within(
         attempt,
         policy.get_attempt_timeout(),
-        |delay| policy.sleep_async(delay),
+        policy.timer(),
         |elapsed| timed_out(elapsed, operation),
         operation,
     )

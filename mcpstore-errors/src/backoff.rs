@@ -455,6 +455,14 @@ impl RetryConfig {
         }
     }
 
+    /// The configured sleeper, or the real one: what an attempt timeout's timer runs on.
+    pub(crate) fn timer(&self) -> &dyn Sleeper {
+        match &self.sleeper {
+            Some(sleeper) => &**sleeper,
+            None => &RealSleeper,
+        }
+    }
+
     /// Waits for `delay` with the configured sleeper.
     pub(crate) fn sleep_async(&self, delay: Duration) -> SleepFuture {
         match &self.sleeper {

@@ -266,7 +266,7 @@ pub use retry::{
     RetryStats, Retryable, StopReason,
 };
 pub use sleep::{RealSleeper, SleepFuture, Sleeper, VirtualSleeper};
-pub use timeout::{Elapsed, race_timeout};
+pub use timeout::{Elapsed, race_timeout, race_timeout_with};
 
 /// Retries a function that returns `Result<T, E>`: each failed attempt is followed by a
 /// backoff delay and another attempt, until one succeeds, the error is not retried, or

@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 mod timer;
 
@@ -47,13 +47,30 @@ pub trait Sleeper: fmt::Debug + Send + Sync {
     fn sleep_async(&self, delay: Duration) -> SleepFuture {
         default_sleep_async(delay)
     }
+
+    /// The time on the clock this sleeper's delays pass on, if it has one. A timeout
+    /// ([`race_timeout_with`](crate::race_timeout_with), `#[timeout]`, an attempt timeout)
+    /// then counts the time an attempt spends before it first waits; without one (the
+    /// default), it counts from that first wait.
+    fn now(&self) -> Option<Instant> {
+        None
+    }
 }
 
 /// The default sleeper: `std::thread::sleep`, and tokio's timer (or a timer thread) for async.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RealSleeper;
 
-impl Sleeper for RealSleeper {}
+impl Sleeper for RealSleeper {
+    /// Tokio's clock (paused with the runtime's time, in tests) with the feature `tokio`,
+    /// else the system's monotonic clock.
+    fn now(&self) -> Option<Instant> {
+        #[cfg(feature = "tokio")]
+        return Some(tokio::time::Instant::now().into_std());
+        #[cfg(not(feature = "tokio"))]
+        return Some(Instant::now());
+    }
+}
 
 fn default_sleep_async(delay: Duration) -> SleepFuture {
     #[cfg(feature = "tokio")]
@@ -160,5 +177,10 @@ impl Sleeper for VirtualSleeper {
     fn sleep_async(&self, delay: Duration) -> SleepFuture {
         self.record(delay);
         Box::pin(std::future::ready(()))
+    }
+
+    /// The clock it advances, if any: [`advancing`](Self::advancing)'s.
+    fn now(&self) -> Option<Instant> {
+        self.clock.as_ref().map(|clock| crate::Clock::now(&**clock))
     }
 }

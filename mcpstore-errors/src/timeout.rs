@@ -3,9 +3,9 @@
 use std::future::Future;
 use std::pin::pin;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::{McpStoreError, SleepFuture};
+use crate::{McpStoreError, SleepFuture, Sleeper};
 
 /// An attempt that did not finish within its timeout; it was dropped (cancelled).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +24,9 @@ impl Elapsed {
 
 /// Runs `attempt` until it finishes or `timer(timeout)` completes, whichever is first; the
 /// attempt is polled first, so one that finishes at once always wins, and the timer is only
-/// started when the attempt has to wait (a virtual sleeper then records it).
+/// started when the attempt has to wait (a virtual sleeper then records it). The timer has no
+/// clock of its own here, so the timeout counts from the attempt's first wait: the time
+/// its first poll took is not counted. [`race_timeout_with`] counts it, on a sleeper's clock.
 ///
 /// ```
 /// use std::time::Duration;
@@ -42,6 +44,54 @@ pub async fn race_timeout<F: Future>(
     timeout: Duration,
     timer: impl FnOnce(Duration) -> SleepFuture,
 ) -> Result<F::Output, Elapsed> {
+    race(attempt, timeout, || None, timer).await
+}
+
+/// [`race_timeout`] on `sleeper`'s timer, the timeout counted from the attempt's start on
+/// the sleeper's clock ([`Sleeper::now`]): an attempt that spends part of it before its
+/// first wait (work done in its first poll) gets only what is left, and fails at that wait
+/// if nothing is. What `#[timeout]` and attempt timeouts run.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use mcpstore_errors::{ManualClock, VirtualSleeper, race_timeout_with};
+///
+/// let clock = Arc::new(ManualClock::new());
+/// let sleeper = VirtualSleeper::advancing(clock.clone());
+/// // 1.5 s of work before the attempt first waits, under a 2 s timeout.
+/// let attempt = async {
+///     clock.advance(Duration::from_millis(1500));
+///     std::future::pending::<u8>().await
+/// };
+/// # let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// let outcome = runtime.block_on(race_timeout_with(attempt, Duration::from_secs(2), &sleeper));
+/// assert_eq!(outcome.unwrap_err().timeout, Duration::from_secs(2));
+/// assert_eq!(sleeper.delays(), [Duration::from_millis(500)], "the timer ran for what was left");
+/// ```
+pub async fn race_timeout_with<F: Future, S: Sleeper + ?Sized>(
+    attempt: F,
+    timeout: Duration,
+    sleeper: &S,
+) -> Result<F::Output, Elapsed> {
+    race(
+        attempt,
+        timeout,
+        || sleeper.now(),
+        |left| sleeper.sleep_async(left),
+    )
+    .await
+}
+
+/// The race: the timeout counted from `now()` before the first poll, when the timer's clock
+/// gives one.
+pub(crate) async fn race<F: Future>(
+    attempt: F,
+    timeout: Duration,
+    now: impl Fn() -> Option<Instant>,
+    timer: impl FnOnce(Duration) -> SleepFuture,
+) -> Result<F::Output, Elapsed> {
+    let started = now();
     let mut attempt = pin!(attempt);
     let mut timer = Some(timer);
     let mut sleep: Option<SleepFuture> = None;
@@ -52,7 +102,16 @@ pub async fn race_timeout<F: Future>(
         let sleep = match &mut sleep {
             Some(sleep) => sleep,
             None => match timer.take() {
-                Some(start) => sleep.insert(start(timeout)),
+                Some(start) => {
+                    let spent = started.zip(now()).map_or(Duration::ZERO, |(started, now)| {
+                        now.saturating_duration_since(started)
+                    });
+                    let left = timeout.saturating_sub(spent);
+                    if left.is_zero() && !timeout.is_zero() {
+                        return Poll::Ready(Err(Elapsed { timeout }));
+                    }
+                    sleep.insert(start(left))
+                }
                 None => return Poll::Pending,
             },
         };
@@ -71,7 +130,7 @@ pub async fn race_timeout<F: Future>(
 pub(crate) async fn attempt_within<T, E, F>(
     attempt: F,
     timeout: Option<Duration>,
-    timer: impl FnOnce(Duration) -> SleepFuture,
+    timer: &dyn Sleeper,
     timed_out: impl FnOnce(Elapsed) -> Option<E>,
     operation: &str,
 ) -> Result<T, E>
@@ -82,7 +141,7 @@ where
         return attempt.await;
     };
     let mut attempt = pin!(attempt);
-    match race_timeout(attempt.as_mut(), timeout, timer).await {
+    match race_timeout_with(attempt.as_mut(), timeout, timer).await {
         Ok(outcome) => outcome,
         Err(elapsed) => match timed_out(elapsed) {
             Some(error) => Err(error),

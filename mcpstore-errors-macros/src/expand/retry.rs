@@ -271,12 +271,9 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
         Some(_) => super::timeout::race(
             function,
             quote!(__mcpstore_timeout),
-            quote!(
-                |__mcpstore_timeout| ::mcpstore_errors::__private::attempt_timer(
-                    __mcpstore_policy,
-                    __mcpstore_timeout
-                )
-            ),
+            quote!(::mcpstore_errors::__private::attempt_sleeper(
+                __mcpstore_policy
+            )),
             inner,
         ),
         // A policy from `config =` may carry an attempt timeout: honoured as far as the error

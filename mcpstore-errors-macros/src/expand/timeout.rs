@@ -16,28 +16,27 @@ pub(super) fn expand(function: &Function, args: &TimeoutArgs, inner: TokenStream
         }
         _ => quote!(::core::time::Duration::ZERO),
     };
-    let timer = match args.sleeper.get() {
+    let sleeper = match args.sleeper.get() {
         Some(sleeper) => quote_spanned! {sleeper.span()=>
-            |__mcpstore_timeout| ::mcpstore_errors::Sleeper::sleep_async(&*#sleeper, __mcpstore_timeout)
+            ::mcpstore_errors::__private::sleeper_of(&*#sleeper)
         },
-        None => quote! {
-            |__mcpstore_timeout| ::mcpstore_errors::Sleeper::sleep_async(&::mcpstore_errors::RealSleeper, __mcpstore_timeout)
-        },
+        None => quote!(&::mcpstore_errors::RealSleeper),
     };
-    race(function, after, timer, inner)
+    race(function, after, sleeper, inner)
 }
 
-/// `inner` raced against `timer(after)`, failing with the function's error type.
+/// `inner` raced against a timer of `sleeper` (a reference to one) for `after`, failing with
+/// the function's error type.
 pub(super) fn race(
     function: &Function,
     after: TokenStream,
-    timer: TokenStream,
+    sleeper: TokenStream,
     inner: TokenStream,
 ) -> TokenStream {
     let op = operation(function);
     let ret = function.ret_for_inference();
     quote! {
-        match ::mcpstore_errors::race_timeout(async { #inner }, #after, #timer).await {
+        match ::mcpstore_errors::race_timeout_with(async { #inner }, #after, #sleeper).await {
             ::core::result::Result::Ok(__mcpstore_outcome) => __mcpstore_outcome,
             ::core::result::Result::Err(__mcpstore_elapsed) => {
                 let __mcpstore_outcome: #ret = ::core::result::Result::Err(

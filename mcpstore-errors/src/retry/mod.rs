@@ -305,7 +305,7 @@ impl<W, R, H> RetryManager<W, R, H> {
             let outcome = crate::timeout::attempt_within(
                 operation(),
                 timeout,
-                |delay| self.config.sleep_async(delay),
+                self.config.timer(),
                 |elapsed| E::timed_out(elapsed, self.operation),
                 self.operation,
             )
