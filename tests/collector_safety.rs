@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use std::time::Duration;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use mcpstore_errors::{
     DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, ErrorCollector, ErrorKind,
@@ -239,6 +239,32 @@ fn details_over_the_limits_are_replaced_by_a_marker_whatever_the_redaction() {
         collector.reset();
         assert_eq!(collector.oversized_details(), 0);
     }
+}
+
+#[test]
+fn a_redaction_hook_is_given_details_already_bounded() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let collector = ErrorCollector::builder()
+        .redact(Redactor::custom(move |target| {
+            let size = serde_json::to_string(target.details()).unwrap().len();
+            sink.lock().unwrap().push(size);
+        }))
+        .build();
+    let large = store_error_with_details(json!("x".repeat(4 * DEFAULT_MAX_CONTEXT_BYTES)));
+    collector.collect(&large, Value::Null);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    assert!(
+        seen[0] < 1024,
+        "the hook was handed {} bytes of details",
+        seen[0]
+    );
+    assert_eq!(
+        collector.records()[0].details().unwrap()["_truncated"],
+        true
+    );
+    assert_eq!(collector.oversized_details(), 1);
 }
 
 #[test]
