@@ -39,9 +39,10 @@ impl ExportOptions {
     }
 }
 
-/// Writes a new temporary file beside `path` with `write`, flushes it to disk, then renames
-/// it over `path`: readers see the old file or the new one, never a part, and a failure
-/// leaves the old file as it was.
+/// Writes a new temporary file beside `path` with `write`, flushes it to disk, renames it
+/// over `path` and flushes the folder: readers see the old file or the new one, never a
+/// part, a failure leaves the old file as it was, and once it returns the new file survives
+/// a crash.
 pub(super) fn replace(
     path: &Path,
     options: &ExportOptions,
@@ -58,7 +59,25 @@ pub(super) fn replace(
         // Best effort: the failure being reported matters more than a leftover file.
         let _ = fs::remove_file(&temporary);
     }
-    written
+    written?;
+    sync_directory_of(path)
+}
+
+/// Flushes the rename itself to disk: until the folder's entry is, a crash may leave the old
+/// file (or none) under `path`.
+#[cfg(unix)]
+fn sync_directory_of(path: &Path) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    File::open(dir)?.sync_all()
+}
+
+/// Windows flushes no folder: the rename is as durable as the system makes it.
+#[cfg(not(unix))]
+fn sync_directory_of(_path: &Path) -> io::Result<()> {
+    Ok(())
 }
 
 /// A new file `dir/.mcpstore-<pid>-<n>.tmp`: in the same folder (so the rename cannot cross
