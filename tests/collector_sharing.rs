@@ -504,6 +504,83 @@ fn the_history_does_not_change_when_a_thread_that_collected_at_the_same_time_end
     assert_eq!(messages(&collector), ["worker 2", "main 3"]);
 }
 
+#[test]
+fn the_tie_order_of_threads_survives_a_reset() {
+    let clock = Arc::new(ManualClock::starting_at(start()));
+    let collector = ErrorCollector::builder()
+        .max_errors(2)
+        .clock(clock.clone())
+        .build();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let (end_tx, end_rx) = std::sync::mpsc::channel::<()>();
+    collector.collect(&McpStoreError::connection("main 0"), Value::Null);
+    let worker = {
+        let collector = collector.clone();
+        std::thread::spawn(move || {
+            collector.collect(&McpStoreError::connection("worker 0"), Value::Null);
+            done_tx.send(()).unwrap();
+            go_rx.recv().unwrap();
+            collector.collect(&McpStoreError::connection("worker 1"), Value::Null);
+            collector.collect(&McpStoreError::connection("worker 2"), Value::Null);
+            done_tx.send(()).unwrap();
+            end_rx.recv().unwrap();
+        })
+    };
+    done_rx.recv().unwrap();
+    collector.reset();
+    collector.collect(&McpStoreError::connection("main 1"), Value::Null);
+    collector.collect(&McpStoreError::connection("main 2"), Value::Null);
+    go_tx.send(()).unwrap();
+    done_rx.recv().unwrap();
+    let while_alive = messages(&collector);
+    assert_eq!(
+        while_alive,
+        ["worker 1", "worker 2"],
+        "the later shard's ties are newer"
+    );
+    end_tx.send(()).unwrap();
+    worker.join().unwrap();
+    assert_eq!(messages(&collector), while_alive);
+}
+
+/// Collects into its collector when its thread's locals are dropped.
+struct CollectsOnDrop(ErrorCollector);
+
+impl Drop for CollectsOnDrop {
+    fn drop(&mut self) {
+        self.0
+            .collect(&McpStoreError::connection("worker teardown"), Value::Null);
+    }
+}
+
+thread_local! {
+    static TEARDOWN: std::cell::RefCell<Option<CollectsOnDrop>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+#[test]
+fn a_collect_during_a_threads_teardown_is_newer_than_its_earlier_ones() {
+    let clock = Arc::new(ManualClock::starting_at(start()));
+    let collector = ErrorCollector::builder()
+        .max_errors(10)
+        .clock(clock.clone())
+        .build();
+    let worker = {
+        let collector = collector.clone();
+        std::thread::spawn(move || {
+            // Registered before the collector's own thread-local, so dropped after it: its
+            // collect goes to the retired shard.
+            TEARDOWN.with(|teardown| {
+                *teardown.borrow_mut() = Some(CollectsOnDrop(collector.clone()));
+            });
+            collector.collect(&McpStoreError::connection("worker 1"), Value::Null);
+        })
+    };
+    worker.join().unwrap();
+    assert_eq!(messages(&collector), ["worker 1", "worker teardown"]);
+}
+
 /// Counts its drops, to see when the collector lets go of an error.
 #[derive(Debug)]
 struct DropFlag(Arc<std::sync::atomic::AtomicUsize>);

@@ -147,9 +147,14 @@ pub(crate) struct Inner {
     oversized_contexts: AtomicU64,
     /// Errors whose details were replaced by a marker for exceeding the limits.
     oversized_details: AtomicU64,
-    /// The origin of the next shard registered (the retired shard's is 0).
+    /// The origin of the next shard registered, from 0 (the retired shard's is
+    /// [`RETIRED_ORIGIN`]).
     next_origin: AtomicU32,
 }
+
+/// The retired shard's origin, after every other: what it records directly is collected
+/// during a thread's teardown, after that thread's own entries (merged ones keep theirs).
+const RETIRED_ORIGIN: u32 = u32::MAX;
 
 impl Drop for Inner {
     /// A thread keeps its shard of a collector until it ends or next registers a shard of
@@ -176,14 +181,14 @@ impl Inner {
     }
 
     fn register_shard(&self) -> Arc<Shard> {
-        // Saturating: past 2^32 registrations, equal times among the newest shards' entries
-        // fall back to their position.
+        // Saturating below the retired shard's: past 2^32 registrations, equal times among
+        // the newest shards' entries fall back to their position.
         let origin = self
             .next_origin
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |next| {
-                next.checked_add(1)
+                next.checked_add(1).filter(|&after| after < RETIRED_ORIGIN)
             })
-            .unwrap_or(u32::MAX);
+            .unwrap_or(RETIRED_ORIGIN - 1);
         let shard = Arc::new(Shard::new(origin));
         self.registry().push(Arc::clone(&shard));
         shard
@@ -1235,7 +1240,7 @@ impl ErrorCollectorBuilder {
     /// The collector.
     pub fn build(self) -> ErrorCollector {
         self.config.clock.warm_up();
-        let retired = Arc::new(Shard::default());
+        let retired = Arc::new(Shard::new(RETIRED_ORIGIN));
         ErrorCollector {
             inner: Arc::new(Inner {
                 config: self.config,
@@ -1244,7 +1249,7 @@ impl ErrorCollectorBuilder {
                 callbacks: Callbacks::default(),
                 oversized_contexts: AtomicU64::new(0),
                 oversized_details: AtomicU64::new(0),
-                next_origin: AtomicU32::new(1),
+                next_origin: AtomicU32::new(0),
             }),
         }
     }

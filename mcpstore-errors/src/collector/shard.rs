@@ -626,7 +626,11 @@ impl ShardData {
         for slot in &mut self.types {
             slot.publish(0);
         }
-        std::mem::take(self)
+        // The shard is still this thread's: its entries keep its place in the tie order.
+        let origin = self.origin;
+        let taken = std::mem::take(self);
+        self.origin = origin;
+        taken
     }
 }
 
