@@ -3,6 +3,8 @@
 //!
 //! Reads the argument types only (never the parsing functions), and reports to [`Errors`].
 
+use std::time::Duration;
+
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::Expr;
@@ -359,8 +361,10 @@ fn no_double_count(layers: &[Layer], spans: &[Span], errors: &mut Errors) {
 
 /// A timeout above a `#[circuit_breaker]` cancels the breaker's call, and a cancelled call
 /// counts nothing: a service that hangs would never open the breaker. Refused unless a
-/// `#[timeout]` under the breaker bounds each call first (the one above is then an overall
-/// bound).
+/// `#[timeout]` under the breaker bounds each call first: one shorter than the timeout above
+/// when both are literals (the one above is then only a bound over all attempts, or a
+/// spare). A `#[timeout]` above a `#[retry]` bounds the whole retried call, whatever its
+/// length.
 fn breaker_sees_timeouts(layers: &[Layer], spans: &[Span], errors: &mut Errors) {
     let Some(breaker) = layers
         .iter()
@@ -368,31 +372,64 @@ fn breaker_sees_timeouts(layers: &[Layer], spans: &[Span], errors: &mut Errors) 
     else {
         return;
     };
-    if layers[breaker..]
+    let under: Vec<&DurationValue> = layers[breaker..]
         .iter()
-        .any(|layer| matches!(layer, Layer::Timeout(_)))
-    {
-        return;
-    }
+        .filter_map(|layer| match layer {
+            Layer::Timeout(args) => args.after.get(),
+            _ => None,
+        })
+        .collect();
+    // The time a call under the breaker is cut at, when every timeout there is a literal.
+    let cut_under = under
+        .iter()
+        .map(|duration| match duration {
+            DurationValue::Known(duration) => Some(*duration),
+            _ => None,
+        })
+        .collect::<Option<Vec<Duration>>>()
+        .and_then(|known| known.into_iter().min());
     for (index, layer) in layers[..breaker].iter().enumerate() {
-        let (span, what) = match layer {
-            Layer::Timeout(args) => (
-                args.after.key_span().unwrap_or(spans[index]),
-                "this #[timeout]",
-            ),
+        let (span, what, after) = match layer {
+            Layer::Timeout(args) => {
+                let over_a_retry = layers[index + 1..breaker]
+                    .iter()
+                    .any(|layer| matches!(layer, Layer::Retry(_)));
+                if over_a_retry && !under.is_empty() {
+                    continue;
+                }
+                (
+                    args.after.key_span().unwrap_or(spans[index]),
+                    "this #[timeout]",
+                    args.after.get(),
+                )
+            }
             Layer::Retry(args) => match args.attempt_timeout.key_span() {
-                Some(span) => (span, "`attempt_timeout`"),
+                Some(span) => (span, "`attempt_timeout`", args.attempt_timeout.get()),
                 None => continue,
             },
             _ => continue,
         };
-        errors.at(
-            span,
-            format_args!(
-                "{what} cancels calls above #[circuit_breaker], which counts a cancelled call as nothing: \
-                 a hung service would never open it; write #[timeout(..)] under #[circuit_breaker] instead"
-            ),
-        );
+        if under.is_empty() {
+            errors.at(
+                span,
+                format_args!(
+                    "{what} cancels calls above #[circuit_breaker], which counts a cancelled call as nothing: \
+                     a hung service would never open it; write #[timeout(..)] under #[circuit_breaker] instead"
+                ),
+            );
+            continue;
+        }
+        if let (Some(DurationValue::Known(above)), Some(cut)) = (after, cut_under) {
+            if cut >= *above {
+                errors.at(
+                    span,
+                    format_args!(
+                        "{what} ({above:?}) fires no later than the #[timeout] under #[circuit_breaker] ({cut:?}): \
+                         it cancels a hung call first, and the breaker counts nothing; make the one under the breaker shorter"
+                    ),
+                );
+            }
+        }
     }
 }
 

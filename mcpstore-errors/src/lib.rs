@@ -641,7 +641,8 @@ pub use mcpstore_errors_macros::circuit_breaker;
 /// `#[retry(attempt_timeout = "2s")]` does the same without a separate attribute. Above a
 /// `#[circuit_breaker]`, either would cancel the breaker's call, which counts nothing, so a
 /// hung service would never open it: that is a compile error unless a `#[timeout]` under the
-/// breaker bounds each call (the one above is then an overall bound).
+/// breaker bounds each call first (shorter, when both are literals; a `#[timeout]` above a
+/// `#[retry]` is a bound on the whole retried call, of any length).
 ///
 /// # Example
 ///

@@ -31,4 +31,29 @@ async fn breaker_over_the_attempt_timeout() -> Result<u32, McpStoreError> {
     Ok(1)
 }
 
+// The timeout under the breaker is longer than the attempt timeout above it: the attempt is
+// cancelled first, and the breaker counts nothing. Refused.
+#[retry(max_attempts = 3, delay = 0, attempt_timeout = "1s")]
+#[circuit_breaker(service = "search")]
+#[timeout("1h")]
+async fn the_bound_under_the_breaker_never_fires_first() -> Result<u32, McpStoreError> {
+    Ok(1)
+}
+
+// Directly above the breaker, a timeout as long as the one under it. Refused.
+#[timeout("5s")]
+#[circuit_breaker(service = "mail")]
+#[timeout("5s")]
+async fn two_equal_bounds() -> Result<u32, McpStoreError> {
+    Ok(1)
+}
+
+// The attempt timeout above is the longer one: the breaker's own fires first. Accepted.
+#[retry(max_attempts = 3, delay = 0, attempt_timeout = "3s")]
+#[circuit_breaker(service = "calendar")]
+#[timeout("2s")]
+async fn the_bound_under_the_breaker_fires_first() -> Result<u32, McpStoreError> {
+    Ok(1)
+}
+
 fn main() {}
