@@ -318,7 +318,11 @@ impl CircuitBreaker {
         let Some(mut core) = self.inner.try_lock() else {
             return false;
         };
-        let now = now.of(&self.inner.config.clock);
+        // A count window's totals do not depend on the time: no clock read for it.
+        let now = match core.window {
+            Window::Count(_) => self.inner.origin,
+            Window::Time(_) => now.of(&self.inner.config.clock),
+        };
         let totals = core.window.totals(now);
         core.state == CircuitState::Closed && totals.failures == 0 && totals.slow == 0
     }

@@ -17,11 +17,12 @@ pub const DEFAULT_MAX_SERVICES: usize = 1024;
 ///
 /// The table is bounded, since service names may come from outside. When it holds
 /// `max_services` breakers and a new name arrives, one is forgotten: the least recently
-/// used closed breaker with no failure in its window, else the least recently used closed
-/// one (its window is lost), else the least recently used open breaker whose open period is
-/// over and whose service no one has called since (its trips are forgotten). A breaker
-/// open for its period, half-open, forced open or disabled is never forgotten. When none
-/// can be, the new service gets a disabled breaker that is not kept (calls go through
+/// used closed breaker with no failure or slow call in its window, else the least recently
+/// used closed one (its window is lost), else the least recently used open breaker whose
+/// open period is over and whose service no one has called since (its trips are forgotten;
+/// it reports itself half-open, as the next call would be its probe). A breaker open for
+/// its period, probing (a probe let through), forced open or disabled is never forgotten.
+/// When none can be, the new service gets a disabled breaker that is not kept (calls go through
 /// uncounted), a `tracing` warning is emitted, and [`overflows`](Self::overflows) counts it.
 ///
 /// ```
