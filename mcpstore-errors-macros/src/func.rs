@@ -258,6 +258,22 @@ impl Function {
             );
             return None;
         }
+        if let Some(track_caller) = raw
+            .attrs
+            .iter()
+            .find(|attr| attr.path().is_ident("track_caller"))
+        {
+            // The body runs in a closure or an async block, which stable Rust cannot make
+            // `#[track_caller]`: `Location::caller()` would silently name the body's line.
+            errors.push(syn::Error::new_spanned(
+                track_caller,
+                format_args!(
+                    "#[track_caller] would have no effect under #[{attribute}]: the body runs in a closure, \
+                     whose `Location::caller()` is its own line; take the location in a function that calls this one"
+                ),
+            ));
+            return None;
+        }
         let mut sig = raw.sig.clone();
         let mut body = raw.body.clone();
         let mut shape = if sig.asyncness.is_some() {
