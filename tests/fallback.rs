@@ -578,6 +578,20 @@ fn a_sync_call_never_runs_the_closure_of_the_async_alternative_it_skips() {
 }
 
 #[test]
+fn a_full_cache_gives_up_an_expired_entry_before_a_fresh_one() {
+    let (cache, clock) = manual_cache::<&str, u32>(Duration::from_secs(10), 2);
+    cache.insert("a", 1); // stale from 10 s
+    clock.advance(Duration::from_secs(5));
+    cache.insert("b", 2); // fresh until 15 s
+    clock.advance(Duration::from_secs(4));
+    assert_eq!(cache.get("a"), Some(1)); // served, so the most recently used
+    clock.advance(Duration::from_secs(2));
+    cache.insert("c", 3); // full at 11 s: "a" has expired, "b" has not
+    assert_eq!(cache.get("b"), Some(2), "the fresh entry is kept");
+    assert_eq!(cache.get("a"), None);
+}
+
+#[test]
 fn the_async_chain_future_is_send() {
     fn assert_send<F: std::future::Future + Send>(_: F) {}
     let chain: FallbackChain<str, Vec<String>, McpStoreError> = FallbackChain::new()
