@@ -817,3 +817,50 @@ fn values_that_hold_their_own_references_are_not_borrows_of_a_mut_argument() {
     assert_eq!(pushed_then_shared(&mut log, "fs").unwrap(), "fs");
     assert_eq!(log, [1, 1]);
 }
+
+// A parameter's own lint levels reach the copy each run gets: the crate denies
+// `unused_variables`, which these parameters would otherwise raise.
+
+#[retry(max_attempts = 2, delay = 0)]
+fn retried_with_an_unused_parameter(
+    #[allow(unused_variables)] name: String,
+    #[expect(unused_variables)] page: u32,
+) -> Result<u32, McpStoreError> {
+    Ok(1)
+}
+
+#[retry(max_attempts = 2, delay = 0)]
+async fn retried_async_with_an_unused_parameter(
+    #[allow(unused_variables)] name: String,
+) -> Result<u32, McpStoreError> {
+    Ok(2)
+}
+
+#[fallback(default)]
+#[collect_errors]
+fn fallen_back_with_an_unused_parameter(
+    #[allow(unused_variables)] name: String,
+) -> Result<u32, McpStoreError> {
+    Ok(3)
+}
+
+#[test]
+fn a_parameters_lint_levels_reach_each_runs_copy() {
+    assert_eq!(
+        retried_with_an_unused_parameter("fs".to_owned(), 1).unwrap(),
+        1
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    assert_eq!(
+        runtime
+            .block_on(retried_async_with_an_unused_parameter("fs".to_owned()))
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        fallen_back_with_an_unused_parameter("fs".to_owned()).unwrap(),
+        3
+    );
+}

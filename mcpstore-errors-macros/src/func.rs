@@ -197,6 +197,8 @@ pub(crate) struct Param {
     pub(crate) named_by_attributes: bool,
     /// A `#[cfg]` or `#[cfg_attr]` on it, which the layers that copy parameters refuse.
     pub(crate) cfg: Option<Span>,
+    /// Lint levels written on it (`#[allow(unused_variables)]`..), given to each run's copy.
+    pub(crate) lints: Vec<Attribute>,
 }
 
 /// The function ready to be expanded.
@@ -355,6 +357,7 @@ impl Function {
                             argument_type: self_by_value.then(|| syn::parse_quote!(Self)),
                             named_by_attributes: false,
                             cfg: None,
+                            lints: Vec::new(),
                         });
                         self_binding = Some(binding);
                     } else {
@@ -371,12 +374,14 @@ impl Function {
                             argument_type: None,
                             named_by_attributes: false,
                             cfg: None,
+                            lints: Vec::new(),
                         });
                     }
                 }
                 FnArg::Typed(typed) => {
                     let span = typed.span();
                     let (mode, pinned) = mode_of(&typed.ty);
+                    let lints = lint_levels(&mut typed.attrs);
                     let (binding, pattern) = match &mut *typed.pat {
                         Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
                             let pattern = ident
@@ -394,7 +399,10 @@ impl Function {
                             (binding, Some(pattern))
                         }
                     };
+                    // A parameter with lint levels is rebound per run, where they can go
+                    // (not passed in a tuple pattern, where they cannot).
                     let argument_type = match (mode, &*typed.ty) {
+                        _ if !lints.is_empty() => None,
                         (Mode::ByValue, ty) if !pinned && writable_anywhere(ty) => Some(ty.clone()),
                         // A shared reference whose lifetime is left out: the run's copy gets one
                         // inferred, as in the signature. (A `&mut` cannot be passed: every run's
@@ -426,6 +434,7 @@ impl Function {
                             .iter()
                             .find(|attr| removes_parameter(attr))
                             .map(|attr| attr.path().span()),
+                        lints,
                     });
                 }
             }
@@ -852,6 +861,26 @@ fn rename_inline_self(format: &str, binding: &str) -> Option<String> {
     }
     renamed.push_str(rest);
     changed.then_some(renamed)
+}
+
+/// The lint levels on a parameter, for each run's copy of it. An `#[expect]` becomes an
+/// `#[allow]`, there and in the signature: the expansion itself uses the parameter, so an
+/// expectation on either binding could go unfulfilled.
+fn lint_levels(attrs: &mut [Attribute]) -> Vec<Attribute> {
+    const LEVELS: [&str; 4] = ["allow", "expect", "warn", "deny"];
+    for attr in attrs.iter_mut() {
+        if let syn::Meta::List(list) = &mut attr.meta {
+            if list.path.is_ident("expect") {
+                let span = list.path.span();
+                list.path = Ident::new("allow", span).into();
+            }
+        }
+    }
+    attrs
+        .iter()
+        .filter(|attr| LEVELS.iter().any(|level| attr.path().is_ident(level)))
+        .cloned()
+        .collect()
 }
 
 #[cfg(test)]

@@ -472,15 +472,15 @@ fn see(observer: TokenStream) -> TokenStream {
 /// How a layer hands a parameter to one run of what it wraps.
 fn rebind_for_run(param: &Param, clone: TokenStream) -> Option<TokenStream> {
     let binding = &param.binding;
-    match param.mode {
+    let lints = &param.lints;
+    let value = match param.mode {
         // Made `mut` by `generate`.
-        Mode::ByValue if param.pinned => {
-            Some(quote!(let #binding = ::core::pin::Pin::as_mut(&mut #binding);))
-        }
-        Mode::ByValue if !param.no_clone => Some(quote!(let #binding = #clone;)),
-        Mode::MutRef => Some(quote!(let #binding = &mut *#binding;)),
-        _ => None,
-    }
+        Mode::ByValue if param.pinned => quote!(::core::pin::Pin::as_mut(&mut #binding)),
+        Mode::ByValue if !param.no_clone => clone,
+        Mode::MutRef => quote!(&mut *#binding),
+        _ => return None,
+    };
+    Some(quote!(#(#lints)* let #binding = #value;))
 }
 
 /// `binding`, cloned through the check that names the parameter when it is not `Clone`.
