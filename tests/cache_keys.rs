@@ -167,6 +167,38 @@ fn the_attribute_never_serves_a_colliding_u64_another_ones_value() {
     );
 }
 
+static LOOKUP: Switch = Switch::up();
+
+/// Arguments that hold borrows: each is keyed by an owned copy of what it borrows.
+#[fallback(cache)]
+fn lookup(filter: Option<&str>, names: &[&str], tags: Vec<&str>) -> Result<String, String> {
+    LOOKUP.answer(format!("{filter:?} {names:?} {tags:?}"))
+}
+
+#[test]
+fn arguments_that_hold_borrows_are_keyed_by_what_they_borrow() {
+    let owned_filter = String::from("fs");
+    let answer = lookup(Some(&owned_filter), &["a", "b"], vec!["x"]).unwrap();
+    assert_eq!(
+        lookup(None, &["a", "b"], vec!["x"]).unwrap(),
+        r#"None ["a", "b"] ["x"]"#
+    );
+    LOOKUP.set(false);
+    // Equal values borrowed from elsewhere find the entry.
+    let filter = "fs".to_owned();
+    let names = ["a".to_owned(), "b".to_owned()];
+    let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    assert_eq!(lookup(Some(&filter), &name_refs, vec!["x"]), Ok(answer));
+    // Any difference in what is borrowed is another key.
+    assert!(lookup(Some("git"), &["a", "b"], vec!["x"]).is_err());
+    assert!(lookup(Some("fs"), &["a"], vec!["x"]).is_err());
+    assert!(lookup(Some("fs"), &["a", "b"], vec!["y"]).is_err());
+    assert_eq!(
+        lookup(None, &["a", "b"], vec!["x"]).unwrap(),
+        r#"None ["a", "b"] ["x"]"#
+    );
+}
+
 static LOAD_SAME_HASH: Switch = Switch::up();
 
 #[fallback(cache)]

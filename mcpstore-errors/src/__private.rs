@@ -145,8 +145,9 @@ pub use crate::fallback::FnKey;
 pub use crate::fallback::CacheIdentity;
 
 /// An argument on its way into a cache key, wrapped so that method lookup picks
-/// [`IdentifiedArgument`] when its type implements [`CacheIdentity`] and [`CopiedArgument`]
-/// otherwise: `key_argument((&&Argument::of(&arg)).__mcpstore_key_source())`. A by-value argument is
+/// [`IdentifiedArgument`] when its type implements [`CacheIdentity`], else
+/// [`BorrowingArgument`] when it holds borrows it knows, else [`CopiedArgument`]:
+/// `key_argument((&&&Argument::of(&arg)).__mcpstore_key_source())`. A by-value argument is
 /// passed as `&arg`, a reference argument as `&*arg`.
 #[derive(Debug)]
 pub struct Argument<'a, T: ?Sized>(&'a T);
@@ -171,11 +172,68 @@ pub trait IdentifiedArgument {
     fn __mcpstore_key_source(&self) -> Self::Source;
 }
 
-impl<T: CacheIdentity + ?Sized> IdentifiedArgument for &Argument<'_, T> {
+impl<T: CacheIdentity + ?Sized> IdentifiedArgument for &&Argument<'_, T> {
     type Source = Identified<T::Id>;
     #[inline]
     fn __mcpstore_key_source(&self) -> Identified<T::Id> {
         Identified(self.0.cache_identity())
+    }
+}
+
+/// Keys an argument that holds borrows (`Option<&str>`, `&[&str]`, `Vec<&str>`) by an owned
+/// copy of what it borrows (`Option<String>`, `Vec<String>`): its own copy would still borrow.
+pub trait BorrowingArgument {
+    /// What [`key_argument`] turns into a key part.
+    type Source;
+    /// The owned copy.
+    fn __mcpstore_key_source(&self) -> Self::Source;
+}
+
+impl<T> BorrowingArgument for &Argument<'_, Option<&T>>
+where
+    T: ToOwned + ?Sized,
+    T::Owned: Hash + Eq + Send + Sync + 'static,
+{
+    type Source = OwnedKey<Option<T::Owned>>;
+    #[inline]
+    fn __mcpstore_key_source(&self) -> Self::Source {
+        OwnedKey(self.0.map(T::to_owned))
+    }
+}
+
+impl<T> BorrowingArgument for &Argument<'_, [&T]>
+where
+    T: ToOwned + ?Sized,
+    T::Owned: Hash + Eq + Send + Sync + 'static,
+{
+    type Source = OwnedKey<Vec<T::Owned>>;
+    #[inline]
+    fn __mcpstore_key_source(&self) -> Self::Source {
+        OwnedKey(self.0.iter().map(|item| (*item).to_owned()).collect())
+    }
+}
+
+impl<T> BorrowingArgument for &Argument<'_, Vec<&T>>
+where
+    T: ToOwned + ?Sized,
+    T::Owned: Hash + Eq + Send + Sync + 'static,
+{
+    type Source = OwnedKey<Vec<T::Owned>>;
+    #[inline]
+    fn __mcpstore_key_source(&self) -> Self::Source {
+        OwnedKey(self.0.iter().map(|item| (*item).to_owned()).collect())
+    }
+}
+
+/// A key part already owned, made by [`BorrowingArgument`].
+#[derive(Debug)]
+pub struct OwnedKey<K>(K);
+
+impl<K: Hash + Eq + Send + Sync + 'static> KeySource for OwnedKey<K> {
+    type Key = K;
+    #[inline(always)]
+    fn into_key(self) -> K {
+        self.0
     }
 }
 

@@ -190,8 +190,8 @@ fn cache_key(function: &Function) -> TokenStream {
             instance = quote_spanned! {param.span=>
                 ::mcpstore_errors::__private::key_instance({
                     #[allow(unused_imports)]
-                    use ::mcpstore_errors::__private::{CopiedArgument as _, IdentifiedArgument as _};
-                    (&&::mcpstore_errors::__private::Argument::<Self>::of(&#binding)).__mcpstore_key_source()
+                    use ::mcpstore_errors::__private::{BorrowingArgument as _, CopiedArgument as _, IdentifiedArgument as _};
+                    (&&&::mcpstore_errors::__private::Argument::<Self>::of(&#binding)).__mcpstore_key_source()
                 })
             };
         } else {
@@ -202,8 +202,8 @@ fn cache_key(function: &Function) -> TokenStream {
             arguments.push(quote_spanned! {param.span=>
                 ::mcpstore_errors::__private::key_argument({
                     #[allow(unused_imports)]
-                    use ::mcpstore_errors::__private::{CopiedArgument as _, IdentifiedArgument as _};
-                    (&&::mcpstore_errors::__private::Argument::of(#argument)).__mcpstore_key_source()
+                    use ::mcpstore_errors::__private::{BorrowingArgument as _, CopiedArgument as _, IdentifiedArgument as _};
+                    (&&&::mcpstore_errors::__private::Argument::of(#argument)).__mcpstore_key_source()
                 }),
             });
         }
