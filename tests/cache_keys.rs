@@ -199,6 +199,28 @@ fn arguments_that_hold_borrows_are_keyed_by_what_they_borrow() {
     );
 }
 
+static JOINED: Switch = Switch::up();
+
+trait Joined {
+    fn joined(&self) -> Result<String, String>;
+}
+
+/// A method whose `Self` holds borrows: its instance is keyed by an owned copy.
+impl Joined for Vec<&'static str> {
+    #[fallback(cache)]
+    fn joined(&self) -> Result<String, String> {
+        JOINED.answer(self.join(","))
+    }
+}
+
+#[test]
+fn an_instance_that_holds_borrows_is_keyed_by_what_it_borrows() {
+    assert_eq!(vec!["a", "b"].joined().unwrap(), "a,b");
+    JOINED.set(false);
+    assert_eq!(vec!["a", "b"].joined().unwrap(), "a,b");
+    assert!(vec!["a"].joined().is_err());
+}
+
 static LOAD_SAME_HASH: Switch = Switch::up();
 
 #[fallback(cache)]

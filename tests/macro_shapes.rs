@@ -864,3 +864,37 @@ fn a_parameters_lint_levels_reach_each_runs_copy() {
         3
     );
 }
+
+#[retry(max_attempts = 2, delay = 0)]
+fn retried_with_an_unused_mut_parameter(
+    #[allow(unused_variables)] mut name: String,
+) -> Result<u32, McpStoreError> {
+    Ok(4)
+}
+
+#[retry(max_attempts = 2, delay = 0)]
+fn retried_with_a_half_unused_pattern(
+    #[allow(unused_variables)] (used, unused): (u32, u32),
+) -> Result<u32, McpStoreError> {
+    Ok(used)
+}
+
+#[retry(max_attempts = 2, delay = 0)]
+fn retried_with_a_conditional_lint_level(
+    #[cfg_attr(not(any()), allow(unused_variables))] name: String,
+) -> Result<u32, McpStoreError> {
+    Ok(6)
+}
+
+#[test]
+fn lint_levels_reach_patterns_and_conditional_levels() {
+    assert_eq!(
+        retried_with_an_unused_mut_parameter("fs".to_owned()).unwrap(),
+        4
+    );
+    assert_eq!(retried_with_a_half_unused_pattern((5, 0)).unwrap(), 5);
+    assert_eq!(
+        retried_with_a_conditional_lint_level("fs".to_owned()).unwrap(),
+        6
+    );
+}

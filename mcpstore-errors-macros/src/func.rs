@@ -867,20 +867,47 @@ fn rename_inline_self(format: &str, binding: &str) -> Option<String> {
 /// `#[allow]`, there and in the signature: the expansion itself uses the parameter, so an
 /// expectation on either binding could go unfulfilled.
 fn lint_levels(attrs: &mut [Attribute]) -> Vec<Attribute> {
-    const LEVELS: [&str; 4] = ["allow", "expect", "warn", "deny"];
-    for attr in attrs.iter_mut() {
-        if let syn::Meta::List(list) = &mut attr.meta {
+    const LEVELS: [&str; 5] = ["allow", "expect", "warn", "deny", "forbid"];
+    fn is_level(path: &syn::Path) -> bool {
+        LEVELS.iter().any(|level| path.is_ident(level))
+    }
+    fn expect_to_allow(meta: &mut syn::Meta) {
+        if let syn::Meta::List(list) = meta {
             if list.path.is_ident("expect") {
                 let span = list.path.span();
                 list.path = Ident::new("allow", span).into();
             }
         }
     }
-    attrs
-        .iter()
-        .filter(|attr| LEVELS.iter().any(|level| attr.path().is_ident(level)))
-        .cloned()
-        .collect()
+    // `cfg_attr(predicate, level(..), ..)` with only lint levels after the predicate.
+    fn cfg_attr_levels(attr: &Attribute) -> Option<Vec<syn::Meta>> {
+        let syn::Meta::List(list) = &attr.meta else {
+            return None;
+        };
+        if !list.path.is_ident("cfg_attr") {
+            return None;
+        }
+        let metas = list
+            .parse_args_with(
+                syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+            )
+            .ok()?;
+        let metas: Vec<_> = metas.into_iter().collect();
+        (metas.len() > 1 && metas[1..].iter().all(|meta| is_level(meta.path()))).then_some(metas)
+    }
+    let mut lints = Vec::new();
+    for attr in attrs.iter_mut() {
+        if let Some(mut metas) = cfg_attr_levels(attr) {
+            metas[1..].iter_mut().for_each(expect_to_allow);
+            let (predicate, levels) = (&metas[0], &metas[1..]);
+            *attr = syn::parse_quote!(#[cfg_attr(#predicate, #(#levels),*)]);
+            lints.push(attr.clone());
+        } else if is_level(attr.path()) {
+            expect_to_allow(&mut attr.meta);
+            lints.push(attr.clone());
+        }
+    }
+    lints
 }
 
 #[cfg(test)]

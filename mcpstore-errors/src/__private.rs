@@ -363,6 +363,14 @@ impl<Id: Hash + Eq + Send + Sync + 'static> InstanceKeySource for Identified<Id>
     }
 }
 
+impl<K: Hash + Eq + Send + Sync + 'static> InstanceKeySource for OwnedKey<K> {
+    type Key = K;
+    #[inline(always)]
+    fn into_key(self) -> K {
+        self.0
+    }
+}
+
 /// The part of a cache key of an instance the method may change (`&mut self`,
 /// `Pin<&mut Self>`): its [`CacheIdentity`] only, since a copy of it would be another key after
 /// every change.

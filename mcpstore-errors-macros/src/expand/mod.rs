@@ -401,7 +401,8 @@ fn body(function: &Function, enclose: bool) -> TokenStream {
         }
         let pattern = param.pattern.as_ref()?;
         let binding = &param.binding;
-        Some(quote!(let #pattern = #binding;))
+        let lints = &param.lints;
+        Some(quote!(#(#lints)* let #pattern = #binding;))
     });
     let run = if function.shape.is_async() {
         quote! {

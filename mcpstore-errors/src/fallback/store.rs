@@ -362,6 +362,65 @@ mod tests {
         );
     }
 
+    #[test]
+    fn random_operations_keep_the_three_structures_in_agreement() {
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for capacity in [1usize, 2, 3, 8] {
+            let (mut store, start) = store(capacity);
+            let mut clock = 0u64;
+            for _ in 0..20_000 {
+                clock += next() % 3; // seconds, TTL is 10
+                let now = start + Duration::from_secs(clock);
+                let key = (next() % 12) as u32;
+                let hash = u64::from(key % 4); // collisions
+                if next() % 3 == 0 {
+                    let _ = store.get(hash, |k| *k == key, now);
+                } else {
+                    let before: Vec<(u32, bool)> = store
+                        .entries
+                        .iter()
+                        .map(|e| {
+                            (
+                                e.key,
+                                now.saturating_duration_since(e.stored_at) >= store.ttl,
+                            )
+                        })
+                        .collect();
+                    let full = before.len() >= capacity && !before.iter().any(|(k, _)| *k == key);
+                    let removed = store.insert(hash, key, "v", now, |a, b| a == b);
+                    let gone = removed.0.as_ref().map(|e| e.key);
+                    if full && before.iter().any(|(_, expired)| *expired) {
+                        let gone = gone.expect("evicted one");
+                        assert!(
+                            before.iter().any(|(k, expired)| *k == gone && *expired),
+                            "an expired entry existed but a fresh one ({gone}) was evicted"
+                        );
+                    }
+                    removed.finish();
+                }
+                // recency and entries agree, one record per live entry, records bounded
+                assert_eq!(store.recency.len(), store.entries.len());
+                for e in store.entries.iter() {
+                    assert_eq!(store.recency.get(&e.last_used), Some(&e.hash));
+                    let records = store
+                        .stored
+                        .iter()
+                        .filter(|&&(t, h)| t == e.stored_tick && h == e.hash)
+                        .count();
+                    assert_eq!(records, 1);
+                }
+                assert!(store.entries.len() <= capacity);
+                assert!(store.stored.len() <= 4 * capacity + 65);
+            }
+        }
+    }
+
     fn removed_key(removed: Removed<u32, &'static str>) -> Option<u32> {
         removed.0.map(|entry| entry.key)
     }
