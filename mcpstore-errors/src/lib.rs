@@ -316,7 +316,10 @@ pub use timeout::{Elapsed, race_timeout, race_timeout_with};
 /// the attempt, not the loop. By-value arguments are cloned for each attempt (the originals
 /// stay for the attributes' own expressions, such as a `context` or a `default` that names
 /// them); a non-`Clone` one is a compile error at that argument unless listed
-/// in `no_clone`. References pass through. Works on free functions, `async fn` (the future is
+/// in `no_clone`. References pass through. An argument's lint levels (`#[allow(..)]`) apply
+/// to each attempt's copy too; an `#[expect(..)]` on one is read as `#[allow(..)]`, since the
+/// expansion itself uses the argument. `#[track_caller]` is refused: the attempt's closure
+/// cannot carry it. Works on free functions, `async fn` (the future is
 /// `Send` whenever the body's is), methods with any receiver, generic functions, trait impls and
 /// methods under `#[async_trait]`. Sync functions sleep on the thread, async ones through the
 /// policy's [`Sleeper`]. The policy is a `static`: a call whose first attempt
