@@ -2,6 +2,9 @@
 //! equality (a hash only picks the bucket), the instance for a method, and the full type
 //! instantiation (`Self`, impl and fn generics).
 
+// A crate may forbid unused imports: the keys' expansion needs no `allow` for its own.
+#![forbid(unused_imports)]
+
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;

@@ -225,6 +225,14 @@ where
     }
 }
 
+/// The three ways of keying an argument, imported together (`use key_sources::*`) where a
+/// key is made: a glob import some item of which is used draws no `unused_imports`, where
+/// three `as _` imports, two of them unused, each would (and an `allow` for them would be
+/// refused under a crate's `forbid`).
+pub mod key_sources {
+    pub use super::{BorrowingArgument as _, CopiedArgument as _, IdentifiedArgument as _};
+}
+
 /// A key part already owned, made by [`BorrowingArgument`].
 #[derive(Debug)]
 pub struct OwnedKey<K>(K);

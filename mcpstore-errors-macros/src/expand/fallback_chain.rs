@@ -189,8 +189,7 @@ fn cache_key(function: &Function) -> TokenStream {
         } else if param.is_self && !param.self_by_value {
             instance = quote_spanned! {param.span=>
                 ::mcpstore_errors::__private::key_instance({
-                    #[allow(unused_imports)]
-                    use ::mcpstore_errors::__private::{BorrowingArgument as _, CopiedArgument as _, IdentifiedArgument as _};
+                    use ::mcpstore_errors::__private::key_sources::*;
                     (&&&::mcpstore_errors::__private::Argument::<Self>::of(&#binding)).__mcpstore_key_source()
                 })
             };
@@ -201,8 +200,7 @@ fn cache_key(function: &Function) -> TokenStream {
             };
             arguments.push(quote_spanned! {param.span=>
                 ::mcpstore_errors::__private::key_argument({
-                    #[allow(unused_imports)]
-                    use ::mcpstore_errors::__private::{BorrowingArgument as _, CopiedArgument as _, IdentifiedArgument as _};
+                    use ::mcpstore_errors::__private::key_sources::*;
                     (&&&::mcpstore_errors::__private::Argument::of(#argument)).__mcpstore_key_source()
                 }),
             });
