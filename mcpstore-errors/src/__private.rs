@@ -87,6 +87,12 @@ pub fn run_with<A, R, F: FnMut(A) -> R>(run: F) -> F {
     run
 }
 
+/// One async attempt, its output type named so that the body's `?` knows it.
+#[inline(always)]
+pub fn attempt_async<R, F: std::future::Future<Output = R>>(attempt: F) -> F {
+    attempt
+}
+
 /// Runs one sync attempt. Naming `R` fixes the closure's return type before its body's `?`
 /// needs it.
 #[inline(always)]

@@ -144,6 +144,13 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
         }
     });
 
+    // Only a `default = expr` may diverge (`default = todo!()`): what follows it is then the
+    // expansion's, not the user's, unreachable code. Allowed there alone, so that a crate that
+    // forbids the lint can use every other form.
+    let diverging = reachable
+        .iter()
+        .any(|strategy| matches!(strategy, Strategy::Default { value: Some(_), .. }))
+        .then(|| quote!(#[allow(unreachable_code, clippy::diverging_sub_expression)]));
     quote! {
         {
             #cache_setup
@@ -153,9 +160,7 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                     #on_success
                     ::core::result::Result::Ok(__mcpstore_value)
                 }
-                // A strategy may diverge (`default = todo!()`): what follows it is the
-                // expansion's, not the user's, unreachable code or diverging argument.
-                #[allow(unreachable_code, clippy::diverging_sub_expression)]
+                #diverging
                 ::core::result::Result::Err(__mcpstore_error) => #chain: {
                     #error_ref
                     let #run = ::mcpstore_errors::__private::FallbackRun::new(#op);

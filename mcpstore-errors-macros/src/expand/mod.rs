@@ -405,21 +405,9 @@ fn body(function: &Function, enclose: bool) -> TokenStream {
         Some(quote!(#(#lints)* let #pattern = #binding;))
     });
     let run = if function.shape.is_async() {
-        quote! {
-            // The body is this block's tail: a one-expression body's braces are the user's.
-            #[allow(unused_braces)]
-            let __mcpstore_attempt = async {
-                // Fixes the block's output type before the body's `?` needs it.
-                if let ::core::option::Option::Some(__mcpstore_ret) =
-                    ::core::option::Option::None::<#ret>
-                {
-                    #[allow(unreachable_code)]
-                    return __mcpstore_ret;
-                }
-                #body
-            };
-            __mcpstore_attempt.await
-        }
+        // The body's braces are the async block's own: a one-expression body draws no
+        // `unused_braces`, and no `allow` is needed (a crate may forbid the lint).
+        quote!(::mcpstore_errors::__private::attempt_async::<#ret, _>(async #body).await)
     } else if enclose {
         quote!(::mcpstore_errors::__private::attempt::<#ret, _>(|| #body))
     } else {
