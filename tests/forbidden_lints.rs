@@ -1,34 +1,95 @@
-//! A crate may forbid the lints an expansion could draw: the async layers emit no `allow` that
-//! such a `forbid` would refuse (E0453), and draw none of these lints themselves.
+//! A crate may forbid the lints an expansion could draw: the async layers and `#[fallback]`
+//! emit no `allow` that such a `forbid` would refuse (E0453), and draw none of these lints
+//! themselves. (A sync `#[retry]`, a `default = expr` that uses `?` or `.await`, and a pinned or
+//! `no_clone` `mut` parameter still need `unused_braces`, `unreachable_code` or `unused_mut`
+//! allowed.)
 
-#![forbid(unused_braces, unreachable_code, unused_imports)]
+#![forbid(unused_braces, unreachable_code, unused_imports, unused_mut)]
 
 use std::sync::Arc;
 
-use mcpstore_errors::{McpStoreError, VirtualSleeper, collect_errors, fallback, retry, timeout};
+use mcpstore_errors::{
+    BreakerRegistry, CircuitBreakerConfig, McpStoreError, VirtualSleeper, circuit_breaker,
+    collect_errors, fallback, retry, timeout,
+};
+
+static BREAKERS: std::sync::LazyLock<BreakerRegistry> =
+    std::sync::LazyLock::new(|| BreakerRegistry::new(CircuitBreakerConfig::new()));
 
 #[collect_errors]
 #[fallback(cache)]
 #[retry(max_attempts = 2, delay = 0)]
+#[circuit_breaker(service = "fs", registry = &BREAKERS)]
 #[timeout(after = "1s", sleeper = Arc::new(VirtualSleeper::new()))]
 async fn one_expression(service: &str) -> Result<usize, McpStoreError> {
     Ok(service.len())
 }
 
+#[derive(Debug)]
+enum AppError {
+    Store(McpStoreError),
+    Parse(std::num::ParseIntError),
+}
+
+impl From<McpStoreError> for AppError {
+    fn from(error: McpStoreError) -> Self {
+        AppError::Store(error)
+    }
+}
+
+impl From<std::num::ParseIntError> for AppError {
+    fn from(error: std::num::ParseIntError) -> Self {
+        AppError::Parse(error)
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppError::Store(error) => error.fmt(f),
+            AppError::Parse(error) => error.fmt(f),
+        }
+    }
+}
+
+impl mcpstore_errors::Classify for AppError {}
+
+/// `?` converting another error type through `From`.
 #[retry(max_attempts = 3, delay = 0)]
-async fn question_mark(input: &str) -> Result<u32, McpStoreError> {
-    let parsed: u32 = input
-        .parse()
-        .map_err(|_| McpStoreError::connection("not a number"))?;
+async fn question_mark(input: &str) -> Result<u32, AppError> {
+    let parsed: u32 = input.parse()?;
     Ok(parsed)
 }
 
+fn replica(service: &str) -> Result<usize, McpStoreError> {
+    Ok(service.len() * 10)
+}
+
+fn recovered(_: &str, _: &McpStoreError) -> Result<usize, McpStoreError> {
+    Ok(1)
+}
+
+#[fallback(with = replica, recover = recovered, default = 0)]
+fn sync_fallback(service: &str) -> Result<usize, McpStoreError> {
+    Err(McpStoreError::connection(service.to_owned()))
+}
+
+#[fallback(default = 7)]
+async fn async_default(service: &str) -> Result<usize, McpStoreError> {
+    Err(McpStoreError::connection(service.to_owned()))
+}
+
 #[test]
-fn async_layers_compile_under_forbidden_lints_and_run() {
+fn the_layers_compile_under_forbidden_lints_and_run() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
     assert_eq!(runtime.block_on(one_expression("fs")).unwrap(), 2);
     assert_eq!(runtime.block_on(question_mark("7")).unwrap(), 7);
-    assert!(runtime.block_on(question_mark("x")).is_err());
+    assert!(matches!(
+        runtime.block_on(question_mark("x")),
+        Err(AppError::Parse(_))
+    ));
+    assert_eq!(sync_fallback("fs").unwrap(), 20);
+    assert_eq!(runtime.block_on(async_default("fs")).unwrap(), 7);
 }

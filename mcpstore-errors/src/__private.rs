@@ -87,6 +87,24 @@ pub fn run_with<A, R, F: FnMut(A) -> R>(run: F) -> F {
     run
 }
 
+/// A `#[fallback(default = expr)]` value for a function returning `R` (a `Result`),
+/// evaluated in a closure called at once: one that diverges leaves no code of the
+/// expansion's unreachable, and one of another type is reported at the value.
+#[inline(always)]
+pub fn value_of<R: OkOf, F: FnOnce() -> R::Ok>(value: F) -> R::Ok {
+    value()
+}
+
+/// The success type of a `Result` (through any alias).
+pub trait OkOf {
+    /// `T` of `Result<T, E>`.
+    type Ok;
+}
+
+impl<T, E> OkOf for Result<T, E> {
+    type Ok = T;
+}
+
 /// One async attempt, its output type named so that the body's `?` knows it.
 #[inline(always)]
 pub fn attempt_async<R, F: std::future::Future<Output = R>>(attempt: F) -> F {

@@ -2,7 +2,7 @@
 //! error when every strategy fails.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::Ident;
 use syn::spanned::Spanned;
 
@@ -87,6 +87,15 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
             }
             Strategy::Default { key, value } => {
                 let value = match value {
+                    // In a closure called at once: a value that diverges (`todo!()`) then
+                    // leaves no code of the expansion's unreachable, and needs no `allow`.
+                    // The closure is the expansion's own (call-site spans): lints such as
+                    // clippy's `redundant_closure` are not the user's to fix.
+                    // Its type named from the function's: a value of another is reported at
+                    // the value.
+                    Some(value) if !controls_flow(value.to_token_stream()) => {
+                        quote!(::mcpstore_errors::__private::value_of::<#ret, _>(|| #value))
+                    }
                     Some(value) => quote_spanned!(value.span()=> #value),
                     None => quote_spanned!(key.span()=> ::core::default::Default::default()),
                 };
@@ -144,12 +153,16 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
         }
     });
 
-    // Only a `default = expr` may diverge (`default = todo!()`): what follows it is then the
-    // expansion's, not the user's, unreachable code. Allowed there alone, so that a crate that
-    // forbids the lint can use every other form.
+    // Only a `default = expr` may diverge (`default = todo!()`), and one evaluated in place
+    // (it uses `?`, `.await`, `return`..., which a closure would change) leaves the
+    // expansion's code after it unreachable: allowed there alone, so that a crate that forbids
+    // the lint can use every other form.
     let diverging = reachable
         .iter()
-        .any(|strategy| matches!(strategy, Strategy::Default { value: Some(_), .. }))
+        .any(|strategy| {
+            matches!(strategy, Strategy::Default { value: Some(value), .. }
+                if controls_flow(value.to_token_stream()))
+        })
         .then(|| quote!(#[allow(unreachable_code, clippy::diverging_sub_expression)]));
     quote! {
         {
@@ -212,4 +225,17 @@ fn cache_key(function: &Function) -> TokenStream {
         }
     }
     quote!(::mcpstore_errors::__private::FnCache::key(&|| {}, #instance, (#(#arguments)*)))
+}
+
+/// Whether `tokens` use `?`, `.await`, `return`, `break`, `continue` or `yield`, whose meaning a
+/// closure around them would change.
+fn controls_flow(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Punct(punct) => punct.as_char() == '?',
+        proc_macro2::TokenTree::Ident(ident) => ["await", "return", "break", "continue", "yield"]
+            .iter()
+            .any(|word| ident == word),
+        proc_macro2::TokenTree::Group(group) => controls_flow(group.stream()),
+        proc_macro2::TokenTree::Literal(_) => false,
+    })
 }
