@@ -148,6 +148,15 @@
 //! timer plugs in through [`Sleeper`]. In both, `?` and `return` end the attempt, not the
 //! retry loop.
 //!
+//! ## Lints
+//!
+//! The expansions draw no warning of their own (clippy's pedantic set included), and the
+//! async forms and `#[fallback]` emit no `#[allow]`, so a crate may `#![forbid(..)]` lints
+//! such as `unused_braces`, `unreachable_code`, `unused_imports` or `unused_mut`. Three forms
+//! still allow one and so need it not forbidden: a sync `#[retry]` (`unused_braces`,
+//! `unused_mut`), a `default = expr` that uses `?` or `.await` (`unreachable_code`), and a
+//! `Pin<&mut _>` or `no_clone` `mut` parameter (`unused_mut`).
+//!
 //! # Testing retried code without waiting
 //!
 //! Give the policy a [`VirtualSleeper`]: it records each delay instead of sleeping. A
