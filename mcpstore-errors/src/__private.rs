@@ -237,6 +237,7 @@ where
     }
 }
 
+/// Keyed as its slice.
 impl<T> BorrowingArgument for &Argument<'_, Vec<&T>>
 where
     T: ToOwned + ?Sized,
@@ -245,7 +246,7 @@ where
     type Source = OwnedKey<Vec<T::Owned>>;
     #[inline]
     fn __mcpstore_key_source(&self) -> Self::Source {
-        OwnedKey(self.0.iter().map(|item| (*item).to_owned()).collect())
+        BorrowingArgument::__mcpstore_key_source(&&Argument::of(self.0.as_slice()))
     }
 }
 
