@@ -350,3 +350,34 @@ fn retries_the_floor_paid_for_and_never_made_go_back_to_the_floor_not_the_saving
         .count();
     assert_eq!(retried, 10);
 }
+
+static FLOOR_CLOCK: LazyLock<Arc<ManualClock>> = LazyLock::new(|| Arc::new(ManualClock::new()));
+static FLOOR_BUDGET: LazyLock<RetryBudget> = LazyLock::new(|| {
+    RetryBudget::new(
+        RetryBudgetConfig::new()
+            .share(0.0)
+            .initial(0)
+            .capacity(100)
+            .min_retries_per_second(10)
+            .clock(FLOOR_CLOCK.clone()),
+    )
+});
+
+#[retry(config = never_wakes(), budget = &*FLOOR_BUDGET)]
+async fn down_on_the_floor() -> Result<(), McpStoreError> {
+    Err(McpStoreError::connection("refused"))
+}
+
+#[test]
+fn attribute_retries_the_floor_paid_for_and_never_made_go_back_to_the_floor() {
+    for _ in 0..20 {
+        let mut calls: Vec<_> = (0..200).map(|_| Box::pin(down_on_the_floor())).collect();
+        for call in &mut calls {
+            let _ = call.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        }
+        drop(calls);
+        FLOOR_CLOCK.advance(Duration::from_secs(1));
+    }
+    assert_eq!(FLOOR_BUDGET.withdrawn(), 0, "no retry was made");
+    assert_eq!(FLOOR_BUDGET.balance(), 0.0, "nothing may be saved");
+}
