@@ -1,8 +1,7 @@
 //! A crate may forbid the lints an expansion could draw: the async layers and `#[fallback]`
 //! emit no `allow` that such a `forbid` would refuse (E0453), and draw none of these lints
-//! themselves. (A sync `#[retry]`, a `default = expr` that uses `?` or `.await`, and a pinned or
-//! `no_clone` `mut` parameter still need `unused_braces`, `unreachable_code` or `unused_mut`
-//! allowed.)
+//! themselves. (A `default = expr` that uses `?` or `.await`, and a pinned parameter still need
+//! `unreachable_code` or `unused_mut` allowed.)
 
 #![forbid(unused_braces, unreachable_code, unused_imports, unused_mut)]
 
@@ -77,6 +76,40 @@ fn sync_fallback(service: &str) -> Result<usize, McpStoreError> {
 #[fallback(default = 7)]
 async fn async_default(service: &str) -> Result<usize, McpStoreError> {
     Err(McpStoreError::connection(service.to_owned()))
+}
+
+/// A one-expression body, every argument passed to each run.
+#[retry(max_attempts = 2, delay = 0)]
+fn sync_one_expression(service: &str, port: u16) -> Result<usize, McpStoreError> {
+    Ok(service.len() + usize::from(port))
+}
+
+/// Arguments the run captures: a `&mut`, which it reborrows.
+#[collect_errors]
+#[fallback(default)]
+#[retry(max_attempts = 2, delay = 0)]
+fn sync_captured(seen: &mut Vec<u32>, service: String) -> Result<usize, McpStoreError> {
+    seen.push(1);
+    Ok(service.len())
+}
+
+/// A `no_clone` `mut` parameter the body does need `mut`.
+#[retry(max_attempts = 3, delay = 0, no_clone = [next])]
+fn sync_no_clone(mut next: impl FnMut() -> u32) -> Result<u32, McpStoreError> {
+    match next() {
+        0 => Err(McpStoreError::connection("refused")),
+        n => Ok(n),
+    }
+}
+
+#[test]
+fn the_sync_layers_compile_under_forbidden_lints_and_run() {
+    assert_eq!(sync_one_expression("fs", 2).unwrap(), 4);
+    let mut seen = Vec::new();
+    assert_eq!(sync_captured(&mut seen, "git".to_owned()).unwrap(), 3);
+    assert_eq!(seen, [1]);
+    let mut answers = [0, 5].into_iter();
+    assert_eq!(sync_no_clone(|| answers.next().unwrap()).unwrap(), 5);
 }
 
 #[test]

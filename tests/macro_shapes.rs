@@ -867,7 +867,7 @@ fn a_parameters_lint_levels_reach_each_runs_copy() {
 
 #[retry(max_attempts = 2, delay = 0)]
 fn retried_with_an_unused_mut_parameter(
-    #[allow(unused_variables)] mut name: String,
+    #[allow(unused_variables, unused_mut)] mut name: String,
 ) -> Result<u32, McpStoreError> {
     Ok(4)
 }

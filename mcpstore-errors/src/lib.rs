@@ -150,12 +150,13 @@
 //!
 //! ## Lints
 //!
-//! The expansions draw no warning of their own (clippy's pedantic set included), and the
-//! async forms and `#[fallback]` emit no `#[allow]`, so a crate may `#![forbid(..)]` lints
-//! such as `unused_braces`, `unreachable_code`, `unused_imports` or `unused_mut`. Three forms
-//! still allow one and so need it not forbidden: a sync `#[retry]` (`unused_braces`,
-//! `unused_mut`), a `default = expr` that uses `?` or `.await` (`unreachable_code`), and a
-//! `Pin<&mut _>` or `no_clone` `mut` parameter (`unused_mut`).
+//! The expansions draw no warning of their own (clippy's pedantic set included), and hide
+//! none of the body's: a needless `mut` in an annotated function is reported as it would be
+//! without the attribute. They emit no `#[allow]` that covers the user's code, and almost
+//! none at all, so a crate may `#![forbid(..)]` lints such as `unused_braces`,
+//! `unreachable_code`, `unused_imports` or `unused_mut`. Two forms still allow one and so
+//! need it not forbidden: a `default = expr` that uses `?` or `.await` (`unreachable_code`),
+//! and a `Pin<&mut _>` parameter (`unused_mut`).
 //!
 //! # Testing retried code without waiting
 //!

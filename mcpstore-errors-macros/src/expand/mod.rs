@@ -12,7 +12,7 @@ mod names;
 mod retry;
 mod timeout;
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::{Ident, Meta};
 
@@ -338,7 +338,16 @@ fn generate(function: &Function, layers: &[Layer]) -> TokenStream {
         .filter(|param| param.hoisted_mut())
         .map(|param| {
             let binding = &param.binding;
-            quote!(#[allow(unused_mut)] let mut #binding = #binding;)
+            match &param.pattern {
+                // The user's own `mut`: a body that never needs it is told so there, as it
+                // would be without the attributes.
+                Some(pattern) if !param.pinned => {
+                    let lints = &param.lints;
+                    quote!(#(#lints)* let #pattern = #binding;)
+                }
+                // Reborrowed by the runs, whose layers may not need it.
+                _ => quote!(#[allow(unused_mut)] let mut #binding = #binding;),
+            }
         });
     let keep_self = quote!(#keep_self #(#hoisted)*);
     // An alias is taken on trust by the macro; this says at the return type when it is not a
@@ -411,10 +420,27 @@ fn body(function: &Function, enclose: bool) -> TokenStream {
     } else if enclose {
         quote!(::mcpstore_errors::__private::attempt::<#ret, _>(|| #body))
     } else {
-        // The caller allows `unused_braces`, which a one-expression body would draw here.
-        quote!(#body)
+        // Statements for the caller's closure block, the body's own braces dropped: nested,
+        // a one-expression body would draw `unused_braces`. Kept when the body opens with an
+        // inner attribute, which must stay first in its block.
+        let stmts = unbraced(body).unwrap_or_else(|| body.clone());
+        return quote!(#(#patterns)* #stmts);
     };
     quote!({ #(#patterns)* #run })
+}
+
+/// What is inside a body's braces, unless it opens with an inner attribute (`#![..]`).
+fn unbraced(body: &TokenStream) -> Option<TokenStream> {
+    let Some(TokenTree::Group(group)) = body.clone().into_iter().next() else {
+        return None;
+    };
+    let mut tokens = group.stream().into_iter();
+    let inner_attribute = matches!(
+        (tokens.next(), tokens.next()),
+        (Some(TokenTree::Punct(hash)), Some(TokenTree::Punct(bang)))
+            if hash.as_char() == '#' && bang.as_char() == '!'
+    );
+    (group.delimiter() == proc_macro2::Delimiter::Brace && !inner_attribute).then(|| group.stream())
 }
 
 /// `&error` as a `&dyn Display` for the runtime's events: its message, or its type's name when

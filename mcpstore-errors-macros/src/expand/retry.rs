@@ -211,7 +211,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
             (
                 quote!(|| -> #ret { #(#rebind)* #(let _ = &#marked_used;)* #inner }),
                 quote!(__mcpstore_run()),
-                quote!(&mut __mcpstore_run),
+                quote!(__mcpstore_run),
             )
         } else {
             (
@@ -230,8 +230,7 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
                 #start
                 // The body sits in this closure's block (see `body`): a one-expression body's
                 // braces are the user's, not unused.
-                #[allow(unused_braces, unused_mut)]
-                let mut __mcpstore_run = #closure;
+                let __mcpstore_run = &mut #closure;
                 match #first {
                     #accept
                     __mcpstore_first => {
