@@ -1,6 +1,8 @@
 //! The async sleep outside any runtime (the process-wide timer thread): the cost of a sleep
 //! that is created, polled once and dropped, with none or 10,000 other sleeps pending (a
 //! retry storm), and the wall time of a 1 ms sleep awaited to the end (how late it wakes).
+//! Then the success path of an attempt timeout: a call that finishes in its first poll, plain,
+//! under `#[timeout]`, and through `race_timeout_with` and `race_timeout` (no clock read).
 
 use std::future::Future;
 use std::hint::black_box;
@@ -11,7 +13,9 @@ use std::thread::Thread;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use mcpstore_errors::{RealSleeper, SleepFuture, Sleeper};
+use mcpstore_errors::{
+    McpStoreError, RealSleeper, SleepFuture, Sleeper, race_timeout, race_timeout_with, timeout,
+};
 
 struct Unpark(Thread);
 
@@ -71,5 +75,55 @@ fn one_millisecond(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, register_and_drop, one_millisecond);
+/// The opaque operation every timeout variant awaits; it fails for zero, which none passes.
+#[inline(never)]
+fn succeed(x: u64) -> Result<u64, McpStoreError> {
+    match black_box(x) {
+        0 => Err(McpStoreError::connection("refused")),
+        x => Ok(x.wrapping_mul(31)),
+    }
+}
+
+async fn plain(x: u64) -> Result<u64, McpStoreError> {
+    succeed(x)
+}
+
+#[timeout("2s")]
+async fn timed(x: u64) -> Result<u64, McpStoreError> {
+    succeed(x)
+}
+
+/// Polls `future` once, which must finish it.
+fn ready<T>(future: impl Future<Output = T>) -> T {
+    let mut cx = Context::from_waker(Waker::noop());
+    match pin!(future).poll(&mut cx) {
+        Poll::Ready(value) => value,
+        Poll::Pending => unreachable!("every variant finishes in its first poll"),
+    }
+}
+
+fn timeout_success_path(c: &mut Criterion) {
+    let mut group = c.benchmark_group("timeout_success_path");
+    let after = Duration::from_secs(2);
+    group.bench_function("plain", |b| b.iter(|| ready(plain(black_box(7)))));
+    group.bench_function("attribute", |b| b.iter(|| ready(timed(black_box(7)))));
+    group.bench_function("race_timeout_with", |b| {
+        b.iter(|| ready(race_timeout_with(plain(black_box(7)), after, &RealSleeper)))
+    });
+    group.bench_function("race_timeout", |b| {
+        b.iter(|| {
+            ready(race_timeout(plain(black_box(7)), after, |d| {
+                RealSleeper.sleep_async(d)
+            }))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    register_and_drop,
+    one_millisecond,
+    timeout_success_path
+);
 criterion_main!(benches);
