@@ -260,14 +260,11 @@ impl Function {
             );
             return None;
         }
-        if let Some(track_caller) = raw
-            .attrs
-            .iter()
-            .find(|attr| attr.path().is_ident("track_caller"))
-        {
+        if let Some(track_caller) = raw.attrs.iter().find_map(|attr| track_caller(&attr.meta)) {
             // The body runs in a closure or an async block, which stable Rust cannot make
             // `#[track_caller]`: `Location::caller()` would silently name the body's line.
-            errors.push(syn::Error::new_spanned(
+            // Refused under any `cfg_attr` predicate: the build it holds in would misreport.
+            errors.push(syn::Error::new(
                 track_caller,
                 format_args!(
                     "#[track_caller] would have no effect under #[{attribute}]: the body runs in a closure, \
@@ -673,6 +670,23 @@ fn rename_self(body: TokenStream, binding: &Ident) -> TokenStream {
         }
         Err(_) => rename_in_tokens(body, binding, false),
     }
+}
+
+/// `track_caller`, written as the attribute or applied by a `cfg_attr` (nested ones too).
+fn track_caller(meta: &syn::Meta) -> Option<Span> {
+    if meta.path().is_ident("track_caller") {
+        return Some(meta.span());
+    }
+    let syn::Meta::List(list) = meta else {
+        return None;
+    };
+    if !list.path.is_ident("cfg_attr") {
+        return None;
+    }
+    let applied = list
+        .parse_args_with(syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated)
+        .ok()?;
+    applied.iter().skip(1).find_map(track_caller)
 }
 
 /// `#[cfg(..)]`, or a `#[cfg_attr(..)]` that may apply one: what can take a parameter away.

@@ -19,4 +19,18 @@ fn collected() -> Result<u32, McpStoreError> {
     Ok(std::panic::Location::caller().line())
 }
 
+// Applied by a `cfg_attr`, nested or not, under the attribute or above it: refused whatever
+// the predicate, lest the build where it holds misreport.
+#[retry(max_attempts = 2, delay = 0)]
+#[cfg_attr(debug_assertions, inline, cfg_attr(all(), track_caller))]
+fn conditionally() -> Result<u32, McpStoreError> {
+    Ok(std::panic::Location::caller().line())
+}
+
+#[cfg_attr(all(), track_caller)]
+#[collect_errors]
+fn applied_above() -> Result<u32, McpStoreError> {
+    Ok(std::panic::Location::caller().line())
+}
+
 fn main() {}
