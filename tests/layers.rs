@@ -796,6 +796,82 @@ fn a_timeout_under_the_breaker_counts_as_a_failure() {
     );
 }
 
+// A `config =` attempt timeout above a breaker, which the compiler cannot see: said when the
+// policy is built (once), unless a shorter `#[timeout]` under the breaker cuts the call first.
+
+static CONFIG_BREAKERS: LazyLock<BreakerRegistry> =
+    LazyLock::new(|| registry(Arc::new(ManualClock::new())));
+
+fn two_second_attempts() -> RetryConfig {
+    policy_with_attempt_timeout(&Arc::new(VirtualSleeper::new())).max_attempts(1)
+}
+
+#[retry(config = two_second_attempts())]
+#[circuit_breaker(service = "config-uncut", registry = &CONFIG_BREAKERS)]
+async fn config_timeout_over_an_uncut_breaker() -> Result<u8, McpStoreError> {
+    Ok(1)
+}
+
+#[retry(config = two_second_attempts())]
+#[circuit_breaker(service = "config-cut-later", registry = &CONFIG_BREAKERS)]
+#[timeout(after = "5s", sleeper = Arc::new(VirtualSleeper::new()))]
+async fn config_timeout_over_a_longer_cut() -> Result<u8, McpStoreError> {
+    Ok(2)
+}
+
+#[retry(config = two_second_attempts())]
+#[circuit_breaker(service = "config-cut-first", registry = &CONFIG_BREAKERS)]
+#[timeout(after = "1s", sleeper = Arc::new(VirtualSleeper::new()))]
+async fn config_timeout_over_a_shorter_cut() -> Result<u8, McpStoreError> {
+    Ok(3)
+}
+
+#[retry(config = RetryConfig::new().max_attempts(1))]
+#[circuit_breaker(service = "config-no-timeout", registry = &CONFIG_BREAKERS)]
+async fn config_without_a_timeout_over_a_breaker() -> Result<u8, McpStoreError> {
+    Ok(4)
+}
+
+#[test]
+fn a_config_attempt_timeout_over_a_breaker_is_reported_once_unless_cut_shorter_under_it() {
+    let warnings = |call: &dyn Fn()| {
+        mcpstore_errors_tests::capture_events("mcpstore_errors::retry", call)
+            .into_iter()
+            .filter(|event| event.level == tracing::Level::WARN)
+            .collect::<Vec<_>>()
+    };
+    let uncut = warnings(&|| {
+        assert_eq!(block_on(config_timeout_over_an_uncut_breaker()).unwrap(), 1);
+        assert_eq!(block_on(config_timeout_over_an_uncut_breaker()).unwrap(), 1);
+    });
+    assert_eq!(uncut.len(), 1, "once, when the policy is built: {uncut:?}");
+    assert!(
+        uncut[0]
+            .field("operation")
+            .is_some_and(|operation| operation.ends_with("config_timeout_over_an_uncut_breaker")),
+        "{uncut:?}"
+    );
+    assert_eq!(uncut[0].field("attempt_timeout"), Some("2s"));
+    assert_eq!(uncut[0].field("timeout_under_breaker"), Some("None"));
+
+    let later = warnings(&|| assert_eq!(block_on(config_timeout_over_a_longer_cut()).unwrap(), 2));
+    assert_eq!(later.len(), 1, "{later:?}");
+    assert_eq!(later[0].field("timeout_under_breaker"), Some("Some(5s)"));
+
+    let first = warnings(&|| assert_eq!(block_on(config_timeout_over_a_shorter_cut()).unwrap(), 3));
+    assert!(
+        first.is_empty(),
+        "the 1 s timeout under the breaker fires first: {first:?}"
+    );
+    let none = warnings(&|| {
+        assert_eq!(
+            block_on(config_without_a_timeout_over_a_breaker()).unwrap(),
+            4
+        )
+    });
+    assert!(none.is_empty(), "{none:?}");
+}
+
 #[timeout("250ms", sleeper = Arc::new(VirtualSleeper::new()))]
 async fn hangs_under_a_positional_timeout() -> Result<u8, McpStoreError> {
     hang().await;

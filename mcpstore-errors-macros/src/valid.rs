@@ -359,6 +359,38 @@ fn no_double_count(layers: &[Layer], spans: &[Span], errors: &mut Errors) {
     }
 }
 
+/// How the layers under a `#[circuit_breaker]` bound its call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UnderBreaker {
+    /// No `#[timeout]` there: a timeout above would cancel the breaker's call.
+    Uncut,
+    /// Cut at this, the shortest there, every one of them a literal.
+    Cut(Duration),
+    /// Cut at a time known only at run time.
+    CutUnknown,
+}
+
+/// How `layers` (outermost first) bound a breaker's call, if one of them is a breaker.
+pub(crate) fn under_breaker(layers: &[Layer]) -> Option<UnderBreaker> {
+    let breaker = layers
+        .iter()
+        .rposition(|layer| matches!(layer, Layer::Breaker(_)))?;
+    let mut under = UnderBreaker::Uncut;
+    for layer in &layers[breaker..] {
+        let Layer::Timeout(args) = layer else {
+            continue;
+        };
+        under = match (under, args.after.get()) {
+            (UnderBreaker::Uncut, Some(DurationValue::Known(after))) => UnderBreaker::Cut(*after),
+            (UnderBreaker::Cut(cut), Some(DurationValue::Known(after))) => {
+                UnderBreaker::Cut(cut.min(*after))
+            }
+            _ => UnderBreaker::CutUnknown,
+        };
+    }
+    Some(under)
+}
+
 /// A timeout above a `#[circuit_breaker]` cancels the breaker's call, and a cancelled call
 /// counts nothing: a service that hangs would never open the breaker. Refused unless a
 /// `#[timeout]` under the breaker bounds each call first: one shorter than the timeout above
@@ -372,29 +404,14 @@ fn breaker_sees_timeouts(layers: &[Layer], spans: &[Span], errors: &mut Errors) 
     else {
         return;
     };
-    let under: Vec<&DurationValue> = layers[breaker..]
-        .iter()
-        .filter_map(|layer| match layer {
-            Layer::Timeout(args) => args.after.get(),
-            _ => None,
-        })
-        .collect();
-    // The time a call under the breaker is cut at, when every timeout there is a literal.
-    let cut_under = under
-        .iter()
-        .map(|duration| match duration {
-            DurationValue::Known(duration) => Some(*duration),
-            _ => None,
-        })
-        .collect::<Option<Vec<Duration>>>()
-        .and_then(|known| known.into_iter().min());
+    let under = under_breaker(&layers[breaker..]);
     for (index, layer) in layers[..breaker].iter().enumerate() {
         let (span, what, after) = match layer {
             Layer::Timeout(args) => {
                 let over_a_retry = layers[index + 1..breaker]
                     .iter()
                     .any(|layer| matches!(layer, Layer::Retry(_)));
-                if over_a_retry && !under.is_empty() {
+                if over_a_retry && under != Some(UnderBreaker::Uncut) {
                     continue;
                 }
                 (
@@ -409,7 +426,7 @@ fn breaker_sees_timeouts(layers: &[Layer], spans: &[Span], errors: &mut Errors) 
             },
             _ => continue,
         };
-        if under.is_empty() {
+        if under == Some(UnderBreaker::Uncut) {
             errors.at(
                 span,
                 format_args!(
@@ -419,7 +436,7 @@ fn breaker_sees_timeouts(layers: &[Layer], spans: &[Span], errors: &mut Errors) 
             );
             continue;
         }
-        if let (Some(DurationValue::Known(above)), Some(cut)) = (after, cut_under) {
+        if let (Some(DurationValue::Known(above)), Some(UnderBreaker::Cut(cut))) = (after, under) {
             if cut >= *above {
                 errors.at(
                     span,

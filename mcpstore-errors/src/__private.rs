@@ -152,6 +152,30 @@ pub fn rejects<T, F: Fn(&T) -> bool>(value: &T, predicate: F) -> bool {
     predicate(value)
 }
 
+/// A policy built at run time for a `#[retry]` above a `#[circuit_breaker]`: an attempt
+/// timeout that fires no later than what cuts the breaker's call (`cut_under`, `None` when
+/// nothing does) cancels that call, which the breaker counts as nothing, so a hung service
+/// would never open it. Said once, when the policy is built; the policy is kept as given.
+#[cold]
+pub fn attempt_timeout_over_breaker(
+    policy: &crate::RetryConfig,
+    operation: &'static str,
+    cut_under: Option<std::time::Duration>,
+) {
+    let Some(timeout) = policy.get_attempt_timeout() else {
+        return;
+    };
+    if cut_under.is_none_or(|cut| cut >= timeout) {
+        tracing::warn!(
+            target: "mcpstore_errors::retry",
+            operation,
+            attempt_timeout = ?timeout,
+            timeout_under_breaker = ?cut_under,
+            "the policy's attempt timeout cancels calls above #[circuit_breaker] before anything under it does: the breaker counts a cancelled call as nothing, so a hung service would never open it; put a shorter #[timeout] under #[circuit_breaker]"
+        );
+    }
+}
+
 /// A sync `#[retry]` call's first attempt succeeded (it never builds a [`RetryLoop`]).
 /// Counted with the feature `metrics` (one counter increment); without it, nothing.
 #[inline(always)]

@@ -389,7 +389,9 @@ fn compose(function: &Function, layers: &[Layer]) -> TokenStream {
         _ => compose(function, inner_layers),
     };
     match layer {
-        Layer::Retry(args) => retry::expand(function, args, inner),
+        Layer::Retry(args) => {
+            retry::expand(function, args, inner, valid::under_breaker(inner_layers))
+        }
         Layer::Fallback(args) => fallback_chain::expand(function, args, inner),
         Layer::Collect(args) => collect::expand(function, args, inner),
         Layer::Breaker(args) => breaker::expand(function, args, inner),

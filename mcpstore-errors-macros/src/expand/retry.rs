@@ -10,10 +10,36 @@ use super::names::{self, Table};
 use super::{operation, rebind_for_run, resupply, see};
 use crate::args::{JitterValue, RetryArgs, RetryFilter};
 use crate::func::{Function, Mode, Param};
+use crate::valid::UnderBreaker;
 
-pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) -> TokenStream {
-    let policy = policy(args);
+/// `below`: how the layers under this one bound a breaker's call, if a breaker is among them.
+pub(super) fn expand(
+    function: &Function,
+    args: &RetryArgs,
+    inner: TokenStream,
+    below: Option<UnderBreaker>,
+) -> TokenStream {
     let op = operation(function);
+    // An attempt timeout above a breaker is checked at compile time when it is a literal key;
+    // another (a `config =`'s, an expression's), once its policy is built.
+    let over_breaker = match below {
+        Some(UnderBreaker::Uncut) => Some(quote!(::core::option::Option::None)),
+        Some(UnderBreaker::Cut(cut)) => {
+            let nanos = u64::try_from(cut.as_nanos()).unwrap_or(u64::MAX);
+            Some(quote!(::core::option::Option::Some(::core::time::Duration::from_nanos(#nanos))))
+        }
+        _ => None,
+    }
+    .filter(|_| {
+        let literal_key = matches!(args.attempt_timeout.get(), Some(timeout) if timeout.is_known());
+        function.shape.is_async() && !literal_key
+    })
+    .map(|cut| {
+        quote! {
+            ::mcpstore_errors::__private::attempt_timeout_over_breaker(&__mcpstore_config, #op, #cut);
+        }
+    });
+    let policy = policy(args, over_breaker);
     let ret = function.ret_for_inference();
     let retry = Ident::new("__mcpstore_retry", Span::mixed_site());
 
@@ -335,7 +361,8 @@ pub(super) fn expand(function: &Function, args: &RetryArgs, inner: TokenStream) 
 
 /// `let __mcpstore_policy: &RetryConfig = ..;` from a `static`: a constant when every key is a
 /// literal, built once on first use otherwise.
-fn policy(args: &RetryArgs) -> TokenStream {
+/// `check`, run on a policy (`__mcpstore_config`) built at run time, once it is built.
+fn policy(args: &RetryArgs, check: Option<TokenStream>) -> TokenStream {
     let config = quote!(::mcpstore_errors::RetryConfig);
     let (setters, known) = setters(args);
     match args.config.get() {
@@ -356,7 +383,9 @@ fn policy(args: &RetryArgs) -> TokenStream {
             // and serve them to every later call.
             quote! {
                 fn __mcpstore_make_policy() -> #config {
-                    #base #(#setters)*
+                    let __mcpstore_config = #base #(#setters)*;
+                    #check
+                    __mcpstore_config
                 }
                 static __MCPSTORE_POLICY: ::std::sync::OnceLock<#config> = ::std::sync::OnceLock::new();
                 let __mcpstore_policy: &#config = __MCPSTORE_POLICY.get_or_init(__mcpstore_make_policy);
