@@ -118,33 +118,49 @@ pub fn attempt<R, F: FnOnce() -> R>(run: F) -> R {
     run()
 }
 
-/// An argument on its way to a run, checked for `Clone` through [`Resupply`].
+/// An argument on its way to a run: `(&&Owned(&argument)).__mcpstore_resupply()` clones it
+/// through [`ResupplyClone`] when its type is `Clone`, and otherwise reaches
+/// [`ResupplyOther`], whose bound names the argument in the error.
 #[derive(Debug)]
-pub struct Owned<T>(pub T);
+pub struct Owned<'a, T>(pub &'a T);
 
-/// Implemented for arguments that can be re-supplied to each run: the `Clone` ones.
+/// The argument's own copy, for a `Clone` type.
+pub trait ResupplyClone<T> {
+    /// A clone of the argument.
+    fn __mcpstore_resupply(&self) -> T;
+}
+
+impl<T: Clone> ResupplyClone<T> for &Owned<'_, T> {
+    #[inline(always)]
+    fn __mcpstore_resupply(&self) -> T {
+        self.0.clone()
+    }
+}
+
+/// Reached for a type that is not `Clone`: its bound is the compile error.
+pub trait ResupplyOther<T> {
+    /// Never called: the bound cannot hold.
+    fn __mcpstore_resupply(&self) -> T
+    where
+        T: PassedToEveryRun;
+}
+
+impl<T> ResupplyOther<T> for Owned<'_, T> {
+    fn __mcpstore_resupply(&self) -> T
+    where
+        T: PassedToEveryRun,
+    {
+        unreachable!("`PassedToEveryRun` has no implementations")
+    }
+}
+
+/// Implemented for no type: what a by-value argument that is not `Clone` is told.
 #[diagnostic::on_unimplemented(
-    message = "`{T}` is passed by value to a function that may run more than once, so it must be `Clone`",
+    message = "`{Self}` is passed by value to a function that may run more than once, so it must be `Clone`",
     label = "each run gets its own copy of this argument",
     note = "derive or implement `Clone`, take the argument by reference, or, if the body only borrows it, list it in `no_clone = [..]`"
 )]
-pub trait Resupply<T> {
-    /// How to copy it.
-    const CLONE: fn(&T) -> T;
-}
-
-impl<T: Clone> Resupply<T> for Owned<T> {
-    const CLONE: fn(&T) -> T = T::clone;
-}
-
-/// The argument of a run that may not be the last: a clone.
-#[inline(always)]
-pub fn resupply<T>(value: &T) -> T
-where
-    Owned<T>: Resupply<T>,
-{
-    <Owned<T> as Resupply<T>>::CLONE(value)
-}
+pub trait PassedToEveryRun {}
 
 /// `retry_if_result = predicate`: whether the value is rejected and the call retried.
 #[inline(always)]

@@ -361,7 +361,11 @@ fn generate(function: &Function, layers: &[Layer]) -> TokenStream {
             ::mcpstore_errors::__private::returns_result::<#ret>();)
     });
     let marker = Ident::new(EXPANDED, Span::call_site());
-    let marker = quote!(const #marker: () = (););
+    let marker = quote! {
+        const #marker: () = ();
+        // For each run's copy of an argument (see `resupply`).
+        use ::mcpstore_errors::__private::{ResupplyClone as _, ResupplyOther as _};
+    };
     let body = match function.shape {
         Shape::Sync | Shape::Async => quote!({ #marker #alias_check #keep_self #calls }),
         Shape::AsyncTrait => quote! {
@@ -503,7 +507,10 @@ fn rebind_for_run(param: &Param, clone: TokenStream) -> Option<TokenStream> {
 /// `binding`, cloned through the check that names the parameter when it is not `Clone`.
 fn resupply(param: &Param) -> TokenStream {
     let binding = &param.binding;
-    quote::quote_spanned!(param.span=> ::mcpstore_errors::__private::resupply(&#binding))
+    // The traits are imported by `generate`, once for the function.
+    quote::quote_spanned! {param.span=>
+        (&&::mcpstore_errors::__private::Owned(&#binding)).__mcpstore_resupply()
+    }
 }
 
 /// The arguments to pass on to a `with`/`recover` function; `last` moves by-value ones that
