@@ -1520,6 +1520,7 @@ mod per_type {
 
     /// Generic in `T` alone: only the instantiation tells `tools::<u8>` and `tools::<u16>` apart.
     #[fallback(cache(ttl = LONG_TTL))]
+    #[allow(clippy::extra_unused_type_parameters)] // the point of the test
     pub fn tools<T>(service: &str) -> Result<u32, McpStoreError> {
         let _ = service;
         play()

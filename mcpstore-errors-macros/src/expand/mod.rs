@@ -366,17 +366,28 @@ fn generate(function: &Function, layers: &[Layer]) -> TokenStream {
         // For each run's copy of an argument (see `resupply`).
         use ::mcpstore_errors::__private::{ResupplyClone as _, ResupplyOther as _};
     };
-    let body = match function.shape {
-        Shape::Sync | Shape::Async => quote!({ #marker #alias_check #keep_self #calls }),
+    let statements = match function.shape {
+        Shape::Sync | Shape::Async => quote!(#marker #alias_check #keep_self #calls),
         Shape::AsyncTrait => quote! {
-            {
-                #marker
-                #alias_check
-                ::std::boxed::Box::pin(async move { #keep_self #calls })
-            }
+            #marker
+            #alias_check
+            ::std::boxed::Box::pin(async move { #keep_self #calls })
         },
     };
+    // The user's braces' span: the compiler and clippy then take the function for the user's
+    // own (`dead_code`, `missing_docs`, `missing_errors_doc` are reported at it), not one the
+    // macro made.
+    let mut body = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, statements);
+    body.set_span(body_span(&function.body));
     quote!(#(#attrs)* #vis #sig #body)
+}
+
+/// The span of the body's braces.
+fn body_span(body: &TokenStream) -> Span {
+    body.clone()
+        .into_iter()
+        .next()
+        .map_or_else(Span::call_site, |braces| braces.span())
 }
 
 /// The expression that runs `layers` around the body, outermost first.
