@@ -150,17 +150,20 @@
 //!
 //! ## Lints
 //!
-//! The expansions draw no warning of their own, and hide none of the compiler's: a needless
-//! `mut`, an unused variable or a function never called is reported where it would be without
-//! the attribute. Of clippy's, two pedantic lints take a run's copy of a `_`-prefixed
-//! parameter for a use of it (`used_underscore_binding`, `no_effect_underscore_binding`),
-//! and those that judge a function by its whole body (`needless_return`, `unused_async`,
-//! `unnecessary_wraps`, `needless_pass_by_value`, `ptr_arg`) do not see it through the
-//! closure or `async` block it runs in. The expansions emit no `#[allow]` that covers the
-//! user's code, and almost none at all, so a crate may `#![forbid(..)]` lints such as `unused_braces`,
-//! `unreachable_code`, `unused_imports` or `unused_mut`. Two forms still allow one and so
-//! need it not forbidden: a `default = expr` that uses `?` or `.await` (`unreachable_code`),
-//! and a `Pin<&mut _>` parameter (`unused_mut`).
+//! The expansions draw no warning of their own and hide the compiler's about the body but
+//! one: a needless `mut`, an unused variable or a function never called is reported where it
+//! would be without the attribute, except a needless `mut self`. Of clippy's lints, two
+//! pedantic ones take a run's copy of a `_`-prefixed parameter for a use of it
+//! (`used_underscore_binding`, `no_effect_underscore_binding`), and those that judge a
+//! function by its whole body (`needless_return`, `unused_async`, `unnecessary_wraps`,
+//! `needless_pass_by_value`, `ptr_arg`) do not see it through the closure or `async` block
+//! it runs in.
+//!
+//! No `#[allow]` of the expansions covers the user's code, and almost none is emitted at all,
+//! so a crate may `#![forbid(..)]` lints such as `unused_braces`, `unreachable_code`,
+//! `unused_imports` or `unused_mut`. Two forms still allow one and so need it not forbidden:
+//! a `default = expr` that uses `?` or `.await` (`unreachable_code`), and a `Pin<&mut _>`
+//! parameter (`unused_mut`).
 //!
 //! # Testing retried code without waiting
 //!
