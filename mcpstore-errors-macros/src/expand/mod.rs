@@ -12,7 +12,7 @@ mod names;
 mod retry;
 mod timeout;
 
-use proc_macro2::{Span, TokenStream, TokenTree};
+use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::{Ident, Meta};
 
@@ -437,27 +437,12 @@ fn body(function: &Function, enclose: bool) -> TokenStream {
     } else if enclose {
         quote!(::mcpstore_errors::__private::attempt::<#ret, _>(|| #body))
     } else {
-        // Statements for the caller's closure block, the body's own braces dropped: nested,
-        // a one-expression body would draw `unused_braces`. Kept when the body opens with an
-        // inner attribute, which must stay first in its block.
-        let stmts = unbraced(body).unwrap_or_else(|| body.clone());
-        return quote!(#(#patterns)* #stmts);
+        // Statements for the caller's closure block. The body keeps its own braces, so that its
+        // edition's drop order and its items' scope stay as written; as a `match` arm rather
+        // than the block's tail, where a one-expression body would draw `unused_braces`.
+        return quote!(#(#patterns)* match () { () => #body });
     };
     quote!({ #(#patterns)* #run })
-}
-
-/// What is inside a body's braces, unless it opens with an inner attribute (`#![..]`).
-fn unbraced(body: &TokenStream) -> Option<TokenStream> {
-    let Some(TokenTree::Group(group)) = body.clone().into_iter().next() else {
-        return None;
-    };
-    let mut tokens = group.stream().into_iter();
-    let inner_attribute = matches!(
-        (tokens.next(), tokens.next()),
-        (Some(TokenTree::Punct(hash)), Some(TokenTree::Punct(bang)))
-            if hash.as_char() == '#' && bang.as_char() == '!'
-    );
-    (group.delimiter() == proc_macro2::Delimiter::Brace && !inner_attribute).then(|| group.stream())
 }
 
 /// `&error` as a `&dyn Display` for the runtime's events: its message, or its type's name when
