@@ -928,6 +928,57 @@ fn under_the_attribute_an_error_made_from_a_store_error_is_cut_off_first() {
     assert_eq!(error.kind(), ErrorKind::ServiceTimeout);
 }
 
+// An `io::Error` function under the timeout keys: cut off, failing `TimedOut` with the
+// `ServiceTimeout` inside (another type that cannot say so is refused: ui/timeout_error_type.rs).
+
+static IO_TIMEOUT_SLEEPER: LazyLock<Arc<VirtualSleeper>> =
+    LazyLock::new(|| Arc::new(VirtualSleeper::new()));
+
+#[timeout(after = "2s", sleeper = IO_TIMEOUT_SLEEPER.clone())]
+async fn reads_from_a_hung_socket() -> Result<u8, std::io::Error> {
+    hang().await;
+    Ok(1)
+}
+
+#[retry(
+    config = RetryConfig::new().sleeper(IO_TIMEOUT_SLEEPER.clone()).jitter(Jitter::None),
+    max_attempts = 2,
+    delay = "10ms",
+    attempt_timeout = "1s"
+)]
+async fn retries_a_hung_socket() -> Result<u8, std::io::Error> {
+    hang().await;
+    Ok(2)
+}
+
+#[test]
+fn an_io_error_function_is_cut_off_by_the_timeout_keys() {
+    let timed = |error: &std::io::Error| {
+        assert_eq!(error.kind(), std::io::ErrorKind::TimedOut, "{error}");
+        let inner = error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<McpStoreError>());
+        assert_eq!(
+            inner.map(McpStoreError::kind),
+            Some(ErrorKind::ServiceTimeout)
+        );
+    };
+    IO_TIMEOUT_SLEEPER.clear();
+    timed(&run_to_end(reads_from_a_hung_socket()).unwrap_err());
+    assert_eq!(IO_TIMEOUT_SLEEPER.delays(), [Duration::from_secs(2)]);
+    IO_TIMEOUT_SLEEPER.clear();
+    timed(&run_to_end(retries_a_hung_socket()).unwrap_err());
+    assert_eq!(
+        IO_TIMEOUT_SLEEPER.delays(),
+        [
+            Duration::from_secs(1),
+            Duration::from_millis(10),
+            Duration::from_secs(1)
+        ],
+        "each attempt cut at 1 s, and the io::Error's TimedOut retried"
+    );
+}
+
 // A positional duration through a `macro_rules!` fragment, alone or before keys.
 macro_rules! timed {
     ($name:ident, $after:literal) => {

@@ -706,6 +706,58 @@ impl<E: Classify> TimesOutClassified<E> for &TimeoutOf<E> {
     }
 }
 
+/// The error a lapse of `#[timeout]` or an `attempt_timeout` key fails the attempt with,
+/// picked by autoref: `(&&&timeout_of(&attempt)).__mcpstore_timeout_error()` is
+/// [`TimeoutErrorFromStore`], [`TimeoutErrorIo`] or, for any other type, the compile error of
+/// [`TimeoutErrorRefused`].
+pub trait TimeoutErrorFromStore<E> {
+    /// The error of a lapse.
+    fn __mcpstore_timeout_error(&self) -> fn(crate::Elapsed, &str) -> E;
+}
+
+impl<E: FromStoreError> TimeoutErrorFromStore<E> for &&TimeoutOf<E> {
+    fn __mcpstore_timeout_error(&self) -> fn(crate::Elapsed, &str) -> E {
+        timed_out
+    }
+}
+
+/// An `io::Error`: `TimedOut`, carrying the `ServiceTimeout`.
+pub trait TimeoutErrorIo<E> {
+    /// The error of a lapse.
+    fn __mcpstore_timeout_error(&self) -> fn(crate::Elapsed, &str) -> E;
+}
+
+impl TimeoutErrorIo<std::io::Error> for &TimeoutOf<std::io::Error> {
+    fn __mcpstore_timeout_error(&self) -> fn(crate::Elapsed, &str) -> std::io::Error {
+        crate::classify::io_timed_out
+    }
+}
+
+/// Any other error type: a compile error, through [`CanTimeOut`], which no type implements.
+pub trait TimeoutErrorRefused<E> {
+    /// Never called: the bound cannot hold.
+    fn __mcpstore_timeout_error(&self) -> fn(crate::Elapsed, &str) -> E
+    where
+        E: CanTimeOut;
+}
+
+impl<E> TimeoutErrorRefused<E> for TimeoutOf<E> {
+    fn __mcpstore_timeout_error(&self) -> fn(crate::Elapsed, &str) -> E
+    where
+        E: CanTimeOut,
+    {
+        unreachable!("`CanTimeOut` has no implementations")
+    }
+}
+
+/// Implemented for no type: what an error type an attempt timeout cannot fail with is told.
+#[diagnostic::on_unimplemented(
+    message = "an attempt timeout fails the attempt with the function's error type, and `{Self}` cannot express one",
+    label = "the function's error type",
+    note = "implement `From<McpStoreError>` for `{Self}` (as `Box<dyn Error + Send + Sync>` and `anyhow::Error` do), or return `McpStoreError` or `io::Error`; a `Classify::timed_out` is honoured through `config =` only"
+)]
+pub trait CanTimeOut {}
+
 /// Any other error: it cannot, and the attempt runs on.
 pub trait TimesOutNever<E> {
     /// How it expresses a lapse.

@@ -169,9 +169,12 @@ impl RetryConfig {
     /// dropped (cancelled) and fails as a `ServiceTimeout` error, retried like one. Honoured
     /// by [`RetryManager`](crate::RetryManager)'s async calls and by an async `#[retry]`
     /// (written as `attempt_timeout = ..` or carried by its `config =`), for error types that
-    /// can express a timeout ([`Classify::timed_out`](crate::Classify::timed_out), or
-    /// `From<McpStoreError>` under the attribute); an attempt whose error type cannot runs on
-    /// past it, with a `warn` event. Sync calls cannot be cut off: use a deadline (a sync call
+    /// can express a timeout: with `RetryManager` and `config =`, those whose
+    /// [`Classify::timed_out`](crate::Classify::timed_out) makes one (`io::Error` and
+    /// `Box<dyn Error>` among them), or `From<McpStoreError>` ones under the attribute; an
+    /// attempt whose error type cannot runs on past it, with a `warn` event. (Written as the
+    /// `attempt_timeout` key, an error type other than `io::Error` or a `From<McpStoreError>`
+    /// one is a compile error.) Sync calls cannot be cut off: use a deadline (a sync call
     /// retried under a policy with an attempt timeout says so in a `warn` event at each retry).
     pub const fn attempt_timeout(mut self, timeout: Duration) -> Self {
         self.attempt_timeout = Some(timeout);

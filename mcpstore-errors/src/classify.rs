@@ -128,11 +128,15 @@ impl Classify for std::io::Error {
     }
 
     fn timed_out(elapsed: Elapsed, operation: &str) -> Option<Self> {
-        Some(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            elapsed.into_error(operation),
-        ))
+        Some(io_timed_out(elapsed, operation))
     }
+}
+
+/// The `io::Error` an attempt of `operation` that ran out of time fails with: `TimedOut`,
+/// carrying the `ServiceTimeout`.
+#[cold]
+pub(crate) fn io_timed_out(elapsed: Elapsed, operation: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::TimedOut, elapsed.into_error(operation))
 }
 
 /// The [`McpStoreError`] an `io::Error` was made from, if it was.

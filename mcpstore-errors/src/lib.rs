@@ -647,8 +647,10 @@ pub use mcpstore_errors_macros::circuit_breaker;
 
 /// Races an `async fn` returning `Result<T, E>` against a timer: when the timer wins, the
 /// call's future is dropped (cancelled) and it fails with a
-/// [`ServiceTimeout`](ErrorKind::ServiceTimeout) error (converted with
-/// `E: From<McpStoreError>`).
+/// [`ServiceTimeout`](ErrorKind::ServiceTimeout) error: converted with
+/// `E: From<McpStoreError>` (`McpStoreError` itself, `Box<dyn Error + Send + Sync>`,
+/// `anyhow::Error`, an enum of yours), or, for `std::io::Error`, an `ErrorKind::TimedOut`
+/// error carrying it. Another error type is a compile error at the return type.
 ///
 /// # Grammar
 ///

@@ -26,7 +26,8 @@ pub(super) fn expand(function: &Function, args: &TimeoutArgs, inner: TokenStream
 }
 
 /// `inner` raced against a timer of `sleeper` (a reference to one) for `after`, failing with
-/// the function's error type.
+/// the function's error type: one made from a `ServiceTimeout` `McpStoreError`, or an
+/// `io::Error`; another type is refused.
 pub(super) fn race(
     function: &Function,
     after: TokenStream,
@@ -35,15 +36,21 @@ pub(super) fn race(
 ) -> TokenStream {
     let op = operation(function);
     let ret = function.ret_for_inference();
-    quote! {
-        match ::mcpstore_errors::race_timeout_with(async { #inner }, #after, #sleeper).await {
+    // Spanned on the return type: an error type that cannot time out is reported there.
+    let timeout_error = quote_spanned! {function.ret.span()=>
+        (&&&::mcpstore_errors::__private::timeout_of(&__mcpstore_attempt)).__mcpstore_timeout_error()
+    };
+    quote! {{
+        let __mcpstore_attempt = ::mcpstore_errors::__private::attempt_async::<#ret, _>(async { #inner });
+        let __mcpstore_timeout_error = {
+            use ::mcpstore_errors::__private::{TimeoutErrorFromStore as _, TimeoutErrorIo as _, TimeoutErrorRefused as _};
+            #timeout_error
+        };
+        match ::mcpstore_errors::race_timeout_with(__mcpstore_attempt, #after, #sleeper).await {
             ::core::result::Result::Ok(__mcpstore_outcome) => __mcpstore_outcome,
             ::core::result::Result::Err(__mcpstore_elapsed) => {
-                let __mcpstore_outcome: #ret = ::core::result::Result::Err(
-                    ::mcpstore_errors::__private::timed_out(__mcpstore_elapsed, #op),
-                );
-                __mcpstore_outcome
+                ::core::result::Result::Err(__mcpstore_timeout_error(__mcpstore_elapsed, #op))
             }
         }
-    }
+    }}
 }
