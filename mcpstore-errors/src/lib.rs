@@ -411,7 +411,7 @@ pub use timeout::{Elapsed, race_timeout, race_timeout_with};
 /// | `#[fallback(..)] #[collect_errors]` | collects the original error, even when the chain then succeeds |
 /// | `#[collect_errors] #[fallback(..)]` | collects only when the whole chain failed |
 /// | `#[retry(..)] #[retry(..)]` | nested: the outer retries the inner's every run, so the attempts multiply (2 × 3 = 6 calls); meant for two policies over different kinds of error |
-/// | `#[collect_errors] #[collect_errors(collector = &AUDIT)]` | each collector sees each error once; two into one collector are refused, as are two breakers of one service |
+/// | `#[collect_errors] #[collect_errors(collector = &AUDIT)]` | each collector sees each error once; two naming one collector by the same expression are refused, as are two breakers of one service written alike (the check compares the expressions as written: `&AUDIT` and `audit()` returning it are not seen to be one) |
 ///
 /// Other attributes, wherever written among them, apply to the generated function as a whole,
 /// outside every layer: `#[tracing::instrument]` written between `#[fallback]` and `#[retry]`
