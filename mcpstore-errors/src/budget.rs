@@ -284,8 +284,10 @@ impl Inner {
         if self.floor_per_second == 0 {
             return false;
         }
-        let mut floor = self.floor.lock().unwrap_or_else(|p| p.into_inner());
+        // Read before the lock: a user's clock that calls back into this budget does not wait
+        // for itself. A reading older than the last refill earns nothing.
         let now = self.clock.now();
+        let mut floor = self.floor.lock().unwrap_or_else(|p| p.into_inner());
         let elapsed = now.saturating_duration_since(floor.refilled);
         // Whole nanoseconds' worth only, so the remainder is not lost between calls.
         let earned = elapsed.as_nanos() * u128::from(self.floor_per_second) / 1_000_000_000;

@@ -224,13 +224,16 @@ impl CircuitBreakerConfig {
         self
     }
 
-    /// The clock that times open periods, windows and slow calls.
+    /// The clock that times open periods, windows and slow calls. It is read outside the
+    /// breaker's lock, so it may itself ask the breaker (or its registry) for its state.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
     }
 
-    /// The source of the open period's jitter.
+    /// The source of the open period's jitter. It is drawn from under the breaker's lock,
+    /// when the breaker opens: it must not call into the same breaker, which would wait for
+    /// itself.
     pub fn random(mut self, random: Arc<dyn RandomSource>) -> Self {
         self.random = random;
         self

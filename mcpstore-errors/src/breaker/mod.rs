@@ -192,6 +192,9 @@ struct Core {
     probes_slow: u32,
     /// The time slice the open [`Tally`] counts for.
     tally_slice: u128,
+    /// The latest time used under the lock: a reading taken before it, by a thread that then
+    /// waited for it, is moved up to this one (see [`Inner::lock_at_now`]).
+    latest: Instant,
 }
 
 /// A change of state, emitted as an event once the lock is released.
@@ -245,6 +248,7 @@ impl CircuitBreaker {
             probes_passed: 0,
             probes_slow: 0,
             tally_slice: 0,
+            latest: now,
         };
         CircuitBreaker {
             inner: Arc::new(Inner {
@@ -340,11 +344,9 @@ impl CircuitBreaker {
     /// The current state. An open breaker whose open period is over is reported half-open:
     /// the next call will be let through as a probe.
     pub fn state(&self) -> CircuitState {
-        let core = self.inner.lock();
+        let (core, now) = self.inner.lock_at_now();
         match core.state {
-            CircuitState::Open if self.inner.config.clock.now() >= core.open_until => {
-                CircuitState::HalfOpen
-            }
+            CircuitState::Open if now >= core.open_until => CircuitState::HalfOpen,
             state => state,
         }
     }
@@ -424,12 +426,22 @@ pub struct BreakerMetrics {
 
 impl Inner {
     fn lock(&self) -> MutexGuard<'_, Core> {
-        // Of user code, only the clock and the random source run under the lock, and a panic
-        // in either leaves no field half-changed. The clock is read under it so that the times
-        // recorded never go backwards.
+        // Of user code, only the random source runs under the lock (the clock is read before
+        // it, see `lock_at_now`), and a panic in it leaves no field half-changed.
         self.core
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Locks the core, with the time to act at: read before the lock, so that a user's clock
+    /// that calls back into this breaker does not wait for itself, and never earlier than a
+    /// time already used under it, so that the times recorded do not go backwards.
+    fn lock_at_now(&self) -> (MutexGuard<'_, Core>, Instant) {
+        let read = self.config.clock.now();
+        let mut core = self.lock();
+        let now = read.max(core.latest);
+        core.latest = now;
+        (core, now)
     }
 
     /// Locks the core to read or change the window: a time window's tally is closed first and
@@ -445,8 +457,7 @@ impl Inner {
     }
 
     fn lock_window(&self) -> (MutexGuard<'_, Core>, Instant) {
-        let mut core = self.lock();
-        let now = self.config.clock.now();
+        let (mut core, now) = self.lock_at_now();
         if self.tally.is_open() {
             let tallied = self.tally.take();
             if tallied > 0 {
@@ -621,8 +632,7 @@ impl Inner {
     fn acquire_slow(&self) -> Result<Permit<'_>, McpStoreError> {
         let mut transitions: [Option<Transition>; 2] = [None, None];
         let result = {
-            let mut core = self.lock();
-            let now = self.config.clock.now();
+            let (mut core, now) = self.lock_at_now();
             if core.state == CircuitState::Open && now >= core.open_until {
                 transitions[0] = Some(self.change(&mut core, CircuitState::HalfOpen, now));
             }
@@ -776,6 +786,14 @@ fn reaches(part: u64, whole: u64, ppm: u64) -> bool {
 pub(crate) struct ClockReadings(Vec<(*const (), Instant)>);
 
 impl ClockReadings {
+    /// `clock` read now: taken before a lock, so that a user's clock that calls back into
+    /// what holds it does not wait for it.
+    pub(crate) fn read_first(clock: &Arc<dyn Clock>) -> Self {
+        let mut readings = Self::default();
+        readings.of(clock);
+        readings
+    }
+
     fn of(&mut self, clock: &Arc<dyn Clock>) -> Instant {
         let key = Arc::as_ptr(clock).cast::<()>();
         if let Some(&(_, now)) = self.0.iter().find(|(read, _)| *read == key) {

@@ -223,12 +223,21 @@ impl BreakerRegistry {
 
     #[cold]
     fn insert(&self, service: &str) -> (CircuitBreaker, Option<u64>) {
+        // A full table may evict, which reads the breakers' clocks: the default
+        // configuration's, which most share, is read before the write lock, so that a user's
+        // clock that calls back into this registry does not wait for it.
+        let readings = {
+            let table = self.read();
+            (table.breakers.len() >= self.max_services).then(|| table.default.clock.clone())
+        }
+        .map(|clock| ClockReadings::read_first(&clock))
+        .unwrap_or_default();
         let mut table = self.write();
         if let Some(breaker) = self.lookup(&table, service) {
             return (breaker, Some(self.epoch()));
         }
         let evicted = if table.breakers.len() >= self.max_services {
-            self.evict_one(&mut table)
+            self.evict_one(&mut table, readings)
         } else {
             None
         };
@@ -356,7 +365,7 @@ impl BreakerRegistry {
     /// failure in its window, the least recently used closed one, the least recently used
     /// idle open one; the one forgotten. The common case (the least recently used closed
     /// breaker is quiet) reads one lock; the others read every breaker's, without waiting.
-    fn evict_one(&self, table: &mut Table) -> Option<CircuitBreaker> {
+    fn evict_one(&self, table: &mut Table, readings: ClockReadings) -> Option<CircuitBreaker> {
         let last_used = |breaker: &CircuitBreaker| breaker.inner.last_used.load(Ordering::Relaxed);
         let least_recent = |keep: &dyn Fn(&CircuitBreaker) -> bool| {
             table
@@ -366,7 +375,7 @@ impl BreakerRegistry {
                 .min_by_key(|(_, breaker)| last_used(breaker))
                 .map(|(name, breaker)| (name.clone(), breaker.clone()))
         };
-        let now = std::cell::RefCell::new(ClockReadings::default());
+        let now = std::cell::RefCell::new(readings);
         let quiet = |breaker: &CircuitBreaker| breaker.is_quiet(&mut now.borrow_mut());
         let oldest_closed = least_recent(&|breaker| breaker.is_closed());
         let oldest = match oldest_closed {

@@ -1,0 +1,155 @@
+//! A user's clock that calls back into the breaker, budget or registry reading it: each reads
+//! its clock before taking its lock, so the call finishes instead of waiting for itself.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use mcpstore_errors::{
+    BreakerRegistry, CircuitBreaker, CircuitBreakerConfig, CircuitState, Clock, ErrorKind,
+    ManualClock, RetryBudget, RetryBudgetConfig, SlidingWindow,
+};
+
+type Hook = Box<dyn Fn() + Send + Sync>;
+
+/// A `ManualClock` that, once armed, runs a hook on its next reading.
+#[derive(Default)]
+struct CallingBack {
+    time: ManualClock,
+    hook: Mutex<Option<Hook>>,
+}
+
+impl std::fmt::Debug for CallingBack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallingBack")
+    }
+}
+
+impl CallingBack {
+    fn arm(&self, hook: impl Fn() + Send + Sync + 'static) {
+        *self.hook.lock().unwrap() = Some(Box::new(hook));
+    }
+}
+
+impl Clock for CallingBack {
+    fn now(&self) -> Instant {
+        // Taken out first: the hook's own readings of this clock do not run it again.
+        let hook = self.hook.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook();
+        }
+        self.time.now()
+    }
+
+    fn system_time(&self) -> SystemTime {
+        self.time.system_time()
+    }
+}
+
+/// Runs `call` on its own thread and returns its result, or fails the test when it has not
+/// finished after a while (deadlocked: its thread is left behind).
+fn finishes<T: Send + 'static>(call: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, result) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(call());
+    });
+    result
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the call waited for a lock its own clock was asked under")
+}
+
+fn tripping_config(clock: &Arc<CallingBack>) -> CircuitBreakerConfig {
+    CircuitBreakerConfig::new()
+        .window(SlidingWindow::Count(2))
+        .minimum_calls(2)
+        .open_duration(Duration::from_secs(10))
+        .jitter(0.0)
+        .clock(clock.clone())
+}
+
+fn trip(breaker: &CircuitBreaker) {
+    for _ in 0..2 {
+        breaker
+            .try_acquire()
+            .expect("closed")
+            .failure(Some(ErrorKind::Connection), None);
+    }
+}
+
+#[test]
+fn a_breaker_whose_clock_asks_it_its_state_answers() {
+    let clock = Arc::new(CallingBack::default());
+    let breaker = CircuitBreaker::new("fs", tripping_config(&clock));
+    trip(&breaker);
+    let asked = Arc::new(OnceLock::new());
+    let (inner, seen) = (breaker.clone(), asked.clone());
+    clock.arm(move || {
+        let _ = seen.set(inner.state());
+    });
+    let state = finishes(move || breaker.state());
+    assert_eq!(state, CircuitState::Open);
+    assert_eq!(
+        asked.get(),
+        Some(&CircuitState::Open),
+        "the clock's own question"
+    );
+}
+
+#[test]
+fn a_breaker_whose_clock_reads_its_metrics_admits_a_probe() {
+    let clock = Arc::new(CallingBack::default());
+    let breaker = CircuitBreaker::new("fs", tripping_config(&clock));
+    trip(&breaker);
+    clock.time.advance(Duration::from_secs(10));
+    let inner = breaker.clone();
+    clock.arm(move || {
+        let _ = inner.metrics();
+    });
+    let probe = finishes(move || {
+        let admitted = breaker.try_acquire().is_ok();
+        (admitted, breaker.state())
+    });
+    assert_eq!(probe, (true, CircuitState::HalfOpen));
+}
+
+#[test]
+fn a_full_registry_whose_clock_asks_it_its_size_evicts() {
+    let clock = Arc::new(CallingBack::default());
+    let registry = Arc::new(BreakerRegistry::new(tripping_config(&clock)).max_services(1));
+    trip(&registry.breaker("a"));
+    clock.time.advance(Duration::from_secs(10));
+    let (inner, seen) = (registry.clone(), Arc::new(OnceLock::new()));
+    let size = seen.clone();
+    clock.arm(move || {
+        let _ = size.set(inner.len());
+    });
+    let other = registry.clone();
+    let state = finishes(move || other.breaker("b").state());
+    assert_eq!(
+        state,
+        CircuitState::Closed,
+        "\"b\" took the idle open \"a\"'s place"
+    );
+    assert_eq!(registry.len(), 1);
+    assert_eq!(seen.get(), Some(&1), "asked before the eviction");
+}
+
+#[test]
+fn a_budget_whose_clock_withdraws_from_it_answers() {
+    let clock = Arc::new(CallingBack::default());
+    let budget = RetryBudget::new(
+        RetryBudgetConfig::new()
+            .initial(0)
+            .min_retries_per_second(5)
+            .clock(clock.clone()),
+    );
+    clock.time.advance(Duration::from_secs(1));
+    let (inner, seen) = (budget.clone(), Arc::new(OnceLock::new()));
+    let inner_result = seen.clone();
+    clock.arm(move || {
+        let _ = inner_result.set(inner.try_withdraw(None));
+    });
+    let outer = finishes(move || budget.try_withdraw(None));
+    assert!(outer, "a second's floor pays for both");
+    assert_eq!(seen.get(), Some(&true));
+}
