@@ -898,3 +898,50 @@ fn lint_levels_reach_patterns_and_conditional_levels() {
         6
     );
 }
+
+// `ref mut` parameter patterns: each run borrows its own copy mutably, as the plain function
+// borrows its argument.
+
+static REF_MUT_RUNS: AtomicU32 = AtomicU32::new(0);
+
+#[retry(max_attempts = 3, delay = 0)]
+fn pushes_through_ref_mut(ref mut seen: Vec<u32>) -> Result<Vec<u32>, McpStoreError> {
+    let attempt = REF_MUT_RUNS.fetch_add(1, Ordering::SeqCst) + 1;
+    seen.push(attempt);
+    outcome(attempt, 3)?;
+    Ok(seen.clone())
+}
+
+#[fallback(default)]
+fn falls_back_through_ref_mut(ref mut seen: Vec<u32>) -> Result<usize, McpStoreError> {
+    seen.push(1);
+    Err(failure(seen.len() as u32))
+}
+
+#[collect_errors(collector = &SHAPES_COLLECTOR)]
+#[fallback(default)]
+#[retry(max_attempts = 2, delay = 0)]
+async fn tuple_with_ref_mut((ref mut items, extra): (Vec<u8>, u8)) -> Result<usize, McpStoreError> {
+    items.push(extra);
+    Ok(items.len())
+}
+
+static SHAPES_COLLECTOR: LazyLock<ErrorCollector> = LazyLock::new(|| ErrorCollector::new(16));
+
+#[test]
+fn ref_mut_parameters_borrow_each_runs_own_copy() {
+    REF_MUT_RUNS.store(0, Ordering::SeqCst);
+    assert_eq!(
+        pushes_through_ref_mut(vec![0]).unwrap(),
+        [0, 3],
+        "the third run's copy"
+    );
+    assert_eq!(falls_back_through_ref_mut(Vec::new()).unwrap(), 0);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    assert_eq!(
+        runtime.block_on(tuple_with_ref_mut((vec![1], 2))).unwrap(),
+        2
+    );
+}

@@ -428,7 +428,14 @@ fn body(function: &Function, enclose: bool) -> TokenStream {
         let pattern = param.pattern.as_ref()?;
         let binding = &param.binding;
         let lints = &param.lints;
-        Some(quote!(#(#lints)* let #pattern = #binding;))
+        // A `ref mut` in the pattern borrows what it matches mutably: moved into a temporary
+        // (which the pattern's borrow keeps alive), the binding itself need not be `mut`.
+        let value = if borrows_mutably(pattern) {
+            quote!({ #binding })
+        } else {
+            quote!(#binding)
+        };
+        Some(quote!(#(#lints)* let #pattern = #value;))
     });
     let run = if function.shape.is_async() {
         // The body's braces are the async block's own: a one-expression body draws no
@@ -443,6 +450,29 @@ fn body(function: &Function, enclose: bool) -> TokenStream {
         return quote!(#(#patterns)* match () { () => #body });
     };
     quote!({ #(#patterns)* #run })
+}
+
+/// Whether `pattern` binds anything by `ref mut`.
+fn borrows_mutably(pattern: &syn::Pat) -> bool {
+    fn scan(tokens: TokenStream) -> bool {
+        let mut after_ref = false;
+        tokens.into_iter().any(|token| match token {
+            proc_macro2::TokenTree::Ident(ident) if ident == "mut" && after_ref => true,
+            proc_macro2::TokenTree::Ident(ident) => {
+                after_ref = ident == "ref";
+                false
+            }
+            proc_macro2::TokenTree::Group(group) => {
+                after_ref = false;
+                scan(group.stream())
+            }
+            proc_macro2::TokenTree::Punct(_) | proc_macro2::TokenTree::Literal(_) => {
+                after_ref = false;
+                false
+            }
+        })
+    }
+    scan(pattern.to_token_stream())
 }
 
 /// `&error` as a `&dyn Display` for the runtime's events: its message, or its type's name when
