@@ -522,8 +522,7 @@ pub use mcpstore_errors_macros::fallback;
 /// copies). Errors that implement `std::error::Error`
 /// are recorded with their source chain (and code and details when a [`McpStoreError`] is in
 /// it); errors that are only `Display` are recorded by message. The error type must be
-/// `'static` (its chain is read through `dyn Error + 'static`): a generic one needs the bound,
-/// `E: Display + 'static`.
+/// `'static`: a generic one needs the bound (`E: Display + 'static`).
 ///
 /// # Example
 ///
