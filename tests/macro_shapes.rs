@@ -945,3 +945,58 @@ fn ref_mut_parameters_borrow_each_runs_own_copy() {
         2
     );
 }
+
+// `Option<&mut T>` arguments: reborrowed for each run, as a `&mut T` is.
+
+#[retry(max_attempts = 3, delay = 0)]
+fn logs_into_an_optional_buffer(
+    log: Option<&mut Vec<u32>>,
+    attempts: &AtomicU32,
+) -> Result<u32, McpStoreError> {
+    let attempt = attempts.fetch_add(1, Ordering::SeqCst) + 1;
+    if let Some(log) = log {
+        log.push(attempt);
+    }
+    outcome(attempt, 3)
+}
+
+#[collect_errors(collector = &SHAPES_COLLECTOR)]
+#[fallback(default)]
+#[retry(max_attempts = 2, delay = 0)]
+async fn counts_into_an_optional_counter(counter: Option<&mut u32>) -> Result<u32, McpStoreError> {
+    let counter = counter.ok_or_else(|| McpStoreError::connection("no counter"))?;
+    *counter += 1;
+    Ok(*counter)
+}
+
+#[test]
+fn optional_mut_arguments_are_reborrowed_by_each_run() {
+    let attempts = AtomicU32::new(0);
+    let mut log = Vec::new();
+    assert_eq!(
+        logs_into_an_optional_buffer(Some(&mut log), &attempts).unwrap(),
+        3
+    );
+    assert_eq!(log, [1, 2, 3], "every run wrote to the caller's buffer");
+    attempts.store(0, Ordering::SeqCst);
+    assert_eq!(logs_into_an_optional_buffer(None, &attempts).unwrap(), 3);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut counter = 4;
+    assert_eq!(
+        runtime
+            .block_on(counts_into_an_optional_counter(Some(&mut counter)))
+            .unwrap(),
+        5
+    );
+    assert_eq!(counter, 5);
+    assert_eq!(
+        runtime
+            .block_on(counts_into_an_optional_counter(None))
+            .unwrap(),
+        0,
+        "the default"
+    );
+}

@@ -171,6 +171,19 @@ fn is_pin_mut(ty: &Type) -> bool {
             .is_some_and(|pointer| matches!(mode_of(pointer), (Mode::MutRef, _)))
 }
 
+/// Whether `ty` is `Option<&mut T>`.
+fn is_option_mut(ty: &Type) -> bool {
+    let Type::Path(path) = ungrouped(ty) else {
+        return false;
+    };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    last.ident == "Option"
+        && single_type_argument(&last.arguments)
+            .is_some_and(|inner| matches!(mode_of(inner), (Mode::MutRef, _)))
+}
+
 pub(crate) struct Param {
     /// The name the function binds it to (`self` for a reference receiver).
     pub(crate) binding: Ident,
@@ -186,6 +199,9 @@ pub(crate) struct Param {
     /// A `Pin<&mut T>` (`self: Pin<&mut Self>` included): reborrowed with `Pin::as_mut` for
     /// each run, from a binding made `mut` once before the layers.
     pub(crate) pinned: bool,
+    /// An `Option<&mut T>`: reborrowed with `Option::as_deref_mut` for each run, from a
+    /// binding made `mut` once before the layers, as a `&mut T` is reborrowed.
+    pub(crate) optional_mut: bool,
     /// Where diagnostics about it point.
     pub(crate) span: Span,
     /// Its type, when a run can take it as an argument instead of capturing it: by value or
@@ -231,7 +247,7 @@ impl Param {
     /// it: a pinned reference (reborrowed per run), or a `mut` parameter exempt from cloning
     /// (`no_clone = [f]` with `mut f: impl FnMut()`), which a run must not move.
     pub(crate) fn hoisted_mut(&self) -> bool {
-        self.pinned || (self.no_clone && self.plain_mut_pattern())
+        self.pinned || self.optional_mut || (self.no_clone && self.plain_mut_pattern())
     }
 
     /// The pattern is `mut binding`, which hoisting replaces.
@@ -350,6 +366,7 @@ impl Function {
                             self_by_value,
                             no_clone: false,
                             pinned,
+                            optional_mut: false,
                             span,
                             argument_type: self_by_value.then(|| syn::parse_quote!(Self)),
                             named_by_attributes: false,
@@ -367,6 +384,7 @@ impl Function {
                             self_by_value,
                             no_clone: false,
                             pinned,
+                            optional_mut: false,
                             span,
                             argument_type: None,
                             named_by_attributes: false,
@@ -423,6 +441,7 @@ impl Function {
                         self_by_value: false,
                         no_clone: false,
                         pinned,
+                        optional_mut: mode == Mode::ByValue && is_option_mut(&typed.ty),
                         span,
                         argument_type,
                         named_by_attributes: false,

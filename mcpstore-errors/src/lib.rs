@@ -94,8 +94,8 @@
 //! The annotated function must return a `Result` (an alias of one will do, except with
 //! `cache`, which needs `T` written out). It may be a free function, a method
 //! (`&self`, `&mut self`, `self: Pin<&mut Self>`, `self: Arc<Self>`), generic, in a trait impl,
-//! `async`, or made by `macro_rules!`; not a `const fn`. A `&mut` or `Pin<&mut>` parameter is
-//! reborrowed for each attempt, so the body may move it (into a `move` closure or an
+//! `async`, or made by `macro_rules!`; not a `const fn`. A `&mut`, `Pin<&mut>` or
+//! `Option<&mut>` parameter is reborrowed for each attempt, so the body may move it (into a `move` closure or an
 //! `async move` block); for the same reason a retried function cannot return a borrow of it
 //! (`fn conn(&mut self) -> Result<&mut Conn, E>` is refused at the return type): retry a
 //! helper that returns an owned value, then borrow.
@@ -163,8 +163,8 @@
 //! No `#[allow]` of the expansions covers the user's code, and almost none is emitted at all,
 //! so a crate may `#![forbid(..)]` lints such as `unused_braces`, `unreachable_code`,
 //! `unused_imports` or `unused_mut`. Two forms still allow one and so need it not forbidden:
-//! a `default = expr` that uses `?` or `.await` (`unreachable_code`), and a `Pin<&mut _>`
-//! parameter (`unused_mut`).
+//! a `default = expr` that uses `?` or `.await` (`unreachable_code`), and a `Pin<&mut _>` or
+//! `Option<&mut _>` parameter (`unused_mut`).
 //!
 //! # Testing retried code without waiting
 //!

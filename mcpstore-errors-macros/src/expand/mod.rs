@@ -341,7 +341,7 @@ fn generate(function: &Function, layers: &[Layer]) -> TokenStream {
             match &param.pattern {
                 // The user's own `mut`: a body that never needs it is told so there, as it
                 // would be without the attributes.
-                Some(pattern) if !param.pinned => {
+                Some(pattern) if !param.pinned && !param.optional_mut => {
                     let lints = &param.lints;
                     quote!(#(#lints)* let #pattern = #binding;)
                 }
@@ -523,6 +523,9 @@ fn rebind_for_run(param: &Param, clone: TokenStream) -> Option<TokenStream> {
     let value = match param.mode {
         // Made `mut` by `generate`.
         Mode::ByValue if param.pinned => quote!(::core::pin::Pin::as_mut(&mut #binding)),
+        Mode::ByValue if param.optional_mut => {
+            quote!(::core::option::Option::as_deref_mut(&mut #binding))
+        }
         Mode::ByValue if !param.no_clone => clone,
         Mode::MutRef => quote!(&mut *#binding),
         _ => return None,
@@ -551,6 +554,9 @@ fn forward_arguments(function: &Function, last: bool) -> Vec<TokenStream> {
             match param.mode {
                 Mode::ByValue if moved || param.no_clone => binding.to_token_stream(),
                 Mode::ByValue if param.pinned => quote!(::core::pin::Pin::as_mut(&mut #binding)),
+                Mode::ByValue if param.optional_mut => {
+                    quote!(::core::option::Option::as_deref_mut(&mut #binding))
+                }
                 Mode::ByValue => resupply(param),
                 Mode::MutRef => quote!(&mut *#binding),
                 Mode::SharedRef => binding.to_token_stream(),
