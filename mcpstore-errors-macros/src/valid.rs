@@ -630,8 +630,19 @@ fn no_cfg_parameters(function: &Function, layers: &[Layer], errors: &mut Errors)
 
 /// Each `no_clone = [..]` name is a by-value parameter (references are never cloned).
 fn no_clone_names(function: &Function, layers: &[Layer], errors: &mut Errors) {
+    let retried = layers.iter().any(|layer| matches!(layer, Layer::Retry(_)));
     for name in layers.iter().flat_map(Layer::no_clone) {
         match function.param(name) {
+            // Each run borrows it, and a `FnOnce` cannot be called through a borrow.
+            Some(param) if param.mode == Mode::ByValue && retried && is_fn_once(function, name) => {
+                errors.at(
+                    name.span(),
+                    format_args!(
+                        "`{name}` is a `FnOnce`, which every run of the retried body would call: \
+                         take `impl FnMut` or `impl Fn` instead, or call it outside the retried function"
+                    ),
+                );
+            }
             Some(param) if param.mode == Mode::ByValue => {}
             Some(_) => errors.at(
                 name.span(),
@@ -640,6 +651,52 @@ fn no_clone_names(function: &Function, layers: &[Layer], errors: &mut Errors) {
             None => errors.at(name.span(), format_args!("no parameter named `{name}`")),
         }
     }
+}
+
+/// Whether the parameter `name` is a `FnOnce`: its type names the trait (`impl FnOnce()`,
+/// `Box<dyn FnOnce()>`), or is a type parameter bounded by it.
+fn is_fn_once(function: &Function, name: &syn::Ident) -> bool {
+    fn names_fn_once(tokens: proc_macro2::TokenStream) -> bool {
+        tokens.into_iter().any(|tree| match tree {
+            proc_macro2::TokenTree::Ident(ident) => ident == "FnOnce",
+            proc_macro2::TokenTree::Group(group) => names_fn_once(group.stream()),
+            _ => false,
+        })
+    }
+    let Some(ty) = function.sig.inputs.iter().find_map(|input| match input {
+        syn::FnArg::Typed(typed) => match &*typed.pat {
+            syn::Pat::Ident(ident) if ident.ident == *name => Some(&*typed.ty),
+            _ => None,
+        },
+        syn::FnArg::Receiver(_) => None,
+    }) else {
+        return false;
+    };
+    if names_fn_once(ty.to_token_stream()) {
+        return true;
+    }
+    let syn::Type::Path(path) = ty else {
+        return false;
+    };
+    let Some(parameter) = path.path.get_ident() else {
+        return false;
+    };
+    let generics = &function.sig.generics;
+    let in_list = generics
+        .type_params()
+        .any(|param| param.ident == *parameter && names_fn_once(param.bounds.to_token_stream()));
+    let in_where = generics
+        .where_clause
+        .iter()
+        .flat_map(|clause| &clause.predicates)
+        .any(|predicate| match predicate {
+            syn::WherePredicate::Type(bound) => {
+                bound.bounded_ty.to_token_stream().to_string() == parameter.to_string()
+                    && names_fn_once(bound.bounds.to_token_stream())
+            }
+            _ => false,
+        });
+    in_list || in_where
 }
 
 /// A cache is keyed by the `Ok` type too, so it must be written out.
