@@ -691,7 +691,7 @@ fn is_fn_once(function: &Function, name: &syn::Ident) -> bool {
         .flat_map(|clause| &clause.predicates)
         .any(|predicate| match predicate {
             syn::WherePredicate::Type(bound) => {
-                bound.bounded_ty.to_token_stream().to_string() == parameter.to_string()
+                matches!(&bound.bounded_ty, syn::Type::Path(bounded) if bounded.path.is_ident(parameter))
                     && names_fn_once(bound.bounds.to_token_stream())
             }
             _ => false,
