@@ -1100,3 +1100,24 @@ fn a_positional_duration_may_be_an_expression() {
     let error = block_on(timed_by_an_expression()).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::ServiceTimeout);
 }
+
+// A `#[timeout]` on a function a `macro_rules!` passes on as tokens.
+macro_rules! with_timeout {
+    ($($item:tt)*) => {
+        #[timeout(after = "2s", sleeper = Arc::new(VirtualSleeper::new()))]
+        $($item)*
+    };
+}
+
+with_timeout! {
+    async fn timed_from_tokens() -> Result<u32, McpStoreError> {
+        hang().await;
+        Ok(1)
+    }
+}
+
+#[test]
+fn a_timeout_on_a_function_passed_as_tokens_cuts_it_off() {
+    let error = run_to_end(timed_from_tokens()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ServiceTimeout);
+}

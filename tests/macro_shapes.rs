@@ -1000,3 +1000,65 @@ fn optional_mut_arguments_are_reborrowed_by_each_run() {
         "the default"
     );
 }
+
+// A sync retried body that opens with an inner attribute.
+#[retry(max_attempts = 2, delay = 0)]
+fn opens_with_an_inner_attribute() -> Result<u32, McpStoreError> {
+    #![allow(unused_variables)]
+    let unused = 1;
+    Ok(2)
+}
+
+// `Option<&mut T>` passed on: with `no_clone` and the user's `mut` (the body reborrows it), and
+// under two layers that each reborrow it.
+#[retry(max_attempts = 3, delay = 0, no_clone = [log])]
+fn logs_through_no_clone(
+    mut log: Option<&mut Vec<u32>>,
+    attempts: &AtomicU32,
+) -> Result<u32, McpStoreError> {
+    let attempt = attempts.fetch_add(1, Ordering::SeqCst) + 1;
+    if let Some(log) = log.as_deref_mut() {
+        log.push(attempt);
+    }
+    outcome(attempt, 3)
+}
+
+fn log_elsewhere(log: Option<&mut Vec<u32>>, _attempts: &AtomicU32) -> Result<u32, McpStoreError> {
+    if let Some(log) = log {
+        log.push(100);
+    }
+    Ok(100)
+}
+
+#[retry(max_attempts = 2, delay = 0)]
+#[fallback(with = log_elsewhere)]
+fn logs_under_two_layers(
+    log: Option<&mut Vec<u32>>,
+    attempts: &AtomicU32,
+) -> Result<u32, McpStoreError> {
+    let attempt = attempts.fetch_add(1, Ordering::SeqCst) + 1;
+    if let Some(log) = log {
+        log.push(attempt);
+    }
+    Err(failure(attempt))
+}
+
+#[test]
+fn inner_attributes_no_clone_and_stacked_reborrows_of_optional_mut_arguments() {
+    assert_eq!(opens_with_an_inner_attribute().unwrap(), 2);
+    let attempts = AtomicU32::new(0);
+    let mut log = Vec::new();
+    assert_eq!(logs_through_no_clone(Some(&mut log), &attempts).unwrap(), 3);
+    assert_eq!(log, [1, 2, 3]);
+    let attempts = AtomicU32::new(0);
+    let mut log = Vec::new();
+    assert_eq!(
+        logs_under_two_layers(Some(&mut log), &attempts).unwrap(),
+        100
+    );
+    assert_eq!(
+        log,
+        [1, 100],
+        "the body, then the alternative, on the caller's buffer"
+    );
+}

@@ -1,5 +1,7 @@
-//! A user's clock that calls back into the breaker, budget or registry reading it: each reads
-//! its clock before taking its lock, so the call finishes instead of waiting for itself.
+//! A user's clock that calls back into the breaker or budget reading it, or into a registry
+//! while it evicts: each reads the clock before taking its lock, so the call finishes instead
+//! of waiting for itself. (A registry reads a new breaker's clock under its lock: that clock
+//! must not call into the registry, as `CircuitBreakerConfig::clock` says.)
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};

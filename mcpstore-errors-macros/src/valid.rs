@@ -653,15 +653,27 @@ fn no_clone_names(function: &Function, layers: &[Layer], errors: &mut Errors) {
     }
 }
 
-/// Whether the parameter `name` is a `FnOnce`: its type names the trait (`impl FnOnce()`,
-/// `Box<dyn FnOnce()>`), or is a type parameter bounded by it.
+/// Whether the parameter `name` is only a `FnOnce`: its type is `impl FnOnce(..)` or a
+/// boxed `dyn FnOnce(..)`, or a type parameter bounded by `FnOnce` and not by `Fn` or `FnMut`
+/// (inline or in the where clause).
 fn is_fn_once(function: &Function, name: &syn::Ident) -> bool {
-    fn names_fn_once(tokens: proc_macro2::TokenStream) -> bool {
-        tokens.into_iter().any(|tree| match tree {
-            proc_macro2::TokenTree::Ident(ident) => ident == "FnOnce",
-            proc_macro2::TokenTree::Group(group) => names_fn_once(group.stream()),
-            _ => false,
-        })
+    type Bounds = syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>;
+    // Among the bounds themselves, not in their arguments or outputs.
+    fn only_once<'a>(bounds: impl IntoIterator<Item = &'a Bounds>) -> bool {
+        let traits: Vec<String> = bounds
+            .into_iter()
+            .flatten()
+            .filter_map(|bound| match bound {
+                syn::TypeParamBound::Trait(bound) => bound
+                    .path
+                    .segments
+                    .last()
+                    .map(|last| last.ident.to_string()),
+                _ => None,
+            })
+            .collect();
+        traits.iter().any(|name| name == "FnOnce")
+            && !traits.iter().any(|name| name == "FnMut" || name == "Fn")
     }
     let Some(ty) = function.sig.inputs.iter().find_map(|input| match input {
         syn::FnArg::Typed(typed) => match &*typed.pat {
@@ -672,31 +684,44 @@ fn is_fn_once(function: &Function, name: &syn::Ident) -> bool {
     }) else {
         return false;
     };
-    if names_fn_once(ty.to_token_stream()) {
-        return true;
-    }
-    let syn::Type::Path(path) = ty else {
-        return false;
-    };
-    let Some(parameter) = path.path.get_ident() else {
-        return false;
-    };
-    let generics = &function.sig.generics;
-    let in_list = generics
-        .type_params()
-        .any(|param| param.ident == *parameter && names_fn_once(param.bounds.to_token_stream()));
-    let in_where = generics
-        .where_clause
-        .iter()
-        .flat_map(|clause| &clause.predicates)
-        .any(|predicate| match predicate {
-            syn::WherePredicate::Type(bound) => {
-                matches!(&bound.bounded_ty, syn::Type::Path(bounded) if bounded.path.is_ident(parameter))
-                    && names_fn_once(bound.bounds.to_token_stream())
+    match ty {
+        syn::Type::ImplTrait(opaque) => only_once([&opaque.bounds]),
+        syn::Type::Path(path) if path.qself.is_none() => {
+            if let Some(parameter) = path.path.get_ident() {
+                let generics = &function.sig.generics;
+                let inline = generics
+                    .type_params()
+                    .filter(|param| param.ident == *parameter)
+                    .map(|param| &param.bounds);
+                let in_where = generics
+                    .where_clause
+                    .iter()
+                    .flat_map(|clause| &clause.predicates)
+                    .filter_map(|predicate| match predicate {
+                        syn::WherePredicate::Type(bound)
+                            if matches!(&bound.bounded_ty, syn::Type::Path(bounded) if bounded.path.is_ident(parameter)) =>
+                        {
+                            Some(&bound.bounds)
+                        }
+                        _ => None,
+                    });
+                return only_once(inline.chain(in_where));
             }
-            _ => false,
-        });
-    in_list || in_where
+            // `Box<dyn FnOnce(..)>`.
+            let Some(last) = path.path.segments.last() else {
+                return false;
+            };
+            let syn::PathArguments::AngleBracketed(arguments) = &last.arguments else {
+                return false;
+            };
+            last.ident == "Box"
+                && arguments.args.iter().any(|argument| {
+                    matches!(argument, syn::GenericArgument::Type(syn::Type::TraitObject(object))
+                        if only_once([&object.bounds]))
+                })
+        }
+        _ => false,
+    }
 }
 
 /// A cache is keyed by the `Ok` type too, so it must be written out.

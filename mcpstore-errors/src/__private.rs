@@ -611,9 +611,9 @@ impl<'a, E> DescribeOther<'a, E> for Described<'a, E> {
 // ---------------------------------------------------------------------------------------------
 // Timeouts and circuit breakers
 
-/// An error type an attempt timeout or an open circuit can be reported in.
+/// An error type an open circuit (and an attempt timeout) can be reported in.
 #[diagnostic::on_unimplemented(
-    message = "a timeout or a circuit breaker reports its own failures, so `{Self}` must implement `From<McpStoreError>`",
+    message = "a circuit breaker reports its own refusals, so `{Self}` must implement `From<McpStoreError>`",
     label = "the function's error type",
     note = "implement `From<McpStoreError>` for `{Self}`, or return `McpStoreError`"
 )]

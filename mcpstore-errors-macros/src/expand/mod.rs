@@ -446,10 +446,28 @@ fn body(function: &Function, enclose: bool) -> TokenStream {
     } else {
         // Statements for the caller's closure block. The body keeps its own braces, so that its
         // edition's drop order and its items' scope stay as written; as a `match` arm rather
-        // than the block's tail, where a one-expression body would draw `unused_braces`.
+        // than the block's tail, where a one-expression body would draw `unused_braces`. A body
+        // that opens with an inner attribute, which an arm's block may not have, is the tail:
+        // it has statements, so it draws no `unused_braces` there.
+        if opens_with_inner_attribute(body) {
+            return quote!(#(#patterns)* #body);
+        }
         return quote!(#(#patterns)* match () { () => #body });
     };
     quote!({ #(#patterns)* #run })
+}
+
+/// Whether the body's block opens with an inner attribute (`#![..]`).
+fn opens_with_inner_attribute(body: &TokenStream) -> bool {
+    let Some(proc_macro2::TokenTree::Group(braces)) = body.clone().into_iter().next() else {
+        return false;
+    };
+    let mut tokens = braces.stream().into_iter();
+    matches!(
+        (tokens.next(), tokens.next()),
+        (Some(proc_macro2::TokenTree::Punct(hash)), Some(proc_macro2::TokenTree::Punct(bang)))
+            if hash.as_char() == '#' && bang.as_char() == '!'
+    )
 }
 
 /// Whether `pattern` binds anything by `ref mut`.
@@ -522,9 +540,15 @@ fn rebind_for_run(param: &Param, clone: TokenStream) -> Option<TokenStream> {
     let lints = &param.lints;
     let value = match param.mode {
         // Made `mut` by `generate`.
-        Mode::ByValue if param.pinned => quote!(::core::pin::Pin::as_mut(&mut #binding)),
-        Mode::ByValue if param.optional_mut => {
-            quote!(::core::option::Option::as_deref_mut(&mut #binding))
+        // `mut`: a layer under this one reborrows it again.
+        Mode::ByValue if param.pinned => {
+            let value = quote!(::core::pin::Pin::as_mut(&mut #binding));
+            return Some(quote!(#(#lints)* #[allow(unused_mut)] let mut #binding = #value;));
+        }
+        // A `no_clone` one is the hoisted binding itself, which the runs borrow.
+        Mode::ByValue if param.optional_mut && !param.no_clone => {
+            let value = quote!(::core::option::Option::as_deref_mut(&mut #binding));
+            return Some(quote!(#(#lints)* #[allow(unused_mut)] let mut #binding = #value;));
         }
         Mode::ByValue if !param.no_clone => clone,
         Mode::MutRef => quote!(&mut *#binding),

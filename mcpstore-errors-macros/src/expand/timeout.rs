@@ -1,7 +1,7 @@
 //! `#[timeout]`: the call raced against a timer; dropped and failed as `ServiceTimeout` when
 //! the timer wins.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
@@ -36,8 +36,10 @@ pub(super) fn race(
 ) -> TokenStream {
     let op = operation(function);
     let ret = function.ret_for_inference();
-    // Spanned on the return type: an error type that cannot time out is reported there.
-    let timeout_error = quote_spanned! {function.ret.span()=>
+    // Located at the return type, where an error type that cannot time out is reported, but
+    // resolved as the expansion's own code: it names the expansion's local.
+    let at_return_type = Span::call_site().located_at(function.ret.span());
+    let timeout_error = quote_spanned! {at_return_type=>
         (&&&::mcpstore_errors::__private::timeout_of(&__mcpstore_attempt)).__mcpstore_timeout_error()
     };
     quote! {{

@@ -225,7 +225,9 @@ impl CircuitBreakerConfig {
     }
 
     /// The clock that times open periods, windows and slow calls. It is read outside the
-    /// breaker's lock, so it may itself ask the breaker (or its registry) for its state.
+    /// breaker's lock, so it may itself ask the breaker for its state. A registry reads it
+    /// under its own lock when it makes a breaker: the clock of a registry's breakers must not
+    /// call into that registry.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self

@@ -224,8 +224,8 @@ impl BreakerRegistry {
     #[cold]
     fn insert(&self, service: &str) -> (CircuitBreaker, Option<u64>) {
         // A full table may evict, which reads the breakers' clocks: the default
-        // configuration's, which most share, is read before the write lock, so that a user's
-        // clock that calls back into this registry does not wait for it.
+        // configuration's, which most share, is read before the write lock, which then runs
+        // no user code for the eviction (making the new breaker still reads its clock).
         let readings = {
             let table = self.read();
             (table.breakers.len() >= self.max_services).then(|| table.default.clock.clone())
