@@ -1,7 +1,5 @@
-//! A user's clock that calls back into the breaker or budget reading it, or into a registry
-//! while it evicts: each reads the clock before taking its lock, so the call finishes instead
-//! of waiting for itself. (A registry reads a new breaker's clock under its lock: that clock
-//! must not call into the registry, as `CircuitBreakerConfig::clock` says.)
+//! A user's clock that calls back into the breaker, budget or registry reading it: each reads
+//! the clock before taking its lock, so the call finishes instead of waiting for itself.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -112,6 +110,56 @@ fn a_breaker_whose_clock_reads_its_metrics_admits_a_probe() {
         (admitted, breaker.state())
     });
     assert_eq!(probe, (true, CircuitState::HalfOpen));
+}
+
+/// A clock that asks a registry its size on every reading.
+#[derive(Debug, Default)]
+struct AsksTheRegistry {
+    time: ManualClock,
+    registry: OnceLock<Arc<BreakerRegistry>>,
+    asked: std::sync::atomic::AtomicUsize,
+}
+
+impl Clock for AsksTheRegistry {
+    fn now(&self) -> Instant {
+        if let Some(registry) = self.registry.get() {
+            let _ = registry.len();
+            self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        self.time.now()
+    }
+
+    fn system_time(&self) -> SystemTime {
+        self.time.system_time()
+    }
+}
+
+#[test]
+fn a_registry_whose_clock_asks_it_its_size_on_every_reading_makes_trips_and_evicts() {
+    let clock = Arc::new(AsksTheRegistry::default());
+    let config = CircuitBreakerConfig::new()
+        .window(SlidingWindow::Count(2))
+        .minimum_calls(2)
+        .open_duration(Duration::from_secs(10))
+        .jitter(0.0)
+        .clock(clock.clone());
+    let registry = Arc::new(BreakerRegistry::new(config).max_services(1));
+    clock.registry.set(registry.clone()).unwrap();
+    let (other, timer) = (registry.clone(), clock.clone());
+    let states = finishes(move || {
+        let first = other.breaker("a");
+        trip(&first);
+        let tripped = first.state();
+        timer.time.advance(Duration::from_secs(10));
+        let replaced = other.breaker("b").state();
+        let reconfigured = other.configure("b", CircuitBreakerConfig::new().clock(timer.clone()));
+        (tripped, replaced, reconfigured.is_ok(), other.len())
+    });
+    assert_eq!(states, (CircuitState::Open, CircuitState::Closed, true, 1));
+    assert!(
+        clock.asked.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "the clock did ask"
+    );
 }
 
 #[test]

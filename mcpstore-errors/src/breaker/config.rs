@@ -225,9 +225,11 @@ impl CircuitBreakerConfig {
     }
 
     /// The clock that times open periods, windows and slow calls. It is read outside the
-    /// breaker's lock, so it may itself ask the breaker for its state. A registry reads it
-    /// under its own lock when it makes a breaker: the clock of a registry's breakers must not
-    /// call into that registry.
+    /// breaker's lock, and outside a registry's, so it may itself ask the breaker or the
+    /// registry for their state. (A clock given to one service by
+    /// [`BreakerRegistry::configure`](crate::BreakerRegistry::configure), different from the
+    /// default configuration's, is read under the registry's lock when its breaker is made:
+    /// that one must not call into the registry.)
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self

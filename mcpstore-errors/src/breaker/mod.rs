@@ -218,14 +218,21 @@ impl fmt::Debug for CircuitBreaker {
 impl CircuitBreaker {
     /// A closed breaker for `service`.
     pub fn new(service: impl Into<Arc<str>>, config: CircuitBreakerConfig) -> Self {
-        Self::made(service.into(), config, CircuitState::Closed, false)
+        let now = config.clock.now();
+        Self::made(service.into(), config, CircuitState::Closed, false, now)
+    }
+
+    /// [`new`](Self::new), made at `now` (a reading of its clock taken before a lock).
+    pub(crate) fn new_at(service: Arc<str>, config: CircuitBreakerConfig, now: Instant) -> Self {
+        Self::made(service, config, CircuitState::Closed, false, now)
     }
 
     /// A disabled breaker a full registry hands out instead of keeping one: it records no
     /// metric (no gauge, no transition count), so a flood of services cannot flood the
     /// recorder; its transitions (an operator forcing it open) are still `tracing` events.
     pub(crate) fn unkept(service: &str, config: CircuitBreakerConfig) -> Self {
-        let breaker = Self::made(service.into(), config, CircuitState::Disabled, true);
+        let now = config.clock.now();
+        let breaker = Self::made(service.into(), config, CircuitState::Disabled, true, now);
         breaker.inner.gauge.retire(service, false);
         breaker
     }
@@ -235,8 +242,8 @@ impl CircuitBreaker {
         config: CircuitBreakerConfig,
         state: CircuitState,
         unkept: bool,
+        now: Instant,
     ) -> Self {
-        let now = config.clock.now();
         let core = Core {
             state,
             generation: 0,

@@ -223,21 +223,18 @@ impl BreakerRegistry {
 
     #[cold]
     fn insert(&self, service: &str) -> (CircuitBreaker, Option<u64>) {
-        // A full table may evict, which reads the breakers' clocks: the default
-        // configuration's, which most share, is read before the write lock, which then runs
-        // no user code for the eviction (making the new breaker still reads its clock).
-        let readings = {
-            let table = self.read();
-            (table.breakers.len() >= self.max_services).then(|| table.default.clock.clone())
-        }
-        .map(|clock| ClockReadings::read_first(&clock))
-        .unwrap_or_default();
+        // The default configuration's clock, which most breakers share, read before the write
+        // lock: the new breaker is made at that reading, and an eviction judges the breakers
+        // by it, so that no user code runs under the lock (a clock that calls back into this
+        // registry would wait for itself). A service's own clock is read under it.
+        let default_clock = self.read().default.clock.clone();
+        let mut readings = ClockReadings::read_first(&default_clock);
         let mut table = self.write();
         if let Some(breaker) = self.lookup(&table, service) {
             return (breaker, Some(self.epoch()));
         }
         let evicted = if table.breakers.len() >= self.max_services {
-            self.evict_one(&mut table, readings)
+            self.evict_one(&mut table, &mut readings)
         } else {
             None
         };
@@ -260,7 +257,8 @@ impl BreakerRegistry {
         }
         let config = table.configs.get(service).unwrap_or(&table.default).clone();
         let name: Arc<str> = Arc::from(service);
-        let breaker = CircuitBreaker::new(name.clone(), config);
+        let now = readings.of(&config.clock);
+        let breaker = CircuitBreaker::new_at(name.clone(), config, now);
         let tick = self.tick.fetch_add(2, Ordering::Relaxed) + 1;
         breaker.inner.last_used.store(tick, Ordering::Relaxed);
         table.breakers.insert(name, breaker.clone());
@@ -286,6 +284,9 @@ impl BreakerRegistry {
         service: &str,
         config: CircuitBreakerConfig,
     ) -> Result<(), McpStoreError> {
+        // Made before the lock (it reads its clock), and used if a breaker is to be replaced.
+        let name: Arc<str> = Arc::from(service);
+        let fresh = CircuitBreaker::new(name.clone(), config.clone());
         let mut table = self.write();
         if table.configs.len() >= self.max_services && !table.configs.contains_key(service) {
             return Err(McpStoreError::configuration(format!(
@@ -293,10 +294,9 @@ impl BreakerRegistry {
                 self.max_services
             )));
         }
-        let name: Arc<str> = Arc::from(service);
         let mut changes = None;
         if let Some(kept) = table.breakers.get_mut(service) {
-            let breaker = CircuitBreaker::new(name.clone(), config.clone());
+            let breaker = fresh;
             let last_used = kept.inner.last_used.load(Ordering::Relaxed);
             breaker.inner.last_used.store(last_used, Ordering::Relaxed);
             let replaced = std::mem::replace(kept, breaker.clone());
@@ -365,7 +365,7 @@ impl BreakerRegistry {
     /// failure in its window, the least recently used closed one, the least recently used
     /// idle open one; the one forgotten. The common case (the least recently used closed
     /// breaker is quiet) reads one lock; the others read every breaker's, without waiting.
-    fn evict_one(&self, table: &mut Table, readings: ClockReadings) -> Option<CircuitBreaker> {
+    fn evict_one(&self, table: &mut Table, readings: &mut ClockReadings) -> Option<CircuitBreaker> {
         let last_used = |breaker: &CircuitBreaker| breaker.inner.last_used.load(Ordering::Relaxed);
         let least_recent = |keep: &dyn Fn(&CircuitBreaker) -> bool| {
             table
