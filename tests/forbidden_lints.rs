@@ -1,7 +1,7 @@
 //! A crate may forbid the lints an expansion could draw: the async layers and `#[fallback]`
 //! emit no `allow` that such a `forbid` would refuse (E0453), and draw none of these lints
-//! themselves. (A `default = expr` that uses `?` or `.await`, and a pinned parameter still need
-//! `unreachable_code` or `unused_mut` allowed.)
+//! themselves. (A `default = expr` that uses `?` or `.await`, and a `Pin<&mut _>` or
+//! `Option<&mut _>` parameter still need `unreachable_code` or `unused_mut` allowed.)
 
 #![forbid(unused_braces, unreachable_code, unused_imports, unused_mut)]
 

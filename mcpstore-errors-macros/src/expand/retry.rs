@@ -254,8 +254,7 @@ pub(super) fn expand(
             {
                 #policy
                 #start
-                // The body sits in this closure's block (see `body`): a one-expression body's
-                // braces are the user's, not unused.
+                // The body keeps its own braces in this closure's block (see `body`).
                 let __mcpstore_run = &mut #closure;
                 match #first {
                     #accept
