@@ -203,3 +203,39 @@ fn a_budget_whose_clock_withdraws_from_it_answers() {
     assert!(outer, "a second's floor pays for both");
     assert_eq!(seen.get(), Some(&true));
 }
+
+#[test]
+fn a_full_registry_evicting_a_service_with_a_clock_of_its_own_reads_it_outside_its_lock() {
+    let default_clock = Arc::new(ManualClock::new());
+    let own = Arc::new(CallingBack::default());
+    let registry = Arc::new(
+        BreakerRegistry::new(CircuitBreakerConfig::new().clock(default_clock)).max_services(1),
+    );
+    // A time window: judging whether "a" is quiet reads "a"'s clock.
+    let own_config = CircuitBreakerConfig::new()
+        .window(SlidingWindow::Time {
+            length: Duration::from_secs(60),
+            buckets: 6,
+        })
+        .minimum_calls(100)
+        .clock(own.clone());
+    registry.configure("a", own_config).unwrap();
+    let a = registry.breaker("a");
+    a.try_acquire()
+        .expect("closed")
+        .failure(Some(ErrorKind::Connection), None);
+    let (inner, seen) = (registry.clone(), Arc::new(OnceLock::new()));
+    let size = seen.clone();
+    own.arm(move || {
+        let _ = size.set(inner.services());
+    });
+    let other = registry.clone();
+    let state = finishes(move || other.breaker("b").state());
+    assert_eq!(state, CircuitState::Closed, "\"b\" took \"a\"'s place");
+    assert_eq!(registry.services(), ["b"]);
+    assert_eq!(
+        seen.get().map(Vec::as_slice),
+        Some(&["a".to_owned()][..]),
+        "\"a\"'s clock was read before the eviction, and could ask the registry"
+    );
+}

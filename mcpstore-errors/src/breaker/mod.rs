@@ -788,17 +788,20 @@ fn reaches(part: u64, whole: u64, ppm: u64) -> bool {
 }
 
 /// One reading per clock, for a registry that asks many breakers (most sharing the default
-/// configuration's clock) under its lock: the user's clock is read once, not once each.
+/// configuration's clock) under its lock: each clock is read once, before the lock.
 #[derive(Default)]
 pub(crate) struct ClockReadings(Vec<(*const (), Instant)>);
 
 impl ClockReadings {
-    /// `clock` read now: taken before a lock, so that a user's clock that calls back into
-    /// what holds it does not wait for it.
-    pub(crate) fn read_first(clock: &Arc<dyn Clock>) -> Self {
-        let mut readings = Self::default();
-        readings.of(clock);
-        readings
+    /// Whether `clock` has been read.
+    fn has(&self, clock: &Arc<dyn Clock>) -> bool {
+        let key = Arc::as_ptr(clock).cast::<()>();
+        self.0.iter().any(|(read, _)| *read == key)
+    }
+
+    /// Whether two handles are of one clock, as the readings tell clocks apart.
+    fn same(a: &Arc<dyn Clock>, b: &Arc<dyn Clock>) -> bool {
+        std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b))
     }
 
     fn of(&mut self, clock: &Arc<dyn Clock>) -> Instant {

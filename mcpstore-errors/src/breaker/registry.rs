@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::{CircuitBreaker, CircuitBreakerConfig, ClockReadings, TARGET};
-use crate::McpStoreError;
+use crate::{Clock, McpStoreError};
 
 /// How many services a [`BreakerRegistry`] tracks unless told otherwise.
 pub const DEFAULT_MAX_SERVICES: usize = 1024;
@@ -223,13 +223,22 @@ impl BreakerRegistry {
 
     #[cold]
     fn insert(&self, service: &str) -> (CircuitBreaker, Option<u64>) {
-        // The default configuration's clock, which most breakers share, read before the write
-        // lock: the new breaker is made at that reading, and an eviction judges the breakers
-        // by it, so that no user code runs under the lock (a clock that calls back into this
-        // registry would wait for itself). A service's own clock is read under it.
-        let default_clock = self.read().default.clock.clone();
-        let mut readings = ClockReadings::read_first(&default_clock);
-        let mut table = self.write();
+        // Every clock the insertion may read (the new breaker's, and when the table is full
+        // those of the breakers an eviction judges) is read before the write lock, so that no
+        // user code runs under it: a clock that calls back into this registry would wait for
+        // itself. A clock configured in between sends the loop round again.
+        let mut readings = ClockReadings::default();
+        let mut unread = self.clocks_to_read(&self.read(), service, &readings);
+        let mut table = loop {
+            for clock in &unread {
+                readings.of(clock);
+            }
+            let table = self.write();
+            unread = self.clocks_to_read(&table, service, &readings);
+            if unread.is_empty() {
+                break table;
+            }
+        };
         if let Some(breaker) = self.lookup(&table, service) {
             return (breaker, Some(self.epoch()));
         }
@@ -359,6 +368,32 @@ impl BreakerRegistry {
     /// Whether the registry holds no breaker.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The clocks not in `readings` that inserting `service` into `table` may read: its
+    /// configuration's, and every kept breaker's when the table is full; none when `service`
+    /// has a breaker already.
+    fn clocks_to_read(
+        &self,
+        table: &Table,
+        service: &str,
+        readings: &ClockReadings,
+    ) -> Vec<Arc<dyn Clock>> {
+        if table.breakers.contains_key(service) {
+            return Vec::new();
+        }
+        let mut clocks = vec![&table.configs.get(service).unwrap_or(&table.default).clock];
+        if table.breakers.len() >= self.max_services {
+            clocks.extend(table.breakers.values().map(|kept| &kept.inner.config.clock));
+        }
+        let mut unread: Vec<Arc<dyn Clock>> = Vec::new();
+        for clock in clocks {
+            let listed = unread.iter().any(|other| ClockReadings::same(other, clock));
+            if !readings.has(clock) && !listed {
+                unread.push(clock.clone());
+            }
+        }
+        unread
     }
 
     /// Forgets one breaker, in this order: the least recently used closed breaker with no
