@@ -202,6 +202,81 @@ fn arguments_that_hold_borrows_are_keyed_by_what_they_borrow() {
     );
 }
 
+static DEEP: Switch = Switch::up();
+
+/// Borrows nested in standard types: each argument is keyed by an owned copy of all it
+/// borrows, however deep.
+#[fallback(cache)]
+fn deep(
+    alias: Option<&&str>,
+    pair: (&str, u32),
+    labels: &[(&str, std::borrow::Cow<'_, str>)],
+    path: Option<&std::path::Path>,
+) -> Result<String, String> {
+    DEEP.answer(format!("{alias:?} {pair:?} {labels:?} {path:?}"))
+}
+
+#[test]
+fn arguments_with_borrows_nested_in_standard_types_are_keyed_by_what_they_borrow() {
+    use std::borrow::Cow;
+    use std::path::Path;
+    let fs = "fs";
+    let labels = [("env", Cow::Borrowed("prod"))];
+    let answer = deep(Some(&fs), ("read", 1), &labels, Some(Path::new("/tmp"))).unwrap();
+    DEEP.set(false);
+    // Equal values borrowed from elsewhere find the entry.
+    let (name, env, value) = (
+        String::from("fs"),
+        String::from("env"),
+        String::from("prod"),
+    );
+    let other_labels = [(env.as_str(), Cow::Owned(value))];
+    let read = String::from("read");
+    assert_eq!(
+        deep(
+            Some(&name.as_str()),
+            (&read, 1),
+            &other_labels,
+            Some(Path::new("/tmp"))
+        ),
+        Ok(answer)
+    );
+    // Any difference, at any depth, is another key.
+    assert!(deep(Some(&"git"), ("read", 1), &labels, Some(Path::new("/tmp"))).is_err());
+    assert!(deep(None, ("read", 1), &labels, Some(Path::new("/tmp"))).is_err());
+    assert!(deep(Some(&fs), ("read", 2), &labels, Some(Path::new("/tmp"))).is_err());
+    assert!(deep(Some(&fs), ("write", 1), &labels, Some(Path::new("/tmp"))).is_err());
+    let staging = [("env", Cow::Borrowed("staging"))];
+    assert!(deep(Some(&fs), ("read", 1), &staging, Some(Path::new("/tmp"))).is_err());
+    assert!(deep(Some(&fs), ("read", 1), &labels, Some(Path::new("/var"))).is_err());
+}
+
+static GENERIC_ARGUMENTS: Switch = Switch::up();
+
+/// Arguments of generic types, which no standard impl can be known to cover: a clone of the
+/// value, or of what an `Option<&T>` borrows.
+#[fallback(cache)]
+fn generic_arguments<T, U>(value: T, maybe: Option<&U>, values: Vec<T>) -> Result<String, String>
+where
+    T: Clone + Eq + Hash + Send + Sync + std::fmt::Debug + 'static,
+    U: Clone + Eq + Hash + Send + Sync + std::fmt::Debug + 'static,
+{
+    GENERIC_ARGUMENTS.answer(format!("{value:?} {maybe:?} {values:?}"))
+}
+
+#[test]
+fn arguments_of_generic_types_are_keyed_by_a_clone() {
+    let answer = generic_arguments(SameHash(1), Some(&SameHash(2)), vec![SameHash(3)]).unwrap();
+    GENERIC_ARGUMENTS.set(false);
+    assert_eq!(
+        generic_arguments(SameHash(1), Some(&SameHash(2)), vec![SameHash(3)]),
+        Ok(answer)
+    );
+    assert!(generic_arguments(SameHash(9), Some(&SameHash(2)), vec![SameHash(3)]).is_err());
+    assert!(generic_arguments(SameHash(1), None::<&SameHash>, vec![SameHash(3)]).is_err());
+    assert!(generic_arguments(SameHash(1), Some(&SameHash(2)), vec![]).is_err());
+}
+
 static JOINED: Switch = Switch::up();
 
 trait Joined {

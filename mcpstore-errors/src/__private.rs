@@ -209,9 +209,10 @@ pub use crate::fallback::FnKey;
 pub use crate::fallback::CacheIdentity;
 
 /// An argument on its way into a cache key, wrapped so that method lookup picks
-/// [`IdentifiedArgument`] when its type implements [`CacheIdentity`], else
-/// [`BorrowingArgument`] when it holds borrows it knows, else [`CopiedArgument`]:
-/// `key_argument((&&&Argument::of(&arg)).__mcpstore_key_source())`. A by-value argument is
+/// [`IdentifiedArgument`] when its type implements [`CacheIdentity`], else [`OwnedArgument`]
+/// when it is of a standard type ([`OwnedCopy`]), else [`BorrowingArgument`] when it holds
+/// borrows of a generic type it knows, else [`CopiedArgument`]:
+/// `key_argument((&&&&Argument::of(&arg)).__mcpstore_key_source())`. A by-value argument is
 /// passed as `&arg`, a reference argument as `&*arg`.
 #[derive(Debug)]
 pub struct Argument<'a, T: ?Sized>(&'a T);
@@ -236,7 +237,7 @@ pub trait IdentifiedArgument {
     fn __mcpstore_key_source(&self) -> Self::Source;
 }
 
-impl<T: CacheIdentity + ?Sized> IdentifiedArgument for &&Argument<'_, T> {
+impl<T: CacheIdentity + ?Sized> IdentifiedArgument for &&&Argument<'_, T> {
     type Source = Identified<T::Id>;
     #[inline]
     fn __mcpstore_key_source(&self) -> Identified<T::Id> {
@@ -244,8 +245,29 @@ impl<T: CacheIdentity + ?Sized> IdentifiedArgument for &&Argument<'_, T> {
     }
 }
 
-/// Keys an argument that holds borrows (`Option<&str>`, `&[&str]`, `Vec<&str>`) by an owned
-/// copy of what it borrows (`Option<String>`, `Vec<String>`): its own copy would still borrow.
+pub use crate::fallback::OwnedCopy;
+
+/// Keys an argument of a standard type by its [`OwnedCopy`], which borrows nothing however
+/// deep the argument's borrows sit (`Option<&&str>`, `(&str, u32)`): its clone would still
+/// borrow.
+pub trait OwnedArgument {
+    /// What [`key_argument`] turns into a key part.
+    type Source;
+    /// The owned copy.
+    fn __mcpstore_key_source(&self) -> Self::Source;
+}
+
+impl<T: OwnedCopy + ?Sized> OwnedArgument for &&Argument<'_, T> {
+    type Source = OwnedKey<T::Copy>;
+    #[inline]
+    fn __mcpstore_key_source(&self) -> Self::Source {
+        OwnedKey(self.0.owned_copy())
+    }
+}
+
+/// Keys an argument that holds borrows of a type [`OwnedCopy`] does not know (a generic
+/// `Option<&T>`, `&[&T]`, `Vec<&T>`) by an owned copy of what it borrows (`Option<T>`,
+/// `Vec<T>`): its own copy would still borrow.
 pub trait BorrowingArgument {
     /// What [`key_argument`] turns into a key part.
     type Source;
@@ -290,15 +312,17 @@ where
     }
 }
 
-/// The three ways of keying an argument, imported together (`use key_sources::*`) where a
+/// The four ways of keying an argument, imported together (`use key_sources::*`) where a
 /// key is made: a glob import some item of which is used draws no `unused_imports`, where
-/// three `as _` imports, two of them unused, each would (and an `allow` for them would be
+/// four `as _` imports, three of them unused, each would (and an `allow` for them would be
 /// refused under a crate's `forbid`).
 pub mod key_sources {
-    pub use super::{BorrowingArgument as _, CopiedArgument as _, IdentifiedArgument as _};
+    pub use super::{
+        BorrowingArgument as _, CopiedArgument as _, IdentifiedArgument as _, OwnedArgument as _,
+    };
 }
 
-/// A key part already owned, made by [`BorrowingArgument`].
+/// A key part already owned, made by [`OwnedArgument`] or [`BorrowingArgument`].
 #[derive(Debug)]
 pub struct OwnedKey<K>(K);
 

@@ -445,9 +445,12 @@ pub use mcpstore_errors_macros::retry;
 /// picks the bucket): the function's full instantiation (`Self`, the impl's and the function's
 /// generic arguments, so `Holder::<u8>::label` and `Holder::<String>::label` never share), the
 /// instance for a method, and an owned copy of every argument (`String` for `&str`, `Vec<T>`
-/// for `&[T]`, `Option<String>` for `Option<&str>`, `Vec<String>` for `&[&str]` or
-/// `Vec<&str>`: equal values share an entry however they are passed). Each argument's type must
-/// be `Clone + Eq + Hash` (owned, `Send + Sync + 'static`) or implement [`CacheIdentity`], which
+/// for `&[T]`, `Option<String>` for `Option<&&str>`, `Vec<(String, u32)>` for
+/// `&[(&str, u32)]`: equal values share an entry however they are passed). Borrows are copied
+/// at any depth of the standard types (references, `Option`, `Result`, tuples, slices, arrays,
+/// `Vec`, `Box`, `Rc`, `Arc`, `Cow`, `BTreeMap`, strings and paths); a generic `Option<&T>`,
+/// `&[&T]` or `Vec<&T>` as `Option<T>` or `Vec<T>`. Any other argument's type must be
+/// `Clone + Eq + Hash` (owned, `Send + Sync + 'static`) or implement [`CacheIdentity`], which
 /// keys it by an id; otherwise a compile error points at the argument. A by-value `self` is
 /// an argument like any other. A method's entries are per instance: `&self`, `&mut self` and
 /// smart-pointer receivers (`self: Arc<Self>`, `Pin<&mut Self>`..) key on the instance's

@@ -193,7 +193,7 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
 ///   else an owned copy (never its address, which a later instance may reuse); only its
 ///   `CacheIdentity` when the method takes it mutably, and may change it;
 /// - every other argument (a by-value `self` included): its `CacheIdentity`, else an owned copy
-///   (`String` for `&str`).
+///   (`String` for `&str`, `(String, u32)` for `(&str, u32)`).
 fn cache_key(function: &Function) -> TokenStream {
     let mut instance = quote!(());
     let mut arguments = Vec::new();
@@ -208,7 +208,7 @@ fn cache_key(function: &Function) -> TokenStream {
             instance = quote_spanned! {param.span=>
                 ::mcpstore_errors::__private::key_instance({
                     use ::mcpstore_errors::__private::key_sources::*;
-                    (&&&::mcpstore_errors::__private::Argument::<Self>::of(&#binding)).__mcpstore_key_source()
+                    (&&&&::mcpstore_errors::__private::Argument::<Self>::of(&#binding)).__mcpstore_key_source()
                 })
             };
         } else {
@@ -219,7 +219,7 @@ fn cache_key(function: &Function) -> TokenStream {
             arguments.push(quote_spanned! {param.span=>
                 ::mcpstore_errors::__private::key_argument({
                     use ::mcpstore_errors::__private::key_sources::*;
-                    (&&&::mcpstore_errors::__private::Argument::of(#argument)).__mcpstore_key_source()
+                    (&&&&::mcpstore_errors::__private::Argument::of(#argument)).__mcpstore_key_source()
                 }),
             });
         }
