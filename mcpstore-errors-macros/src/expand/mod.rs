@@ -440,6 +440,7 @@ fn body(function: &Function, enclose: bool) -> TokenStream {
     let run = if function.shape.is_async() {
         // The body's braces are the async block's own: a one-expression body draws no
         // `unused_braces`, and no `allow` is needed (a crate may forbid the lint).
+        let body = typed_async_body(body, &ret);
         quote!(::mcpstore_errors::__private::attempt_async::<#ret, _>(async #body).await)
     } else if enclose {
         quote!(::mcpstore_errors::__private::attempt::<#ret, _>(|| #body))
@@ -455,6 +456,42 @@ fn body(function: &Function, enclose: bool) -> TokenStream {
         return quote!(#(#patterns)* match () { () => #body });
     };
     quote!({ #(#patterns)* #run })
+}
+
+/// The body's block, opened by a `return` of the declared type that never runs: an `async`
+/// block's output is inferred from its first `return`, so the later ones and the tail are then
+/// checked against the declared type and coerce to it as in the plain function (`Ok(&string)`
+/// for `Result<&str, _>`, `Err(Box::new(e))` for `Box<dyn Error>`). After any inner attributes.
+fn typed_async_body(body: &TokenStream, ret: &syn::Type) -> TokenStream {
+    let Some(proc_macro2::TokenTree::Group(braces)) = body.clone().into_iter().next() else {
+        return body.clone();
+    };
+    let tokens: Vec<_> = braces.stream().into_iter().collect();
+    let mut split = 0;
+    while let [
+        proc_macro2::TokenTree::Punct(hash),
+        proc_macro2::TokenTree::Punct(bang),
+        proc_macro2::TokenTree::Group(_),
+        ..,
+    ] = &tokens[split..]
+    {
+        if hash.as_char() != '#' || bang.as_char() != '!' {
+            break;
+        }
+        split += 3;
+    }
+    let (inner_attributes, statements) = tokens.split_at(split);
+    let declared = Ident::new("__mcpstore_declared", Span::call_site());
+    let stream = quote! {
+        #(#inner_attributes)*
+        if let ::core::option::Option::Some(#declared) = ::core::option::Option::None::<#ret> {
+            return #declared;
+        }
+        #(#statements)*
+    };
+    let mut typed = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, stream);
+    typed.set_span(braces.span());
+    typed.into_token_stream()
 }
 
 /// Whether the body's block opens with an inner attribute (`#![..]`).
