@@ -438,10 +438,34 @@ fn body(function: &Function, enclose: bool) -> TokenStream {
         Some(quote!(#(#lints)* let #pattern = #value;))
     });
     let run = if function.shape.is_async() {
+        // The run's future owns what it uses, as the plain function's does: a borrow of a
+        // `Send` but not `Sync` argument (a `Receiver`, a `Cell`, a field of `&mut self`) held
+        // across an `.await` would make it not `Send`. A `&mut` argument is reborrowed for the
+        // run, and moved in; so is a by-value one no later step reads.
+        let owned: Vec<_> = function
+            .params
+            .iter()
+            .filter(|param| owned_by_the_run(param))
+            .collect();
+        let reborrows = owned
+            .iter()
+            .filter(|param| param.mode == Mode::MutRef)
+            .map(|param| {
+                let (binding, lints) = (&param.binding, &param.lints);
+                quote!(#(#lints)* let #binding = &mut *#binding;)
+            });
+        let moves = owned.iter().map(|param| {
+            let (binding, lints) = (&param.binding, &param.lints);
+            quote!(#(#lints)* let #binding = #binding;)
+        });
+        let prologue = quote!(#(#moves)* #(#patterns)*);
         // The body's braces are the async block's own: a one-expression body draws no
         // `unused_braces`, and no `allow` is needed (a crate may forbid the lint).
-        let body = typed_async_body(body, &ret);
-        quote!(::mcpstore_errors::__private::attempt_async::<#ret, _>(async #body).await)
+        let body = typed_async_body(body, &ret, prologue);
+        return quote! {{
+            #(#reborrows)*
+            ::mcpstore_errors::__private::attempt_async::<#ret, _>(async #body).await
+        }};
     } else if enclose {
         quote!(::mcpstore_errors::__private::attempt::<#ret, _>(|| #body))
     } else {
@@ -462,7 +486,7 @@ fn body(function: &Function, enclose: bool) -> TokenStream {
 /// block's output is inferred from its first `return`, so the later ones and the tail are then
 /// checked against the declared type and coerce to it as in the plain function (`Ok(&string)`
 /// for `Result<&str, _>`, `Err(Box::new(e))` for `Box<dyn Error>`). After any inner attributes.
-fn typed_async_body(body: &TokenStream, ret: &syn::Type) -> TokenStream {
+fn typed_async_body(body: &TokenStream, ret: &syn::Type, prologue: TokenStream) -> TokenStream {
     let Some(proc_macro2::TokenTree::Group(braces)) = body.clone().into_iter().next() else {
         return body.clone();
     };
@@ -487,11 +511,29 @@ fn typed_async_body(body: &TokenStream, ret: &syn::Type) -> TokenStream {
         if let ::core::option::Option::Some(#declared) = ::core::option::Option::None::<#ret> {
             return #declared;
         }
+        #prologue
         #(#statements)*
     };
     let mut typed = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, stream);
     typed.set_span(braces.span());
     typed.into_token_stream()
+}
+
+/// Whether an `async` run may take `param` into its future: a parameter without a pattern
+/// (a pattern's bindings are made in the future anyway), reborrowed when `&mut`, and by value
+/// when no attribute's expression reads it after the run and no run borrows it (`no_clone`,
+/// a pinned or `Option<&mut _>` one, which each run reborrows).
+fn owned_by_the_run(param: &Param) -> bool {
+    if param.pattern.is_some() {
+        return false;
+    }
+    match param.mode {
+        Mode::MutRef => true,
+        Mode::ByValue => {
+            !(param.named_by_attributes || param.no_clone || param.pinned || param.optional_mut)
+        }
+        Mode::SharedRef => false,
+    }
 }
 
 /// Whether the body's block opens with an inner attribute (`#![..]`).
