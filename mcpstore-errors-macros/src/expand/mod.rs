@@ -520,18 +520,17 @@ fn typed_async_body(body: &TokenStream, ret: &syn::Type, prologue: TokenStream) 
 }
 
 /// Whether an `async` run may take `param` into its future: a parameter without a pattern
-/// (a pattern's bindings are made in the future anyway), reborrowed when `&mut`, and by value
-/// when no attribute's expression reads it after the run and no run borrows it (`no_clone`,
-/// a pinned or `Option<&mut _>` one, which each run reborrows).
+/// (a pattern's bindings are made in the future anyway) that no attribute's expression reads
+/// (`after = self.limit` is read while the run is pending); reborrowed when `&mut`, and by
+/// value when no run borrows it (`no_clone`, a pinned or `Option<&mut _>` one, which each run
+/// reborrows).
 fn owned_by_the_run(param: &Param) -> bool {
-    if param.pattern.is_some() {
+    if param.pattern.is_some() || param.named_by_attributes {
         return false;
     }
     match param.mode {
         Mode::MutRef => true,
-        Mode::ByValue => {
-            !(param.named_by_attributes || param.no_clone || param.pinned || param.optional_mut)
-        }
+        Mode::ByValue => !(param.no_clone || param.pinned || param.optional_mut),
         Mode::SharedRef => false,
     }
 }
