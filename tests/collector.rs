@@ -675,6 +675,29 @@ fn the_summary_counts_the_window_by_type_code_and_utc_hour() {
 }
 
 #[test]
+fn the_summary_floors_times_before_the_epoch_into_their_hour() {
+    // (milliseconds before 1970, the UTC hour of that time)
+    for (before_ms, hour) in [
+        (500, 23),
+        (1_000, 23),
+        (3_600_500, 22),
+        (3_600_000, 23),
+        (3_601_000, 22),
+        (86_400_000, 0),
+        (86_400_500, 23),
+    ] {
+        let clock = Arc::new(ManualClock::starting_at(
+            UNIX_EPOCH - Duration::from_millis(before_ms),
+        ));
+        let collector = ErrorCollector::builder().clock(clock).build();
+        collector.collect(&std::fmt::Error, Value::Null);
+        let summary = collector.summary(Duration::from_secs(3600));
+        let hours: Vec<u8> = summary.hourly_distribution.keys().copied().collect();
+        assert_eq!(hours, [hour], "{before_ms} ms before the epoch");
+    }
+}
+
+#[test]
 fn the_summary_window_excludes_an_error_exactly_at_the_cutoff() {
     let (collector, clock) = manual(10);
     collector.collect(&std::fmt::Error, Value::Null);

@@ -180,7 +180,12 @@ impl HourOf {
 fn hour_of_day(time: SystemTime) -> usize {
     let seconds_into_day = match time.duration_since(UNIX_EPOCH) {
         Ok(since) => since.as_secs() % 86_400,
-        Err(before) => (86_400 - before.duration().as_secs() % 86_400) % 86_400,
+        Err(before) => {
+            // Floored: a time 0.5 s before midnight is in the second before it, not at it.
+            let before = before.duration();
+            let seconds = before.as_secs() + u64::from(before.subsec_nanos() > 0);
+            (86_400 - seconds % 86_400) % 86_400
+        }
     };
     (seconds_into_day / 3_600) as usize
 }
