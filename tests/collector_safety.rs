@@ -507,6 +507,70 @@ fn a_hook_cannot_grow_a_context_past_the_limits() {
     assert_eq!(collector.oversized_contexts(), 1);
 }
 
+#[test]
+fn a_marker_over_a_small_limit_is_kept_when_a_hook_leaves_it() {
+    let collector = ErrorCollector::builder()
+        .max_context_bytes(16)
+        .redact(Redactor::custom(|_| {}))
+        .build();
+    let big = json!({"payload": "x".repeat(1000)});
+    collector.collect(&fmt::Error, big.clone());
+    assert_eq!(collector.oversized_contexts(), 1);
+    let context = collector.records()[0].context().clone();
+    assert_eq!(context["reason"], "context too large");
+    assert_eq!(context["bytes"], serde_json::to_string(&big).unwrap().len());
+
+    let error = McpStoreError::connection("refused").with_detail("response", "y".repeat(1000));
+    collector.collect(&error, Value::Null);
+    assert_eq!(collector.oversized_details(), 1);
+    let details = collector.records()[1].details().unwrap().clone();
+    assert_eq!(details["reason"], "details too large");
+    assert_eq!(
+        details["bytes"],
+        serde_json::to_string(error.details()).unwrap().len()
+    );
+}
+
+#[test]
+fn a_hook_that_rewrites_a_marker_is_bounded_again() {
+    let collector = ErrorCollector::builder()
+        .max_context_bytes(100)
+        .redact(Redactor::custom(|target| {
+            target.context()["added"] = json!("z".repeat(1000));
+            target
+                .details()
+                .insert("added".into(), json!("z".repeat(1000)));
+        }))
+        .build();
+    let error = McpStoreError::connection("refused").with_detail("response", "y".repeat(1000));
+    collector.collect(&error, json!({"payload": "x".repeat(1000)}));
+    let record = &collector.records()[0];
+    // What the hook wrote is measured, not kept.
+    assert!(record.context().get("added").is_none());
+    assert_eq!(record.context()["_truncated"], true);
+    assert!(record.details().unwrap().get("added").is_none());
+    assert_eq!(record.details().unwrap()["_truncated"], true);
+    // One collect: each counted once.
+    assert_eq!(collector.oversized_contexts(), 1);
+    assert_eq!(collector.oversized_details(), 1);
+}
+
+#[test]
+fn a_hook_cannot_grow_details_past_the_limits() {
+    let collector = ErrorCollector::builder()
+        .max_context_bytes(100)
+        .redact(Redactor::custom(|target| {
+            target
+                .details()
+                .insert("blob".into(), json!("z".repeat(1000)));
+        }))
+        .build();
+    collector.collect(&McpStoreError::connection("refused"), Value::Null);
+    let details = collector.records()[0].details().unwrap().clone();
+    assert_eq!(details["reason"], "details too large");
+    assert_eq!(collector.oversized_details(), 1);
+}
+
 // ---------------------------------------------------------------------------------------
 // Callbacks that refer to their collector
 

@@ -514,7 +514,9 @@ impl ErrorCollector {
             )
         } else {
             let shared = collected.context.shared_key();
-            self.bound(&mut collected.context);
+            // A handle on the marker, if any: the marker may itself be over a small limit.
+            let replaced = self.bound(&mut collected.context, true);
+            let marker = replaced.then(|| collected.context.clone());
             let details = redact::apply(
                 redactor,
                 &self.inner.config.context_limits,
@@ -523,8 +525,12 @@ impl ErrorCollector {
                 &mut collected.context,
                 false,
             );
-            if redactor.may_grow() {
-                self.bound(&mut collected.context);
+            // What the hook wrote is bounded too; the marker, if left as it was, is kept.
+            let kept_marker =
+                marker.is_some_and(|marker| marker.value() == collected.context.value());
+            if redactor.may_grow() && !kept_marker {
+                // Counted once a collect, as details are.
+                let _ = self.bound(&mut collected.context, !replaced);
             }
             // Still the caller's own pointer: within the limits, nothing masked.
             if let Some(shared) = shared.filter(|shared| shared.matches(&collected.context)) {
@@ -563,21 +569,26 @@ impl ErrorCollector {
         }
     }
 
-    /// Replaces `context` by a marker when it exceeds the limits.
+    /// Replaces `context` by a marker when it exceeds the limits (counted if `count`);
+    /// whether it did.
     #[inline]
-    fn bound(&self, context: &mut Context) {
+    fn bound(&self, context: &mut Context, count: bool) -> bool {
         let limits = &self.inner.config.context_limits;
         if let Err(oversize) = limits.check(context.value()) {
             let taken = std::mem::take(context);
-            *context = self.oversized(taken, oversize);
+            *context = self.oversized(taken, oversize, count);
+            return true;
         }
+        false
     }
 
     #[cold]
-    fn oversized(&self, context: Context, oversize: limits::Oversize) -> Context {
-        self.inner
-            .oversized_contexts
-            .fetch_add(1, Ordering::Relaxed);
+    fn oversized(&self, context: Context, oversize: limits::Oversize, count: bool) -> Context {
+        if count {
+            self.inner
+                .oversized_contexts
+                .fetch_add(1, Ordering::Relaxed);
+        }
         let marker = self.inner.config.context_limits.marker(oversize);
         tracing::warn!(
             target: "mcpstore_errors::collector",
@@ -1199,6 +1210,8 @@ impl ErrorCollectorBuilder {
     /// counted by [`oversized_contexts`](ErrorCollector::oversized_contexts) and reported as a
     /// `tracing` warning. The same bound holds for a `McpStoreError`'s details: larger ones
     /// are kept as `{"_truncated": true, "reason": "details too large", ..}` (with a warning).
+    /// A marker is kept even if over a very small bound; a
+    /// [`Redactor::custom`] hook's changes to it are bounded again (counted once a collect).
     pub fn max_context_bytes(mut self, bytes: usize) -> Self {
         self.config.context_limits.max_bytes = bytes;
         self

@@ -301,10 +301,14 @@ pub(super) fn apply(
         Policy::Custom(hook) => {
             // Bounded first: the hook gets a copy of the details, which must not be of any size.
             if bound_details(incoming, limits) {
+                // The marker may itself be over a small limit: kept if the hook leaves it.
+                let marker = incoming.details().cloned();
                 let taken = std::mem::replace(incoming, Incoming::Other(Payload::EMPTY));
                 *incoming = run_hook(hook, key.name(), taken, context);
                 // What the hook wrote is bounded too; the marker was counted once.
-                let _ = bound_details(incoming, limits);
+                if incoming.details() != marker.as_ref() {
+                    let _ = bound_details(incoming, limits);
+                }
                 return DetailsBound::Replaced;
             }
             let taken = std::mem::replace(incoming, Incoming::Other(Payload::EMPTY));
