@@ -571,6 +571,20 @@ fn a_hook_cannot_grow_details_past_the_limits() {
     assert_eq!(collector.oversized_details(), 1);
 }
 
+#[test]
+fn details_a_hook_nests_deeper_than_the_stack_are_dropped() {
+    let collector = ErrorCollector::builder()
+        .redact(Redactor::custom(|target| {
+            target.details().insert("deep".into(), nested(100_000));
+        }))
+        .build();
+    collector.collect(&McpStoreError::connection("refused"), Value::Null);
+    assert_eq!(
+        collector.records()[0].details().unwrap()["reason"],
+        "details nested too deep"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Callbacks that refer to their collector
 

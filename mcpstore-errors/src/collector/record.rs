@@ -136,6 +136,16 @@ impl Payload {
             other => other.error().map(McpStoreError::details),
         }
     }
+
+    /// Drops details a hook wrote without recursion (they may nest arbitrarily deep); the
+    /// details of a `McpStoreError` are the caller's, dropped as the caller would.
+    pub(super) fn drop_flat(self) {
+        if let Payload::Redacted(redacted) = self {
+            if let Some(details) = redacted.details {
+                super::limits::drop_flat(Value::Object(details));
+            }
+        }
+    }
 }
 
 /// How a collected error is filed: by kind for a `McpStoreError` (its class name), by Rust

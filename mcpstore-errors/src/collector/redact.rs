@@ -376,7 +376,15 @@ fn bound_details(incoming: &mut Incoming<'_>, limits: &ContextLimits) -> bool {
         "an error's details over the collector's limits were replaced by a marker"
     );
     let message = incoming.message().to_owned();
-    *incoming = Incoming::Other(Payload::redacted(message, incoming.kind(), Some(marker)));
+    let kind = incoming.kind();
+    let replaced = std::mem::replace(
+        incoming,
+        Incoming::Other(Payload::redacted(message, kind, Some(marker))),
+    );
+    // A hook's details may nest deeper than a recursive drop can go.
+    if let Incoming::Other(payload) = replaced {
+        payload.drop_flat();
+    }
     true
 }
 
