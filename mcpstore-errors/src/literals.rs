@@ -75,7 +75,7 @@ pub const fn deadline(deadline: Duration) -> Duration {
 pub const fn base_delay(delay: Duration, max_delay: Duration) -> Duration {
     if delay.as_nanos() > max_delay.as_nanos() {
         panic!(
-            "`delay` is longer than `max_delay` (60 s unless given), which caps every delay: raise `max_delay` or lower `delay`"
+            "`delay` is longer than `max_delay` (60 s unless given), which caps every delay: raise `max_delay` or lower `delay` (a bare number is seconds: `delay = \"100ms\"` for milliseconds)"
         );
     }
     delay
