@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use mcpstore_errors::{
     BreakerRegistry, CircuitBreaker, CircuitBreakerConfig, CircuitState, Clock, ErrorKind,
-    ManualClock, RetryBudget, RetryBudgetConfig, SlidingWindow,
+    ManualClock, RetryBudget, RetryBudgetConfig, RetryBudgets, SlidingWindow,
 };
 
 type Hook = Box<dyn Fn() + Send + Sync>;
@@ -237,5 +237,45 @@ fn a_full_registry_evicting_a_service_with_a_clock_of_its_own_reads_it_outside_i
         seen.get().map(Vec::as_slice),
         Some(&["a".to_owned()][..]),
         "\"a\"'s clock was read before the eviction, and could ask the registry"
+    );
+}
+
+/// A clock that asks a budget table its size on every reading.
+#[derive(Debug, Default)]
+struct AsksTheBudgets {
+    time: ManualClock,
+    table: OnceLock<Arc<RetryBudgets>>,
+    asked: std::sync::atomic::AtomicUsize,
+}
+
+impl Clock for AsksTheBudgets {
+    fn now(&self) -> Instant {
+        if let Some(table) = self.table.get() {
+            let _ = table.len();
+            self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        self.time.now()
+    }
+
+    fn system_time(&self) -> SystemTime {
+        self.time.system_time()
+    }
+}
+
+#[test]
+fn a_budget_table_whose_clock_asks_it_its_size_makes_a_budget() {
+    let clock = Arc::new(AsksTheBudgets::default());
+    let table = Arc::new(RetryBudgets::new(
+        RetryBudgetConfig::new().clock(clock.clone()),
+    ));
+    clock.table.set(table.clone()).unwrap();
+    let size = finishes(move || {
+        table.budget("fs");
+        table.len()
+    });
+    assert_eq!(size, 1);
+    assert!(
+        clock.asked.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "the clock did ask"
     );
 }

@@ -165,6 +165,13 @@ impl Default for RetryBudget {
 impl RetryBudget {
     /// A budget with `config`.
     pub fn new(config: RetryBudgetConfig) -> Self {
+        let now = config.clock.now();
+        Self::new_at(config, now)
+    }
+
+    /// [`new`](Self::new) with the floor last refilled at `now`, so that a caller holding a
+    /// lock can read the clock before taking it.
+    fn new_at(config: RetryBudgetConfig, now: Instant) -> Self {
         let capacity = u64::from(config.capacity) * SCALE;
         let floor_per_second = u64::from(config.floor_per_second) * SCALE;
         RetryBudget {
@@ -175,7 +182,7 @@ impl RetryBudget {
                 timeout_cost: u64::from(config.timeout_cost) * SCALE,
                 floor: Mutex::new(Floor {
                     tokens: floor_per_second,
-                    refilled: config.clock.now(),
+                    refilled: now,
                 }),
                 floor_per_second,
                 clock: config.clock,
@@ -385,6 +392,8 @@ impl RetryBudgets {
                 return (budget.clone(), self.epoch.load(Ordering::Acquire));
             }
         }
+        // Read before the write lock: a user's clock may call into this table.
+        let now = self.config.clock.now();
         let mut table = self.table.write().unwrap_or_else(|p| p.into_inner());
         if let Some(budget) = table.get(service) {
             self.touch(budget);
@@ -402,7 +411,7 @@ impl RetryBudgets {
                     .store(crate::site::fresh_epoch(), Ordering::Release);
             }
         }
-        let budget = RetryBudget::new(self.config.clone());
+        let budget = RetryBudget::new_at(self.config.clone(), now);
         budget.inner.last_used.store(tick, Ordering::Relaxed);
         table.insert(Arc::from(service), budget.clone());
         (budget, self.epoch.load(Ordering::Acquire))
