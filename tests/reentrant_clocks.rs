@@ -279,3 +279,36 @@ fn a_budget_table_whose_clock_asks_it_its_size_makes_a_budget() {
         "the clock did ask"
     );
 }
+
+#[test]
+fn a_slow_call_timing_breaker_whose_clock_asks_it_its_state_admits_a_probe() {
+    let clock = Arc::new(CallingBack::default());
+    let breaker = CircuitBreaker::new(
+        "fs",
+        tripping_config(&clock).slow_calls(Duration::from_secs(5), 1.0),
+    );
+    trip(&breaker);
+    clock.time.advance(Duration::from_secs(10));
+    // Every reading asks, the hook's own reading included: a flag stops the recursion.
+    let asking = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    fn ask(
+        clock: Arc<CallingBack>,
+        breaker: CircuitBreaker,
+        asking: Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        let (again, inner, flag) = (clock.clone(), breaker.clone(), asking.clone());
+        clock.arm(move || {
+            if !flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                let _ = inner.state();
+                flag.store(false, std::sync::atomic::Ordering::SeqCst);
+            }
+            ask(again.clone(), inner.clone(), flag.clone());
+        });
+    }
+    ask(clock.clone(), breaker.clone(), asking);
+    let probe = finishes(move || {
+        let probe = breaker.try_acquire().map(|permit| permit.is_probe());
+        probe.ok()
+    });
+    assert_eq!(probe, Some(true), "the open period is over: a probe");
+}

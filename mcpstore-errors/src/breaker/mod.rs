@@ -326,13 +326,14 @@ impl CircuitBreaker {
     /// when its lock is busy (it is in use): waits for no lock, so a registry can ask while
     /// it holds its own.
     pub(crate) fn is_quiet(&self, now: &mut ClockReadings) -> bool {
+        // A count window's totals do not depend on the time: no clock read for it. A time
+        // window's reading is taken before the lock, which the clock may ask for.
+        let now = match self.inner.config.window {
+            SlidingWindow::Count(_) => self.inner.origin,
+            SlidingWindow::Time { .. } => now.of(&self.inner.config.clock),
+        };
         let Some(mut core) = self.inner.try_lock() else {
             return false;
-        };
-        // A count window's totals do not depend on the time: no clock read for it.
-        let now = match core.window {
-            Window::Count(_) => self.inner.origin,
-            Window::Time(_) => now.of(&self.inner.config.clock),
         };
         let totals = core.window.totals(now);
         core.state == CircuitState::Closed && totals.failures == 0 && totals.slow == 0
@@ -342,10 +343,12 @@ impl CircuitBreaker {
     /// since: its service may be one no one calls any more, whose breaker a full registry
     /// may forget rather than guard no new service. `false` when its lock is busy.
     pub(crate) fn is_idle_open(&self, now: &mut ClockReadings) -> bool {
+        // Read before the lock, which the clock may ask for.
+        let now = now.of(&self.inner.config.clock);
         let Some(core) = self.inner.try_lock() else {
             return false;
         };
-        core.state == CircuitState::Open && now.of(&self.inner.config.clock) >= core.open_until
+        core.state == CircuitState::Open && now >= core.open_until
     }
 
     /// The current state. An open breaker whose open period is over is reported half-open:
@@ -532,12 +535,21 @@ impl Inner {
         }
     }
 
+    /// [`start_time`](Self::start_time) at a reading already taken (under the lock, where
+    /// the clock must not be read).
+    fn start_time_at(&self, now: Instant) -> u64 {
+        match self.config.slow_call_duration {
+            Some(_) => self.micros_at(now),
+            None => 0,
+        }
+    }
+
     fn micros_since_origin(&self) -> u64 {
-        let elapsed = self
-            .config
-            .clock
-            .now()
-            .saturating_duration_since(self.origin);
+        self.micros_at(self.config.clock.now())
+    }
+
+    fn micros_at(&self, now: Instant) -> u64 {
+        let elapsed = now.saturating_duration_since(self.origin);
         u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)
     }
 
@@ -644,13 +656,13 @@ impl Inner {
                 transitions[0] = Some(self.change(&mut core, CircuitState::HalfOpen, now));
             }
             match core.state {
-                CircuitState::Closed | CircuitState::Disabled => Ok(self.permit(&core, false)),
+                CircuitState::Closed | CircuitState::Disabled => Ok(self.permit(&core, false, now)),
                 CircuitState::Open => Err((CircuitState::Open, core.open_until - now)),
                 CircuitState::HalfOpen if core.probes_left > 0 => {
                     core.probes_left -= 1;
                     // A probe handed out again (one before it was dropped) gets the whole wait.
                     core.probe_sent = now;
-                    Ok(self.permit(&core, true))
+                    Ok(self.permit(&core, true, now))
                 }
                 CircuitState::HalfOpen => {
                     let deadline = later(core.probe_sent, self.config.max_half_open_wait);
@@ -676,10 +688,12 @@ impl Inner {
         })
     }
 
-    fn permit(&self, core: &Core, probe: bool) -> Permit<'_> {
+    /// A permit started at `now`, the reading the lock was taken at: a user's clock is never
+    /// read under the lock.
+    fn permit(&self, core: &Core, probe: bool, now: Instant) -> Permit<'_> {
         Permit {
             inner: self,
-            tag: Permit::tag(core.generation, probe, self.start_time()),
+            tag: Permit::tag(core.generation, probe, self.start_time_at(now)),
         }
     }
 
