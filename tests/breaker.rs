@@ -853,6 +853,31 @@ fn a_registry_full_of_breakers_open_past_their_period_still_guards_a_new_service
 }
 
 #[test]
+fn a_full_registry_forgets_a_half_open_breaker_whose_probe_was_given_back() {
+    let clock = clock();
+    let config = CircuitBreakerConfig::new()
+        .window(SlidingWindow::Count(2))
+        .minimum_calls(2)
+        .open_duration(10 * SECOND)
+        .jitter(0.0)
+        .clock(clock.clone());
+    let registry = BreakerRegistry::new(config).max_services(1);
+    let a = registry.breaker("a");
+    fail(&a);
+    fail(&a);
+    clock.advance(10 * SECOND);
+    // A cancelled call: the probe is dropped unreported, its permit given back.
+    drop(a.try_acquire().expect("probe"));
+    assert_eq!(a.state(), CircuitState::HalfOpen);
+    drop(a);
+    clock.advance(Duration::from_secs(3600));
+    let b = registry.breaker("b");
+    assert_eq!(registry.overflows(), 0, "\"a\" gave way");
+    assert_eq!(b.state(), CircuitState::Closed);
+    assert!(registry.get("a").is_none());
+}
+
+#[test]
 fn a_breaker_made_after_a_use_outranks_the_used_one() {
     // A use and a later insertion once took the same rank, and the tie went whichever way
     // the table's hash order fell: fresh tables, each with its own order, catch that.

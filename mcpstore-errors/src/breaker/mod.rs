@@ -340,15 +340,20 @@ impl CircuitBreaker {
     }
 
     /// Whether the breaker is open with its open period over and no probe let through
-    /// since: its service may be one no one calls any more, whose breaker a full registry
-    /// may forget rather than guard no new service. `false` when its lock is busy.
+    /// since, or half-open with every probe given back (dropped unreported, as a cancelled
+    /// call does): its service may be one no one calls any more, whose breaker a full
+    /// registry may forget rather than guard no new service. `false` when its lock is busy.
     pub(crate) fn is_idle_open(&self, now: &mut ClockReadings) -> bool {
         // Read before the lock, which the clock may ask for.
         let now = now.of(&self.inner.config.clock);
         let Some(core) = self.inner.try_lock() else {
             return false;
         };
-        core.state == CircuitState::Open && now >= core.open_until
+        match core.state {
+            CircuitState::Open => now >= core.open_until,
+            CircuitState::HalfOpen => core.probes_left >= self.inner.config.half_open_permits,
+            _ => false,
+        }
     }
 
     /// The current state. An open breaker whose open period is over is reported half-open:

@@ -18,10 +18,11 @@ pub const DEFAULT_MAX_SERVICES: usize = 1024;
 /// The table is bounded, since service names may come from outside. When it holds
 /// `max_services` breakers and a new name arrives, one is forgotten: the least recently
 /// used closed breaker with no failure or slow call in its window, else the least recently
-/// used closed one (its window is lost), else the least recently used open breaker whose
-/// open period is over and whose service no one has called since (its trips are forgotten;
-/// it reports itself half-open, as the next call would be its probe). A breaker open for
-/// its period, probing (a probe let through), forced open or disabled is never forgotten.
+/// used closed one (its window is lost), else the least recently used idle open breaker: one
+/// whose open period is over and whose service no one has called since (it reports itself
+/// half-open, as the next call would be its probe), or a half-open one whose probes were all
+/// given back unreported (a cancelled call); its trips are forgotten. A breaker open for its
+/// period, probing (a probe out), forced open or disabled is never forgotten.
 /// When none can be, the new service gets a disabled breaker that is not kept (calls go through
 /// uncounted), a `tracing` warning is emitted, and [`overflows`](Self::overflows) counts it.
 ///
@@ -398,7 +399,7 @@ impl BreakerRegistry {
 
     /// Forgets one breaker, in this order: the least recently used closed breaker with no
     /// failure in its window, the least recently used closed one, the least recently used
-    /// idle open one; the one forgotten. The common case (the least recently used closed
+    /// idle open one (open past its period, or half-open with no probe out); the one forgotten. The common case (the least recently used closed
     /// breaker is quiet) reads one lock; the others read every breaker's, without waiting.
     fn evict_one(&self, table: &mut Table, readings: &mut ClockReadings) -> Option<CircuitBreaker> {
         let last_used = |breaker: &CircuitBreaker| breaker.inner.last_used.load(Ordering::Relaxed);
