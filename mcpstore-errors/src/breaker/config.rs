@@ -226,10 +226,9 @@ impl CircuitBreakerConfig {
 
     /// The clock that times open periods, windows and slow calls. It is read outside the
     /// breaker's lock, and outside a registry's, so it may itself ask the breaker or the
-    /// registry for their state. (A clock given to one service by
-    /// [`BreakerRegistry::configure`](crate::BreakerRegistry::configure), different from the
-    /// default configuration's, is read under the registry's lock when its breaker is made:
-    /// that one must not call into the registry.)
+    /// registry for their state. That holds for a clock given to one service by
+    /// [`BreakerRegistry::configure`](crate::BreakerRegistry::configure) too: the registry
+    /// reads every clock an insertion may read before it takes its lock.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
