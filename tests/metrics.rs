@@ -877,3 +877,79 @@ fn a_full_registry_records_nothing_for_the_services_it_does_not_keep() {
     );
     assert!(services.contains("kept"));
 }
+
+/// A callback run once, on the first gauge write after it is armed.
+type Armed = Arc<std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>>;
+
+/// Records into `inner`; each gauge write first runs what is `armed`, if anything (an
+/// application's recorder that acts on the breaker whose state it is given).
+fn acting_on_a_write(inner: &DebuggingRecorder, armed: Armed) -> impl metrics::Recorder + '_ {
+    struct Acting {
+        gauge: metrics::Gauge,
+        armed: Armed,
+    }
+    impl metrics::GaugeFn for Acting {
+        fn increment(&self, value: f64) {
+            self.gauge.increment(value);
+        }
+        fn decrement(&self, value: f64) {
+            self.gauge.decrement(value);
+        }
+        fn set(&self, value: f64) {
+            // Taken out first: the writes it causes do not run it again.
+            let call_back = self.armed.lock().unwrap().take();
+            if let Some(call_back) = call_back {
+                call_back();
+            }
+            self.gauge.set(value);
+        }
+    }
+    Intercepting {
+        inner,
+        on_counter: |_: &Key| {},
+        on_gauge: move |_: &Key, gauge| {
+            let armed = armed.clone();
+            metrics::Gauge::from_arc(Arc::new(Acting { gauge, armed }))
+        },
+    }
+}
+
+#[test]
+fn a_recorder_that_forces_the_breaker_open_while_its_gauge_is_written_does_not_deadlock() {
+    let recorded = within_30_s("a transition's gauge write", || {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let armed = Armed::default();
+        let acting = acting_on_a_write(&recorder, armed.clone());
+        let breaker = CircuitBreaker::new("fs", CircuitBreakerConfig::new());
+        let inner = breaker.clone();
+        *armed.lock().unwrap() = Some(Box::new(move || inner.force_open()));
+        metrics::with_local_recorder(&acting, || breaker.disable());
+        assert_eq!(breaker.state(), CircuitState::ForcedOpen);
+        snapshot_of(&snapshotter)
+    });
+    // The later transition's state is the one left, written after the write it interrupted.
+    let forced_open = [Some(0.0), Some(0.0), Some(0.0), Some(1.0), Some(0.0)];
+    assert_eq!(state_gauge(&recorded, "fs"), forced_open);
+}
+
+#[test]
+fn a_recorder_that_removes_the_breaker_while_its_gauge_is_written_leaves_no_state() {
+    let recorded = within_30_s("a transition's gauge write", || {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let armed = Armed::default();
+        let acting = acting_on_a_write(&recorder, armed.clone());
+        let registry = Arc::new(opening_registry(8));
+        metrics::with_local_recorder(&acting, || {
+            let old = registry.breaker("fs");
+            let inner = registry.clone();
+            *armed.lock().unwrap() = Some(Box::new(move || assert!(inner.remove("fs"))));
+            old.force_open();
+            assert!(registry.get("fs").is_none());
+        });
+        snapshot_of(&snapshotter)
+    });
+    // Retired mid-write: the rest of that write is dropped and the series are cleared.
+    assert_eq!(state_gauge(&recorded, "fs"), GONE);
+}

@@ -222,67 +222,128 @@ pub(crate) fn breaker_transition(service: &str, from: CircuitState, to: CircuitS
 /// own lock, so two transitions reported out of order still leave the later state; and only
 /// while its breaker is the one the service's series describe (a registry retires a breaker
 /// it replaced or forgot, whose handles may still be in use).
+///
+/// Writes are made one at a time, under `write`. The recorder they call may call back into
+/// the breaker on the writing thread (a transition's report, a registry retiring it): that
+/// thread cannot wait for itself, so it leaves what it owes to the write under way, which
+/// makes it before it lets go.
 #[derive(Debug, Default)]
 pub(crate) struct StateGauge {
     #[cfg(feature = "metrics")]
-    retired: std::sync::Mutex<bool>,
+    write: std::sync::Mutex<()>,
+    /// The thread holding `write` (see [`this_thread`]), 0 when none.
+    #[cfg(feature = "metrics")]
+    writer: std::sync::atomic::AtomicUsize,
+    #[cfg(feature = "metrics")]
+    retired: std::sync::atomic::AtomicBool,
+    /// A report owed by the write under way: the state is written again when it ends.
+    #[cfg(feature = "metrics")]
+    owed_report: std::sync::atomic::AtomicBool,
+    /// A clearing owed by the write under way (the breaker was retired with `clear`).
+    #[cfg(feature = "metrics")]
+    owed_clear: std::sync::atomic::AtomicBool,
 }
 
 impl StateGauge {
     /// Writes `state()`, unless retired.
     #[inline(always)]
-    pub(crate) fn report(&self, service: &str, state: impl FnOnce() -> CircuitState) {
+    pub(crate) fn report(&self, service: &str, state: impl Fn() -> CircuitState) {
         #[cfg(feature = "metrics")]
         {
-            let retired = self.lock();
-            if !*retired {
-                breaker_state(service, Some(state()));
+            use std::sync::atomic::Ordering;
+            self.owed_report.store(true, Ordering::SeqCst);
+            if self.writer.load(Ordering::SeqCst) == this_thread() {
+                return;
             }
+            let _write = self.lock();
+            self.drain(service, Some(&state));
         }
         #[cfg(not(feature = "metrics"))]
         let _ = (service, state);
     }
 
     /// Stops this breaker's reports; `clear` also zeroes the service's series (no breaker
-    /// replaces it). Once it returns, no report of this breaker can land.
+    /// replaces it). Once it returns, no report of this breaker can land (but for the rest
+    /// of a recorder's call that made it, on this thread).
     #[inline(always)]
     pub(crate) fn retire(&self, service: &str, clear: bool) {
         #[cfg(feature = "metrics")]
         {
-            let mut retired = self.lock();
-            *retired = true;
+            use std::sync::atomic::Ordering;
+            self.retired.store(true, Ordering::SeqCst);
             if clear {
-                breaker_state(service, None);
+                self.owed_clear.store(true, Ordering::SeqCst);
             }
+            if self.writer.load(Ordering::SeqCst) == this_thread() {
+                return;
+            }
+            let _write = self.lock();
+            self.drain(service, None);
         }
         #[cfg(not(feature = "metrics"))]
         let _ = (service, clear);
     }
 
+    /// Makes the writes owed, `write` held, until none is.
     #[cfg(feature = "metrics")]
-    fn lock(&self) -> std::sync::MutexGuard<'_, bool> {
-        // A recorder that panicked left a plain flag behind.
-        self.retired
+    fn drain(&self, service: &str, state: Option<&dyn Fn() -> CircuitState>) {
+        use std::sync::atomic::Ordering;
+        struct Writing<'a>(&'a std::sync::atomic::AtomicUsize);
+        impl Drop for Writing<'_> {
+            fn drop(&mut self) {
+                self.0.store(0, Ordering::SeqCst);
+            }
+        }
+        self.writer.store(this_thread(), Ordering::SeqCst);
+        let _writing = Writing(&self.writer);
+        let live = || !self.retired.load(Ordering::SeqCst);
+        loop {
+            let clear = self.owed_clear.swap(false, Ordering::SeqCst);
+            let report = self.owed_report.swap(false, Ordering::SeqCst);
+            if clear {
+                breaker_state(service, None, &|| true);
+            } else if report && live() {
+                if let Some(state) = state {
+                    breaker_state(service, Some(state()), &live);
+                }
+            } else {
+                break;
+            }
+        }
+    }
+
+    #[cfg(feature = "metrics")]
+    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        // A recorder that panicked left nothing half-changed behind.
+        self.write
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// This thread, told apart from the others alive by the address of a thread-local.
+#[cfg(feature = "metrics")]
+fn this_thread() -> usize {
+    thread_local!(static MARK: u8 = const { 0 });
+    MARK.with(|mark| std::ptr::from_ref(mark) as usize)
 }
 
 /// `service`'s state gauge: 1 for `state`, 0 for the others; 0 for all when `None` (a
 /// registry forgot the service's breaker). Written through a breaker's [`StateGauge`] after
 /// each transition, and when a registry makes, replaces or forgets a breaker, which no
 /// transition reports: else a dashboard would go on showing the state of a breaker that is
-/// gone.
-#[inline(always)]
-fn breaker_state(service: &str, state: Option<CircuitState>) {
-    #[cfg(feature = "metrics")]
+/// gone. Each series is written only while `live()`: a recorder may retire the breaker from
+/// within a write.
+#[cfg(feature = "metrics")]
+fn breaker_state(service: &str, state: Option<CircuitState>, live: &dyn Fn() -> bool) {
     for each in STATES {
+        if !live() {
+            return;
+        }
         let value = if Some(each) == state { 1.0 } else { 0.0 };
         metrics::gauge!(BREAKER_STATE, "service" => service.to_owned(), "state" => each.as_str())
             .set(value);
     }
-    #[cfg(not(feature = "metrics"))]
-    let _ = (service, state);
 }
 
 /// A collector recorded an error; `describe` gives its type's name and its kind, and is only
