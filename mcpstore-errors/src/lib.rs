@@ -140,8 +140,11 @@
 //! ## Sync and async
 //!
 //! On a plain `fn`, each attempt runs the body in a closure and waits with
-//! `std::thread::sleep`. On an `async fn`, each attempt is an `async` block awaited in place
-//! (the future stays `Send` exactly when the body is) and waits with tokio's timer when a tokio
+//! `std::thread::sleep`. On an `async fn`, each attempt is an `async` block awaited in place,
+//! which owns the arguments it uses (a `&mut` one reborrowed) as the plain function's future
+//! does, so the future is `Send` exactly when the plain function's is (an argument an
+//! attribute's expression reads, such as `after = self.limit`, is borrowed instead); its
+//! `return`s and tail coerce to the declared type as in the plain function. It waits with tokio's timer when a tokio
 //! runtime is running (feature `tokio`, on by default), else a timer thread. Inside a tokio
 //! runtime, its timer must be on (`enable_time()` or `enable_all()`), or the policy given a
 //! [`Sleeper`]: tokio panics at the first wait otherwise, and offers no way to ask. Another runtime's
