@@ -2,6 +2,8 @@
 //! `return`s and tail coerce to the declared type, and their futures are `Send` whenever the
 //! plain function's is, `Send` but not `Sync` arguments included.
 #![forbid(unreachable_code, unused_braces)]
+// Checked by the clippy run of CI: the expansion's own statements go after a body's items.
+#![deny(clippy::items_after_statements)]
 
 use std::error::Error;
 use std::sync::Arc;
@@ -107,8 +109,20 @@ async fn doubler() -> Result<fn(u32) -> u32, McpStoreError> {
     Ok(double)
 }
 
+/// A body that opens with an item, then statements.
+#[collect_errors]
+#[retry(max_attempts = 2, delay = 0)]
+async fn opens_with_an_item(n: u32) -> Result<u32, McpStoreError> {
+    fn twice(n: u32) -> u32 {
+        n * 2
+    }
+    let doubled = twice(n);
+    Ok(doubled)
+}
+
 #[tokio::test]
 async fn async_bodies_coerce_to_the_declared_type_under_every_attribute() {
+    assert_eq!(opens_with_an_item(2).await.unwrap(), 4);
     let service = Service::new();
     assert_eq!(service.name().await.unwrap(), "fs");
     assert_eq!(service.attempts.load(Ordering::SeqCst), 2, "retried once");

@@ -14,7 +14,7 @@ mod timeout;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
-use syn::{Ident, Meta};
+use syn::{Block, Ident, Meta};
 
 use crate::args::{Kind, Layer};
 use crate::errors::Errors;
@@ -504,10 +504,26 @@ fn typed_async_body(body: &TokenStream, ret: &syn::Type, prologue: TokenStream) 
         }
         split += 3;
     }
-    let (inner_attributes, statements) = tokens.split_at(split);
+    let (inner_attributes, rest) = tokens.split_at(split);
+    // After the items the body opens with: statements before them would draw clippy's
+    // `items_after_statements`.
+    let rest: TokenStream = rest.iter().cloned().collect();
+    let (items, statements) = match syn::parse::Parser::parse2(Block::parse_within, rest.clone()) {
+        Ok(stmts) => {
+            let leading = stmts
+                .iter()
+                .take_while(|stmt| matches!(stmt, syn::Stmt::Item(_)));
+            let leading = leading.count();
+            let items = stmts[..leading].iter().map(ToTokens::to_token_stream);
+            let statements = stmts[leading..].iter().map(ToTokens::to_token_stream);
+            (items.collect(), statements.collect())
+        }
+        Err(_) => (Vec::new(), vec![rest]),
+    };
     let declared = Ident::new("__mcpstore_declared", Span::call_site());
     let stream = quote! {
         #(#inner_attributes)*
+        #(#items)*
         if let ::core::option::Option::Some(#declared) = ::core::option::Option::None::<#ret> {
             return #declared;
         }
