@@ -1025,3 +1025,41 @@ fn a_dropped_collector_lets_go_of_what_a_live_threads_shard_held() {
         assert_eq!((before, after), (101, 1));
     });
 }
+
+/// The clock steps back under a thread whose shard did not see the step: the other shard's
+/// count, published at a later time, undercounts the window now, so the burst must be
+/// counted exactly.
+#[test]
+fn a_burst_after_the_clock_steps_back_alerts_on_a_thread_that_did_not_see_the_step() {
+    let start = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let clock = Arc::new(ManualClock::starting_at(start));
+    let collector = ErrorCollector::builder()
+        .alert_threshold(3)
+        .alert_window(Duration::from_secs(10))
+        .clock(clock.clone())
+        .build();
+    let alerts = Arc::new(AtomicUsize::new(0));
+    let seen = alerts.clone();
+    collector.on_alert(move |_| {
+        seen.fetch_add(1, Ordering::SeqCst);
+    });
+    // Another thread: three errors at t, one at t + 20 s (its shard then publishes 1).
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for _ in 0..3 {
+                collector.collect(&std::fmt::Error, serde_json::Value::Null);
+            }
+            clock.advance(Duration::from_secs(20));
+            collector.collect(&std::fmt::Error, serde_json::Value::Null);
+        });
+    });
+    assert_eq!(
+        alerts.load(Ordering::SeqCst),
+        0,
+        "never more than 3 in 10 s so far"
+    );
+    // Set back to t + 1 s: the three at t, the later one and this one are in the window.
+    clock.set_system_time(start + Duration::from_secs(1));
+    collector.collect(&std::fmt::Error, serde_json::Value::Null);
+    assert_eq!(alerts.load(Ordering::SeqCst), 1);
+}

@@ -2,11 +2,12 @@
 //! raised again only after the rate has dropped back.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, SystemTime};
 
 use super::ErrorCollector;
+use super::clock::Stamp;
 
 /// A burst of errors of one type: more than `threshold` within `window`.
 ///
@@ -46,15 +47,29 @@ pub struct RateAlert {
 }
 
 /// One type's alert state, shared by every shard that saw the type.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct AlertState {
     /// Raised for the current burst; read lock-free on every collect.
     firing: AtomicBool,
     /// The sum of the counts within the window the shards last published for this type: an
     /// upper bound of the true count, exact when no shard's count changed since.
     window_count: AtomicUsize,
+    /// The latest time (a [`Stamp`]'s nanoseconds) at which a shard changed its published
+    /// count: only while the clock reads no earlier is the sum an upper bound.
+    latest_change: AtomicI64,
     /// Serializes the decisions that count every shard, so a burst fires once.
     gate: Mutex<()>,
+}
+
+impl Default for AlertState {
+    fn default() -> Self {
+        AlertState {
+            firing: AtomicBool::new(false),
+            window_count: AtomicUsize::new(0),
+            latest_change: AtomicI64::new(i64::MIN),
+            gate: Mutex::new(()),
+        }
+    }
 }
 
 impl AlertState {
@@ -63,9 +78,26 @@ impl AlertState {
         self.firing.load(Ordering::Relaxed)
     }
 
-    /// Replaces a shard's published count `old` by `new`; returns the sum over shards.
+    /// Replaces a shard's published count `old`, counted at `at`, by `new`; returns the sum
+    /// over shards, and whether it is an upper bound of the count at `at` (no shard's count
+    /// changed at a later time).
     #[inline]
-    pub(super) fn change_window_count(&self, old: usize, new: usize) -> usize {
+    pub(super) fn change_window_count(&self, old: usize, new: usize, at: Stamp) -> (usize, bool) {
+        // The time before the count, and read after it: a sum that holds a later count is
+        // then seen with its time.
+        if new != old {
+            self.latest_change.fetch_max(at.nanos(), Ordering::SeqCst);
+        }
+        let sum = self.sum_after_change(old, new);
+        (sum, at.nanos() >= self.latest_change.load(Ordering::SeqCst))
+    }
+
+    /// Takes a shard's published count `old` out of the sum (its trend was emptied).
+    pub(super) fn withdraw(&self, old: usize) {
+        self.sum_after_change(old, 0);
+    }
+
+    fn sum_after_change(&self, old: usize, new: usize) -> usize {
         use std::cmp::Ordering as Order;
         match new.cmp(&old) {
             Order::Equal => self.window_count.load(Ordering::SeqCst),

@@ -67,6 +67,11 @@ impl Stamp {
         })
     }
 
+    /// Nanoseconds after the Unix epoch.
+    pub(super) fn nanos(self) -> i64 {
+        self.0
+    }
+
     /// The `SystemTime` (every stamp is one).
     pub(super) fn time(self) -> SystemTime {
         let nanos = Duration::from_nanos(self.0.unsigned_abs());

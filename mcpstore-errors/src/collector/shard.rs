@@ -96,9 +96,17 @@ impl TypeSlot {
 
     /// Sets this shard's share of the type's window count; returns the sum over shards.
     #[inline]
-    fn publish(&mut self, count: usize) -> usize {
+    /// Publishes this shard's count at `now`; the sum over shards, and whether it bounds the
+    /// count at `now` from above.
+    fn publish(&mut self, count: usize, now: Stamp) -> (usize, bool) {
         let old = std::mem::replace(&mut self.published, count);
-        self.alert.change_window_count(old, count)
+        self.alert.change_window_count(old, count, now)
+    }
+
+    /// Publishes a count of 0 for a shard emptied of its trend, true at any time.
+    fn unpublish(&mut self) {
+        let old = std::mem::take(&mut self.published);
+        self.alert.withdraw(old);
     }
 
     /// Decides from this shard alone, and the other shards' published counts, whether the
@@ -128,13 +136,15 @@ impl TypeSlot {
                     cutoff(now, config.alert_window),
                 );
             if proven && self.published < cap {
-                self.publish(cap);
+                self.publish(cap, now);
             }
             proven
         } else {
             let local = self.recent_up_to(now, config.alert_window, cap);
-            let total = self.publish(local);
-            total <= threshold && !stepped_back
+            // A count another shard published at a later time (a clock stepped back under
+            // this thread, or running ahead on that one) may miss errors within the window now.
+            let (total, bound) = self.publish(local, now);
+            total <= threshold && bound && !stepped_back
         };
         (!settled).then(|| (self.name, Arc::clone(&self.alert)))
     }
@@ -562,7 +572,7 @@ impl ShardData {
             .find(|slot| std::ptr::eq(slot.name, name))
             .map_or(0, |slot| {
                 let count = slot.recent(now, config.alert_window);
-                slot.publish(count);
+                slot.publish(count, now);
                 count
             })
     }
@@ -613,7 +623,7 @@ impl ShardData {
     pub(super) fn take_history(&mut self) -> Leftovers {
         for slot in &mut self.types {
             slot.trend.clear();
-            slot.publish(0);
+            slot.unpublish();
         }
         Leftovers {
             entries: self.records.take(),
@@ -624,7 +634,7 @@ impl ShardData {
     /// Empties everything, statistics included; returns what was held.
     pub(super) fn take_all(&mut self) -> ShardData {
         for slot in &mut self.types {
-            slot.publish(0);
+            slot.unpublish();
         }
         // The shard is still this thread's: its entries keep its place in the tie order.
         let origin = self.origin;
