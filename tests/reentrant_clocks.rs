@@ -112,18 +112,30 @@ fn a_breaker_whose_clock_reads_its_metrics_admits_a_probe() {
     assert_eq!(probe, (true, CircuitState::HalfOpen));
 }
 
-/// A clock that asks a registry its size on every reading.
-#[derive(Debug, Default)]
-struct AsksTheRegistry {
+/// A `ManualClock` that, once given a question, asks it on every reading.
+#[derive(Default)]
+struct AsksOnEveryReading {
     time: ManualClock,
-    registry: OnceLock<Arc<BreakerRegistry>>,
+    question: OnceLock<Hook>,
     asked: std::sync::atomic::AtomicUsize,
 }
 
-impl Clock for AsksTheRegistry {
+impl std::fmt::Debug for AsksOnEveryReading {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AsksOnEveryReading")
+    }
+}
+
+impl AsksOnEveryReading {
+    fn ask(&self, question: impl Fn() + Send + Sync + 'static) {
+        assert!(self.question.set(Box::new(question)).is_ok(), "asked once");
+    }
+}
+
+impl Clock for AsksOnEveryReading {
     fn now(&self) -> Instant {
-        if let Some(registry) = self.registry.get() {
-            let _ = registry.len();
+        if let Some(question) = self.question.get() {
+            question();
             self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
         self.time.now()
@@ -136,7 +148,7 @@ impl Clock for AsksTheRegistry {
 
 #[test]
 fn a_registry_whose_clock_asks_it_its_size_on_every_reading_makes_trips_and_evicts() {
-    let clock = Arc::new(AsksTheRegistry::default());
+    let clock = Arc::new(AsksOnEveryReading::default());
     let config = CircuitBreakerConfig::new()
         .window(SlidingWindow::Count(2))
         .minimum_calls(2)
@@ -144,7 +156,10 @@ fn a_registry_whose_clock_asks_it_its_size_on_every_reading_makes_trips_and_evic
         .jitter(0.0)
         .clock(clock.clone());
     let registry = Arc::new(BreakerRegistry::new(config).max_services(1));
-    clock.registry.set(registry.clone()).unwrap();
+    let asked = registry.clone();
+    clock.ask(move || {
+        let _ = asked.len();
+    });
     let (other, timer) = (registry.clone(), clock.clone());
     let states = finishes(move || {
         let first = other.breaker("a");
@@ -240,35 +255,16 @@ fn a_full_registry_evicting_a_service_with_a_clock_of_its_own_reads_it_outside_i
     );
 }
 
-/// A clock that asks a budget table its size on every reading.
-#[derive(Debug, Default)]
-struct AsksTheBudgets {
-    time: ManualClock,
-    table: OnceLock<Arc<RetryBudgets>>,
-    asked: std::sync::atomic::AtomicUsize,
-}
-
-impl Clock for AsksTheBudgets {
-    fn now(&self) -> Instant {
-        if let Some(table) = self.table.get() {
-            let _ = table.len();
-            self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }
-        self.time.now()
-    }
-
-    fn system_time(&self) -> SystemTime {
-        self.time.system_time()
-    }
-}
-
 #[test]
 fn a_budget_table_whose_clock_asks_it_its_size_makes_a_budget() {
-    let clock = Arc::new(AsksTheBudgets::default());
+    let clock = Arc::new(AsksOnEveryReading::default());
     let table = Arc::new(RetryBudgets::new(
         RetryBudgetConfig::new().clock(clock.clone()),
     ));
-    clock.table.set(table.clone()).unwrap();
+    let asked = table.clone();
+    clock.ask(move || {
+        let _ = asked.len();
+    });
     let size = finishes(move || {
         table.budget("fs");
         table.len()
