@@ -724,17 +724,30 @@ fn is_fn_once(function: &Function, name: &syn::Ident) -> bool {
     }
 }
 
-/// A cache is keyed by the `Ok` type too, so it must be written out.
+/// A cache is keyed by the `Ok` type too, so it must be written out; and it keeps the values,
+/// so they must own what they hold.
 fn cache_type(function: &Function, layers: &[Layer], errors: &mut Errors) {
     let cached = layers.iter().any(|layer| {
         matches!(layer, Layer::Fallback(args)
             if args.strategies.iter().any(|s| matches!(s, Strategy::Cache { .. })))
     });
-    if cached && function.ok_type().is_none() {
-        errors.at(
+    if !cached {
+        return;
+    }
+    match function.ok_type() {
+        None => errors.at(
             syn::spanned::Spanned::span(&function.ret),
             "`cache` needs the return type written as `Result<T, E>` (or `io::Result<T>`), naming `T`",
-        );
+        ),
+        // The cache outlives every call, so what it keeps cannot borrow from one; said here,
+        // rather than as a lifetime error inside the body.
+        Some(ok) if !Lifetimes::of(ok).0.is_empty() => errors.push(syn::Error::new_spanned(
+            ok,
+            "`cache` keeps each value after the call returns, so the value cannot borrow: \
+             return an owned type (`String` for `&str`, `Vec<T>` for `&[T]`, `Arc<T>` to share \
+             one), or a `&'static` borrow",
+        )),
+        Some(_) => {}
     }
 }
 
