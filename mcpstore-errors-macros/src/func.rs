@@ -490,6 +490,23 @@ impl Function {
         }
     }
 
+    /// `E` of a return type written `Result<T, E>`.
+    pub(crate) fn err_type(&self) -> Option<&Type> {
+        if !is_spelled_result(&self.ret) {
+            return None;
+        }
+        let Type::Path(path) = ungrouped(&self.ret) else {
+            return None;
+        };
+        let PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {
+            return None;
+        };
+        match args.args.iter().nth(1)? {
+            GenericArgument::Type(ty) => Some(ty),
+            _ => None,
+        }
+    }
+
     /// Whether the return type names `Result` itself, rather than an alias.
     pub(crate) fn ret_is_spelled_result(&self) -> bool {
         is_spelled_result(&self.ret)

@@ -322,6 +322,7 @@ pub(crate) fn stack(function: &Function, layers: &[Layer], spans: &[Span], error
     no_cfg_parameters(function, layers, errors);
     no_clone_names(function, layers, errors);
     cache_type(function, layers, errors);
+    collected_type(function, layers, errors);
     async_only(function, layers, errors);
     values_evaluated_once(function, layers, errors);
     literal_fits(layers, errors);
@@ -748,6 +749,27 @@ fn cache_type(function: &Function, layers: &[Layer], errors: &mut Errors) {
              one), or a `&'static` borrow",
         )),
         Some(_) => {}
+    }
+}
+
+/// A collector files each error under its type's id, which only a `'static` type has; said at
+/// the type, rather than as a lifetime error inside the body.
+fn collected_type(function: &Function, layers: &[Layer], errors: &mut Errors) {
+    if !layers
+        .iter()
+        .any(|layer| matches!(layer, Layer::Collect(_)))
+    {
+        return;
+    }
+    if let Some(error) = function.err_type() {
+        if !Lifetimes::of(error).0.is_empty() {
+            errors.push(syn::Error::new_spanned(
+                error,
+                "#[collect_errors] files each error under its type, which must be `'static`; this \
+                 error type borrows: return one that owns its data (convert it in the body with \
+                 `.map_err(..)`, to its owned form or a `String`)",
+            ));
+        }
     }
 }
 
