@@ -97,7 +97,12 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                         quote!(::mcpstore_errors::__private::value_of::<#ret, _>(|| #value))
                     }
                     Some(value) => quote_spanned!(value.span()=> #value),
-                    None => quote_spanned!(key.span()=> ::core::default::Default::default()),
+                    // At `default` (a type that has none is reported there), resolved as the
+                    // expansion's: clippy's `absolute_paths` is not the user's to fix.
+                    None => {
+                        let span = key.span().resolved_at(Span::call_site());
+                        quote_spanned!(span=> ::core::default::Default::default())
+                    }
                 };
                 // The error is handed over, to be dropped out of line. Mixed-site: `value` may
                 // name a variable of the user's called the same.

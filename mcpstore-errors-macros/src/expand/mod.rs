@@ -343,10 +343,10 @@ fn generate(function: &Function, layers: &[Layer]) -> TokenStream {
                 // would be without the attributes.
                 Some(pattern) if !param.pinned && !param.optional_mut => {
                     let lints = &param.lints;
-                    quote!(#(#lints)* let #pattern = #binding;)
+                    quote!(#(#lints)* #ALLOW_SHADOW let #pattern = #binding;)
                 }
                 // Reborrowed by the runs, whose layers may not need it.
-                _ => quote!(#[allow(unused_mut)] let mut #binding = #binding;),
+                _ => quote!(#[allow(unused_mut)] #ALLOW_SHADOW let mut #binding = #binding;),
             }
         });
     let keep_self = quote!(#keep_self #(#hoisted)*);
@@ -435,7 +435,7 @@ fn body(function: &Function, enclose: bool) -> TokenStream {
         } else {
             quote!(#binding)
         };
-        Some(quote!(#(#lints)* let #pattern = #value;))
+        Some(quote!(#(#lints)* #ALLOW_SHADOW let #pattern = #value;))
     });
     let run = if function.shape.is_async() {
         // The run's future owns what it uses, as the plain function's does: a borrow of a
@@ -452,11 +452,11 @@ fn body(function: &Function, enclose: bool) -> TokenStream {
             .filter(|param| param.mode == Mode::MutRef)
             .map(|param| {
                 let (binding, lints) = (&param.binding, &param.lints);
-                quote!(#(#lints)* let #binding = &mut *#binding;)
+                quote!(#(#lints)* #ALLOW_SHADOW let #binding = &mut *#binding;)
             });
         let moves = owned.iter().map(|param| {
             let (binding, lints) = (&param.binding, &param.lints);
-            quote!(#(#lints)* let #binding = #binding;)
+            quote!(#(#lints)* #ALLOW_SHADOW let #binding = #binding;)
         });
         let prologue = quote!(#(#moves)* #(#patterns)*);
         // The body's braces are the async block's own: a one-expression body draws no
@@ -637,18 +637,37 @@ fn rebind_for_run(param: &Param, clone: TokenStream) -> Option<TokenStream> {
         // `mut`: a layer under this one reborrows it again.
         Mode::ByValue if param.pinned => {
             let value = quote!(::core::pin::Pin::as_mut(&mut #binding));
-            return Some(quote!(#(#lints)* #[allow(unused_mut)] let mut #binding = #value;));
+            return Some(
+                quote!(#(#lints)* #[allow(unused_mut)] #ALLOW_SHADOW let mut #binding = #value;),
+            );
         }
         // A `no_clone` one is the hoisted binding itself, which the runs borrow.
         Mode::ByValue if param.optional_mut && !param.no_clone => {
             let value = quote!(::core::option::Option::as_deref_mut(&mut #binding));
-            return Some(quote!(#(#lints)* #[allow(unused_mut)] let mut #binding = #value;));
+            return Some(
+                quote!(#(#lints)* #[allow(unused_mut)] #ALLOW_SHADOW let mut #binding = #value;),
+            );
         }
         Mode::ByValue if !param.no_clone => clone,
         Mode::MutRef => quote!(&mut *#binding),
         _ => return None,
     };
-    Some(quote!(#(#lints)* let #binding = #value;))
+    Some(quote!(#(#lints)* #ALLOW_SHADOW let #binding = #value;))
+}
+
+/// On each binding that copies or reborrows a parameter for a run: its shadowing is the
+/// expansion's, which clippy's `shadow_*` lints would otherwise report as the user's. (Spans
+/// of the expansion would hide the binding's `unused_variables` too.)
+pub(super) struct AllowShadow;
+
+pub(super) const ALLOW_SHADOW: AllowShadow = AllowShadow;
+
+impl quote::ToTokens for AllowShadow {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        tokens.extend(
+            quote!(#[allow(clippy::shadow_same, clippy::shadow_reuse, clippy::shadow_unrelated)]),
+        );
+    }
 }
 
 /// `binding`, cloned through the check that names the parameter when it is not `Clone`.

@@ -7,7 +7,7 @@ use syn::{Expr, Ident};
 
 use super::literals::{self, Bound};
 use super::names::{self, Table};
-use super::{operation, rebind_for_run, resupply, see};
+use super::{ALLOW_SHADOW, operation, rebind_for_run, resupply, see};
 use crate::args::{JitterValue, RetryArgs, RetryFilter};
 use crate::func::{Function, Mode, Param};
 use crate::valid::UnderBreaker;
@@ -233,6 +233,7 @@ pub(super) fn expand(
             .collect::<Vec<_>>();
         let types = passed.iter().map(|param| &param.argument_type);
         let supplies: Vec<_> = passed.iter().map(resupply).collect();
+        let allow_shadow = ALLOW_SHADOW;
         let (closure, first, rerun) = if !pass_all {
             (
                 quote!(|| -> #ret { #(#rebind)* #(let _ = &#marked_used;)* #inner }),
@@ -243,7 +244,7 @@ pub(super) fn expand(
             (
                 quote! {
                     ::mcpstore_errors::__private::run_with::<(#(#types,)*), #ret, _>(
-                        |(#(#names,)*)| -> #ret { #(#rebind)* #(let _ = &#marked_used;)* #inner }
+                        |#ALLOW_SHADOW (#(#names,)*)| -> #ret { #(#rebind)* #(let _ = &#marked_used;)* #inner }
                     )
                 },
                 quote!(__mcpstore_run((#(#supplies,)*))),
@@ -260,7 +261,7 @@ pub(super) fn expand(
                     #accept
                     __mcpstore_first => {
                         let #observer = ::mcpstore_errors::__private::observer(&__mcpstore_first);
-                        #(let #moved = #moved;)*
+                        #(#allow_shadow let #moved = #moved;)*
                         ::mcpstore_errors::__private::retry_sync(
                             __mcpstore_policy,
                             #op,
