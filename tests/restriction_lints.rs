@@ -1,9 +1,11 @@
 //! What the attributes add draws no restriction lint a crate may deny: each run's copy of an
-//! argument shadows the parameter, and `#[fallback(default)]` names `Default` by its full path,
-//! both the expansion's doing. Checked by the clippy run of CI; the tests check the functions
-//! still behave, the copies being the ones the body reads.
+//! argument shadows the parameter (and copies a `_`-prefixed one the body never reads), and
+//! `#[fallback(default)]` names `Default` by its full path, all the expansion's doing. Checked
+//! by the clippy run of CI; the test checks the functions still behave, the copies being the
+//! ones the body reads.
 #![deny(clippy::shadow_same, clippy::shadow_reuse, clippy::shadow_unrelated)]
 #![deny(clippy::absolute_paths)]
+#![deny(clippy::no_effect_underscore_binding)]
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -26,6 +28,18 @@ fn flaky(value: u32) -> Result<u32, McpStoreError> {
 #[retry(max_attempts = 2, delay = 0)]
 fn by_value(n: u32, text: String) -> Result<usize, McpStoreError> {
     flaky(n).map(|n_again| n_again as usize + text.len())
+}
+
+// `_`-prefixed parameters the body never reads, by value, by pattern and in an `async fn`.
+#[retry(max_attempts = 2, delay = 0)]
+fn ignores(n: u32, _unused: String, mut _unused_mut: u32) -> Result<u32, McpStoreError> {
+    flaky(n)
+}
+
+#[fallback(default)]
+#[retry(max_attempts = 2, delay = 0)]
+async fn ignores_later(n: u32, _unused: String) -> Result<u32, McpStoreError> {
+    flaky(n)
 }
 
 // A `&mut` argument: reborrowed by each run.
@@ -86,6 +100,9 @@ fn each_run_reads_its_own_copy_of_the_arguments() {
     assert_eq!(by_value(3, "abc".to_owned()).unwrap(), 6);
 
     fail_next_call();
+    assert_eq!(ignores(4, String::new(), 0).unwrap(), 4);
+
+    fail_next_call();
     let mut items = Vec::new();
     assert_eq!(appends(&mut items, 7).unwrap(), 2, "both runs pushed");
     assert_eq!(items, [7, 7]);
@@ -110,4 +127,10 @@ fn each_run_reads_its_own_copy_of_the_arguments() {
     let runtime = Builder::new_current_thread().build().unwrap();
     assert_eq!(runtime.block_on(stacked_async(9, &mut pushed)).unwrap(), 9);
     assert_eq!(pushed, [9, 9]);
+
+    fail_next_call();
+    assert_eq!(
+        runtime.block_on(ignores_later(5, String::new())).unwrap(),
+        5
+    );
 }

@@ -343,10 +343,10 @@ fn generate(function: &Function, layers: &[Layer]) -> TokenStream {
                 // would be without the attributes.
                 Some(pattern) if !param.pinned && !param.optional_mut => {
                     let lints = &param.lints;
-                    quote!(#(#lints)* #ALLOW_SHADOW let #pattern = #binding;)
+                    quote!(#(#lints)* #ALLOW_ON_COPY let #pattern = #binding;)
                 }
                 // Reborrowed by the runs, whose layers may not need it.
-                _ => quote!(#[allow(unused_mut)] #ALLOW_SHADOW let mut #binding = #binding;),
+                _ => quote!(#[allow(unused_mut)] #ALLOW_ON_COPY let mut #binding = #binding;),
             }
         });
     let keep_self = quote!(#keep_self #(#hoisted)*);
@@ -435,7 +435,7 @@ fn body(function: &Function, enclose: bool) -> TokenStream {
         } else {
             quote!(#binding)
         };
-        Some(quote!(#(#lints)* #ALLOW_SHADOW let #pattern = #value;))
+        Some(quote!(#(#lints)* #ALLOW_ON_COPY let #pattern = #value;))
     });
     let run = if function.shape.is_async() {
         // The run's future owns what it uses, as the plain function's does: a borrow of a
@@ -452,11 +452,11 @@ fn body(function: &Function, enclose: bool) -> TokenStream {
             .filter(|param| param.mode == Mode::MutRef)
             .map(|param| {
                 let (binding, lints) = (&param.binding, &param.lints);
-                quote!(#(#lints)* #ALLOW_SHADOW let #binding = &mut *#binding;)
+                quote!(#(#lints)* #ALLOW_ON_COPY let #binding = &mut *#binding;)
             });
         let moves = owned.iter().map(|param| {
             let (binding, lints) = (&param.binding, &param.lints);
-            quote!(#(#lints)* #ALLOW_SHADOW let #binding = #binding;)
+            quote!(#(#lints)* #ALLOW_ON_COPY let #binding = #binding;)
         });
         let prologue = quote!(#(#moves)* #(#patterns)*);
         // The body's braces are the async block's own: a one-expression body draws no
@@ -638,35 +638,43 @@ fn rebind_for_run(param: &Param, clone: TokenStream) -> Option<TokenStream> {
         Mode::ByValue if param.pinned => {
             let value = quote!(::core::pin::Pin::as_mut(&mut #binding));
             return Some(
-                quote!(#(#lints)* #[allow(unused_mut)] #ALLOW_SHADOW let mut #binding = #value;),
+                quote!(#(#lints)* #[allow(unused_mut)] #ALLOW_ON_COPY let mut #binding = #value;),
             );
         }
         // A `no_clone` one is the hoisted binding itself, which the runs borrow.
         Mode::ByValue if param.optional_mut && !param.no_clone => {
             let value = quote!(::core::option::Option::as_deref_mut(&mut #binding));
             return Some(
-                quote!(#(#lints)* #[allow(unused_mut)] #ALLOW_SHADOW let mut #binding = #value;),
+                quote!(#(#lints)* #[allow(unused_mut)] #ALLOW_ON_COPY let mut #binding = #value;),
             );
         }
         Mode::ByValue if !param.no_clone => clone,
         Mode::MutRef => quote!(&mut *#binding),
         _ => return None,
     };
-    Some(quote!(#(#lints)* #ALLOW_SHADOW let #binding = #value;))
+    Some(quote!(#(#lints)* #ALLOW_ON_COPY let #binding = #value;))
 }
 
-/// On each binding that copies or reborrows a parameter for a run: its shadowing is the
-/// expansion's, which clippy's `shadow_*` lints would otherwise report as the user's. (Spans
-/// of the expansion would hide the binding's `unused_variables` too.)
-pub(super) struct AllowShadow;
+/// On each binding that copies or reborrows a parameter for a run: its shadowing, and its copy
+/// of a `_x` the body never reads, are the expansion's, which clippy's `shadow_*` and
+/// `no_effect_underscore_binding` would otherwise report as the user's. Not
+/// `used_underscore_binding`, judged at the binding: it would hide the body's reads of it.
+/// (Spans of the expansion would hide the copy's `unused_variables`, and resolve a parameter a
+/// `macro_rules!` named elsewhere.)
+pub(super) struct AllowOnCopy;
 
-pub(super) const ALLOW_SHADOW: AllowShadow = AllowShadow;
+pub(super) const ALLOW_ON_COPY: AllowOnCopy = AllowOnCopy;
 
-impl quote::ToTokens for AllowShadow {
+impl quote::ToTokens for AllowOnCopy {
     fn to_tokens(&self, tokens: &mut TokenStream) {
-        tokens.extend(
-            quote!(#[allow(clippy::shadow_same, clippy::shadow_reuse, clippy::shadow_unrelated)]),
-        );
+        tokens.extend(quote! {
+            #[allow(
+                clippy::shadow_same,
+                clippy::shadow_reuse,
+                clippy::shadow_unrelated,
+                clippy::no_effect_underscore_binding
+            )]
+        });
     }
 }
 

@@ -7,7 +7,7 @@ use syn::{Expr, Ident};
 
 use super::literals::{self, Bound};
 use super::names::{self, Table};
-use super::{ALLOW_SHADOW, operation, rebind_for_run, resupply, see};
+use super::{ALLOW_ON_COPY, operation, rebind_for_run, resupply, see};
 use crate::args::{JitterValue, RetryArgs, RetryFilter};
 use crate::func::{Function, Mode, Param};
 use crate::valid::UnderBreaker;
@@ -233,7 +233,7 @@ pub(super) fn expand(
             .collect::<Vec<_>>();
         let types = passed.iter().map(|param| &param.argument_type);
         let supplies: Vec<_> = passed.iter().map(resupply).collect();
-        let allow_shadow = ALLOW_SHADOW;
+        let allow_on_copy = ALLOW_ON_COPY;
         let (closure, first, rerun) = if !pass_all {
             (
                 quote!(|| -> #ret { #(#rebind)* #(let _ = &#marked_used;)* #inner }),
@@ -244,7 +244,7 @@ pub(super) fn expand(
             (
                 quote! {
                     ::mcpstore_errors::__private::run_with::<(#(#types,)*), #ret, _>(
-                        |#ALLOW_SHADOW (#(#names,)*)| -> #ret { #(#rebind)* #(let _ = &#marked_used;)* #inner }
+                        |#ALLOW_ON_COPY (#(#names,)*)| -> #ret { #(#rebind)* #(let _ = &#marked_used;)* #inner }
                     )
                 },
                 quote!(__mcpstore_run((#(#supplies,)*))),
@@ -261,7 +261,7 @@ pub(super) fn expand(
                     #accept
                     __mcpstore_first => {
                         let #observer = ::mcpstore_errors::__private::observer(&__mcpstore_first);
-                        #(#allow_shadow let #moved = #moved;)*
+                        #(#allow_on_copy let #moved = #moved;)*
                         ::mcpstore_errors::__private::retry_sync(
                             __mcpstore_policy,
                             #op,
