@@ -308,3 +308,138 @@ fn a_slow_call_timing_breaker_whose_clock_asks_it_its_state_admits_a_probe() {
     });
     assert_eq!(probe, Some(true), "the open period is over: a probe");
 }
+
+// ---- a clock whose drop calls back into the registry ----
+
+/// A `ManualClock` (with `CallingBack`'s hook on reading) whose `Drop` asks its registry for a
+/// breaker: dropped under the registry's lock, it would wait for itself.
+struct AsksWhenDropped {
+    clock: CallingBack,
+    registry: OnceLock<std::sync::Weak<BreakerRegistry>>,
+    asked: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl std::fmt::Debug for AsksWhenDropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AsksWhenDropped")
+    }
+}
+
+impl AsksWhenDropped {
+    /// The clock, and the flag its drop raises once it has asked.
+    fn new() -> (Arc<Self>, Arc<std::sync::atomic::AtomicBool>) {
+        let asked = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let clock = AsksWhenDropped {
+            clock: CallingBack::default(),
+            registry: OnceLock::new(),
+            asked: asked.clone(),
+        };
+        (Arc::new(clock), asked)
+    }
+
+    fn asks(&self, registry: &Arc<BreakerRegistry>) {
+        assert!(self.registry.set(Arc::downgrade(registry)).is_ok());
+    }
+}
+
+impl Clock for AsksWhenDropped {
+    fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    fn system_time(&self) -> SystemTime {
+        self.clock.system_time()
+    }
+}
+
+impl Drop for AsksWhenDropped {
+    fn drop(&mut self) {
+        if let Some(registry) = self.registry.get().and_then(std::sync::Weak::upgrade) {
+            let _ = registry.get("asked-on-drop");
+            let _ = registry.breaker("asked-on-drop");
+            self.asked.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+/// [`finishes`], failing after a second: the calls here are short.
+fn finishes_soon<T: Send + 'static>(call: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, result) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(call());
+    });
+    result
+        .recv_timeout(Duration::from_secs(1))
+        .expect("a clock was dropped under the registry's lock, and its drop waited for it")
+}
+
+#[test]
+fn a_configuration_replaced_by_configure_drops_its_clock_outside_the_lock() {
+    let registry = Arc::new(BreakerRegistry::default());
+    let (clock, asked) = AsksWhenDropped::new();
+    clock.asks(&registry);
+    // The registry holds the only handle to the clock: no breaker was made with it.
+    registry
+        .configure("fs", CircuitBreakerConfig::new().clock(clock))
+        .unwrap();
+    let other = registry.clone();
+    let replaced = finishes_soon(move || other.configure("fs", CircuitBreakerConfig::new()));
+    assert!(replaced.is_ok());
+    assert!(
+        asked.load(std::sync::atomic::Ordering::SeqCst),
+        "the drop asked"
+    );
+    assert!(registry.get("asked-on-drop").is_some());
+}
+
+#[test]
+fn a_default_replaced_by_set_default_drops_its_clock_outside_the_lock() {
+    let (clock, asked) = AsksWhenDropped::new();
+    let registry = Arc::new(BreakerRegistry::new(
+        CircuitBreakerConfig::new().clock(clock.clone()),
+    ));
+    clock.asks(&registry);
+    drop(clock);
+    let other = registry.clone();
+    finishes_soon(move || other.set_default(CircuitBreakerConfig::new()));
+    assert!(
+        asked.load(std::sync::atomic::Ordering::SeqCst),
+        "the drop asked"
+    );
+}
+
+/// Makes `service`'s breaker with a clock that only the breaker holds afterwards.
+fn breaker_holding_its_clock(
+    registry: &Arc<BreakerRegistry>,
+    service: &str,
+) -> Arc<std::sync::atomic::AtomicBool> {
+    let (clock, asked) = AsksWhenDropped::new();
+    clock.asks(registry);
+    registry.set_default(CircuitBreakerConfig::new().clock(clock));
+    registry.breaker(service);
+    registry.set_default(CircuitBreakerConfig::new());
+    asked
+}
+
+#[test]
+fn breakers_removed_evicted_or_replaced_drop_their_clocks_outside_the_lock() {
+    // Each of these hands the breaker to the gauge queue, drained after the lock: kept so.
+    let registry = Arc::new(BreakerRegistry::default());
+    let asked = breaker_holding_its_clock(&registry, "fs");
+    let other = registry.clone();
+    assert!(finishes_soon(move || other.remove("fs")));
+    assert!(asked.load(std::sync::atomic::Ordering::SeqCst), "removed");
+
+    let registry = Arc::new(BreakerRegistry::default());
+    let asked = breaker_holding_its_clock(&registry, "fs");
+    let other = registry.clone();
+    finishes_soon(move || other.configure("fs", CircuitBreakerConfig::new()).unwrap());
+    assert!(asked.load(std::sync::atomic::Ordering::SeqCst), "replaced");
+
+    let registry = Arc::new(BreakerRegistry::default().max_services(1));
+    let asked = breaker_holding_its_clock(&registry, "fs");
+    let other = registry.clone();
+    finishes_soon(move || other.breaker("search"));
+    assert!(asked.load(std::sync::atomic::Ordering::SeqCst), "evicted");
+    assert!(registry.get("fs").is_none());
+}

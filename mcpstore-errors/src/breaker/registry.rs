@@ -319,15 +319,20 @@ impl BreakerRegistry {
             ]);
             self.invalidate();
         }
-        table.configs.insert(name, config);
+        let replaced = table.configs.insert(name, config);
         self.release_then_show(table, changes.into_iter().flatten());
+        // After the lock: the last handle to a user's clock may go with it, and its drop may
+        // call into this registry.
+        drop(replaced);
         Ok(())
     }
 
     /// Sets the configuration of services not configured on their own, for breakers made
     /// from now on.
     pub fn set_default(&self, config: CircuitBreakerConfig) {
-        self.write().default = config;
+        let replaced = std::mem::replace(&mut self.write().default, config);
+        // Dropped after the lock, as in `configure`.
+        drop(replaced);
     }
 
     /// The breaker of `service` if it has one, without making it.
