@@ -408,6 +408,34 @@ fn a_default_replaced_by_set_default_drops_its_clock_outside_the_lock() {
     );
 }
 
+#[test]
+fn a_clock_reconfigured_away_while_an_insertion_reads_it_is_dropped_outside_the_lock() {
+    // The insertion holds the clocks it reads before its lock; the clock's reading replaces
+    // the configuration that held it, so the insertion's handle is the last one.
+    let registry = Arc::new(BreakerRegistry::default());
+    let (clock, asked) = AsksWhenDropped::new();
+    clock.asks(&registry);
+    registry
+        .configure("fs", CircuitBreakerConfig::new().clock(clock.clone()))
+        .unwrap();
+    let inner = Arc::downgrade(&registry);
+    clock.clock.arm(move || {
+        if let Some(registry) = inner.upgrade() {
+            registry
+                .configure("fs", CircuitBreakerConfig::new())
+                .unwrap();
+        }
+    });
+    drop(clock);
+    let other = registry.clone();
+    let made = finishes_soon(move || other.breaker("fs").service().to_owned());
+    assert_eq!(made, "fs");
+    assert!(
+        asked.load(std::sync::atomic::Ordering::SeqCst),
+        "the drop asked"
+    );
+}
+
 /// Makes `service`'s breaker with a clock that only the breaker holds afterwards.
 fn breaker_holding_its_clock(
     registry: &Arc<BreakerRegistry>,

@@ -808,14 +808,17 @@ fn reaches(part: u64, whole: u64, ppm: u64) -> bool {
 
 /// One reading per clock, for a registry that asks many breakers (most sharing the default
 /// configuration's clock) under its lock: each clock is read once, before the lock.
+///
+/// Each clock read is held until the readings are dropped, which the registry does after its
+/// lock: a clock reconfigured away meanwhile is not dropped under the lock (its drop may call
+/// into the registry), and its address is not reused by another clock taken for read.
 #[derive(Default)]
-pub(crate) struct ClockReadings(Vec<(*const (), Instant)>);
+pub(crate) struct ClockReadings(Vec<(Arc<dyn Clock>, Instant)>);
 
 impl ClockReadings {
     /// Whether `clock` has been read.
     fn has(&self, clock: &Arc<dyn Clock>) -> bool {
-        let key = Arc::as_ptr(clock).cast::<()>();
-        self.0.iter().any(|(read, _)| *read == key)
+        self.0.iter().any(|(read, _)| Self::same(read, clock))
     }
 
     /// Whether two handles are of one clock, as the readings tell clocks apart.
@@ -824,12 +827,11 @@ impl ClockReadings {
     }
 
     fn of(&mut self, clock: &Arc<dyn Clock>) -> Instant {
-        let key = Arc::as_ptr(clock).cast::<()>();
-        if let Some(&(_, now)) = self.0.iter().find(|(read, _)| *read == key) {
+        if let Some(&(_, now)) = self.0.iter().find(|(read, _)| Self::same(read, clock)) {
             return now;
         }
         let now = clock.now();
-        self.0.push((key, now));
+        self.0.push((clock.clone(), now));
         now
     }
 }

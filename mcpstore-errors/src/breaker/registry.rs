@@ -227,7 +227,8 @@ impl BreakerRegistry {
         // Every clock the insertion may read (the new breaker's, and when the table is full
         // those of the breakers an eviction judges) is read before the write lock, so that no
         // user code runs under it: a clock that calls back into this registry would wait for
-        // itself. A clock configured in between sends the loop round again.
+        // itself. A clock configured in between sends the loop round again. Declared before
+        // the guard, so dropped after it: it holds the clocks read.
         let mut readings = ClockReadings::default();
         let mut unread = self.clocks_to_read(&self.read(), service, &readings);
         let mut table = loop {
