@@ -2,7 +2,7 @@
 //! registry, events, a model-based property test and a concurrency test, on virtual time.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Barrier, mpsc};
 use std::time::Duration;
 
 use mcpstore_errors::{
@@ -875,6 +875,108 @@ fn a_full_registry_forgets_a_half_open_breaker_whose_probe_was_given_back() {
     assert_eq!(registry.overflows(), 0, "\"a\" gave way");
     assert_eq!(b.state(), CircuitState::Closed);
     assert!(registry.get("a").is_none());
+}
+
+#[test]
+fn a_flood_of_new_services_forgets_no_trip_until_its_open_period_is_over() {
+    // Already so before the busy-breaker fix: kept as the boundary of "idle open".
+    let clock = clock();
+    let registry = BreakerRegistry::new(config(&clock)).max_services(2);
+    for name in ["a", "b"] {
+        let breaker = registry.breaker(name);
+        for _ in 0..10 {
+            fail(&breaker);
+        }
+    }
+    clock.advance(10 * SECOND - Duration::from_millis(1));
+    for n in 0..100 {
+        let outside = registry.breaker(&format!("outside-{n}"));
+        assert_eq!(outside.state(), CircuitState::Disabled);
+    }
+    assert_eq!(registry.overflows(), 100);
+    for name in ["a", "b"] {
+        let open = registry.get(name).expect("kept");
+        assert_eq!(
+            open.metrics().open_remaining,
+            Some(Duration::from_millis(1))
+        );
+    }
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(registry.breaker("fs").state(), CircuitState::Closed);
+    assert_eq!(registry.overflows(), 100);
+    assert_eq!(registry.len(), 2);
+}
+
+/// A random source that, once armed, says it is drawing and waits to be let go: a breaker
+/// draws its jitter under its lock as it trips, so a test can act in the middle of a trip.
+#[derive(Debug, Default)]
+struct PausingRandom {
+    pause: std::sync::Mutex<Option<(mpsc::Sender<()>, mpsc::Receiver<()>)>>,
+}
+
+impl PausingRandom {
+    /// Arms the next draw: a receiver told when it starts, a sender that lets it finish.
+    fn arm(&self) -> (mpsc::Receiver<()>, mpsc::Sender<()>) {
+        let (drawing, told) = mpsc::channel();
+        let (let_go, waits) = mpsc::channel();
+        *self.pause.lock().unwrap() = Some((drawing, waits));
+        (told, let_go)
+    }
+}
+
+impl RandomSource for PausingRandom {
+    fn next_f64(&self) -> f64 {
+        let pause = self.pause.lock().unwrap().take();
+        if let Some((drawing, waits)) = pause {
+            drawing.send(()).unwrap();
+            waits.recv_timeout(10 * SECOND).expect("let go");
+        }
+        0.5 // no jitter: 1 + j * (2 * 0.5 - 1)
+    }
+}
+
+#[test]
+fn a_breaker_tripping_while_a_full_registry_picks_whom_to_forget_is_not_forgotten() {
+    // The only breaker is closed by its published state, but a failure is tripping it on
+    // another thread (its lock held): forgetting it would lose the trip, and the next call
+    // to the service would get a fresh closed breaker and reach the failing service again.
+    let clock = clock();
+    let random = Arc::new(PausingRandom::default());
+    let config = CircuitBreakerConfig::new()
+        .window(SlidingWindow::Count(2))
+        .minimum_calls(2)
+        .failure_rate(1.0)
+        .open_duration(10 * SECOND)
+        .jitter(0.5)
+        .random(random.clone())
+        .clock(clock.clone());
+    let registry = BreakerRegistry::new(config).max_services(1);
+    let fs = registry.breaker("fs");
+    fail(&fs);
+    let (drawing, let_go) = random.arm();
+    let tripping = std::thread::spawn(move || fail(&fs));
+    drawing.recv_timeout(10 * SECOND).expect("the trip draws");
+    let mut search = None;
+    let events = capture_events("mcpstore_errors::breaker", || {
+        search = Some(registry.breaker("search"));
+    });
+    let_go.send(()).unwrap();
+    tripping.join().unwrap();
+    let fs = registry.breaker("fs");
+    assert_eq!(fs.state(), CircuitState::Open, "the trip is kept");
+    assert_eq!(fs.metrics().open_remaining, Some(10 * SECOND));
+    assert_eq!(registry.services(), ["fs"]);
+    // Nothing else could be forgotten: the new service went unguarded, and was told so.
+    assert_eq!(search.unwrap().state(), CircuitState::Disabled);
+    assert_eq!(registry.overflows(), 1);
+    assert_eq!(
+        events
+            .iter()
+            .filter_map(|e| e.field("overflows"))
+            .collect::<Vec<_>>(),
+        ["1"],
+        "the unguarded service is told of"
+    );
 }
 
 #[test]

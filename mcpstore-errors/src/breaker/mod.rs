@@ -344,16 +344,24 @@ impl CircuitBreaker {
     /// call does): its service may be one no one calls any more, whose breaker a full
     /// registry may forget rather than guard no new service. `false` when its lock is busy.
     pub(crate) fn is_idle_open(&self, now: &mut ClockReadings) -> bool {
+        !self.is_closed() && self.lock_if_forgettable(now).is_some()
+    }
+
+    /// The breaker's lock, if it is free and the breaker may be forgotten: closed, or idle
+    /// open (see [`is_idle_open`](Self::is_idle_open)). A registry removes the breaker while
+    /// holding it, so that no call trips it, or takes its probe, between the check and the
+    /// removal. Waits for no lock.
+    fn lock_if_forgettable(&self, now: &mut ClockReadings) -> Option<MutexGuard<'_, Core>> {
         // Read before the lock, which the clock may ask for.
         let now = now.of(&self.inner.config.clock);
-        let Some(core) = self.inner.try_lock() else {
-            return false;
-        };
-        match core.state {
+        let core = self.inner.try_lock()?;
+        let forgettable = match core.state {
+            CircuitState::Closed => true,
             CircuitState::Open => now >= core.open_until,
             CircuitState::HalfOpen => core.probes_left >= self.inner.config.half_open_permits,
             _ => false,
-        }
+        };
+        forgettable.then_some(core)
     }
 
     /// The current state. An open breaker whose open period is over is reported half-open:

@@ -22,9 +22,11 @@ pub const DEFAULT_MAX_SERVICES: usize = 1024;
 /// whose open period is over and whose service no one has called since (it reports itself
 /// half-open, as the next call would be its probe), or a half-open one whose probes were all
 /// given back unreported (a cancelled call); its trips are forgotten. A breaker open for its
-/// period, probing (a probe out), forced open or disabled is never forgotten.
-/// When none can be, the new service gets a disabled breaker that is not kept (calls go through
-/// uncounted), a `tracing` warning is emitted, and [`overflows`](Self::overflows) counts it.
+/// period, probing (a probe out), forced open or disabled is never forgotten, nor one a call
+/// is reporting to at that moment (it may be tripping). A trip is never lost to make room.
+/// When none can be forgotten, the new service gets a disabled breaker that is not kept (calls
+/// go through uncounted), a `tracing` warning is emitted (on the 1st, 2nd, 4th.. overflow),
+/// and [`overflows`](Self::overflows) counts it; its next call asks again.
 ///
 /// ```
 /// use mcpstore_errors::{BreakerRegistry, CircuitBreakerConfig, SlidingWindow};
@@ -261,7 +263,7 @@ impl BreakerRegistry {
                     service,
                     max_services = self.max_services,
                     overflows,
-                    "circuit breaker registry full of open breakers; calls to this service are not guarded"
+                    "circuit breaker registry full of breakers it may not forget (open, probing or busy); calls to this service are not guarded"
                 );
             }
             return (CircuitBreaker::unkept(service, config), None);
@@ -405,8 +407,12 @@ impl BreakerRegistry {
 
     /// Forgets one breaker, in this order: the least recently used closed breaker with no
     /// failure in its window, the least recently used closed one, the least recently used
-    /// idle open one (open past its period, or half-open with no probe out); the one forgotten. The common case (the least recently used closed
-    /// breaker is quiet) reads one lock; the others read every breaker's, without waiting.
+    /// idle open one (open past its period, or half-open with no probe out); the one
+    /// forgotten. A breaker whose lock is busy (a call reporting to it, maybe tripping it) is
+    /// passed over, and the one chosen is checked again and removed under its lock: a trip
+    /// in progress is never forgotten. The common case (the least recently used closed
+    /// breaker is quiet) takes one lock twice; the others try every breaker's, without
+    /// waiting.
     fn evict_one(&self, table: &mut Table, readings: &mut ClockReadings) -> Option<CircuitBreaker> {
         let last_used = |breaker: &CircuitBreaker| breaker.inner.last_used.load(Ordering::Relaxed);
         let least_recent = |keep: &dyn Fn(&CircuitBreaker) -> bool| {
@@ -417,21 +423,24 @@ impl BreakerRegistry {
                 .min_by_key(|(_, breaker)| last_used(breaker))
                 .map(|(name, breaker)| (name.clone(), breaker.clone()))
         };
-        let now = std::cell::RefCell::new(readings);
+        let now = std::cell::RefCell::new(&mut *readings);
         let quiet = |breaker: &CircuitBreaker| breaker.is_quiet(&mut now.borrow_mut());
-        let oldest_closed = least_recent(&|breaker| breaker.is_closed());
-        let oldest = match oldest_closed {
-            Some((name, breaker)) if quiet(&breaker) => Some(name),
-            Some((name, _)) => least_recent(&|breaker| breaker.is_closed() && quiet(breaker))
-                .map_or(Some(name), |(quiet, _)| Some(quiet)),
-            None => least_recent(&|breaker| breaker.is_idle_open(&mut now.borrow_mut()))
-                .map(|(name, _)| name),
+        let free =
+            |breaker: &CircuitBreaker| breaker.lock_if_forgettable(&mut now.borrow_mut()).is_some();
+        let chosen = match least_recent(&|breaker| breaker.is_closed()) {
+            Some(oldest) if quiet(&oldest.1) => Some(oldest),
+            _ => least_recent(&|breaker| breaker.is_closed() && quiet(breaker))
+                .or_else(|| least_recent(&|breaker| breaker.is_closed() && free(breaker)))
+                .or_else(|| least_recent(&|breaker| breaker.is_idle_open(&mut now.borrow_mut()))),
         };
-        let evicted = oldest.and_then(|name| table.breakers.remove(&name));
-        if evicted.is_some() {
-            self.invalidate();
-        }
-        evicted
+        let (name, breaker) = chosen?;
+        // Its state may have changed since it was looked at: held from the check to the
+        // removal. Changed (a rare race), none is forgotten this time.
+        let core = breaker.lock_if_forgettable(readings)?;
+        table.breakers.remove(&name);
+        drop(core);
+        self.invalidate();
+        Some(breaker)
     }
 
     /// How many times a service got an unkept, disabled breaker because the table was full
