@@ -1091,6 +1091,60 @@ fn a_registry_full_of_open_breakers_hands_out_unkept_disabled_ones_and_counts_th
 }
 
 #[test]
+fn configuring_a_blank_service_name_is_a_configuration_error() {
+    let clock = clock();
+    let registry = BreakerRegistry::new(config(&clock));
+    for blank in ["", "  ", "\t\n"] {
+        let error = registry
+            .configure(blank, config(&clock).window(SlidingWindow::Count(2)))
+            .expect_err("a blank name is refused");
+        assert_eq!(error.kind(), ErrorKind::Configuration);
+        assert!(
+            error.message().contains("blank"),
+            "the message says why: {}",
+            error.message()
+        );
+        assert_eq!(
+            registry.breaker(blank).config().sliding_window(),
+            SlidingWindow::Count(10),
+            "nothing was configured for {blank:?}"
+        );
+    }
+}
+
+#[test]
+fn a_breaker_for_a_blank_service_name_is_made_with_one_warning_per_registry() {
+    let clock = clock();
+    let registry = BreakerRegistry::new(config(&clock));
+    let events = capture_events("mcpstore_errors::breaker", || {
+        let blank = registry.breaker("");
+        assert_eq!(blank.service(), "");
+        fail(&blank);
+        assert_eq!(
+            registry.breaker("").metrics().calls,
+            1,
+            "one breaker for \"\""
+        );
+        registry.breaker("  ");
+        registry.breaker("fs");
+    });
+    let warnings: Vec<_> = events
+        .iter()
+        .filter(|e| e.level == tracing::Level::WARN)
+        .collect();
+    assert_eq!(warnings.len(), 1, "{events:?}");
+    assert_eq!(warnings[0].field("service"), Some(""));
+    assert!(warnings[0].field("message").unwrap().contains("blank"));
+    assert_eq!(registry.len(), 3, "blank names are kept, each its own");
+
+    let other = BreakerRegistry::new(config(&clock));
+    let events = capture_events("mcpstore_errors::breaker", || {
+        other.breaker("\t");
+    });
+    assert_eq!(events.len(), 1, "another registry warns of its own");
+}
+
+#[test]
 fn the_global_registry_is_shared() {
     let first = breakers().breaker("breaker-test-global");
     first.force_open();

@@ -10,7 +10,7 @@ use mcpstore_errors::{
     BreakerRegistry, CircuitBreakerConfig, CircuitState, ErrorKind, McpStoreError, SlidingWindow,
     circuit_breaker,
 };
-use mcpstore_errors_tests::{CountingAllocator, allocations_during};
+use mcpstore_errors_tests::{CountingAllocator, allocations_during, capture_events};
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
@@ -279,4 +279,31 @@ fn a_warm_call_site_allocates_nothing() {
     });
     assert_eq!(allocations, 0);
     assert_eq!(calls_of(&registry, "fs"), 2, "a window of 2 calls");
+}
+
+#[test]
+fn a_service_expression_that_is_blank_at_run_time_gets_a_kept_breaker_and_a_warning() {
+    // A blank literal is refused at compile time; an expression is only known at run time,
+    // where the registry keeps its breaker (so it still guards) and warns once.
+    let registry = BreakerRegistry::new(touchy());
+    let events = capture_events("mcpstore_errors::breaker", || {
+        for _ in 0..2 {
+            call(&registry, "", false).unwrap_err();
+        }
+    });
+    let refused = call(&registry, "", true).unwrap_err();
+    assert_eq!(
+        refused.kind(),
+        ErrorKind::CircuitOpen,
+        "the blank service's breaker tripped"
+    );
+    assert_eq!(
+        registry.get("").map(|b| b.state()),
+        Some(CircuitState::Open)
+    );
+    let blank: Vec<_> = events
+        .iter()
+        .filter(|e| e.field("message").is_some_and(|m| m.contains("blank")))
+        .collect();
+    assert_eq!(blank.len(), 1, "{events:?}");
 }

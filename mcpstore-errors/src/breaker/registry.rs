@@ -54,6 +54,8 @@ pub struct BreakerRegistry {
     gauges: Mutex<VecDeque<GaugeChange>>,
     /// A thread is draining `gauges`; another, or the recorder calling back, only queues.
     draining: AtomicBool,
+    /// A breaker was made for a blank service name, and the warning given.
+    warned_blank: AtomicBool,
 }
 
 /// A state gauge write a change of the table owes.
@@ -106,6 +108,7 @@ impl BreakerRegistry {
             overflows: AtomicU64::new(0),
             gauges: Mutex::new(VecDeque::new()),
             draining: AtomicBool::new(false),
+            warned_blank: AtomicBool::new(false),
         }
     }
 
@@ -173,6 +176,12 @@ impl BreakerRegistry {
     }
 
     /// The breaker of `service`, made on first use.
+    ///
+    /// A blank name (empty or all whitespace) is accepted, as a name of its own (`""` and
+    /// `" "` are two services), with one `tracing` warning per registry: it is most likely a
+    /// placeholder, or a name that came from outside empty, and every call with it shares
+    /// one breaker. `#[circuit_breaker]` refuses a blank literal at compile time; a blank
+    /// `service = <expr>` comes here. [`configure`](Self::configure) refuses a blank name.
     pub fn breaker(&self, service: &str) -> CircuitBreaker {
         if let Some(breaker) = self.lookup(&self.read(), service) {
             return breaker;
@@ -226,6 +235,15 @@ impl BreakerRegistry {
 
     #[cold]
     fn insert(&self, service: &str) -> (CircuitBreaker, Option<u64>) {
+        // Before any lock: the subscriber is the application's code. Once per registry, since
+        // a blank name from outside may come with every call.
+        if is_blank(service) && !self.warned_blank.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                target: TARGET,
+                service,
+                "circuit breaker made for a blank service name; every call with a blank name shares it"
+            );
+        }
         // Every clock the insertion may read (the new breaker's, and when the table is full
         // those of the breakers an eviction judges) is read before the write lock, so that no
         // user code runs under it: a clock that calls back into this registry would wait for
@@ -290,13 +308,19 @@ impl BreakerRegistry {
     }
 
     /// Gives `service` its own configuration. A breaker it already has is replaced by a new,
-    /// closed one (handles taken earlier keep the old breaker). An `Err` when `max_services`
-    /// services are configured already and `service` is not one of them.
+    /// closed one (handles taken earlier keep the old breaker). An `Err` when `service` is
+    /// blank (empty or all whitespace), or when `max_services` services are configured
+    /// already and `service` is not one of them.
     pub fn configure(
         &self,
         service: &str,
         config: CircuitBreakerConfig,
     ) -> Result<(), McpStoreError> {
+        if is_blank(service) {
+            return Err(McpStoreError::configuration(format!(
+                "cannot configure a circuit breaker for the blank service name {service:?}: name the service it guards"
+            )));
+        }
         // Made before the lock (it reads its clock), and used if a breaker is to be replaced.
         let name: Arc<str> = Arc::from(service);
         let fresh = CircuitBreaker::new(name.clone(), config.clone());
@@ -448,6 +472,11 @@ impl BreakerRegistry {
     pub fn overflows(&self) -> u64 {
         self.overflows.load(Ordering::Relaxed)
     }
+}
+
+/// Empty or all whitespace.
+fn is_blank(service: &str) -> bool {
+    service.trim().is_empty()
 }
 
 static GLOBAL: LazyLock<BreakerRegistry> = LazyLock::new(BreakerRegistry::default);
