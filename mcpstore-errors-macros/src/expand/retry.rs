@@ -379,16 +379,17 @@ fn policy(args: &RetryArgs, check: Option<TokenStream>) -> TokenStream {
             };
             // A `OnceLock`, not a `LazyLock`: an initialiser that panicked is run again by the
             // next call instead of poisoning the function for the rest of the process. Built by
-            // a nested `fn`, not a closure: a closure could capture the first call's arguments
-            // and serve them to every later call.
+            // a `const` fn pointer, which cannot capture the first call's arguments to serve
+            // them to every later call. (A nested `fn` would do too, but on an impl's generic
+            // rustc would suggest giving it one, at the attribute.)
             quote! {
-                fn __mcpstore_make_policy() -> #config {
+                const __MCPSTORE_MAKE_POLICY: fn() -> #config = || -> #config {
                     let __mcpstore_config = #base #(#setters)*;
                     #check
                     __mcpstore_config
-                }
+                };
                 static __MCPSTORE_POLICY: ::std::sync::OnceLock<#config> = ::std::sync::OnceLock::new();
-                let __mcpstore_policy: &#config = __MCPSTORE_POLICY.get_or_init(__mcpstore_make_policy);
+                let __mcpstore_policy: &#config = __MCPSTORE_POLICY.get_or_init(__MCPSTORE_MAKE_POLICY);
             }
         }
     }
