@@ -125,25 +125,26 @@ impl Inner {
 
     /// Puts or refreshes the entry `(deadline, id)` and makes sure someone serves the queue.
     fn register(self: &Arc<Self>, deadline: Instant, id: &mut Option<u64>, waker: &Waker) -> bool {
+        // A waker's clone and drop are user code that may use this timer: cloned before
+        // locking, and the one left over (replaced, or this clone unneeded) dropped after.
+        let waker = waker.clone();
         let mut queue = self.lock();
         let id = *id.get_or_insert_with(|| {
             let id = queue.next_id;
             queue.next_id += 1;
             id
         });
-        match queue.wakers.entry((deadline, id)) {
-            Entry::Occupied(mut entry) => {
-                if !entry.get().will_wake(waker) {
-                    entry.insert(waker.clone());
-                }
-            }
+        let unused = match queue.wakers.entry((deadline, id)) {
+            Entry::Occupied(entry) if entry.get().will_wake(&waker) => Some(waker),
+            Entry::Occupied(mut entry) => Some(entry.insert(waker)),
             // The first poll, or a poll after the timer took the entry out but before the
             // deadline as this thread reads the clock (cannot happen with a monotonic clock,
             // but putting it back is always safe).
             Entry::Vacant(entry) => {
-                entry.insert(waker.clone());
+                entry.insert(waker);
+                None
             }
-        }
+        };
         let wake_thread = match queue.watch {
             Watch::Busy => false,
             Watch::Until(at) => deadline < at,
@@ -155,12 +156,10 @@ impl Inner {
         if wake_thread || wake_stand_ins {
             self.changed.notify_all();
         }
-        if queue.running {
-            return true;
-        }
-        queue.running = true;
+        let running = std::mem::replace(&mut queue.running, true);
         drop(queue);
-        self.start()
+        drop(unused);
+        running || self.start()
     }
 
     /// Starts the timer thread; on failure, says so and returns false.
@@ -280,7 +279,7 @@ impl Inner {
 }
 
 /// Wakes each task outside the lock; a waker that panics cannot take the timer down with it.
-fn wake_all(wakers: Vec<Waker>) {
+fn wake_all(wakers: impl IntoIterator<Item = Waker>) {
     for waker in wakers {
         if catch_unwind(AssertUnwindSafe(|| waker.wake())).is_err() {
             tracing::error!(target: "mcpstore_errors::sleep", "a task's waker panicked");
@@ -330,15 +329,17 @@ impl Sleep {
             return;
         };
         let mut queue = self.inner.lock();
-        queue.wakers.remove(&(deadline, id));
+        let removed = queue.wakers.remove(&(deadline, id));
+        // Taken out rather than cloned (a clone is user code, and this holds the lock): woken,
+        // the successor finds its entry gone and puts it back, as after the timer fired it.
         let successor = match queue.running {
             true => None,
-            false => queue.wakers.first_key_value().map(|(_, w)| w.clone()),
+            false => queue.wakers.pop_first().map(|(_, waker)| waker),
         };
         drop(queue);
-        if let Some(successor) = successor {
-            wake_all(vec![successor]);
-        }
+        // A waker's drop is user code too, which may use this timer.
+        drop(removed);
+        wake_all(successor);
     }
 }
 
@@ -641,7 +642,8 @@ mod tests {
                 return Err(Stalled);
             }
             assert_eq!(handed, [1]);
-            assert_eq!(pending, 1);
+            // Handed over as a fired entry is: taken out and woken (its poll puts it back).
+            assert_eq!(pending, 0);
             let (mut sleep, waker) = later.lock().unwrap().take().unwrap();
             drop(later);
             block_on(std::future::poll_fn(|cx| Pin::new(&mut sleep).poll(cx)));
@@ -668,6 +670,80 @@ mod tests {
         });
         block_on(timer.sleep(Duration::from_millis(2)));
         assert_eq!(spawns.load(Ordering::SeqCst), 1);
+    }
+
+    /// The timer [`probing_waker`]'s clones and drops look at; set by the one test using it.
+    static PROBED: Mutex<Option<Arc<Inner>>> = Mutex::new(None);
+    static PROBE_RAN: AtomicUsize = AtomicUsize::new(0);
+    static PROBE_UNDER_LOCK: AtomicUsize = AtomicUsize::new(0);
+    static PROBE_WOKEN: AtomicUsize = AtomicUsize::new(0);
+
+    /// A clone or drop of the probing waker (user code): was the timer's queue locked?
+    fn probe_look(_: *const ()) {
+        if let Some(inner) = PROBED.lock().unwrap().as_ref() {
+            PROBE_RAN.fetch_add(1, Ordering::SeqCst);
+            if inner.queue.try_lock().is_err() {
+                PROBE_UNDER_LOCK.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    static PROBING: std::task::RawWakerVTable = std::task::RawWakerVTable::new(
+        |data| {
+            probe_look(data);
+            std::task::RawWaker::new(data, &PROBING)
+        },
+        |data| {
+            PROBE_WOKEN.fetch_add(1, Ordering::SeqCst);
+            probe_look(data);
+        },
+        |_| {
+            PROBE_WOKEN.fetch_add(1, Ordering::SeqCst);
+        },
+        probe_look,
+    );
+
+    /// A waker whose every clone and drop runs [`probe_look`] (a `Wake` impl's clone is the
+    /// `Arc`'s, no user code).
+    fn probing_waker() -> Waker {
+        #[allow(unsafe_code)]
+        // SAFETY: the vtable's functions never read the data pointer and are thread-safe.
+        unsafe {
+            Waker::from_raw(std::task::RawWaker::new(std::ptr::null(), &PROBING))
+        }
+    }
+
+    #[test]
+    fn wakers_are_cloned_and_dropped_with_the_queue_unlocked() {
+        // Started as far as the queue knows, but nothing serves it: no thread touches it.
+        let timer = Timer::with_spawn(Box::new(|_body| Ok(())));
+        *PROBED.lock().unwrap() = Some(Arc::clone(&timer.inner));
+        let probe = probing_waker();
+        let mut first = timer.sleep(Duration::from_secs(60));
+        assert_eq!(poll_once(&mut first, &probe), Poll::Pending); // the queue keeps a clone
+        assert_eq!(poll_once(&mut first, &probe), Poll::Pending); // the same waker: kept
+        assert_eq!(poll_once(&mut first, Waker::noop()), Poll::Pending); // replaced: dropped
+        assert_eq!(poll_once(&mut first, &probe), Poll::Pending);
+        let mut second = timer.sleep(Duration::from_secs(120));
+        assert_eq!(poll_once(&mut second, Waker::noop()), Poll::Pending);
+        // As after a failed start: a dropped sleep hands the watch to the earliest, `first`.
+        timer.inner.lock().running = false;
+        drop(second);
+        assert_eq!(
+            PROBE_WOKEN.load(Ordering::SeqCst),
+            1,
+            "the successor was woken"
+        );
+        // Woken, it puts its entry back.
+        assert_eq!(poll_once(&mut first, Waker::noop()), Poll::Pending);
+        assert_eq!(timer.pending(), 1);
+        timer.inner.lock().running = true; // no stand-in: this poll must not block
+        assert_eq!(poll_once(&mut first, &probe), Poll::Pending);
+        drop(first); // the clone leaves with the entry
+        drop(probe);
+        *PROBED.lock().unwrap() = None;
+        assert!(PROBE_RAN.load(Ordering::SeqCst) >= 6);
+        assert_eq!(PROBE_UNDER_LOCK.load(Ordering::SeqCst), 0);
     }
 
     #[test]
