@@ -156,11 +156,12 @@
 //! The expansions draw no warning of their own and hide the compiler's about the body but
 //! one: a needless `mut`, an unused variable or a function never called is reported where it
 //! would be without the attribute, except a needless `mut self`. Of clippy's lints, those
-//! that judge a function by its whole body (`needless_return`, `unused_async`,
-//! `unnecessary_wraps`, `needless_pass_by_value`, `ptr_arg`) do not see it through the
-//! closure or `async` block it runs in, and the pedantic `used_underscore_binding` takes a
-//! run's copy of a `_`-prefixed parameter for a use of it; restriction lints such as
-//! `shadow_*` and `absolute_paths` draw nothing more than on the plain function.
+//! that judge a body's tail (`needless_return`, `needless_question_mark`) see it in the
+//! closure or `async` block it runs in, but those that judge the function by its signature
+//! and whole body (`unused_async`, `unnecessary_wraps`, `needless_pass_by_value`, `ptr_arg`)
+//! do not; the pedantic `used_underscore_binding` takes a run's copy of a `_`-prefixed
+//! parameter for a use of it; restriction lints such as `shadow_*` and `absolute_paths` draw
+//! nothing more than on the plain function.
 //! (Measured on 54 functions built with and without each attribute by the repository's
 //! `tests/lint-parity/run.py`.)
 //!

@@ -382,6 +382,15 @@ fn generate(function: &Function, layers: &[Layer]) -> TokenStream {
     quote!(#(#attrs)* #vis #sig #body)
 }
 
+/// `statements` in braces placed as the body's. A run's closure, its bars placed there too,
+/// then reads to clippy as the user's own code: lints that judge a closure's tail
+/// (`needless_return`) see the body's as in the plain function.
+fn at_body(function: &Function, statements: TokenStream) -> proc_macro2::Group {
+    let mut braces = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, statements);
+    braces.set_span(body_span(&function.body));
+    braces
+}
+
 /// The span of the body's braces.
 fn body_span(body: &TokenStream) -> Span {
     body.clone()
@@ -405,7 +414,14 @@ fn compose(function: &Function, layers: &[Layer]) -> TokenStream {
     };
     match layer {
         Layer::Retry(args) => {
-            retry::expand(function, args, inner, valid::under_breaker(inner_layers))
+            let innermost = inner_layers.is_empty();
+            retry::expand(
+                function,
+                args,
+                inner,
+                valid::under_breaker(inner_layers),
+                innermost,
+            )
         }
         Layer::Fallback(args) => fallback_chain::expand(function, args, inner),
         Layer::Collect(args) => collect::expand(function, args, inner),
@@ -461,13 +477,15 @@ fn body(function: &Function, enclose: bool) -> TokenStream {
         let prologue = quote!(#(#moves)* #(#patterns)*);
         // The body's braces are the async block's own: a one-expression body draws no
         // `unused_braces`, and no `allow` is needed (a crate may forbid the lint).
+        let asynchronous = quote::quote_spanned!(body_span(body)=> async);
         let body = typed_async_body(body, &ret, prologue);
         return quote! {{
             #(#reborrows)*
-            ::mcpstore_errors::__private::attempt_async::<#ret, _>(async #body).await
+            ::mcpstore_errors::__private::attempt_async::<#ret, _>(#asynchronous #body).await
         }};
     } else if enclose {
-        quote!(::mcpstore_errors::__private::attempt::<#ret, _>(|| #body))
+        let bar = quote::quote_spanned!(body_span(body)=> |);
+        quote!(::mcpstore_errors::__private::attempt::<#ret, _>(#bar #bar #body))
     } else {
         // Statements for the caller's closure block. The body keeps its own braces, so that its
         // edition's drop order and its items' scope stay as written; as a `match` arm rather
@@ -552,7 +570,7 @@ fn owned_by_the_run(param: &Param) -> bool {
 }
 
 /// Whether the body's block opens with an inner attribute (`#![..]`).
-fn opens_with_inner_attribute(body: &TokenStream) -> bool {
+pub(super) fn opens_with_inner_attribute(body: &TokenStream) -> bool {
     let Some(proc_macro2::TokenTree::Group(braces)) = body.clone().into_iter().next() else {
         return false;
     };

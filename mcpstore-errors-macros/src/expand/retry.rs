@@ -1,7 +1,7 @@
 //! `#[retry]`: a loop that owns its attempts; the runtime supplies the policy and the state.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, Ident};
 
@@ -12,12 +12,14 @@ use crate::args::{JitterValue, RetryArgs, RetryFilter};
 use crate::func::{Function, Mode, Param};
 use crate::valid::UnderBreaker;
 
-/// `below`: how the layers under this one bound a breaker's call, if a breaker is among them.
+/// `below`: how the layers under this one bound a breaker's call, if a breaker is among them;
+/// `innermost`: no layer is under this one (`inner` is then the body's statements).
 pub(super) fn expand(
     function: &Function,
     args: &RetryArgs,
     inner: TokenStream,
     below: Option<UnderBreaker>,
+    innermost: bool,
 ) -> TokenStream {
     let op = operation(function);
     // An attempt timeout above a breaker is checked at compile time when it is a literal key;
@@ -234,9 +236,26 @@ pub(super) fn expand(
         let types = passed.iter().map(|param| &param.argument_type);
         let supplies: Vec<_> = passed.iter().map(resupply).collect();
         let allow_on_copy = ALLOW_ON_COPY;
+        // With nothing to bind first, the body's own block is the closure's: lints that judge
+        // a closure's tail expression (`needless_question_mark`) see it as in the plain
+        // function. (A body opening with an inner attribute stays in `inner`, as its tail.)
+        let body_alone = innermost
+            && rebind.is_empty()
+            && marked_used.is_empty()
+            && function.params.iter().all(|param| param.pattern.is_none())
+            && !super::opens_with_inner_attribute(&function.body);
+        let run_body = match body_alone {
+            true => function.body.clone(),
+            false => super::at_body(
+                function,
+                quote!(#(#rebind)* #(let _ = &#marked_used;)* #inner),
+            )
+            .into_token_stream(),
+        };
+        let bar = quote_spanned!(super::body_span(&function.body)=> |);
         let (closure, first, rerun) = if !pass_all {
             (
-                quote!(|| -> #ret { #(#rebind)* #(let _ = &#marked_used;)* #inner }),
+                quote!(#bar #bar -> #ret #run_body),
                 quote!(__mcpstore_run()),
                 quote!(__mcpstore_run),
             )
@@ -244,7 +263,7 @@ pub(super) fn expand(
             (
                 quote! {
                     ::mcpstore_errors::__private::run_with::<(#(#types,)*), #ret, _>(
-                        |#ALLOW_ON_COPY (#(#names,)*)| -> #ret { #(#rebind)* #(let _ = &#marked_used;)* #inner }
+                        #bar #ALLOW_ON_COPY (#(#names,)*) #bar -> #ret #run_body
                     )
                 },
                 quote!(__mcpstore_run((#(#supplies,)*))),
