@@ -737,6 +737,101 @@ mod permissions {
     }
 }
 
+#[cfg(unix)]
+mod symlinks {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+
+    use super::*;
+
+    fn is_link(path: &Path) -> bool {
+        std::fs::symlink_metadata(path)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    }
+
+    fn one_error() -> ErrorCollector {
+        let collector = ErrorCollector::new(10);
+        collector.collect(&McpStoreError::service_not_found("fs"), Value::Null);
+        collector
+    }
+
+    #[test]
+    fn an_export_onto_a_symlink_writes_its_target_and_keeps_the_link() {
+        let collector = one_error();
+        let dir = scratch_dir("symlink");
+        let target = dir.join("real.json");
+        std::fs::write(&target, "{}").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.join("link.json");
+        symlink("real.json", &link).unwrap();
+
+        collector.export(&link).unwrap();
+        assert!(is_link(&link), "the link was replaced by a file");
+        assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("real.json"));
+        assert_eq!(read_json(&target)["total_errors"], 1);
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640, "the target keeps its permissions");
+        assert_eq!(
+            file_names(&dir),
+            ["link.json", "real.json"],
+            "no temporary left"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_chain_of_links_into_another_folder_writes_the_last_target_there() {
+        let collector = one_error();
+        let dir = scratch_dir("symlink-chain");
+        let other = dir.join("other");
+        std::fs::create_dir(&other).unwrap();
+        let target = other.join("target.json");
+        std::fs::write(&target, "{}").unwrap();
+        // first -> (absolute) second -> (relative to `dir`) other/target.json
+        symlink("other/target.json", dir.join("second")).unwrap();
+        symlink(dir.join("second"), dir.join("first")).unwrap();
+
+        collector.export(dir.join("first")).unwrap();
+        assert!(is_link(&dir.join("first")) && is_link(&dir.join("second")));
+        assert_eq!(read_json(&target)["total_errors"], 1);
+        assert_eq!(file_names(&dir), ["first", "other", "second"]);
+        assert_eq!(file_names(&other), ["target.json"], "no temporary left");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_dangling_symlink_creates_its_target_and_keeps_the_link() {
+        let collector = one_error();
+        let dir = scratch_dir("symlink-dangling");
+        let link = dir.join("link.json");
+        symlink("missing.json", &link).unwrap();
+
+        collector.export(&link).unwrap();
+        assert!(is_link(&link));
+        let target = dir.join("missing.json");
+        assert_eq!(read_json(&target)["total_errors"], 1);
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "a new file, owner-only");
+        assert_eq!(file_names(&dir), ["link.json", "missing.json"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_loop_of_symlinks_is_an_error_that_leaves_the_links() {
+        let collector = one_error();
+        let dir = scratch_dir("symlink-loop");
+        symlink("b", dir.join("a")).unwrap();
+        symlink("a", dir.join("b")).unwrap();
+
+        let error = collector.export(dir.join("a")).unwrap_err();
+        assert!(error.message().contains("symbolic links"), "{error}");
+        assert!(is_link(&dir.join("a")) && is_link(&dir.join("b")));
+        assert_eq!(file_names(&dir), ["a", "b"], "no temporary left");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Errors that wrap a `McpStoreError`
 

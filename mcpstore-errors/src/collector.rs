@@ -873,8 +873,11 @@ impl ErrorCollector {
     /// The document goes to a temporary file in the same folder, flushed to disk, then
     /// renamed over `path`: a reader never sees half a file, and a failed export leaves an
     /// earlier file untouched. The temporary name is short (`.mcpstore-<pid>-<n>.tmp`), so any
-    /// legal file name can be written. On Unix the file replaced keeps its permission bits,
-    /// and a new file is readable by its owner alone (`0o600`; see
+    /// legal file name can be written. A `path` that is a symbolic link is followed (through
+    /// a chain, relative targets against the link's folder): the link's target is written,
+    /// the temporary file made beside it, and the link stays; a dangling link creates the
+    /// file it names, and a loop of links is an `Err`. On Unix the file replaced keeps its
+    /// permission bits, and a new file is readable by its owner alone (`0o600`; see
     /// [`export_with`](Self::export_with)). An unwritable path is an `Err` naming the path (kind
     /// [`Configuration`](crate::ErrorKind::Configuration) for a missing folder or a refused
     /// permission), with the I/O error as its source.

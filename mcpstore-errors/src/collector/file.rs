@@ -1,6 +1,9 @@
 //! Replacing a file atomically: a temporary file beside it, written, flushed to disk and
 //! renamed over it, with the replaced file's permissions (or owner-only ones for a new file).
+//! A path that is a symbolic link is followed first, so the link's target is replaced and the
+//! link stays.
 
+use std::borrow::Cow;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -42,12 +45,14 @@ impl ExportOptions {
 /// Writes a new temporary file beside `path` with `write`, flushes it to disk, renames it
 /// over `path` and flushes the folder: readers see the old file or the new one, never a
 /// part, a failure leaves the old file as it was, and once it returns the new file survives
-/// a crash.
+/// a crash. A symbolic link is followed (see [`follow_links`]): its target is replaced, the
+/// link is left as it is.
 pub(super) fn replace(
     path: &Path,
     options: &ExportOptions,
     write: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> io::Result<()> {
+    let path = &*follow_links(path)?;
     let (temporary, mut file) = create_temporary(path, options)?;
     let written = write(&mut file)
         .and_then(|()| file.sync_all())
@@ -61,6 +66,38 @@ pub(super) fn replace(
     }
     written?;
     sync_directory_of(path)
+}
+
+/// How many links [`follow_links`] follows, as Linux's `ELOOP` limit.
+const MAX_LINKS: usize = 40;
+
+/// The file an export to `path` lands in: `path`, or, while it is a symbolic link, what the
+/// link names (a relative target read against the link's folder), so the temporary file is
+/// made beside the real target and the rename stays in one file system. A dangling link
+/// leads to the file it names, created as opening the link for writing would create it. A
+/// loop (or a chain over [`MAX_LINKS`]) is an `Err`. The link is read once, before the
+/// write: one swapped meanwhile is not noticed.
+fn follow_links(path: &Path) -> io::Result<Cow<'_, Path>> {
+    let mut resolved = Cow::Borrowed(path);
+    for _ in 0..MAX_LINKS {
+        match fs::symlink_metadata(&resolved) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                let target = fs::read_link(&resolved)?;
+                // `join` keeps an absolute target as it is.
+                let next = match resolved.parent() {
+                    Some(dir) => dir.join(target),
+                    None => target,
+                };
+                resolved = Cow::Owned(next);
+            }
+            // Not a link, nothing there yet, or unreadable: the write reports any failure.
+            _ => return Ok(resolved),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "too many levels of symbolic links",
+    ))
 }
 
 /// Flushes the rename itself to disk: until the folder's entry is, a crash may leave the old
