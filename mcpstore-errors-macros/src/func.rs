@@ -472,26 +472,19 @@ impl Function {
         })
     }
 
-    /// The `T` of `Result<T, E>`, when it is written out (an alias's parameters may mean
-    /// anything).
+    /// `T` of a return type written `Result<T, E>`.
     pub(crate) fn ok_type(&self) -> Option<&Type> {
-        if !is_spelled_result(&self.ret) {
-            return None;
-        }
-        let Type::Path(path) = ungrouped(&self.ret) else {
-            return None;
-        };
-        let PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {
-            return None;
-        };
-        match args.args.first()? {
-            GenericArgument::Type(ty) => Some(ty),
-            _ => None,
-        }
+        self.result_argument(0)
     }
 
     /// `E` of a return type written `Result<T, E>`.
     pub(crate) fn err_type(&self) -> Option<&Type> {
+        self.result_argument(1)
+    }
+
+    /// The type argument at `index` of `Result<T, E>`, when it is written out (an alias's
+    /// parameters may mean anything).
+    fn result_argument(&self, index: usize) -> Option<&Type> {
         if !is_spelled_result(&self.ret) {
             return None;
         }
@@ -501,7 +494,7 @@ impl Function {
         let PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {
             return None;
         };
-        match args.args.iter().nth(1)? {
+        match args.args.iter().nth(index)? {
             GenericArgument::Type(ty) => Some(ty),
             _ => None,
         }
