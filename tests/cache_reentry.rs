@@ -5,24 +5,18 @@
 
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock, mpsc};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use mcpstore_errors::{ManualClock, ResponseCache, fallback};
+use mcpstore_errors_tests::finishes_within;
 
 const TEN_MINUTES: Duration = Duration::from_secs(600);
 
-/// Runs `body` on its own thread and fails if it does not return within a second: a
-/// deadlock fails the test instead of hanging it.
+/// Fails the test if `body` has not returned within a second: a deadlock fails it instead of
+/// hanging it.
 fn completes(what: &str, body: impl FnOnce() + Send + 'static) {
-    let (done, finished) = mpsc::channel();
-    std::thread::spawn(move || {
-        body();
-        let _ = done.send(());
-    });
-    finished
-        .recv_timeout(Duration::from_secs(1))
-        .unwrap_or_else(|_| panic!("{what}: deadlocked (or panicked) instead of completing"));
+    finishes_within(Duration::from_secs(1), what, body);
 }
 
 /// Equal by number; while its switch is armed, the next comparison disarms it and panics.

@@ -148,3 +148,70 @@ pub fn history(collector: &mcpstore_errors::ErrorCollector) -> Vec<serde_json::V
         .map(|record| serde_json::to_value(record).expect("a record serializes"))
         .collect()
 }
+
+/// Runs `call` on a thread of its own and returns its result; fails the test if it has not
+/// returned within `limit` (a deadlock fails instead of hanging the run; its thread is left
+/// behind). A panic in `call` is passed on as it is.
+pub fn finishes_within<T: Send + 'static>(
+    limit: std::time::Duration,
+    what: &str,
+    call: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    use std::sync::mpsc::{self, RecvTimeoutError};
+    let (done, result) = mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let _ = done.send(call());
+    });
+    match result.recv_timeout(limit) {
+        Ok(value) => value,
+        Err(RecvTimeoutError::Disconnected) => match thread.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => unreachable!("the thread sends its result before it ends"),
+        },
+        Err(RecvTimeoutError::Timeout) => {
+            panic!("{what}: still running after {limit:?}, deadlocked")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::finishes_within;
+
+    #[test]
+    fn a_call_that_returns_in_time_gives_its_result() {
+        assert_eq!(
+            finishes_within(Duration::from_secs(5), "adding", || 2 + 2),
+            4
+        );
+    }
+
+    #[test]
+    fn a_call_still_blocked_at_the_limit_fails_the_test_as_a_deadlock() {
+        let (release, blocked) = mpsc::channel::<()>();
+        let outcome = std::panic::catch_unwind(|| {
+            finishes_within(Duration::from_millis(20), "waiting", move || blocked.recv())
+        });
+        drop(release); // lets the blocked thread end
+        let panic = outcome.expect_err("the limit passed");
+        let message = panic.downcast_ref::<String>().expect("a formatted message");
+        assert!(
+            message.starts_with("waiting: still running after"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_panic_in_the_call_is_passed_on_with_its_own_message() {
+        let outcome = std::panic::catch_unwind(|| {
+            finishes_within(Duration::from_secs(5), "panicking", || -> () {
+                panic!("the call's own panic")
+            })
+        });
+        let panic = outcome.expect_err("the call panicked");
+        assert_eq!(panic.downcast_ref::<&str>(), Some(&"the call's own panic"));
+    }
+}

@@ -1,7 +1,6 @@
 //! A user's clock that calls back into the breaker, budget or registry reading it: each reads
 //! the clock before taking its lock, so the call finishes instead of waiting for itself.
 
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -9,6 +8,7 @@ use mcpstore_errors::{
     BreakerRegistry, CircuitBreaker, CircuitBreakerConfig, CircuitState, Clock, ErrorKind,
     ManualClock, RetryBudget, RetryBudgetConfig, RetryBudgets, SlidingWindow,
 };
+use mcpstore_errors_tests::finishes_within;
 
 type Hook = Box<dyn Fn() + Send + Sync>;
 
@@ -46,16 +46,10 @@ impl Clock for CallingBack {
     }
 }
 
-/// Runs `call` on its own thread and returns its result, or fails the test when it has not
-/// finished after a while (deadlocked: its thread is left behind).
+/// `call`'s result; fails the test if it has not returned after a while (it waits for a lock
+/// its own clock was asked under).
 fn finishes<T: Send + 'static>(call: impl FnOnce() -> T + Send + 'static) -> T {
-    let (done, result) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = done.send(call());
-    });
-    result
-        .recv_timeout(Duration::from_secs(10))
-        .expect("the call waited for a lock its own clock was asked under")
+    finishes_within(Duration::from_secs(10), "a call asking its clock", call)
 }
 
 fn tripping_config(clock: &Arc<CallingBack>) -> CircuitBreakerConfig {
@@ -362,15 +356,10 @@ impl Drop for AsksWhenDropped {
     }
 }
 
-/// [`finishes`], failing after a second: the calls here are short.
+/// [`finishes`], failing after a second: the calls here are short (a clock dropped under the
+/// registry's lock would wait for it in its drop).
 fn finishes_soon<T: Send + 'static>(call: impl FnOnce() -> T + Send + 'static) -> T {
-    let (done, result) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = done.send(call());
-    });
-    result
-        .recv_timeout(Duration::from_secs(1))
-        .expect("a clock was dropped under the registry's lock, and its drop waited for it")
+    finishes_within(Duration::from_secs(1), "a call dropping a clock", call)
 }
 
 #[test]

@@ -5,24 +5,20 @@
 //! if it does not return within a second.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Wake, Waker};
 use std::time::Duration;
 
 use mcpstore_errors::{RealSleeper, SleepFuture, Sleeper};
+use mcpstore_errors_tests::finishes_within;
 
 /// Long enough never to fire during a test.
 const MINUTE: Duration = Duration::from_secs(60);
 
+/// Fails the test if `body` has not returned within a second: a deadlock fails it instead of
+/// hanging it.
 fn completes(what: &str, body: impl FnOnce() + Send + 'static) {
-    let (done, finished) = mpsc::channel();
-    std::thread::spawn(move || {
-        body();
-        let _ = done.send(());
-    });
-    finished
-        .recv_timeout(Duration::from_secs(1))
-        .unwrap_or_else(|_| panic!("{what}: deadlocked (or panicked) instead of completing"));
+    finishes_within(Duration::from_secs(1), what, body);
 }
 
 fn poll(sleep: &mut SleepFuture, waker: &Waker) -> Poll<()> {
