@@ -381,3 +381,114 @@ fn attribute_retries_the_floor_paid_for_and_never_made_go_back_to_the_floor() {
     assert_eq!(FLOOR_BUDGET.withdrawn(), 0, "no retry was made");
     assert_eq!(FLOOR_BUDGET.balance(), 0.0, "nothing may be saved");
 }
+
+// ---- retries of timed-out attempts: charged the timeout cost, all of it given back ----
+
+/// The attempt timeout of [`timed_policy`].
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A timer that fires at once for the attempt timeout, and a backoff that never ends: each
+/// call's first attempt times out, then the call waits for its retry until it is cancelled.
+#[derive(Debug, Default)]
+struct TimesOutThenWaits;
+
+impl Sleeper for TimesOutThenWaits {
+    fn sleep(&self, _delay: Duration) {}
+    fn sleep_async(&self, delay: Duration) -> SleepFuture {
+        match delay == ATTEMPT_TIMEOUT {
+            true => Box::pin(std::future::ready(())),
+            false => Box::pin(std::future::pending()),
+        }
+    }
+}
+
+/// Three retries saved; retrying a timeout costs two of them.
+fn timeout_budget() -> RetryBudget {
+    RetryBudget::new(
+        RetryBudgetConfig::new()
+            .initial(3)
+            .timeout_cost(2)
+            .min_retries_per_second(0),
+    )
+}
+
+fn timed_policy() -> RetryConfig {
+    RetryConfig::new()
+        .max_attempts(3)
+        .base_delay(Duration::from_secs(5))
+        .jitter(Jitter::None)
+        .attempt_timeout(ATTEMPT_TIMEOUT)
+        .sleeper(Arc::new(TimesOutThenWaits))
+}
+
+/// Polls a call once (its first attempt times out and its backoff begins), checks that the
+/// retry was paid at the timeout's price, drops the call, and checks that all of it is back.
+fn timed_out_then_cancelled<F: Future>(call: F, budget: &RetryBudget, attempts: &AtomicU32) {
+    let mut call = Box::pin(call);
+    let polled = call.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+    assert!(polled.is_pending(), "waiting before its retry");
+    assert_eq!(attempts.load(Ordering::SeqCst), 1, "one attempt, timed out");
+    assert_eq!(
+        (budget.withdrawn(), budget.balance()),
+        (1, 1.0),
+        "the retry of a timed-out attempt costs the timeout cost (2), not one retry"
+    );
+    drop(call);
+    assert_eq!(
+        attempts.load(Ordering::SeqCst),
+        1,
+        "the retry was never made"
+    );
+    assert_eq!(
+        (budget.withdrawn(), budget.balance()),
+        (0, 3.0),
+        "the whole timeout cost comes back, not one retry's worth"
+    );
+}
+
+#[test]
+fn manager_a_timed_out_attempts_retry_costs_the_timeout_cost_and_a_cancelled_wait_returns_all_of_it()
+ {
+    let budget = timeout_budget();
+    let manager = RetryManager::new(timed_policy()).budget(budget.clone());
+    let attempts = AtomicU32::new(0);
+    let call = manager.execute_async(|| {
+        attempts.fetch_add(1, Ordering::SeqCst);
+        std::future::pending::<Result<(), McpStoreError>>()
+    });
+    timed_out_then_cancelled(call, &budget, &attempts);
+}
+
+static TIMED_BUDGET: LazyLock<RetryBudget> = LazyLock::new(timeout_budget);
+static TIMED_ATTEMPTS: AtomicU32 = AtomicU32::new(0);
+static KEYED_BUDGET: LazyLock<RetryBudget> = LazyLock::new(timeout_budget);
+static KEYED_ATTEMPTS: AtomicU32 = AtomicU32::new(0);
+
+/// The attempt timeout carried by the policy.
+#[retry(config = timed_policy(), budget = &*TIMED_BUDGET)]
+async fn hangs_under_the_policys_timeout() -> Result<(), McpStoreError> {
+    TIMED_ATTEMPTS.fetch_add(1, Ordering::SeqCst);
+    std::future::pending().await
+}
+
+/// The attempt timeout written as the key.
+#[retry(config = timed_policy(), attempt_timeout = "1s", budget = &*KEYED_BUDGET)]
+async fn hangs_under_the_keys_timeout() -> Result<(), McpStoreError> {
+    KEYED_ATTEMPTS.fetch_add(1, Ordering::SeqCst);
+    std::future::pending().await
+}
+
+#[test]
+fn attribute_a_timed_out_attempts_retry_costs_the_timeout_cost_and_a_cancelled_wait_returns_all_of_it()
+ {
+    timed_out_then_cancelled(
+        hangs_under_the_policys_timeout(),
+        &TIMED_BUDGET,
+        &TIMED_ATTEMPTS,
+    );
+    timed_out_then_cancelled(
+        hangs_under_the_keys_timeout(),
+        &KEYED_BUDGET,
+        &KEYED_ATTEMPTS,
+    );
+}
