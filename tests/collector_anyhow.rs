@@ -71,3 +71,66 @@ fn collect_errors_records_an_anyhow_error_with_the_store_error_it_wraps() {
     assert_eq!(record.message(), "listing tools");
     assert_eq!(record.code(), Some("SERVICE_TIMEOUT"));
 }
+
+/// Writes a little, then panics.
+#[derive(Debug)]
+struct PanickingDisplay;
+
+impl std::fmt::Display for PanickingDisplay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("half")?;
+        panic!("a Display that panics");
+    }
+}
+
+impl std::error::Error for PanickingDisplay {}
+
+/// Its `source()` panics.
+#[derive(Debug)]
+struct PanickingSource;
+
+impl std::fmt::Display for PanickingSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the outer error")
+    }
+}
+
+impl std::error::Error for PanickingSource {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        panic!("a source() that panics");
+    }
+}
+
+#[test]
+fn an_anyhow_error_whose_display_or_source_panics_is_recorded_without_unwinding() {
+    let collector = ErrorCollector::new(10);
+    let errors = [
+        anyhow::Error::new(PanickingDisplay),
+        anyhow::Error::new(PanickingSource),
+        // Only the outermost context is displayed; the chain below it is searched.
+        anyhow::Error::new(PanickingSource).context("listing tools"),
+    ];
+    for (index, error) in errors.iter().enumerate() {
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            collector.collect_anyhow(error, Value::Null)
+        }));
+        // Not `{error:?}`: anyhow's `Debug` calls the panicking `Display`.
+        assert!(
+            caught.is_ok(),
+            "error {index}: the panic reached the caller"
+        );
+    }
+    let records = collector.records();
+    let messages: Vec<&str> = records.iter().map(|r| r.message()).collect();
+    // The placeholder shortens the type name, as for any type.
+    assert_eq!(
+        messages,
+        [
+            "<Error could not be displayed>",
+            "the outer error",
+            "listing tools"
+        ]
+    );
+    assert!(records.iter().all(|r| r.code().is_none()));
+    assert_eq!(collector.statistics()["anyhow::Error"], 3);
+}

@@ -1,5 +1,6 @@
-//! The collector under hostile input: failing `Display`s, oversized and deep contexts,
-//! secrets, callbacks that refer to their collector, awkward export paths, wrapped errors.
+//! The collector under hostile input: failing or panicking `Display`s and `source()`s,
+//! oversized and deep contexts, secrets, callbacks that refer to their collector, awkward
+//! export paths, wrapped errors.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -78,6 +79,222 @@ fn an_error_whose_display_fails_is_recorded_with_a_placeholder() {
             .iter()
             .any(|e| e.field("error") == Some("<Unprintable could not be displayed>"))
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// A `Display` or `source()` that panics
+
+/// What the panics below say: it must not reach the collector's events.
+const PANIC_TEXT: &str = "panic text with sk-live-panic";
+
+/// Writes a little, then panics.
+#[derive(Debug)]
+struct PanickingDisplay;
+
+impl fmt::Display for PanickingDisplay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("half a mess")?;
+        panic!("{PANIC_TEXT}");
+    }
+}
+
+impl std::error::Error for PanickingDisplay {}
+
+/// Its `source()` is a `McpStoreError`, or panics when `panics` is set.
+#[derive(Debug)]
+struct PanickingSource {
+    store: McpStoreError,
+    panics: bool,
+}
+
+impl PanickingSource {
+    fn new(panics: bool) -> Self {
+        PanickingSource {
+            store: timeout(),
+            panics,
+        }
+    }
+}
+
+impl fmt::Display for PanickingSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the outer error")
+    }
+}
+
+impl std::error::Error for PanickingSource {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        if self.panics {
+            panic!("{PANIC_TEXT}");
+        }
+        Some(&self.store)
+    }
+}
+
+/// Runs `collect` and fails the test if a panic escaped it.
+fn without_unwinding(what: &str, collect: impl FnOnce()) {
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(collect));
+    assert!(caught.is_ok(), "{what}: the panic reached the caller");
+}
+
+/// The history, its length, the statistics, a summary and an export agree on `total` errors.
+fn assert_consistent(collector: &ErrorCollector, total: usize, name: &str) {
+    assert_eq!(collector.len(), total);
+    assert_eq!(collector.records().len(), total);
+    let statistics = collector.statistics();
+    assert_eq!(statistics.values().sum::<u64>(), total as u64);
+    assert_eq!(
+        collector.summary(Duration::from_secs(3600)).total_errors,
+        total
+    );
+    let dir = scratch_dir(name);
+    let path = dir.join("errors.json");
+    collector.export(&path).unwrap();
+    let document = read_json(&path);
+    assert_eq!(document["total_errors"], total);
+    assert_eq!(document["errors"].as_array().unwrap().len(), total);
+    assert_eq!(document["statistics"], json!(statistics));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_error_whose_display_panics_is_recorded_with_the_placeholder() {
+    let collector = ErrorCollector::new(10);
+    without_unwinding("collect", || {
+        collector.collect(&PanickingDisplay, json!({"op": "x"}))
+    });
+    without_unwinding("collect_display", || {
+        collector.collect_display(&PanickingDisplay, Value::Null)
+    });
+    without_unwinding("collect_dyn", || {
+        collector.collect_dyn(&PanickingDisplay, Value::Null)
+    });
+    let records = collector.records();
+    assert_eq!(records.len(), 3);
+    for record in &records[..2] {
+        assert_eq!(record.error_type(), "PanickingDisplay");
+        assert_eq!(
+            record.message(),
+            "<PanickingDisplay could not be displayed>"
+        );
+    }
+    assert_eq!(records[2].error_type(), "dyn Error");
+    assert_eq!(records[2].message(), "<dyn Error could not be displayed>");
+    assert_eq!(records[0].context()["op"], "x");
+}
+
+static ATTRIBUTE_COLLECTOR: std::sync::LazyLock<ErrorCollector> =
+    std::sync::LazyLock::new(|| ErrorCollector::new(10));
+
+#[mcpstore_errors::collect_errors(collector = &ATTRIBUTE_COLLECTOR)]
+fn fails_with_a_panicking_display() -> Result<(), PanickingDisplay> {
+    Err(PanickingDisplay)
+}
+
+#[test]
+fn collect_errors_returns_the_err_of_an_error_whose_display_panics() {
+    let mut returned = None;
+    without_unwinding("#[collect_errors]", || {
+        returned = Some(fails_with_a_panicking_display())
+    });
+    assert!(matches!(returned, Some(Err(PanickingDisplay))));
+    let records = ATTRIBUTE_COLLECTOR.records();
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        records[0].message(),
+        "<PanickingDisplay could not be displayed>"
+    );
+}
+
+#[test]
+fn a_source_that_panics_ends_the_search_for_a_store_error() {
+    let collector = ErrorCollector::new(10);
+    // Without the panic, the chain reaches the `McpStoreError`.
+    collector.collect(&PanickingSource::new(false), Value::Null);
+    assert_wraps_tool_timeout(&collector.records()[0]);
+
+    without_unwinding("collect", || {
+        collector.collect(&PanickingSource::new(true), Value::Null)
+    });
+    without_unwinding("collect_dyn", || {
+        collector.collect_dyn(&PanickingSource::new(true), Value::Null)
+    });
+    // The panic one level down the chain.
+    let deeper = AppError::Boxed(Box::new(PanickingSource::new(true)));
+    without_unwinding("a deeper source", || {
+        collector.collect(&deeper, Value::Null)
+    });
+    let records = collector.records();
+    assert_eq!(records.len(), 4);
+    let messages: Vec<&str> = records[1..].iter().map(|r| r.message()).collect();
+    assert_eq!(
+        messages,
+        ["the outer error", "the outer error", "something failed"]
+    );
+    for record in &records[1..] {
+        assert_eq!(record.kind(), None);
+        assert_eq!(record.code(), None);
+        assert!(record.details().is_none());
+        assert!(record.error().is_none());
+    }
+}
+
+#[test]
+fn a_panicking_display_or_source_is_reported_by_a_warning_without_the_panic_text() {
+    let collector = ErrorCollector::new(10);
+    for (name, collect) in [
+        (
+            "PanickingDisplay",
+            Box::new(|| collector.collect(&PanickingDisplay, Value::Null)) as Box<dyn Fn()>,
+        ),
+        (
+            "PanickingSource",
+            Box::new(|| collector.collect(&PanickingSource::new(true), Value::Null)),
+        ),
+    ] {
+        let events = collector_events(|| without_unwinding(name, collect));
+        let warnings: Vec<_> = events
+            .iter()
+            .filter(|e| e.level == tracing::Level::WARN)
+            .collect();
+        assert_eq!(warnings.len(), 1, "{name}: {events:?}");
+        assert!(
+            warnings[0]
+                .field("error_type")
+                .is_some_and(|t| t.contains(name)),
+            "{warnings:?}"
+        );
+        for event in &events {
+            for value in event.fields.values() {
+                assert!(!value.contains("sk-live-panic"), "{name}: {event:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_collector_stays_consistent_after_a_display_or_source_panics() {
+    let collector = ErrorCollector::new(10);
+    collector.collect(&McpStoreError::service_not_found("fs"), Value::Null);
+    without_unwinding("display", || {
+        collector.collect(&PanickingDisplay, Value::Null)
+    });
+    without_unwinding("source", || {
+        collector.collect(&PanickingSource::new(true), Value::Null)
+    });
+    collector.collect(&McpStoreError::service_not_found("git"), Value::Null);
+    // From another thread too: no lock was left poisoned or held.
+    let handle = collector.clone();
+    std::thread::spawn(move || handle.collect(&fmt::Error, Value::Null))
+        .join()
+        .unwrap();
+
+    let statistics = collector.statistics();
+    assert_eq!(statistics["ServiceNotFoundError"], 2);
+    assert_eq!(statistics["PanickingDisplay"], 1);
+    assert_eq!(statistics["PanickingSource"], 1);
+    assert_eq!(statistics["Error"], 1);
+    assert_consistent(&collector, 5, "after-panics");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -320,6 +320,11 @@ impl ErrorCollector {
     /// `tracing` debug event, and may raise a [`RateAlert`] (callbacks run on this thread,
     /// after every internal lock is released).
     ///
+    /// A `Display` that returns `Err` or panics gives the message `<Type could not be
+    /// displayed>`; a `source()` that panics ends the search for a `McpStoreError`. Either
+    /// way the error is recorded, with a `tracing` warning, and the panic is caught; the
+    /// process's panic hook still runs first (the default one prints the panic to stderr).
+    ///
     /// ```
     /// use mcpstore_errors::{ErrorCollector, McpStoreError};
     ///
@@ -361,6 +366,7 @@ impl ErrorCollector {
     /// [`collect`](Self::collect); another error keeps its message and takes the code and
     /// details of the first `McpStoreError` among its causes, and is filed under the type
     /// `dyn Error` (its concrete type is unknown behind `dyn`; `io::Error` is recognised).
+    /// A `Display` or `source()` that panics is caught as by `collect`.
     ///
     /// ```
     /// use mcpstore_errors::{ErrorCollector, McpStoreError};
@@ -393,6 +399,7 @@ impl ErrorCollector {
     /// Records an [`anyhow::Error`] under the type `"anyhow::Error"`, with its message (its
     /// `Display`: the outermost context) and the kind, code and details of the first
     /// [`McpStoreError`] it wraps, as the error or as a context. Needs the `anyhow` feature.
+    /// A `Display` or `source()` that panics is caught as by [`collect`](Self::collect).
     ///
     /// ```
     /// use anyhow::Context as _;
@@ -428,7 +435,8 @@ impl ErrorCollector {
 
     /// Records a value that is only [`Display`] (a `String`, a `&str`, a type without an
     /// `Error` impl): its message is the formatted value, its type the short Rust type name
-    /// (`"String"`), with no code or details.
+    /// (`"String"`), with no code or details. A `Display` that fails or panics is handled
+    /// as by [`collect`](Self::collect).
     ///
     /// ```
     /// let collector = mcpstore_errors::ErrorCollector::new(10);

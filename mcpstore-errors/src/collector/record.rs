@@ -4,6 +4,7 @@ use std::any::{Any, TypeId};
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::error::Error as StdError;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
@@ -264,6 +265,9 @@ impl Serialize for ErrorRecord {
 
 /// The record's filing key and payload. A `McpStoreError` is kept by reference count; any
 /// other error is formatted, and its chain of causes searched for a `McpStoreError`.
+///
+/// The `describe` functions run the user's `Display` and `source()`, catching their panics:
+/// the collector calls them before it takes any lock, so a panic leaves nothing half done.
 #[inline]
 pub(super) fn describe<E: StdError + 'static>(error: &E) -> (TypeKey, Payload) {
     if let Some(store) = (error as &dyn Any).downcast_ref::<McpStoreError>() {
@@ -271,7 +275,7 @@ pub(super) fn describe<E: StdError + 'static>(error: &E) -> (TypeKey, Payload) {
     }
     let payload = Payload::Other {
         message: display_or_placeholder(error, std::any::type_name::<E>),
-        cause: store_cause(first_cause(error)),
+        cause: guarded_walk(|| store_cause(first_cause(error)), std::any::type_name::<E>),
     };
     (TypeKey::of::<E>(), payload)
 }
@@ -289,7 +293,10 @@ pub(super) fn describe_dyn(error: &(dyn StdError + 'static)) -> (TypeKey, Payloa
     };
     let payload = Payload::Other {
         message: display_or_placeholder(error, std::any::type_name::<dyn StdError>),
-        cause: store_cause(first_cause(error)),
+        cause: guarded_walk(
+            || store_cause(first_cause(error)),
+            std::any::type_name::<dyn StdError>,
+        ),
     };
     (key, payload)
 }
@@ -306,7 +313,7 @@ pub(super) fn describe_anyhow(error: &anyhow::Error) -> (TypeKey, Payload) {
     let chain: &(dyn StdError + 'static) = error.as_ref();
     let cause = match error.downcast_ref::<McpStoreError>() {
         Some(store) => Some(store.clone()),
-        None => store_cause(Some(chain)),
+        None => guarded_walk(|| store_cause(Some(chain)), || "anyhow::Error"),
     };
     let payload = Payload::Other {
         message: display_or_placeholder(error, || "anyhow::Error"),
@@ -327,24 +334,41 @@ pub(super) fn describe_display<T: std::fmt::Display + ?Sized + 'static>(
 }
 
 /// The value's `Display`, or a placeholder naming its type when that `Display` returns `Err`
-/// (where `to_string` would panic). Partial output is dropped: it may end mid-way.
+/// (where `to_string` would panic) or panics. Partial output is dropped: it may end mid-way.
 fn display_or_placeholder<T: std::fmt::Display + ?Sized>(
     value: &T,
     type_name: fn() -> &'static str,
 ) -> String {
     use std::fmt::Write as _;
     let mut writer = super::limits::BoundedWriter::default();
-    let written = write!(writer, "{value}");
-    let mut message = writer.finish();
-    if written.is_err() {
+    let failure = match catch_unwind(AssertUnwindSafe(|| write!(writer, "{value}"))) {
+        Ok(Ok(())) => return writer.finish(),
+        Ok(Err(_)) => "an error's Display returned Err; a placeholder message is recorded",
+        // The panic's own text is left out: it may hold what redaction would remove.
+        Err(_) => "an error's Display panicked; a placeholder message is recorded",
+    };
+    tracing::warn!(
+        target: "mcpstore_errors::collector",
+        error_type = type_name(),
+        "{failure}"
+    );
+    format!("<{} could not be displayed>", short_type_name(type_name()))
+}
+
+/// Runs `walk` over a source chain, which calls the user's `source()`: a panic ends the
+/// search with no cause found (no code or details), and a warning without the panic's text.
+fn guarded_walk(
+    walk: impl FnOnce() -> Option<McpStoreError>,
+    type_name: fn() -> &'static str,
+) -> Option<McpStoreError> {
+    catch_unwind(AssertUnwindSafe(walk)).unwrap_or_else(|_| {
         tracing::warn!(
             target: "mcpstore_errors::collector",
             error_type = type_name(),
-            "an error's Display returned Err; a placeholder message is recorded"
+            "an error's source() panicked; it is recorded without the causes' code and details"
         );
-        message = format!("<{} could not be displayed>", short_type_name(type_name()));
-    }
-    message
+        None
+    })
 }
 
 fn first_cause<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
