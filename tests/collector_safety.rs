@@ -1,18 +1,18 @@
 //! The collector under hostile input: failing or panicking `Display`s and `source()`s,
 //! oversized and deep contexts, secrets, callbacks that refer to their collector, awkward
-//! export paths, wrapped errors.
+//! export paths, wrapped errors, a clock that panics.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use mcpstore_errors::{
-    DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, ErrorCollector, ErrorKind,
-    MAX_CONTEXT_DEPTH, MAX_MESSAGE_BYTES, McpStoreError, REDACTED, Redactor,
+    Clock, DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, ErrorCollector, ErrorKind,
+    MAX_CONTEXT_DEPTH, MAX_MESSAGE_BYTES, ManualClock, McpStoreError, REDACTED, Redactor,
 };
 use serde_json::{Value, json};
 
@@ -1144,4 +1144,96 @@ fn a_source_chain_that_loops_ends_the_search() {
     let collector = ErrorCollector::new(10);
     collector.collect(&Loop, Value::Null);
     assert_eq!(collector.records()[0].code(), None);
+}
+
+// ---------------------------------------------------------------------------------------
+// A clock that panics
+
+/// A [`ManualClock`] that panics on one chosen reading (of either time).
+#[derive(Debug, Default)]
+struct PanickingClock {
+    time: ManualClock,
+    readings: AtomicUsize,
+    /// The reading that panics, counting from 1; 0 for none.
+    panics_on: AtomicUsize,
+}
+
+impl PanickingClock {
+    fn panic_on_next_reading(&self) {
+        let next = self.readings.load(Ordering::SeqCst) + 1;
+        self.panics_on.store(next, Ordering::SeqCst);
+    }
+
+    fn read(&self) {
+        let reading = self.readings.fetch_add(1, Ordering::SeqCst) + 1;
+        if reading == self.panics_on.load(Ordering::SeqCst) {
+            panic!("the clock broke on reading {reading}");
+        }
+    }
+}
+
+impl Clock for PanickingClock {
+    fn now(&self) -> Instant {
+        self.read();
+        self.time.now()
+    }
+
+    fn system_time(&self) -> SystemTime {
+        self.read();
+        self.time.system_time()
+    }
+}
+
+#[test]
+fn a_clock_that_panics_in_a_collect_leaves_nothing_counted_and_the_next_collect_works() {
+    let clock = Arc::new(PanickingClock::default());
+    let alerts = Arc::new(AtomicUsize::new(0));
+    let collector = ErrorCollector::builder()
+        .clock(Arc::clone(&clock))
+        .max_context_bytes(64)
+        .alert_threshold(1)
+        .build();
+    let seen = Arc::clone(&alerts);
+    collector.on_alert(move |_| {
+        seen.fetch_add(1, Ordering::SeqCst);
+    });
+    // Over the limits twice: its context and the details of the store error it wraps are
+    // each replaced and counted, before the shard is reached.
+    let error = || AppError::Store(store_error_with_details(json!("x".repeat(100))));
+    let context = || json!({"blob": "y".repeat(100)});
+    collector.collect(&error(), context());
+    let counts = |collector: &ErrorCollector| {
+        (
+            collector.len(),
+            collector.statistics(),
+            collector.oversized_contexts(),
+            collector.oversized_details(),
+            alerts.load(Ordering::SeqCst),
+        )
+    };
+    let before = counts(&collector);
+    assert_eq!(before.2, 1);
+    assert_eq!(before.3, 1);
+
+    clock.panic_on_next_reading();
+    let events = collector_events(|| {
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            collector.collect(&error(), context());
+        }));
+        assert!(caught.is_err(), "the clock's panic is the caller's");
+    });
+    assert_eq!(counts(&collector), before, "nothing counted");
+    assert!(
+        events.is_empty(),
+        "no event for the failed collect: {events:?}"
+    );
+
+    // The next collect is counted once, everywhere, and raises the alert it now makes.
+    collector.collect(&error(), context());
+    let after = counts(&collector);
+    assert_eq!(after.0, 2);
+    assert_eq!(after.1["AppError"], 2);
+    assert_eq!((after.2, after.3), (2, 2));
+    assert_eq!(after.4, 1, "the second error of the window alerts");
+    assert_consistent(&collector, 2, "after-clock-panic");
 }

@@ -502,6 +502,8 @@ impl ErrorCollector {
         context: Context,
         function: Option<&'static str>,
     ) {
+        // First, unlocked: a user's clock that panics leaves nothing counted or recorded.
+        let now = self.inner.now();
         let mut collected = Collected {
             error,
             context,
@@ -551,7 +553,6 @@ impl ErrorCollector {
         self.count_oversized_details(details);
         tracing::debug!(target: "mcpstore_errors::collector", error = collected.error.message(), "error collected");
         let kind = collected.error.kind();
-        let now = self.inner.now();
         // Dropped where it lies at the end of this function (unlocked), with `collected`,
         // which the shard left empty.
         let mut left = shard::Leftover::default();
@@ -1210,6 +1211,10 @@ impl ErrorCollectorBuilder {
     /// clock catches up; a larger step back is the clock being set, and is followed). Building the first collector on the system clock calibrates the counter,
     /// once per process (typically under a millisecond; never over 200 ms). Times are kept to
     /// the nanosecond from 1677 to 2262; a time outside is taken as the nearest end.
+    ///
+    /// A collect reads the clock before it counts, records or logs anything, and holds no
+    /// lock while reading it. A clock that panics is not caught: the panic reaches the caller,
+    /// nothing of that collect is counted or recorded, and the collector carries on as before.
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.config.clock = TimeSource::Custom(Arc::new(clock));
         self
