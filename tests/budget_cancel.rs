@@ -492,3 +492,76 @@ fn attribute_a_timed_out_attempts_retry_costs_the_timeout_cost_and_a_cancelled_w
         &KEYED_ATTEMPTS,
     );
 }
+
+// ---- the same, when the error type does not say it timed out: the engine knows ----
+
+/// Made from any `McpStoreError`, classified as nothing: that its attempt timed out is known
+/// to the engine that cut it off, not to the error.
+#[derive(Debug)]
+struct Opaque;
+
+impl std::fmt::Display for Opaque {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("opaque failure")
+    }
+}
+
+impl From<McpStoreError> for Opaque {
+    fn from(_: McpStoreError) -> Self {
+        Opaque
+    }
+}
+
+/// Gives a timeout error of its own, but no kind.
+impl mcpstore_errors::Classify for Opaque {
+    fn timed_out(_: mcpstore_errors::Elapsed, _: &str) -> Option<Self> {
+        Some(Opaque)
+    }
+}
+
+#[test]
+fn manager_an_unclassified_timed_out_attempts_retry_costs_the_timeout_cost() {
+    let budget = timeout_budget();
+    let manager = RetryManager::new(timed_policy()).budget(budget.clone());
+    let attempts = AtomicU32::new(0);
+    let call = manager.execute_async(|| {
+        attempts.fetch_add(1, Ordering::SeqCst);
+        std::future::pending::<Result<(), Opaque>>()
+    });
+    timed_out_then_cancelled(call, &budget, &attempts);
+}
+
+static OPAQUE_TIMED_BUDGET: LazyLock<RetryBudget> = LazyLock::new(timeout_budget);
+static OPAQUE_TIMED_ATTEMPTS: AtomicU32 = AtomicU32::new(0);
+static OPAQUE_KEYED_BUDGET: LazyLock<RetryBudget> = LazyLock::new(timeout_budget);
+static OPAQUE_KEYED_ATTEMPTS: AtomicU32 = AtomicU32::new(0);
+
+#[retry(config = timed_policy(), budget = &*OPAQUE_TIMED_BUDGET)]
+async fn opaque_under_the_policys_timeout() -> Result<(), Opaque> {
+    OPAQUE_TIMED_ATTEMPTS.fetch_add(1, Ordering::SeqCst);
+    std::future::pending().await
+}
+
+#[retry(config = timed_policy(), attempt_timeout = "1s", budget = &*OPAQUE_KEYED_BUDGET)]
+async fn opaque_under_the_keys_timeout() -> Result<(), Opaque> {
+    OPAQUE_KEYED_ATTEMPTS.fetch_add(1, Ordering::SeqCst);
+    std::future::pending().await
+}
+
+#[test]
+fn attribute_an_unclassified_attempt_timed_out_by_its_policy_costs_the_timeout_cost() {
+    timed_out_then_cancelled(
+        opaque_under_the_policys_timeout(),
+        &OPAQUE_TIMED_BUDGET,
+        &OPAQUE_TIMED_ATTEMPTS,
+    );
+}
+
+#[test]
+fn attribute_an_unclassified_attempt_timed_out_by_the_key_costs_the_timeout_cost() {
+    timed_out_then_cancelled(
+        opaque_under_the_keys_timeout(),
+        &OPAQUE_KEYED_BUDGET,
+        &OPAQUE_KEYED_ATTEMPTS,
+    );
+}

@@ -671,22 +671,14 @@ pub fn timed_out<E: FromStoreError>(elapsed: crate::Elapsed, operation: &str) ->
     E::from_store_error(elapsed.into_error(operation))
 }
 
-/// One attempt of an async `#[retry(config = ..)]` under the attempt timeout the policy may
+/// One attempt of an async `#[retry(config = ..)]` under the attempt timeout its policy may
 /// carry, failing with what `timed_out` (from [`timeout_of`]) makes of a lapse.
 pub async fn attempt_within<T, E, F: std::future::Future<Output = Result<T, E>>>(
     attempt: F,
-    policy: &crate::RetryConfig,
-    operation: &'static str,
+    retry: &mut RetryLoop<'_>,
     timed_out: fn(crate::Elapsed, &str) -> Option<E>,
 ) -> Result<T, E> {
-    crate::timeout::attempt_within(
-        attempt,
-        policy.get_attempt_timeout(),
-        policy.timer(),
-        |elapsed| timed_out(elapsed, operation),
-        operation,
-    )
-    .await
+    crate::timeout::attempt_within(attempt, retry, timed_out).await
 }
 
 /// The error type `E` of an attempt, for the `TimesOut*` traits to pick, by autoref, how it

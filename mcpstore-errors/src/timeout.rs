@@ -124,27 +124,30 @@ pub(crate) async fn race<F: Future>(
 }
 
 /// One attempt of a retried async call under its policy's attempt timeout: `attempt` raced
-/// against `timer(timeout)`, failing with what `timed_out` makes of the lapse. An error type
-/// that has no timeout error (`timed_out` gives `None`) lets the attempt run on to its end,
-/// with a `warn` event. Without a timeout, the attempt alone.
+/// against the policy's timer, failing with what `timed_out` makes of the lapse (and `retry`
+/// told the attempt lapsed). An error type that has no timeout error (`timed_out` gives
+/// `None`) lets the attempt run on to its end, with a `warn` event. Without a timeout, the
+/// attempt alone.
 pub(crate) async fn attempt_within<T, E, F>(
     attempt: F,
-    timeout: Option<Duration>,
-    timer: &dyn Sleeper,
-    timed_out: impl FnOnce(Elapsed) -> Option<E>,
-    operation: &str,
+    retry: &mut crate::__private::RetryLoop<'_>,
+    timed_out: impl FnOnce(Elapsed, &str) -> Option<E>,
 ) -> Result<T, E>
 where
     F: Future<Output = Result<T, E>>,
 {
-    let Some(timeout) = timeout else {
+    let (config, operation) = (retry.config(), retry.operation());
+    let Some(timeout) = config.get_attempt_timeout() else {
         return attempt.await;
     };
     let mut attempt = pin!(attempt);
-    match race_timeout_with(attempt.as_mut(), timeout, timer).await {
+    match race_timeout_with(attempt.as_mut(), timeout, config.timer()).await {
         Ok(outcome) => outcome,
-        Err(elapsed) => match timed_out(elapsed) {
-            Some(error) => Err(error),
+        Err(elapsed) => match timed_out(elapsed, operation) {
+            Some(error) => {
+                retry.lapsed();
+                Err(error)
+            }
             None => {
                 tracing::warn!(
                     target: "mcpstore_errors::retry",

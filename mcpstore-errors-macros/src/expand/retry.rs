@@ -318,19 +318,19 @@ pub(super) fn expand(
             quote!(::mcpstore_errors::__private::attempt_sleeper(
                 __mcpstore_policy
             )),
+            quote!(#retry.lapsed();),
             inner,
         ),
         // A policy from `config =` may carry an attempt timeout: honoured as far as the error
         // type can express one.
         None if function.shape.is_async() && args.config.get().is_some() => {
-            let op = operation(function);
             quote! {{
                 let __mcpstore_attempt = async { #inner };
                 let __mcpstore_timed_out = {
                     use ::mcpstore_errors::__private::{TimesOutAsStoreError as _, TimesOutClassified as _, TimesOutNever as _};
                     (&&&::mcpstore_errors::__private::timeout_of(&__mcpstore_attempt)).__mcpstore_timed_out()
                 };
-                ::mcpstore_errors::__private::attempt_within(__mcpstore_attempt, __mcpstore_policy, #op, __mcpstore_timed_out).await
+                ::mcpstore_errors::__private::attempt_within(__mcpstore_attempt, &mut #retry, __mcpstore_timed_out).await
             }}
         }
         None => inner,

@@ -22,16 +22,17 @@ pub(super) fn expand(function: &Function, args: &TimeoutArgs, inner: TokenStream
         },
         None => quote!(&::mcpstore_errors::RealSleeper),
     };
-    race(function, after, sleeper, inner)
+    race(function, after, sleeper, TokenStream::new(), inner)
 }
 
 /// `inner` raced against a timer of `sleeper` (a reference to one) for `after`, failing with
 /// the function's error type: one made from a `ServiceTimeout` `McpStoreError`, or an
-/// `io::Error`; another type is refused.
+/// `io::Error`; another type is refused. `on_lapse` runs when the timer wins.
 pub(super) fn race(
     function: &Function,
     after: TokenStream,
     sleeper: TokenStream,
+    on_lapse: TokenStream,
     inner: TokenStream,
 ) -> TokenStream {
     let op = operation(function);
@@ -51,6 +52,7 @@ pub(super) fn race(
         match ::mcpstore_errors::race_timeout_with(__mcpstore_attempt, #after, #sleeper).await {
             ::core::result::Result::Ok(__mcpstore_outcome) => __mcpstore_outcome,
             ::core::result::Result::Err(__mcpstore_elapsed) => {
+                #on_lapse
                 ::core::result::Result::Err(__mcpstore_timeout_error(__mcpstore_elapsed, #op))
             }
         }

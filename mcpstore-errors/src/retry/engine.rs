@@ -215,6 +215,8 @@ pub struct RetryLoop<'c> {
     /// What the budget was paid for the retry scheduled last, until its wait is over: given
     /// back if the call is dropped (cancelled, or a hook panicked) before the retry is made.
     unspent: std::sync::atomic::AtomicU64,
+    /// The current attempt was cut off by its attempt timeout (see [`RetryLoop::lapsed`]).
+    lapsed: bool,
 }
 
 impl Drop for RetryLoop<'_> {
@@ -299,6 +301,7 @@ impl<'c> RetryLoop<'c> {
             stop: None,
             budget: None,
             unspent: std::sync::atomic::AtomicU64::new(0),
+            lapsed: false,
         }
     }
 
@@ -327,6 +330,11 @@ impl<'c> RetryLoop<'c> {
         self.config
     }
 
+    /// The operation's name in events and metrics.
+    pub(crate) fn operation(&self) -> &'static str {
+        self.operation
+    }
+
     /// The number of the current attempt, 1-based.
     #[inline(always)]
     pub fn attempt(&self) -> u32 {
@@ -337,6 +345,14 @@ impl<'c> RetryLoop<'c> {
     #[inline(always)]
     pub fn is_last(&self) -> bool {
         self.attempt >= self.config.get_max_attempts()
+    }
+
+    /// The current attempt was cut off by its attempt timeout: its error counts as a
+    /// `ServiceTimeout` (for the budget's cost, events and metrics) when its type does not
+    /// classify it, since the engine, not the error, knows the attempt timed out.
+    #[cold]
+    pub fn lapsed(&mut self) {
+        self.lapsed = true;
     }
 
     /// The current attempt failed with `error` (shown in events as `shown`, of `kind` when
@@ -355,6 +371,10 @@ impl<'c> RetryLoop<'c> {
         filter: &W,
         suggested: Option<Duration>,
     ) -> Option<Duration> {
+        let kind = match std::mem::take(&mut self.lapsed) {
+            true => kind.or(Some(ErrorKind::ServiceTimeout)),
+            false => kind,
+        };
         metrics::retry_attempt_failed(self.operation, kind);
         // An open circuit fails at once until it half-opens: retrying would only spin on it.
         if kind.is_some_and(|kind| kind.is_a(ErrorKind::CircuitOpen)) {

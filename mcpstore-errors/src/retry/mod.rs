@@ -300,16 +300,8 @@ impl<W, R, H> RetryManager<W, R, H> {
         R: ResultFilter<T>,
         H: RetryHook<E>,
     {
-        let timeout = self.config.get_attempt_timeout();
         loop {
-            let outcome = crate::timeout::attempt_within(
-                operation(),
-                timeout,
-                self.config.timer(),
-                |elapsed| E::timed_out(elapsed, self.operation),
-                self.operation,
-            )
-            .await;
+            let outcome = crate::timeout::attempt_within(operation(), retry, E::timed_out).await;
             match self.decide(retry, outcome) {
                 ControlFlow::Break(outcome) => return outcome,
                 ControlFlow::Continue(delay) => retry.sleep_async(delay).await,
