@@ -590,6 +590,54 @@ fn a_slow_success_counts_in_a_window_full_of_quick_ones() {
     );
 }
 
+/// The slow calls among `(starts at, lasts)` pairs in nanoseconds after the breaker is made,
+/// each on a fresh breaker slowed at `limit`, counted as its metrics say.
+fn slow_calls_judged(limit: Duration, calls: &[(u64, u64)]) -> Vec<u64> {
+    calls
+        .iter()
+        .map(|&(starts, lasts)| {
+            let clock = clock();
+            let breaker = CircuitBreaker::new("fs", config(&clock).slow_calls(limit, 1.0));
+            clock.advance(Duration::from_nanos(starts));
+            let permit = breaker.try_acquire().unwrap();
+            clock.advance(Duration::from_nanos(lasts));
+            permit.success();
+            breaker.metrics().slow_calls
+        })
+        .collect()
+}
+
+#[test]
+fn a_call_shorter_than_the_slow_call_duration_by_less_than_a_microsecond_is_not_slow() {
+    // 999.5 µs under a 1 ms limit, started at 0, 0.6 and 0.9 µs: the start and the end
+    // fall in different microseconds, and must not round the call up to 1 ms.
+    let lasts = 999_500;
+    assert_eq!(
+        slow_calls_judged(
+            Duration::from_millis(1),
+            &[(0, lasts), (600, lasts), (900, lasts)]
+        ),
+        [0, 0, 0]
+    );
+    // And exactly 1 ms is slow, wherever it starts.
+    assert_eq!(
+        slow_calls_judged(
+            Duration::from_millis(1),
+            &[(0, 1_000_000), (600, 1_000_000)]
+        ),
+        [1, 1]
+    );
+}
+
+#[test]
+fn a_call_as_long_as_a_sub_microsecond_slow_call_duration_is_slow() {
+    // 500 ns under a 400 ns limit, within one microsecond (0.2 to 0.7 µs); 300 ns is quick.
+    assert_eq!(
+        slow_calls_judged(Duration::from_nanos(400), &[(200, 500), (200, 300)]),
+        [1, 0]
+    );
+}
+
 #[test]
 fn slow_successes_open_the_breaker_at_the_slow_call_rate() {
     let clock = clock();

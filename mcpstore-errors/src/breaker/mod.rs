@@ -296,7 +296,8 @@ impl CircuitBreaker {
         match word & STATE_BITS {
             CLOSED | DISABLED => Ok(Permit {
                 inner: &self.inner,
-                tag: Permit::tag(word >> GENERATION_SHIFT, false, self.inner.start_time()),
+                tag: Permit::tag(word >> GENERATION_SHIFT, false),
+                started: self.inner.start_time(),
             }),
             _ => self.inner.acquire_slow(),
         }
@@ -539,11 +540,11 @@ impl Inner {
         })
     }
 
-    /// Microseconds since `origin` when slow calls are tracked, else 0.
+    /// Nanoseconds since `origin` when slow calls are tracked, else 0.
     #[inline]
     fn start_time(&self) -> u64 {
         match self.config.slow_call_duration {
-            Some(_) => self.micros_since_origin(),
+            Some(_) => self.nanos_since_origin(),
             None => 0,
         }
     }
@@ -552,18 +553,19 @@ impl Inner {
     /// the clock must not be read).
     fn start_time_at(&self, now: Instant) -> u64 {
         match self.config.slow_call_duration {
-            Some(_) => self.micros_at(now),
+            Some(_) => self.nanos_at(now),
             None => 0,
         }
     }
 
-    fn micros_since_origin(&self) -> u64 {
-        self.micros_at(self.config.clock.now())
+    fn nanos_since_origin(&self) -> u64 {
+        self.nanos_at(self.config.clock.now())
     }
 
-    fn micros_at(&self, now: Instant) -> u64 {
+    /// Saturating: 2^64 ns is over 584 years.
+    fn nanos_at(&self, now: Instant) -> u64 {
         let elapsed = now.saturating_duration_since(self.origin);
-        u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)
+        u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
     }
 
     /// Writes the state gauge with the state as it is now, not as a transition left it: a
@@ -706,7 +708,8 @@ impl Inner {
     fn permit(&self, core: &Core, probe: bool, now: Instant) -> Permit<'_> {
         Permit {
             inner: self,
-            tag: Permit::tag(core.generation, probe, self.start_time_at(now)),
+            tag: Permit::tag(core.generation, probe),
+            started: self.start_time_at(now),
         }
     }
 
@@ -715,10 +718,10 @@ impl Inner {
     fn report(&self, permit: &Permit<'_>, outcome: Option<bool>, retry_after: Option<Duration>) {
         let slow = match self.config.slow_call_duration {
             Some(limit) => {
-                // Modulo the field's width: right for any call shorter than 76 hours.
-                let now = self.micros_since_origin() & STARTED_MASK;
-                let elapsed = now.wrapping_sub(permit.started()) & STARTED_MASK;
-                Duration::from_micros(elapsed) >= limit
+                // In nanoseconds, as the limit may be given: a coarser unit would misjudge a
+                // call within one unit of the limit.
+                let elapsed = self.nanos_since_origin().saturating_sub(permit.started);
+                Duration::from_nanos(elapsed) >= limit
             }
             _ => false,
         };
@@ -865,9 +868,11 @@ fn later(from: Instant, by: Duration) -> Instant {
 #[must_use = "report the call's outcome on the permit"]
 pub struct Permit<'a> {
     inner: &'a Inner,
-    /// From the low bits: PROBE, a spare bit, 24 bits of generation, 38 bits of start time in
-    /// microseconds. Two words, so a `Result<Permit, _>` is returned in registers.
+    /// From the low bits: PROBE, a spare bit, 24 bits of generation.
     tag: u64,
+    /// When the call started, in nanoseconds after the breaker's origin (0 when slow calls
+    /// are not tracked): whole, since a call is judged slow to the nanosecond of its limit.
+    started: u64,
 }
 
 const PROBE: u64 = 0b01;
@@ -875,8 +880,6 @@ const TAG_GENERATION_SHIFT: u32 = 2;
 /// A permit remembers its generation modulo 2^24: a permit would have to outlive 16 million
 /// transitions to be mistaken for a current one.
 const GENERATION_MASK: u64 = (1 << 24) - 1;
-const TAG_STARTED_SHIFT: u32 = 26;
-const STARTED_MASK: u64 = (1 << 38) - 1;
 
 impl fmt::Debug for Permit<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -893,18 +896,12 @@ impl Permit<'_> {
         self.tag & PROBE != 0
     }
 
-    fn tag(generation: u64, probe: bool, started_micros: u64) -> u64 {
-        (started_micros & STARTED_MASK) << TAG_STARTED_SHIFT
-            | (generation & GENERATION_MASK) << TAG_GENERATION_SHIFT
-            | if probe { PROBE } else { 0 }
+    fn tag(generation: u64, probe: bool) -> u64 {
+        (generation & GENERATION_MASK) << TAG_GENERATION_SHIFT | if probe { PROBE } else { 0 }
     }
 
     fn generation(&self) -> u64 {
         (self.tag >> TAG_GENERATION_SHIFT) & GENERATION_MASK
-    }
-
-    fn started(&self) -> u64 {
-        self.tag >> TAG_STARTED_SHIFT
     }
 
     /// The call succeeded.
