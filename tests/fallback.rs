@@ -376,6 +376,82 @@ fn a_served_entry_is_recently_used_and_survives_eviction() {
     assert_eq!(cache.get("c"), Some(3));
 }
 
+/// Against a model of the cache's definition, over random gets and inserts of a few keys on a
+/// clock that moves by whole seconds (TTL 10 s): every value served, and the entry a full
+/// cache gives up (the first stored if it has expired, else the least recently used; among
+/// entries stored at one reading, the first stored).
+#[test]
+fn a_random_run_serves_and_evicts_exactly_as_the_model_of_the_cache_does() {
+    use std::collections::HashMap;
+    struct Modelled {
+        value: u64,
+        stored_at: u64,
+        stored_order: u64,
+        last_used: u64,
+    }
+    let mut seed: u64 = 0x1234_5678_9abc_def1;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for capacity in [1usize, 2, 3, 5] {
+        let (cache, clock) = manual_cache(Duration::from_secs(10), capacity);
+        let (mut now, mut order) = (0u64, 0u64);
+        let mut model: HashMap<u32, Modelled> = HashMap::new();
+        for step in 0..20_000u64 {
+            let by = next() % 4;
+            clock.advance(Duration::from_secs(by));
+            now += by;
+            order += 1;
+            let key = (next() % 8) as u32;
+            if next() % 2 == 0 {
+                let expected = match model.get_mut(&key) {
+                    Some(entry) if now - entry.stored_at < 10 => {
+                        entry.last_used = order;
+                        Some(entry.value)
+                    }
+                    Some(_) => {
+                        model.remove(&key);
+                        None
+                    }
+                    None => None,
+                };
+                assert_eq!(
+                    cache.get(&key),
+                    expected,
+                    "capacity {capacity}, step {step}"
+                );
+            } else {
+                if !model.contains_key(&key) && model.len() >= capacity {
+                    let first = model
+                        .iter()
+                        .min_by_key(|(_, entry)| (entry.stored_at, entry.stored_order))
+                        .map(|(key, entry)| (*key, entry.stored_at))
+                        .expect("full");
+                    let gone = if now - first.1 >= 10 {
+                        first.0
+                    } else {
+                        let lru = model.iter().min_by_key(|(_, entry)| entry.last_used);
+                        *lru.expect("full").0
+                    };
+                    model.remove(&gone);
+                }
+                let entry = Modelled {
+                    value: step,
+                    stored_at: now,
+                    stored_order: order,
+                    last_used: order,
+                };
+                model.insert(key, entry);
+                cache.insert(key, step);
+            }
+            assert_eq!(cache.len(), model.len(), "capacity {capacity}, step {step}");
+        }
+    }
+}
+
 #[test]
 fn a_zero_capacity_cache_stores_nothing() {
     let (cache, _clock) = manual_cache(TEN_MINUTES, 0);
