@@ -211,8 +211,9 @@ pub use crate::fallback::CacheIdentity;
 /// An argument on its way into a cache key, wrapped so that method lookup picks
 /// [`IdentifiedArgument`] when its type implements [`CacheIdentity`], else [`OwnedArgument`]
 /// when it is of a standard type ([`OwnedCopy`]), else [`BorrowingArgument`] when it holds
-/// borrows of a generic type it knows, else [`CopiedArgument`]:
-/// `key_argument((&&&&Argument::of(&arg)).__mcpstore_key_source())`. A by-value argument is
+/// borrows of a generic type it knows, else [`CopiedArgument`] when its owned form can be
+/// held, else [`UnkeyableArgument`], whose source no [`KeySource`] accepts:
+/// `key_argument((&&&&&Argument::of(&arg)).__mcpstore_key_source())`. A by-value argument is
 /// passed as `&arg`, a reference argument as `&*arg`.
 #[derive(Debug)]
 pub struct Argument<'a, T: ?Sized>(&'a T);
@@ -237,7 +238,7 @@ pub trait IdentifiedArgument {
     fn __mcpstore_key_source(&self) -> Self::Source;
 }
 
-impl<T: CacheIdentity + ?Sized> IdentifiedArgument for &&&Argument<'_, T> {
+impl<T: CacheIdentity + ?Sized> IdentifiedArgument for &&&&Argument<'_, T> {
     type Source = Identified<T::Id>;
     #[inline]
     fn __mcpstore_key_source(&self) -> Identified<T::Id> {
@@ -257,7 +258,7 @@ pub trait OwnedArgument {
     fn __mcpstore_key_source(&self) -> Self::Source;
 }
 
-impl<T: OwnedCopy + ?Sized> OwnedArgument for &&Argument<'_, T> {
+impl<T: OwnedCopy + ?Sized> OwnedArgument for &&&Argument<'_, T> {
     type Source = OwnedKey<T::Copy>;
     #[inline]
     fn __mcpstore_key_source(&self) -> Self::Source {
@@ -275,7 +276,7 @@ pub trait BorrowingArgument {
     fn __mcpstore_key_source(&self) -> Self::Source;
 }
 
-impl<T> BorrowingArgument for &Argument<'_, Option<&T>>
+impl<T> BorrowingArgument for &&Argument<'_, Option<&T>>
 where
     T: ToOwned + ?Sized,
     T::Owned: Hash + Eq + Send + Sync + 'static,
@@ -287,7 +288,7 @@ where
     }
 }
 
-impl<T> BorrowingArgument for &Argument<'_, [&T]>
+impl<T> BorrowingArgument for &&Argument<'_, [&T]>
 where
     T: ToOwned + ?Sized,
     T::Owned: Hash + Eq + Send + Sync + 'static,
@@ -300,7 +301,7 @@ where
 }
 
 /// Keyed as its slice.
-impl<T> BorrowingArgument for &Argument<'_, Vec<&T>>
+impl<T> BorrowingArgument for &&Argument<'_, Vec<&T>>
 where
     T: ToOwned + ?Sized,
     T::Owned: Hash + Eq + Send + Sync + 'static,
@@ -308,17 +309,18 @@ where
     type Source = OwnedKey<Vec<T::Owned>>;
     #[inline]
     fn __mcpstore_key_source(&self) -> Self::Source {
-        BorrowingArgument::__mcpstore_key_source(&&Argument::of(self.0.as_slice()))
+        BorrowingArgument::__mcpstore_key_source(&&&Argument::of(self.0.as_slice()))
     }
 }
 
-/// The four ways of keying an argument, imported together (`use key_sources::*`) where a
+/// The five ways of keying an argument, imported together (`use key_sources::*`) where a
 /// key is made: a glob import some item of which is used draws no `unused_imports`, where
-/// four `as _` imports, three of them unused, each would (and an `allow` for them would be
+/// five `as _` imports, four of them unused, each would (and an `allow` for them would be
 /// refused under a crate's `forbid`).
 pub mod key_sources {
     pub use super::{
         BorrowingArgument as _, CopiedArgument as _, IdentifiedArgument as _, OwnedArgument as _,
+        UnkeyableArgument as _,
     };
 }
 
@@ -334,7 +336,8 @@ impl<K: Hash + Eq + Send + Sync + 'static> KeySource for OwnedKey<K> {
     }
 }
 
-/// Keys an argument by an owned copy of its value.
+/// Keys an argument by an owned copy of its value. Bounded as [`KeySource`] for `&T` is, so
+/// that a type it cannot key reaches [`UnkeyableArgument`] instead.
 pub trait CopiedArgument<'a> {
     /// What [`key_argument`] turns into a key part.
     type Source;
@@ -342,11 +345,45 @@ pub trait CopiedArgument<'a> {
     fn __mcpstore_key_source(&self) -> Self::Source;
 }
 
-impl<'a, T: ?Sized> CopiedArgument<'a> for Argument<'a, T> {
+impl<'a, T> CopiedArgument<'a> for &Argument<'a, T>
+where
+    T: ToOwned + ?Sized,
+    T::Owned: Hash + Eq + Send + Sync + 'static,
+{
     type Source = &'a T;
     #[inline(always)]
     fn __mcpstore_key_source(&self) -> &'a T {
         self.0
+    }
+}
+
+/// Reached by an argument no other way can key: its source, [`Unkeyable`], is a type no
+/// [`KeySource`] (nor [`InstanceKeySource`]) is implemented for, so that [`key_argument`]'s
+/// bound fails as a whole, once, with its own message, rather than once for each bound the
+/// type misses (`Hash`, `Eq`, `Send`...) under a `KeySource` impl that does not apply; and the
+/// key part's type stays unknown, so that the cache asks nothing more of it.
+pub trait UnkeyableArgument {
+    /// [`Unkeyable`].
+    type Source;
+    /// Never called: the program does not compile.
+    fn __mcpstore_key_source(&self) -> Self::Source;
+}
+
+impl<T: ?Sized> UnkeyableArgument for Argument<'_, T> {
+    type Source = Unkeyable<T>;
+    #[inline(always)]
+    fn __mcpstore_key_source(&self) -> Unkeyable<T> {
+        Unkeyable(std::marker::PhantomData)
+    }
+}
+
+/// The source of an argument of type `T` that cannot be keyed: no [`KeySource`] is
+/// implemented for it.
+pub struct Unkeyable<T: ?Sized>(std::marker::PhantomData<fn(&T)>);
+
+impl<T: ?Sized> std::fmt::Debug for Unkeyable<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Unkeyable")
     }
 }
 
@@ -365,6 +402,10 @@ pub trait KeySource {
     fn into_key(self) -> Self::Key;
 }
 
+// The expansion reaches this impl only through `CopiedArgument`, under the same bounds: a type
+// that misses them is given `Unkeyable` instead, and its error does not show this impl as one
+// it could have used (a help block pointing into this crate's internals).
+#[diagnostic::do_not_recommend]
 impl<T> KeySource for &T
 where
     T: ToOwned + ?Sized,
@@ -440,6 +481,8 @@ pub trait InstanceKeySource {
     fn into_key(self) -> Self::Key;
 }
 
+// As `KeySource` for `&T`: not shown in the error of an instance that cannot be keyed.
+#[diagnostic::do_not_recommend]
 impl<T> InstanceKeySource for &T
 where
     T: ToOwned + ?Sized,

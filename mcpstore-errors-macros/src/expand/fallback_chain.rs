@@ -213,7 +213,7 @@ fn cache_key(function: &Function) -> TokenStream {
             instance = quote_spanned! {param.span=>
                 ::mcpstore_errors::__private::key_instance({
                     use ::mcpstore_errors::__private::key_sources::*;
-                    (&&&&::mcpstore_errors::__private::Argument::<Self>::of(&#binding)).__mcpstore_key_source()
+                    (&&&&&::mcpstore_errors::__private::Argument::<Self>::of(&#binding)).__mcpstore_key_source()
                 })
             };
         } else {
@@ -224,7 +224,7 @@ fn cache_key(function: &Function) -> TokenStream {
             arguments.push(quote_spanned! {param.span=>
                 ::mcpstore_errors::__private::key_argument({
                     use ::mcpstore_errors::__private::key_sources::*;
-                    (&&&&::mcpstore_errors::__private::Argument::of(#argument)).__mcpstore_key_source()
+                    (&&&&&::mcpstore_errors::__private::Argument::of(#argument)).__mcpstore_key_source()
                 }),
             });
         }
