@@ -565,3 +565,32 @@ fn attribute_an_unclassified_attempt_timed_out_by_the_key_costs_the_timeout_cost
         &OPAQUE_KEYED_ATTEMPTS,
     );
 }
+
+static OPAQUE_LAYER_BUDGET: LazyLock<RetryBudget> = LazyLock::new(timeout_budget);
+static OPAQUE_LAYER_ATTEMPTS: AtomicU32 = AtomicU32::new(0);
+
+/// [`timed_policy`] without its attempt timeout: the `#[timeout]` layer below cuts attempts
+/// off instead.
+fn untimed_policy() -> RetryConfig {
+    RetryConfig::new()
+        .max_attempts(3)
+        .base_delay(Duration::from_secs(5))
+        .jitter(Jitter::None)
+        .sleeper(Arc::new(TimesOutThenWaits))
+}
+
+#[retry(config = untimed_policy(), budget = &*OPAQUE_LAYER_BUDGET)]
+#[mcpstore_errors::timeout(after = "1s", sleeper = Arc::new(TimesOutThenWaits))]
+async fn opaque_under_a_timeout_layer() -> Result<(), Opaque> {
+    OPAQUE_LAYER_ATTEMPTS.fetch_add(1, Ordering::SeqCst);
+    std::future::pending().await
+}
+
+#[test]
+fn attribute_an_unclassified_attempt_timed_out_by_a_timeout_layer_costs_the_timeout_cost() {
+    timed_out_then_cancelled(
+        opaque_under_a_timeout_layer(),
+        &OPAQUE_LAYER_BUDGET,
+        &OPAQUE_LAYER_ATTEMPTS,
+    );
+}

@@ -718,7 +718,7 @@ pub fn timed_out<E: FromStoreError>(elapsed: crate::Elapsed, operation: &str) ->
 /// carry, failing with what `timed_out` (from [`timeout_of`]) makes of a lapse.
 pub async fn attempt_within<T, E, F: std::future::Future<Output = Result<T, E>>>(
     attempt: F,
-    retry: &mut RetryLoop<'_>,
+    retry: &RetryLoop<'_>,
     timed_out: fn(crate::Elapsed, &str) -> Option<E>,
 ) -> Result<T, E> {
     crate::timeout::attempt_within(attempt, retry, timed_out).await

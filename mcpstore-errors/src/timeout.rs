@@ -130,7 +130,7 @@ pub(crate) async fn race<F: Future>(
 /// attempt alone.
 pub(crate) async fn attempt_within<T, E, F>(
     attempt: F,
-    retry: &mut crate::__private::RetryLoop<'_>,
+    retry: &crate::__private::RetryLoop<'_>,
     timed_out: impl FnOnce(Elapsed, &str) -> Option<E>,
 ) -> Result<T, E>
 where

@@ -326,7 +326,7 @@ fn generate(function: &Function, layers: &[Layer]) -> TokenStream {
     let Function {
         attrs, vis, sig, ..
     } = function;
-    let calls = compose(function, layers);
+    let calls = compose(function, layers, false);
     let keep_self = function.self_binding.as_ref().map(|binding| {
         let self_token = Ident::new("self", binding.span());
         quote!(let #binding = #self_token;)
@@ -399,8 +399,9 @@ fn body_span(body: &TokenStream) -> Span {
         .map_or_else(Span::call_site, |braces| braces.span())
 }
 
-/// The expression that runs `layers` around the body, outermost first.
-fn compose(function: &Function, layers: &[Layer]) -> TokenStream {
+/// The expression that runs `layers` around the body, outermost first; `in_retry` when a
+/// `#[retry]` encloses them.
+fn compose(function: &Function, layers: &[Layer], in_retry: bool) -> TokenStream {
     let Some((layer, inner_layers)) = layers.split_first() else {
         return body(function, true);
     };
@@ -410,7 +411,8 @@ fn compose(function: &Function, layers: &[Layer]) -> TokenStream {
         Layer::Retry(_) if inner_layers.is_empty() && !function.shape.is_async() => {
             body(function, false)
         }
-        _ => compose(function, inner_layers),
+        Layer::Retry(_) => compose(function, inner_layers, true),
+        _ => compose(function, inner_layers, in_retry),
     };
     match layer {
         Layer::Retry(args) => {
@@ -426,7 +428,7 @@ fn compose(function: &Function, layers: &[Layer]) -> TokenStream {
         Layer::Fallback(args) => fallback_chain::expand(function, args, inner),
         Layer::Collect(args) => collect::expand(function, args, inner),
         Layer::Breaker(args) => breaker::expand(function, args, inner),
-        Layer::Timeout(args) => timeout::expand(function, args, inner),
+        Layer::Timeout(args) => timeout::expand(function, args, in_retry, inner),
     }
 }
 

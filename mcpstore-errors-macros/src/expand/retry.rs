@@ -43,7 +43,7 @@ pub(super) fn expand(
     });
     let policy = policy(args, over_breaker);
     let ret = function.ret_for_inference();
-    let retry = Ident::new("__mcpstore_retry", Span::mixed_site());
+    let retry = retry_loop();
 
     // Each run gets its own copy of a by-value argument.
     let rebind = function
@@ -318,7 +318,7 @@ pub(super) fn expand(
             quote!(::mcpstore_errors::__private::attempt_sleeper(
                 __mcpstore_policy
             )),
-            quote!(#retry.lapsed();),
+            mark_lapsed(),
             inner,
         ),
         // A policy from `config =` may carry an attempt timeout: honoured as far as the error
@@ -330,7 +330,7 @@ pub(super) fn expand(
                     use ::mcpstore_errors::__private::{TimesOutAsStoreError as _, TimesOutClassified as _, TimesOutNever as _};
                     (&&&::mcpstore_errors::__private::timeout_of(&__mcpstore_attempt)).__mcpstore_timed_out()
                 };
-                ::mcpstore_errors::__private::attempt_within(__mcpstore_attempt, &mut #retry, __mcpstore_timed_out).await
+                ::mcpstore_errors::__private::attempt_within(__mcpstore_attempt, &#retry, __mcpstore_timed_out).await
             }}
         }
         None => inner,
@@ -381,6 +381,17 @@ pub(super) fn expand(
 /// `let __mcpstore_policy: &RetryConfig = ..;` from a `static`: a constant when every key is a
 /// literal, built once on first use otherwise.
 /// `check`, run on a policy (`__mcpstore_config`) built at run time, once it is built.
+/// The retry loop's binding; mixed-site, so a user's variable of the same name stays theirs.
+fn retry_loop() -> Ident {
+    Ident::new("__mcpstore_retry", Span::mixed_site())
+}
+
+/// Tells the enclosing retry loop that the attempt ran out of time.
+pub(super) fn mark_lapsed() -> TokenStream {
+    let retry = retry_loop();
+    quote!(#retry.lapsed();)
+}
+
 fn policy(args: &RetryArgs, check: Option<TokenStream>) -> TokenStream {
     let config = quote!(::mcpstore_errors::RetryConfig);
     let (setters, known) = setters(args);

@@ -9,7 +9,14 @@ use super::operation;
 use crate::args::TimeoutArgs;
 use crate::func::Function;
 
-pub(super) fn expand(function: &Function, args: &TimeoutArgs, inner: TokenStream) -> TokenStream {
+/// `in_retry` when a `#[retry]` encloses it: its loop is told of a lapse, for an error type
+/// that does not say it timed out.
+pub(super) fn expand(
+    function: &Function,
+    args: &TimeoutArgs,
+    in_retry: bool,
+    inner: TokenStream,
+) -> TokenStream {
     let after = match (args.after.get(), args.after.key_span()) {
         (Some(after), Some(key)) => {
             super::literals::checked_duration(super::literals::DurationBound::Timeout, after, key)
@@ -22,7 +29,11 @@ pub(super) fn expand(function: &Function, args: &TimeoutArgs, inner: TokenStream
         },
         None => quote!(&::mcpstore_errors::RealSleeper),
     };
-    race(function, after, sleeper, TokenStream::new(), inner)
+    let on_lapse = match in_retry {
+        true => super::retry::mark_lapsed(),
+        false => TokenStream::new(),
+    };
+    race(function, after, sleeper, on_lapse, inner)
 }
 
 /// `inner` raced against a timer of `sleeper` (a reference to one) for `after`, failing with

@@ -215,8 +215,9 @@ pub struct RetryLoop<'c> {
     /// What the budget was paid for the retry scheduled last, until its wait is over: given
     /// back if the call is dropped (cancelled, or a hook panicked) before the retry is made.
     unspent: std::sync::atomic::AtomicU64,
-    /// The current attempt was cut off by its attempt timeout (see [`RetryLoop::lapsed`]).
-    lapsed: bool,
+    /// The current attempt was cut off by its attempt timeout (see [`RetryLoop::lapsed`]);
+    /// atomic, as the attempt's own future may hold the loop shared.
+    lapsed: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for RetryLoop<'_> {
@@ -301,7 +302,7 @@ impl<'c> RetryLoop<'c> {
             stop: None,
             budget: None,
             unspent: std::sync::atomic::AtomicU64::new(0),
-            lapsed: false,
+            lapsed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -351,8 +352,9 @@ impl<'c> RetryLoop<'c> {
     /// `ServiceTimeout` (for the budget's cost, events and metrics) when its type does not
     /// classify it, since the engine, not the error, knows the attempt timed out.
     #[cold]
-    pub fn lapsed(&mut self) {
-        self.lapsed = true;
+    pub fn lapsed(&self) {
+        self.lapsed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The current attempt failed with `error` (shown in events as `shown`, of `kind` when
@@ -371,7 +373,7 @@ impl<'c> RetryLoop<'c> {
         filter: &W,
         suggested: Option<Duration>,
     ) -> Option<Duration> {
-        let kind = match std::mem::take(&mut self.lapsed) {
+        let kind = match std::mem::take(self.lapsed.get_mut()) {
             true => kind.or(Some(ErrorKind::ServiceTimeout)),
             false => kind,
         };
@@ -413,6 +415,8 @@ impl<'c> RetryLoop<'c> {
     #[cold]
     #[inline(never)]
     pub fn rejected(&mut self) -> Option<Duration> {
+        // A lapse an inner layer recovered from (a fallback's value) is not this failure's.
+        *self.lapsed.get_mut() = false;
         metrics::retry_attempt_rejected(self.operation);
         self.schedule(None, None, None)
     }
