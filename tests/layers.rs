@@ -357,6 +357,27 @@ fn an_attempt_that_would_start_at_the_deadline_does_not() {
     assert_eq!(stats.total_delay, Duration::from_secs(1));
 }
 
+#[test]
+fn without_a_clock_of_its_own_a_deadline_passes_on_the_sleepers_clock() {
+    let clock = Arc::new(ManualClock::new());
+    let policy = RetryConfig::new()
+        .max_attempts(10)
+        .strategy(mcpstore_errors::RetryStrategy::Fixed)
+        .base_delay(Duration::from_secs(4))
+        .jitter(Jitter::None)
+        .deadline(Duration::from_secs(10))
+        .sleeper(Arc::new(VirtualSleeper::advancing(clock.clone())));
+    let start = mcpstore_errors::Clock::now(&*clock);
+    assert_eq!(policy.now(), start, "the policy reads the sleeper's clock");
+    let (_, stats) = RetryManager::new(policy)
+        .execute_outcome(|| Err::<(), _>(McpStoreError::connection("refused")));
+    // Attempts at 0 s, 4 s and 8 s; waiting for a fourth would end at 12 s, past the
+    // deadline. On the system's clock the deadline would never come: ten attempts.
+    assert_eq!(stats.stop_reason, StopReason::Deadline);
+    assert_eq!(stats.attempts, 3);
+    assert_eq!(stats.elapsed, Duration::from_secs(8));
+}
+
 /// A deadline and no attempt timeout, on a timer that fires at once.
 fn deadline_only_policy() -> RetryConfig {
     RetryConfig::new()

@@ -181,7 +181,12 @@ impl RetryConfig {
         self
     }
 
-    /// The clock deadlines and statistics are measured on (default: the system's).
+    /// The clock deadlines and statistics are measured on. By default, that of the
+    /// [sleeper](Self::sleeper) when it keeps one (a [`VirtualSleeper::advancing`]'s, or
+    /// tokio's, paused in tests, with the feature `tokio`), so that waits and the deadline
+    /// pass on the same time; else the system's.
+    ///
+    /// [`VirtualSleeper::advancing`]: crate::VirtualSleeper::advancing
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
         self
@@ -197,11 +202,11 @@ impl RetryConfig {
         self.attempt_timeout
     }
 
-    /// The monotonic time on the policy's clock.
+    /// The monotonic time on the policy's clock (see [`clock`](Self::clock)).
     pub fn now(&self) -> std::time::Instant {
         match &self.clock {
             Some(clock) => clock.now(),
-            None => std::time::Instant::now(),
+            None => self.timer().now().unwrap_or_else(std::time::Instant::now),
         }
     }
 
