@@ -81,8 +81,8 @@ impl RetryBudgetConfig {
 
     /// How many retries retrying a [`ErrorKind::ServiceTimeout`] costs (at least 1): a
     /// timed-out call may still be running on the service. An attempt the retry's own
-    /// attempt timeout (or a `#[timeout]` under `#[retry]`) cut off counts as one, whatever
-    /// its error type says.
+    /// attempt timeout (or a `#[timeout]` under `#[retry]`) cut off counts as one when its
+    /// error type gives that error no kind; a kind the type does give is kept.
     pub fn timeout_cost(mut self, retries: u32) -> Self {
         self.timeout_cost = retries.max(1);
         self
