@@ -594,3 +594,69 @@ fn attribute_an_unclassified_attempt_timed_out_by_a_timeout_layer_costs_the_time
         &OPAQUE_LAYER_ATTEMPTS,
     );
 }
+
+// ---- a lapse an inner fallback recovered from is not charged to a later attempt ----
+
+/// Every wait ends at once: the attempt timeout's and the backoff's.
+#[derive(Debug, Default)]
+struct AllAtOnce;
+
+impl Sleeper for AllAtOnce {
+    fn sleep(&self, _delay: Duration) {}
+    fn sleep_async(&self, _delay: Duration) -> SleepFuture {
+        Box::pin(std::future::ready(()))
+    }
+}
+
+static RECOVERED_BUDGET: LazyLock<RetryBudget> = LazyLock::new(|| {
+    RetryBudget::new(
+        RetryBudgetConfig::new()
+            .initial(10)
+            .timeout_cost(3)
+            .min_retries_per_second(0),
+    )
+});
+static RECOVERED_ATTEMPTS: AtomicU32 = AtomicU32::new(0);
+static RECOVERED_FALLBACKS: AtomicU32 = AtomicU32::new(0);
+
+fn all_at_once_policy() -> RetryConfig {
+    RetryConfig::new()
+        .max_attempts(3)
+        .base_delay(Duration::from_secs(5))
+        .jitter(Jitter::None)
+        .sleeper(Arc::new(AllAtOnce))
+}
+
+/// Serves a value the predicate rejects the first time, fails after.
+async fn rejected_value_once() -> Result<u32, Opaque> {
+    match RECOVERED_FALLBACKS.fetch_add(1, Ordering::SeqCst) {
+        0 => Ok(0),
+        _ => Err(Opaque),
+    }
+}
+
+/// The first attempt times out and the fallback serves a rejected value; the next two fail
+/// at once, not timed out.
+#[retry(config = all_at_once_policy(), budget = &*RECOVERED_BUDGET, retry_if_result = |value: &u32| *value == 0)]
+#[fallback(with = rejected_value_once)]
+#[mcpstore_errors::timeout(after = "1s", sleeper = Arc::new(AllAtOnce))]
+async fn times_out_once_then_fails() -> Result<u32, Opaque> {
+    match RECOVERED_ATTEMPTS.fetch_add(1, Ordering::SeqCst) {
+        0 => std::future::pending().await,
+        _ => Err(Opaque),
+    }
+}
+
+#[test]
+fn a_lapse_a_fallback_recovered_from_is_not_charged_to_the_next_attempts_failure() {
+    let mut call = pin!(times_out_once_then_fails());
+    let polled = call.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+    assert!(matches!(polled, Poll::Ready(Err(Opaque))), "{polled:?}");
+    assert_eq!(RECOVERED_ATTEMPTS.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        (RECOVERED_BUDGET.withdrawn(), RECOVERED_BUDGET.balance()),
+        (2, 8.0),
+        "two retries of one retry each: the rejected value's, and the plain failure's (not the \
+         timeout cost of the lapse the fallback recovered from)"
+    );
+}
