@@ -1208,11 +1208,13 @@ impl ErrorCollectorBuilder {
     /// time comes from the CPU's counter. So a step of the system clock is followed within a
     /// millisecond, and one thread's times never go back (a step back of under a millisecond,
     /// the most the counter's error can cause, is absorbed: the time stands still until the
-    /// clock catches up; a larger step back is the clock being set, and is followed). Building the first collector on the system clock calibrates the counter,
-    /// once per process (typically under a millisecond; never over 200 ms). Times are kept to
-    /// the nanosecond from 1677 to 2262; a time outside is taken as the nearest end.
+    /// clock catches up; a larger step back is the clock being set, and is followed).
+    /// Building the first collector on the system clock calibrates the counter, once per
+    /// process (typically under a millisecond; never over 200 ms). Times are kept to the
+    /// nanosecond from 1677 to 2262; a time outside is taken as the nearest end.
     ///
-    /// A collect reads the clock before it counts, records or logs anything, and holds no
+    /// A collect reads the clock before it counts, records or logs anything (only the
+    /// error's own formatting comes first, with its warning if that fails), and holds no
     /// lock while reading it. A clock that panics is not caught: the panic reaches the caller,
     /// nothing of that collect is counted or recorded, and the collector carries on as before.
     pub fn clock(mut self, clock: impl Clock) -> Self {
