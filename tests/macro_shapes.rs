@@ -1062,3 +1062,118 @@ fn inner_attributes_no_clone_and_stacked_reborrows_of_optional_mut_arguments() {
         "the body, then the alternative, on the caller's buffer"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// A `macro_rules!` defined in the body that names the receiver: the body's `self` is renamed
+// for each run, and the macro's rules must follow (they resolve `self` where they are defined).
+
+#[derive(Clone, Debug, Default)]
+struct Tally(u32);
+
+impl Tally {
+    #[retry(max_attempts = 3, delay = 0)]
+    fn owned_through_a_local_macro(mut self, succeed_at: u32) -> Result<u32, McpStoreError> {
+        macro_rules! bump {
+            () => {{
+                self.0 += 1;
+                self.0
+            }};
+        }
+        outcome(bump!(), succeed_at)
+    }
+
+    #[fallback(default)]
+    fn owned_fallback_through_a_local_macro(self) -> Result<String, McpStoreError> {
+        macro_rules! shown {
+            () => {
+                format!("{self:?}")
+            };
+        }
+        Ok(shown!())
+    }
+
+    #[retry(max_attempts = 3, delay = 0)]
+    async fn mut_through_a_local_macro(&mut self, succeed_at: u32) -> Result<u32, McpStoreError> {
+        macro_rules! bump {
+            ($by:expr) => {{
+                self.0 += $by;
+                self.0
+            }};
+        }
+        outcome(bump!(1), succeed_at)
+    }
+}
+
+#[test]
+fn a_local_macro_rules_sees_the_receiver_of_each_run() {
+    // Each run starts from the caller's copy: 1 on every attempt, kept on the first.
+    assert_eq!(Tally(0).owned_through_a_local_macro(1).unwrap(), 1);
+    assert_eq!(Tally(2).owned_through_a_local_macro(3).unwrap(), 3);
+    assert!(Tally(0).owned_through_a_local_macro(5).is_err());
+    assert_eq!(
+        Tally(4).owned_fallback_through_a_local_macro().unwrap(),
+        "Tally(4)"
+    );
+}
+
+#[tokio::test]
+async fn a_local_macro_rules_sees_a_mut_receiver_reborrowed_by_each_run() {
+    let mut tally = Tally::default();
+    // Attempts share the receiver: 1, 2, then 3 is kept.
+    assert_eq!(tally.mut_through_a_local_macro(3).await.unwrap(), 3);
+    assert_eq!(tally.0, 3);
+}
+
+// The same for the arguments of an `async fn`, whose run moves them into its future (and binds
+// a pattern's names there): a local macro defined at the top of the body names those.
+
+#[retry(max_attempts = 3, delay = 0)]
+async fn counts_through_a_local_macro(
+    items: Vec<u32>,
+    succeed_at: u32,
+) -> Result<u32, McpStoreError> {
+    macro_rules! attempt {
+        () => {
+            items.len() as u32 + ATTEMPTS.fetch_add(1, Ordering::SeqCst)
+        };
+    }
+    static ATTEMPTS: AtomicU32 = AtomicU32::new(0);
+    outcome(attempt!(), succeed_at)
+}
+
+#[collect_errors(collector = &SHAPES_COLLECTOR)]
+async fn sums_a_pattern_through_a_local_macro((a, b): (u32, u32)) -> Result<u32, McpStoreError> {
+    macro_rules! sum {
+        () => {
+            a + b
+        };
+    }
+    Ok(sum!())
+}
+
+#[fallback(default)]
+async fn pushes_through_a_local_macro(items: &mut Vec<u32>) -> Result<usize, McpStoreError> {
+    macro_rules! push {
+        ($value:expr) => {
+            items.push($value)
+        };
+    }
+    push!(7);
+    Ok(items.len())
+}
+
+#[tokio::test]
+async fn a_local_macro_rules_sees_the_arguments_of_an_async_run() {
+    // Attempts 0 and 1 fail (2 + 0, 2 + 1 < 4), the third (2 + 2) is kept.
+    assert_eq!(
+        counts_through_a_local_macro(vec![1, 2], 4).await.unwrap(),
+        4
+    );
+    assert_eq!(
+        sums_a_pattern_through_a_local_macro((2, 3)).await.unwrap(),
+        5
+    );
+    let mut items = vec![1];
+    assert_eq!(pushes_through_a_local_macro(&mut items).await.unwrap(), 2);
+    assert_eq!(items, [1, 7]);
+}

@@ -668,11 +668,18 @@ fn single_type_argument(arguments: &PathArguments) -> Option<&Type> {
     }
 }
 
-/// Renames `self` in the body to `binding`, except inside nested items, which have their own.
+/// Renames `self` in the body to `binding`, except inside nested items, which have their own;
+/// a `macro_rules!` defined in the body is no such item: its rules see the body's `self`.
 fn rename_self(body: TokenStream, binding: &Ident) -> TokenStream {
     struct RenameSelf<'a>(&'a Ident);
     impl VisitMut for RenameSelf<'_> {
-        fn visit_item_mut(&mut self, _item: &mut syn::Item) {}
+        fn visit_item_mut(&mut self, item: &mut syn::Item) {
+            if let syn::Item::Macro(item) = item {
+                if item.mac.path.is_ident("macro_rules") {
+                    item.mac.tokens = rename_in_tokens(item.mac.tokens.clone(), self.0, false);
+                }
+            }
+        }
 
         fn visit_expr_path_mut(&mut self, path: &mut syn::ExprPath) {
             if path.qself.is_none() && path.path.is_ident("self") {

@@ -526,13 +526,17 @@ fn typed_async_body(body: &TokenStream, ret: &syn::Type, prologue: TokenStream) 
     }
     let (inner_attributes, rest) = tokens.split_at(split);
     // After the items the body opens with: statements before them would draw clippy's
-    // `items_after_statements`.
+    // `items_after_statements`. Not after a `macro_rules!`, which clippy lets follow
+    // statements: its rules name the arguments bound where it is defined, so it must see the
+    // prologue's bindings (the run's own), not the ones the prologue moves from.
     let rest: TokenStream = rest.iter().cloned().collect();
     let (items, statements) = match syn::parse::Parser::parse2(Block::parse_within, rest.clone()) {
         Ok(stmts) => {
-            let leading = stmts
-                .iter()
-                .take_while(|stmt| matches!(stmt, syn::Stmt::Item(_)));
+            let leading = stmts.iter().take_while(|stmt| match stmt {
+                syn::Stmt::Item(syn::Item::Macro(item)) => !item.mac.path.is_ident("macro_rules"),
+                syn::Stmt::Item(_) => true,
+                _ => false,
+            });
             let leading = leading.count();
             let items = stmts[..leading].iter().map(ToTokens::to_token_stream);
             let statements = stmts[leading..].iter().map(ToTokens::to_token_stream);
