@@ -13,7 +13,8 @@ use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use mcpstore_errors::{
-    ErrorCollector, McpStoreError, RetryConfig, collect_errors, fallback, retry,
+    ErrorCollector, McpStoreError, RetryConfig, VirtualSleeper, circuit_breaker, collect_errors,
+    fallback, retry, timeout,
 };
 
 fn failure(attempt: u32) -> McpStoreError {
@@ -1162,8 +1163,31 @@ async fn pushes_through_a_local_macro(items: &mut Vec<u32>) -> Result<usize, Mcp
     Ok(items.len())
 }
 
+#[collect_errors(collector = &SHAPES_COLLECTOR)]
+#[circuit_breaker(service = "shapes-local-macro")]
+#[timeout(after = "1s", sleeper = std::sync::Arc::new(VirtualSleeper::new()))]
+async fn bounded_through_a_local_macro(
+    items: Vec<u32>,
+    extra: &mut Vec<u32>,
+) -> Result<usize, McpStoreError> {
+    macro_rules! total {
+        () => {{
+            extra.push(1);
+            items.len() + extra.len()
+        }};
+    }
+    Ok(total!())
+}
+
 #[tokio::test]
 async fn a_local_macro_rules_sees_the_arguments_of_an_async_run() {
+    let mut extra = Vec::new();
+    assert_eq!(
+        bounded_through_a_local_macro(vec![1, 2], &mut extra)
+            .await
+            .unwrap(),
+        3
+    );
     // Attempts 0 and 1 fail (2 + 0, 2 + 1 < 4), the third (2 + 2) is kept.
     assert_eq!(
         counts_through_a_local_macro(vec![1, 2], 4).await.unwrap(),
