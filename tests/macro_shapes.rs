@@ -1117,6 +1117,43 @@ fn a_local_macro_rules_sees_the_receiver_of_each_run() {
     );
 }
 
+impl Tally {
+    #[retry(max_attempts = 2, delay = 0)]
+    fn owned_with_a_local_macro_defining_methods(self) -> Result<u32, McpStoreError> {
+        macro_rules! define {
+            () => {
+                // Defined by the macro in the annotated body: its methods' `self` is theirs.
+                struct Doubled(u32);
+                impl Doubled {
+                    fn get(&self) -> u32 {
+                        self.0 * 2
+                    }
+                }
+                trait Tripled {
+                    fn tripled(&self) -> u32;
+                }
+                impl Tripled for Doubled {
+                    fn tripled(&self) -> u32 {
+                        self.0 * 3
+                    }
+                }
+            };
+        }
+        define!();
+        Ok(Doubled(self.0).get() + Doubled(self.0).tripled())
+    }
+}
+
+#[test]
+fn a_local_macro_rules_defining_methods_keeps_their_own_self() {
+    assert_eq!(
+        Tally(2)
+            .owned_with_a_local_macro_defining_methods()
+            .unwrap(),
+        10
+    );
+}
+
 #[tokio::test]
 async fn a_local_macro_rules_sees_a_mut_receiver_reborrowed_by_each_run() {
     let mut tally = Tally::default();

@@ -812,10 +812,13 @@ pub(crate) fn rename_in_tokens(
             && matches!(&trees[i - 2], TokenTree::Ident(ident) if ident == name)
     };
     let mut format_string_seen = !in_macro;
+    let owned_by_item = groups_of_items(&trees);
     trees
         .iter()
         .enumerate()
         .map(|(i, tree)| match tree.clone() {
+            // An item's own `self` (`impl X { fn f(&self) .. }` a macro's tokens define).
+            TokenTree::Group(group) if owned_by_item[i] => TokenTree::Group(group),
             TokenTree::Ident(ident) if ident == "self" && !punct_at(Some(i + 1), ':') => {
                 TokenTree::Ident(Ident::new(&binding.to_string(), ident.span()))
             }
@@ -841,6 +844,31 @@ pub(crate) fn rename_in_tokens(
             other => other,
         })
         .collect()
+}
+
+/// Which of `trees` are the groups of an item they define (a named `fn`'s parameters and
+/// body, an `impl`'s or a `trait`'s body, and the groups between): up to the first brace
+/// group, or a `;`, after `fn name`, `impl` or `trait`.
+fn groups_of_items(trees: &[TokenTree]) -> Vec<bool> {
+    let mut owned = vec![false; trees.len()];
+    let mut in_item = false;
+    for (i, tree) in trees.iter().enumerate() {
+        match tree {
+            TokenTree::Ident(ident) if ident == "impl" || ident == "trait" => in_item = true,
+            TokenTree::Ident(ident)
+                if ident == "fn" && matches!(trees.get(i + 1), Some(TokenTree::Ident(_))) =>
+            {
+                in_item = true;
+            }
+            TokenTree::Group(group) if in_item => {
+                owned[i] = true;
+                in_item = group.delimiter() != proc_macro2::Delimiter::Brace;
+            }
+            TokenTree::Punct(punct) if in_item && punct.as_char() == ';' => in_item = false,
+            _ => {}
+        }
+    }
+    owned
 }
 
 /// A string literal naming `self` as an inline format argument (`"{self}"`, `"{self:?}"`),
