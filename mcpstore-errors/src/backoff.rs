@@ -159,7 +159,8 @@ impl RetryConfig {
     /// No attempt starts and no wait ends after `deadline`, measured on the policy's
     /// [`Clock`] from the start of the first attempt: when the next attempt would start at or
     /// after it, the call stops with [`StopReason::Deadline`](crate::StopReason::Deadline)
-    /// and returns the last error, rather than sleeping into the deadline.
+    /// and returns the last error, rather than sleeping into the deadline. Judged when the
+    /// retry is scheduled: time an `on_retry` hook then takes is not foreseen.
     pub const fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = Some(deadline);
         self
