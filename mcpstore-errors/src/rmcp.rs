@@ -15,7 +15,9 @@
 //! | initialize: `ConnectionClosed`, `TransportError` | `ServiceStart` | yes |
 //! | spawning a missing server binary (`io::Error` `NotFound`) | `Configuration` | no |
 //! | `-32602` whose message says "tool not found" | `ToolNotFound` | no |
-//! | other `-32602` (invalid arguments), `-32603` | `ToolExecution` | no |
+//! | other `-32602` (invalid arguments), `-32603`, on `tools/call` or no method known | `ToolExecution` | no |
+//! | `-32602` on another method (e.g. `initialize`: unsupported protocol version) | `Configuration` | no |
+//! | `-32603` on another method | `Service` | no |
 //! | `-32601` on `tools/call` | `ToolNotFound` | no |
 //! | `-32601` on another method | `Configuration` | no |
 //! | `-32700`, `-32600`, `-32020..=-32022` | `Configuration` | no |
@@ -116,7 +118,14 @@ impl<'a> McpCall<'a> {
 pub fn jsonrpc_error_kind(code: i32, message: &str, method: Option<&str>) -> ErrorKind {
     match ErrorCode(code) {
         ErrorCode::INVALID_PARAMS if says_tool_not_found(message) => ErrorKind::ToolNotFound,
-        ErrorCode::INVALID_PARAMS | ErrorCode::INTERNAL_ERROR => ErrorKind::ToolExecution,
+        // No tool ran on another method: `initialize`, `tools/list`, `resources/read`...
+        ErrorCode::INVALID_PARAMS | ErrorCode::INTERNAL_ERROR
+            if method.is_none_or(|method| method == TOOLS_CALL) =>
+        {
+            ErrorKind::ToolExecution
+        }
+        ErrorCode::INVALID_PARAMS => ErrorKind::Configuration,
+        ErrorCode::INTERNAL_ERROR => ErrorKind::Service,
         ErrorCode::METHOD_NOT_FOUND if method == Some(TOOLS_CALL) => ErrorKind::ToolNotFound,
         ErrorCode::METHOD_NOT_FOUND | ErrorCode::PARSE_ERROR | ErrorCode::INVALID_REQUEST => {
             ErrorKind::Configuration

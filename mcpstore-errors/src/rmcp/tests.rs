@@ -326,3 +326,44 @@ fn without_names_nothing_is_invented() {
     assert_eq!(start.details()["service_name"], Value::Null);
     assert!(start.details()["reason"].as_str().unwrap().contains("eof"));
 }
+
+#[test]
+fn invalid_params_and_internal_errors_outside_a_tool_call_are_not_tool_failures() {
+    // The MCP lifecycle's answer to an unsupported protocol version: -32602 to `initialize`.
+    let version = ClientInitializeError::JsonRpcError(ErrorData::new(
+        ErrorCode::INVALID_PARAMS,
+        "Unsupported protocol version",
+        Some(json!({"supported": ["2024-11-05"]})),
+    ));
+    assert_eq!(version.error_kind(), Some(ErrorKind::Configuration));
+    let converted = McpStoreError::from_rmcp_initialize(version, Some("fs"));
+    assert_eq!(converted.kind(), ErrorKind::Configuration);
+    assert!(
+        !converted.message().contains("Tool"),
+        "{}",
+        converted.message()
+    );
+    assert_eq!(converted.details()["jsonrpc_code"], -32602);
+
+    let cursor = convert(
+        mcp(-32602, "invalid cursor"),
+        McpCall::service("fs").method("tools/list"),
+    );
+    assert_eq!(cursor.kind(), ErrorKind::Configuration);
+    assert!(!cursor.details().contains_key("reason"), "{cursor}");
+    let internal = convert(
+        mcp(-32603, "database down"),
+        McpCall::service("fs").method("resources/read"),
+    );
+    assert_eq!(internal.kind(), ErrorKind::Service);
+    assert!(internal.message().contains("database down"), "{internal}");
+    // On a tool call, or with no method known, they stay the tool's failure.
+    assert_eq!(
+        jsonrpc_error_kind(-32603, "boom", None),
+        ErrorKind::ToolExecution
+    );
+    assert_eq!(
+        jsonrpc_error_kind(-32602, "bad", Some(TOOLS_CALL)),
+        ErrorKind::ToolExecution
+    );
+}
