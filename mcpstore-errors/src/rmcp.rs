@@ -14,7 +14,7 @@
 //! | `Timeout { timeout }` | `ServiceTimeout` | yes |
 //! | initialize: `ConnectionClosed`, `TransportError` | `ServiceStart` | yes |
 //! | spawning a missing server binary (`io::Error` `NotFound`) | `Configuration` | no |
-//! | `-32602` whose message says "tool not found" | `ToolNotFound` | no |
+//! | `-32602` whose message says "tool not found", "unknown tool" or "tool <name> not found" | `ToolNotFound` | no |
 //! | other `-32602` (invalid arguments), `-32603`, on `tools/call` or no method known | `ToolExecution` | no |
 //! | `-32602` on another method (e.g. `initialize`: unsupported protocol version) | `Configuration` | no |
 //! | `-32603` on another method | `Service` | no |
@@ -135,12 +135,44 @@ pub fn jsonrpc_error_kind(code: i32, message: &str, method: Option<&str>) -> Err
     }
 }
 
-// rmcp's tool router answers an unknown tool with -32602 "tool not found".
+// rmcp's tool router answers an unknown tool with -32602 "tool not found"; the MCP
+// specification's example says "Unknown tool: <name>", the TypeScript SDK "Tool <name> not
+// found" (behind "MCP error -32602: " as it sends it).
 fn says_tool_not_found(message: &str) -> bool {
-    message
-        .as_bytes()
-        .windows(b"tool not found".len())
-        .any(|window| window.eq_ignore_ascii_case(b"tool not found"))
+    let bytes = message.as_bytes();
+    if contains_ignore_case(bytes, b"tool not found")
+        || contains_ignore_case(bytes, b"unknown tool")
+    {
+        return true;
+    }
+    positions_ignore_case(bytes, b"tool ").any(|at| {
+        let word_start = at == 0 || !bytes[at - 1].is_ascii_alphanumeric();
+        let rest = &bytes[at + b"tool ".len()..];
+        let name = rest
+            .iter()
+            .position(u8::is_ascii_whitespace)
+            .unwrap_or(rest.len());
+        word_start
+            && name > 0
+            && rest[name..]
+                .get(..b" not found".len())
+                .is_some_and(|tail| tail.eq_ignore_ascii_case(b" not found"))
+    })
+}
+
+fn positions_ignore_case<'a>(
+    haystack: &'a [u8],
+    needle: &'a [u8],
+) -> impl Iterator<Item = usize> + 'a {
+    haystack
+        .windows(needle.len())
+        .enumerate()
+        .filter(move |(_, window)| window.eq_ignore_ascii_case(needle))
+        .map(|(at, _)| at)
+}
+
+fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
+    positions_ignore_case(haystack, needle).next().is_some()
 }
 
 fn service_error_kind(error: &ServiceError, method: Option<&str>) -> ErrorKind {

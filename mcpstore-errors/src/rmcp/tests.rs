@@ -367,3 +367,29 @@ fn invalid_params_and_internal_errors_outside_a_tool_call_are_not_tool_failures(
         ErrorKind::ToolExecution
     );
 }
+
+#[test]
+fn unknown_tool_in_the_words_of_the_spec_and_other_sdks_is_tool_not_found() {
+    for message in [
+        // The MCP specification's example (server/tools, "Error Handling").
+        "Unknown tool: invalid_tool_name",
+        // The TypeScript SDK's McpServer, with and without McpError's prefix.
+        "Tool raed_file not found",
+        "MCP error -32602: Tool raed_file not found",
+    ] {
+        let converted = convert(mcp(-32602, message), McpCall::tool("fs", "raed_file"));
+        assert_eq!(converted.kind(), ErrorKind::ToolNotFound, "{message}");
+    }
+    // A tool's argument that names something missing is still the tool's failure.
+    for message in [
+        "tool argument `path`: file not found",
+        "missing field `tool`",
+        "Tool raed_file: input not found",
+    ] {
+        assert_eq!(
+            jsonrpc_error_kind(-32602, message, Some(TOOLS_CALL)),
+            ErrorKind::ToolExecution,
+            "{message}"
+        );
+    }
+}
