@@ -147,7 +147,8 @@ impl RedactTarget<'_> {
 /// Whether a key names a secret: one of its words (split at `_`, `-`, `.`, spaces and
 /// camelCase, compared ignoring case) is `password`, `passwd`, `pwd`, `passphrase`, `secret`,
 /// `token`, `auth`, `authorization`, `bearer`, `cookie`, `credential(s)`, `apikey` or
-/// `signature`, or two words read `api key`, `private key` or `access key`. So `X-Api-Key`,
+/// `signature`, or two words read `api key`, `private key` or `access key`; a plural of any
+/// of these but `tokens` too (`passwords`, `cookies`, `api_keys`). So `X-Api-Key`,
 /// `access_token`, `client_secret`, `Set-Cookie` and `accessToken` are secret, and
 /// `max_tokens` or `author` are not.
 ///
@@ -186,7 +187,16 @@ pub fn is_secret_key(key: &str) -> bool {
 }
 
 fn is_secret_after(word: &[u8], previous: &[u8]) -> bool {
-    is_secret_word(word) || word.eq_ignore_ascii_case(b"key") && is_before_key(previous)
+    // A plural holds secrets as the singular does; `tokens` alone is left out (`max_tokens`).
+    let singular = match word {
+        [stem @ .., b's' | b'S'] if stem.len() >= 3 => stem,
+        _ => word,
+    };
+    is_secret_word(word)
+        || singular.len() < word.len()
+            && !singular.eq_ignore_ascii_case(b"token")
+            && is_secret_word(singular)
+        || singular.eq_ignore_ascii_case(b"key") && is_before_key(previous)
 }
 
 /// Letters and digits; bytes of non-ASCII characters count as letters.
@@ -498,6 +508,34 @@ mod tests {
         }
     }
 
+    #[test]
+    fn plural_secret_keys_are_secret_too() {
+        // A list of secrets under a plural key is as secret as one under the singular.
+        for key in [
+            "passwords",
+            "db_passwords",
+            "secrets",
+            "clientSecrets",
+            "cookies",
+            "Cookies",
+            "api_keys",
+            "apiKeys",
+            "APIKEYS",
+            "private_keys",
+            "access-keys",
+            "passphrases",
+            "signatures",
+        ] {
+            assert!(is_secret_key(key), "{key}");
+        }
+        for key in ["max_tokens", "keys", "monkeys", "hotkeys"] {
+            assert!(!is_secret_key(key), "{key}");
+        }
+        let mut value = json!({"passwords": ["hunter2"], "cookies": {"sid": "s"}});
+        assert!(mask(&mut value, 0));
+        assert_eq!(value, json!({"passwords": REDACTED, "cookies": REDACTED}));
+    }
+
     /// The rule, written plainly: split into words, then look at each word and its
     /// predecessor.
     fn reference(key: &str) -> bool {
@@ -536,8 +574,13 @@ mod tests {
             "signature",
         ];
         words.iter().enumerate().any(|(i, word)| {
+            let singular = match word.strip_suffix('s') {
+                Some(stem) if stem.len() >= 3 && stem != "token" => stem,
+                _ => word.as_str(),
+            };
             WORDS.contains(&word.as_str())
-                || word == "key"
+                || WORDS.contains(&singular)
+                || (word == "key" || word == "keys")
                     && i > 0
                     && ["api", "private", "access"].contains(&words[i - 1].as_str())
         })
@@ -546,7 +589,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn the_byte_scan_follows_the_rule(
-            key in "([a-zA-Z0-9]{0,3}|[-_. ]|api|Api|KEY|key|Key|token|Token|auth|secret|pwd){0,6}"
+            key in "([a-zA-Z0-9]{0,3}|[-_. ]|api|Api|KEY|key|Key|keys|token|Token|tokens|auth|secret|pwd|s|S){0,6}"
         ) {
             proptest::prop_assert_eq!(is_secret_key(&key), reference(&key), "{}", key);
         }
