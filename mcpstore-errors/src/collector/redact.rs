@@ -146,10 +146,11 @@ impl RedactTarget<'_> {
 
 /// Whether a key names a secret: one of its words (split at `_`, `-`, `.`, spaces and
 /// camelCase, compared ignoring case) is `password`, `passwd`, `pwd`, `passphrase`, `secret`,
-/// `token`, `auth`, `authorization`, `bearer`, `cookie`, `credential(s)`, `apikey` or
-/// `signature`, or two words read `api key`, `private key` or `access key`; a plural of any
-/// of these but `tokens` too (`passwords`, `cookies`, `api_keys`). So `X-Api-Key`,
-/// `access_token`, `client_secret`, `Set-Cookie` and `accessToken` are secret, and
+/// `token`, `auth`, `authorization`, `authentication`, `bearer`, `cookie`, `credential(s)`,
+/// `apikey`, `jwt`, `passcode`, `sessionid`, `jsessionid` or `signature`, or two words read
+/// `api key`, `private key`, `access key` or `session id`; a plural of any of these but
+/// `tokens` too (`passwords`, `cookies`, `api_keys`). So `X-Api-Key`, `access_token`,
+/// `client_secret`, `Set-Cookie`, `Mcp-Session-Id` and `accessToken` are secret, and
 /// `max_tokens` or `author` are not.
 ///
 /// ```
@@ -197,6 +198,7 @@ fn is_secret_after(word: &[u8], previous: &[u8]) -> bool {
             && !singular.eq_ignore_ascii_case(b"token")
             && is_secret_word(singular)
         || singular.eq_ignore_ascii_case(b"key") && is_before_key(previous)
+        || word.eq_ignore_ascii_case(b"id") && previous.eq_ignore_ascii_case(b"session")
 }
 
 /// Letters and digits; bytes of non-ASCII characters count as letters.
@@ -206,15 +208,16 @@ fn is_word_byte(byte: u8) -> bool {
 
 fn is_secret_word(word: &[u8]) -> bool {
     let candidates: &[&[u8]] = match word.len() {
-        3 => &[b"pwd"],
+        3 => &[b"pwd", b"jwt"],
         4 => &[b"auth"],
         5 => &[b"token"],
         6 => &[b"passwd", b"secret", b"bearer", b"cookie", b"apikey"],
-        8 => &[b"password"],
-        9 => &[b"signature"],
-        10 => &[b"passphrase", b"credential"],
+        8 => &[b"password", b"passcode"],
+        9 => &[b"signature", b"sessionid"],
+        10 => &[b"passphrase", b"credential", b"jsessionid"],
         11 => &[b"credentials"],
         13 => &[b"authorization"],
+        14 => &[b"authentication"],
         _ => return false,
     };
     candidates.iter().any(|c| word.eq_ignore_ascii_case(c))
@@ -528,6 +531,16 @@ mod tests {
         ] {
             assert!(is_secret_key(key), "{key}");
         }
+        for key in [
+            "jwt",
+            "X-Authentication",
+            "passcode",
+            "sessionId",
+            "Mcp-Session-Id",
+            "JSESSIONID",
+        ] {
+            assert!(is_secret_key(key), "{key}");
+        }
         for key in ["max_tokens", "keys", "monkeys", "hotkeys"] {
             assert!(!is_secret_key(key), "{key}");
         }
@@ -572,6 +585,11 @@ mod tests {
             "credentials",
             "apikey",
             "signature",
+            "jwt",
+            "passcode",
+            "sessionid",
+            "jsessionid",
+            "authentication",
         ];
         words.iter().enumerate().any(|(i, word)| {
             let singular = match word.strip_suffix('s') {
@@ -583,13 +601,14 @@ mod tests {
                 || (word == "key" || word == "keys")
                     && i > 0
                     && ["api", "private", "access"].contains(&words[i - 1].as_str())
+                || word == "id" && i > 0 && words[i - 1] == "session"
         })
     }
 
     proptest::proptest! {
         #[test]
         fn the_byte_scan_follows_the_rule(
-            key in "([a-zA-Z0-9]{0,3}|[-_. ]|api|Api|KEY|key|Key|keys|token|Token|tokens|auth|secret|pwd|s|S){0,6}"
+            key in "([a-zA-Z0-9]{0,3}|[-_. ]|api|Api|KEY|key|Key|keys|token|Token|tokens|auth|secret|pwd|jwt|passcode|sessionId|session|id|Id|authentication|s|S){0,6}"
         ) {
             proptest::prop_assert_eq!(is_secret_key(&key), reference(&key), "{}", key);
         }
