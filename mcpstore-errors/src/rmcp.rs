@@ -14,7 +14,7 @@
 //! | `Timeout { timeout }` | `ServiceTimeout` | yes |
 //! | initialize: `ConnectionClosed`, `TransportError` | `ServiceStart` | yes |
 //! | spawning a missing server binary (`io::Error` `NotFound`) | `Configuration` | no |
-//! | `-32602` whose message says "tool not found", "unknown tool" or "tool <name> not found" | `ToolNotFound` | no |
+//! | `-32602` whose message says "tool not found", "unknown tool" or "tool `<name>` not found" | `ToolNotFound` | no |
 //! | other `-32602` (invalid arguments), `-32603`, on `tools/call` or no method known | `ToolExecution` | no |
 //! | `-32602` on another method (e.g. `initialize`: unsupported protocol version) | `Configuration` | no |
 //! | `-32603` on another method | `Service` | no |
