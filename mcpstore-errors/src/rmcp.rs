@@ -451,7 +451,8 @@ pub fn http_status_error(status: u16, retry_after: Option<&str>) -> McpStoreErro
 
 /// The delay a `Retry-After` header value asks for, read at `now`: a number of seconds
 /// (`"120"`) or an HTTP date (`"Wed, 21 Oct 2026 07:28:00 GMT"`, parsed by `jiff`'s RFC 2822
-/// parser, which accepts RFC 9110's format); a date in the past is zero. `None` for anything
+/// parser, which accepts RFC 9110's format, or one of the two obsolete forms RFC 9110 also
+/// accepts); a date in the past is zero. `None` for anything
 /// else, and for values longer than 128 bytes.
 ///
 /// ```
@@ -472,11 +473,37 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
         // Too many digits for a u64 means "very long"; the retry loop caps it anyway.
         return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
     }
-    let at = jiff::fmt::rfc2822::DateTimeParser::new()
-        .parse_timestamp(value)
-        .ok()?;
+    let at = match jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(value) {
+        Ok(at) => at,
+        Err(_) => obsolete_http_date(value, now)?,
+    };
     let at = SystemTime::try_from(at).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// The two obsolete HTTP date forms RFC 9110 (section 5.6.7) asks recipients to accept:
+/// RFC 850's (`Sunday, 06-Nov-94 08:49:37 GMT`), whose two-digit year is the latest one not
+/// more than 50 years after `now`, and asctime's (`Sun Nov  6 08:49:37 1994`).
+fn obsolete_http_date(value: &str, now: SystemTime) -> Option<jiff::Timestamp> {
+    use jiff::fmt::strtime::BrokenDownTime;
+    let utc = |time: BrokenDownTime| {
+        let at = time.to_datetime().ok()?;
+        jiff::tz::Offset::UTC.to_timestamp(at).ok()
+    };
+    if let Ok(mut time) = BrokenDownTime::parse("%A, %d-%b-%y %H:%M:%S GMT", value) {
+        let now = jiff::Timestamp::try_from(now).ok()?;
+        let now_year = i64::from(jiff::tz::Offset::UTC.to_datetime(now).year());
+        let two_digits = i64::from(time.year()?) % 100;
+        let mut year = now_year - now_year % 100 + two_digits;
+        if year > now_year + 50 {
+            year -= 100;
+        } else if year <= now_year - 50 {
+            year += 100;
+        }
+        time.set_year(Some(i16::try_from(year).ok()?)).ok()?;
+        return utc(time);
+    }
+    utc(BrokenDownTime::parse("%a %b %e %H:%M:%S %Y", value).ok()?)
 }
 
 /// `text` cut at a character boundary at most [`MAX_DETAIL_BYTES`] long.

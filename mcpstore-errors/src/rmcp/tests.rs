@@ -393,3 +393,52 @@ fn unknown_tool_in_the_words_of_the_spec_and_other_sdks_is_tool_not_found() {
         );
     }
 }
+
+#[test]
+fn retry_after_reads_the_obsolete_http_date_forms() {
+    // Wed, 21 Oct 2015 07:28:00 GMT
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+    assert_eq!(
+        parse_retry_after("Wednesday, 21-Oct-15 07:28:05 GMT", now),
+        Some(Duration::from_secs(5)),
+        "RFC 850"
+    );
+    assert_eq!(
+        parse_retry_after("Wed Oct 21 07:28:09 2015", now),
+        Some(Duration::from_secs(9)),
+        "asctime"
+    );
+    assert_eq!(
+        parse_retry_after("Thu Oct  1 07:28:00 2015", now),
+        Some(Duration::ZERO),
+        "asctime, a space-padded day in the past"
+    );
+    // A two-digit year more than 50 years ahead is the latest past one: 2066 is 51 years
+    // after 2015, so `66` is 1966 (in the past: now); 2065 is 50, so `65` is 2065.
+    assert_eq!(
+        parse_retry_after("Friday, 21-Oct-66 07:28:00 GMT", now),
+        Some(Duration::ZERO)
+    );
+    let fifty_years =
+        parse_retry_after("Wednesday, 21-Oct-65 07:28:00 GMT", now).expect("a date 50 years ahead");
+    assert!(
+        fifty_years > Duration::from_secs(49 * 365 * 86_400),
+        "{fifty_years:?}"
+    );
+    // Late in a century, a small two-digit year is in the next one: `10` in 2095 is 2110.
+    let late = SystemTime::UNIX_EPOCH + Duration::from_secs(3944678400); // 2095-01-01
+    let next_century =
+        parse_retry_after("Tuesday, 21-Oct-10 00:00:00 GMT", late).expect("a date 15 years ahead");
+    assert!(
+        next_century > Duration::from_secs(15 * 365 * 86_400),
+        "{next_century:?}"
+    );
+    for bad in [
+        "Wednesday, 32-Oct-15 07:28:05 GMT",
+        "Thursday, 21-Oct-15 07:28:05 GMT", // the wrong weekday
+        "Wed Oct 21 07:28:09",
+        "21-Oct-15",
+    ] {
+        assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
+    }
+}
