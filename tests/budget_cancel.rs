@@ -446,17 +446,25 @@ fn timed_out_then_cancelled<F: Future>(call: F, budget: &RetryBudget, attempts: 
     );
 }
 
-#[test]
-fn manager_a_timed_out_attempts_retry_costs_the_timeout_cost_and_a_cancelled_wait_returns_all_of_it()
- {
+/// [`timed_out_then_cancelled`] for a `RetryManager` call whose attempts fail with `E`.
+fn manager_timed_out_then_cancelled<E>()
+where
+    E: std::fmt::Display + mcpstore_errors::Classify,
+{
     let budget = timeout_budget();
     let manager = RetryManager::new(timed_policy()).budget(budget.clone());
     let attempts = AtomicU32::new(0);
     let call = manager.execute_async(|| {
         attempts.fetch_add(1, Ordering::SeqCst);
-        std::future::pending::<Result<(), McpStoreError>>()
+        std::future::pending::<Result<(), E>>()
     });
     timed_out_then_cancelled(call, &budget, &attempts);
+}
+
+#[test]
+fn manager_a_timed_out_attempts_retry_costs_the_timeout_cost_and_a_cancelled_wait_returns_all_of_it()
+ {
+    manager_timed_out_then_cancelled::<McpStoreError>();
 }
 
 static TIMED_BUDGET: LazyLock<RetryBudget> = LazyLock::new(timeout_budget);
@@ -521,14 +529,7 @@ impl mcpstore_errors::Classify for Opaque {
 
 #[test]
 fn manager_an_unclassified_timed_out_attempts_retry_costs_the_timeout_cost() {
-    let budget = timeout_budget();
-    let manager = RetryManager::new(timed_policy()).budget(budget.clone());
-    let attempts = AtomicU32::new(0);
-    let call = manager.execute_async(|| {
-        attempts.fetch_add(1, Ordering::SeqCst);
-        std::future::pending::<Result<(), Opaque>>()
-    });
-    timed_out_then_cancelled(call, &budget, &attempts);
+    manager_timed_out_then_cancelled::<Opaque>();
 }
 
 static OPAQUE_TIMED_BUDGET: LazyLock<RetryBudget> = LazyLock::new(timeout_budget);

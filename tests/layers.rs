@@ -378,6 +378,42 @@ fn without_a_clock_of_its_own_a_deadline_passes_on_the_sleepers_clock() {
     assert_eq!(stats.elapsed, Duration::from_secs(8));
 }
 
+static SLEEPER_CLOCK: std::sync::LazyLock<Arc<ManualClock>> =
+    std::sync::LazyLock::new(|| Arc::new(ManualClock::new()));
+static SLEEPER_CLOCK_ATTEMPTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// The same policy for the attribute: a deadline, no clock, a sleeper that advances one.
+fn deadline_on_the_sleepers_clock() -> RetryConfig {
+    RetryConfig::new()
+        .max_attempts(10)
+        .strategy(mcpstore_errors::RetryStrategy::Fixed)
+        .base_delay(Duration::from_secs(4))
+        .jitter(Jitter::None)
+        .deadline(Duration::from_secs(10))
+        .sleeper(Arc::new(VirtualSleeper::advancing(SLEEPER_CLOCK.clone())))
+}
+
+#[retry(config = deadline_on_the_sleepers_clock())]
+fn always_refused_within_a_deadline() -> Result<(), McpStoreError> {
+    SLEEPER_CLOCK_ATTEMPTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    Err(McpStoreError::connection("refused"))
+}
+
+#[test]
+fn attribute_without_a_clock_of_its_own_a_deadline_passes_on_the_sleepers_clock() {
+    let start = mcpstore_errors::Clock::now(&**SLEEPER_CLOCK);
+    assert!(always_refused_within_a_deadline().is_err());
+    // As through the manager: attempts at 0 s, 4 s and 8 s, then the deadline stops it.
+    assert_eq!(
+        SLEEPER_CLOCK_ATTEMPTS.load(std::sync::atomic::Ordering::SeqCst),
+        3
+    );
+    assert_eq!(
+        mcpstore_errors::Clock::now(&**SLEEPER_CLOCK) - start,
+        Duration::from_secs(8)
+    );
+}
+
 /// A deadline and no attempt timeout, on a timer that fires at once.
 fn deadline_only_policy() -> RetryConfig {
     RetryConfig::new()
