@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use mcpstore_errors::rmcp::{McpCall, check_tool_result};
-use mcpstore_errors::{ErrorCollector, ErrorKind, McpStoreError, collect_errors, retry};
+use mcpstore_errors::{Classify, ErrorCollector, ErrorKind, McpStoreError, collect_errors, retry};
 use rmcp::ServiceError;
 use rmcp::model::{CallToolResult, ContentBlock, ErrorData};
 
@@ -151,4 +151,75 @@ fn question_mark_converts_rmcp_errors() {
     }
     assert_eq!(initialise().unwrap_err().kind(), ErrorKind::ServiceStart);
     assert_eq!(request().unwrap_err().kind(), ErrorKind::Connection);
+}
+
+/// rmcp's streamable HTTP client answered 401: the transport error it sends up, built as rmcp
+/// builds it (its `AuthRequired` variant, the challenge as its source).
+fn authorization_required() -> rmcp::transport::DynamicTransportError {
+    use rmcp::transport::streamable_http_client::{AuthRequiredError, StreamableHttpError};
+    let challenge = AuthRequiredError::new(
+        r#"Bearer resource_metadata="https://mcp.example/.well-known/oauth-protected-resource""#
+            .into(),
+    );
+    rmcp::transport::DynamicTransportError::from_parts(
+        "streamable-http",
+        std::any::TypeId::of::<()>(),
+        Box::new(StreamableHttpError::<std::io::Error>::AuthRequired(
+            challenge,
+        )),
+    )
+}
+
+#[test]
+fn a_401_is_not_retried_and_is_a_configuration_error() {
+    let calls = AtomicU32::new(0);
+    let errors: [fn() -> ServiceError; 1] =
+        [|| ServiceError::TransportSend(authorization_required())];
+    let error = retried_when_retryable(&calls, &errors).unwrap_err();
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "asking again without credentials fails again"
+    );
+    assert!(error.is_authorization_required());
+
+    let converted = McpStoreError::from_rmcp(error, McpCall::tool("files", "read_file"));
+    assert_eq!(converted.kind(), ErrorKind::Configuration);
+    assert!(!converted.is_retryable());
+    assert!(
+        converted.message().contains("asks for authorization"),
+        "{}",
+        converted.message()
+    );
+    assert_eq!(converted.details()["transport"], "streamable-http");
+    assert_eq!(converted.details()["service_name"], "files");
+
+    // A transport failure of any other cause stays a retryable connection error.
+    let io = rmcp::transport::DynamicTransportError::from_parts(
+        "streamable-http",
+        std::any::TypeId::of::<()>(),
+        Box::new(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+    );
+    assert_eq!(
+        ServiceError::TransportSend(io).error_kind(),
+        Some(ErrorKind::Connection)
+    );
+}
+
+#[test]
+fn a_401_during_initialisation_is_a_configuration_error() {
+    use rmcp::service::ClientInitializeError;
+    let error = ClientInitializeError::TransportError {
+        error: authorization_required(),
+        context: "send initialize request".into(),
+    };
+    assert_eq!(error.error_kind(), Some(ErrorKind::Configuration));
+    let converted = McpStoreError::from_rmcp_initialize(error, Some("files"));
+    assert_eq!(converted.kind(), ErrorKind::Configuration);
+    assert!(!converted.is_retryable());
+    assert!(
+        converted.message().contains("asks for authorization"),
+        "{}",
+        converted.message()
+    );
 }

@@ -11,6 +11,7 @@
 //! | rmcp error | kind | retryable |
 //! |---|---|---|
 //! | `TransportClosed`, `TransportSend` | `Connection` | yes, with a new session |
+//! | `TransportSend` or initialize's `TransportError` for want of authorization (HTTP 401, or OAuth not done) | `Configuration` | no |
 //! | `Timeout { timeout }` | `ServiceTimeout` | yes |
 //! | initialize: `ConnectionClosed`, `TransportError` | `ServiceStart` | yes |
 //! | spawning a missing server binary (`io::Error` `NotFound`) | `Configuration` | no |
@@ -178,6 +179,10 @@ fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
 fn service_error_kind(error: &ServiceError, method: Option<&str>) -> ErrorKind {
     match error {
         ServiceError::McpError(data) => jsonrpc_error_kind(data.code.0, &data.message, method),
+        // Asking again without credentials is refused again.
+        ServiceError::TransportSend(_) if error.is_authorization_required() => {
+            ErrorKind::Configuration
+        }
         ServiceError::TransportClosed | ServiceError::TransportSend(_) => ErrorKind::Connection,
         ServiceError::Timeout { .. } => ErrorKind::ServiceTimeout,
         _ => ErrorKind::McpStore,
@@ -187,6 +192,9 @@ fn service_error_kind(error: &ServiceError, method: Option<&str>) -> ErrorKind {
 fn initialize_error_kind(error: &ClientInitializeError) -> ErrorKind {
     use ClientInitializeError as Init;
     match error {
+        Init::TransportError { .. } if error.is_authorization_required() => {
+            ErrorKind::Configuration
+        }
         Init::ConnectionClosed(_) | Init::TransportError { .. } => ErrorKind::ServiceStart,
         Init::JsonRpcError(data) => {
             jsonrpc_error_kind(data.code.0, &data.message, Some("initialize"))
@@ -252,6 +260,16 @@ impl McpStoreError {
             ServiceError::TransportClosed => McpStoreError::connection(format!(
                 "Connection to {service} closed: start a new session"
             )),
+            ServiceError::TransportSend(send) if error.is_authorization_required() => {
+                McpStoreError::new(
+                    ErrorKind::Configuration,
+                    format!(
+                        "{service} asks for authorization: {}",
+                        truncated(&send.to_string())
+                    ),
+                )
+                .with_detail("transport", send.transport_name.to_string())
+            }
             ServiceError::TransportSend(send) => McpStoreError::connection(format!(
                 "Connection to {service} failed: {}",
                 truncated(&send.to_string())
@@ -303,6 +321,9 @@ impl McpStoreError {
                 )
                 .with_detail("reason", reason.as_ref()),
             },
+            _ if error.is_authorization_required() => {
+                McpStoreError::new(kind, format!("{name} asks for authorization: {reason}"))
+            }
             (_, kind) => McpStoreError::new(
                 kind,
                 format!("Initialising the MCP session with {name} failed: {reason}"),
