@@ -48,6 +48,20 @@ impl<K, V> Removed<K, V> {
     }
 }
 
+/// Where an entry stored at `stored_at` is: its tick and hash.
+#[derive(Clone, Copy)]
+struct StoreRecord {
+    stored_at: Instant,
+    tick: u64,
+    hash: u64,
+}
+
+impl StoreRecord {
+    fn is_of<K, V>(&self, entry: &Entry<K, V>) -> bool {
+        entry.stored_tick == self.tick
+    }
+}
+
 /// Not synchronised: the owners put it behind a `Mutex` and pass the clock's reading in, so the
 /// engine itself is pure and the lock is held only for map operations. Entries it removes are
 /// handed back as [`Removed`], for the owner to drop once it has unlocked: a key's or value's
@@ -58,12 +72,12 @@ pub(crate) struct LruStore<K, V> {
     entries: HashTable<Entry<K, V>>,
     /// Use tick → the entry's hash, oldest first: the eviction order. A tick names one entry.
     recency: BTreeMap<u64, u64>,
-    /// (store tick, hash) of each store, oldest first. Every entry has the same TTL, so the
-    /// first that is still an entry's is the first to expire: a full store gives it up
-    /// before a fresh entry. A record whose entry was replaced or removed is skipped, and
-    /// the records are compacted once they outnumber the entries several times over: a
-    /// push per store, where an ordered map cost a removal and an insertion (+35 ns).
-    stored: VecDeque<(u64, u64)>,
+    /// A record of each store, in the order of its time. Every entry has the same TTL, so the
+    /// first that is still an entry's is the first to expire: a full store gives it up before
+    /// a fresh entry. A record whose entry was replaced or removed is skipped, and the records
+    /// are compacted once they outnumber the entries several times over: a push per store,
+    /// where an ordered map cost a removal and an insertion (+35 ns).
+    stored: VecDeque<StoreRecord>,
     tick: u64,
 }
 
@@ -139,7 +153,11 @@ impl<K, V> LruStore<K, V> {
             self.recency.remove(&old.last_used);
             self.recency.insert(tick, hash);
             let replaced = std::mem::replace(old, entry);
-            self.record_store(tick, hash);
+            self.record_store(StoreRecord {
+                stored_at: now,
+                tick,
+                hash,
+            });
             return Removed::of(replaced);
         }
         let evicted = if self.entries.len() >= self.capacity {
@@ -149,7 +167,11 @@ impl<K, V> LruStore<K, V> {
         };
         self.recency.insert(tick, hash);
         self.entries.insert_unique(hash, entry, |entry| entry.hash);
-        self.record_store(tick, hash);
+        self.record_store(StoreRecord {
+            stored_at: now,
+            tick,
+            hash,
+        });
         evicted
     }
 
@@ -182,10 +204,10 @@ impl<K, V> LruStore<K, V> {
     /// else the least recently used.
     fn evict_one(&mut self, now: Instant) -> Removed<K, V> {
         let ttl = self.ttl;
-        while let Some(&(tick, hash)) = self.stored.front() {
+        while let Some(&record) = self.stored.front() {
             let Ok(entry) = self
                 .entries
-                .find_entry(hash, |entry| entry.stored_tick == tick)
+                .find_entry(record.hash, |entry| record.is_of(entry))
             else {
                 // Replaced or removed since.
                 self.stored.pop_front();
@@ -210,13 +232,20 @@ impl<K, V> LruStore<K, V> {
 
     /// Notes a store in the store order; drops the records of entries gone once they are
     /// most of it, so the records stay within a few times the entries.
-    fn record_store(&mut self, tick: u64, hash: u64) {
-        self.stored.push_back((tick, hash));
+    fn record_store(&mut self, record: StoreRecord) {
+        // Owners read the clock before their lock, so a store can arrive after a later-read
+        // one: it goes before those, which usually means none or a few from the back.
+        let at = self
+            .stored
+            .iter()
+            .rposition(|earlier| earlier.stored_at <= record.stored_at)
+            .map_or(0, |before| before + 1);
+        self.stored.insert(at, record);
         if self.stored.len() > 4 * self.entries.len() + 64 {
             let entries = &self.entries;
-            self.stored.retain(|&(tick, hash)| {
+            self.stored.retain(|record| {
                 entries
-                    .find(hash, |entry| entry.stored_tick == tick)
+                    .find(record.hash, |entry| record.is_of(entry))
                     .is_some()
             });
         }
@@ -348,6 +377,21 @@ mod tests {
         assert_eq!((store.len(), store.recency.len()), (2, 2));
     }
 
+    /// Two callers read the clock before taking the lock, so stores can arrive out of time
+    /// order: the later store, read earlier, still expires first and goes first.
+    #[test]
+    fn a_store_read_earlier_but_stored_later_expires_in_its_turn() {
+        let (mut store, start) = store(2);
+        let at = |secs| start + Duration::from_secs(secs);
+        put(&mut store, 2, 2, "b", at(5)); // fresh until 15 s
+        put(&mut store, 1, 1, "a", at(0)); // stored second, stale from 10 s
+        put(&mut store, 3, 3, "c", at(11)); // full: "a" has expired, "b" has not
+        assert_eq!(get(&mut store, 2, 2, at(11)), Some("b"));
+        assert_eq!(get(&mut store, 3, 3, at(11)), Some("c"));
+        assert_eq!(get(&mut store, 1, 1, at(11)), None);
+        assert_eq!((store.len(), store.recency.len()), (2, 2));
+    }
+
     #[test]
     fn replacing_one_key_for_ever_keeps_the_store_order_bounded() {
         let (mut store, now) = store(4);
@@ -382,6 +426,11 @@ mod tests {
                 if next() % 3 == 0 {
                     let _ = store.get(hash, |k| *k == key, now);
                 } else {
+                    // Now and then a reading taken before the last store's (racing callers).
+                    let now = match next() % 4 {
+                        0 => start + Duration::from_secs(clock.saturating_sub(next() % 4)),
+                        _ => now,
+                    };
                     let before: Vec<(u32, bool)> = store
                         .entries
                         .iter()
@@ -411,12 +460,14 @@ mod tests {
                     let records = store
                         .stored
                         .iter()
-                        .filter(|&&(t, h)| t == e.stored_tick && h == e.hash)
+                        .filter(|r| r.tick == e.stored_tick && r.hash == e.hash)
                         .count();
                     assert_eq!(records, 1);
                 }
                 assert!(store.entries.len() <= capacity);
                 assert!(store.stored.len() <= 4 * capacity + 65);
+                let times = store.stored.iter().map(|r| r.stored_at);
+                assert!(times.clone().zip(times.skip(1)).all(|(a, b)| a <= b));
             }
         }
     }
