@@ -1068,3 +1068,57 @@ mod a_panicking_key_eq {
         assert_eq!(cache.len(), 2, "usable after the panic");
     }
 }
+
+/// A clock whose first reading is taken, then held back until the test lets it return: the
+/// caller it serves stands between reading the clock and taking the cache's lock.
+#[derive(Debug)]
+struct HeldReading {
+    clock: Arc<ManualClock>,
+    held: Mutex<Option<(std::sync::mpsc::Sender<()>, std::sync::mpsc::Receiver<()>)>>,
+}
+
+impl mcpstore_errors::Clock for HeldReading {
+    fn now(&self) -> std::time::Instant {
+        let now = self.clock.now();
+        let held = self.held.lock().unwrap().take();
+        if let Some((read, release)) = held {
+            read.send(()).unwrap();
+            release.recv().unwrap();
+        }
+        now
+    }
+
+    fn system_time(&self) -> std::time::SystemTime {
+        self.clock.system_time()
+    }
+}
+
+#[test]
+fn a_store_that_read_the_clock_first_but_locked_last_does_not_replace_the_newer_value() {
+    use std::sync::mpsc::channel;
+    let (read_tx, read_rx) = channel();
+    let (release_tx, release_rx) = channel();
+    let clock = Arc::new(ManualClock::new());
+    let held = Arc::new(HeldReading {
+        clock: clock.clone(),
+        held: Mutex::new(Some((read_tx, release_rx))),
+    });
+    let cache = Arc::new(ResponseCache::with_clock(
+        Duration::from_secs(10),
+        4,
+        held.clone(),
+    ));
+    let slow = std::thread::spawn({
+        let cache = cache.clone();
+        move || cache.insert("files", "read at 0 s")
+    });
+    read_rx.recv().unwrap(); // the slow caller has read 0 s
+    clock.advance(Duration::from_secs(5));
+    cache.insert("files", "read at 5 s");
+    release_tx.send(()).unwrap();
+    slow.join().unwrap();
+
+    assert_eq!(cache.get("files"), Some("read at 5 s"));
+    clock.advance(Duration::from_secs(9)); // 14 s: fresh from 5 s, stale from 0 s
+    assert_eq!(cache.get("files"), Some("read at 5 s"));
+}

@@ -183,7 +183,8 @@ impl<K, V> ResponseCache<K, V> {
 }
 
 impl<K: Hash + Eq, V> ResponseCache<K, V> {
-    /// Stores `value` under `key`, fresh from now, replacing any older entry for an equal key.
+    /// Stores `value` under `key`, fresh from now, replacing any older entry for an equal key
+    /// (one stored by a racing caller that read the clock later stays).
     ///
     /// ```
     /// # use std::time::Duration;

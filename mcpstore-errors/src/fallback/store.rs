@@ -114,7 +114,7 @@ impl<K, V> LruStore<K, V> {
     }
 
     /// Stores `value` as fresh at `now` under `key`, whose hash is `hash`, replacing the entry
-    /// whose key `same` says equals it; when the store is full, the least recently used entry
+    /// whose key `same` says equals it unless that one was stored after `now`; when the store is full, the least recently used entry
     /// makes room. A capacity of zero stores nothing. Returns what left the store: the
     /// replaced or evicted entry, or the new one when nothing can be stored.
     #[must_use = "drop what was removed after unlocking"]
@@ -150,6 +150,10 @@ impl<K, V> LruStore<K, V> {
             Err(panic) => return Removed(Some(entry), Some(panic)),
         };
         if let Some(old) = found {
+            // A value read later (a racing caller's, locked first) is the newer: it stays.
+            if old.stored_at > entry.stored_at {
+                return Removed::of(entry);
+            }
             self.recency.remove(&old.last_used);
             self.recency.insert(tick, hash);
             let replaced = std::mem::replace(old, entry);
@@ -390,6 +394,26 @@ mod tests {
         assert_eq!(get(&mut store, 3, 3, at(11)), Some("c"));
         assert_eq!(get(&mut store, 1, 1, at(11)), None);
         assert_eq!((store.len(), store.recency.len()), (2, 2));
+    }
+
+    #[test]
+    fn a_value_read_earlier_does_not_replace_one_read_later() {
+        let (mut store, start) = store(2);
+        let at = |secs| start + Duration::from_secs(secs);
+        put(&mut store, 1, 1, "newer", at(5));
+        let removed = store.insert(1, 1, "older", at(3), |a, b| a == b);
+        assert_eq!(removed.0.as_ref().map(|entry| entry.value), Some("older"));
+        removed.finish();
+        assert_eq!(get(&mut store, 1, 1, at(6)), Some("newer"));
+        assert_eq!(
+            get(&mut store, 1, 1, at(14)),
+            Some("newer"),
+            "fresh from 5 s"
+        );
+        assert_eq!((store.len(), store.recency.len()), (1, 1));
+        // A reading as late as the stored one replaces it.
+        put(&mut store, 1, 1, "same time", at(5));
+        assert_eq!(get(&mut store, 1, 1, at(6)), Some("same time"));
     }
 
     #[test]
