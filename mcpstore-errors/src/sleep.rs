@@ -1,5 +1,6 @@
 //! Waiting between attempts: real sleep by default, virtual sleep for tests.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -87,6 +88,9 @@ fn default_sleep_async(delay: Duration) -> SleepFuture {
 /// completes without ever being pending beats it, any other loses. That makes a hung call
 /// testable in no time; a call that must finish within its timeout needs a real timer.
 ///
+/// It keeps the last [`MAX_RECORDED_DELAYS`](Self::MAX_RECORDED_DELAYS) delays, so a long
+/// simulation stays within bounded memory; the count and the sum stay exact.
+///
 /// Share it (it is `Sync`) between the policy under test and the test's assertions:
 ///
 /// ```
@@ -109,11 +113,21 @@ fn default_sleep_async(delay: Duration) -> SleepFuture {
 /// ```
 #[derive(Debug, Default)]
 pub struct VirtualSleeper {
-    delays: Mutex<Vec<Duration>>,
+    record: Mutex<SleepRecord>,
     clock: Option<std::sync::Arc<crate::ManualClock>>,
 }
 
+#[derive(Debug, Default)]
+struct SleepRecord {
+    recent: VecDeque<Duration>,
+    sleeps: u64,
+    elapsed: Duration,
+}
+
 impl VirtualSleeper {
+    /// How many of the latest delays [`delays`](Self::delays) keeps.
+    pub const MAX_RECORDED_DELAYS: usize = 1 << 16;
+
     /// A sleeper with nothing recorded.
     pub fn new() -> Self {
         Self::default()
@@ -134,38 +148,50 @@ impl VirtualSleeper {
     /// ```
     pub fn advancing(clock: std::sync::Arc<crate::ManualClock>) -> Self {
         VirtualSleeper {
-            delays: Mutex::default(),
+            record: Mutex::default(),
             clock: Some(clock),
         }
     }
 
-    /// Every delay requested so far, in order.
+    /// The delays requested so far, in order: all of them, or the latest
+    /// [`MAX_RECORDED_DELAYS`](Self::MAX_RECORDED_DELAYS) once there were more.
     pub fn delays(&self) -> Vec<Duration> {
-        self.lock().clone()
+        self.lock().recent.iter().copied().collect()
     }
 
-    /// The virtual time slept: the sum of all delays (saturating).
+    /// How many sleeps were requested, recorded or no longer.
+    pub fn sleeps(&self) -> u64 {
+        self.lock().sleeps
+    }
+
+    /// The virtual time slept: the sum of all delays (saturating), recorded or no longer.
     pub fn elapsed(&self) -> Duration {
-        self.lock()
-            .iter()
-            .fold(Duration::ZERO, |sum, d| sum.saturating_add(*d))
+        self.lock().elapsed
     }
 
-    /// Forgets every recorded delay.
+    /// Forgets every recorded delay, the count and the sum.
     pub fn clear(&self) {
-        self.lock().clear();
+        *self.lock() = SleepRecord::default();
     }
 
     fn record(&self, delay: Duration) {
-        self.lock().push(delay);
+        {
+            let mut record = self.lock();
+            if record.recent.len() == Self::MAX_RECORDED_DELAYS {
+                record.recent.pop_front();
+            }
+            record.recent.push_back(delay);
+            record.sleeps += 1;
+            record.elapsed = record.elapsed.saturating_add(delay);
+        }
         if let Some(clock) = &self.clock {
             clock.advance(delay);
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Duration>> {
-        // A panic elsewhere while recording cannot leave the Vec inconsistent.
-        self.delays.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, SleepRecord> {
+        // Every update leaves the record consistent, so a panic elsewhere cannot spoil it.
+        self.record.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -182,5 +208,33 @@ impl Sleeper for VirtualSleeper {
     /// The clock it advances, if any: [`advancing`](Self::advancing)'s.
     fn now(&self) -> Option<Instant> {
         self.clock.as_ref().map(|clock| crate::Clock::now(&**clock))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_virtual_sleeper_keeps_the_latest_delays_and_exact_totals() {
+        let sleeper = VirtualSleeper::new();
+        let extra = 10;
+        let total = VirtualSleeper::MAX_RECORDED_DELAYS as u64 + extra;
+        for nanos in 0..total {
+            sleeper.sleep(Duration::from_nanos(nanos));
+        }
+        let delays = sleeper.delays();
+        assert_eq!(delays.len(), VirtualSleeper::MAX_RECORDED_DELAYS);
+        assert_eq!(delays.first(), Some(&Duration::from_nanos(extra)));
+        assert_eq!(delays.last(), Some(&Duration::from_nanos(total - 1)));
+        assert_eq!(sleeper.sleeps(), total);
+        assert_eq!(
+            sleeper.elapsed(),
+            Duration::from_nanos(total * (total - 1) / 2)
+        );
+
+        sleeper.clear();
+        assert_eq!((sleeper.delays(), sleeper.sleeps()), (vec![], 0));
+        assert_eq!(sleeper.elapsed(), Duration::ZERO);
     }
 }
