@@ -1178,3 +1178,61 @@ fn a_timeout_on_a_function_passed_as_tokens_cuts_it_off() {
     let error = run_to_end(timed_from_tokens()).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::ServiceTimeout);
 }
+
+// ---- a deadline under a paused tokio runtime ----
+
+/// Three 1 ms waits fit in the deadline, on the default sleeper (no clock of its own).
+fn paused_runtime_deadline() -> RetryConfig {
+    RetryConfig::new()
+        .max_attempts(20)
+        .strategy(mcpstore_errors::RetryStrategy::Fixed)
+        .base_delay(Duration::from_millis(1))
+        .jitter(Jitter::None)
+        .deadline(Duration::from_millis(3))
+}
+
+static PAUSED_SYNC_CALLS: AtomicU32 = AtomicU32::new(0);
+static PAUSED_ASYNC_CALLS: AtomicU32 = AtomicU32::new(0);
+
+#[retry(config = paused_runtime_deadline())]
+fn refused_while_paused() -> Result<(), McpStoreError> {
+    PAUSED_SYNC_CALLS.fetch_add(1, Ordering::SeqCst);
+    Err(McpStoreError::connection("refused"))
+}
+
+#[retry(config = paused_runtime_deadline())]
+async fn refused_while_paused_async() -> Result<(), McpStoreError> {
+    PAUSED_ASYNC_CALLS.fetch_add(1, Ordering::SeqCst);
+    Err(McpStoreError::connection("refused"))
+}
+
+fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
+}
+
+/// A sync call waits with `std::thread::sleep`, which a paused tokio clock does not see pass:
+/// its deadline is measured on the system's clock, an async call's on tokio's.
+#[test]
+fn a_sync_call_inside_a_paused_tokio_runtime_meets_its_deadline() {
+    paused_runtime().block_on(async {
+        let (_, stats) = RetryManager::new(paused_runtime_deadline())
+            .execute_outcome(|| Err::<(), _>(McpStoreError::connection("refused")));
+        assert_eq!(stats.stop_reason, StopReason::Deadline);
+        assert!((1..=3).contains(&stats.attempts), "{stats:?}");
+        assert!(stats.elapsed >= Duration::from_millis(stats.attempts as u64 - 1));
+
+        assert!(refused_while_paused().is_err());
+        let attempts = PAUSED_SYNC_CALLS.load(Ordering::SeqCst);
+        assert!((1..=3).contains(&attempts), "{attempts} attempts");
+
+        // An async call waits on tokio's timer: on the paused clock, exactly three attempts.
+        let paused = tokio::time::Instant::now();
+        assert!(refused_while_paused_async().await.is_err());
+        assert_eq!(PAUSED_ASYNC_CALLS.load(Ordering::SeqCst), 3);
+        assert_eq!(paused.elapsed(), Duration::from_millis(2));
+    });
+}

@@ -25,7 +25,9 @@ pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
 /// How many entries `#[fallback(cache)]` holds unless told otherwise.
 pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
 pub use crate::retry::RetryLoop;
-pub use crate::retry::engine::{Attempt, Description, OnError, Seen, deadline_start, retry_sync};
+pub use crate::retry::engine::{
+    Attempt, Description, OnError, Seen, deadline_start, deadline_start_blocking, retry_sync,
+};
 
 /// The policy of a bare `#[retry]`: the seed's decorator defaults.
 pub const fn attribute_default() -> crate::RetryConfig {

@@ -183,9 +183,10 @@ impl RetryConfig {
     }
 
     /// The clock deadlines and statistics are measured on. By default, that of the
-    /// [sleeper](Self::sleeper) when it keeps one (a [`VirtualSleeper::advancing`]'s, or
-    /// tokio's, paused in tests, with the feature `tokio`), so that waits and the deadline
-    /// pass on the same time; else the system's.
+    /// [sleeper](Self::sleeper) when it keeps one (a [`VirtualSleeper::advancing`]'s, or, for
+    /// an async call, tokio's, paused in tests, with the feature `tokio`), so that waits and
+    /// the deadline pass on the same time; else the system's (a sync call's blocking sleep
+    /// passes on it, even inside a paused tokio runtime).
     ///
     /// [`VirtualSleeper::advancing`]: crate::VirtualSleeper::advancing
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -203,11 +204,27 @@ impl RetryConfig {
         self.attempt_timeout
     }
 
-    /// The monotonic time on the policy's clock (see [`clock`](Self::clock)).
+    /// The monotonic time on the policy's clock (see [`clock`](Self::clock)), as an async
+    /// call measures it.
     pub fn now(&self) -> std::time::Instant {
         match &self.clock {
             Some(clock) => clock.now(),
             None => self.timer().now().unwrap_or_else(std::time::Instant::now),
+        }
+    }
+
+    /// The monotonic time as a sync call measures it: the policy's clock, else the clock the
+    /// sleeper's blocking sleep passes on ([`Sleeper::blocking_now`]), else the system's. Not
+    /// tokio's, paused in a test, which `std::thread::sleep` does not move.
+    ///
+    /// [`Sleeper::blocking_now`]: crate::Sleeper::blocking_now
+    pub fn blocking_now(&self) -> std::time::Instant {
+        match &self.clock {
+            Some(clock) => clock.now(),
+            None => self
+                .timer()
+                .blocking_now()
+                .unwrap_or_else(std::time::Instant::now),
         }
     }
 

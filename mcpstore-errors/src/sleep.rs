@@ -56,6 +56,12 @@ pub trait Sleeper: fmt::Debug + Send + Sync {
     fn now(&self) -> Option<Instant> {
         None
     }
+
+    /// The time on the clock this sleeper's blocking [`sleep`](Self::sleep) passes on, which
+    /// a sync call's deadline is measured on; by default [`now`](Self::now)'s.
+    fn blocking_now(&self) -> Option<Instant> {
+        self.now()
+    }
 }
 
 /// The default sleeper: `std::thread::sleep`, and tokio's timer (or a timer thread) for async.
@@ -70,6 +76,11 @@ impl Sleeper for RealSleeper {
         return Some(tokio::time::Instant::now().into_std());
         #[cfg(not(feature = "tokio"))]
         return Some(Instant::now());
+    }
+
+    /// The system's monotonic clock: `std::thread::sleep` does not move a paused tokio clock.
+    fn blocking_now(&self) -> Option<Instant> {
+        Some(Instant::now())
     }
 }
 

@@ -161,9 +161,14 @@ pub(super) fn expand(
             TokenStream::new(),
         ),
     };
+    // A sync call's waits block the thread: its deadline passes on the clock they pass on.
+    let deadline_start = match function.shape.is_async() {
+        true => quote!(deadline_start),
+        false => quote!(deadline_start_blocking),
+    };
     let start = quote! {
         #budget
-        let __mcpstore_started = ::mcpstore_errors::__private::deadline_start(__mcpstore_policy);
+        let __mcpstore_started = ::mcpstore_errors::__private::#deadline_start(__mcpstore_policy);
     };
     let new_loop = quote! {
         ::mcpstore_errors::__private::RetryLoop::started(__mcpstore_policy, #op, __mcpstore_started)

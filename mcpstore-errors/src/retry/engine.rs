@@ -69,6 +69,12 @@ pub fn deadline_start(config: &RetryConfig) -> Option<Instant> {
     config.get_deadline().map(|_| config.now())
 }
 
+/// [`deadline_start`] for a sync call, on the clock its blocking sleep passes on.
+#[inline(always)]
+pub fn deadline_start_blocking(config: &RetryConfig) -> Option<Instant> {
+    config.get_deadline().map(|_| config.blocking_now())
+}
+
 /// An error as the engine sees it: how to show it, its kind and the delay it asks for, each
 /// known when its type is `Display` or implements [`Classify`](crate::Classify).
 #[derive(Debug)]
@@ -163,7 +169,9 @@ pub fn retry_sync<T, E>(
     on_error: OnError<'_, E>,
     rejects: Option<&dyn Fn(&T) -> bool>,
 ) -> Result<T, E> {
-    let mut retry = RetryLoop::started(config, operation, started).with_budget(budget);
+    let mut retry = RetryLoop::started(config, operation, started)
+        .blocking()
+        .with_budget(budget);
     let mut outcome = first;
     // The first value got here because it was rejected: the predicate is not asked twice.
     let mut checked = true;
@@ -218,6 +226,8 @@ pub struct RetryLoop<'c> {
     /// The current attempt was cut off by its attempt timeout (see [`RetryLoop::lapsed`]);
     /// atomic, as the attempt's own future may hold the loop shared.
     lapsed: std::sync::atomic::AtomicBool,
+    /// A sync call: its waits block the thread (see [`RetryLoop::new_blocking`]).
+    blocking: bool,
 }
 
 impl Drop for RetryLoop<'_> {
@@ -303,6 +313,30 @@ impl<'c> RetryLoop<'c> {
             budget: None,
             unspent: std::sync::atomic::AtomicU64::new(0),
             lapsed: std::sync::atomic::AtomicBool::new(false),
+            blocking: false,
+        }
+    }
+
+    /// Before the first attempt of a sync call: its waits block the thread, so its deadline
+    /// passes on the clock they pass on ([`RetryConfig::blocking_now`]).
+    #[inline(always)]
+    pub fn new_blocking(config: &'c RetryConfig, operation: &'static str) -> Self {
+        Self::started(config, operation, deadline_start_blocking(config)).blocking()
+    }
+
+    /// The loop of a sync call, whose first attempt's start was read by
+    /// [`deadline_start_blocking`].
+    #[inline(always)]
+    fn blocking(mut self) -> Self {
+        self.blocking = true;
+        self
+    }
+
+    /// The time on the clock this call's waits pass on.
+    fn now(&self) -> Instant {
+        match self.blocking {
+            true => self.config.blocking_now(),
+            false => self.config.now(),
         }
     }
 
@@ -484,7 +518,7 @@ impl<'c> RetryLoop<'c> {
         if let (Some(deadline), Some(started)) = (config.get_deadline(), self.started) {
             // Saturating: an uncapped delay (`max_delay(Duration::MAX)`) or a server's
             // `Retry-After` may be as long as a `Duration` gets.
-            let next_start = config
+            let next_start = self
                 .now()
                 .saturating_duration_since(started)
                 .saturating_add(delay);

@@ -162,7 +162,8 @@ impl<W, R, H> RetryManager<W, R, H> {
         H: RetryHook<E>,
     {
         self.run(
-            &mut RetryLoop::new(&self.config, self.operation).with_budget(self.budget.as_ref()),
+            &mut RetryLoop::new_blocking(&self.config, self.operation)
+                .with_budget(self.budget.as_ref()),
             operation,
         )
     }
@@ -190,11 +191,11 @@ impl<W, R, H> RetryManager<W, R, H> {
         R: ResultFilter<T>,
         H: RetryHook<E>,
     {
-        let started = self.config.now();
+        let started = self.config.blocking_now();
         let mut retry =
-            RetryLoop::new(&self.config, self.operation).with_budget(self.budget.as_ref());
+            RetryLoop::new_blocking(&self.config, self.operation).with_budget(self.budget.as_ref());
         let result = self.run(&mut retry, operation);
-        (result, retry.stats(started, self.config.now()))
+        (result, retry.stats(started, self.config.blocking_now()))
     }
 
     fn run<T, E, F>(&self, retry: &mut RetryLoop<'_>, mut operation: F) -> Result<T, E>
