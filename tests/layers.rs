@@ -1236,3 +1236,72 @@ fn a_sync_call_inside_a_paused_tokio_runtime_meets_its_deadline() {
         assert_eq!(paused.elapsed(), Duration::from_millis(2));
     });
 }
+
+// ---- tokio's clock ----
+
+fn tokio_breakers() -> BreakerRegistry {
+    BreakerRegistry::new(
+        CircuitBreakerConfig::new()
+            .window(SlidingWindow::Count(2))
+            .minimum_calls(2)
+            .failure_rate(0.5)
+            .open_duration(Duration::from_millis(200))
+            .jitter(0.0)
+            .clock(Arc::new(mcpstore_errors::TokioClock::new())),
+    )
+}
+
+static TOKIO_BREAKERS: LazyLock<BreakerRegistry> = LazyLock::new(tokio_breakers);
+
+#[circuit_breaker(service = "paused", registry = &TOKIO_BREAKERS)]
+async fn guarded_on_tokio_time(up: bool) -> Result<&'static str, McpStoreError> {
+    match up {
+        true => Ok("ok"),
+        false => Err(McpStoreError::connection("refused")),
+    }
+}
+
+/// A breaker on `TokioClock` sees its open period pass with tokio's paused time, through the
+/// attribute and through the plain API alike.
+#[test]
+fn a_breaker_on_tokios_clock_half_opens_as_paused_time_passes() {
+    paused_runtime().block_on(async {
+        assert!(guarded_on_tokio_time(false).await.is_err());
+        assert!(guarded_on_tokio_time(false).await.is_err());
+        let refused = guarded_on_tokio_time(true).await.unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::CircuitOpen);
+        tokio::time::sleep(Duration::from_millis(200)).await; // paused: no real wait
+        assert_eq!(guarded_on_tokio_time(true).await.unwrap(), "ok");
+        assert_eq!(TOKIO_BREAKERS.get("paused").unwrap().state(), CircuitState::Closed);
+
+        let plain = tokio_breakers().breaker("paused");
+        for _ in 0..2 {
+            plain
+                .try_acquire()
+                .unwrap()
+                .failure(Some(ErrorKind::Connection), None);
+        }
+        assert!(plain.try_acquire().is_err());
+        tokio::time::advance(Duration::from_millis(200)).await;
+        plain
+            .try_acquire()
+            .expect("a probe after the open period")
+            .success();
+        assert_eq!(plain.state(), CircuitState::Closed);
+    });
+}
+
+#[test]
+fn tokios_clock_moves_both_its_times_with_paused_time() {
+    use mcpstore_errors::{Clock, TokioClock};
+    paused_runtime().block_on(async {
+        let clock = TokioClock::new();
+        let (start, wall) = (clock.now(), clock.system_time());
+        tokio::time::advance(Duration::from_secs(90)).await;
+        assert_eq!(clock.now() - start, Duration::from_secs(90));
+        assert_eq!(
+            clock.system_time().duration_since(wall).unwrap(),
+            Duration::from_secs(90)
+        );
+    });
+}

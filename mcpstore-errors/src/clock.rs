@@ -8,7 +8,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// A source of time: a monotonic instant for durations and a wall-clock time for timestamps.
 ///
-/// [`SystemClock`] reads the operating system; [`ManualClock`] moves only when told to.
+/// [`SystemClock`] reads the operating system; [`ManualClock`] moves only when told to;
+/// `TokioClock` (feature `tokio`) follows tokio's time, paused and advanced in tests.
 pub trait Clock: fmt::Debug + Send + Sync + 'static {
     /// A monotonic instant: never goes backwards, used for every elapsed-time measure.
     fn now(&self) -> Instant;
@@ -130,6 +131,63 @@ impl Clock for ManualClock {
             SystemTime::UNIX_EPOCH.checked_sub(offset)
         };
         time.unwrap_or(SystemTime::UNIX_EPOCH)
+    }
+}
+
+/// Tokio's clock (feature `tokio`): inside a runtime whose time is paused
+/// (`#[tokio::test(start_paused = true)]`), it moves only as tokio's time is advanced, so
+/// breakers, budgets, caches and collectors given it pass time with the retries' async waits.
+/// Its wall-clock time is the system's at its first reading, moved on with its monotonic
+/// time since.
+///
+/// Read it inside one runtime only: outside a paused runtime tokio reads the system's clock,
+/// which is ahead of the paused one.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use mcpstore_errors::{CircuitBreakerConfig, Clock, TokioClock};
+///
+/// // In a test: #[tokio::test(start_paused = true)]
+/// let config = CircuitBreakerConfig::new().clock(Arc::new(TokioClock::new()));
+/// # let _ = config;
+/// let clock = TokioClock::new();
+/// let start = clock.now();
+/// assert!(clock.now() >= start);
+/// ```
+#[cfg(feature = "tokio")]
+#[derive(Debug, Default)]
+pub struct TokioClock {
+    origin: OnceLock<(Instant, SystemTime)>,
+}
+
+#[cfg(feature = "tokio")]
+impl TokioClock {
+    /// A clock on tokio's time; `const`, so it can live in a `static`.
+    pub const fn new() -> Self {
+        TokioClock {
+            origin: OnceLock::new(),
+        }
+    }
+
+    fn origin(&self, now: Instant) -> (Instant, SystemTime) {
+        *self.origin.get_or_init(|| (now, SystemTime::now()))
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Clock for TokioClock {
+    fn now(&self) -> Instant {
+        let now = tokio::time::Instant::now().into_std();
+        self.origin(now);
+        now
+    }
+
+    fn system_time(&self) -> SystemTime {
+        let now = tokio::time::Instant::now().into_std();
+        let (instant, wall) = self.origin(now);
+        wall.checked_add(now.saturating_duration_since(instant))
+            .unwrap_or(wall)
     }
 }
 

@@ -269,6 +269,8 @@ pub use budget::{
     DEFAULT_MAX_BUDGETS, RetryBudget, RetryBudgetConfig, RetryBudgets, retry_budgets,
 };
 pub use classify::Classify;
+#[cfg(feature = "tokio")]
+pub use clock::TokioClock;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use collector::{
     Context, DEFAULT_ALERT_THRESHOLD, DEFAULT_ALERT_WINDOW, DEFAULT_MAX_ERRORS,
