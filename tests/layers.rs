@@ -1272,7 +1272,10 @@ fn a_breaker_on_tokios_clock_half_opens_as_paused_time_passes() {
         assert_eq!(refused.kind(), ErrorKind::CircuitOpen);
         tokio::time::sleep(Duration::from_millis(200)).await; // paused: no real wait
         assert_eq!(guarded_on_tokio_time(true).await.unwrap(), "ok");
-        assert_eq!(TOKIO_BREAKERS.get("paused").unwrap().state(), CircuitState::Closed);
+        assert_eq!(
+            TOKIO_BREAKERS.get("paused").unwrap().state(),
+            CircuitState::Closed
+        );
 
         let plain = tokio_breakers().breaker("paused");
         for _ in 0..2 {

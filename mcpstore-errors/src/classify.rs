@@ -45,6 +45,11 @@ use crate::{Elapsed, ErrorKind, McpStoreError};
 /// assert!(ApiError::RateLimited { retry_after: Duration::from_secs(2) }.is_retryable());
 /// assert!(!ApiError::BadRequest.is_retryable());
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not say its kind: it does not implement `mcpstore_errors::Classify`",
+    label = "an error type of unknown kind",
+    note = "implement `Classify` for an error type of your own (an empty impl gives no kind); wrap a foreign one in an enum of yours; for `anyhow::Error`, turn on this crate's feature `anyhow`"
+)]
 pub trait Classify {
     /// The error's kind in the MCPStore hierarchy, or `None` when it has none.
     fn error_kind(&self) -> Option<ErrorKind> {
@@ -249,6 +254,25 @@ classify_dyn_error!(
     dyn std::error::Error + Send + 'static,
     dyn std::error::Error + Send + Sync + 'static
 );
+
+/// Classified as a type-erased error (feature `anyhow`): by the first [`McpStoreError`] or
+/// `io::Error` in its chain, context included; cut off by a timeout, it holds a
+/// `ServiceTimeout` [`McpStoreError`].
+#[cfg(feature = "anyhow")]
+impl Classify for anyhow::Error {
+    fn error_kind(&self) -> Option<ErrorKind> {
+        chain_classification(self.as_ref(), |found| found.error_kind())
+    }
+    fn is_retryable(&self) -> bool {
+        chain_classification(self.as_ref(), |found| Some(found.is_retryable())).unwrap_or(false)
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        chain_classification(self.as_ref(), |found| found.retry_after())
+    }
+    fn timed_out(elapsed: Elapsed, operation: &str) -> Option<Self> {
+        Some(elapsed.into_error(operation).into())
+    }
+}
 
 fn chain_classification<R>(
     error: &(dyn std::error::Error + 'static),

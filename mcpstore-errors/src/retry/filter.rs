@@ -15,7 +15,7 @@ use crate::{Classify, KindSet};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot decide which errors of type `{E}` to retry",
     label = "this filter needs to know more of `{E}`",
-    note = "a list of kinds (`on = [..]`, `retry_on`) and `when = retryable` read an error's kind: implement `mcpstore_errors::Classify` for `{E}`, or filter with a predicate on `&{E}` (`when = |e: &{E}| ..`)"
+    note = "a list of kinds (`on = [..]`, `retry_on`) and `when = retryable` read an error's kind: implement `mcpstore_errors::Classify` for `{E}` if it is your own (for `anyhow::Error`, turn on this crate's feature `anyhow`), or filter with a predicate on `&{E}` (`when = |e: &{E}| ..`)"
 )]
 pub trait ErrorFilter<E> {
     /// Whether to retry after `error`.
