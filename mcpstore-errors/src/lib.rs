@@ -136,6 +136,8 @@
 //! ```
 //!
 //! Any subset keeps this order. `tests/layers.rs` runs the whole stack on virtual time.
+//! Another attribute macro, such as `#[tracing::instrument]`, goes below the first of these:
+//! above them all, it would run first and wrap each attempt (see [`retry`]).
 //!
 //! ## Sync and async
 //!
@@ -423,9 +425,22 @@ pub use timeout::{Elapsed, race_timeout, race_timeout_with};
 /// | `#[retry(..)] #[retry(..)]` | nested: the outer retries the inner's every run, so the attempts multiply (2 × 3 = 6 calls); meant for two policies over different kinds of error |
 /// | `#[collect_errors] #[collect_errors(collector = &AUDIT)]` | each collector sees each error once; two naming one collector by the same expression are refused, as are two breakers of one service written alike (the check compares the expressions as written: `&AUDIT` and `audit()` returning it are not seen to be one) |
 ///
-/// Other attributes, wherever written among them, apply to the generated function as a whole,
-/// outside every layer: `#[tracing::instrument]` written between `#[fallback]` and `#[retry]`
-/// still makes one span around the retries and the fallback.
+/// Other attributes written below the first of these apply to the generated function as a
+/// whole, outside every layer: `#[tracing::instrument]` written between `#[fallback]` and
+/// `#[retry]` still makes one span around the retries and the fallback. Written above them
+/// all, an attribute macro runs first, on the body alone: `#[tracing::instrument(err)]` there
+/// makes a span, and an error event, for every attempt, and the retry events fall outside
+/// them. Write it below the first of this crate's attributes:
+///
+/// ```
+/// # use mcpstore_errors::{McpStoreError, retry};
+/// #[retry(max_attempts = 3, delay = 0)]
+/// #[tracing::instrument(err)] // one span around the three attempts
+/// fn list_tools(service: &str) -> Result<Vec<String>, McpStoreError> {
+///     Err(McpStoreError::connection(format!("{service}: refused")))
+/// }
+/// # assert!(list_tools("fs").is_err());
+/// ```
 #[doc(inline)]
 pub use mcpstore_errors_macros::retry;
 
