@@ -255,7 +255,11 @@ fn a_sync_retry_attribute_counts_its_retries_and_its_success_after_them() {
 
 #[test]
 fn the_entry_point_for_a_sync_first_success_counts_it() {
-    let recorded = recorded(|| mcpstore_errors::__private::retry_succeeded_first("app::read"));
+    let recorded = recorded(|| {
+        mcpstore_errors::__private::retry_succeeded_first(
+            mcpstore_errors::__private::Operation::Named("app::read"),
+        )
+    });
     assert_eq!(
         counter(
             &recorded,
@@ -952,4 +956,55 @@ fn a_recorder_that_removes_the_breaker_while_its_gauge_is_written_leaves_no_stat
     });
     // Retired mid-write: the rest of that write is dropped and the series are cleared.
     assert_eq!(state_gauge(&recorded, "fs"), GONE);
+}
+
+struct FsClient;
+struct WebClient;
+
+impl FsClient {
+    #[retry(max_attempts = 1)]
+    fn list_tools(&self, up: bool) -> Result<(), McpStoreError> {
+        up.then_some(())
+            .ok_or_else(|| McpStoreError::connection("refused"))
+    }
+}
+
+impl WebClient {
+    #[retry(max_attempts = 1)]
+    fn list_tools(&self, up: bool) -> Result<(), McpStoreError> {
+        up.then_some(())
+            .ok_or_else(|| McpStoreError::connection("refused"))
+    }
+}
+
+#[test]
+fn methods_of_one_name_on_two_types_count_in_two_series() {
+    let recorded = recorded(|| {
+        FsClient.list_tools(true).unwrap();
+        let _ = WebClient.list_tools(false);
+    });
+    let fs = (
+        "operation",
+        concat!(module_path!(), "::FsClient::list_tools"),
+    );
+    let web = (
+        "operation",
+        concat!(module_path!(), "::WebClient::list_tools"),
+    );
+    assert_eq!(
+        counter(
+            &recorded,
+            CALLS,
+            &[fs, ("outcome", "successful_without_retry")]
+        ),
+        1
+    );
+    assert_eq!(
+        counter(
+            &recorded,
+            CALLS,
+            &[web, ("outcome", "failed_without_retry")]
+        ),
+        1
+    );
 }

@@ -24,6 +24,7 @@ pub const DEFAULT_MAX_DELAY: Duration = crate::backoff::DEFAULT_MAX_DELAY;
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
 /// How many entries `#[fallback(cache)]` holds unless told otherwise.
 pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
+pub use crate::operation::{Operation, type_name_of};
 pub use crate::retry::RetryLoop;
 pub use crate::retry::engine::{
     Attempt, Description, OnError, Seen, deadline_start, deadline_start_blocking, retry_sync,
@@ -197,8 +198,11 @@ pub fn attempt_timeout_over_breaker(
 /// A sync `#[retry]` call's first attempt succeeded (it never builds a [`RetryLoop`]).
 /// Counted with the feature `metrics` (one counter increment); without it, nothing.
 #[inline(always)]
-pub fn retry_succeeded_first(operation: &'static str) {
-    crate::metrics::retry_succeeded_first(operation);
+pub fn retry_succeeded_first(operation: crate::operation::Operation) {
+    #[cfg(feature = "metrics")]
+    crate::metrics::retry_succeeded_first(operation.name());
+    #[cfg(not(feature = "metrics"))]
+    let _ = operation;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -250,6 +250,7 @@ pub mod metrics;
 #[cfg(not(feature = "metrics"))]
 mod metrics;
 mod names;
+mod operation;
 mod random;
 mod retry;
 mod site;
@@ -544,7 +545,8 @@ pub use mcpstore_errors_macros::fallback;
 /// #[collect_errors(collector = &MY_COLLECTOR)]             any `&ErrorCollector` expression
 /// ```
 ///
-/// The context always holds the function's path under `"function"`; the `context` object is
+/// The context always holds the function's path under `"function"` (with its impl's type for
+/// an associated function or method: `my_crate::FsClient::list_tools`); the `context` object is
 /// merged in and built only when there is an error, from the arguments as the body left them
 /// (a body may not move one the context names, unless a `#[retry]` beneath hands each attempt
 /// copies). Errors that implement `std::error::Error`

@@ -2,7 +2,8 @@
 //! module that names them. Without the feature every function here is an empty inline body,
 //! so the engines call them without `cfg`.
 //!
-//! Labels are low-cardinality: an operation (a function path or the name the user gave),
+//! Labels are low-cardinality: an operation (a function path, a method's with its type and
+//! without generic arguments, or the name the user gave),
 //! a service (a breaker's name), an error kind's code, an error type's name, a strategy's
 //! name, an outcome. Never a message or an argument.
 //!

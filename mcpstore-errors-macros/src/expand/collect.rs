@@ -57,7 +57,7 @@ pub(super) fn expand(function: &Function, args: &CollectArgs, inner: TokenStream
                 {
                     use ::mcpstore_errors::__private::{CollectDisplay as _, CollectErased as _, CollectError as _};
                     (&&&::mcpstore_errors::__private::Collected(__mcpstore_error))
-                        .__mcpstore_collect_into(__mcpstore_collector, #op, ::core::convert::Into::into(#context));
+                        .__mcpstore_collect_into(__mcpstore_collector, #op.name(), ::core::convert::Into::into(#context));
                 }
             }
             __mcpstore_outcome

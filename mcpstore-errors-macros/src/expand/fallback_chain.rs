@@ -181,7 +181,7 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                 #diverging
                 ::core::result::Result::Err(__mcpstore_error) => #chain: {
                     #error_ref
-                    let #run = ::mcpstore_errors::__private::FallbackRun::new(#op);
+                    let #run = ::mcpstore_errors::__private::FallbackRun::new(#op.name());
                     #(#steps)*
                     #exhausted
                 }

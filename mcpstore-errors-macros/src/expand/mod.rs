@@ -316,8 +316,19 @@ fn exempt_from_cloning(function: &mut Function, layers: &[Layer]) {
     }
 }
 
-/// The function's path, for events and the collector's context.
+/// The function's name for events, metrics and the collector's context: rustc names the type
+/// of a closure in its body by the function's full path, its impl's type included, which the
+/// runtime reads only when something is reported.
 fn operation(function: &Function) -> TokenStream {
+    let _ = function;
+    quote!(::mcpstore_errors::__private::Operation::Site(|| {
+        ::mcpstore_errors::__private::type_name_of(&|| ())
+    }))
+}
+
+/// The function's path as far as the attribute sees it (its module's, no impl's type): for a
+/// `const` item, where the function's generic parameters cannot be named.
+fn operation_path(function: &Function) -> TokenStream {
     let name = function.sig.ident.to_string();
     quote!(::core::concat!(::core::module_path!(), "::", #name))
 }

@@ -7,7 +7,7 @@ use syn::{Expr, Ident};
 
 use super::literals::{self, Bound};
 use super::names::{self, Table};
-use super::{ALLOW_ON_COPY, operation, rebind_for_run, resupply, see};
+use super::{ALLOW_ON_COPY, operation, operation_path, rebind_for_run, resupply, see};
 use crate::args::{JitterValue, RetryArgs, RetryFilter};
 use crate::func::{Function, Mode, Param};
 use crate::valid::UnderBreaker;
@@ -22,6 +22,7 @@ pub(super) fn expand(
     innermost: bool,
 ) -> TokenStream {
     let op = operation(function);
+    let op_path = operation_path(function);
     // An attempt timeout above a breaker is checked at compile time when it is a literal key;
     // another (a `config =`'s, an expression's), once its policy is built.
     let over_breaker = match below {
@@ -38,7 +39,7 @@ pub(super) fn expand(
     })
     .map(|cut| {
         quote! {
-            ::mcpstore_errors::__private::attempt_timeout_over_breaker(&__mcpstore_config, #op, #cut);
+            ::mcpstore_errors::__private::attempt_timeout_over_breaker(&__mcpstore_config, #op_path, #cut);
         }
     });
     let policy = policy(args, over_breaker);

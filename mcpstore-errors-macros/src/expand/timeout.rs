@@ -64,7 +64,7 @@ pub(super) fn race(
             ::core::result::Result::Ok(__mcpstore_outcome) => __mcpstore_outcome,
             ::core::result::Result::Err(__mcpstore_elapsed) => {
                 #on_lapse
-                ::core::result::Result::Err(__mcpstore_timeout_error(__mcpstore_elapsed, #op))
+                ::core::result::Result::Err(__mcpstore_timeout_error(__mcpstore_elapsed, #op.name()))
             }
         }
     }}

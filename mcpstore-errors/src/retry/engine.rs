@@ -6,6 +6,7 @@ use std::fmt::{self, Display};
 use std::time::{Duration, Instant};
 
 use super::ErrorFilter;
+use crate::operation::Operation;
 use crate::{ErrorKind, RetryBudget, RetryConfig, metrics};
 
 /// Why a retried call stopped retrying and returned what it had.
@@ -161,7 +162,7 @@ impl<R, F: FnMut() -> R> Attempt<R> for F {
 #[allow(clippy::type_complexity, clippy::too_many_arguments)]
 pub fn retry_sync<T, E>(
     config: &RetryConfig,
-    operation: &'static str,
+    operation: Operation,
     started: Option<Instant>,
     budget: Option<&RetryBudget>,
     first: Result<T, E>,
@@ -213,7 +214,8 @@ fn blocking_attempts_run_on(operation: &'static str, timeout: Duration) {
 #[derive(Debug)]
 pub struct RetryLoop<'c> {
     config: &'c RetryConfig,
-    operation: &'static str,
+    /// Resolved to its name at the first failure (see [`Operation`]).
+    operation: Operation,
     attempt: u32,
     previous: Duration,
     total_delay: Duration,
@@ -291,7 +293,7 @@ impl<'c> RetryLoop<'c> {
     /// clock only when the policy has a deadline.
     #[inline(always)]
     pub fn new(config: &'c RetryConfig, operation: &'static str) -> Self {
-        Self::started(config, operation, deadline_start(config))
+        Self::started(config, Operation::Named(operation), deadline_start(config))
     }
 
     /// Like [`new`](Self::new), for a call whose first attempt started at `started` (read
@@ -299,7 +301,7 @@ impl<'c> RetryLoop<'c> {
     #[inline(always)]
     pub fn started(
         config: &'c RetryConfig,
-        operation: &'static str,
+        operation: Operation,
         started: Option<Instant>,
     ) -> Self {
         RetryLoop {
@@ -321,7 +323,12 @@ impl<'c> RetryLoop<'c> {
     /// passes on the clock they pass on ([`RetryConfig::blocking_now`]).
     #[inline(always)]
     pub fn new_blocking(config: &'c RetryConfig, operation: &'static str) -> Self {
-        Self::started(config, operation, deadline_start_blocking(config)).blocking()
+        Self::started(
+            config,
+            Operation::Named(operation),
+            deadline_start_blocking(config),
+        )
+        .blocking()
     }
 
     /// The loop of a sync call, whose first attempt's start was read by
@@ -356,7 +363,7 @@ impl<'c> RetryLoop<'c> {
         if let Some(budget) = self.budget {
             budget.deposit();
         }
-        metrics::retry_succeeded(self.operation, self.attempt);
+        metrics::retry_succeeded(self.operation(), self.attempt);
     }
 
     /// The policy.
@@ -367,7 +374,12 @@ impl<'c> RetryLoop<'c> {
 
     /// The operation's name in events and metrics.
     pub(crate) fn operation(&self) -> &'static str {
-        self.operation
+        self.operation.name()
+    }
+
+    /// Reads the operation's name once, before the failure path's events ask for it.
+    fn resolve_operation(&mut self) {
+        self.operation = Operation::Named(self.operation.name());
     }
 
     /// The number of the current attempt, 1-based.
@@ -407,11 +419,12 @@ impl<'c> RetryLoop<'c> {
         filter: &W,
         suggested: Option<Duration>,
     ) -> Option<Duration> {
+        self.resolve_operation();
         let kind = match std::mem::take(self.lapsed.get_mut()) {
             true => kind.or(Some(ErrorKind::ServiceTimeout)),
             false => kind,
         };
-        metrics::retry_attempt_failed(self.operation, kind);
+        metrics::retry_attempt_failed(self.operation(), kind);
         // An open circuit fails at once until it half-opens: retrying would only spin on it.
         if kind.is_some_and(|kind| kind.is_a(ErrorKind::CircuitOpen)) {
             self.give_up(StopReason::CircuitOpen, Some(shown));
@@ -451,7 +464,8 @@ impl<'c> RetryLoop<'c> {
     pub fn rejected(&mut self) -> Option<Duration> {
         // A lapse an inner layer recovered from (a fallback's value) is not this failure's.
         *self.lapsed.get_mut() = false;
-        metrics::retry_attempt_rejected(self.operation);
+        self.resolve_operation();
+        metrics::retry_attempt_rejected(self.operation());
         self.schedule(None, None, None)
     }
 
@@ -466,7 +480,7 @@ impl<'c> RetryLoop<'c> {
     #[inline(never)]
     pub fn sleep(&self, delay: Duration) {
         if let Some(timeout) = self.config.get_attempt_timeout() {
-            blocking_attempts_run_on(self.operation, timeout);
+            blocking_attempts_run_on(self.operation(), timeout);
         }
         self.config.sleep(delay);
         self.unspent.store(0, std::sync::atomic::Ordering::Relaxed);
@@ -478,7 +492,7 @@ impl<'c> RetryLoop<'c> {
         RetrySleep {
             sleep: self.config.sleep_async(delay),
             unspent: &self.unspent,
-            operation: self.operation,
+            operation: self.operation(),
             next_attempt: self.attempt,
             over: false,
         }
@@ -538,7 +552,7 @@ impl<'c> RetryLoop<'c> {
         }
         tracing::info!(
             target: "mcpstore_errors::retry",
-            operation = self.operation,
+            operation = self.operation(),
             attempt = self.attempt,
             max_attempts = config.get_max_attempts(),
             delay_ms = crate::clock::millis_field(delay),
@@ -548,7 +562,7 @@ impl<'c> RetryLoop<'c> {
             if shown.is_some() { "failed" } else { "returned a rejected result" },
             delay,
         );
-        metrics::retry_scheduled(self.operation, delay);
+        metrics::retry_scheduled(self.operation(), delay);
         self.attempt += 1;
         self.total_delay = self.total_delay.saturating_add(delay);
         Some(delay)
@@ -564,12 +578,13 @@ impl<'c> RetryLoop<'c> {
 
     fn give_up(&mut self, reason: StopReason, shown: Option<&dyn Display>) {
         self.stop = Some(reason);
-        metrics::retry_gave_up(self.operation, self.attempt, reason);
+        metrics::retry_gave_up(self.operation(), self.attempt, reason);
+        let operation = self.operation();
         let shown = shown.map(tracing::field::display);
         match reason {
             StopReason::NotRetryable => tracing::debug!(
                 target: "mcpstore_errors::retry",
-                operation = self.operation,
+                operation,
                 attempt = self.attempt,
                 stop_reason = reason.as_str(),
                 error = shown,
@@ -577,7 +592,7 @@ impl<'c> RetryLoop<'c> {
             ),
             _ => tracing::warn!(
                 target: "mcpstore_errors::retry",
-                operation = self.operation,
+                operation,
                 attempt = self.attempt,
                 max_attempts = self.config.get_max_attempts(),
                 stop_reason = reason.as_str(),
