@@ -684,12 +684,8 @@ impl<'a, E> DescribeOther<'a, E> for Described<'a, E> {
 // ---------------------------------------------------------------------------------------------
 // Timeouts and circuit breakers
 
-/// An error type an open circuit (and an attempt timeout) can be reported in.
-#[diagnostic::on_unimplemented(
-    message = "a circuit breaker reports its own refusals, so `{Self}` must implement `From<McpStoreError>`",
-    label = "the function's error type",
-    note = "implement `From<McpStoreError>` for `{Self}`, or return `McpStoreError`"
-)]
+/// An error type an attempt timeout's `ServiceTimeout` converts into; only ever asked
+/// through the `TimeoutErrorFromStore` autoref pick, so it never reports unmet.
 pub trait FromStoreError: Sized {
     /// The conversion.
     fn from_store_error(error: crate::McpStoreError) -> Self;
@@ -835,12 +831,72 @@ impl<E> TimesOutNever<E> for TimeoutOf<E> {
     }
 }
 
-/// The error a call a circuit breaker rejected fails with.
-#[cold]
-#[inline(never)]
-pub fn rejected<E: FromStoreError>(open: crate::McpStoreError) -> E {
-    E::from_store_error(open)
+/// The error type `E` of a `#[circuit_breaker]` function, for the `Refuse*` traits to pick,
+/// by autoref, how a refused call fails: `(&&refusal_of::<Result<T, E>>()).__mcpstore_refuse()`
+/// is [`RefuseWith`], or, for a type that cannot hold the refusal, the compile error of
+/// [`RefuseNever`] (a plain bound would show rustc's list of unrelated `From` impls).
+pub struct RefusalOf<E>(std::marker::PhantomData<fn() -> E>);
+
+impl<E> std::fmt::Debug for RefusalOf<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RefusalOf")
+    }
 }
+
+/// The [`RefusalOf`] of the error type of `R`, a `Result` (through any alias).
+#[inline(always)]
+pub fn refusal_of<R: ErrOf>() -> RefusalOf<R::Err> {
+    RefusalOf(std::marker::PhantomData)
+}
+
+/// The error type of a `Result` (through any alias).
+pub trait ErrOf {
+    /// `E` of `Result<T, E>`.
+    type Err;
+}
+
+impl<T, E> ErrOf for Result<T, E> {
+    type Err = E;
+}
+
+/// An error type that holds the refusal: as `CircuitBreaker::call` makes it.
+pub trait RefuseWith<E> {
+    /// How a refusal fails.
+    fn __mcpstore_refuse(&self) -> fn(crate::McpStoreError) -> E;
+}
+
+impl<E: crate::FromCircuitOpen> RefuseWith<E> for &RefusalOf<E> {
+    #[inline(always)]
+    fn __mcpstore_refuse(&self) -> fn(crate::McpStoreError) -> E {
+        crate::breaker::refused
+    }
+}
+
+/// Any other error type: a compile error, through [`CanHoldCircuitOpen`], which no type
+/// implements.
+pub trait RefuseNever<E> {
+    /// Never called: the bound cannot hold.
+    fn __mcpstore_refuse(&self) -> fn(crate::McpStoreError) -> E
+    where
+        E: CanHoldCircuitOpen;
+}
+
+impl<E> RefuseNever<E> for RefusalOf<E> {
+    fn __mcpstore_refuse(&self) -> fn(crate::McpStoreError) -> E
+    where
+        E: CanHoldCircuitOpen,
+    {
+        unreachable!("`CanHoldCircuitOpen` has no implementations")
+    }
+}
+
+/// Implemented for no type: what an error type a refused call cannot fail with is told.
+#[diagnostic::on_unimplemented(
+    message = "a call the circuit breaker refuses fails with the function's error type, and `{Self}` cannot hold the breaker's `CircuitOpen` error",
+    label = "the function's error type",
+    note = "return `McpStoreError`, `std::io::Error` (an `Other` error carrying it), or a type that wraps `McpStoreError` and converts from it with `From<McpStoreError>`: `Box<dyn Error + Send + Sync>`, `anyhow::Error`, or an error type of your own (an enum with a variant for it); a type from another crate cannot be given that impl, so wrap it in one of yours"
+)]
+pub trait CanHoldCircuitOpen {}
 
 pub use crate::breaker::{BreakerSite, SiteBreaker};
 

@@ -265,8 +265,8 @@ pub mod rmcp;
 pub use backoff::{Backoff, Jitter, RetryConfig, RetryStrategy};
 pub use breaker::{
     BreakerMetrics, BreakerRegistry, CircuitBreaker, CircuitBreakerConfig, CircuitState,
-    DEFAULT_FAILURE_KINDS, DEFAULT_MAX_SERVICES, MAX_WINDOW_BUCKETS, MAX_WINDOW_CALLS, Permit,
-    SlidingWindow, breakers,
+    DEFAULT_FAILURE_KINDS, DEFAULT_MAX_SERVICES, FromCircuitOpen, MAX_WINDOW_BUCKETS,
+    MAX_WINDOW_CALLS, Permit, SlidingWindow, breakers,
 };
 pub use budget::{
     DEFAULT_MAX_BUDGETS, RetryBudget, RetryBudgetConfig, RetryBudgets, retry_budgets,
@@ -590,8 +590,13 @@ pub use mcpstore_errors_macros::collect_errors;
 
 /// Guards a function that returns `Result<T, E>` with the circuit breaker of a service: a call
 /// while the breaker is open fails at once with a [`CircuitOpen`](ErrorKind::CircuitOpen)
-/// error (converted with `E: From<McpStoreError>`), and every outcome is recorded in the
-/// breaker's window.
+/// error, and every outcome is recorded in the breaker's window. The refusal is made into `E`
+/// as [`FromCircuitOpen`] does for [`CircuitBreaker::call`]: converted with
+/// `E: From<McpStoreError>` (`McpStoreError` itself, `Box<dyn Error + Send + Sync>`,
+/// `anyhow::Error`, an enum of yours), or, for `std::io::Error`, an `ErrorKind::Other` error
+/// carrying it (seen as `CircuitOpen` by `#[retry]` and the collector). Another error type is
+/// a compile error at the error type. The plain API is [`CircuitBreaker::call`] and, for
+/// `async` code, [`CircuitBreaker::call_async`]: the same engine, permit and classification.
 ///
 /// # Grammar
 ///

@@ -2,8 +2,8 @@
 //! recorded after it; a rejected call fails at once with a `CircuitOpen` error. Each call site
 //! keeps its last breaker per thread, so the registry is searched only when it changed.
 
-use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::args::BreakerArgs;
@@ -39,6 +39,16 @@ pub(super) fn expand(function: &Function, args: &BreakerArgs, inner: TokenStream
     } else {
         quote!(site_breaker)
     };
+    // Located at the error type, where one that cannot hold the refusal is reported, but
+    // resolved as the expansion's own code. A `Result` written out gives its error type (its
+    // success type may be an `impl Trait`), an alias the whole return type.
+    let (result, at_error_type) = match function.err_type() {
+        Some(error) => (quote!(::core::result::Result<(), #error>), error.span()),
+        None => (ret.to_token_stream(), function.ret.span()),
+    };
+    let refuse = quote_spanned! {Span::call_site().located_at(at_error_type)=>
+        (&&::mcpstore_errors::__private::refusal_of::<#result>()).__mcpstore_refuse()
+    };
     quote! {
         {
             #service_value
@@ -51,7 +61,11 @@ pub(super) fn expand(function: &Function, args: &BreakerArgs, inner: TokenStream
             };
             match __mcpstore_breaker.try_acquire() {
                 ::core::result::Result::Err(__mcpstore_open) => {
-                    ::core::result::Result::Err(::mcpstore_errors::__private::rejected(__mcpstore_open))
+                    let __mcpstore_refuse = {
+                        use ::mcpstore_errors::__private::{RefuseNever as _, RefuseWith as _};
+                        #refuse
+                    };
+                    ::core::result::Result::Err(__mcpstore_refuse(__mcpstore_open))
                 }
                 ::core::result::Result::Ok(__mcpstore_permit) => {
                     let __mcpstore_outcome: #ret = #inner;

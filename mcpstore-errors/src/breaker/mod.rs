@@ -6,6 +6,7 @@ mod tally;
 mod window;
 
 use std::fmt;
+use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -110,7 +111,9 @@ impl fmt::Display for CircuitState {
 /// [`try_acquire`](Self::try_acquire) before the call, then report the outcome on the
 /// [`Permit`]. A permit dropped without a report (a cancelled future, a panic) counts
 /// nothing and gives a half-open probe slot back. [`call`](Self::call) does both for a
-/// closure.
+/// closure, [`call_async`](Self::call_async) for a closure that makes a future (as
+/// `#[circuit_breaker]` does on an `async fn`); their error type is any [`FromCircuitOpen`]
+/// type, `std::io::Error` included.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -304,13 +307,81 @@ impl CircuitBreaker {
     }
 
     /// Runs `call` through the breaker: refused with the [`ErrorKind::CircuitOpen`] error
-    /// converted into `E`, or run and its outcome recorded by the error's kind.
+    /// made into `E` (see [`FromCircuitOpen`]), or run and its outcome recorded by the
+    /// error's kind.
     pub fn call<T, E>(&self, call: impl FnOnce() -> Result<T, E>) -> Result<T, E>
     where
-        E: Classify + From<McpStoreError>,
+        E: Classify + FromCircuitOpen,
     {
-        let permit = self.try_acquire().map_err(E::from)?;
+        let permit = self.try_acquire().map_err(refused)?;
         let outcome = call();
+        permit.record_result(&outcome);
+        outcome
+    }
+
+    /// [`call`](Self::call) for async code: asks for a permit, then builds the future with
+    /// `call` and awaits it, and records its outcome as `#[circuit_breaker]` on an `async fn`
+    /// does. Refused, it fails with the [`ErrorKind::CircuitOpen`] error made into `E`,
+    /// without calling `call`.
+    ///
+    /// It takes a closure that makes the future, as [`call`](Self::call) and
+    /// [`RetryManager::execute_async`](crate::RetryManager::execute_async) do, rather than a
+    /// future (failsafe-rs's form): a refused call then builds nothing, and a future made
+    /// beforehand still fits (`|| future`). The duration a slow call is judged by runs from
+    /// the permit, taken at the first poll, to the future's end.
+    ///
+    /// Dropped before it finishes (a caller's timeout, a `select!`), the call counts neither
+    /// as a success nor as a failure, and a half-open probe is given back, so the next call
+    /// can probe.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use mcpstore_errors::{
+    ///     CircuitBreaker, CircuitBreakerConfig, CircuitState, ErrorKind, ManualClock, McpStoreError,
+    ///     SlidingWindow,
+    /// };
+    ///
+    /// async fn fetch(up: bool) -> Result<&'static str, McpStoreError> {
+    ///     if up { Ok("data") } else { Err(McpStoreError::connection("refused")) }
+    /// }
+    ///
+    /// # let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// # runtime.block_on(async {
+    /// let clock = Arc::new(ManualClock::new());
+    /// let breaker = CircuitBreaker::new(
+    ///     "fs",
+    ///     CircuitBreakerConfig::new()
+    ///         .window(SlidingWindow::Count(2))
+    ///         .minimum_calls(2)
+    ///         .failure_rate(0.5)
+    ///         .open_duration(Duration::from_secs(30))
+    ///         .jitter(0.0)
+    ///         .clock(clock.clone()),
+    /// );
+    ///
+    /// assert_eq!(breaker.call_async(|| fetch(true)).await?, "data");
+    /// assert!(breaker.call_async(|| async { fetch(false).await }).await.is_err());
+    /// assert_eq!(breaker.state(), CircuitState::Open); // 1 failure in 2 calls
+    ///
+    /// let refused = breaker.call_async(|| fetch(true)).await.unwrap_err();
+    /// assert_eq!(refused.kind(), ErrorKind::CircuitOpen);
+    ///
+    /// clock.advance(Duration::from_secs(30));
+    /// breaker.call_async(|| fetch(true)).await?; // the probe succeeds
+    /// assert_eq!(breaker.state(), CircuitState::Closed);
+    /// # Ok::<(), McpStoreError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn call_async<T, E, F, Fut>(&self, call: F) -> Result<T, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: Classify + FromCircuitOpen,
+    {
+        let permit = self.try_acquire().map_err(refused)?;
+        // Dropped here unreported when this future is: counts nothing, frees a probe.
+        let outcome = call().await;
         permit.record_result(&outcome);
         outcome
     }
@@ -857,6 +928,61 @@ fn later(from: Instant, by: Duration) -> Instant {
     from.checked_add(by)
         .or_else(|| from.checked_add(Duration::from_secs(u32::MAX.into())))
         .unwrap_or(from)
+}
+
+/// An error type a call that a [`CircuitBreaker`] refuses can fail with, made from the
+/// [`ErrorKind::CircuitOpen`] [`McpStoreError`]: what [`CircuitBreaker::call`],
+/// [`CircuitBreaker::call_async`] and `#[circuit_breaker]` need of the error type.
+///
+/// Implemented for every type with `From<McpStoreError>` (`McpStoreError` itself,
+/// `Box<dyn Error + Send + Sync>`, `anyhow::Error`, an enum of yours with a variant that wraps
+/// it) and for `std::io::Error`, which the orphan rule keeps from having that `From`: an
+/// [`io::ErrorKind::Other`](std::io::ErrorKind::Other) error carrying the `CircuitOpen` error,
+/// which [`Classify`] (so a retry loop, which stops at once) and the error collector see as
+/// `CircuitOpen`.
+///
+/// ```
+/// use mcpstore_errors::{CircuitBreaker, CircuitBreakerConfig, Classify, ErrorKind};
+///
+/// let breaker = CircuitBreaker::new("fs", CircuitBreakerConfig::new());
+/// breaker.force_open();
+/// let refused: std::io::Error = breaker.call(|| Ok(())).unwrap_err();
+/// assert_eq!(refused.kind(), std::io::ErrorKind::Other);
+/// assert_eq!(refused.error_kind(), Some(ErrorKind::CircuitOpen));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "a call the circuit breaker refuses fails with `{Self}`, which cannot hold the breaker's `CircuitOpen` error",
+    label = "the call's error type must hold a `McpStoreError`",
+    note = "return `McpStoreError`, `std::io::Error` (an `Other` error carrying it), or a type that wraps `McpStoreError` and converts from it with `From<McpStoreError>`: `Box<dyn Error + Send + Sync>`, `anyhow::Error`, or an error type of your own (an enum with a variant for it); a type from another crate cannot be given that impl, so wrap it in one of yours"
+)]
+pub trait FromCircuitOpen: Sized {
+    /// The error for the refusal `open`.
+    fn from_circuit_open(open: McpStoreError) -> Self;
+}
+
+// Not named in an unmet bound's diagnostic: rustc would list the type's unrelated `From`s.
+#[diagnostic::do_not_recommend]
+impl<E: From<McpStoreError>> FromCircuitOpen for E {
+    #[inline]
+    fn from_circuit_open(open: McpStoreError) -> Self {
+        E::from(open)
+    }
+}
+
+impl FromCircuitOpen for std::io::Error {
+    /// `Other`: no other kind means "refused here, try later", and the near ones make generic
+    /// io code act wrongly (a `ConnectionRefused` is retried at once, a `WouldBlock` awaits
+    /// readiness); the carried error says `CircuitOpen`.
+    fn from_circuit_open(open: McpStoreError) -> Self {
+        std::io::Error::other(open)
+    }
+}
+
+/// The error a refused call fails with; out of line, as a refusal is the rare path.
+#[cold]
+#[inline(never)]
+pub(crate) fn refused<E: FromCircuitOpen>(open: McpStoreError) -> E {
+    E::from_circuit_open(open)
 }
 
 /// Leave to make one call through a [`CircuitBreaker`], from
