@@ -542,8 +542,9 @@ pub fn key_instance<S: InstanceKeySource>(source: S) -> KeyPart<S::Key> {
 
 /// The escaping error, wrapped so that method lookup picks the most telling way to record it:
 /// a boxed `dyn Error` (and, with the `anyhow` feature, an `anyhow::Error`) through its source
-/// chain, an `Error` with its chain, anything else by its `Display`:
-/// `(&&&Collected(error)).__mcpstore_collect_into(..)`.
+/// chain, a [`Classify`](crate::Classify) `Error` with the `McpStoreError` it names and its
+/// chain, another `Error` with its chain, anything else by its `Display`:
+/// `(&&&&Collected(error)).__mcpstore_collect_into(..)`.
 #[derive(Debug)]
 pub struct Collected<'a, E: ?Sized>(pub &'a E);
 
@@ -561,7 +562,7 @@ pub trait CollectErased {
 /// A boxed `dyn Error` with each set of auto traits a user writes.
 macro_rules! collect_boxed {
     ($($bounds:tt)*) => {
-        impl CollectErased for &&Collected<'_, Box<dyn std::error::Error $($bounds)* + 'static>> {
+        impl CollectErased for &&&Collected<'_, Box<dyn std::error::Error $($bounds)* + 'static>> {
             #[cold]
             #[inline(never)]
             fn __mcpstore_collect_into(&self, collector: &ErrorCollector, function: &'static str, context: Context) {
@@ -576,7 +577,7 @@ collect_boxed!(+ Send);
 collect_boxed!();
 
 #[cfg(feature = "anyhow")]
-impl CollectErased for &&Collected<'_, anyhow::Error> {
+impl CollectErased for &&&Collected<'_, anyhow::Error> {
     #[cold]
     #[inline(never)]
     fn __mcpstore_collect_into(
@@ -586,6 +587,30 @@ impl CollectErased for &&Collected<'_, anyhow::Error> {
         context: Context,
     ) {
         collector.collect_anyhow_in(self.0, context, Some(function));
+    }
+}
+
+/// Records a classified `Error`, with the `McpStoreError` its `Classify::store_error` names.
+pub trait CollectClassified {
+    /// Records the error in `collector`.
+    fn __mcpstore_collect_into(
+        &self,
+        collector: &ErrorCollector,
+        function: &'static str,
+        context: Context,
+    );
+}
+
+impl<E: std::error::Error + crate::Classify + 'static> CollectClassified for &&Collected<'_, E> {
+    #[cold]
+    #[inline(never)]
+    fn __mcpstore_collect_into(
+        &self,
+        collector: &ErrorCollector,
+        function: &'static str,
+        context: Context,
+    ) {
+        collector.collect_classified_in(self.0, context, Some(function));
     }
 }
 
@@ -1077,13 +1102,13 @@ mod tests {
         let error = McpStoreError::connection("refused");
         // As `#[collect_errors]` calls them, through the autoref dispatch.
         let collect = |context: Value| {
-            (&&&Collected(&error)).__mcpstore_collect_into(&collector, "connect", context.into());
+            (&&&&Collected(&error)).__mcpstore_collect_into(&collector, "connect", context.into());
         };
         collect(json!({"operation": "x"}));
         collect(Value::Null);
         collect(json!(["a"]));
         collect(json!({"function": "mine"}));
-        (&&&Collected("text")).__mcpstore_collect_into(&collector, "format", Value::Null.into());
+        (&&&&Collected("text")).__mcpstore_collect_into(&collector, "format", Value::Null.into());
         let contexts: Vec<Value> = collector
             .records()
             .iter()

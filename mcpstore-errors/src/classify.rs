@@ -51,9 +51,10 @@ use crate::{Elapsed, ErrorKind, McpStoreError};
     note = "implement `Classify` for an error type of your own (an empty impl gives no kind); wrap a foreign one in an enum of yours; for `anyhow::Error`, turn on this crate's feature `anyhow`"
 )]
 pub trait Classify {
-    /// The error's kind in the MCPStore hierarchy, or `None` when it has none.
+    /// The error's kind in the MCPStore hierarchy, or `None` when it has none. Defaults to
+    /// the kind of its [`store_error`](Self::store_error).
     fn error_kind(&self) -> Option<ErrorKind> {
-        None
+        self.store_error().map(McpStoreError::kind)
     }
 
     /// Whether retrying may help. Defaults to the kind's [`ErrorKind::is_retryable`].
@@ -62,8 +63,43 @@ pub trait Classify {
     }
 
     /// A delay the server asked for (e.g. `Retry-After`). A retry loop waits at least this long
-    /// before the next attempt, but never longer than its `max_delay`.
+    /// before the next attempt, but never longer than its `max_delay`. Defaults to its
+    /// [`store_error`](Self::store_error)'s.
     fn retry_after(&self) -> Option<Duration> {
+        self.store_error().and_then(McpStoreError::retry_after)
+    }
+
+    /// The [`McpStoreError`] this error is or wraps, if any. Give it for a wrapper whose
+    /// `source()` does not lead to it: a thiserror `#[error(transparent)]` variant forwards
+    /// `source()` past the error it wraps. `#[collect_errors]` and
+    /// [`ErrorCollector::collect_classified`](crate::ErrorCollector::collect_classified) then
+    /// record its kind, code and details, and the kind and delay above default to its.
+    ///
+    /// ```
+    /// use mcpstore_errors::{Classify, ErrorKind, McpStoreError};
+    ///
+    /// #[derive(Debug, thiserror::Error)]
+    /// enum ClientError {
+    ///     #[error(transparent)]
+    ///     Store(#[from] McpStoreError),
+    ///     #[error("bad response")]
+    ///     BadResponse,
+    /// }
+    ///
+    /// impl Classify for ClientError {
+    ///     fn store_error(&self) -> Option<&McpStoreError> {
+    ///         match self {
+    ///             ClientError::Store(error) => Some(error),
+    ///             ClientError::BadResponse => None,
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let error = ClientError::from(McpStoreError::connection("refused"));
+    /// assert_eq!(error.error_kind(), Some(ErrorKind::Connection));
+    /// assert!(error.is_retryable());
+    /// ```
+    fn store_error(&self) -> Option<&McpStoreError> {
         None
     }
 
@@ -104,6 +140,10 @@ impl Classify for McpStoreError {
         Some(self.kind())
     }
 
+    fn store_error(&self) -> Option<&McpStoreError> {
+        Some(self)
+    }
+
     fn is_retryable(&self) -> bool {
         McpStoreError::is_retryable(self)
     }
@@ -130,6 +170,10 @@ impl Classify for std::io::Error {
 
     fn retry_after(&self) -> Option<Duration> {
         carried(self).and_then(McpStoreError::retry_after)
+    }
+
+    fn store_error(&self) -> Option<&McpStoreError> {
+        carried(self)
     }
 
     fn timed_out(elapsed: Elapsed, operation: &str) -> Option<Self> {
@@ -160,6 +204,9 @@ macro_rules! forward_to_pointee {
         }
         fn retry_after(&self) -> Option<Duration> {
             (**self).retry_after()
+        }
+        fn store_error(&self) -> Option<&McpStoreError> {
+            (**self).store_error()
         }
     };
 }
@@ -231,6 +278,9 @@ macro_rules! classify_dyn_error {
             fn retry_after(&self) -> Option<Duration> {
                 chain_classification(self, |found| found.retry_after())
             }
+            fn store_error(&self) -> Option<&McpStoreError> {
+                chain_store_error(self)
+            }
         }
 
         impl Classify for Box<$error> {
@@ -269,6 +319,9 @@ impl Classify for anyhow::Error {
     fn retry_after(&self) -> Option<Duration> {
         chain_classification(self.as_ref(), |found| found.retry_after())
     }
+    fn store_error(&self) -> Option<&McpStoreError> {
+        chain_store_error(self.as_ref())
+    }
     fn timed_out(elapsed: Elapsed, operation: &str) -> Option<Self> {
         Some(elapsed.into_error(operation).into())
     }
@@ -287,6 +340,28 @@ fn chain_classification<R>(
             return read(found);
         }
         next = error.source();
+    }
+    None
+}
+
+/// The first [`McpStoreError`] in `error`'s chain, itself included, looking into an
+/// `io::Error`'s carried error.
+fn chain_store_error<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a McpStoreError> {
+    let mut next = Some(error);
+    // Bounded, in case a hand-written `source()` loops.
+    for _ in 0..64 {
+        let error = next?;
+        if let Some(found) = error.downcast_ref::<McpStoreError>() {
+            return Some(found);
+        }
+        next = match error.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => error.source(),
+        };
     }
     None
 }

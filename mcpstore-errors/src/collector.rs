@@ -36,7 +36,7 @@ use self::alert::{AlertState, Callbacks};
 use self::clock::{Stamp, TimeSource};
 use self::shard::{Collected, Incoming, Shard, ShardData};
 use self::shard_lock::ShardGuard;
-use crate::McpStoreError;
+use crate::{Classify, McpStoreError};
 
 pub use self::alert::RateAlert;
 pub use self::context::Context;
@@ -358,6 +358,58 @@ impl ErrorCollector {
             return self.record_store(store, context, function);
         }
         let (key, payload) = record::describe(error);
+        self.record_other(key, payload, context, function);
+    }
+
+    /// [`collect`](Self::collect) for an error type that implements [`Classify`]: one whose
+    /// [`store_error`](Classify::store_error) names the [`McpStoreError`] it wraps is recorded
+    /// with that error's kind, code and details even when its `source()` does not lead there
+    /// (a thiserror `#[error(transparent)]` variant). `#[collect_errors]` collects such types
+    /// this way.
+    ///
+    /// ```
+    /// use mcpstore_errors::{Classify, ErrorCollector, McpStoreError};
+    ///
+    /// #[derive(Debug, thiserror::Error)]
+    /// enum ClientError {
+    ///     #[error(transparent)]
+    ///     Store(#[from] McpStoreError),
+    /// }
+    ///
+    /// impl Classify for ClientError {
+    ///     fn store_error(&self) -> Option<&McpStoreError> {
+    ///         let ClientError::Store(error) = self;
+    ///         Some(error)
+    ///     }
+    /// }
+    ///
+    /// let collector = ErrorCollector::new(10);
+    /// let error = ClientError::from(McpStoreError::service_not_found("fs"));
+    /// collector.collect_classified(&error, serde_json::Value::Null);
+    /// let record = &collector.records()[0];
+    /// assert_eq!(record.error_type(), "ClientError");
+    /// assert_eq!(record.code(), Some("SERVICE_NOT_FOUND"));
+    /// ```
+    pub fn collect_classified<E: StdError + Classify + 'static>(
+        &self,
+        error: &E,
+        context: impl Into<Context>,
+    ) {
+        self.collect_classified_in(error, context.into(), None);
+    }
+
+    /// `collect_classified`, with the name of the function `#[collect_errors]` collected the
+    /// error in.
+    pub(crate) fn collect_classified_in<E: StdError + Classify + 'static>(
+        &self,
+        error: &E,
+        context: Context,
+        function: Option<&'static str>,
+    ) {
+        if let Some(store) = (error as &dyn std::any::Any).downcast_ref::<McpStoreError>() {
+            return self.record_store(store, context, function);
+        }
+        let (key, payload) = record::describe_classified(error);
         self.record_other(key, payload, context, function);
     }
 

@@ -551,7 +551,9 @@ pub use mcpstore_errors_macros::fallback;
 /// (a body may not move one the context names, unless a `#[retry]` beneath hands each attempt
 /// copies). Errors that implement `std::error::Error`
 /// are recorded with their source chain (and code and details when a [`McpStoreError`] is in
-/// it); errors that are only `Display` are recorded by message. The error type must be
+/// it, or is named by the type's [`Classify::store_error`], as a thiserror
+/// `#[error(transparent)]` wrapper needs); errors that are only `Display` are recorded by
+/// message. The error type must be
 /// `'static`: a generic one needs the bound (`E: Display + 'static`).
 ///
 /// # Example

@@ -55,8 +55,8 @@ pub(super) fn expand(function: &Function, args: &CollectArgs, inner: TokenStream
             if let ::core::result::Result::Err(__mcpstore_error) = &__mcpstore_outcome {
                 #collector
                 {
-                    use ::mcpstore_errors::__private::{CollectDisplay as _, CollectErased as _, CollectError as _};
-                    (&&&::mcpstore_errors::__private::Collected(__mcpstore_error))
+                    use ::mcpstore_errors::__private::{CollectClassified as _, CollectDisplay as _, CollectErased as _, CollectError as _};
+                    (&&&&::mcpstore_errors::__private::Collected(__mcpstore_error))
                         .__mcpstore_collect_into(__mcpstore_collector, #op.name(), ::core::convert::Into::into(#context));
                 }
             }

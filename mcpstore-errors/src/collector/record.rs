@@ -280,6 +280,30 @@ pub(super) fn describe<E: StdError + 'static>(error: &E) -> (TypeKey, Payload) {
     (TypeKey::of::<E>(), payload)
 }
 
+/// [`describe`] for an error that may name its [`McpStoreError`] through
+/// [`Classify::store_error`](crate::Classify::store_error), where its `source()` does not lead
+/// to it (a thiserror `#[error(transparent)]` wrapper): that one first, else its causes'.
+pub(super) fn describe_classified<E: StdError + crate::Classify + 'static>(
+    error: &E,
+) -> (TypeKey, Payload) {
+    if let Some(store) = (error as &dyn Any).downcast_ref::<McpStoreError>() {
+        return (TypeKey::Kind(store.kind()), Payload::Store(store.clone()));
+    }
+    let payload = Payload::Other {
+        message: display_or_placeholder(error, std::any::type_name::<E>),
+        cause: guarded_walk(
+            || {
+                error
+                    .store_error()
+                    .cloned()
+                    .or_else(|| store_cause(first_cause(error)))
+            },
+            std::any::type_name::<E>,
+        ),
+    };
+    (TypeKey::of::<E>(), payload)
+}
+
 /// The record of an error seen through `dyn Error` (a `Box<dyn Error + Send + Sync>`, say): a
 /// `McpStoreError` or an `io::Error` is filed as when collected by type; any other type is
 /// unknown behind `dyn`, and filed as `dyn Error`.
