@@ -23,7 +23,7 @@ use mcpstore_errors::{
     BreakerRegistry, CircuitBreakerConfig, CircuitState, Clock, ErrorCollector, ErrorKind,
     FallbackChain, Jitter, ManualClock, McpStoreError, RandomSource, ResponseCache, RetryBudget,
     RetryBudgetConfig, RetryConfig, RetryManager, RetryStats, RetryStrategy, SeededRandom,
-    SleepFuture, Sleeper, SlidingWindow, StopReason, VirtualSleeper, circuit_breaker,
+    ServedBy, SleepFuture, Sleeper, SlidingWindow, StopReason, VirtualSleeper, circuit_breaker,
     collect_errors, fallback, race_timeout_with, retry, timeout,
 };
 use mcpstore_errors_tests::capture_events;
@@ -1504,6 +1504,135 @@ fn async_fallback_matches_execute_async() {
             Some("with"),
             Some("recover"),
             Some("cache"),
+            Some("with"),
+            Some("recover"),
+            None,
+        ]
+    );
+}
+
+/// An alternative that answers for "fs" only.
+fn backup_for_fs(service: &str) -> Outcome {
+    if service == "fs" {
+        Ok(70)
+    } else {
+        Err(McpStoreError::connection(format!("no backup of {service}")))
+    }
+}
+
+mod sync_steps_async_fn {
+    use super::*;
+
+    // A sync alternative and recovery on an async fn: nothing to await in them.
+    #[fallback(with = backup_for_fs, recover = rescue)]
+    pub async fn tools(service: &str) -> Result<u32, McpStoreError> {
+        let _ = service;
+        play()
+    }
+
+    pub const NAME: &str = concat!(module_path!(), "::tools");
+}
+
+mod async_steps_async_fn {
+    use super::*;
+
+    pub async fn backup_for_fs(service: &str) -> Outcome {
+        super::backup_for_fs(service)
+    }
+
+    pub async fn rescue(service: &str, error: &McpStoreError) -> Outcome {
+        super::rescue(service, error)
+    }
+
+    #[fallback(with = backup_for_fs, recover = rescue)]
+    pub async fn tools(service: &str) -> Result<u32, McpStoreError> {
+        let _ = service;
+        play()
+    }
+
+    pub const NAME: &str = concat!(module_path!(), "::tools");
+}
+
+/// On an async fn, a sync `with` and `recover` behave as async ones do, and as
+/// `FallbackChain::execute_async` with a sync `alternative` and with an `alternative_async`:
+/// the same values served by the same steps, the same events.
+#[test]
+fn async_fallback_with_sync_steps_matches_async_steps_and_the_chain() {
+    let script = [Err(connection()), Err(connection()), Err(start_failed())];
+    let calls = ["fs", "web", "web"];
+    let through = |call: &dyn Fn(&str) -> Outcome| {
+        observe(&script, || calls.iter().map(|c| call(c)).collect())
+    };
+
+    let sync_steps = through(&|service| block_on(sync_steps_async_fn::tools(service)));
+    let async_steps = through(&|service| block_on(async_steps_async_fn::tools(service)));
+    let async_steps = renamed(
+        async_steps,
+        async_steps_async_fn::NAME,
+        sync_steps_async_fn::NAME,
+    );
+    assert_eq!(
+        sync_steps, async_steps,
+        "sync and async steps of #[fallback] differ"
+    );
+
+    // The chain, with the same steps given as a sync alternative, then as an async one.
+    let sync_chain = FallbackChain::new()
+        .operation(sync_steps_async_fn::NAME)
+        .alternative(backup_for_fs)
+        .recover(rescue);
+    let async_backup = |service: &str| {
+        let service = service.to_owned();
+        async move { async_steps_async_fn::backup_for_fs(&service).await }
+    };
+    let async_backup_name = step_name(&async_backup);
+    let async_chain = FallbackChain::new()
+        .operation(sync_steps_async_fn::NAME)
+        .alternative_async(async_backup)
+        .recover(rescue);
+    for (chain, alternative) in [
+        (&sync_chain, step_name(&backup_for_fs)),
+        (&async_chain, async_backup_name),
+    ] {
+        let served_by = RefCell::new(Vec::new());
+        let observed = through(&|service| {
+            let outcome = block_on(chain.execute_async_outcome(service, async { play() }));
+            served_by
+                .borrow_mut()
+                .push(outcome.as_ref().ok().map(|served| served.served_by));
+            outcome.map(|served| served.value)
+        });
+        assert_eq!(
+            served_by.into_inner(),
+            [
+                Some(ServedBy::Alternative(alternative)),
+                Some(ServedBy::Custom(step_name(&rescue))),
+                None
+            ]
+        );
+        let observed = renamed(observed, alternative, "with");
+        let observed = renamed(observed, step_name(&rescue), "recover");
+        assert_eq!(
+            sync_steps, observed,
+            "#[fallback] and FallbackChain::execute_async differ"
+        );
+    }
+
+    assert_eq!(
+        sync_steps.results,
+        [Ok(70), Ok(0), Err(shown(&Err(start_failed())).unwrap_err())]
+    );
+    let strategies: Vec<Option<&str>> = sync_steps
+        .events
+        .iter()
+        .map(|event| event.fields.get("strategy").map(String::as_str))
+        .collect();
+    assert_eq!(
+        strategies,
+        [
+            Some("with"),
+            Some("with"),
+            Some("recover"),
             Some("with"),
             Some("recover"),
             None,

@@ -73,6 +73,12 @@ fn sync_fallback(service: &str) -> Result<usize, McpStoreError> {
     Err(McpStoreError::connection(service.to_owned()))
 }
 
+/// Sync steps on an async fn: the step's kind is told apart by type, with nothing unused.
+#[fallback(with = replica, recover = recovered)]
+async fn async_sync_steps(service: &str) -> Result<usize, McpStoreError> {
+    Err(McpStoreError::connection(service.to_owned()))
+}
+
 #[fallback(default = 7)]
 async fn async_default(service: &str) -> Result<usize, McpStoreError> {
     Err(McpStoreError::connection(service.to_owned()))
@@ -125,4 +131,5 @@ fn the_layers_compile_under_forbidden_lints_and_run() {
     ));
     assert_eq!(sync_fallback("fs").unwrap(), 20);
     assert_eq!(runtime.block_on(async_default("fs")).unwrap(), 7);
+    assert_eq!(runtime.block_on(async_sync_steps("fs")).unwrap(), 20);
 }

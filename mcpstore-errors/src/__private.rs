@@ -538,6 +538,239 @@ pub fn key_instance<S: InstanceKeySource>(source: S) -> KeyPart<S::Key> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// #[fallback(with = .., recover = ..)] on an async fn: a function returning the `Result`, or a
+// future of it
+
+use std::future::{IntoFuture, Ready};
+use std::marker::PhantomData;
+
+/// What a step's function returned (`S`), in a function returning `R` (a `Result`), wrapped so
+/// that method lookup picks [`StepFuture`] for a future, else [`StepReady`] for a `Result`,
+/// else [`StepNeither`]: `(&&&StepOf::<R, _>::of(&returned)).__mcpstore_step_kind()`. The
+/// kind's `step` makes the future to await, its `with` or `recover` (named after the key,
+/// for the compile error) checks what it resolved to.
+#[derive(Debug)]
+pub struct StepOf<R, S>(PhantomData<fn() -> (R, S)>);
+
+impl<R, S> StepOf<R, S> {
+    /// The probe of `returned`'s type (only its type is used).
+    #[inline(always)]
+    pub fn of(_returned: &S) -> Self {
+        StepOf(PhantomData)
+    }
+}
+
+/// A step's function returned a future: it is awaited.
+pub trait StepFuture<R> {
+    /// The kind.
+    fn __mcpstore_step_kind(&self) -> AwaitedStep<R>;
+}
+
+impl<R, S: IntoFuture> StepFuture<R> for &&StepOf<R, S> {
+    #[inline(always)]
+    fn __mcpstore_step_kind(&self) -> AwaitedStep<R> {
+        AwaitedStep(PhantomData)
+    }
+}
+
+/// A step's function returned a `Result`: it is served as a ready future, so that a sync
+/// alternative needs no `async` of its own.
+pub trait StepReady<R> {
+    /// The kind.
+    fn __mcpstore_step_kind(&self) -> ReadyStep<R>;
+}
+
+impl<R, T, E> StepReady<R> for &StepOf<R, Result<T, E>> {
+    #[inline(always)]
+    fn __mcpstore_step_kind(&self) -> ReadyStep<R> {
+        ReadyStep(PhantomData)
+    }
+}
+
+/// A step's function returned neither: refused by [`NeitherStep`]'s `with` and `recover`.
+pub trait StepNeither<R> {
+    /// The kind.
+    fn __mcpstore_step_kind(&self) -> NeitherStep<R>;
+}
+
+impl<R, S> StepNeither<R> for StepOf<R, S> {
+    #[inline(always)]
+    fn __mcpstore_step_kind(&self) -> NeitherStep<R> {
+        NeitherStep(PhantomData)
+    }
+}
+
+/// A step whose function returns a future.
+#[derive(Debug)]
+pub struct AwaitedStep<R>(PhantomData<fn() -> R>);
+
+impl<R: OkOf> AwaitedStep<R> {
+    /// The future to await.
+    #[inline(always)]
+    pub fn step<F: IntoFuture>(&self, returned: F) -> F::IntoFuture {
+        returned.into_future()
+    }
+
+    /// What a `with` function's future resolved to: `Result<R::Ok, _>`.
+    #[inline(always)]
+    pub fn with<O: WithResolvesTo<R::Ok>>(&self, output: O) -> Result<R::Ok, O::Error> {
+        output.into_result()
+    }
+
+    /// What a `recover` function's future resolved to: `Result<R::Ok, _>`.
+    #[inline(always)]
+    pub fn recover<O: RecoverResolvesTo<R::Ok>>(&self, output: O) -> Result<R::Ok, O::Error> {
+        output.into_result()
+    }
+}
+
+/// A step whose function returns a `Result`.
+#[derive(Debug)]
+pub struct ReadyStep<R>(PhantomData<fn() -> R>);
+
+impl<R: OkOf> ReadyStep<R> {
+    /// The value, ready at once.
+    #[inline(always)]
+    pub fn step<S>(&self, returned: S) -> Ready<S> {
+        std::future::ready(returned)
+    }
+
+    /// What a `with` function returned: `Result<R::Ok, _>`.
+    #[inline(always)]
+    pub fn with<O: WithReturns<R::Ok>>(&self, output: O) -> Result<R::Ok, O::Error> {
+        output.into_result()
+    }
+
+    /// What a `recover` function returned: `Result<R::Ok, _>`.
+    #[inline(always)]
+    pub fn recover<O: RecoverReturns<R::Ok>>(&self, output: O) -> Result<R::Ok, O::Error> {
+        output.into_result()
+    }
+}
+
+/// A step whose function returns neither a `Result` nor a future: a compile error.
+#[derive(Debug)]
+pub struct NeitherStep<R>(PhantomData<fn() -> R>);
+
+impl<R: OkOf> NeitherStep<R> {
+    /// The value, ready at once, to be refused.
+    pub fn step<S>(&self, returned: S) -> Ready<S> {
+        std::future::ready(returned)
+    }
+
+    /// Refused: no type implements [`WithReturnsNeither`]. Typed as the function's own result,
+    /// so that the error is the only one.
+    pub fn with<O: WithReturnsNeither<R::Ok>>(&self, _output: O) -> R {
+        unreachable!("no type implements WithReturnsNeither")
+    }
+
+    /// Refused: no type implements [`RecoverReturnsNeither`].
+    pub fn recover<O: RecoverReturnsNeither<R::Ok>>(&self, _output: O) -> R {
+        unreachable!("no type implements RecoverReturnsNeither")
+    }
+}
+
+/// What a `with` function returns: `Result<T, _>`.
+#[diagnostic::on_unimplemented(
+    message = "`with = ..` must name a function returning `Result<{T}, _>` or a future of one; this one returns `{Self}`",
+    label = "returns `{Self}`, not `Result<{T}, _>`"
+)]
+pub trait WithReturns<T> {
+    /// The step's error.
+    type Error;
+    /// The step's result.
+    fn into_result(self) -> Result<T, Self::Error>;
+}
+
+impl<T, E> WithReturns<T> for Result<T, E> {
+    type Error = E;
+
+    #[inline(always)]
+    fn into_result(self) -> Result<T, E> {
+        self
+    }
+}
+
+/// What a `recover` function returns: `Result<T, _>`.
+#[diagnostic::on_unimplemented(
+    message = "`recover = ..` must name a function returning `Result<{T}, _>` or a future of one; this one returns `{Self}`",
+    label = "returns `{Self}`, not `Result<{T}, _>`"
+)]
+pub trait RecoverReturns<T> {
+    /// The step's error.
+    type Error;
+    /// The step's result.
+    fn into_result(self) -> Result<T, Self::Error>;
+}
+
+impl<T, E> RecoverReturns<T> for Result<T, E> {
+    type Error = E;
+
+    #[inline(always)]
+    fn into_result(self) -> Result<T, E> {
+        self
+    }
+}
+
+/// What a `with` function's future resolves to: `Result<T, _>`.
+#[diagnostic::on_unimplemented(
+    message = "`with = ..` must name a function returning `Result<{T}, _>` or a future of one; this one returns a future of `{Self}`",
+    label = "returns a future of `{Self}`, not of `Result<{T}, _>`"
+)]
+pub trait WithResolvesTo<T> {
+    /// The step's error.
+    type Error;
+    /// The step's result.
+    fn into_result(self) -> Result<T, Self::Error>;
+}
+
+impl<T, E> WithResolvesTo<T> for Result<T, E> {
+    type Error = E;
+
+    #[inline(always)]
+    fn into_result(self) -> Result<T, E> {
+        self
+    }
+}
+
+/// What a `recover` function's future resolves to: `Result<T, _>`.
+#[diagnostic::on_unimplemented(
+    message = "`recover = ..` must name a function returning `Result<{T}, _>` or a future of one; this one returns a future of `{Self}`",
+    label = "returns a future of `{Self}`, not of `Result<{T}, _>`"
+)]
+pub trait RecoverResolvesTo<T> {
+    /// The step's error.
+    type Error;
+    /// The step's result.
+    fn into_result(self) -> Result<T, Self::Error>;
+}
+
+impl<T, E> RecoverResolvesTo<T> for Result<T, E> {
+    type Error = E;
+
+    #[inline(always)]
+    fn into_result(self) -> Result<T, E> {
+        self
+    }
+}
+
+/// What a `with` function returns when it is neither a `Result` nor a future: implemented by
+/// no type.
+#[diagnostic::on_unimplemented(
+    message = "`with = ..` must name a function returning `Result<{T}, _>` or a future of one; this one returns `{Self}`",
+    label = "returns `{Self}`, neither `Result<{T}, _>` nor a future"
+)]
+pub trait WithReturnsNeither<T> {}
+
+/// What a `recover` function returns when it is neither a `Result` nor a future: implemented by
+/// no type.
+#[diagnostic::on_unimplemented(
+    message = "`recover = ..` must name a function returning `Result<{T}, _>` or a future of one; this one returns `{Self}`",
+    label = "returns `{Self}`, neither `Result<{T}, _>` nor a future"
+)]
+pub trait RecoverReturnsNeither<T> {}
+
+// ---------------------------------------------------------------------------------------------
 // #[collect_errors]: `collect` for `Error` types, `collect_display` for the others
 
 /// The escaping error, wrapped so that method lookup picks the most telling way to record it:

@@ -81,8 +81,8 @@
 //! | `#[fallback(cache(ttl = "10m", capacity = 1000))]` | serve the last success for the same arguments (and, for a method, the same instance) while younger than `ttl` (default 5 min); at most `capacity` entries (default 1024) |
 //! | `#[fallback(default = Vec::new())]` | return this value |
 //! | `#[fallback(default)]` | return `Default::default()` |
-//! | `#[fallback(with = Self::from_backup)]` | call an alternative with the same arguments |
-//! | `#[fallback(recover = Self::on_failure)]` | call a function with the same arguments plus `&error` |
+//! | `#[fallback(with = Self::from_backup)]` | call an alternative with the same arguments (on an `async fn`, a sync or an async one) |
+//! | `#[fallback(recover = Self::on_failure)]` | call a function with the same arguments plus `&error` (likewise) |
 //! | `#[collect_errors]` | record escaping errors in [`global_collector()`] |
 //! | `context = {"operation": "x"}` | JSON stored with each recorded error |
 //! | `collector = &MY_COLLECTOR` | record in another [`ErrorCollector`] |
@@ -458,13 +458,18 @@ pub use mcpstore_errors_macros::retry;
 ///     default,                                 `T::default()`
 ///     default = Vec::new(),                    this expression, evaluated only when needed
 ///     with = Self::list_tools_from_backup,     an alternative taking the same arguments
-///     recover = Self::on_failure,              the same arguments plus `&error`
+///                                              (sync, or async in an `async fn`)
+///     recover = Self::on_failure,              the same arguments plus `&error` (likewise)
 ///     no_clone = [pool],                       by-value arguments not to clone for the strategies
 /// )]
 /// ```
 ///
-/// Each strategy may be given once. `with` and `recover` return `Result<T, _>` and are awaited
-/// in an `async fn`; a wrong signature is a compile error at the path. The cache is one
+/// Each strategy may be given once. `with` and `recover` name a function (a path or a closure)
+/// returning `Result<T, _>` (any error type: it is only reported). On an `async fn` it may be
+/// sync or async: a function returning the `Result` (a static list, a local file, an
+/// in-memory index) is called as it is, one returning a future of it (an `async fn`, or
+/// `impl Future`) is awaited, told apart at compile time. A wrong signature, or a return type
+/// that is neither, is a compile error at the path. The cache is one
 /// `static` per function and needs `T: Clone + Send + Sync + 'static`. An entry is served only
 /// to a call whose key equals the one it was stored under (compared by `Eq`; the hash only
 /// picks the bucket): the function's full instantiation (`Self`, the impl's and the function's
@@ -510,6 +515,32 @@ pub use mcpstore_errors_macros::retry;
 /// assert_eq!(tools("fs").unwrap(), ["fs.backup"]);
 /// ```
 ///
+/// On an `async fn`, the alternative may stay sync (an `async` one would draw clippy's
+/// `unused_async` when it awaits nothing):
+///
+/// ```
+/// use mcpstore_errors::{McpStoreError, fallback};
+///
+/// struct Search {
+///     index: Vec<&'static str>,
+/// }
+///
+/// impl Search {
+///     fn from_index(&self, q: &str) -> Result<Vec<String>, McpStoreError> {
+///         Ok(self.index.iter().filter(|name| name.starts_with(q)).map(|name| name.to_string()).collect())
+///     }
+///
+///     #[fallback(with = Self::from_index)]
+///     async fn find(&self, q: &str) -> Result<Vec<String>, McpStoreError> {
+///         Err(McpStoreError::connection(format!("search down for {q}")))
+///     }
+/// }
+///
+/// let search = Search { index: vec!["read_file", "write_file"] };
+/// # let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// assert_eq!(runtime.block_on(search.find("read")).unwrap(), ["read_file"]);
+/// ```
+///
 /// # Expands to (roughly)
 ///
 /// ```text
@@ -529,6 +560,23 @@ pub use mcpstore_errors_macros::retry;
 ///         }
 ///     }
 /// }
+/// ```
+///
+/// In an `async fn`, what a `with` or `recover` function returned is told apart by its type,
+/// at compile time:
+///
+/// ```text
+/// let outcome = match (tools_from_backup(service),) {
+///     returned => {
+///         // A future, else a `Result`, else neither (a compile error at the path).
+///         let step = (&&&StepOf::<Result<Vec<String>, McpStoreError>, _>::of(&returned.0)).kind();
+///         // A future is awaited; a `Result` is a ready future (nothing boxed).
+///         match (step.step(returned.0).await,) {
+///             output => step.with(output.0),     // checks `Result<Vec<String>, _>`
+///         }
+///     }
+/// };
+/// match outcome { Ok(value) => break 'chain Ok(value), Err(failure) => /* as above */ }
 /// ```
 ///
 /// See [`retry`](macro@retry#stacking) for stacking with the other attributes.

@@ -19,9 +19,9 @@ pub(crate) enum Strategy {
     /// `default` or `default = expr`.
     Default { key: Ident, value: Option<Expr> },
     /// `with = path`: the same arguments.
-    With { function: Expr },
+    With { key: Ident, function: Expr },
     /// `recover = path`: the same arguments plus `&error`.
-    Recover { function: Expr },
+    Recover { key: Ident, function: Expr },
 }
 
 /// The arguments of `#[fallback(...)]`.
@@ -93,7 +93,10 @@ impl FallbackArgs {
                     if !with.fill(key, (), errors) {
                         return Ok(());
                     }
-                    Strategy::With { function }
+                    Strategy::With {
+                        key: key.clone(),
+                        function,
+                    }
                 }
                 "recover" => {
                     let function: Expr =
@@ -101,7 +104,10 @@ impl FallbackArgs {
                     if !recover.fill(key, (), errors) {
                         return Ok(());
                     }
-                    Strategy::Recover { function }
+                    Strategy::Recover {
+                        key: key.clone(),
+                        function,
+                    }
                 }
                 "no_clone" => {
                     let names = super::no_clone_list(key, value)?;

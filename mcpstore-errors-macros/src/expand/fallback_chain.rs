@@ -27,7 +27,6 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
     let last_forwarding = reachable
         .iter()
         .rposition(|s| matches!(s, Strategy::With { .. } | Strategy::Recover { .. }));
-    let await_ = function.shape.is_async().then(|| quote!(.await));
     // Typed from the signature, for the same reason as in the other layers.
     let ret = function.ret_for_inference();
 
@@ -117,7 +116,14 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                     );
                 });
             }
-            Strategy::With { function: path, .. } | Strategy::Recover { function: path, .. } => {
+            Strategy::With {
+                key,
+                function: path,
+            }
+            | Strategy::Recover {
+                key,
+                function: path,
+            } => {
                 if let Strategy::Recover { .. } = strategy {
                     // Named with the path's span, where the call uses it: the same hygiene
                     // whether or not a `macro_rules!` forwarded the attribute.
@@ -135,11 +141,23 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                     ),
                 };
                 let arguments = forward(extra);
-                let call = quote_spanned!(path.span()=> (#path)(#(#arguments),*) #await_);
+                // A path is called as written; any other expression (a closure) in parentheses
+                // of the expansion's own, so that calling it where it is written is not the
+                // user's `redundant_closure_call` to fix.
+                let callee = match path {
+                    syn::Expr::Path(_) => path.to_token_stream(),
+                    _ => quote!((#path)),
+                };
+                let call = quote_spanned!(path.span()=> #callee(#(#arguments),*));
                 // Spanned on the path: a value of another type is reported there.
                 let value = Ident::new("__mcpstore_value", path.span());
+                let outcome = if function.shape.is_async() {
+                    awaited_step(&call, path, key, &ret)
+                } else {
+                    call
+                };
                 steps.push(quote! {
-                    match #call {
+                    match #outcome {
                         ::core::result::Result::Ok(#value) => {
                             #run.served(#name, #described);
                             break #chain ::core::result::Result::Ok(#value);
@@ -184,6 +202,39 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                     let #run = ::mcpstore_errors::__private::FallbackRun::new(#op.name());
                     #(#steps)*
                     #exhausted
+                }
+            }
+        }
+    }
+}
+
+/// The outcome of a `with` or `recover` step of an `async fn`: `call` returns either the
+/// function's `Result` (a sync alternative, served as is) or a future of it (awaited), told
+/// apart by type in the runtime. Anything else is a compile error spanning `path`, from its
+/// first token to its last, by the check named after `key` (so that it names the key).
+fn awaited_step(call: &TokenStream, path: &syn::Expr, key: &Ident, ret: &syn::Type) -> TokenStream {
+    let mut tokens = path.to_token_stream().into_iter().map(|tree| tree.span());
+    let first = tokens.next().unwrap_or_else(Span::call_site);
+    let last = tokens.last().unwrap_or(first);
+    // The checked argument is a field of a one-field tuple: a name on the path's first token,
+    // the field on its last, so that the error spans the path (the expansion's own spans would
+    // widen it to the whole attribute).
+    let returned = Ident::new("__mcpstore_returned", first);
+    let kind = Ident::new("__mcpstore_step", first);
+    let output = Ident::new("__mcpstore_output", first);
+    let field = syn::Index {
+        index: 0,
+        span: last,
+    };
+    quote! {
+        match (#call,) {
+            #returned => {
+                let #kind = {
+                    use ::mcpstore_errors::__private::{StepFuture as _, StepNeither as _, StepReady as _};
+                    (&&&::mcpstore_errors::__private::StepOf::<#ret, _>::of(&#returned.0)).__mcpstore_step_kind()
+                };
+                match (#kind.step(#returned.0).await,) {
+                    #output => #kind.#key(#output.#field),
                 }
             }
         }
