@@ -543,3 +543,24 @@ fn number_parse_errors_become_configuration_errors() {
     assert_eq!(int.kind(), ErrorKind::Configuration);
     assert_eq!(float.kind(), ErrorKind::Configuration);
 }
+
+/// An `io::Error` made from a store error (as a breaker's refusal or a cut-off attempt of an
+/// `io::Error` function is) converts back to that very error, not to one judged by io kind.
+#[test]
+fn an_io_error_carrying_a_store_error_converts_back_to_it() {
+    let timeout = McpStoreError::service_timeout("fs", Duration::from_secs(2))
+        .with_retry_after(Duration::from_secs(1));
+    for io_kind in [std::io::ErrorKind::TimedOut, std::io::ErrorKind::Other] {
+        let carried = std::io::Error::new(io_kind, timeout.clone());
+        let back = McpStoreError::from(carried);
+        assert_eq!(back.kind(), ErrorKind::ServiceTimeout);
+        assert_eq!(back.message(), timeout.message());
+        assert_eq!(back.details(), timeout.details());
+        assert_eq!(back.retry_after(), Some(Duration::from_secs(1)));
+    }
+    // One carrying another error is still judged by its io kind, the error kept as source.
+    let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+    let converted = McpStoreError::from(refused);
+    assert_eq!(converted.kind(), ErrorKind::Connection);
+    assert!(converted.source().is_some());
+}

@@ -299,9 +299,15 @@ pub(crate) fn unix_seconds(time: SystemTime) -> f64 {
 
 /// Connection-level failures become [`ErrorKind::Connection`]; a missing file, a refused
 /// permission or invalid input become [`ErrorKind::Configuration`]; anything else
-/// [`ErrorKind::McpStore`]. The `io::Error` is kept as the source.
+/// [`ErrorKind::McpStore`]. The `io::Error` is kept as the source. An `io::Error` made from a
+/// `McpStoreError` (a breaker's refusal or a timed-out attempt of a function returning
+/// `io::Error`) gives that error back.
 impl From<std::io::Error> for McpStoreError {
     fn from(error: std::io::Error) -> Self {
+        let error = match error.downcast::<McpStoreError>() {
+            Ok(carried) => return carried,
+            Err(error) => error,
+        };
         let kind = io_error_kind(error.kind());
         let message = match kind {
             ErrorKind::Connection => format!("Connection failed: {error}"),
