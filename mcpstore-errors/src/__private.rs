@@ -153,17 +153,20 @@ impl<T> ResupplyOther<T> for Owned<'_, T> {
     where
         T: PassedToEveryRun,
     {
-        unreachable!("`PassedToEveryRun` has no implementations")
+        unreachable!("a `Clone` argument is resupplied by `ResupplyClone`")
     }
 }
 
-/// Implemented for no type: what a by-value argument that is not `Clone` is told.
+/// What a by-value argument that is not `Clone` is told: implemented for `Clone` types.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is passed by value to a function that may run more than once, so it must be `Clone`",
     label = "each run gets its own copy of this argument",
     note = "derive or implement `Clone`, take the argument by reference, or, if the body only borrows it, list it in `no_clone = [..]`"
 )]
 pub trait PassedToEveryRun {}
+
+// Unmet for exactly the types `ResupplyClone` does not take; it makes rustc suggest `Clone`.
+impl<T: Clone> PassedToEveryRun for T {}
 
 /// `retry_if_result = predicate`: whether the value is rejected and the call retried.
 #[inline(always)]

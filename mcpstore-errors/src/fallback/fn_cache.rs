@@ -25,18 +25,27 @@ static FN_CACHE_CLOCK: OnceLock<&'static dyn Clock> = OnceLock::new();
 /// a process takes effect; it returns whether this call did.
 ///
 /// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
 /// use std::time::Duration;
-/// use mcpstore_errors::{ManualClock, set_fn_cache_clock};
-/// use mcpstore_errors::__private::{FallbackRun, FnCache};
+/// use mcpstore_errors::{ManualClock, McpStoreError, fallback, set_fn_cache_clock};
 ///
 /// static CLOCK: ManualClock = ManualClock::new();
-/// static CACHE: FnCache = FnCache::new(Duration::from_secs(60), 10);
+/// static UP: AtomicBool = AtomicBool::new(true);
+///
+/// #[fallback(cache(ttl = "60s"))]
+/// fn tool_count(service: &str) -> Result<u32, McpStoreError> {
+///     match UP.load(Ordering::SeqCst) {
+///         true => Ok(7),
+///         false => Err(McpStoreError::connection(format!("{service} is down"))),
+///     }
+/// }
 ///
 /// assert!(set_fn_cache_clock(&CLOCK));
-/// let key = FnCache::key(&(), (), "fs");
-/// CACHE.store(key.clone(), &7u32);
+/// assert_eq!(tool_count("fs").unwrap(), 7);
+/// UP.store(false, Ordering::SeqCst);
+/// assert_eq!(tool_count("fs").unwrap(), 7, "served from the cache");
 /// CLOCK.advance(Duration::from_secs(60));
-/// assert_eq!(CACHE.lookup::<u32, _, _>(&key), None);
+/// assert!(tool_count("fs").is_err(), "expired on the virtual clock");
 /// ```
 pub fn set_fn_cache_clock(clock: &'static dyn Clock) -> bool {
     FN_CACHE_CLOCK.set(clock).is_ok()
