@@ -24,7 +24,7 @@ pub const DEFAULT_MAX_DELAY: Duration = crate::backoff::DEFAULT_MAX_DELAY;
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
 /// How many entries `#[fallback(cache)]` holds unless told otherwise.
 pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
-pub use crate::operation::{Operation, type_name_of};
+pub use crate::operation::Operation;
 pub use crate::retry::RetryLoop;
 pub use crate::retry::engine::{
     Attempt, Description, OnError, Seen, deadline_start, deadline_start_blocking, retry_sync,

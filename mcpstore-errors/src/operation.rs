@@ -14,11 +14,18 @@ use std::sync::{LazyLock, RwLock};
 pub enum Operation {
     /// A name given as it is, such as [`RetryManager::operation`](crate::RetryManager)'s.
     Named(&'static str),
-    /// An annotated function: the type name of a closure in its body (see [`type_name_of`]).
+    /// An annotated function: the type name of a closure in its body (see [`Operation::of`]).
     Site(fn() -> &'static str),
 }
 
 impl Operation {
+    /// The site of the function `closure` is written in.
+    #[inline(always)]
+    pub fn of<F>(closure: &F) -> Operation {
+        let _ = closure;
+        Operation::Site(std::any::type_name::<F>)
+    }
+
     /// The name: a site's function path, with its impl's type and without generic arguments
     /// (`crate::Fs::list`, `crate::Holder::label` for every `Holder<T>`).
     pub fn name(self) -> &'static str {
@@ -33,12 +40,6 @@ impl std::fmt::Debug for Operation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
-}
-
-/// The type name of `_closure`'s type: what an [`Operation::Site`] returns.
-#[inline(always)]
-pub fn type_name_of<F>(_closure: &F) -> &'static str {
-    std::any::type_name::<F>()
 }
 
 /// Names that needed rewriting, by the address of rustc's name: one per generic instantiation
@@ -136,7 +137,10 @@ mod tests {
     use super::*;
 
     mod m {
-        use super::type_name_of;
+        /// What the expansion's `Operation::of(&|| ())` reads.
+        fn type_name_of<F>(_closure: &F) -> &'static str {
+            std::any::type_name::<F>()
+        }
 
         pub struct Fs;
         pub struct Holder<T>(pub T);

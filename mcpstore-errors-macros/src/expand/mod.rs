@@ -316,14 +316,17 @@ fn exempt_from_cloning(function: &mut Function, layers: &[Layer]) {
     }
 }
 
-/// The function's name for events, metrics and the collector's context: rustc names the type
-/// of a closure in its body by the function's full path, its impl's type included, which the
-/// runtime reads only when something is reported.
+/// The function's name for events, metrics and the collector's context: the binding every
+/// layer reads, made once at the top of the body (see `generate`).
 fn operation(function: &Function) -> TokenStream {
     let _ = function;
-    quote!(::mcpstore_errors::__private::Operation::Site(|| {
-        ::mcpstore_errors::__private::type_name_of(&|| ())
-    }))
+    let binding = operation_binding();
+    quote!(#binding)
+}
+
+/// Mixed-site, so that the user's code neither sees nor shadows it.
+fn operation_binding() -> Ident {
+    Ident::new("__mcpstore_operation", Span::mixed_site())
 }
 
 /// The function's path as far as the attribute sees it (its module's, no impl's type): for a
@@ -372,10 +375,14 @@ fn generate(function: &Function, layers: &[Layer]) -> TokenStream {
             ::mcpstore_errors::__private::returns_result::<#ret>();)
     });
     let marker = Ident::new(EXPANDED, Span::call_site());
+    let operation = operation_binding();
     let marker = quote! {
         const #marker: () = ();
         // For each run's copy of an argument (see `resupply`).
         use ::mcpstore_errors::__private::{ResupplyClone as _, ResupplyOther as _};
+        // rustc names a closure's type by the function's full path, its impl's type included:
+        // the runtime reads it only when something is reported.
+        let #operation = ::mcpstore_errors::__private::Operation::of(&|| ());
     };
     let statements = match function.shape {
         Shape::Sync | Shape::Async => quote!(#marker #alias_check #keep_self #calls),
