@@ -1658,6 +1658,57 @@ mod per_type {
     pub const NAME: &str = concat!(module_path!(), "::tools");
 }
 
+mod keyed_by_expression {
+    use super::*;
+
+    /// Keyed by the service's name in lower case; `sent` is not keyable, and not in the key.
+    #[fallback(cache(ttl = LONG_TTL, key = service.to_ascii_lowercase()))]
+    pub fn tools(service: &str, sent: &std::sync::atomic::AtomicU32) -> Result<u32, McpStoreError> {
+        sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        play()
+    }
+
+    pub const NAME: &str = concat!(module_path!(), "::tools");
+}
+
+/// `#[fallback(cache(key = ..))]` keys as a chain executed with that key as its arguments: the
+/// same hits, misses, results and events.
+#[test]
+fn fallback_cache_key_expression_keys_as_a_chain_given_the_same_key() {
+    let chain = FallbackChain::new()
+        .operation(keyed_by_expression::NAME)
+        .cache(ResponseCache::new(LONG_TTL, 1024));
+    let sent = std::sync::atomic::AtomicU32::new(0);
+    let attribute = |service: &str| keyed_by_expression::tools(service, &sent);
+    let through_chain = |service: &str| chain.execute(&service.to_ascii_lowercase(), |_| play());
+    // A success for "FS"; "fs" is the same key, served; "web" is another, a miss.
+    let observed = check_fallback(
+        &[Ok(1), Err(connection()), Err(connection())],
+        &["FS", "fs", "web"],
+        &attribute,
+        &through_chain,
+        &[],
+    );
+    assert_eq!(
+        observed.results,
+        [Ok(1), Ok(1), Err(shown(&Err(connection())).unwrap_err())]
+    );
+    assert_eq!(observed.calls, 3);
+    assert_eq!(sent.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert!(has_event(
+        &observed,
+        "WARN",
+        Some("cache"),
+        "served by fallback strategy cache"
+    ));
+    assert!(has_event(
+        &observed,
+        "INFO",
+        Some("cache"),
+        "fallback strategy cache failed"
+    ));
+}
+
 /// `#[fallback(cache)]` keys an entry on the function's instantiation as well as its arguments:
 /// `tools::<u16>("fs")` is not served what `tools::<u8>("fs")` stored. A chain does the same
 /// when its arguments carry the type: `(type_name::<T>(), service)`.

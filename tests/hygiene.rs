@@ -88,6 +88,17 @@ mod items_named_like_locals {
         }
     }
 
+    /// Keyed by an expression, beside items named like its locals; `counter` is not keyable.
+    #[fallback(cache(key = name.len()), default)]
+    pub fn fallen_back_by_key(name: &str, counter: &AtomicU32) -> Result<String, McpStoreError> {
+        counter.fetch_add(1, ::std::sync::atomic::Ordering::SeqCst);
+        if super::DOWN.load(::std::sync::atomic::Ordering::SeqCst) {
+            Err(McpStoreError::service_not_found(name))
+        } else {
+            Ok(format!("{name} tools"))
+        }
+    }
+
     #[collect_errors(collector = &super::COLLECTOR, context = {"operation": "items"})]
     pub fn collected() -> Result<(), McpStoreError> {
         Err(McpStoreError::connection("refused"))
@@ -520,7 +531,22 @@ fn caches_and_defaults_work_among_look_alike_names() {
         "fs tools"
     );
     assert_eq!(shadowed_prelude::fallen_back(3).unwrap(), 6);
+    let counter = AtomicU32::new(0);
+    assert_eq!(
+        items_named_like_locals::fallen_back_by_key("fs", &counter).unwrap(),
+        "fs tools"
+    );
     DOWN.store(true, Ordering::SeqCst);
+    // Another name of the same length: the same key.
+    assert_eq!(
+        items_named_like_locals::fallen_back_by_key("db", &counter).unwrap(),
+        "fs tools"
+    );
+    assert_eq!(
+        items_named_like_locals::fallen_back_by_key("git", &counter).unwrap(),
+        ""
+    );
+    assert_eq!(counter.load(Ordering::SeqCst), 3);
     assert_eq!(
         items_named_like_locals::fallen_back("fs").unwrap(),
         "fs tools"

@@ -322,6 +322,20 @@ where
     }
 }
 
+/// Keyed as what it points to: a `key = ..` expression naming a reference argument
+/// (`key = request`) is then keyed as the argument itself would be.
+impl<T> BorrowingArgument for &&Argument<'_, &T>
+where
+    T: ToOwned + ?Sized,
+    T::Owned: Hash + Eq + Send + Sync + 'static,
+{
+    type Source = OwnedKey<T::Owned>;
+    #[inline]
+    fn __mcpstore_key_source(&self) -> Self::Source {
+        OwnedKey((*self.0).to_owned())
+    }
+}
+
 /// The five ways of keying an argument, imported together (`use key_sources::*`) where a
 /// key is made: a glob import some item of which is used draws no `unused_imports`, where
 /// five `as _` imports, four of them unused, each would (and an `allow` for them would be
@@ -367,9 +381,9 @@ where
 }
 
 /// Reached by an argument no other way can key: its source, [`Unkeyable`], is a type no
-/// [`KeySource`] (nor [`InstanceKeySource`]) is implemented for, so that [`key_argument`]'s
-/// bound fails as a whole, once, with its own message, rather than once for each bound the
-/// type misses (`Hash`, `Eq`, `Send`...) under a `KeySource` impl that does not apply; and the
+/// [`KeySource`] (nor [`InstanceKeySource`], nor [`ExpressionKeySource`]) is implemented for,
+/// so that [`key_argument`]'s bound fails as a whole, once, with its own message, rather than
+/// once for each bound the type misses (`Hash`, `Eq`, `Send`...) under a `KeySource` impl that does not apply; and the
 /// key part's type stays unknown, so that the cache asks nothing more of it.
 pub trait UnkeyableArgument {
     /// [`Unkeyable`].
@@ -402,7 +416,7 @@ impl<T: ?Sized> std::fmt::Debug for Unkeyable<T> {
 #[diagnostic::on_unimplemented(
     message = "`#[fallback(cache)]` keys its cache on each argument, and this one can be neither copied into the key (`Clone + Eq + Hash`) nor identified (`CacheIdentity`)",
     label = "this argument is part of the cache key",
-    note = "make the type `Clone + PartialEq + Eq + Hash` (owned, `Send + Sync + 'static`), or implement `mcpstore_errors::CacheIdentity` for it to key it by an id, or drop `cache` from the chain"
+    note = "make the type `Clone + PartialEq + Eq + Hash` (owned, `Send + Sync + 'static`), or implement `mcpstore_errors::CacheIdentity` for it to key it by an id, or key the cache by what tells calls apart, leaving this argument out: `cache(key = (service.to_owned(), request.id))`"
 )]
 pub trait KeySource {
     /// The key part.
@@ -471,6 +485,61 @@ impl<K> Hash for KeyPart<K> {
 impl<K: std::fmt::Debug> std::fmt::Debug for KeyPart<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.value.fmt(f)
+    }
+}
+
+/// What a cache key can hold of the value of `#[fallback(cache(key = ..))]`, wrapped in an
+/// [`Argument`] as an argument is: the same owned copy or [`CacheIdentity`] id.
+/// [`KeySource`] again, with its own message, at the expression.
+#[diagnostic::on_unimplemented(
+    message = "the `key` of `#[fallback(cache(key = ..))]` must be a value the cache can own and compare: `Clone + Eq + Hash + Send + Sync + 'static`, a borrow of one, or a `CacheIdentity`",
+    label = "this value is the cache key",
+    note = "key by owned values of what tells calls apart (`key = (service.to_owned(), request.id)`), derive `Clone, PartialEq, Eq, Hash` on the type, or implement `mcpstore_errors::CacheIdentity` for it"
+)]
+pub trait ExpressionKeySource {
+    /// The key part.
+    type Key: Hash + Eq + Send + Sync + 'static;
+    /// Makes the key part.
+    fn into_key(self) -> Self::Key;
+}
+
+// As `KeySource` for `&T`: not shown in the error of a key that cannot be kept.
+#[diagnostic::do_not_recommend]
+impl<T> ExpressionKeySource for &T
+where
+    T: ToOwned + ?Sized,
+    T::Owned: Hash + Eq + Send + Sync + 'static,
+{
+    type Key = T::Owned;
+    #[inline]
+    fn into_key(self) -> T::Owned {
+        self.to_owned()
+    }
+}
+
+impl<Id: Hash + Eq + Send + Sync + 'static> ExpressionKeySource for Identified<Id> {
+    type Key = Identified<Id>;
+    #[inline(always)]
+    fn into_key(self) -> Identified<Id> {
+        self
+    }
+}
+
+impl<K: Hash + Eq + Send + Sync + 'static> ExpressionKeySource for OwnedKey<K> {
+    type Key = K;
+    #[inline(always)]
+    fn into_key(self) -> K {
+        self.0
+    }
+}
+
+/// The part of a cache key given by `key = ..`, in place of the arguments'.
+#[inline(always)]
+pub fn key_expression<S: ExpressionKeySource>(source: S) -> KeyPart<S::Key> {
+    KeyPart {
+        value: source.into_key(),
+        eq: PartialEq::eq,
+        hash: |value, mut state| value.hash(&mut state),
     }
 }
 

@@ -79,6 +79,7 @@
 //! | `budget = "fs"` | retries draw on that service's [`RetryBudget`] in [`retry_budgets()`]; successes refill it (the call site keeps it per thread: no lookup per call) |
 //! | `budget = &FS_BUDGET` | the same with any expression giving a `RetryBudget` or a reference to one, evaluated on every call |
 //! | `#[fallback(cache(ttl = "10m", capacity = 1000))]` | serve the last success for the same arguments (and, for a method, the same instance) while younger than `ttl` (default 5 min); at most `capacity` entries (default 1024) |
+//! | `#[fallback(cache(key = (service, path.to_owned())))]` | key the entries by this expression of the arguments instead of by every argument (the instance and the function's generic arguments stay in the key); arguments it does not name need not be keyable |
 //! | `#[fallback(default = Vec::new())]` | return this value |
 //! | `#[fallback(default)]` | return `Default::default()` |
 //! | `#[fallback(with = Self::from_backup)]` | call an alternative with the same arguments (on an `async fn`, a sync or an async one) |
@@ -455,6 +456,7 @@ pub use mcpstore_errors_macros::retry;
 /// #[fallback(
 ///     cache,                                   the last success for the same arguments,
 ///     cache(ttl = "10m", capacity = 1000),     younger than `ttl` (default 300 s, 1024 entries)
+///     cache(key = request.id),                 keyed by this expression instead of the arguments
 ///     default,                                 `T::default()`
 ///     default = Vec::new(),                    this expression, evaluated only when needed
 ///     with = Self::list_tools_from_backup,     an alternative taking the same arguments
@@ -492,7 +494,7 @@ pub use mcpstore_errors_macros::retry;
 /// address would be served its predecessor's entries. In a trait's default method, make
 /// [`CacheIdentity`] (or, for a `&self` method, `Clone + Eq + Hash`) a supertrait of the
 /// trait. Its `ttl` and `capacity` are constants: they may not use `self`, `Self`, the
-/// function's generic parameters or its arguments. A strategy written after `default` is refused: it would never run. When `with` or `recover` is present,
+/// function's generic parameters or its arguments. See [below](#a-key-expression) for `key`. A strategy written after `default` is refused: it would never run. When `with` or `recover` is present,
 /// by-value arguments are cloned for the original call so they can be passed on. A
 /// `default = ..` expression reads the arguments as the body left them: a body that moves an
 /// argument the expression names fails to compile (clone it in the body), unless a `#[retry]`
@@ -577,6 +579,64 @@ pub use mcpstore_errors_macros::retry;
 ///     }
 /// };
 /// match outcome { Ok(value) => break 'chain Ok(value), Err(failure) => /* as above */ }
+/// ```
+///
+/// # A key expression
+///
+/// `cache(key = <expr>)` keys the entries by the value of an expression of the arguments in
+/// place of the arguments themselves, so an argument the cache could not key (a `&Client`, a
+/// `&Semaphore`, an `&AtomicU32`, an `impl Fn`) may be passed, and need not tell calls apart:
+///
+/// - **When.** Once per call, at the top of the function, before the body runs: the body may
+///   move what the key reads. On every call, since only the body's outcome tells whether the
+///   key is needed (a success stores under it, a failure looks it up), including a failure a
+///   strategy written before `cache` then serves. Stacked over a `#[retry]`, once for all
+///   attempts; under one, once per attempt. It runs in place, so keep it cheap, and without
+///   `?` or `return` (they would leave the function before the body).
+/// - **What.** The expression is borrowed, not moved (`key = request.id` leaves `request` to
+///   the body), then turned into an owned key as an argument is: a value that is
+///   `Clone + Eq + Hash + Send + Sync + 'static` is cloned, a borrowed standard type copied
+///   (`(String, String)` for `(&str, String)`), a reference keyed by what it points to, and a
+///   [`CacheIdentity`] type by its id (`key = *connection`). Anything else is a compile
+///   error at the expression naming what is needed; so is a key that borrows from the call
+///   (a `View<'a>`), reported by the borrow checker there.
+/// - **What stays.** The function's full instantiation and, for a method, the instance stay in
+///   the key exactly as without `key` (a by-value `self` too): two instances, two `Self` types
+///   (`Holder<u8>`, `Holder<String>`) or two implementors of a trait's default method are never
+///   served each other's entries, whatever the expression gives. An `impl Trait` argument is a
+///   generic parameter: each closure type passed is its own instantiation, with its own entries.
+/// - Arguments the expression does not name are not read by the cache at all.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use mcpstore_errors::{McpStoreError, fallback};
+///
+/// /// Neither `Clone`, `Eq` nor `Hash`: a plain `cache` could not key it.
+/// struct Client {
+///     up: bool,
+/// }
+///
+/// #[fallback(cache(ttl = "10m", key = (service, path.to_owned())))]
+/// fn get(client: &Client, sent: &AtomicU32, service: &str, path: &str) -> Result<String, McpStoreError> {
+///     sent.fetch_add(1, Ordering::Relaxed);
+///     match client.up {
+///         true => Ok(format!("{service}{path}: ok")),
+///         false => Err(McpStoreError::connection(format!("{service} is down"))),
+///     }
+/// }
+///
+/// let sent = AtomicU32::new(0);
+/// assert_eq!(get(&Client { up: true }, &sent, "fs", "/tools").unwrap(), "fs/tools: ok");
+/// // Another client and counter, the same key: served from the cache.
+/// assert_eq!(get(&Client { up: false }, &sent, "fs", "/tools").unwrap(), "fs/tools: ok");
+/// assert!(get(&Client { up: false }, &sent, "fs", "/prompts").is_err());
+/// assert_eq!(sent.load(Ordering::Relaxed), 3);
+/// ```
+///
+/// It expands as a plain `cache` does, the arguments' key parts replaced by the expression's:
+///
+/// ```text
+/// let key = FnCache::key(&|| {}, (), (key_expression(&(service, path.to_owned())),));
 /// ```
 ///
 /// See [`retry`](macro@retry#stacking) for stacking with the other attributes.

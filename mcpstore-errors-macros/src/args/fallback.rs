@@ -10,11 +10,13 @@ use crate::valid;
 
 /// One strategy of the chain, in the order written.
 pub(crate) enum Strategy {
-    /// `cache` or `cache(ttl = .., capacity = ..)`.
+    /// `cache` or `cache(ttl = .., capacity = .., key = ..)`.
     Cache {
         key: Ident,
         ttl: Option<DurationValue>,
         capacity: Option<Expr>,
+        /// `key = expr`: keys the entries in place of the arguments (boxed: an `Expr` is large).
+        by: Option<Box<Expr>>,
     },
     /// `default` or `default = expr`.
     Default { key: Ident, value: Option<Expr> },
@@ -35,7 +37,7 @@ pub(crate) struct FallbackArgs {
 
 pub(crate) const FALLBACK_KEYS: &[&str] =
     &["cache", "default", "with", "recover", "no_clone", "crate"];
-const CACHE_KEYS: &[&str] = &["ttl", "capacity"];
+const CACHE_KEYS: &[&str] = &["ttl", "capacity", "key"];
 
 impl FallbackArgs {
     pub(crate) fn parse(tokens: TokenStream, span: Span, errors: &mut Errors) -> FallbackArgs {
@@ -50,12 +52,12 @@ impl FallbackArgs {
         parse_entries(tokens, errors, |key, value, errors| {
             let strategy = match key.to_string().as_str() {
                 "cache" => {
-                    let (ttl, capacity) = match value {
-                        Value::Flag => (None, None),
+                    let CacheArgs { ttl, capacity, by } = match value {
+                        Value::Flag => CacheArgs::default(),
                         Value::List(tokens, _) => parse_cache(tokens, errors),
                         Value::Assign(input) => {
                             return Err(input.error(
-                                "write `cache` or `cache(ttl = \"10m\", capacity = 1000)`",
+                                "write `cache` or `cache(ttl = \"10m\", capacity = 1000, key = request.id)`",
                             ));
                         }
                     };
@@ -66,6 +68,7 @@ impl FallbackArgs {
                         key: key.clone(),
                         ttl,
                         capacity,
+                        by,
                     }
                 }
                 "default" => {
@@ -129,9 +132,20 @@ impl FallbackArgs {
     }
 }
 
-fn parse_cache(tokens: TokenStream, errors: &mut Errors) -> (Option<DurationValue>, Option<Expr>) {
+/// The keys of `cache(..)`.
+#[derive(Default)]
+struct CacheArgs {
+    ttl: Option<DurationValue>,
+    capacity: Option<Expr>,
+    by: Option<Box<Expr>>,
+}
+
+const KEY_EXAMPLE: &str = "key = (service.to_owned(), request.id)";
+
+fn parse_cache(tokens: TokenStream, errors: &mut Errors) -> CacheArgs {
     let mut ttl = Slot::default();
     let mut capacity = Slot::default();
+    let mut by = Slot::default();
     parse_entries(tokens, errors, |key, value, errors| {
         match key.to_string().as_str() {
             "ttl" => {
@@ -142,6 +156,18 @@ fn parse_cache(tokens: TokenStream, errors: &mut Errors) -> (Option<DurationValu
             "capacity" => {
                 let value: Expr = assigned(key, value, "capacity = 1000")?.parse()?;
                 capacity.set(key, value, errors);
+            }
+            "key" => {
+                let input = assigned(key, value, KEY_EXAMPLE)?;
+                // `key = , ttl = ..`: said at the key, as `key =` at the end is.
+                if input.peek(syn::Token![,]) {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        format_args!("`key =` needs a value after `=`: `{KEY_EXAMPLE}`"),
+                    ));
+                }
+                let value: Expr = input.parse()?;
+                by.set(key, Box::new(value), errors);
             }
             _ => {
                 return Err(syn::Error::new(
@@ -155,5 +181,9 @@ fn parse_cache(tokens: TokenStream, errors: &mut Errors) -> (Option<DurationValu
         }
         Ok(())
     });
-    (ttl.0.map(|(_, v)| v), capacity.0.map(|(_, v)| v))
+    CacheArgs {
+        ttl: ttl.0.map(|(_, v)| v),
+        capacity: capacity.0.map(|(_, v)| v),
+        by: by.0.map(|(_, v)| v),
+    }
 }

@@ -54,7 +54,12 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
             arguments
         };
         match strategy {
-            Strategy::Cache { key, ttl, capacity } => {
+            Strategy::Cache {
+                key,
+                ttl,
+                capacity,
+                by,
+            } => {
                 let ttl = ttl.as_ref().map_or_else(
                     || quote!(::mcpstore_errors::__private::DEFAULT_CACHE_TTL),
                     |ttl| {
@@ -69,7 +74,7 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
                     || quote!(::mcpstore_errors::__private::DEFAULT_CACHE_CAPACITY),
                     |capacity| literals::checked(Bound::CacheCapacity, capacity),
                 );
-                let cache_key = cache_key(function);
+                let cache_key = cache_key(function, by.as_deref());
                 // The names are the call site's, so later steps find them however `cache` came
                 // in (a `macro_rules!` argument has its own hygiene).
                 let cache = quote_spanned!(key.span()=> ::mcpstore_errors::__private::FnCache);
@@ -249,11 +254,16 @@ fn awaited_step(call: &TokenStream, path: &syn::Expr, key: &Ident, ret: &syn::Ty
 ///   else an owned copy (never its address, which a later instance may reuse); only its
 ///   `CacheIdentity` when the method takes it mutably, and may change it;
 /// - every other argument (a by-value `self` included): its `CacheIdentity`, else an owned copy
-///   (`String` for `&str`, `(String, u32)` for `(&str, u32)`).
-fn cache_key(function: &Function) -> TokenStream {
+///   (`String` for `&str`, `(String, u32)` for `(&str, u32)`);
+/// - with `key = ..`, that expression's value, keyed as an argument is, in place of the
+///   arguments, which it then need not be able to key; a by-value `self` stays, as the instance.
+fn cache_key(function: &Function, by: Option<&syn::Expr>) -> TokenStream {
     let mut instance = quote!(());
     let mut arguments = Vec::new();
     for param in &function.params {
+        if by.is_some() && !param.is_self {
+            continue;
+        }
         let binding = &param.binding;
         // `Pin<&mut Self>` is passed by value, but changes the instance all the same.
         if param.is_self && (param.mode == Mode::MutRef || param.pinned) {
@@ -272,15 +282,56 @@ fn cache_key(function: &Function) -> TokenStream {
                 Mode::ByValue => quote_spanned!(param.span=> &#binding),
                 Mode::SharedRef | Mode::MutRef => quote_spanned!(param.span=> &*#binding),
             };
-            arguments.push(quote_spanned! {param.span=>
+            let part = quote_spanned! {param.span=>
                 ::mcpstore_errors::__private::key_argument({
                     use ::mcpstore_errors::__private::key_sources::*;
                     (&&&&&::mcpstore_errors::__private::Argument::of(#argument)).__mcpstore_key_source()
-                }),
-            });
+                })
+            };
+            match by {
+                Some(_) => instance = part,
+                None => arguments.push(quote!(#part,)),
+            }
         }
     }
+    if let Some(by) = by {
+        arguments.push(key_expression(by));
+    }
     quote!(::mcpstore_errors::__private::FnCache::key(&|| {}, #instance, (#(#arguments)*)))
+}
+
+/// The key part of `key = by`: borrowed where it is written (`key = request.id` moves nothing),
+/// then turned owned as an argument is. A key that cannot be kept is one compile error spanning
+/// `by`, from its first token to its last (a name on the first, the field on the last).
+fn key_expression(by: &syn::Expr) -> TokenStream {
+    let mut tokens = by.to_token_stream().into_iter().map(|tree| tree.span());
+    let first = tokens.next().unwrap_or_else(Span::call_site);
+    let last = tokens.last().unwrap_or(first);
+    let source = Ident::new("__mcpstore_key_source", first);
+    let field = syn::Index {
+        index: 0,
+        span: last,
+    };
+    // Each call spans the expression too: the unknown key type the last returns then reports
+    // the same error there, which the compiler shows once, and a key that borrows from the
+    // call (which only the borrow checker sees) is reported there rather than at the attribute.
+    let in_parens = |tokens: TokenStream| {
+        let mut group = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, tokens);
+        group.set_span(last);
+        group
+    };
+    let wrapped = quote_spanned!(first=> (&&&&&::mcpstore_errors::__private::Argument::of(&(#by))));
+    let method = Ident::new("__mcpstore_key_source", last);
+    let no_arguments = in_parens(TokenStream::new());
+    let source_call = quote!(#wrapped.#method #no_arguments);
+    let callee = quote_spanned!(first=> ::mcpstore_errors::__private::key_expression);
+    let key_call = in_parens(quote!(#source.#field));
+    quote! {{
+        use ::mcpstore_errors::__private::key_sources::*;
+        match (#source_call,) {
+            #source => #callee #key_call,
+        }
+    },}
 }
 
 /// Whether `tokens` use `?`, `.await`, `return`, `break`, `continue` or `yield`, whose meaning a

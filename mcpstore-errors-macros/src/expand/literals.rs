@@ -223,7 +223,10 @@ pub(super) fn checks(layers: &[Layer]) -> TokenStream {
             }
             Layer::Fallback(args) => {
                 for strategy in &args.strategies {
-                    let Strategy::Cache { key, ttl, capacity } = strategy else {
+                    let Strategy::Cache {
+                        key, ttl, capacity, ..
+                    } = strategy
+                    else {
                         continue;
                     };
                     if let Some((ty, call, span)) = ttl

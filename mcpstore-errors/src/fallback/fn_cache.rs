@@ -60,6 +60,8 @@ pub fn set_fn_cache_clock(clock: &'static dyn Clock) -> bool {
 /// whose fields changed another key); a type that is neither (a client holding a
 /// connection) is a compile error at the method's receiver, and so is a method that takes
 /// `self` mutably. With it, two instances share entries exactly when their ids are equal.
+/// An argument of a type that cannot implement it (a foreign client) is left out of the key
+/// by `cache(key = ..)`, which keys on an expression of the other arguments instead.
 ///
 /// The attribute sees the impl only where it is known for the method's `Self`: for a method of
 /// `impl<T> Holder<T>`, implement it for every `Holder<T>`, not for `Holder<u8>` alone; for a
