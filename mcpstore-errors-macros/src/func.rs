@@ -781,8 +781,31 @@ const NON_FORMATTING_MACROS: &[&str] = &[
     "concat_idents",
 ];
 
-fn formats(name: &Ident) -> bool {
+pub(crate) fn formats(name: &Ident) -> bool {
     !NON_FORMATTING_MACROS.iter().any(|m| name == m)
+}
+
+/// The names a string literal's `{name}` or `{name:..}` placeholders would read (any literal:
+/// counting a name too many only costs a clone).
+pub(crate) fn inline_arguments(literal: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = literal;
+    while let Some(open) = rest.find('{') {
+        rest = &rest[open + 1..];
+        if let Some(escaped) = rest.strip_prefix('{') {
+            rest = escaped;
+            continue;
+        }
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if !name.is_empty() {
+            rest = &rest[name.len()..];
+            names.push(name);
+        }
+    }
+    names
 }
 
 /// `self` renamed to `binding` in tokens (a macro's, or an attribute's expression), where

@@ -52,11 +52,14 @@ enum PerCall {
 /// A value the expansion evaluates once into a `static` (`config`, `delay`, `ttl`..) cannot
 /// name what only a call has: reports its first `Self`, `self`, generic parameter of the
 /// function (`generics`: their names, lifetimes with their `'`) or argument (`arguments`).
-pub(crate) fn evaluated_once(
+/// A `#[retry]` key (`retry_key`) that read the call would have been evaluated per call
+/// instead: only `Self` and generics are left to report, with how to read the call.
+fn evaluated_once(
     key: &str,
     value: proc_macro2::TokenStream,
     generics: &[String],
     arguments: &[String],
+    retry_key: bool,
     errors: &mut Errors,
 ) {
     let bound = bound_names(value.clone());
@@ -66,6 +69,15 @@ pub(crate) fn evaluated_once(
         .cloned()
         .collect();
     match names_per_call(value, generics, &arguments) {
+        Some((span, PerCall::Item)) if retry_key => errors.at(
+            span,
+            format_args!(
+                "`{key}` reads neither `self` nor an argument, so it is evaluated once into a \
+                 static shared by every call, and cannot use `Self` or the function's generic \
+                 parameters; name the type instead (e.g. `Store::policy()`); a value that reads \
+                 `self` or an argument is evaluated on every call instead"
+            ),
+        ),
         Some((span, PerCall::Item)) => errors.at(
             span,
             format_args!(
@@ -147,6 +159,93 @@ fn names_per_call(
         }
     }
     None
+}
+
+/// Whether an attribute's value (its receiver renamed, as the expansion reads it) reads the
+/// call, and so is evaluated on every call rather than once: it names `self` (`self::path`
+/// is a module's) or a parameter bound to a plain name, as a value. Not a field or method
+/// (`x.name`), a path's segment (`name::f()`), a field's name (`Opts { name: 1 }`), a
+/// macro's name (`name!`), a name the value binds itself (a closure's parameter, `let`,
+/// `for`, `if let`, a `match` arm), nor `stringify!`'s tokens; a formatting macro's inline
+/// argument (`format!("{name}")`) is read. Read on tokens, so a function `macro_rules!`
+/// made, whose values arrive in invisible groups, is read alike. A name missed here is not a
+/// silent bug: the value built once cannot capture it, and the compiler says so.
+pub(crate) fn reads_call(function: &Function, value: proc_macro2::TokenStream) -> bool {
+    let mut bound = bound_names(value.clone());
+    bound.extend(closure_parameters(value.clone()));
+    let mut names: Vec<String> = function
+        .params
+        .iter()
+        .filter(|param| !param.is_self && param.pattern.as_ref().is_none_or(is_plain_binding))
+        .map(|param| param.binding.to_string())
+        .filter(|name| !bound.contains(name))
+        .collect();
+    names.push("self".to_owned());
+    names.extend(function.self_binding.as_ref().map(ToString::to_string));
+    names_read(value, &names, false)
+}
+
+/// Whether `tokens` read one of `names` (see [`reads_call`]); `formats`: they are a
+/// formatting macro's, whose string literals may name them inline.
+fn names_read(tokens: proc_macro2::TokenStream, names: &[String], formats: bool) -> bool {
+    use proc_macro2::TokenTree;
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let is_punct = |i: Option<usize>, c: char| matches!(i.and_then(|i| trees.get(i)), Some(TokenTree::Punct(p)) if p.as_char() == c);
+    trees.iter().enumerate().any(|(i, tree)| match tree {
+        TokenTree::Group(group) => {
+            let name = match i.checked_sub(2).map(|before| &trees[before]) {
+                Some(TokenTree::Ident(name)) if is_punct(Some(i - 1), '!') => Some(name),
+                _ => None,
+            };
+            name.is_none_or(|name| name != "stringify")
+                && names_read(
+                    group.stream(),
+                    names,
+                    name.is_some_and(crate::func::formats),
+                )
+        }
+        TokenTree::Ident(ident) => {
+            let before = i.checked_sub(1);
+            let after_dot_or_path =
+                is_punct(before, '.') || (is_punct(before, ':') && is_punct(i.checked_sub(2), ':'));
+            !after_dot_or_path
+                && !is_punct(before, '\'')
+                && !is_punct(Some(i + 1), '!')
+                && !is_punct(Some(i + 1), ':')
+                && names.iter().any(|name| ident == name)
+        }
+        TokenTree::Literal(literal) if formats => match syn::Lit::new(literal.clone()) {
+            syn::Lit::Str(text) => crate::func::inline_arguments(&text.value())
+                .iter()
+                .any(|inline| names.contains(inline)),
+            _ => false,
+        },
+        _ => false,
+    })
+}
+
+/// The names between a closure's bars anywhere in `tokens` (with its parameters' types, and
+/// what a bitwise `a | b | c` holds between its bars: only a name counted too few).
+fn closure_parameters(tokens: proc_macro2::TokenStream) -> Vec<String> {
+    use proc_macro2::TokenTree;
+    let mut names = Vec::new();
+    let mut open = None;
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    for (i, tree) in trees.iter().enumerate() {
+        match tree {
+            TokenTree::Punct(bar) if bar.as_char() == '|' => match open.take() {
+                None => open = Some(i),
+                Some(start) => {
+                    let between: proc_macro2::TokenStream =
+                        trees[start + 1..i].iter().cloned().collect();
+                    names.extend(all_idents(between));
+                }
+            },
+            TokenTree::Group(group) => names.extend(closure_parameters(group.stream())),
+            _ => {}
+        }
+    }
+    names
 }
 
 /// The names `let`, `for`, `if let`/`while let` and `match` arms bind anywhere in `tokens`
@@ -793,7 +892,8 @@ fn async_only(function: &Function, layers: &[Layer], errors: &mut Errors) {
     }
 }
 
-/// The values that go into a `static` must not need a call's `Self` or generics.
+/// The values that go into a `static` must not need a call's `Self` or generics; a
+/// `#[retry]` key that reads the call is evaluated per call instead, and may.
 fn values_evaluated_once(function: &Function, layers: &[Layer], errors: &mut Errors) {
     let generics: Vec<String> = function
         .sig
@@ -817,8 +917,11 @@ fn values_evaluated_once(function: &Function, layers: &[Layer], errors: &mut Err
         .filter(|param| !param.is_self && param.pattern.as_ref().is_none_or(is_plain_binding))
         .map(|param| param.binding.to_string())
         .collect();
-    let mut check = |key: &str, value: &dyn ToTokens| {
-        evaluated_once(key, value.to_token_stream(), &generics, &arguments, errors);
+    let mut check_key = |key: &str, value: &dyn ToTokens, retry_key: bool| {
+        let value = value.to_token_stream();
+        if !(retry_key && reads_call(function, value.clone())) {
+            evaluated_once(key, value, &generics, &arguments, retry_key, errors);
+        }
     };
     let duration = |value: &DurationValue| match value {
         DurationValue::Expr(expr) => Some(expr.clone()),
@@ -828,32 +931,38 @@ fn values_evaluated_once(function: &Function, layers: &[Layer], errors: &mut Err
         match layer {
             Layer::Retry(args) => {
                 if let Some(config) = args.config.get() {
-                    check("config", config);
+                    check_key("config", config, true);
                 }
                 if let Some(max) = args.max_attempts.get() {
-                    check("max_attempts", max);
+                    check_key("max_attempts", max, true);
                 }
                 if let Some(delay) = args.delay.get().and_then(duration) {
-                    check("delay", &delay);
+                    check_key("delay", &delay, true);
                 }
                 if let Some(max_delay) = args.max_delay.get().and_then(duration) {
-                    check("max_delay", &max_delay);
+                    check_key("max_delay", &max_delay, true);
+                }
+                if let Some(deadline) = args.deadline.get().and_then(duration) {
+                    check_key("deadline", &deadline, true);
+                }
+                if let Some(timeout) = args.attempt_timeout.get().and_then(duration) {
+                    check_key("attempt_timeout", &timeout, true);
                 }
                 if let Some(backoff) = args.backoff.get() {
-                    check("backoff", backoff);
+                    check_key("backoff", backoff, true);
                 }
                 if let Some(JitterValue::Expr(jitter)) = args.jitter.get() {
-                    check("jitter", jitter);
+                    check_key("jitter", jitter, true);
                 }
             }
             Layer::Fallback(args) => {
                 for strategy in &args.strategies {
                     if let Strategy::Cache { ttl, capacity, .. } = strategy {
                         if let Some(ttl) = ttl.as_ref().and_then(duration) {
-                            check("ttl", &ttl);
+                            check_key("ttl", &ttl, false);
                         }
                         if let Some(capacity) = capacity {
-                            check("capacity", capacity);
+                            check_key("capacity", capacity, false);
                         }
                     }
                 }

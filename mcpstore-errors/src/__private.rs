@@ -198,6 +198,76 @@ pub fn attempt_timeout_over_breaker(
     }
 }
 
+/// The policy of a `#[retry]` whose `config =` reads the call, checked per call by
+/// [`attempt_timeout_over_breaker`]'s rule: a load and a comparison per call, and the event
+/// once per call site (`warned`), since the fix is the same for every call and a policy met
+/// on every call would otherwise report on every call.
+#[inline]
+pub fn attempt_timeout_over_breaker_per_call(
+    warned: &'static std::sync::atomic::AtomicBool,
+    policy: &crate::RetryConfig,
+    operation: &'static str,
+    cut_under: Option<std::time::Duration>,
+) {
+    use std::sync::atomic::Ordering;
+    if let Some(timeout) = policy.get_attempt_timeout()
+        && cut_under.is_none_or(|cut| cut >= timeout)
+        && !warned.load(Ordering::Relaxed)
+        && !warned.swap(true, Ordering::Relaxed)
+    {
+        attempt_timeout_over_breaker(policy, operation, cut_under);
+    }
+}
+
+/// What a `#[retry(config = ..)]` evaluated on every call may give: the policy itself or a
+/// reference to one, used as it is (never cloned unless other keys change it).
+#[diagnostic::on_unimplemented(
+    message = "`config =` takes a `RetryConfig` or a `&RetryConfig`, not `{Self}`",
+    label = "not a `RetryConfig` nor a reference to one"
+)]
+pub trait CallPolicy {
+    /// The policy, borrowed.
+    fn policy(&self) -> &crate::RetryConfig;
+    /// The policy, owned, for other keys to change: a reference's is cloned.
+    fn into_config(self) -> crate::RetryConfig;
+}
+
+impl CallPolicy for crate::RetryConfig {
+    #[inline(always)]
+    fn policy(&self) -> &crate::RetryConfig {
+        self
+    }
+
+    #[inline(always)]
+    fn into_config(self) -> crate::RetryConfig {
+        self
+    }
+}
+
+impl<P: CallPolicy> CallPolicy for &P {
+    #[inline(always)]
+    fn policy(&self) -> &crate::RetryConfig {
+        (**self).policy()
+    }
+
+    fn into_config(self) -> crate::RetryConfig {
+        self.policy().clone()
+    }
+}
+
+/// A `config =` read per call and used as it is: kept in the caller's `slot`, so that one
+/// bound (at the user's expression) gives the policy without moving or cloning it.
+#[inline(always)]
+pub fn call_policy<P: CallPolicy>(policy: P, slot: &mut Option<P>) -> &crate::RetryConfig {
+    slot.insert(policy).policy()
+}
+
+/// A `config =` read per call that other keys change.
+#[inline(always)]
+pub fn call_config<P: CallPolicy>(policy: P) -> crate::RetryConfig {
+    policy.into_config()
+}
+
 /// A sync `#[retry]` call's first attempt succeeded (it never builds a [`RetryLoop`]).
 /// Counted with the feature `metrics` (one counter increment); without it, nothing.
 #[inline(always)]

@@ -72,6 +72,7 @@
 //! | `when = \|e: &MyError\| e.is_transient()` | retry when the predicate holds |
 //! | `retry_if_result = \|ok: &bool\| !*ok` | also retry successful values the predicate rejects |
 //! | `config = policies::health()` | a [`RetryConfig`] to start from, evaluated once on first use |
+//! | `config = &self.retry` | one that reads `self` or an argument (`policy_for(service)`): evaluated on every call, a `RetryConfig` or a `&RetryConfig` (used as it is, not cloned) |
 //! | `on_retry = log_attempt` | called with the attempt, `&error` and the next delay |
 //! | `no_clone = [pool]` | pass these by-value arguments to every attempt without cloning (the body only borrows them) |
 //! | `attempt_timeout = "2s"` | (`async fn`) each attempt is dropped after this long and fails as `ServiceTimeout` |
@@ -319,7 +320,9 @@ pub use timeout::{Elapsed, race_timeout, race_timeout_with};
 ///     on = [ServiceStart, ServiceTimeout],         only these `ErrorKind`s and their sub-kinds
 ///     when = retryable,                            `Classify::is_retryable`, or any `Fn(&E) -> bool`
 ///     retry_if_result = |ok: &bool| !*ok,          retry `Ok` values too (the last one is returned)
-///     config = policies::health(),                 a `RetryConfig` to start from (evaluated once)
+///     config = policies::health(),                 a `RetryConfig` to start from (evaluated once), or,
+///                                                  reading `self` or an argument (`&self.retry`),
+///                                                  a `RetryConfig` or `&RetryConfig` per call
 ///     on_retry = log_attempt,                      `Fn(u32, &E, Duration)`: failed attempt, error, delay
 ///     no_clone = [pool],                           by-value arguments the body only borrows
 ///     attempt_timeout = "2s",                      async only: each attempt cut off after this
@@ -353,12 +356,71 @@ pub use timeout::{Elapsed, race_timeout, race_timeout_with};
 /// cannot carry it. Works on free functions, `async fn` (the future is
 /// `Send` whenever the body's is), methods with any receiver, generic functions, trait impls and
 /// methods under `#[async_trait]`. Sync functions sleep on the thread, async ones through the
-/// policy's [`Sleeper`]. The policy is a `static`: a call whose first attempt
-/// succeeds allocates nothing, takes no lock and draws no random number. A `config` expression
-/// and non-literal values are evaluated once, on first use, so they may not use `self`, `Self`,
-/// the function's or the impl's generic parameters (one policy serves every instantiation) or
-/// its arguments (a compile error at that token; name
-/// the type; for a policy that depends on the call, build a [`RetryManager`] per call).
+/// policy's [`Sleeper`].
+///
+/// # When the policy is built
+///
+/// A key's value is evaluated on every call when it reads the call: when it names `self`
+/// (by any receiver; `self::path` is a module) or a parameter, as a value. A field or
+/// method (`x.service`), a path's segment (`service::policy()`), a macro's name, `stringify!`'s
+/// tokens and a name the value binds itself (a closure's parameter, a `let`, `for`,
+/// `if let` or `match` arm) do not read it; a formatting macro's `"{service}"` does. The rule
+/// reads the tokens, so a function made by `macro_rules!` (its values in `$x:expr`
+/// fragments) is read alike. Otherwise:
+///
+/// - Every key literal: the policy is a `static` constant. A call whose first attempt
+///   succeeds allocates nothing, takes no lock and draws no random number.
+/// - No key reads the call: `config` and the other values are evaluated once, on first use
+///   (one policy serves every call and every instantiation, so they may not use `Self` or the
+///   function's or impl's generic parameters: a compile error at that token; name the type).
+///   A value that reads nothing of the call but would need to (it shadows an argument with a
+///   `let` of its own) is refused by the compiler: the once-built policy cannot capture it.
+/// - A `config` that reads the call (`config = &self.retry`, `config = policy_for(service)`):
+///   evaluated on every call, into a `RetryConfig` or a `&RetryConfig` (any other type is a
+///   compile error at the expression). A reference is used as it is, never cloned, unless
+///   another key changes the policy, which clones it to apply the keys to the copy; the other
+///   keys are then evaluated on every call too. On a `&mut self` method, a `config` borrowed
+///   from `self` would keep it borrowed through the attempts: give it by value
+///   (`self.retry.clone()`), or copy the fields it needs (`max_attempts = self.attempts`).
+/// - A key other than `config` that reads the call (`max_attempts = self.attempts`), with a
+///   `config` that does not: the policy of the other keys is built once (as above), and each
+///   call applies the keys that read it to a copy of it (of a constant, when the others are
+///   literals: nothing to clone).
+///
+/// A policy an expression gives at run time may carry an attempt timeout that a
+/// `#[circuit_breaker]` beneath cannot see (see [`circuit_breaker`](macro@circuit_breaker)):
+/// built once, it is checked once; read per call, it is checked on every call (a comparison)
+/// and reported once per function, by one `warn` event, since instances may differ and the fix
+/// is the same for all. For a policy built per call without the attribute, use a
+/// [`RetryManager`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use mcpstore_errors::{McpStoreError, RetryConfig, VirtualSleeper, retry};
+///
+/// struct Client {
+///     retry: RetryConfig,
+///     calls: AtomicU32,
+/// }
+///
+/// impl Client {
+///     #[retry(config = &self.retry)] // this instance's policy, borrowed on every call
+///     fn list_tools(&self) -> Result<Vec<String>, McpStoreError> {
+///         self.calls.fetch_add(1, Ordering::SeqCst);
+///         Err(McpStoreError::connection("refused"))
+///     }
+/// }
+///
+/// let client = |attempts| Client {
+///     retry: RetryConfig::new().max_attempts(attempts).sleeper(Arc::new(VirtualSleeper::new())),
+///     calls: AtomicU32::new(0),
+/// };
+/// let (two, five) = (client(2), client(5));
+/// assert!(two.list_tools().is_err() && five.list_tools().is_err());
+/// assert_eq!(two.calls.load(Ordering::SeqCst), 2);
+/// assert_eq!(five.calls.load(Ordering::SeqCst), 5);
+/// ```
 ///
 /// # Example
 ///

@@ -14,6 +14,7 @@ impl Store {
         Ok(1)
     }
 
+    // Reading `self`, evaluated on every call: fine.
     #[retry(delay = self.pause())]
     fn save(&self) -> Result<u32, String> {
         Ok(2)

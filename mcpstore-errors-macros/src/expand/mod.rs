@@ -253,29 +253,6 @@ fn is_stacked_marker(args: &TokenStream) -> bool {
 #[derive(Default)]
 struct NamedByAttributes(std::collections::HashSet<String>);
 
-/// The names a string literal's `{name}` or `{name:..}` placeholders would read (any literal:
-/// counting a name too many only costs a clone).
-fn inline_arguments(literal: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut rest = literal;
-    while let Some(open) = rest.find('{') {
-        rest = &rest[open + 1..];
-        if let Some(escaped) = rest.strip_prefix('{') {
-            rest = escaped;
-            continue;
-        }
-        let name: String = rest
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect();
-        if !name.is_empty() {
-            rest = &rest[name.len()..];
-            names.push(name);
-        }
-    }
-    names
-}
-
 impl NamedByAttributes {
     fn read(&mut self, tokens: &TokenStream) {
         for tree in tokens.clone() {
@@ -286,7 +263,8 @@ impl NamedByAttributes {
                 proc_macro2::TokenTree::Group(group) => self.read(&group.stream()),
                 // A format string's inline arguments: `format!("{key}")` reads `key`.
                 proc_macro2::TokenTree::Literal(literal) => {
-                    self.0.extend(inline_arguments(&literal.to_string()));
+                    self.0
+                        .extend(crate::func::inline_arguments(&literal.to_string()));
                 }
                 _ => {}
             }

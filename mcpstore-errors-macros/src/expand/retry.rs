@@ -9,6 +9,7 @@ use super::literals::{self, Bound};
 use super::names::{self, Table};
 use super::{ALLOW_ON_COPY, operation, operation_path, rebind_for_run, resupply, see};
 use crate::args::{JitterValue, RetryArgs, RetryFilter};
+use crate::duration::DurationValue;
 use crate::func::{Function, Mode, Param};
 use crate::valid::UnderBreaker;
 
@@ -24,8 +25,8 @@ pub(super) fn expand(
     let op = operation(function);
     let op_path = operation_path(function);
     // An attempt timeout above a breaker is checked at compile time when it is a literal key;
-    // another (a `config =`'s, an expression's), once its policy is built.
-    let over_breaker = match below {
+    // another (a `config =`'s, an expression's), at run time (see `policy`).
+    let cut_under = match below {
         Some(UnderBreaker::Uncut) => Some(quote!(::core::option::Option::None)),
         Some(UnderBreaker::Cut(cut)) => {
             let nanos = u64::try_from(cut.as_nanos()).unwrap_or(u64::MAX);
@@ -37,12 +38,8 @@ pub(super) fn expand(
         let literal_key = matches!(args.attempt_timeout.get(), Some(timeout) if timeout.is_known());
         function.shape.is_async() && !literal_key
     })
-    .map(|cut| {
-        quote! {
-            ::mcpstore_errors::__private::attempt_timeout_over_breaker(&__mcpstore_config, #op_path, #cut);
-        }
-    });
-    let policy = policy(args, over_breaker);
+    .map(|cut| OverBreaker { cut, op_path });
+    let policy = policy(function, args, cut_under);
     let ret = function.ret_for_inference();
     let retry = retry_loop();
 
@@ -384,9 +381,6 @@ pub(super) fn expand(
     }
 }
 
-/// `let __mcpstore_policy: &RetryConfig = ..;` from a `static`: a constant when every key is a
-/// literal, built once on first use otherwise.
-/// `check`, run on a policy (`__mcpstore_config`) built at run time, once it is built.
 /// The retry loop's binding; mixed-site, so a user's variable of the same name stays theirs.
 fn retry_loop() -> Ident {
     Ident::new("__mcpstore_retry", Span::mixed_site())
@@ -398,16 +392,103 @@ pub(super) fn mark_lapsed() -> TokenStream {
     quote!(#retry.lapsed();)
 }
 
-fn policy(args: &RetryArgs, check: Option<TokenStream>) -> TokenStream {
+/// What the policy of a `#[retry]` above a breaker is checked against at run time: the
+/// cut of the breaker's call (`Option<Duration>` tokens) and the function's path.
+struct OverBreaker {
+    cut: TokenStream,
+    op_path: TokenStream,
+}
+
+/// How often a key's value is evaluated.
+#[derive(Clone, Copy, PartialEq)]
+enum Evaluated {
+    /// A literal or a name: a constant.
+    Constant,
+    /// An expression that reads nothing of the call: once, on first use.
+    Once,
+    /// An expression that reads `self` or an argument (`valid::reads_call`): on every call.
+    PerCall,
+}
+
+/// `let __mcpstore_policy: &RetryConfig = ..;`. Read nothing of the call, it is a `static`:
+/// a constant when every key is a literal, built once on first use otherwise. A `config`
+/// that reads the call is evaluated on every call, the other keys applied to it there; a
+/// key that reads it, beside none that does, is applied on every call to a copy of the
+/// policy the others make once.
+fn policy(function: &Function, args: &RetryArgs, over_breaker: Option<OverBreaker>) -> TokenStream {
     let config = quote!(::mcpstore_errors::RetryConfig);
-    let (setters, known) = setters(args);
-    match args.config.get() {
-        None if known => quote! {
-            static __MCPSTORE_POLICY: #config = ::mcpstore_errors::__private::attribute_default() #(#setters)*;
-            let __mcpstore_policy: &#config = &__MCPSTORE_POLICY;
-        },
-        base => {
-            let base = match base {
+    let setters = setters(function, args);
+    let given = args.config.get();
+    let given_per_call =
+        given.is_some_and(|expr| crate::valid::reads_call(function, expr.to_token_stream()));
+    let per_call: Vec<_> = setters
+        .iter()
+        .filter(|(_, evaluated)| given_per_call || *evaluated == Evaluated::PerCall)
+        .map(|(setter, _)| setter)
+        .collect();
+    let once: Vec<_> = setters
+        .iter()
+        .filter(|(_, evaluated)| !given_per_call && *evaluated != Evaluated::PerCall)
+        .map(|(setter, _)| setter)
+        .collect();
+    let known = given.is_none()
+        && setters
+            .iter()
+            .all(|(_, evaluated)| *evaluated != Evaluated::Once);
+    // Checked on every call when the policy may differ from one to the next.
+    let check_per_call = over_breaker.as_ref().map(|OverBreaker { cut, op_path }| {
+        quote! {
+            static __MCPSTORE_WARNED: ::std::sync::atomic::AtomicBool = ::std::sync::atomic::AtomicBool::new(false);
+            ::mcpstore_errors::__private::attempt_timeout_over_breaker_per_call(&__MCPSTORE_WARNED, __mcpstore_policy, #op_path, #cut);
+        }
+    });
+    if given_per_call {
+        let expr = given.expect("a `config` read per call");
+        let span = expr.span();
+        return match per_call.is_empty() {
+            // Used as given: a reference is not cloned.
+            true => {
+                let call_policy = quote_spanned!(span=> ::mcpstore_errors::__private::call_policy);
+                quote! {
+                    let mut __mcpstore_given = ::core::option::Option::None;
+                    let __mcpstore_policy: &#config = #call_policy(#expr, &mut __mcpstore_given);
+                    #check_per_call
+                }
+            }
+            false => {
+                let call_config = quote_spanned!(span=> ::mcpstore_errors::__private::call_config);
+                quote! {
+                    let __mcpstore_config: #config = #call_config(#expr) #(#per_call)*;
+                    let __mcpstore_policy: &#config = &__mcpstore_config;
+                    #check_per_call
+                }
+            }
+        };
+    }
+    let check_once = over_breaker
+        .as_ref()
+        .filter(|_| per_call.is_empty())
+        .map(|OverBreaker { cut, op_path }| {
+            quote! {
+                ::mcpstore_errors::__private::attempt_timeout_over_breaker(&__mcpstore_config, #op_path, #cut);
+            }
+        });
+    let (items, policy) = match (known, per_call.is_empty()) {
+        (true, true) => (
+            quote! {
+                static __MCPSTORE_POLICY: #config = ::mcpstore_errors::__private::attribute_default() #(#once)*;
+            },
+            quote!(&__MCPSTORE_POLICY),
+        ),
+        // A `const`, copied into each call: nothing to clone.
+        (true, false) => (
+            quote! {
+                const __MCPSTORE_POLICY: #config = ::mcpstore_errors::__private::attribute_default() #(#once)*;
+            },
+            quote!(__MCPSTORE_POLICY),
+        ),
+        (false, _) => {
+            let base = match given {
                 Some(expr) => {
                     quote_spanned!(expr.span()=> { let __mcpstore_config: #config = #expr; __mcpstore_config })
                 }
@@ -418,88 +499,118 @@ fn policy(args: &RetryArgs, check: Option<TokenStream>) -> TokenStream {
             // a `const` fn pointer, which cannot capture the first call's arguments to serve
             // them to every later call. (A nested `fn` would do too, but on an impl's generic
             // rustc would suggest giving it one, at the attribute.)
-            quote! {
+            let items = quote! {
                 const __MCPSTORE_MAKE_POLICY: fn() -> #config = || -> #config {
-                    let __mcpstore_config = #base #(#setters)*;
-                    #check
+                    let __mcpstore_config = #base #(#once)*;
+                    #check_once
                     __mcpstore_config
                 };
                 static __MCPSTORE_POLICY: ::std::sync::OnceLock<#config> = ::std::sync::OnceLock::new();
-                let __mcpstore_policy: &#config = __MCPSTORE_POLICY.get_or_init(__MCPSTORE_MAKE_POLICY);
+            };
+            let policy = quote!(__MCPSTORE_POLICY.get_or_init(__MCPSTORE_MAKE_POLICY));
+            match per_call.is_empty() {
+                true => (items, policy),
+                false => (items, quote!(::core::clone::Clone::clone(#policy))),
             }
         }
+    };
+    match per_call.is_empty() {
+        true => quote! {
+            #items
+            let __mcpstore_policy: &#config = #policy;
+        },
+        false => quote! {
+            #items
+            let __mcpstore_config: #config = #policy #(#per_call)*;
+            let __mcpstore_policy: &#config = &__mcpstore_config;
+            #check_per_call
+        },
     }
 }
 
-/// The builder calls the keys stand for, and whether every value is a literal (so that the
-/// policy is a constant). Each name or literal the runtime checks is a `const` item of its
-/// own.
-fn setters(args: &RetryArgs) -> (Vec<TokenStream>, bool) {
-    let mut known = args.config.get().is_none();
+/// The builder calls the keys stand for, each with how often its value is evaluated. Each
+/// name or literal the runtime checks is a `const` item of its own.
+fn setters(function: &Function, args: &RetryArgs) -> Vec<(TokenStream, Evaluated)> {
+    let evaluated =
+        |value: &dyn ToTokens| match crate::valid::reads_call(function, value.to_token_stream()) {
+            true => Evaluated::PerCall,
+            false => Evaluated::Once,
+        };
+    let duration = |value: &DurationValue| match value {
+        DurationValue::Expr(expr) => evaluated(expr),
+        DurationValue::Known(_) | DurationValue::Reported => Evaluated::Constant,
+    };
     let mut setters = Vec::new();
     if let Some(max) = args.max_attempts.get() {
-        known &= literals::is_number(max);
+        let how = match literals::is_number(max) {
+            true => Evaluated::Constant,
+            false => evaluated(max),
+        };
         let max = literals::checked(Bound::MaxAttempts, max);
-        setters.push(quote!(.max_attempts(#max)));
+        setters.push((quote!(.max_attempts(#max)), how));
     }
     if let Some(strategy) = names::strategy(args) {
-        setters.push(quote!(.strategy(#strategy)));
+        setters.push((quote!(.strategy(#strategy)), Evaluated::Constant));
     }
     if let Some(delay) = args.delay.get() {
-        known &= delay.is_known();
+        let how = duration(delay);
         let delay = literals::checked_delay(args).unwrap_or_else(|| delay.to_tokens());
-        setters.push(quote!(.base_delay(#delay)));
+        setters.push((quote!(.base_delay(#delay)), how));
     }
     if let Some(max_delay) = args.max_delay.get() {
-        known &= max_delay.is_known();
+        let how = duration(max_delay);
         let max_delay = max_delay.to_tokens();
-        setters.push(quote!(.max_delay(#max_delay)));
+        setters.push((quote!(.max_delay(#max_delay)), how));
     }
     if let (Some(deadline), Some(key)) = (args.deadline.get(), args.deadline.key_span()) {
-        known &= deadline.is_known();
+        let how = duration(deadline);
         let deadline = literals::checked_duration(literals::DurationBound::Deadline, deadline, key);
-        setters.push(quote!(.deadline(#deadline)));
+        setters.push((quote!(.deadline(#deadline)), how));
     }
     if let (Some(timeout), Some(key)) =
         (args.attempt_timeout.get(), args.attempt_timeout.key_span())
     {
-        known &= timeout.is_known();
+        let how = duration(timeout);
         let timeout = literals::checked_duration(literals::DurationBound::Timeout, timeout, key);
-        setters.push(quote!(.attempt_timeout(#timeout)));
+        setters.push((quote!(.attempt_timeout(#timeout)), how));
     }
     if let Some(backoff) = args.backoff.get() {
-        let multiplier = match literals::checked_multiplier(backoff) {
-            Some(checked) => checked,
-            None => {
-                known = false;
-                quote_spanned!(backoff.span()=> { let __mcpstore_multiplier: f64 = #backoff; __mcpstore_multiplier })
-            }
+        let (multiplier, how) = match literals::checked_multiplier(backoff) {
+            Some(checked) => (checked, Evaluated::Constant),
+            None => (
+                quote_spanned!(backoff.span()=> { let __mcpstore_multiplier: f64 = #backoff; __mcpstore_multiplier }),
+                evaluated(backoff),
+            ),
         };
-        setters.push(quote!(.multiplier(#multiplier)));
+        setters.push((quote!(.multiplier(#multiplier)), how));
     }
     if let Some(jitter) = args.jitter.get() {
-        let jitter = match jitter {
-            JitterValue::None => quote!(::mcpstore_errors::Jitter::None),
-            JitterValue::Default(span) => {
-                quote_spanned!(*span=> ::mcpstore_errors::Jitter::ATTRIBUTE_DEFAULT)
-            }
+        let (jitter, how) = match jitter {
+            JitterValue::None => (quote!(::mcpstore_errors::Jitter::None), Evaluated::Constant),
+            JitterValue::Default(span) => (
+                quote_spanned!(*span=> ::mcpstore_errors::Jitter::ATTRIBUTE_DEFAULT),
+                Evaluated::Constant,
+            ),
             JitterValue::Proportional(fraction, end) => {
                 let fraction = literals::checked_literal_to(
                     Bound::JitterFraction,
                     &syn::Lit::Float(fraction.clone()),
                     *end,
                 );
-                quote!(::mcpstore_errors::Jitter::Proportional(#fraction))
+                (
+                    quote!(::mcpstore_errors::Jitter::Proportional(#fraction)),
+                    Evaluated::Constant,
+                )
             }
-            JitterValue::Named(name) => names::resolve(Table::Jitter, name),
-            JitterValue::Expr(expr) => {
-                known = false;
-                quote_spanned!(expr.span()=> { let __mcpstore_jitter: ::mcpstore_errors::Jitter = #expr; __mcpstore_jitter })
-            }
+            JitterValue::Named(name) => (names::resolve(Table::Jitter, name), Evaluated::Constant),
+            JitterValue::Expr(expr) => (
+                quote_spanned!(expr.span()=> { let __mcpstore_jitter: ::mcpstore_errors::Jitter = #expr; __mcpstore_jitter }),
+                evaluated(expr),
+            ),
         };
-        setters.push(quote!(.jitter(#jitter)));
+        setters.push((quote!(.jitter(#jitter)), how));
     }
-    (setters, known)
+    setters
 }
 
 /// The string literal `expr` is, looking through the invisible groups and parentheses a
