@@ -39,6 +39,7 @@ use self::shard_lock::ShardGuard;
 use crate::{Classify, McpStoreError};
 
 pub use self::alert::RateAlert;
+pub(crate) use self::alert::panic_message;
 pub use self::context::Context;
 pub use self::file::ExportOptions;
 pub use self::limits::{

@@ -268,7 +268,7 @@ pub use backoff::{Backoff, Jitter, RetryConfig, RetryStrategy};
 pub use breaker::{
     BreakerMetrics, BreakerRegistry, CircuitBreaker, CircuitBreakerConfig, CircuitState,
     DEFAULT_FAILURE_KINDS, DEFAULT_MAX_SERVICES, FromCircuitOpen, MAX_WINDOW_BUCKETS,
-    MAX_WINDOW_CALLS, Permit, SlidingWindow, breakers,
+    MAX_WINDOW_CALLS, Permit, SlidingWindow, Transition, TransitionReason, breakers,
 };
 pub use budget::{
     DEFAULT_MAX_BUDGETS, RetryBudget, RetryBudgetConfig, RetryBudgets, retry_budgets,

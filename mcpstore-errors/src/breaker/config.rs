@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::listener::{Listeners, Transition};
 use crate::{Clock, ErrorKind, KindSet, RandomSource, SystemClock, ThreadRandom};
 
 /// The largest count window, in calls; a larger size is lowered to it (one byte per call).
@@ -44,6 +45,7 @@ pub enum SlidingWindow {
 /// | [`max_half_open_wait`](Self::max_half_open_wait) | 60 s |
 /// | [`failure_kinds`](Self::failure_kinds) | `Connection`, `ServiceTimeout`, `ServiceStart` |
 /// | [`unclassified_is_failure`](Self::unclassified_is_failure) | true |
+/// | [`on_transition`](Self::on_transition) | no listener |
 ///
 /// Out-of-range values are brought into range, never rejected: rates into `[0, 1]` (NaN
 /// keeps the default), sizes and permits at least 1, a window at most [`MAX_WINDOW_CALLS`]
@@ -79,6 +81,7 @@ pub struct CircuitBreakerConfig {
     pub(crate) unclassified_is_failure: bool,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) random: Arc<dyn RandomSource>,
+    pub(crate) listeners: Listeners,
 }
 
 /// The kinds that show a service is down: it cannot be reached, does not answer, or does not
@@ -108,6 +111,7 @@ impl Default for CircuitBreakerConfig {
             unclassified_is_failure: true,
             clock: Arc::new(SystemClock),
             random: Arc::new(ThreadRandom),
+            listeners: Listeners::default(),
         }
     }
 }
@@ -239,6 +243,65 @@ impl CircuitBreakerConfig {
     /// itself.
     pub fn random(mut self, random: Arc<dyn RandomSource>) -> Self {
         self.random = random;
+        self
+    }
+
+    /// Calls `listener` with every [`Transition`] of a breaker made with this configuration:
+    /// a trip by the failure or slow-call rate, half-open after the open period, a probe's
+    /// verdict, [`force_open`](crate::CircuitBreaker::force_open),
+    /// [`disable`](crate::CircuitBreaker::disable) and [`reset`](crate::CircuitBreaker::reset)
+    /// (resilience4j's `onStateTransition`). Each call adds one; they are called in the order
+    /// added. Without one, a transition costs nothing more and the success path is unchanged.
+    ///
+    /// Called once per transition, in the order the breaker made them, and never while the
+    /// breaker's lock (or a registry's) is held: the listener may read the breaker, call
+    /// through it, or change a registry. The transitions are queued under the lock, and after
+    /// it one thread at a time delivers the queue: the thread that made the transition, or
+    /// the one already delivering (another caller, or this listener calling back, whose
+    /// transition it delivers once the listener returns). So one breaker's listener never
+    /// runs twice at once, each `from` is the previous `to`, and a call that made a
+    /// transition may return before the listener has run when another thread is delivering.
+    /// A listener that panics is reported as a `warn` event; the breaker has changed state
+    /// all the same, and the next listeners and transitions are delivered. Keep it quick:
+    /// while it runs, the thread delivering waits for it.
+    ///
+    /// A [`BreakerRegistry`](crate::BreakerRegistry) gives its default configuration's
+    /// listeners to every breaker it makes with it, so one listener hears every service
+    /// (told apart by [`Transition::service`]). A service given its own configuration by
+    /// [`configure`](crate::BreakerRegistry::configure) has that configuration's listeners
+    /// only: build it from the default (`base.clone().window(..)`) to keep them.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use mcpstore_errors::{
+    ///     CircuitBreaker, CircuitBreakerConfig, CircuitState, McpStoreError, SlidingWindow,
+    ///     TransitionReason,
+    /// };
+    ///
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = Arc::clone(&seen);
+    /// let breaker = CircuitBreaker::new(
+    ///     "fs",
+    ///     CircuitBreakerConfig::new()
+    ///         .window(SlidingWindow::Count(2))
+    ///         .minimum_calls(2)
+    ///         .on_transition(move |t| sink.lock().unwrap().push((t.from, t.to, t.reason))),
+    /// );
+    ///
+    /// for _ in 0..2 {
+    ///     let _ = breaker.call(|| Err::<(), _>(McpStoreError::connection("refused")));
+    /// }
+    /// breaker.reset();
+    /// assert_eq!(
+    ///     *seen.lock().unwrap(),
+    ///     [
+    ///         (CircuitState::Closed, CircuitState::Open, TransitionReason::FailureRate),
+    ///         (CircuitState::Open, CircuitState::Closed, TransitionReason::Reset),
+    ///     ]
+    /// );
+    /// ```
+    pub fn on_transition(mut self, listener: impl Fn(&Transition) + Send + Sync + 'static) -> Self {
+        self.listeners.add(Arc::new(listener));
         self
     }
 

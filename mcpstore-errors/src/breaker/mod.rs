@@ -1,14 +1,16 @@
 //! Circuit breakers: stop calling a service that keeps failing, and probe it before resuming.
 
 mod config;
+mod listener;
 mod registry;
 mod tally;
 mod window;
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::mem::ManuallyDrop;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -16,6 +18,7 @@ pub use config::{
     CircuitBreakerConfig, DEFAULT_FAILURE_KINDS, MAX_WINDOW_BUCKETS, MAX_WINDOW_CALLS,
     SlidingWindow,
 };
+pub use listener::{Transition, TransitionReason};
 pub use registry::{BreakerRegistry, DEFAULT_MAX_SERVICES, breakers};
 /// A `#[circuit_breaker]` call site's last breaker, per thread.
 pub type BreakerSite = crate::site::Site<CircuitBreaker>;
@@ -104,7 +107,8 @@ impl fmt::Display for CircuitState {
 /// not, since the service answered.
 ///
 /// Cloning is cheap (a reference count); clones are the same breaker. Every transition is
-/// a `tracing` event with target `mcpstore_errors::breaker`.
+/// a `tracing` event with target `mcpstore_errors::breaker`, and is handed to the
+/// configuration's listeners ([`CircuitBreakerConfig::on_transition`]).
 ///
 /// # Calling through a breaker
 ///
@@ -176,6 +180,9 @@ struct Inner {
     slow_call_ppm: u64,
     /// A time window's successes counted without the lock; the slice is `Core::tally_slice`.
     tally: Tally,
+    /// A thread is handing `Core::pending` to the listeners; another, or a listener calling
+    /// back, only queues.
+    delivering: AtomicBool,
 }
 
 struct Core {
@@ -198,15 +205,9 @@ struct Core {
     /// The latest time used under the lock: a reading taken before it, by a thread that then
     /// waited for it, is moved up to this one (see [`Inner::lock_at_now`]).
     latest: Instant,
-}
-
-/// A change of state, emitted as an event once the lock is released.
-struct Transition {
-    from: CircuitState,
-    to: CircuitState,
-    failure_rate: f64,
-    calls: u64,
-    open_for: Option<Duration>,
+    /// Transitions for the listeners, queued under the lock so in the order made; empty when
+    /// there is no listener.
+    pending: VecDeque<Transition>,
 }
 
 impl fmt::Debug for CircuitBreaker {
@@ -259,6 +260,7 @@ impl CircuitBreaker {
             probes_slow: 0,
             tally_slice: 0,
             latest: now,
+            pending: VecDeque::new(),
         };
         CircuitBreaker {
             inner: Arc::new(Inner {
@@ -273,6 +275,7 @@ impl CircuitBreaker {
                 failure_ppm: ppm(config.failure_rate),
                 slow_call_ppm: ppm(config.slow_call_rate),
                 tally: Tally::default(),
+                delivering: AtomicBool::new(false),
                 config,
             }),
         }
@@ -448,17 +451,20 @@ impl CircuitBreaker {
 
     /// Refuses every call until [`reset`](Self::reset), whatever the outcomes.
     pub fn force_open(&self) {
-        self.inner.operate(CircuitState::ForcedOpen);
+        self.inner
+            .operate(CircuitState::ForcedOpen, TransitionReason::ForcedOpen);
     }
 
     /// Lets every call through and counts nothing until [`reset`](Self::reset).
     pub fn disable(&self) {
-        self.inner.operate(CircuitState::Disabled);
+        self.inner
+            .operate(CircuitState::Disabled, TransitionReason::Disabled);
     }
 
     /// Closes the breaker with an empty window, forgetting past trips.
     pub fn reset(&self) {
-        self.inner.operate(CircuitState::Closed);
+        self.inner
+            .operate(CircuitState::Closed, TransitionReason::Reset);
     }
 
     /// A snapshot of the state and the window's counts.
@@ -652,7 +658,15 @@ impl Inner {
         self.word.store(word, Ordering::Release);
     }
 
-    fn change(&self, core: &mut Core, to: CircuitState, now: Instant) -> Transition {
+    /// Moves to `to`; the transition is queued for the listeners, if any, under the lock.
+    fn change(
+        &self,
+        core: &mut Core,
+        to: CircuitState,
+        now: Instant,
+        reason: TransitionReason,
+        open_for: Option<Duration>,
+    ) -> Transition {
         let from = core.state;
         let totals = core.window.totals(now);
         core.state = to;
@@ -671,16 +685,29 @@ impl Inner {
             _ => {}
         }
         self.publish(core);
-        Transition {
+        let transition = Transition {
+            service: self.service.clone(),
             from,
             to,
+            reason,
             failure_rate: rate(totals.failures, totals.calls),
+            slow_call_rate: rate(totals.slow, totals.calls),
             calls: totals.calls,
-            open_for: None,
+            open_for,
+        };
+        if !self.config.listeners.is_empty() {
+            core.pending.push_back(transition.clone());
         }
+        transition
     }
 
-    fn trip(&self, core: &mut Core, now: Instant, retry_after: Option<Duration>) -> Transition {
+    fn trip(
+        &self,
+        core: &mut Core,
+        now: Instant,
+        retry_after: Option<Duration>,
+        reason: TransitionReason,
+    ) -> Transition {
         // The random draw comes before the first change: a panicking source changes nothing.
         let trips = core.trips.saturating_add(1);
         let period = self.config.open_period(trips);
@@ -688,21 +715,21 @@ impl Inner {
         let asked = retry_after.map_or(Duration::ZERO, |d| d.min(self.config.max_retry_after));
         let open_for = period.max(asked);
         core.open_until = later(now, open_for);
-        let mut transition = self.change(core, CircuitState::Open, now);
-        transition.open_for = Some(open_for);
-        transition
+        self.change(core, CircuitState::Open, now, reason, Some(open_for))
     }
 
-    fn operate(&self, to: CircuitState) {
+    fn operate(&self, to: CircuitState, reason: TransitionReason) {
         let transition = {
             let (mut core, now) = self.lock_window();
-            let transition = self.change(&mut core, to, now);
+            let transition = self.change(&mut core, to, now, reason, None);
             self.unlock_window(core);
             transition
         };
         self.emit(&transition);
     }
 
+    /// Reports `t` (made under the lock, now released) as a metric and an event, then
+    /// delivers the listeners' queue.
     fn emit(&self, t: &Transition) {
         if !self.unkept {
             crate::metrics::breaker_transition(&self.service, t.from, t.to);
@@ -715,7 +742,9 @@ impl Inner {
                 service = %self.service,
                 from = t.from.as_str(),
                 to = t.to.as_str(),
+                reason = t.reason.as_str(),
                 failure_rate = t.failure_rate,
+                slow_call_rate = t.slow_call_rate,
                 calls = t.calls,
                 open_for_ms,
                 "circuit breaker opened"
@@ -725,10 +754,44 @@ impl Inner {
                 service = %self.service,
                 from = t.from.as_str(),
                 to = t.to.as_str(),
+                reason = t.reason.as_str(),
                 failure_rate = t.failure_rate,
+                slow_call_rate = t.slow_call_rate,
                 calls = t.calls,
                 "circuit breaker changed state"
             ),
+        }
+        self.deliver();
+    }
+
+    /// Hands the queued transitions to the listeners, outside the lock, unless another
+    /// thread (or this one, further up, when a listener calls back) is: that one delivers
+    /// them after its current one, so they arrive one at a time and in order.
+    fn deliver(&self) {
+        if self.config.listeners.is_empty() {
+            return;
+        }
+        // A transition queued after the deliverer found the queue empty, but before it
+        // stopped, is delivered by the thread that queued it: hence the second look.
+        while !self.lock().pending.is_empty()
+            && self
+                .delivering
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        {
+            struct Delivered<'a>(&'a AtomicBool);
+            impl Drop for Delivered<'_> {
+                fn drop(&mut self) {
+                    self.0.store(false, Ordering::Release);
+                }
+            }
+            let _delivered = Delivered(&self.delivering);
+            loop {
+                // A statement of its own: the lock is released before the listener runs.
+                let next = self.lock().pending.pop_front();
+                let Some(transition) = next else { break };
+                self.config.listeners.call(&transition);
+            }
         }
     }
 
@@ -739,7 +802,13 @@ impl Inner {
         let result = {
             let (mut core, now) = self.lock_at_now();
             if core.state == CircuitState::Open && now >= core.open_until {
-                transitions[0] = Some(self.change(&mut core, CircuitState::HalfOpen, now));
+                transitions[0] = Some(self.change(
+                    &mut core,
+                    CircuitState::HalfOpen,
+                    now,
+                    TransitionReason::OpenPeriodOver,
+                    None,
+                ));
             }
             match core.state {
                 CircuitState::Closed | CircuitState::Disabled => Ok(self.permit(&core, false, now)),
@@ -754,7 +823,8 @@ impl Inner {
                     let deadline = later(core.probe_sent, self.config.max_half_open_wait);
                     if now >= deadline {
                         // Every probe is still out after the longest wait: assume they hung.
-                        transitions[1] = Some(self.trip(&mut core, now, None));
+                        let reason = TransitionReason::ProbesTimedOut;
+                        transitions[1] = Some(self.trip(&mut core, now, None, reason));
                         Err((CircuitState::Open, core.open_until - now))
                     } else {
                         Err((CircuitState::HalfOpen, deadline - now))
@@ -827,7 +897,8 @@ impl Inner {
                 (CircuitState::Closed, Some(outcome)) if current => {
                     core.window.record(outcome, now);
                     let tripped = self.should_trip(&mut core, now);
-                    let transition = tripped.then(|| self.trip(&mut core, now, retry_after));
+                    let transition =
+                        tripped.map(|reason| self.trip(&mut core, now, retry_after, reason));
                     if transition.is_none() {
                         self.publish(&core);
                     }
@@ -842,14 +913,19 @@ impl Inner {
                     let permits = u64::from(self.config.half_open_permits);
                     // A failed probe reopens; slow probes reopen once they are the configured
                     // share of the probes, as slow calls open a closed breaker.
-                    if outcome.failed
-                        || reaches(u64::from(core.probes_slow), permits, self.slow_call_ppm)
-                    {
-                        Some(self.trip(&mut core, now, retry_after))
+                    let slow = reaches(u64::from(core.probes_slow), permits, self.slow_call_ppm);
+                    if outcome.failed || slow {
+                        let reason = match outcome.failed {
+                            true => TransitionReason::ProbeFailed,
+                            false => TransitionReason::SlowProbes,
+                        };
+                        Some(self.trip(&mut core, now, retry_after, reason))
                     } else {
                         core.probes_passed += 1;
-                        (core.probes_passed >= self.config.half_open_permits)
-                            .then(|| self.change(&mut core, CircuitState::Closed, now))
+                        (core.probes_passed >= self.config.half_open_permits).then(|| {
+                            let reason = TransitionReason::ProbesSucceeded;
+                            self.change(&mut core, CircuitState::Closed, now, reason, None)
+                        })
                     }
                 }
                 (CircuitState::Open, Some(Outcome { failed: true, .. })) => {
@@ -870,15 +946,22 @@ impl Inner {
         }
     }
 
-    fn should_trip(&self, core: &mut Core, now: Instant) -> bool {
+    /// Whether the window opens the breaker, and by which share.
+    fn should_trip(&self, core: &mut Core, now: Instant) -> Option<TransitionReason> {
         let totals = core.window.totals(now);
         let minimum = match self.config.window {
             SlidingWindow::Count(size) => self.config.minimum_calls.min(size),
             SlidingWindow::Time { .. } => self.config.minimum_calls,
         };
-        totals.calls >= u64::from(minimum)
-            && (reaches(totals.failures, totals.calls, self.failure_ppm)
-                || reaches(totals.slow, totals.calls, self.slow_call_ppm))
+        if totals.calls < u64::from(minimum) {
+            None
+        } else if reaches(totals.failures, totals.calls, self.failure_ppm) {
+            Some(TransitionReason::FailureRate)
+        } else if reaches(totals.slow, totals.calls, self.slow_call_ppm) {
+            Some(TransitionReason::SlowCallRate)
+        } else {
+            None
+        }
     }
 }
 

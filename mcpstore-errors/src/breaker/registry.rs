@@ -13,7 +13,8 @@ pub const DEFAULT_MAX_SERVICES: usize = 1024;
 
 /// Circuit breakers keyed by service name: [`breaker`](Self::breaker) makes one on first use,
 /// with the service's own configuration if one was [`configure`](Self::configure)d, else the
-/// default.
+/// default, whose transition listeners ([`CircuitBreakerConfig::on_transition`]) every
+/// breaker made with it calls.
 ///
 /// The table is bounded, since service names may come from outside. When it holds
 /// `max_services` breakers and a new name arrives, one is forgotten: the least recently
@@ -308,7 +309,10 @@ impl BreakerRegistry {
     }
 
     /// Gives `service` its own configuration. A breaker it already has is replaced by a new,
-    /// closed one (handles taken earlier keep the old breaker). An `Err` when `service` is
+    /// closed one (handles taken earlier keep the old breaker). Its transitions go to
+    /// `config`'s listeners ([`CircuitBreakerConfig::on_transition`]) only, not to the
+    /// default's: make `config` from the default (`default.clone().window(..)`) to keep them.
+    /// An `Err` when `service` is
     /// blank (empty or all whitespace), or when `max_services` services are configured
     /// already and `service` is not one of them.
     pub fn configure(

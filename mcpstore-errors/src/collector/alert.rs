@@ -188,7 +188,7 @@ impl Callbacks {
     }
 }
 
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
     if let Some(message) = panic.downcast_ref::<&'static str>() {
         message
     } else if let Some(message) = panic.downcast_ref::<String>() {
