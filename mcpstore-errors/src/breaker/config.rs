@@ -263,7 +263,8 @@ impl CircuitBreakerConfig {
     /// transition may return before the listener has run when another thread is delivering.
     /// A listener that panics is reported as a `warn` event; the breaker has changed state
     /// all the same, and the next listeners and transitions are delivered. Keep it quick:
-    /// while it runs, the thread delivering waits for it.
+    /// while it runs, the thread delivering waits for it. A listener that holds its own
+    /// breaker or registry keeps it alive for ever (a reference cycle): hold a `Weak`.
     ///
     /// A [`BreakerRegistry`](crate::BreakerRegistry) gives its default configuration's
     /// listeners to every breaker it makes with it, so one listener hears every service
