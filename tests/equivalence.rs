@@ -1070,7 +1070,10 @@ fn attempt_timeout_drops_a_hung_attempt_as_the_manager_does() {
     assert_eq!(observed.calls, 2);
     // The first attempt's timer, then the backoff.
     assert_eq!(observed.delays, [ATTEMPT_TIMEOUT, ms(100)]);
-    let timed_out = McpStoreError::service_timeout(attempt_timeout::NAME, ATTEMPT_TIMEOUT);
+    let timed_out = mcpstore_errors::Elapsed {
+        timeout: ATTEMPT_TIMEOUT,
+    }
+    .into_error(attempt_timeout::NAME);
     assert_eq!(
         retries_and_stop(&observed),
         (
@@ -1093,7 +1096,10 @@ fn attempt_timeout_drops_a_hung_attempt_as_the_manager_does() {
 #[test]
 fn attempt_timeout_on_every_attempt_returns_the_timeout_as_the_manager_does() {
     let (observed, stats) = check_attempt_timeout(&[Ok(HANGS)]);
-    let timed_out = McpStoreError::service_timeout(attempt_timeout::NAME, ATTEMPT_TIMEOUT);
+    let timed_out = mcpstore_errors::Elapsed {
+        timeout: ATTEMPT_TIMEOUT,
+    }
+    .into_error(attempt_timeout::NAME);
     assert_eq!(
         observed.results,
         [Err(shown(&Err(timed_out.clone())).unwrap_err())]
@@ -1958,7 +1964,10 @@ fn timeout_matches_race_timeout_with() {
             .collect()
     });
     assert_eq!(attribute, api, "#[timeout] and race_timeout_with differ");
-    let timed_out = McpStoreError::service_timeout(timed::NAME, ATTEMPT_TIMEOUT);
+    let timed_out = mcpstore_errors::Elapsed {
+        timeout: ATTEMPT_TIMEOUT,
+    }
+    .into_error(timed::NAME);
     assert_eq!(
         attribute.results,
         [Ok(5), Err(shown(&Err(timed_out)).unwrap_err())]

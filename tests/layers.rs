@@ -1308,3 +1308,41 @@ fn tokios_clock_moves_both_its_times_with_paused_time() {
         );
     });
 }
+
+// ---- what a timed-out call's error names ----
+
+struct Files;
+
+impl Files {
+    #[timeout(after = "2s", sleeper = Arc::new(VirtualSleeper::new()))]
+    async fn read(&self) -> Result<u32, McpStoreError> {
+        hang().await;
+        Ok(1)
+    }
+}
+
+/// A timeout knows the operation it cut off, not a service: it says so, and does not pass the
+/// function's path off as a service name.
+#[test]
+fn a_timed_out_call_names_its_operation_not_a_service() {
+    let error = block_on(Files.read()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ServiceTimeout);
+    let operation = concat!(module_path!(), "::Files::read");
+    assert_eq!(error.details()["operation"], operation);
+    assert_eq!(error.details()["timeout"], 2.0);
+    assert!(
+        error.details().get("service_name").is_none(),
+        "{:?}",
+        error.details()
+    );
+    assert_eq!(error.message(), format!("'{operation}' timed out after 2s"));
+    // The plain API's error alike.
+    let plain = mcpstore_errors::Elapsed {
+        timeout: Duration::from_secs(2),
+    }
+    .into_error(operation);
+    assert_eq!(
+        (plain.message(), plain.details()),
+        (error.message(), error.details())
+    );
+}

@@ -15,10 +15,18 @@ pub struct Elapsed {
 }
 
 impl Elapsed {
-    /// The error an attempt of `operation` fails with: a `ServiceTimeout` naming it.
+    /// The error an attempt of `operation` fails with: a `ServiceTimeout`,
+    /// `'{operation}' timed out after {timeout:?}`, details `operation` and `timeout`
+    /// (seconds, as a float). Not [`McpStoreError::service_timeout`]: the operation is a
+    /// function or a name given to the plain API, not a service.
     #[cold]
     pub fn into_error(self, operation: &str) -> McpStoreError {
-        McpStoreError::service_timeout(operation, self.timeout)
+        McpStoreError::new(
+            crate::ErrorKind::ServiceTimeout,
+            format!("'{operation}' timed out after {:?}", self.timeout),
+        )
+        .with_detail("operation", operation)
+        .with_detail("timeout", self.timeout.as_secs_f64())
     }
 }
 
