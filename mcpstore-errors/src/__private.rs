@@ -812,6 +812,9 @@ impl<R: OkOf> NeitherStep<R> {
     }
 }
 
+// The four traits below are written out, not made by a `macro_rules!`: rustc would show the
+// macro's body in every note pointing at their impls.
+
 /// What a `with` function returns: `Result<T, _>`.
 #[diagnostic::on_unimplemented(
     message = "`with = ..` must name a function returning `Result<{T}, _>` or a future of one; this one returns `{Self}`",

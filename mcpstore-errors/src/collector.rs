@@ -353,12 +353,24 @@ impl ErrorCollector {
         context: Context,
         function: Option<&'static str>,
     ) {
-        // A `McpStoreError` goes to the shard by reference: the shard holds it once for
-        // every entry of the same error, instead of a clone per entry.
+        self.collect_described(error, context, function, record::describe);
+    }
+
+    /// Records `error` as `describe` describes it, but a `McpStoreError`, which goes to the
+    /// shard by reference: the shard holds it once for every entry of the same error, instead
+    /// of a clone per entry.
+    #[inline]
+    fn collect_described<E: StdError + 'static>(
+        &self,
+        error: &E,
+        context: Context,
+        function: Option<&'static str>,
+        describe: impl FnOnce(&E) -> (record::TypeKey, record::Payload),
+    ) {
         if let Some(store) = (error as &dyn std::any::Any).downcast_ref::<McpStoreError>() {
             return self.record_store(store, context, function);
         }
-        let (key, payload) = record::describe(error);
+        let (key, payload) = describe(error);
         self.record_other(key, payload, context, function);
     }
 
@@ -407,11 +419,7 @@ impl ErrorCollector {
         context: Context,
         function: Option<&'static str>,
     ) {
-        if let Some(store) = (error as &dyn std::any::Any).downcast_ref::<McpStoreError>() {
-            return self.record_store(store, context, function);
-        }
-        let (key, payload) = record::describe_classified(error);
-        self.record_other(key, payload, context, function);
+        self.collect_described(error, context, function, record::describe_classified);
     }
 
     /// Records an error seen through `dyn Error`, such as the content of a

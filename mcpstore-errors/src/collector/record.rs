@@ -270,14 +270,7 @@ impl Serialize for ErrorRecord {
 /// the collector calls them before it takes any lock, so a panic leaves nothing half done.
 #[inline]
 pub(super) fn describe<E: StdError + 'static>(error: &E) -> (TypeKey, Payload) {
-    if let Some(store) = (error as &dyn Any).downcast_ref::<McpStoreError>() {
-        return (TypeKey::Kind(store.kind()), Payload::Store(store.clone()));
-    }
-    let payload = Payload::Other {
-        message: display_or_placeholder(error, std::any::type_name::<E>),
-        cause: guarded_walk(|| store_cause(first_cause(error)), std::any::type_name::<E>),
-    };
-    (TypeKey::of::<E>(), payload)
+    describe_naming(error, |_| None)
 }
 
 /// [`describe`] for an error that may name its [`McpStoreError`] through
@@ -286,18 +279,22 @@ pub(super) fn describe<E: StdError + 'static>(error: &E) -> (TypeKey, Payload) {
 pub(super) fn describe_classified<E: StdError + crate::Classify + 'static>(
     error: &E,
 ) -> (TypeKey, Payload) {
+    describe_naming(error, |error| error.store_error().cloned())
+}
+
+/// The record of `error`, whose `McpStoreError` is the one `named` gives, else its causes'.
+#[inline]
+fn describe_naming<E: StdError + 'static>(
+    error: &E,
+    named: impl FnOnce(&E) -> Option<McpStoreError>,
+) -> (TypeKey, Payload) {
     if let Some(store) = (error as &dyn Any).downcast_ref::<McpStoreError>() {
         return (TypeKey::Kind(store.kind()), Payload::Store(store.clone()));
     }
     let payload = Payload::Other {
         message: display_or_placeholder(error, std::any::type_name::<E>),
         cause: guarded_walk(
-            || {
-                error
-                    .store_error()
-                    .cloned()
-                    .or_else(|| store_cause(first_cause(error)))
-            },
+            || named(error).or_else(|| store_cause(first_cause(error))),
             std::any::type_name::<E>,
         ),
     };
