@@ -134,3 +134,76 @@ fn the_kind_defaults_to_the_store_errors() {
         "the connection error was retried, not the other"
     );
 }
+
+/// An error that says its kind through `Classify::error_kind` alone, wrapping no store error.
+#[derive(Debug, thiserror::Error)]
+enum ApiError {
+    #[error("rate limited")]
+    RateLimited,
+    #[error("reclassified: {0}")]
+    Reclassified(#[source] McpStoreError),
+    #[error("kind unknown")]
+    Panicking,
+}
+
+impl Classify for ApiError {
+    fn error_kind(&self) -> Option<ErrorKind> {
+        match self {
+            ApiError::RateLimited => Some(ErrorKind::Connection),
+            // The wrapped error says ServiceNotFound; this type knows better.
+            ApiError::Reclassified(_) => Some(ErrorKind::Configuration),
+            ApiError::Panicking => panic!("a user's error_kind panicked"),
+        }
+    }
+}
+
+#[collect_errors(collector = &COLLECTOR, context = {"case": case})]
+fn fails_with_api_error(case: &str, error: fn() -> ApiError) -> Result<(), ApiError> {
+    Err(error())
+}
+
+/// Each case collected through the attribute and through `collect_classified`.
+fn both_records(case: &str, error: fn() -> ApiError) -> [mcpstore_errors::ErrorRecord; 2] {
+    let _ = fails_with_api_error(case, error);
+    let plain = ErrorCollector::new(10);
+    plain.collect_classified(&error(), serde_json::json!({"case": case}));
+    [record_of(&COLLECTOR, case), record_of(&plain, case)]
+}
+
+#[test]
+fn a_kind_given_by_error_kind_alone_is_recorded_with_its_code() {
+    for record in both_records("rate limited", || ApiError::RateLimited) {
+        assert_eq!(record.error_type(), "ApiError");
+        assert_eq!(record.kind(), Some(ErrorKind::Connection));
+        assert_eq!(record.code(), Some(ErrorKind::Connection.code()));
+        assert_eq!(record.details(), None, "no store error, no details");
+        assert!(record.error().is_none());
+    }
+    // `collect`, which does not ask `Classify`, records no kind.
+    let unasked = ErrorCollector::new(10);
+    unasked.collect(&ApiError::RateLimited, Value::Null);
+    assert_eq!(unasked.records()[0].kind(), None);
+}
+
+#[test]
+fn the_kind_error_kind_gives_wins_over_the_wrapped_store_errors() {
+    for record in both_records("reclassified", || ApiError::Reclassified(not_found())) {
+        assert_eq!(record.kind(), Some(ErrorKind::Configuration));
+        assert_eq!(record.code(), Some(ErrorKind::Configuration.code()));
+        // The details are still the wrapped error's.
+        assert_eq!(record.details().unwrap()["region"], "eu");
+        assert_eq!(
+            record.error().map(McpStoreError::kind),
+            Some(ErrorKind::ServiceNotFound)
+        );
+    }
+}
+
+#[test]
+fn a_panicking_error_kind_is_caught_and_the_error_recorded_without_a_kind() {
+    for record in both_records("panicking", || ApiError::Panicking) {
+        assert_eq!(record.message(), "kind unknown");
+        assert_eq!(record.kind(), None);
+        assert_eq!(record.code(), None);
+    }
+}

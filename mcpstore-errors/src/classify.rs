@@ -52,7 +52,8 @@ use crate::{Elapsed, ErrorKind, McpStoreError};
 )]
 pub trait Classify {
     /// The error's kind in the MCPStore hierarchy, or `None` when it has none. Defaults to
-    /// the kind of its [`store_error`](Self::store_error).
+    /// the kind of its [`store_error`](Self::store_error). `#[collect_errors]` records it as
+    /// the error's kind and code.
     fn error_kind(&self) -> Option<ErrorKind> {
         self.store_error().map(McpStoreError::kind)
     }

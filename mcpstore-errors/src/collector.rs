@@ -377,8 +377,9 @@ impl ErrorCollector {
     /// [`collect`](Self::collect) for an error type that implements [`Classify`]: one whose
     /// [`store_error`](Classify::store_error) names the [`McpStoreError`] it wraps is recorded
     /// with that error's kind, code and details even when its `source()` does not lead there
-    /// (a thiserror `#[error(transparent)]` variant). `#[collect_errors]` collects such types
-    /// this way.
+    /// (a thiserror `#[error(transparent)]` variant); a kind its
+    /// [`error_kind`](Classify::error_kind) gives is the record's, with that kind's code.
+    /// `#[collect_errors]` collects such types this way.
     ///
     /// ```
     /// use mcpstore_errors::{Classify, ErrorCollector, McpStoreError};

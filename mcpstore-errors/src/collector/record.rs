@@ -74,6 +74,9 @@ pub(super) enum Payload {
     Other {
         message: String,
         cause: Option<McpStoreError>,
+        /// The error's kind: the one its `Classify::error_kind` gives when collected as
+        /// classified, else its cause's.
+        kind: Option<ErrorKind>,
     },
     /// An error whose message or details redaction changed. The original error is not kept:
     /// it holds what was removed.
@@ -92,7 +95,26 @@ impl Payload {
     pub(super) const EMPTY: Payload = Payload::Other {
         message: String::new(),
         cause: None,
+        kind: None,
     };
+
+    /// The payload of an error that is no `McpStoreError`, of the kind its `cause` has.
+    pub(super) fn of_cause(message: String, cause: Option<McpStoreError>) -> Self {
+        let kind = cause.as_ref().map(McpStoreError::kind);
+        Payload::other(message, cause, kind)
+    }
+
+    pub(super) fn other(
+        message: String,
+        cause: Option<McpStoreError>,
+        kind: Option<ErrorKind>,
+    ) -> Self {
+        Payload::Other {
+            message,
+            cause,
+            kind,
+        }
+    }
 
     pub(super) fn redacted(
         message: String,
@@ -126,8 +148,9 @@ impl Payload {
 
     pub(super) fn kind(&self) -> Option<ErrorKind> {
         match self {
+            Payload::Store(error) => Some(error.kind()),
+            Payload::Other { kind, .. } => *kind,
             Payload::Redacted(redacted) => redacted.kind,
-            other => other.error().map(McpStoreError::kind),
         }
     }
 
@@ -201,12 +224,15 @@ impl ErrorRecord {
         self.payload.message()
     }
 
-    /// The kind of the `McpStoreError` the error is or wraps; `None` otherwise.
+    /// The error's kind: the kind of the `McpStoreError` it is or wraps; for an error
+    /// collected by `#[collect_errors]` or
+    /// [`collect_classified`](crate::ErrorCollector::collect_classified), the one its
+    /// [`Classify::error_kind`](crate::Classify::error_kind) gives, when it gives one.
     pub fn kind(&self) -> Option<ErrorKind> {
         self.payload.kind()
     }
 
-    /// The machine code of the `McpStoreError` the error is or wraps; `None` otherwise.
+    /// The machine code of the error's [`kind`](Self::kind); `None` when it has none.
     pub fn code(&self) -> Option<&'static str> {
         self.kind().map(ErrorKind::code)
     }
@@ -266,39 +292,48 @@ impl Serialize for ErrorRecord {
 /// The record's filing key and payload. A `McpStoreError` is kept by reference count; any
 /// other error is formatted, and its chain of causes searched for a `McpStoreError`.
 ///
-/// The `describe` functions run the user's `Display` and `source()`, catching their panics:
-/// the collector calls them before it takes any lock, so a panic leaves nothing half done.
+/// The `describe` functions run the user's `Display`, `source()` and `Classify` methods,
+/// catching their panics: the collector calls them before it takes any lock, so a panic leaves
+/// nothing half done.
 #[inline]
 pub(super) fn describe<E: StdError + 'static>(error: &E) -> (TypeKey, Payload) {
-    describe_naming(error, |_| None)
+    describe_naming(error, |_| (None, None))
 }
 
-/// [`describe`] for an error that may name its [`McpStoreError`] through
-/// [`Classify::store_error`](crate::Classify::store_error), where its `source()` does not lead
-/// to it (a thiserror `#[error(transparent)]` wrapper): that one first, else its causes'.
+/// [`describe`] for an error that says what it is through [`Classify`](crate::Classify): the
+/// [`McpStoreError`] its [`store_error`](crate::Classify::store_error) names, where its
+/// `source()` does not lead to it (a thiserror `#[error(transparent)]` wrapper), else its
+/// causes'; and the kind its [`error_kind`](crate::Classify::error_kind) gives, else that
+/// error's.
 pub(super) fn describe_classified<E: StdError + crate::Classify + 'static>(
     error: &E,
 ) -> (TypeKey, Payload) {
-    describe_naming(error, |error| error.store_error().cloned())
+    describe_naming(error, |error| {
+        (error.store_error().cloned(), error.error_kind())
+    })
 }
 
-/// The record of `error`, whose `McpStoreError` is the one `named` gives, else its causes'.
+/// The record of `error`, whose `McpStoreError` and kind are the ones `named` gives, else
+/// those of its causes.
 #[inline]
 fn describe_naming<E: StdError + 'static>(
     error: &E,
-    named: impl FnOnce(&E) -> Option<McpStoreError>,
+    named: impl FnOnce(&E) -> (Option<McpStoreError>, Option<ErrorKind>),
 ) -> (TypeKey, Payload) {
     if let Some(store) = (error as &dyn Any).downcast_ref::<McpStoreError>() {
         return (TypeKey::Kind(store.kind()), Payload::Store(store.clone()));
     }
-    let payload = Payload::Other {
-        message: display_or_placeholder(error, std::any::type_name::<E>),
-        cause: guarded_walk(
-            || named(error).or_else(|| store_cause(first_cause(error))),
-            std::any::type_name::<E>,
-        ),
-    };
-    (TypeKey::of::<E>(), payload)
+    let message = display_or_placeholder(error, std::any::type_name::<E>);
+    let (cause, kind) = guarded_walk(
+        || {
+            let (named, kind) = named(error);
+            let cause = named.or_else(|| store_cause(first_cause(error)));
+            let kind = kind.or_else(|| cause.as_ref().map(McpStoreError::kind));
+            (cause, kind)
+        },
+        std::any::type_name::<E>,
+    );
+    (TypeKey::of::<E>(), Payload::other(message, cause, kind))
 }
 
 /// The record of an error seen through `dyn Error` (a `Box<dyn Error + Send + Sync>`, say): a
@@ -312,14 +347,12 @@ pub(super) fn describe_dyn(error: &(dyn StdError + 'static)) -> (TypeKey, Payloa
         true => TypeKey::of::<std::io::Error>(),
         false => TypeKey::of::<dyn StdError>(),
     };
-    let payload = Payload::Other {
-        message: display_or_placeholder(error, std::any::type_name::<dyn StdError>),
-        cause: guarded_walk(
-            || store_cause(first_cause(error)),
-            std::any::type_name::<dyn StdError>,
-        ),
-    };
-    (key, payload)
+    let message = display_or_placeholder(error, std::any::type_name::<dyn StdError>);
+    let cause = guarded_walk(
+        || store_cause(first_cause(error)),
+        std::any::type_name::<dyn StdError>,
+    );
+    (key, Payload::of_cause(message, cause))
 }
 
 /// The record of an `anyhow::Error`: filed as `anyhow::Error` (its short Rust name, `Error`,
@@ -336,22 +369,16 @@ pub(super) fn describe_anyhow(error: &anyhow::Error) -> (TypeKey, Payload) {
         Some(store) => Some(store.clone()),
         None => guarded_walk(|| store_cause(Some(chain)), || "anyhow::Error"),
     };
-    let payload = Payload::Other {
-        message: display_or_placeholder(error, || "anyhow::Error"),
-        cause,
-    };
-    (key, payload)
+    let message = display_or_placeholder(error, || "anyhow::Error");
+    (key, Payload::of_cause(message, cause))
 }
 
 /// The record of a value that is only `Display`: formatted, filed under its type name.
 pub(super) fn describe_display<T: std::fmt::Display + ?Sized + 'static>(
     value: &T,
 ) -> (TypeKey, Payload) {
-    let payload = Payload::Other {
-        message: display_or_placeholder(value, std::any::type_name::<T>),
-        cause: None,
-    };
-    (TypeKey::of::<T>(), payload)
+    let message = display_or_placeholder(value, std::any::type_name::<T>);
+    (TypeKey::of::<T>(), Payload::of_cause(message, None))
 }
 
 /// The value's `Display`, or a placeholder naming its type when that `Display` returns `Err`
@@ -378,17 +405,14 @@ fn display_or_placeholder<T: std::fmt::Display + ?Sized>(
 
 /// Runs `walk` over a source chain, which calls the user's `source()`: a panic ends the
 /// search with no cause found (no code or details), and a warning without the panic's text.
-fn guarded_walk(
-    walk: impl FnOnce() -> Option<McpStoreError>,
-    type_name: fn() -> &'static str,
-) -> Option<McpStoreError> {
+fn guarded_walk<T: Default>(walk: impl FnOnce() -> T, type_name: fn() -> &'static str) -> T {
     catch_unwind(AssertUnwindSafe(walk)).unwrap_or_else(|_| {
         tracing::warn!(
             target: "mcpstore_errors::collector",
             error_type = type_name(),
-            "an error's source() panicked; it is recorded without the causes' code and details"
+            "an error's source() or Classify method panicked; it is recorded without the causes' kind, code and details"
         );
-        None
+        T::default()
     })
 }
 

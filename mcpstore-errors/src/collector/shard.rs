@@ -175,7 +175,7 @@ pub(super) struct Entry {
     /// which entries it keeps) does not change when a thread ends.
     pub(super) origin: u32,
     pub(super) error_type: &'static str,
-    /// The kind of the `McpStoreError` the error is or wraps: the summary's code.
+    /// The error's kind: the summary's code.
     pub(super) code: Option<ErrorKind>,
     held: Held,
     context: Context,
@@ -334,10 +334,7 @@ impl Interned {
             Held::Interned(index) => match self.error(*index) {
                 Some(error) => Payload::Store(error.clone()),
                 // Unreachable: a slot keeps its error while an entry refers to it.
-                None => Payload::Other {
-                    message: String::new(),
-                    cause: None,
-                },
+                None => Payload::EMPTY,
             },
         }
     }
@@ -372,7 +369,7 @@ impl Incoming<'_> {
         }
     }
 
-    /// The kind of the `McpStoreError` the error is or wraps.
+    /// The error's kind (see `Payload::kind`).
     pub(super) fn kind(&self) -> Option<ErrorKind> {
         match self {
             Incoming::Store(error) | Incoming::Unchecked(error) => Some(error.kind()),
@@ -916,12 +913,7 @@ mod tests {
             );
             left.evicted.is_some()
         };
-        let own = || {
-            Incoming::Other(Payload::Other {
-                message: "own".to_owned(),
-                cause: None,
-            })
-        };
+        let own = || Incoming::Other(Payload::of_cause("own".to_owned(), None));
         let counted = || Context::from(serde_json::json!({"k": 1}));
         // Each collect evicts the one before; `record` tells whether it was handed back.
         assert!(!record(own(), counted()), "nothing to evict yet");
