@@ -613,7 +613,13 @@ impl ErrorCollector {
             details
         };
         self.count_oversized_details(details);
-        tracing::debug!(target: "mcpstore_errors::collector", error = collected.error.message(), "error collected");
+        // Evaluated only when the event is enabled: a held error's message is checked once,
+        // on first sight, which may be below.
+        tracing::debug!(
+            target: "mcpstore_errors::collector",
+            error = &*redact::message_seen(redactor, &collected.error),
+            "error collected"
+        );
         let kind = collected.error.kind();
         // Dropped where it lies at the end of this function (unlocked), with `collected`,
         // which the shard left empty.

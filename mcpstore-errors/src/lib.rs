@@ -255,6 +255,7 @@ mod names;
 mod operation;
 mod random;
 mod retry;
+mod secret_text;
 mod site;
 mod sleep;
 mod timeout;
@@ -297,6 +298,7 @@ pub use retry::{
     AcceptAnyValue, ErrorFilter, NoHook, ResultFilter, RetryAnyError, RetryHook, RetryManager,
     RetryStats, Retryable, StopReason,
 };
+pub use secret_text::redact_text;
 pub use sleep::{RealSleeper, SleepFuture, Sleeper, VirtualSleeper};
 pub use timeout::{Elapsed, race_timeout, race_timeout_with};
 

@@ -1,6 +1,7 @@
 //! Redaction: what a collector does to an error's message, details and context before it
 //! stores them, so the history, exports and `tracing` events never see the secrets removed.
 
+use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use super::context::Context;
 use super::limits::{ContextLimits, MAX_CONTEXT_DEPTH};
 use super::record::{Payload, TypeKey};
 use super::shard::Incoming;
+use crate::secret_text::{holds_secret_text, redact_text};
 
 /// What a masked value is replaced with.
 pub const REDACTED: &str = "[REDACTED]";
@@ -19,7 +21,9 @@ pub const REDACTED: &str = "[REDACTED]";
 ///
 /// - [`Redactor::secret_keys`] (the default): every value under a key that looks like a
 ///   secret (see [`is_secret_key`]) is replaced by `"[REDACTED]"`, at any depth of the
-///   context and of the error's details, inside arrays too.
+///   context and of the error's details, inside arrays too; so is a secret written in the
+///   message or in a string of either, after such a key (`?api_key=..`,
+///   `Authorization: Bearer ..`) or as a URL's password (see [`redact_text`](crate::redact_text)).
 /// - [`Redactor::custom`]: a hook that may rewrite the message, the details and the context
 ///   (as Sentry's `before_send`); it may call [`RedactTarget::mask_secret_keys`] to keep
 ///   the default masking.
@@ -70,7 +74,8 @@ impl std::fmt::Debug for Redactor {
 }
 
 impl Redactor {
-    /// Masks the values under secret-looking keys (the default).
+    /// Masks the values under secret-looking keys, and secrets written in messages and
+    /// strings (the default).
     pub fn secret_keys() -> Self {
         Redactor(Policy::SecretKeys)
     }
@@ -137,8 +142,13 @@ impl RedactTarget<'_> {
         self.context.make_mut()
     }
 
-    /// Applies the default masking to the details and the context.
+    /// Applies the default masking to the message, the details and the context: values
+    /// under secret-looking keys, and secrets written in the message and in strings (see
+    /// [`redact_text`](crate::redact_text)).
     pub fn mask_secret_keys(&mut self) {
+        if let Cow::Owned(redacted) = redact_text(self.message) {
+            *self.message = redacted;
+        }
         mask_map(self.details, 0);
         mask_context(self.context);
     }
@@ -243,6 +253,13 @@ fn mask(value: &mut Value, depth: usize) -> bool {
         Value::Array(items) => items
             .iter_mut()
             .fold(false, |changed, item| mask(item, depth + 1) | changed),
+        Value::String(text) => match redact_text(text) {
+            Cow::Borrowed(_) => false,
+            Cow::Owned(redacted) => {
+                *text = redacted;
+                true
+            }
+        },
         _ => false,
     }
 }
@@ -271,6 +288,7 @@ fn holds_secret(value: &Value, depth: usize) -> bool {
     match value {
         Value::Object(entries) => map_holds_secret(entries, depth),
         Value::Array(items) => items.iter().any(|item| holds_secret(item, depth + 1)),
+        Value::String(text) => holds_secret_text(text),
         _ => false,
     }
 }
@@ -333,14 +351,7 @@ pub(super) fn apply(
         // not hold yet comes back, to `first_sight`.
         Incoming::Store(error) => *incoming = Incoming::Unchecked(error),
         Incoming::Unchecked(_) => {}
-        Incoming::Other(_) => {
-            if bound_details(incoming, limits) {
-                return DetailsBound::Replaced;
-            }
-            if matches!(redactor.0, Policy::SecretKeys) {
-                mask_details(incoming);
-            }
-        }
+        Incoming::Other(_) => return check_details(redactor, limits, incoming),
     }
     DetailsBound::Within
 }
@@ -361,15 +372,26 @@ pub(super) fn first_sight(
     limits: &ContextLimits,
     incoming: &mut Incoming<'_>,
 ) -> DetailsBound {
-    if bound_details(incoming, limits) {
-        return DetailsBound::Replaced;
-    }
+    check_details(redactor, limits, incoming)
+}
+
+/// An error's details bounded, then its message and details masked under the default policy
+/// (the message even when the details were replaced: it may quote a secret too).
+fn check_details(
+    redactor: &Redactor,
+    limits: &ContextLimits,
+    incoming: &mut Incoming<'_>,
+) -> DetailsBound {
+    let bound = match bound_details(incoming, limits) {
+        true => DetailsBound::Replaced,
+        false => DetailsBound::Within,
+    };
     if matches!(redactor.0, Policy::SecretKeys) {
         mask_details(incoming);
     } else if let Incoming::Unchecked(error) = *incoming {
         *incoming = Incoming::Store(error);
     }
-    DetailsBound::Within
+    bound
 }
 
 /// Replaces details over `limits` (the context's) by a marker, in a copy of the error;
@@ -401,22 +423,34 @@ fn bound_details(incoming: &mut Incoming<'_>, limits: &ContextLimits) -> bool {
     true
 }
 
-/// The default masking of an error's details, in place: a copy masked when they hold a
-/// secret, else the error as it is (checked).
-pub(super) fn mask_details(incoming: &mut Incoming<'_>) {
-    match incoming.details() {
-        Some(details) if map_holds_secret(details, 0) => {
-            let mut details = details.clone();
-            mask_map(&mut details, 0);
-            let message = incoming.message().to_owned();
-            *incoming = Incoming::Other(Payload::redacted(message, incoming.kind(), Some(details)));
-        }
-        _ => {
-            if let Incoming::Unchecked(error) = *incoming {
-                *incoming = Incoming::Store(error);
-            }
-        }
+/// The message of an error on its way in, as the policy would store it: one still to be
+/// checked is masked here under the default policy.
+pub(super) fn message_seen<'a>(redactor: &Redactor, incoming: &'a Incoming<'_>) -> Cow<'a, str> {
+    match (&redactor.0, incoming) {
+        (Policy::SecretKeys, Incoming::Unchecked(error)) => redact_text(error.message()),
+        _ => Cow::Borrowed(incoming.message()),
     }
+}
+
+/// The default masking of an error's message and details, in place: a copy masked when they
+/// hold a secret, else the error as it is (checked).
+pub(super) fn mask_details(incoming: &mut Incoming<'_>) {
+    let message = redact_text(incoming.message());
+    let details_hold_secret = incoming
+        .details()
+        .is_some_and(|details| map_holds_secret(details, 0));
+    if matches!(message, Cow::Borrowed(_)) && !details_hold_secret {
+        if let Incoming::Unchecked(error) = *incoming {
+            *incoming = Incoming::Store(error);
+        }
+        return;
+    }
+    let message = message.into_owned();
+    let mut details = incoming.details().cloned();
+    if let Some(details) = details.as_mut().filter(|_| details_hold_secret) {
+        mask_map(details, 0);
+    }
+    *incoming = Incoming::Other(Payload::redacted(message, incoming.kind(), details));
 }
 
 #[cold]

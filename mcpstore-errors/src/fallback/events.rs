@@ -3,6 +3,8 @@
 
 use std::fmt::Display;
 
+use crate::secret_text::Masked;
+
 /// A strategy served the call after the primary failed with `error`: a `WARN` event on target
 /// `mcpstore_errors::fallback` with fields `operation`, `strategy` and `error`.
 pub(crate) fn fallback_served(operation: &str, strategy: &str, error: &dyn Display) {
@@ -10,7 +12,7 @@ pub(crate) fn fallback_served(operation: &str, strategy: &str, error: &dyn Displ
         target: "mcpstore_errors::fallback",
         operation,
         strategy,
-        error = %error,
+        error = %Masked(error),
         "{operation} failed; served by fallback strategy {strategy}",
     );
 }
@@ -22,7 +24,7 @@ pub(crate) fn fallback_strategy_failed(operation: &str, strategy: &str, error: &
         target: "mcpstore_errors::fallback",
         operation,
         strategy,
-        error = %error,
+        error = %Masked(error),
         "fallback strategy {strategy} failed",
     );
 }
@@ -33,7 +35,7 @@ pub(crate) fn fallback_exhausted(operation: &str, error: &dyn Display) {
     tracing::warn!(
         target: "mcpstore_errors::fallback",
         operation,
-        error = %error,
+        error = %Masked(error),
         "{operation} failed and every fallback strategy failed",
     );
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::ErrorFilter;
 use crate::operation::Operation;
+use crate::secret_text::Masked;
 use crate::{ErrorKind, RetryBudget, RetryConfig, metrics};
 
 /// Why a retried call stopped retrying and returned what it had.
@@ -556,7 +557,7 @@ impl<'c> RetryLoop<'c> {
             attempt = self.attempt,
             max_attempts = config.get_max_attempts(),
             delay_ms = crate::clock::millis_field(delay),
-            error = shown.map(tracing::field::display),
+            error = shown.map(|shown| tracing::field::display(Masked(shown))),
             "attempt {} {}; retrying in {:?}",
             self.attempt,
             if shown.is_some() { "failed" } else { "returned a rejected result" },
@@ -580,7 +581,7 @@ impl<'c> RetryLoop<'c> {
         self.stop = Some(reason);
         metrics::retry_gave_up(self.operation(), self.attempt, reason);
         let operation = self.operation();
-        let shown = shown.map(tracing::field::display);
+        let shown = shown.map(|shown| tracing::field::display(Masked(shown)));
         match reason {
             StopReason::NotRetryable => tracing::debug!(
                 target: "mcpstore_errors::retry",
