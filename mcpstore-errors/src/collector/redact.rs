@@ -158,8 +158,10 @@ impl RedactTarget<'_> {
 /// camelCase, compared ignoring case) is `password`, `passwd`, `pwd`, `passphrase`, `secret`,
 /// `token`, `auth`, `authorization`, `authentication`, `bearer`, `cookie`, `credential(s)`,
 /// `apikey`, `jwt`, `passcode`, `sessionid`, `jsessionid` or `signature`, or two words read
-/// `api key`, `private key`, `access key` or `session id`; a plural of any of these but
-/// `tokens` too (`passwords`, `cookies`, `api_keys`). So `X-Api-Key`, `access_token`,
+/// `api key`, `private key`, `access key` or `session id`; a plural of any of these too
+/// (`passwords`, `cookies`, `api_keys`), but `tokens` only alone or after `access`, `refresh`,
+/// `auth`, `api`, `bearer`, `session` or `id` (`tokens`, `refresh_tokens`: counts such as
+/// `max_tokens` or `total_tokens` are no secret). So `X-Api-Key`, `access_token`,
 /// `client_secret`, `Set-Cookie`, `Mcp-Session-Id` and `accessToken` are secret, and
 /// `max_tokens` or `author` are not.
 ///
@@ -174,6 +176,9 @@ pub fn is_secret_key(key: &str) -> bool {
     let bytes = key.as_bytes();
     if bytes.len() < 3 {
         return false;
+    }
+    if key.eq_ignore_ascii_case("tokens") {
+        return true;
     }
     let mut previous: &[u8] = &[];
     let mut start = 0;
@@ -198,15 +203,16 @@ pub fn is_secret_key(key: &str) -> bool {
 }
 
 fn is_secret_after(word: &[u8], previous: &[u8]) -> bool {
-    // A plural holds secrets as the singular does; `tokens` alone is left out (`max_tokens`).
+    // A plural holds secrets as the singular does; `tokens` is most often a count
+    // (`max_tokens`), so only after a word that makes them credentials.
     let singular = match word {
         [stem @ .., b's' | b'S'] if stem.len() >= 3 => stem,
         _ => word,
     };
     is_secret_word(word)
         || singular.len() < word.len()
-            && !singular.eq_ignore_ascii_case(b"token")
             && is_secret_word(singular)
+            && (!singular.eq_ignore_ascii_case(b"token") || is_before_tokens(previous))
         || singular.eq_ignore_ascii_case(b"key") && is_before_key(previous)
         || word.eq_ignore_ascii_case(b"id") && previous.eq_ignore_ascii_case(b"session")
 }
@@ -231,6 +237,20 @@ fn is_secret_word(word: &[u8]) -> bool {
         _ => return false,
     };
     candidates.iter().any(|c| word.eq_ignore_ascii_case(c))
+}
+
+fn is_before_tokens(word: &[u8]) -> bool {
+    [
+        &b"access"[..],
+        b"refresh",
+        b"auth",
+        b"api",
+        b"bearer",
+        b"session",
+        b"id",
+    ]
+    .iter()
+    .any(|c| word.eq_ignore_ascii_case(c))
 }
 
 fn is_before_key(word: &[u8]) -> bool {
@@ -575,8 +595,25 @@ mod tests {
         ] {
             assert!(is_secret_key(key), "{key}");
         }
-        for key in ["max_tokens", "keys", "monkeys", "hotkeys"] {
+        for key in [
+            "max_tokens",
+            "total_tokens",
+            "completionTokens",
+            "tokens_used",
+            "keys",
+            "monkeys",
+            "hotkeys",
+        ] {
             assert!(!is_secret_key(key), "{key}");
+        }
+        for key in [
+            "tokens",
+            "Tokens",
+            "refresh_tokens",
+            "accessTokens",
+            "api-tokens",
+        ] {
+            assert!(is_secret_key(key), "{key}");
         }
         let mut value = json!({"passwords": ["hunter2"], "cookies": {"sid": "s"}});
         assert!(mask(&mut value, 0));
@@ -625,9 +662,16 @@ mod tests {
             "jsessionid",
             "authentication",
         ];
+        if key.eq_ignore_ascii_case("tokens") {
+            return true;
+        }
         words.iter().enumerate().any(|(i, word)| {
+            const BEFORE_TOKENS: &[&str] = &[
+                "access", "refresh", "auth", "api", "bearer", "session", "id",
+            ];
+            let credentials = i > 0 && BEFORE_TOKENS.contains(&words[i - 1].as_str());
             let singular = match word.strip_suffix('s') {
-                Some(stem) if stem.len() >= 3 && stem != "token" => stem,
+                Some(stem) if stem.len() >= 3 && (stem != "token" || credentials) => stem,
                 _ => word.as_str(),
             };
             WORDS.contains(&word.as_str())
@@ -642,7 +686,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn the_byte_scan_follows_the_rule(
-            key in "([a-zA-Z0-9]{0,3}|[-_. ]|api|Api|KEY|key|Key|keys|token|Token|tokens|auth|secret|pwd|jwt|passcode|sessionId|session|id|Id|authentication|s|S){0,6}"
+            key in "([a-zA-Z0-9]{0,3}|[-_. ]|api|Api|KEY|key|Key|keys|token|Token|tokens|Tokens|access|refresh|max|auth|secret|pwd|jwt|passcode|sessionId|session|id|Id|authentication|s|S){0,6}"
         ) {
             proptest::prop_assert_eq!(is_secret_key(&key), reference(&key), "{}", key);
         }
