@@ -57,6 +57,9 @@ trait Tool {
 
 impl Tool for FsClient {}
 impl Tool for WebClient {}
+// Type names with a function type's `->` in them.
+impl Tool for fn(u8) -> u8 {}
+impl<T> Tool for Holder<T> {}
 
 #[retry(max_attempts = 2, delay = 0)]
 fn free_function() -> Result<(), McpStoreError> {
@@ -104,6 +107,10 @@ fn an_associated_function_a_default_method_and_a_generic_impl_are_named_by_their
         let _ = Holder(1u8).label();
         let _ = Holder(String::new()).label();
         let _ = free_function();
+        let pointer: fn(u8) -> u8 = |x| x;
+        let _ = pointer.describe();
+        let _ = Holder(pointer).describe();
+        let _ = Holder(Box::new(|| 1u8) as Box<dyn Fn() -> u8>).label();
     });
     let said: Vec<&str> = said.iter().map(String::as_str).step_by(2).collect();
     assert_eq!(
@@ -115,6 +122,9 @@ fn an_associated_function_a_default_method_and_a_generic_impl_are_named_by_their
             "::Holder::label",
             "::Holder::label",
             "::free_function",
+            "fn(u8) -> u8::describe",
+            "::Holder::describe",
+            "::Holder::label",
         ]
     );
 }

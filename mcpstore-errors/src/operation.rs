@@ -83,19 +83,30 @@ fn tidy(path: &str) -> String {
     without_generics(path)
 }
 
+/// An angle bracket of a type name at `at`: `Some(true)` opens, `Some(false)` closes. The `>`
+/// of a function type's `->` (`fn(u8) -> u8`, `dyn Fn() -> u8`) is none.
+fn bracket(bytes: &[u8], at: usize) -> Option<bool> {
+    match bytes[at] {
+        b'<' => Some(true),
+        b'>' if at == 0 || bytes[at - 1] != b'-' => Some(false),
+        _ => None,
+    }
+}
+
 /// The index of the `>` closing an already opened `<`.
 fn matching_close(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
     let mut depth = 1usize;
-    for (at, byte) in text.bytes().enumerate() {
-        match byte {
-            b'<' => depth += 1,
-            b'>' => {
+    for at in 0..bytes.len() {
+        match bracket(bytes, at) {
+            Some(true) => depth += 1,
+            Some(false) => {
                 depth -= 1;
                 if depth == 0 {
                     return Some(at);
                 }
             }
-            _ => {}
+            None => {}
         }
     }
     None
@@ -103,33 +114,32 @@ fn matching_close(text: &str) -> Option<usize> {
 
 /// What comes before the first `separator` outside angle brackets (all of `text` without).
 fn top_level_split<'a>(text: &'a str, separator: &str) -> &'a str {
+    let bytes = text.as_bytes();
     let mut depth = 0usize;
-    for (at, byte) in text.bytes().enumerate() {
-        match byte {
-            b'<' => depth += 1,
-            b'>' => depth = depth.saturating_sub(1),
-            _ if depth == 0 && text[at..].starts_with(separator) => return &text[..at],
-            _ => {}
+    for at in 0..bytes.len() {
+        match bracket(bytes, at) {
+            Some(true) => depth += 1,
+            Some(false) => depth = depth.saturating_sub(1),
+            None if depth == 0 && text[at..].starts_with(separator) => return &text[..at],
+            None => {}
         }
     }
     text
 }
 
 fn without_generics(text: &str) -> String {
+    let bytes = text.as_bytes();
     let mut depth = 0usize;
-    text.chars()
-        .filter(|c| match c {
-            '<' => {
-                depth += 1;
-                false
-            }
-            '>' => {
-                depth = depth.saturating_sub(1);
-                false
-            }
-            _ => depth == 0,
-        })
-        .collect()
+    let mut kept = String::with_capacity(text.len());
+    for (at, c) in text.char_indices() {
+        match bracket(bytes, at) {
+            Some(true) => depth += 1,
+            Some(false) => depth = depth.saturating_sub(1),
+            None if depth == 0 => kept.push(c),
+            None => {}
+        }
+    }
+    kept
 }
 
 #[cfg(test)]
@@ -206,5 +216,23 @@ mod tests {
         assert_eq!(tidy("<a::H<u8> as a::T<b::X>>::f"), "a::H::f");
         assert_eq!(tidy("<&str as a::T>::f"), "&str::f");
         assert_eq!(tidy("<unbalanced"), "");
+    }
+
+    #[test]
+    fn the_arrow_of_a_function_type_is_no_bracket() {
+        assert_eq!(tidy("<fn(u8) -> u8 as a::T>::run"), "fn(u8) -> u8::run");
+        assert_eq!(tidy("a::W<fn() -> u8>::run"), "a::W::run");
+        assert_eq!(tidy("<a::W<fn() -> u8> as a::T>::run"), "a::W::run");
+        assert_eq!(
+            tidy(
+                "<a::G<alloc::boxed::Box<dyn core::ops::function::Fn() -> u8 + Send>> as a::T>::call"
+            ),
+            "a::G::call"
+        );
+        assert_eq!(
+            tidy("<dyn core::ops::function::Fn() -> u8 as a::T>::run"),
+            "dyn core::ops::function::Fn() -> u8::run"
+        );
+        assert_eq!(tidy("a::f<fn(&str) -> Vec<u8>>"), "a::f");
     }
 }
