@@ -216,3 +216,51 @@ fn fallback_events_show_the_error_masked_through_the_attribute_and_the_chain() {
         "{by_attribute:?}"
     );
 }
+
+#[test]
+fn an_error_whose_causes_hold_a_secret_is_not_handed_out_by_the_record() {
+    let collector = ErrorCollector::new(10);
+    let inner = McpStoreError::connection("inner").with_detail("api_key", "sk-live-1");
+    collector.collect(
+        &McpStoreError::service_start_failed("fs", "boom").with_source(inner),
+        Value::Null,
+    );
+    // A wrapper whose own message is clean, around a cause whose message is not.
+    #[derive(Debug, thiserror::Error)]
+    #[error("request failed")]
+    struct Wrapper(#[source] McpStoreError);
+    collector.collect(
+        &Wrapper(McpStoreError::connection("sent password=hunter2")),
+        Value::Null,
+    );
+    let records = collector.records();
+    assert_eq!(records[0].message(), "Failed to start service 'fs': boom");
+    assert!(records[0].error().is_none(), "its cause holds the key");
+    assert_eq!(records[0].code(), Some("SERVICE_START_FAILED"));
+    assert_eq!(records[1].message(), "request failed");
+    assert!(
+        records[1].error().is_none(),
+        "the cause's message holds the password"
+    );
+    assert_eq!(records[1].code(), Some("CONNECTION_ERROR"));
+
+    // Clean causes: the error is kept.
+    let clean = McpStoreError::service_start_failed("fs", "boom")
+        .with_source(McpStoreError::connection("refused"));
+    collector.collect(&clean, Value::Null);
+    assert!(collector.records()[2].error().is_some());
+}
+
+#[test]
+fn a_header_list_of_pairs_is_masked_by_name() {
+    let collector = ErrorCollector::new(10);
+    collector.collect(
+        &RequestError,
+        json!({"headers": [["Authorization", "Bearer sk-live-2"], ["Accept", "*/*"]], "AWSSecretKey": "hunter2"}),
+    );
+    let record = &collector.records()[0];
+    assert_eq!(
+        record.context(),
+        &json!({"headers": [["Authorization", REDACTED], ["Accept", "*/*"]], "AWSSecretKey": REDACTED})
+    );
+}

@@ -138,7 +138,7 @@ impl Payload {
     }
 
     /// The `McpStoreError` the error is or wraps, unless redaction dropped it.
-    fn error(&self) -> Option<&McpStoreError> {
+    pub(super) fn error(&self) -> Option<&McpStoreError> {
         match self {
             Payload::Store(error) => Some(error),
             Payload::Other { cause, .. } => cause.as_ref(),
@@ -261,9 +261,10 @@ impl ErrorRecord {
     }
 
     /// The `McpStoreError` the collected error is, or the first one among its causes; `None`
-    /// when there is none, or when redaction changed its message or details (the original
-    /// would still carry what was removed: [`kind`](Self::kind), [`code`](Self::code) and
-    /// [`details`](Self::details) give the redacted view).
+    /// when there is none, or when redaction changed its message or details or found a
+    /// secret among its causes' (the original would still carry what was removed:
+    /// [`kind`](Self::kind), [`code`](Self::code) and [`details`](Self::details) give the
+    /// redacted view).
     pub fn error(&self) -> Option<&McpStoreError> {
         self.payload.error()
     }

@@ -11,6 +11,7 @@ use super::context::Context;
 use super::limits::{ContextLimits, MAX_CONTEXT_DEPTH};
 use super::record::{Payload, TypeKey};
 use super::shard::Incoming;
+use crate::McpStoreError;
 use crate::secret_text::{holds_secret_text, redact_text};
 
 /// What a masked value is replaced with.
@@ -155,10 +156,14 @@ impl RedactTarget<'_> {
 }
 
 /// Whether a key names a secret: one of its words (split at `_`, `-`, `.`, spaces and
-/// camelCase, compared ignoring case) is `password`, `passwd`, `pwd`, `passphrase`, `secret`,
-/// `token`, `auth`, `authorization`, `authentication`, `bearer`, `cookie`, `credential(s)`,
-/// `apikey`, `jwt`, `passcode`, `sessionid`, `jsessionid` or `signature`, or two words read
-/// `api key`, `private key`, `access key` or `session id`; a plural of any of these too
+/// camelCase, an acronym too: `AWSSecretKey` is `AWS Secret Key`; compared ignoring case) is
+/// `password`, `passwd`, `pwd`, `passphrase`, `secret`, `token`, `auth`, `authorization`,
+/// `authentication`, `bearer`, `cookie`, `credential(s)`, `apikey`, `jwt`, `passcode`,
+/// `sessionid`, `jsessionid`, `signature`, or one of these written as one word: `secretkey`,
+/// `privatekey`, `accesskey`, `authkey`, `apitoken`, `authtoken`, `accesstoken`,
+/// `refreshtoken`; or two words read `api key` (also after a word ending in `api`:
+/// `OpenAIAPIKey`), `private key`, `access key`, `signing key`, `encryption key`,
+/// `master key` or `session id`; a plural of any of these too
 /// (`passwords`, `cookies`, `api_keys`), but `tokens` only alone or after `access`, `refresh`,
 /// `auth`, `api`, `bearer`, `session` or `id` (`tokens`, `refresh_tokens`: counts such as
 /// `max_tokens` or `total_tokens` are no secret). So `X-Api-Key`, `access_token`,
@@ -185,8 +190,13 @@ pub fn is_secret_key(key: &str) -> bool {
     let mut before = b' ';
     for (at, &byte) in bytes.iter().enumerate() {
         let word_byte = is_word_byte(byte);
-        let camel =
-            byte.is_ascii_uppercase() && (before.is_ascii_lowercase() || before.is_ascii_digit());
+        // `aB`, `1B`, and the last capital of an acronym before a word: `APIToken`.
+        let camel = byte.is_ascii_uppercase()
+            && (before.is_ascii_lowercase()
+                || before.is_ascii_digit()
+                || before.is_ascii_uppercase()
+                    && bytes.get(at + 1).is_some_and(u8::is_ascii_lowercase)
+                    && bytes.get(at + 2).is_some_and(u8::is_ascii_lowercase));
         if !word_byte || camel {
             if start < at {
                 let word = &bytes[start..at];
@@ -228,10 +238,18 @@ fn is_secret_word(word: &[u8]) -> bool {
         4 => &[b"auth"],
         5 => &[b"token"],
         6 => &[b"passwd", b"secret", b"bearer", b"cookie", b"apikey"],
-        8 => &[b"password", b"passcode"],
-        9 => &[b"signature", b"sessionid"],
-        10 => &[b"passphrase", b"credential", b"jsessionid"],
-        11 => &[b"credentials"],
+        7 => &[b"authkey"],
+        8 => &[b"password", b"passcode", b"apitoken"],
+        9 => &[
+            b"signature",
+            b"sessionid",
+            b"secretkey",
+            b"accesskey",
+            b"authtoken",
+        ],
+        10 => &[b"passphrase", b"credential", b"jsessionid", b"privatekey"],
+        11 => &[b"credentials", b"accesstoken"],
+        12 => &[b"refreshtoken"],
         13 => &[b"authorization"],
         14 => &[b"authentication"],
         _ => return false,
@@ -254,7 +272,15 @@ fn is_before_tokens(word: &[u8]) -> bool {
 }
 
 fn is_before_key(word: &[u8]) -> bool {
-    [&b"api"[..], b"private", b"access"]
+    let ends_in_api = word.len() >= 3 && word[word.len() - 3..].eq_ignore_ascii_case(b"api");
+    ends_in_api
+        || [
+            &b"private"[..],
+            b"access",
+            b"signing",
+            b"encryption",
+            b"master",
+        ]
         .iter()
         .any(|c| word.eq_ignore_ascii_case(c))
 }
@@ -270,6 +296,11 @@ fn mask(value: &mut Value, depth: usize) -> bool {
     }
     match value {
         Value::Object(entries) => mask_map(entries, depth),
+        Value::Array(items) if secret_pair(items) => {
+            let masked = items[1].as_str() != Some(REDACTED);
+            items[1] = Value::from(REDACTED);
+            masked
+        }
         Value::Array(items) => items
             .iter_mut()
             .fold(false, |changed, item| mask(item, depth + 1) | changed),
@@ -282,6 +313,12 @@ fn mask(value: &mut Value, depth: usize) -> bool {
         },
         _ => false,
     }
+}
+
+/// A name and a value, as HTTP clients write headers (`["Authorization", "Bearer .."]`), whose
+/// name is a secret key.
+fn secret_pair(items: &[Value]) -> bool {
+    matches!(items, [Value::String(name), _] if is_secret_key(name))
 }
 
 fn mask_map(entries: &mut Map<String, Value>, depth: usize) -> bool {
@@ -307,6 +344,7 @@ fn holds_secret(value: &Value, depth: usize) -> bool {
     }
     match value {
         Value::Object(entries) => map_holds_secret(entries, depth),
+        Value::Array(items) if secret_pair(items) => items[1].as_str() != Some(REDACTED),
         Value::Array(items) => items.iter().any(|item| holds_secret(item, depth + 1)),
         Value::String(text) => holds_secret_text(text),
         _ => false,
@@ -459,7 +497,14 @@ pub(super) fn mask_details(incoming: &mut Incoming<'_>) {
     let details_hold_secret = incoming
         .details()
         .is_some_and(|details| map_holds_secret(details, 0));
-    if matches!(message, Cow::Borrowed(_)) && !details_hold_secret {
+    // `ErrorRecord::error` hands out the error (a wrapper's cause has a message of its own),
+    // and with it its causes.
+    let causes_hold_secret = || {
+        incoming
+            .error()
+            .is_some_and(|kept| holds_secret_text(kept.message()) || causes_hold_secret(kept))
+    };
+    if matches!(message, Cow::Borrowed(_)) && !details_hold_secret && !causes_hold_secret() {
         if let Incoming::Unchecked(error) = *incoming {
             *incoming = Incoming::Store(error);
         }
@@ -471,6 +516,29 @@ pub(super) fn mask_details(incoming: &mut Incoming<'_>) {
         mask_map(details, 0);
     }
     *incoming = Incoming::Other(Payload::redacted(message, incoming.kind(), details));
+}
+
+/// Whether a `McpStoreError` among the causes of `error` holds a secret in its message or
+/// details. A `source()` that panics counts as holding one: the error is then not kept.
+fn causes_hold_secret(error: &McpStoreError) -> bool {
+    // A cap on the walk, in case a hand-written `source()` loops.
+    const MAX_CAUSES: usize = 64;
+    catch_unwind(AssertUnwindSafe(|| {
+        let mut next = std::error::Error::source(error);
+        for _ in 0..MAX_CAUSES {
+            let Some(cause) = next else {
+                return false;
+            };
+            if let Some(store) = cause.downcast_ref::<McpStoreError>() {
+                if holds_secret_text(store.message()) || map_holds_secret(store.details(), 0) {
+                    return true;
+                }
+            }
+            next = cause.source();
+        }
+        false
+    }))
+    .unwrap_or(true)
 }
 
 #[cold]
@@ -615,6 +683,41 @@ mod tests {
         ] {
             assert!(is_secret_key(key), "{key}");
         }
+    }
+
+    #[test]
+    fn acronyms_and_one_word_compounds_are_read_as_words() {
+        for key in [
+            "AWSSecretKey",
+            "JWTSecret",
+            "APIToken",
+            "myAPIToken",
+            "DBPassword",
+            "SSHPrivateKey",
+            "HTTPAuthorization",
+            "OpenAIAPIKey",
+            "GCPApiKey",
+            "idTokens",
+            "privatekey",
+            "accesskey",
+            "authkey",
+            "signing_key",
+            "encryptionKey",
+            "MASTER_KEY",
+            "PASSWORDs",
+        ] {
+            assert!(is_secret_key(key), "{key}");
+        }
+        for key in [
+            "APIVersion",
+            "HTTPStatus",
+            "URLPath",
+            "IDs",
+            "TTLSeconds",
+            "hotkey",
+        ] {
+            assert!(!is_secret_key(key), "{key}");
+        }
         let mut value = json!({"passwords": ["hunter2"], "cookies": {"sid": "s"}});
         assert!(mask(&mut value, 0));
         assert_eq!(value, json!({"passwords": REDACTED, "cookies": REDACTED}));
@@ -626,12 +729,17 @@ mod tests {
         let mut words: Vec<String> = Vec::new();
         for part in key.split(|c: char| !c.is_ascii_alphanumeric()) {
             let mut word = String::new();
-            for c in part.chars() {
-                let after_lower = word
-                    .chars()
-                    .last()
-                    .is_some_and(|last| last.is_ascii_lowercase() || last.is_ascii_digit());
-                if c.is_ascii_uppercase() && after_lower {
+            let chars: Vec<char> = part.chars().collect();
+            for (i, &c) in chars.iter().enumerate() {
+                let last = word.chars().last();
+                let after_lower =
+                    last.is_some_and(|l| l.is_ascii_lowercase() || l.is_ascii_digit());
+                let lower_follows =
+                    |n: usize| chars.get(i + n).is_some_and(char::is_ascii_lowercase);
+                let acronym_ends = last.is_some_and(|l| l.is_ascii_uppercase())
+                    && lower_follows(1)
+                    && lower_follows(2);
+                if c.is_ascii_uppercase() && (after_lower || acronym_ends) {
                     words.push(std::mem::take(&mut word));
                 }
                 word.push(c);
@@ -661,6 +769,14 @@ mod tests {
             "sessionid",
             "jsessionid",
             "authentication",
+            "secretkey",
+            "privatekey",
+            "accesskey",
+            "authkey",
+            "apitoken",
+            "authtoken",
+            "accesstoken",
+            "refreshtoken",
         ];
         if key.eq_ignore_ascii_case("tokens") {
             return true;
@@ -678,7 +794,9 @@ mod tests {
                 || WORDS.contains(&singular)
                 || (word == "key" || word == "keys")
                     && i > 0
-                    && ["api", "private", "access"].contains(&words[i - 1].as_str())
+                    && (words[i - 1].ends_with("api")
+                        || ["private", "access", "signing", "encryption", "master"]
+                            .contains(&words[i - 1].as_str()))
                 || word == "id" && i > 0 && words[i - 1] == "session"
         })
     }
@@ -686,10 +804,28 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn the_byte_scan_follows_the_rule(
-            key in "([a-zA-Z0-9]{0,3}|[-_. ]|api|Api|KEY|key|Key|keys|token|Token|tokens|Tokens|access|refresh|max|auth|secret|pwd|jwt|passcode|sessionId|session|id|Id|authentication|s|S){0,6}"
+            key in "([a-zA-Z0-9]{0,3}|[-_. ]|api|Api|KEY|key|Key|keys|token|Token|tokens|Tokens|access|refresh|max|auth|secret|API|AWS|DB|Secret|Password|privatekey|signing|openai|pwd|jwt|passcode|sessionId|session|id|Id|authentication|s|S){0,6}"
         ) {
             proptest::prop_assert_eq!(is_secret_key(&key), reference(&key), "{}", key);
         }
+    }
+
+    #[test]
+    fn a_header_written_as_a_pair_is_masked_by_its_name() {
+        let mut value = json!({"headers": [["Authorization", "Bearer t"], ["Accept", "*/*"]]});
+        assert!(holds_secret(&value, 0));
+        assert!(mask(&mut value, 0));
+        assert_eq!(
+            value,
+            json!({"headers": [["Authorization", REDACTED], ["Accept", "*/*"]]})
+        );
+        assert!(!holds_secret(&value, 0));
+        let mut secret_names = json!([["token", "password"], ["max_tokens", 5]]);
+        assert!(mask(&mut secret_names, 0));
+        assert_eq!(
+            secret_names,
+            json!([["token", REDACTED], ["max_tokens", 5]])
+        );
     }
 
     #[test]

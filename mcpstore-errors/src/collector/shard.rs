@@ -361,6 +361,14 @@ pub(super) enum Incoming<'e> {
 }
 
 impl Incoming<'_> {
+    /// The `McpStoreError` the error is or wraps, if it is kept.
+    pub(super) fn error(&self) -> Option<&McpStoreError> {
+        match self {
+            Incoming::Store(error) | Incoming::Unchecked(error) => Some(error),
+            Incoming::Other(payload) => payload.error(),
+        }
+    }
+
     /// The error's message (its `Display`).
     pub(super) fn message(&self) -> &str {
         match self {
