@@ -1,6 +1,8 @@
 //! Clippy's lints that judge a body's tail see it through the attributes, as in the plain
 //! function: each function below expects the lint its body draws, and CI's clippy run (with
-//! `-D warnings`) fails on an expectation left unfulfilled. The test checks they behave.
+//! `-D warnings`) fails on an expectation left unfulfilled. An argument only a fallback's
+//! `with` or `recover` function reads is used, and draws no `unused_variables` (denied below,
+//! so the build fails if it did). The tests check they behave.
 #![warn(clippy::needless_return, clippy::needless_question_mark)]
 
 use mcpstore_errors::{McpStoreError, collect_errors, fallback, retry};
@@ -50,6 +52,70 @@ fn stacked(text: &str) -> Result<u32, McpStoreError> {
 #[expect(clippy::needless_return)]
 async fn stacked_async(text: &str) -> Result<u32, McpStoreError> {
     return parse(text);
+}
+
+fn from_backup(service: &str, attempts: u32) -> Result<u32, McpStoreError> {
+    Ok(service.len() as u32 + attempts)
+}
+
+async fn from_backup_async(service: String) -> Result<u32, McpStoreError> {
+    Ok(service.len() as u32)
+}
+
+fn recovered_from(service: &str, error: &McpStoreError) -> Result<u32, McpStoreError> {
+    Ok(service.len() as u32 + error.message().len() as u32)
+}
+
+fn down() -> McpStoreError {
+    McpStoreError::connection("down")
+}
+
+#[deny(unused_variables)]
+#[fallback(with = from_backup)]
+fn read_by_with_only(service: &str, attempts: u32) -> Result<u32, McpStoreError> {
+    Err(down())
+}
+
+#[deny(unused_variables)]
+#[fallback(recover = recovered_from)]
+#[retry(max_attempts = 2, delay = 0)]
+fn read_by_recover_under_retry(service: &str) -> Result<u32, McpStoreError> {
+    Err(down())
+}
+
+#[deny(unused_variables)]
+#[collect_errors]
+#[fallback(with = from_backup_async)]
+#[retry(max_attempts = 2, delay = 0)]
+async fn read_by_with_only_async(service: String) -> Result<u32, McpStoreError> {
+    Err(down())
+}
+
+#[deny(unused_variables)]
+#[fallback(with = from_backup_async)]
+async fn read_by_with_only_async_alone(service: String) -> Result<u32, McpStoreError> {
+    Err(down())
+}
+
+#[test]
+fn arguments_read_by_a_fallback_function_alone_reach_it() {
+    assert_eq!(read_by_with_only("fs", 2).unwrap(), 4);
+    assert_eq!(read_by_recover_under_retry("fs").unwrap(), 6);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    assert_eq!(
+        runtime
+            .block_on(read_by_with_only_async("web".to_owned()))
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        runtime
+            .block_on(read_by_with_only_async_alone("disk".to_owned()))
+            .unwrap(),
+        4
+    );
 }
 
 #[test]

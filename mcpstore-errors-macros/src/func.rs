@@ -211,6 +211,9 @@ pub(crate) struct Param {
     /// An attribute's expression names it, so no layer may move it: an outer layer, or a
     /// later step of the same one, reads it after the runs.
     pub(crate) named_by_attributes: bool,
+    /// Passed on to a `#[fallback(with = ..)]` or `recover` function: read outside the body,
+    /// so a run's copy the body never reads is marked used.
+    pub(crate) forwarded: bool,
     /// A `#[cfg]` or `#[cfg_attr]` on it, which the layers that copy parameters refuse.
     pub(crate) cfg: Option<Span>,
     /// Lint levels written on it (`#[allow(unused_variables)]`..), given to each run's copy.
@@ -248,6 +251,13 @@ impl Param {
     /// (`no_clone = [f]` with `mut f: impl FnMut()`), which a run must not move.
     pub(crate) fn hoisted_mut(&self) -> bool {
         self.pinned || self.optional_mut || (self.no_clone && self.plain_mut_pattern())
+    }
+
+    /// Passed on to a fallback's function, under a name the compiler would call unused if the
+    /// body never read it (a `_name` it never calls unused, and reading it would draw clippy's
+    /// `used_underscore_binding`).
+    pub(crate) fn forwarded_unmarked(&self) -> bool {
+        self.forwarded && !self.binding.to_string().starts_with('_')
     }
 
     /// The pattern is `mut binding`, which hoisting replaces.
@@ -370,6 +380,7 @@ impl Function {
                             span,
                             argument_type: self_by_value.then(|| syn::parse_quote!(Self)),
                             named_by_attributes: false,
+                            forwarded: false,
                             cfg: None,
                             lints: Vec::new(),
                         });
@@ -388,6 +399,7 @@ impl Function {
                             span,
                             argument_type: None,
                             named_by_attributes: false,
+                            forwarded: false,
                             cfg: None,
                             lints: Vec::new(),
                         });
@@ -445,6 +457,7 @@ impl Function {
                         span,
                         argument_type,
                         named_by_attributes: false,
+                        forwarded: false,
                         cfg: typed
                             .attrs
                             .iter()

@@ -111,6 +111,14 @@ impl Layer {
         }
     }
 
+    /// Whether the layer passes the arguments on to a function of the user's (a fallback's
+    /// `with` or `recover`).
+    pub(crate) fn forwards_arguments(&self) -> bool {
+        matches!(self, Layer::Fallback(args) if args.strategies.iter().any(|strategy| {
+            matches!(strategy, Strategy::With { .. } | Strategy::Recover { .. })
+        }))
+    }
+
     pub(crate) fn no_clone(&self) -> &[Ident] {
         let slot = match self {
             Layer::Retry(args) => args.no_clone.get(),

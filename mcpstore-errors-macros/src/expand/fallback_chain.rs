@@ -30,12 +30,20 @@ pub(super) fn expand(function: &Function, args: &FallbackArgs, inner: TokenStrea
     // Typed from the signature, for the same reason as in the other layers.
     let ret = function.ret_for_inference();
 
-    // The original call gets its own copies when a strategy needs the arguments afterwards.
+    // The original call gets its own copies when a strategy needs the arguments afterwards;
+    // each is marked used, since the strategy reads the argument even where the body does not.
     let rebind: Vec<_> = if last_forwarding.is_some() {
         function
             .params
             .iter()
-            .filter_map(|param| rebind_for_run(param, resupply(param)))
+            .filter_map(|param| {
+                let copy = rebind_for_run(param, resupply(param))?;
+                let binding = &param.binding;
+                let used = param
+                    .forwarded_unmarked()
+                    .then(|| quote!(let _ = &#binding;));
+                Some(quote!(#copy #used))
+            })
             .collect()
     } else {
         Vec::new()

@@ -119,6 +119,11 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
 
     let function = Function::new(&raw, kind.name(), &mut errors).map(|mut function| {
         named.mark(&mut function);
+        if layers.iter().any(Layer::forwards_arguments) {
+            for param in &mut function.params {
+                param.forwarded = true;
+            }
+        }
         valid::stack(&function, &layers, &spans, &mut errors);
         exempt_from_cloning(&mut function, &layers);
         function
@@ -470,7 +475,11 @@ fn body(function: &Function, enclose: bool) -> TokenStream {
             });
         let moves = owned.iter().map(|param| {
             let (binding, lints) = (&param.binding, &param.lints);
-            quote!(#(#lints)* #ALLOW_ON_COPY let #binding = #binding;)
+            // A fallback's `with` reads it even where the body does not.
+            let used = param
+                .forwarded_unmarked()
+                .then(|| quote!(let _ = &#binding;));
+            quote!(#(#lints)* #ALLOW_ON_COPY let #binding = #binding; #used)
         });
         let prologue = quote!(#(#moves)* #(#patterns)*);
         // The body's braces are the async block's own: a one-expression body draws no

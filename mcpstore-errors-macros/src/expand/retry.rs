@@ -232,7 +232,8 @@ pub(super) fn expand(
             .iter()
             .filter(|param| {
                 let rebound = param.mode == Mode::ByValue && !param.no_clone;
-                (read_outside || param.named_by_attributes) && (rebound || pass_all)
+                (read_outside || param.named_by_attributes || param.forwarded)
+                    && (rebound || pass_all)
             })
             .map(|param| &param.binding)
             .collect::<Vec<_>>();
