@@ -24,7 +24,7 @@ struct RequestError;
 
 fn store_error() -> McpStoreError {
     McpStoreError::connection("refused, sent Authorization: Bearer eyJhbGciOi")
-        .with_detail("dsn", "postgres://app:hunter2@db:5432/tools")
+        .with_detail("database_url", "postgres://app:hunter2@db:5432/tools")
 }
 
 fn context() -> Value {
@@ -75,7 +75,7 @@ fn secrets_in_messages_contexts_and_details_never_reach_history_export_or_events
             record.message()
         );
         assert_eq!(
-            record.details().unwrap()["dsn"],
+            record.details().unwrap()["database_url"],
             "postgres://app:[REDACTED]@db:5432/tools"
         );
         assert_eq!(record.code(), Some("CONNECTION_ERROR"));
@@ -263,4 +263,22 @@ fn a_header_list_of_pairs_is_masked_by_name() {
         record.context(),
         &json!({"headers": [["Authorization", REDACTED], ["Accept", "*/*"]], "AWSSecretKey": REDACTED})
     );
+}
+
+#[test]
+fn a_cause_of_another_type_quoting_a_secret_keeps_the_error_from_the_record() {
+    let collector = ErrorCollector::new(10);
+    // As `from_rmcp` keeps the SDK's error as the source.
+    let error = McpStoreError::connection("refused").with_source(std::io::Error::other(
+        "GET https://x.io/?api_key=sk-live-1 failed",
+    ));
+    collector.collect(&error, Value::Null);
+    let clean = McpStoreError::connection("refused")
+        .with_source(std::io::Error::other("connection reset by peer"));
+    collector.collect(&clean, Value::Null);
+    let records = collector.records();
+    assert!(records[0].error().is_none(), "its cause quotes the key");
+    assert_eq!(records[0].message(), "refused");
+    assert_eq!(records[0].code(), Some("CONNECTION_ERROR"));
+    assert!(records[1].error().is_some());
 }

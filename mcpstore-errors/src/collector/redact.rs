@@ -163,7 +163,8 @@ impl RedactTarget<'_> {
 /// `privatekey`, `accesskey`, `authkey`, `apitoken`, `authtoken`, `accesstoken`,
 /// `refreshtoken`; or two words read `api key` (also after a word ending in `api`:
 /// `OpenAIAPIKey`), `private key`, `access key`, `signing key`, `encryption key`,
-/// `master key` or `session id`; a plural of any of these too
+/// `master key` or `session id`, or an environment variable's name ending in `_KEY`
+/// (`OPENAI_KEY`); `dsn` too; a plural of any of these too
 /// (`passwords`, `cookies`, `api_keys`), but `tokens` only alone or after `access`, `refresh`,
 /// `auth`, `api`, `bearer`, `session` or `id` (`tokens`, `refresh_tokens`: counts such as
 /// `max_tokens` or `total_tokens` are no secret). So `X-Api-Key`, `access_token`,
@@ -182,7 +183,7 @@ pub fn is_secret_key(key: &str) -> bool {
     if bytes.len() < 3 {
         return false;
     }
-    if key.eq_ignore_ascii_case("tokens") {
+    if key.eq_ignore_ascii_case("tokens") || is_environment_key(key) {
         return true;
     }
     let mut previous: &[u8] = &[];
@@ -212,6 +213,14 @@ pub fn is_secret_key(key: &str) -> bool {
     start < bytes.len() && is_secret_after(&bytes[start..], previous)
 }
 
+/// An environment variable of a key: `OPENAI_KEY`, `STRIPE_KEYS`.
+fn is_environment_key(key: &str) -> bool {
+    let upper_snake = key
+        .bytes()
+        .all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit() || byte == b'_');
+    upper_snake && (key.ends_with("_KEY") || key.ends_with("_KEYS"))
+}
+
 fn is_secret_after(word: &[u8], previous: &[u8]) -> bool {
     // A plural holds secrets as the singular does; `tokens` is most often a count
     // (`max_tokens`), so only after a word that makes them credentials.
@@ -234,7 +243,7 @@ fn is_word_byte(byte: u8) -> bool {
 
 fn is_secret_word(word: &[u8]) -> bool {
     let candidates: &[&[u8]] = match word.len() {
-        3 => &[b"pwd", b"jwt"],
+        3 => &[b"pwd", b"jwt", b"dsn"],
         4 => &[b"auth"],
         5 => &[b"token"],
         6 => &[b"passwd", b"secret", b"bearer", b"cookie", b"apikey"],
@@ -296,14 +305,7 @@ fn mask(value: &mut Value, depth: usize) -> bool {
     }
     match value {
         Value::Object(entries) => mask_map(entries, depth),
-        Value::Array(items) if secret_pair(items) => {
-            let masked = items[1].as_str() != Some(REDACTED);
-            items[1] = Value::from(REDACTED);
-            masked
-        }
-        Value::Array(items) => items
-            .iter_mut()
-            .fold(false, |changed, item| mask(item, depth + 1) | changed),
+        Value::Array(items) => mask_array(items, depth),
         Value::String(text) => match redact_text(text) {
             Cow::Borrowed(_) => false,
             Cow::Owned(redacted) => {
@@ -315,23 +317,98 @@ fn mask(value: &mut Value, depth: usize) -> bool {
     }
 }
 
-/// A name and a value, as HTTP clients write headers (`["Authorization", "Bearer .."]`), whose
-/// name is a secret key.
-fn secret_pair(items: &[Value]) -> bool {
-    matches!(items, [Value::String(name), _] if is_secret_key(name))
+/// Replaces a secret by the marker; whether it was not the marker already.
+fn replace_with_marker(value: &mut Value) -> bool {
+    if value.as_str() == Some(REDACTED) {
+        return false;
+    }
+    // Within the walk's depth bound: an ordinary drop is safe.
+    *value = Value::from(REDACTED);
+    true
+}
+
+/// Headers as HTTP clients list them: every item a name and a value
+/// (`[["Authorization", "Bearer .."], ["Accept", "*/*"]]`).
+fn is_pair_list(items: &[Value]) -> bool {
+    !items.is_empty()
+        && items.iter().all(
+            |item| matches!(item, Value::Array(pair) if pair.len() == 2 && pair[0].is_string()),
+        )
+}
+
+/// A command line's flag that a secret follows: `["--api-key", "sk-.."]`.
+fn is_secret_flag(item: &Value) -> bool {
+    item.as_str()
+        .and_then(|text| text.strip_prefix("--"))
+        .is_some_and(is_secret_key)
+}
+
+fn is_flag(item: &Value) -> bool {
+    item.as_str().is_some_and(|text| text.starts_with('-'))
+}
+
+/// A header as HAR or Postman write it: `{"name": "Authorization", "value": ".."}`.
+fn names_a_secret(entries: &Map<String, Value>) -> bool {
+    entries.contains_key("value")
+        && ["name", "key"].iter().any(|name| {
+            entries
+                .get(*name)
+                .and_then(Value::as_str)
+                .is_some_and(is_secret_key)
+        })
+}
+
+fn mask_array(items: &mut [Value], depth: usize) -> bool {
+    let mut changed = false;
+    if is_pair_list(items) {
+        for item in items.iter_mut() {
+            if let Value::Array(pair) = item {
+                changed |= match pair[0].as_str().is_some_and(is_secret_key) {
+                    true => replace_with_marker(&mut pair[1]),
+                    false => mask(&mut pair[1], depth + 2),
+                };
+            }
+        }
+        return changed;
+    }
+    let mut after_secret_flag = false;
+    for item in items.iter_mut() {
+        if after_secret_flag && item.is_string() && !is_flag(item) {
+            changed |= replace_with_marker(item);
+            after_secret_flag = false;
+            continue;
+        }
+        after_secret_flag = is_secret_flag(item);
+        changed |= mask(item, depth + 1);
+    }
+    changed
 }
 
 fn mask_map(entries: &mut Map<String, Value>, depth: usize) -> bool {
     let mut changed = false;
+    let named_secret = names_a_secret(entries);
     for (key, value) in entries.iter_mut() {
-        if is_secret_key(key) {
-            if value.as_str() != Some(REDACTED) {
-                // Within the walk's depth bound: an ordinary drop is safe.
-                *value = Value::from(REDACTED);
-                changed = true;
-            }
+        if is_secret_key(key) || named_secret && key == "value" {
+            changed |= replace_with_marker(value);
         } else {
             changed |= mask(value, depth + 1);
+        }
+    }
+    // A key may quote a secret too (`{"postgres://app:pw@db": "down"}`).
+    let renamed: Vec<String> = entries
+        .keys()
+        .filter(|key| holds_secret_text(key))
+        .cloned()
+        .collect();
+    for key in renamed {
+        if let Some(value) = entries.remove(&key) {
+            let mut masked = redact_text(&key).into_owned();
+            // Two keys masked alike both stay.
+            while entries.contains_key(&masked) {
+                masked.push('~');
+            }
+            entries.insert(masked, value);
+            changed = true;
         }
     }
     changed
@@ -344,16 +421,49 @@ fn holds_secret(value: &Value, depth: usize) -> bool {
     }
     match value {
         Value::Object(entries) => map_holds_secret(entries, depth),
-        Value::Array(items) if secret_pair(items) => items[1].as_str() != Some(REDACTED),
-        Value::Array(items) => items.iter().any(|item| holds_secret(item, depth + 1)),
+        Value::Array(items) => array_holds_secret(items, depth),
         Value::String(text) => holds_secret_text(text),
         _ => false,
     }
 }
 
+fn is_unmasked(value: &Value) -> bool {
+    value.as_str() != Some(REDACTED)
+}
+
+fn array_holds_secret(items: &[Value], depth: usize) -> bool {
+    if is_pair_list(items) {
+        return items.iter().any(|item| match item {
+            Value::Array(pair) if pair[0].as_str().is_some_and(is_secret_key) => {
+                is_unmasked(&pair[1])
+            }
+            Value::Array(pair) => holds_secret(&pair[1], depth + 2),
+            _ => false,
+        });
+    }
+    let mut after_secret_flag = false;
+    for item in items {
+        if after_secret_flag && item.is_string() && !is_flag(item) {
+            if is_unmasked(item) {
+                return true;
+            }
+            after_secret_flag = false;
+            continue;
+        }
+        after_secret_flag = is_secret_flag(item);
+        if holds_secret(item, depth + 1) {
+            return true;
+        }
+    }
+    false
+}
+
 fn map_holds_secret(entries: &Map<String, Value>, depth: usize) -> bool {
+    let named_secret = names_a_secret(entries);
     entries.iter().any(|(key, value)| {
-        is_secret_key(key) && value.as_str() != Some(REDACTED) || holds_secret(value, depth + 1)
+        (is_secret_key(key) || named_secret && key == "value") && is_unmasked(value)
+            || holds_secret_text(key)
+            || holds_secret(value, depth + 1)
     })
 }
 
@@ -518,8 +628,10 @@ pub(super) fn mask_details(incoming: &mut Incoming<'_>) {
     *incoming = Incoming::Other(Payload::redacted(message, incoming.kind(), details));
 }
 
-/// Whether a `McpStoreError` among the causes of `error` holds a secret in its message or
-/// details. A `source()` that panics counts as holding one: the error is then not kept.
+/// Whether a cause of `error` holds a secret: in its message (its `Display`), and for a
+/// `McpStoreError` in its details. A cause whose `Display` fails, runs over the collector's
+/// message bound, or panics, or a `source()` that panics, counts as holding one: the error is
+/// then not kept.
 fn causes_hold_secret(error: &McpStoreError) -> bool {
     // A cap on the walk, in case a hand-written `source()` loops.
     const MAX_CAUSES: usize = 64;
@@ -529,16 +641,37 @@ fn causes_hold_secret(error: &McpStoreError) -> bool {
             let Some(cause) = next else {
                 return false;
             };
-            if let Some(store) = cause.downcast_ref::<McpStoreError>() {
-                if holds_secret_text(store.message()) || map_holds_secret(store.details(), 0) {
-                    return true;
+            let holds = match cause.downcast_ref::<McpStoreError>() {
+                Some(store) => {
+                    holds_secret_text(store.message()) || map_holds_secret(store.details(), 0)
                 }
+                None => display_holds_secret(cause),
+            };
+            if holds {
+                return true;
             }
             next = cause.source();
         }
         false
     }))
     .unwrap_or(true)
+}
+
+fn display_holds_secret(cause: &dyn std::error::Error) -> bool {
+    use std::fmt::Write as _;
+    /// A `String` that refuses to grow past the collector's message bound.
+    struct Capped(String);
+    impl std::fmt::Write for Capped {
+        fn write_str(&mut self, text: &str) -> std::fmt::Result {
+            if self.0.len() + text.len() > super::limits::MAX_MESSAGE_BYTES {
+                return Err(std::fmt::Error);
+            }
+            self.0.push_str(text);
+            Ok(())
+        }
+    }
+    let mut text = Capped(String::new());
+    write!(text, "{cause}").is_err() || holds_secret_text(&text.0)
 }
 
 #[cold]
@@ -765,6 +898,7 @@ mod tests {
             "apikey",
             "signature",
             "jwt",
+            "dsn",
             "passcode",
             "sessionid",
             "jsessionid",
@@ -778,7 +912,12 @@ mod tests {
             "accesstoken",
             "refreshtoken",
         ];
-        if key.eq_ignore_ascii_case("tokens") {
+        let upper_snake = key
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+        if key.eq_ignore_ascii_case("tokens")
+            || upper_snake && (key.ends_with("_KEY") || key.ends_with("_KEYS"))
+        {
             return true;
         }
         words.iter().enumerate().any(|(i, word)| {
@@ -811,21 +950,49 @@ mod tests {
     }
 
     #[test]
-    fn a_header_written_as_a_pair_is_masked_by_its_name() {
-        let mut value = json!({"headers": [["Authorization", "Bearer t"], ["Accept", "*/*"]]});
+    fn headers_written_as_pairs_or_name_and_value_are_masked_by_name() {
+        let mut value = json!({
+            "headers": [["Authorization", "Bearer t"], ["Accept", "*/*"]],
+            "har": [{"name": "X-Api-Key", "value": "k1"}, {"name": "Accept", "value": "*/*"}],
+            "postman": [{"key": "Cookie", "value": "sid=1"}],
+        });
         assert!(holds_secret(&value, 0));
         assert!(mask(&mut value, 0));
         assert_eq!(
             value,
-            json!({"headers": [["Authorization", REDACTED], ["Accept", "*/*"]]})
+            json!({
+                "headers": [["Authorization", REDACTED], ["Accept", "*/*"]],
+                "har": [{"name": "X-Api-Key", "value": REDACTED}, {"name": "Accept", "value": "*/*"}],
+                "postman": [{"key": "Cookie", "value": REDACTED}],
+            })
         );
         assert!(!holds_secret(&value, 0));
-        let mut secret_names = json!([["token", "password"], ["max_tokens", 5]]);
-        assert!(mask(&mut secret_names, 0));
+        // A list that is not one of pairs: two names, no header.
+        let mut names =
+            json!({"missing_fields": ["password", "email"], "tags": ["auth", "billing"]});
+        assert!(!holds_secret(&names, 0));
+        assert!(!mask(&mut names, 0));
+    }
+
+    #[test]
+    fn a_secret_flags_argument_and_a_key_quoting_a_secret_are_masked() {
+        let mut value = json!({
+            "args": ["npx", "server", "--api-key", "sk-1", "--port", "3000", "--token", "--verbose"],
+            "status": {"postgres://app:hunter2@db/x": "down", "plain": "up"},
+            "env": {"OPENAI_KEY": "sk-2", "SENTRY_DSN": "https://k@o.io/1", "PATH": "/bin"},
+        });
+        assert!(holds_secret(&value, 0));
+        assert!(mask(&mut value, 0));
         assert_eq!(
-            secret_names,
-            json!([["token", REDACTED], ["max_tokens", 5]])
+            value,
+            json!({
+                "args": ["npx", "server", "--api-key", REDACTED, "--port", "3000", "--token", "--verbose"],
+                "status": {"postgres://app:[REDACTED]@db/x": "down", "plain": "up"},
+                "env": {"OPENAI_KEY": REDACTED, "SENTRY_DSN": REDACTED, "PATH": "/bin"},
+            })
         );
+        assert!(!holds_secret(&value, 0));
+        assert!(!mask(&mut value, 0));
     }
 
     #[test]
