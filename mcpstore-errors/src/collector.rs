@@ -46,6 +46,8 @@ pub use self::limits::{
     DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_CONTEXT_DEPTH, MAX_CONTEXT_DEPTH, MAX_MESSAGE_BYTES,
 };
 pub use self::record::ErrorRecord;
+#[cfg(feature = "rmcp")]
+pub(crate) use self::record::short_type_name;
 pub use self::redact::{REDACTED, RedactTarget, Redactor, is_secret_key};
 pub use self::summary::ErrorSummary;
 use crate::clock::Clock;

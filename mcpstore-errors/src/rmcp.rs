@@ -11,7 +11,7 @@
 //! | rmcp error | kind | retryable |
 //! |---|---|---|
 //! | `TransportClosed`, `TransportSend` | `Connection` | yes, with a new session |
-//! | `TransportSend` or initialize's `TransportError` for want of authorization (HTTP 401, or OAuth not done) | `Configuration` | no |
+//! | `TransportSend` or initialize's `TransportError` for want of authorization (HTTP 401 or a 403 for want of scope, or OAuth not done) | `Configuration` | no |
 //! | `Timeout { timeout }` | `ServiceTimeout` | yes |
 //! | initialize: `ConnectionClosed`, `TransportError` | `ServiceStart` | yes |
 //! | spawning a missing server binary (`io::Error` `NotFound`) | `Configuration` | no |
@@ -23,8 +23,8 @@
 //! | `-32601` on another method | `Configuration` | no |
 //! | `-32700`, `-32600`, `-32020..=-32022` | `Configuration` | no |
 //! | `Cancelled`, `UnexpectedResponse`, any other | `McpStore` | no |
-//! | a `CallToolResult` with `is_error` ([`check_tool_result`]) | `ToolExecution` | no |
-//! | HTTP 429, 502, 503, 504 ([`http_status_error`]) | `Connection`, with `Retry-After` | yes |
+//! | a `CallToolResult` with `is_error` ([`check_tool_result`]) | `ToolExecution`; `ToolNotFound` when its text says the tool called is unknown | no |
+//! | HTTP 429, 502, 503, 504 ([`McpStoreError::from_rmcp_http`], [`http_status_error`]) | `Connection`, with `Retry-After` | yes |
 //!
 //! A closed transport does not come back: retrying on the same `RunningService` fails
 //! again at once. Retry a function that connects (spawns the child, or opens the HTTP
@@ -52,6 +52,7 @@ use std::time::{Duration, SystemTime};
 use ::rmcp::ServiceError;
 use ::rmcp::model::{CallToolResult, ErrorCode, ErrorData};
 use ::rmcp::service::ClientInitializeError;
+use ::rmcp::transport::streamable_http_client::{HttpStatusError, StreamableHttpError};
 use serde_json::Value;
 
 use crate::{Classify, ErrorKind, McpStoreError};
@@ -141,9 +142,29 @@ pub fn jsonrpc_error_kind(code: i32, message: &str, method: Option<&str>) -> Err
 // found" (behind "MCP error -32602: " as it sends it).
 fn says_tool_not_found(message: &str) -> bool {
     let bytes = message.as_bytes();
-    if contains_ignore_case(bytes, b"tool not found")
-        || contains_ignore_case(bytes, b"unknown tool")
-    {
+    if contains_ignore_case(bytes, b"tool not found") {
+        return true;
+    }
+    // Not "unknown tool argument `path`": an argument is what is unknown there.
+    let names_a_tool = |at: usize| {
+        let rest = &bytes[at + b"unknown tool".len()..];
+        let word = rest.strip_prefix(b" ").unwrap_or(rest);
+        let next_word = &word[..word
+            .iter()
+            .position(|b| !b.is_ascii_alphabetic())
+            .unwrap_or(word.len())];
+        !matches!(
+            next_word.to_ascii_lowercase().as_slice(),
+            b"argument"
+                | b"arguments"
+                | b"parameter"
+                | b"parameters"
+                | b"input"
+                | b"option"
+                | b"field"
+        )
+    };
+    if positions_ignore_case(bytes, b"unknown tool").any(names_a_tool) {
         return true;
     }
     positions_ignore_case(bytes, b"tool ").any(|at| {
@@ -176,13 +197,20 @@ fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
     positions_ignore_case(haystack, needle).next().is_some()
 }
 
+/// Refused for want of credentials (a 401, OAuth not done) or of scope (a 403): asking again
+/// with the same ones is refused again.
+fn wants_authorization(error: &ServiceError) -> bool {
+    error.is_authorization_required() || error.auth_challenge().is_some()
+}
+
+fn initialize_wants_authorization(error: &ClientInitializeError) -> bool {
+    error.is_authorization_required() || error.auth_challenge().is_some()
+}
+
 fn service_error_kind(error: &ServiceError, method: Option<&str>) -> ErrorKind {
     match error {
         ServiceError::McpError(data) => jsonrpc_error_kind(data.code.0, &data.message, method),
-        // Asking again without credentials is refused again.
-        ServiceError::TransportSend(_) if error.is_authorization_required() => {
-            ErrorKind::Configuration
-        }
+        ServiceError::TransportSend(_) if wants_authorization(error) => ErrorKind::Configuration,
         ServiceError::TransportClosed | ServiceError::TransportSend(_) => ErrorKind::Connection,
         ServiceError::Timeout { .. } => ErrorKind::ServiceTimeout,
         _ => ErrorKind::McpStore,
@@ -192,7 +220,7 @@ fn service_error_kind(error: &ServiceError, method: Option<&str>) -> ErrorKind {
 fn initialize_error_kind(error: &ClientInitializeError) -> ErrorKind {
     use ClientInitializeError as Init;
     match error {
-        Init::TransportError { .. } if error.is_authorization_required() => {
+        Init::TransportError { .. } if initialize_wants_authorization(error) => {
             ErrorKind::Configuration
         }
         Init::ConnectionClosed(_) | Init::TransportError { .. } => ErrorKind::ServiceStart,
@@ -260,21 +288,19 @@ impl McpStoreError {
             ServiceError::TransportClosed => McpStoreError::connection(format!(
                 "Connection to {service} closed: start a new session"
             )),
-            ServiceError::TransportSend(send) if error.is_authorization_required() => {
-                McpStoreError::new(
-                    ErrorKind::Configuration,
-                    format!(
-                        "{service} asks for authorization: {}",
-                        truncated(&send.to_string())
-                    ),
-                )
-                .with_detail("transport", send.transport_name.to_string())
-            }
+            ServiceError::TransportSend(send) if wants_authorization(&error) => McpStoreError::new(
+                ErrorKind::Configuration,
+                format!(
+                    "{service} asks for authorization: {}",
+                    truncated(&send.to_string())
+                ),
+            )
+            .with_detail("transport", transport_label(&send.transport_name)),
             ServiceError::TransportSend(send) => McpStoreError::connection(format!(
                 "Connection to {service} failed: {}",
                 truncated(&send.to_string())
             ))
-            .with_detail("transport", send.transport_name.to_string()),
+            .with_detail("transport", transport_label(&send.transport_name)),
             ServiceError::Timeout { timeout } => match call.service {
                 Some(name) => McpStoreError::service_timeout(name, *timeout),
                 None => McpStoreError::new(
@@ -321,7 +347,7 @@ impl McpStoreError {
                 )
                 .with_detail("reason", reason.as_ref()),
             },
-            _ if error.is_authorization_required() => {
+            _ if initialize_wants_authorization(&error) => {
                 McpStoreError::new(kind, format!("{name} asks for authorization: {reason}"))
             }
             (_, kind) => McpStoreError::new(
@@ -338,15 +364,93 @@ impl McpStoreError {
     }
 }
 
+impl McpStoreError {
+    /// [`from_rmcp`](Self::from_rmcp) for a streamable HTTP client whose HTTP client fails
+    /// with `E` (`reqwest::Error` for rmcp's reqwest backend): an HTTP status rmcp reports
+    /// (a 429 or a 5xx, with the server's `Retry-After`) is classified as
+    /// [`http_status_error`] classifies it, so a retry waits as long as the server asked; the
+    /// call's names are details, and `source()` is `error`. Any other error is converted as
+    /// `from_rmcp` converts it. ([`Classify`] on a `ServiceError` cannot see the status: its
+    /// type depends on `E`.)
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mcpstore_errors::rmcp::McpCall;
+    /// use mcpstore_errors::{ErrorKind, McpStoreError};
+    /// use rmcp::ServiceError;
+    /// use rmcp::transport::DynamicTransportError;
+    /// use rmcp::transport::streamable_http_client::{HttpStatusError, StreamableHttpError};
+    ///
+    /// # type ClientError = std::io::Error; // e.g. reqwest::Error
+    /// let busy = StreamableHttpError::<ClientError>::HttpStatus(HttpStatusError::new(503, Some("7".into())));
+    /// let error = ServiceError::TransportSend(DynamicTransportError::from_parts(
+    ///     "streamable-http",
+    ///     std::any::TypeId::of::<()>(),
+    ///     Box::new(busy),
+    /// ));
+    /// let err = McpStoreError::from_rmcp_http::<ClientError>(error, McpCall::tool("search", "query"));
+    /// assert_eq!(err.kind(), ErrorKind::Connection);
+    /// assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
+    /// assert_eq!(err.details()["http_status"], 503);
+    /// assert_eq!(err.details()["service_name"], "search");
+    /// ```
+    pub fn from_rmcp_http<E>(error: ServiceError, call: McpCall<'_>) -> McpStoreError
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        match http_status_of::<E>(&error) {
+            Some(status) => {
+                let built = http_status_error(status.status, status.retry_after.as_deref());
+                with_call(built, call).with_source(error)
+            }
+            None => McpStoreError::from_rmcp(error, call),
+        }
+    }
+}
+
+/// The HTTP status rmcp's streamable HTTP client reported, with its `Retry-After`, for an
+/// HTTP client that fails with `E`; `None` for any other error.
+pub fn http_status_of<E>(error: &ServiceError) -> Option<&HttpStatusError>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let ServiceError::TransportSend(send) = error else {
+        return None;
+    };
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(send.error.as_ref());
+    // A cap on the walk, in case a transport's `source()` loops.
+    for _ in 0..16 {
+        let current = next?;
+        if let Some(StreamableHttpError::<E>::HttpStatus(status)) = current.downcast_ref() {
+            return Some(status);
+        }
+        next = current.source();
+    }
+    None
+}
+
 fn from_error_data(data: &ErrorData, call: McpCall<'_>) -> McpStoreError {
     let message = truncated(&data.message);
-    let tool = call.tool.unwrap_or("<unknown>");
-    let built = match jsonrpc_error_kind(data.code.0, &data.message, call.method) {
-        ErrorKind::ToolNotFound => McpStoreError::tool_not_found(tool, call.service),
-        ErrorKind::ToolExecution => {
+    let built = match (
+        jsonrpc_error_kind(data.code.0, &data.message, call.method),
+        call.tool,
+    ) {
+        (ErrorKind::ToolNotFound, Some(tool)) => McpStoreError::tool_not_found(tool, call.service),
+        (ErrorKind::ToolExecution, Some(tool)) => {
             McpStoreError::tool_execution_failed(tool, message.clone(), None)
         }
-        kind => McpStoreError::new(
+        // No placeholder name in the message: the tool is unknown (`?` gives no names).
+        (kind @ ErrorKind::ToolNotFound, None) => McpStoreError::new(
+            kind,
+            format!("A tool was not found in {}: {message}", label(call.service)),
+        )
+        .with_detail("tool_name", Value::Null),
+        (kind @ ErrorKind::ToolExecution, None) => McpStoreError::new(
+            kind,
+            format!("A tool of {} failed: {message}", label(call.service)),
+        )
+        .with_detail("tool_name", Value::Null),
+        (kind, _) => McpStoreError::new(
             kind,
             format!(
                 "MCP error {} from {}: {message}",
@@ -359,6 +463,12 @@ fn from_error_data(data: &ErrorData, call: McpCall<'_>) -> McpStoreError {
         .with_detail("jsonrpc_code", data.code.0)
         .with_detail("jsonrpc_message", message)
         .with_detail("jsonrpc_data", bounded_value(data.data.as_ref()))
+}
+
+/// A transport's name as rmcp gives it (a type's full path for a worker transport:
+/// `rmcp::transport::worker::WorkerTransport<..>`), without module paths.
+fn transport_label(name: &str) -> String {
+    crate::collector::short_type_name(name)
 }
 
 /// `service 'name'`, or `the MCP service` when the name is unknown.
@@ -386,7 +496,9 @@ fn with_call(mut error: McpStoreError, call: McpCall<'_>) -> McpStoreError {
 /// result is an `Ok` that retries and the collector never see.
 ///
 /// The error is [`ErrorKind::ToolExecution`] with the text content as `output` (cut at
-/// [`MAX_DETAIL_BYTES`]); a result without `is_error` is returned unchanged.
+/// [`MAX_DETAIL_BYTES`]), or [`ErrorKind::ToolNotFound`] when its first line says the tool
+/// called is unknown (`"Unknown tool: x"`, `"Tool x not found"`, as servers built on the
+/// TypeScript and Python SDKs answer); a result without `is_error` is returned unchanged.
 ///
 /// ```
 /// use mcpstore_errors::ErrorKind;
@@ -424,11 +536,16 @@ pub fn check_tool_result(
         Some(line) if !line.is_empty() => line.to_owned(),
         _ => "the tool reported an error".to_owned(),
     };
-    Err(
-        McpStoreError::tool_execution_failed(tool, reason, Some(&output))
-            .with_detail("service_name", service)
-            .with_detail("method", TOOLS_CALL),
-    )
+    // Servers built on the TypeScript and Python SDKs answer an unknown tool with such a
+    // result ("Unknown tool: x", "Tool x not found"), not a JSON-RPC error.
+    let error = match says_tool_not_found(&reason) && reason.contains(tool) {
+        true => McpStoreError::tool_not_found(tool, Some(service))
+            .with_detail("output", output.as_ref()),
+        false => McpStoreError::tool_execution_failed(tool, reason, Some(&output)),
+    };
+    Err(error
+        .with_detail("service_name", service)
+        .with_detail("method", TOOLS_CALL))
 }
 
 /// An HTTP failure of the streamable HTTP transport as a [`McpStoreError`].

@@ -27,8 +27,9 @@ use crate::{REDACTED, is_secret_key};
 ///   (`https://user:pw@host`, `https://sk_live_1@api.example.com`).
 ///
 /// Not found: a plain word after `key: ` (`password: letmein`), a value on the next line
-/// (YAML), a secret without a key (a bare `Bearer ..`, a PEM block's body), one inside
-/// percent-encoding or a second level of escaped JSON.
+/// (YAML), a secret without a key (a bare `Bearer ..`, a PEM block's body), a header tuple as
+/// `Debug` writes it (`("authorization", "..")`), one inside percent-encoding or a second
+/// level of escaped JSON.
 ///
 /// ```
 /// use mcpstore_errors::redact_text;

@@ -214,7 +214,9 @@ impl ErrorRecord {
 
     /// The error's type: the class name of a [`McpStoreError`]'s kind (e.g.
     /// `"ServiceNotFoundError"`), otherwise the Rust type name without module paths (e.g.
-    /// `"Error"` for `std::io::Error`, `"Wrapper<Error>"` for `app::Wrapper<std::io::Error>`).
+    /// `"Error"` for `std::io::Error`, `"Wrapper<Error>"` for `app::Wrapper<std::io::Error>`),
+    /// unless that name is a kind's class name: rmcp's `ServiceError` is
+    /// `"rmcp::service::ServiceError"`, so its counts and alerts stay apart from the kind's.
     pub fn error_type(&self) -> &'static str {
         self.error_type
     }
@@ -445,7 +447,7 @@ fn store_cause(mut next: Option<&(dyn StdError + 'static)>) -> Option<McpStoreEr
 
 /// `a::b::Outer<c::Inner, &d::E>` → `Outer<Inner, &E>`: every path loses its module prefix,
 /// like Python's `type(error).__name__`.
-pub(super) fn short_type_name(full: &str) -> String {
+pub(crate) fn short_type_name(full: &str) -> String {
     let mut short = String::with_capacity(full.len());
     let mut segment_start = 0;
     let mut in_ident = false;
@@ -488,6 +490,17 @@ fn names() -> &'static Mutex<HashSet<&'static str>> {
 
 /// A kind's interned name, without the lock: the metrics and redaction hooks ask on every
 /// collect, from every thread.
+/// A Rust type's name in statistics: without module paths, but with them when the short name
+/// is a kind's class name (rmcp's `ServiceError`, a user's `ConnectionError`), which would
+/// merge the type's counts and alerts with that kind's.
+fn statistics_name(full_name: &str) -> String {
+    let short = short_type_name(full_name);
+    match ErrorKind::ALL.iter().any(|kind| kind.name() == short) {
+        true => full_name.to_owned(),
+        false => short,
+    }
+}
+
 fn kind_name(kind: ErrorKind) -> &'static str {
     static KIND_NAMES: OnceLock<[&'static str; ErrorKind::ALL.len()]> = OnceLock::new();
     KIND_NAMES.get_or_init(|| {
@@ -519,7 +532,7 @@ fn recent_name(id: TypeId, name: TypeName) -> &'static str {
         TypeName::Exact(exact) => Some((exact.as_ptr(), exact.len())),
     };
     let interned = || match name {
-        TypeName::Rust(full_name) => intern(&short_type_name(full_name())),
+        TypeName::Rust(full_name) => intern(&statistics_name(full_name())),
         TypeName::Exact(exact) => intern_static(exact),
     };
     RECENT
@@ -632,6 +645,19 @@ mod tests {
                 assert_eq!(TypeKey::Type(TypeId::of::<()>(), exact).name(), kind.name());
             }
         }
+    }
+
+    #[test]
+    fn a_type_named_as_a_kinds_class_keeps_its_path() {
+        assert_eq!(
+            statistics_name("rmcp::service::ServiceError"),
+            "rmcp::service::ServiceError"
+        );
+        assert_eq!(
+            statistics_name("app::ConnectionError"),
+            "app::ConnectionError"
+        );
+        assert_eq!(statistics_name("app::ClientError"), "ClientError");
     }
 
     #[test]

@@ -385,6 +385,8 @@ fn unknown_tool_in_the_words_of_the_spec_and_other_sdks_is_tool_not_found() {
         "tool argument `path`: file not found",
         "missing field `tool`",
         "Tool raed_file: input not found",
+        "unknown tool argument `recursive`",
+        "Unknown tool parameters: depth",
     ] {
         assert_eq!(
             jsonrpc_error_kind(-32602, message, Some(TOOLS_CALL)),
@@ -441,4 +443,118 @@ fn retry_after_reads_the_obsolete_http_date_forms() {
     ] {
         assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
     }
+}
+
+fn http_failure(error: StreamableHttpError<io::Error>) -> ServiceError {
+    ServiceError::TransportSend(DynamicTransportError::from_parts(
+        "streamable-http",
+        std::any::TypeId::of::<()>(),
+        Box::new(error),
+    ))
+}
+
+#[test]
+fn a_403_for_want_of_scope_is_configuration_and_not_retried() {
+    use ::rmcp::transport::streamable_http_client::InsufficientScopeError;
+    let scope = || {
+        http_failure(StreamableHttpError::InsufficientScope(
+            InsufficientScopeError::new("Bearer error=\"insufficient_scope\"".to_owned(), None),
+        ))
+    };
+    assert_eq!(scope().error_kind(), Some(ErrorKind::Configuration));
+    assert!(!Classify::is_retryable(&scope()));
+    let converted = convert(scope(), McpCall::tool("web", "search"));
+    assert_eq!(converted.kind(), ErrorKind::Configuration);
+    assert!(
+        converted.message().contains("asks for authorization"),
+        "{}",
+        converted.message()
+    );
+}
+
+#[test]
+fn an_http_status_reaches_retry_after_through_from_rmcp_http() {
+    let busy = || {
+        http_failure(StreamableHttpError::HttpStatus(HttpStatusError::new(
+            429,
+            Some("120".to_owned()),
+        )))
+    };
+    let converted =
+        McpStoreError::from_rmcp_http::<io::Error>(busy(), McpCall::tool("web", "search"));
+    assert_eq!(converted.kind(), ErrorKind::Connection);
+    assert_eq!(converted.retry_after(), Some(Duration::from_secs(120)));
+    assert_eq!(converted.details()["http_status"], 429);
+    assert_eq!(converted.details()["tool_name"], "search");
+    assert!(converted.source().is_some(), "the rmcp error is the source");
+    // Another HTTP client's error type: not this status; converted as from_rmcp does.
+    let other = McpStoreError::from_rmcp_http::<std::fmt::Error>(busy(), McpCall::service("web"));
+    assert_eq!(other.kind(), ErrorKind::Connection);
+    assert_eq!(other.retry_after(), None);
+    // Not an HTTP status at all.
+    let closed = McpStoreError::from_rmcp_http::<io::Error>(
+        ServiceError::TransportClosed,
+        McpCall::service("web"),
+    );
+    assert_eq!(closed.kind(), ErrorKind::Connection);
+    assert!(http_status_of::<io::Error>(&ServiceError::TransportClosed).is_none());
+}
+
+#[test]
+fn an_unknown_tool_reported_as_a_tool_result_is_tool_not_found() {
+    for text in [
+        "Unknown tool: py_unknown",
+        "MCP error -32602: Tool py_unknown not found",
+    ] {
+        let result = CallToolResult::error(vec![ContentBlock::text(text)]);
+        let error = check_tool_result(result, "probe", "py_unknown").unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::ToolNotFound, "{text}");
+        assert_eq!(error.details()["output"], text);
+        assert_eq!(error.details()["service_name"], "probe");
+    }
+    // A tool whose own output speaks of another, unknown tool failed itself.
+    let result = CallToolResult::error(vec![ContentBlock::text("tool not found: gcc")]);
+    let error = check_tool_result(result, "shell", "which").unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ToolExecution);
+}
+
+#[test]
+fn a_tool_error_with_no_tool_named_has_no_placeholder_in_its_message() {
+    let unknown: McpStoreError = mcp(-32602, "tool not found").into();
+    assert_eq!(unknown.kind(), ErrorKind::ToolNotFound);
+    assert!(
+        !unknown.message().contains("<unknown>"),
+        "{}",
+        unknown.message()
+    );
+    assert_eq!(unknown.details()["tool_name"], Value::Null);
+    let failed: McpStoreError = mcp(-32603, "boom").into();
+    assert_eq!(failed.kind(), ErrorKind::ToolExecution);
+    assert!(
+        !failed.message().contains("<unknown>"),
+        "{}",
+        failed.message()
+    );
+    assert!(failed.message().contains("boom"));
+}
+
+#[test]
+fn a_transport_named_by_its_type_is_named_without_module_paths() {
+    assert_eq!(
+        transport_label(
+            "rmcp::transport::worker::WorkerTransport<rmcp::transport::streamable_http_client::StreamableHttpClientWorker<reqwest::Client>>"
+        ),
+        "WorkerTransport<StreamableHttpClientWorker<Client>>"
+    );
+    assert_eq!(transport_label("child-process"), "child-process");
+}
+
+#[test]
+fn an_rmcp_service_error_is_filed_apart_from_the_service_kind() {
+    let collector = crate::ErrorCollector::new(10);
+    collector.collect_classified(&ServiceError::TransportClosed, Value::Null);
+    collector.collect(&McpStoreError::new(ErrorKind::Service, "down"), Value::Null);
+    let statistics = collector.statistics();
+    assert_eq!(statistics.get("ServiceError"), Some(&1));
+    assert_eq!(statistics.get("rmcp::service::ServiceError"), Some(&1));
 }
