@@ -131,3 +131,22 @@ fn the_functions_behave_as_written() {
         .unwrap();
     assert_eq!(runtime.block_on(stacked_async("9")).unwrap(), 9);
 }
+
+// A body alone in the retry's closure keeps clippy's view of its tail with a forwarding
+// fallback above.
+#[fallback(with = from_backup)]
+#[retry(max_attempts = 2, delay = 0)]
+#[expect(clippy::needless_question_mark)]
+fn forwarded_and_retried(service: &str, attempts: u32) -> Result<u32, McpStoreError> {
+    Ok(parse(service).map(|n| n + attempts)?)
+}
+
+#[test]
+fn a_forwarded_and_retried_function_behaves_as_written() {
+    assert_eq!(forwarded_and_retried("5", 1).unwrap(), 6);
+    assert_eq!(
+        forwarded_and_retried("fs", 1).unwrap(),
+        3,
+        "from the backup"
+    );
+}

@@ -182,6 +182,39 @@ fn says_tool_not_found(message: &str) -> bool {
     })
 }
 
+/// Whether `text` says that `tool` itself is unknown: `Unknown tool: x`, `Tool x not found`,
+/// `tool not found: x`, `no such tool 'x'`, with `x` a whole word (maybe quoted), not a tool's
+/// output that speaks of another (`external tool not found: ffmpeg, cannot convert`).
+fn names_unknown_tool(text: &str, tool: &str) -> bool {
+    if tool.is_empty() {
+        return false;
+    }
+    let is_name_byte = |byte: u8| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-');
+    let quotes: &[char] = &[' ', '\'', '"', '`', ':'];
+    let bytes = text.as_bytes();
+    text.match_indices(tool).any(|(at, _)| {
+        let end = at + tool.len();
+        let whole = (at == 0 || !is_name_byte(bytes[at - 1]))
+            && bytes.get(end).is_none_or(|&byte| !is_name_byte(byte));
+        if !whole {
+            return false;
+        }
+        let before = text[..at].trim_end_matches(quotes).as_bytes();
+        let after = text[end..].trim_start_matches(['\'', '"', '`']).as_bytes();
+        let ends_with = |phrase: &[u8]| {
+            before.len() >= phrase.len()
+                && before[before.len() - phrase.len()..].eq_ignore_ascii_case(phrase)
+        };
+        let named_then_not_found = ends_with(b"tool")
+            && after.len() >= b" not found".len()
+            && after[..b" not found".len()].eq_ignore_ascii_case(b" not found");
+        ends_with(b"unknown tool")
+            || ends_with(b"tool not found")
+            || ends_with(b"no such tool")
+            || named_then_not_found
+    })
+}
+
 fn positions_ignore_case<'a>(
     haystack: &'a [u8],
     needle: &'a [u8],
@@ -538,7 +571,7 @@ pub fn check_tool_result(
     };
     // Servers built on the TypeScript and Python SDKs answer an unknown tool with such a
     // result ("Unknown tool: x", "Tool x not found"), not a JSON-RPC error.
-    let error = match says_tool_not_found(&reason) && reason.contains(tool) {
+    let error = match names_unknown_tool(&reason, tool) {
         true => McpStoreError::tool_not_found(tool, Some(service))
             .with_detail("output", output.as_ref()),
         false => McpStoreError::tool_execution_failed(tool, reason, Some(&output)),

@@ -191,14 +191,25 @@ fn value_after(
     if is_marker_word(bytes, start) {
         return None;
     }
+    if matches!(bytes.get(start), Some(b'{' | b'[')) {
+        // An object or a list under a secret key: all of it.
+        let span = start..bracketed_end(bytes, start);
+        return (!is_marker(bytes, &span)).then_some(span);
+    }
     let end = word_end(bytes, start);
     let word = &bytes[start..end];
     if word.is_empty() || is_literal(word) {
         return None;
     }
     if separator == Separator::Colon {
-        // `auth.internal:443`, `src/auth.rs:42:5`: a port or a line, not a secret.
-        if !key.quoted && !spaced && word.iter().all(|&b| b.is_ascii_digit() || b == b':') {
+        // `auth.internal:443`, `src/auth.rs:42:5`: a host's port or a file's line, not a
+        // secret (`password:123456` is one).
+        let host_or_file = key.name.contains(['.', '-']);
+        if host_or_file
+            && !key.quoted
+            && !spaced
+            && word.iter().all(|&b| b.is_ascii_digit() || b == b':')
+        {
             return None;
         }
         if key.name.eq_ignore_ascii_case("cookie") || key.name.eq_ignore_ascii_case("set-cookie") {
@@ -241,7 +252,7 @@ fn flag_value(bytes: &[u8], sign: usize) -> Option<Range<usize>> {
         .position(|&b| !is_key_byte(b))
         .map_or(bytes.len(), |length| name_start + length);
     let name = std::str::from_utf8(&bytes[name_start..name_end]).ok()?;
-    if bytes.get(name_end) != Some(&b' ') || !is_secret_key(name) {
+    if bytes.get(name_end) != Some(&b' ') || !is_secret_flag_name(name) {
         return None;
     }
     let start = name_end + 1;
@@ -254,6 +265,17 @@ fn flag_value(bytes: &[u8], sign: usize) -> Option<Range<usize>> {
     (!value.is_empty() && !is_flag && !is_marker_word(bytes, start)).then_some(value)
 }
 
+/// A flag that takes a secret: a secret key (`api-key`, `password`), but not a switch that
+/// turns something off (`no-auth`, `skip-auth`), which takes no value.
+pub(crate) fn is_secret_flag_name(name: &str) -> bool {
+    let switch = [
+        "no-", "no_", "skip-", "skip_", "disable-", "disable_", "without-", "without_",
+    ]
+    .iter()
+    .any(|prefix| name.len() > prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix));
+    !switch && is_secret_key(name)
+}
+
 /// The index of the `(` of a constructor starting at `start` (`Some(`, `String(`).
 fn constructor_at(bytes: &[u8], start: usize) -> Option<usize> {
     let first = *bytes.get(start)?;
@@ -264,6 +286,32 @@ fn constructor_at(bytes: &[u8], start: usize) -> Option<usize> {
         .iter()
         .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_'))?;
     (bytes[start + length] == b'(').then_some(start + length)
+}
+
+/// The end of the bracketed value opening at `start` (past its closing bracket), brackets in
+/// quotes left out; the text's end when it does not close.
+fn bracketed_end(bytes: &[u8], start: usize) -> usize {
+    let mut depth = 0usize;
+    let mut quote = None;
+    let mut at = start;
+    while at < bytes.len() {
+        match (quote, bytes[at]) {
+            (Some(_), b'\\') => at += 1,
+            (Some(open), byte) if byte == open => quote = None,
+            (Some(_), _) => {}
+            (None, byte @ (b'"' | b'\'')) => quote = Some(byte),
+            (None, b'{' | b'[') => depth += 1,
+            (None, b'}' | b']') => {
+                depth -= 1;
+                if depth == 0 {
+                    return at + 1;
+                }
+            }
+            _ => {}
+        }
+        at += 1;
+    }
+    bytes.len()
 }
 
 /// `null`, `true`, `false`, `None`: no secret.
@@ -348,7 +396,21 @@ fn url_credentials(bytes: &[u8], start: usize) -> (Option<Range<usize>>, usize) 
         .iter()
         .position(|&byte| {
             byte.is_ascii_whitespace()
-                || matches!(byte, b'/' | b'?' | b'#' | b'"' | b'\'' | b'>' | b'<' | b')')
+                || matches!(
+                    byte,
+                    b'/' | b'?'
+                        | b'#'
+                        | b'"'
+                        | b'\''
+                        | b'>'
+                        | b'<'
+                        | b')'
+                        | b';'
+                        | b'&'
+                        | b','
+                        | b'['
+                        | b']'
+                )
         })
         .unwrap_or(bytes.len() - start);
     let end = start + length;
@@ -552,6 +614,42 @@ mod tests {
     }
 
     #[test]
+    fn what_follows_a_urls_host_is_still_read() {
+        redacts(
+            "jdbc:sqlserver://db.local:1433;databaseName=app;user=sa;password=Secret123",
+            "jdbc:sqlserver://db.local:1433;databaseName=app;user=sa;password=[REDACTED]",
+        );
+        redacts(
+            "redirect to https://app.io/login?next=https://x.io&token=abc123",
+            "redirect to https://app.io/login?next=https://x.io&token=[REDACTED]",
+        );
+        redacts(
+            "Server=https://h.io,api_key=sk_live_123",
+            "Server=https://h.io,api_key=[REDACTED]",
+        );
+        redacts(
+            "login failed password:123456",
+            "login failed password:[REDACTED]",
+        );
+        redacts(
+            r#"body {"api_key": ["sk-a-1", "sk-b-2"], "n": 1}"#,
+            r#"body {"api_key": [REDACTED], "n": 1}"#,
+        );
+        redacts(
+            r#"{"password": {"value": "}{", "x": [1]}} tail"#,
+            r#"{"password": [REDACTED]} tail"#,
+        );
+        redacts(
+            "npx server --no-auth /srv/data",
+            "npx server --no-auth /srv/data",
+        );
+        redacts(
+            "mytool --skip-auth server.js",
+            "mytool --skip-auth server.js",
+        );
+    }
+
+    #[test]
     fn non_ascii_text_keeps_its_characters() {
         redacts("密码 token=秘密值 完", "密码 token=[REDACTED] 完");
         redacts("é:é=é", "é:é=é");
@@ -560,7 +658,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn redacting_is_idempotent_and_never_panics(
-            text in "([a-zA-Z0-9 ]{0,4}|token|api_key|Cookie|Bearer |sk_live_1|=|=>|:|//|@|-|--|\"|'|\\\\|&|;|\\(|Some\\(|\n|é|\\[REDACTED\\]){0,14}"
+            text in "([a-zA-Z0-9 ]{0,4}|token|api_key|Cookie|Bearer |sk_live_1|=|=>|:|//|@|-|--|\"|'|\\\\|&|;|,|\\(|\\[|\\]|\\{|\\}|Some\\(|--no-auth |\n|é|\\[REDACTED\\]){0,14}"
         ) {
             let once = redact_text(&text).into_owned();
             proptest::prop_assert_eq!(redact_text(&once), once.as_str());

@@ -232,8 +232,10 @@ pub(super) fn expand(
             .iter()
             .filter(|param| {
                 let rebound = param.mode == Mode::ByValue && !param.no_clone;
-                (read_outside || param.named_by_attributes || param.forwarded)
-                    && (rebound || pass_all)
+                // A forwarded argument passed to the run is allowed unused there instead (see
+                // `forwarded_allow`): a statement would take the body out of the closure's block.
+                (read_outside || param.named_by_attributes) && (rebound || pass_all)
+                    || param.forwarded_unmarked() && rebound && !pass_all
             })
             .map(|param| &param.binding)
             .collect::<Vec<_>>();
@@ -256,6 +258,11 @@ pub(super) fn expand(
             )
             .into_token_stream(),
         };
+        // Every argument reaches a fallback's `with` or `recover` function, which reads it.
+        let forwarded_allow = passed
+            .iter()
+            .all(|param| param.forwarded)
+            .then(|| quote!(#[allow(unused_variables)]));
         let bar = quote_spanned!(super::body_span(&function.body)=> |);
         let (closure, first, rerun) = if !pass_all {
             (
@@ -267,7 +274,7 @@ pub(super) fn expand(
             (
                 quote! {
                     ::mcpstore_errors::__private::run_with::<(#(#types,)*), #ret, _>(
-                        #bar #ALLOW_ON_COPY (#(#names,)*) #bar -> #ret #run_body
+                        #bar #ALLOW_ON_COPY #forwarded_allow (#(#names,)*) #bar -> #ret #run_body
                     )
                 },
                 quote!(__mcpstore_run((#(#supplies,)*))),

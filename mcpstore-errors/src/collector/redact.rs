@@ -12,7 +12,7 @@ use super::limits::{ContextLimits, MAX_CONTEXT_DEPTH};
 use super::record::{Payload, TypeKey};
 use super::shard::Incoming;
 use crate::McpStoreError;
-use crate::secret_text::{holds_secret_text, redact_text};
+use crate::secret_text::{holds_secret_text, is_secret_flag_name, redact_text};
 
 /// What a masked value is replaced with.
 pub const REDACTED: &str = "[REDACTED]";
@@ -340,7 +340,7 @@ fn is_pair_list(items: &[Value]) -> bool {
 fn is_secret_flag(item: &Value) -> bool {
     item.as_str()
         .and_then(|text| text.strip_prefix("--"))
-        .is_some_and(is_secret_key)
+        .is_some_and(is_secret_flag_name)
 }
 
 fn is_flag(item: &Value) -> bool {
@@ -403,9 +403,9 @@ fn mask_map(entries: &mut Map<String, Value>, depth: usize) -> bool {
     for key in renamed {
         if let Some(value) = entries.remove(&key) {
             let mut masked = redact_text(&key).into_owned();
-            // Two keys masked alike both stay.
+            // Two keys masked alike both stay (told apart in front, where no rule reads).
             while entries.contains_key(&masked) {
-                masked.push('~');
+                masked.insert(0, '~');
             }
             entries.insert(masked, value);
             changed = true;
@@ -977,8 +977,9 @@ mod tests {
     #[test]
     fn a_secret_flags_argument_and_a_key_quoting_a_secret_are_masked() {
         let mut value = json!({
-            "args": ["npx", "server", "--api-key", "sk-1", "--port", "3000", "--token", "--verbose"],
+            "args": ["npx", "server", "--api-key", "sk-1", "--port", "3000", "--token", "--verbose", "--no-auth", "serve"],
             "status": {"postgres://app:hunter2@db/x": "down", "plain": "up"},
+            "keys": {"password=abc": 1, "password=[REDACTED]": 2},
             "env": {"OPENAI_KEY": "sk-2", "SENTRY_DSN": "https://k@o.io/1", "PATH": "/bin"},
         });
         assert!(holds_secret(&value, 0));
@@ -986,8 +987,10 @@ mod tests {
         assert_eq!(
             value,
             json!({
-                "args": ["npx", "server", "--api-key", REDACTED, "--port", "3000", "--token", "--verbose"],
+                "args": ["npx", "server", "--api-key", REDACTED, "--port", "3000", "--token", "--verbose", "--no-auth", "serve"],
                 "status": {"postgres://app:[REDACTED]@db/x": "down", "plain": "up"},
+                // Keys naming a password: their values masked too.
+                "keys": {"password=[REDACTED]": REDACTED, "~password=[REDACTED]": REDACTED},
                 "env": {"OPENAI_KEY": REDACTED, "SENTRY_DSN": REDACTED, "PATH": "/bin"},
             })
         );

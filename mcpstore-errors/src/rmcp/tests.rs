@@ -513,9 +513,28 @@ fn an_unknown_tool_reported_as_a_tool_result_is_tool_not_found() {
         assert_eq!(error.details()["service_name"], "probe");
     }
     // A tool whose own output speaks of another, unknown tool failed itself.
-    let result = CallToolResult::error(vec![ContentBlock::text("tool not found: gcc")]);
-    let error = check_tool_result(result, "shell", "which").unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::ToolExecution);
+    for (tool, text) in [
+        ("which", "tool not found: gcc"),
+        ("convert", "external tool not found: ffmpeg, cannot convert"),
+        (
+            "run",
+            "Error: required tool not found on PATH (tried to run `jq`)",
+        ),
+        ("search", "unknown tool_choice for search"),
+    ] {
+        let result = CallToolResult::error(vec![ContentBlock::text(text)]);
+        let error = check_tool_result(result, "shell", tool).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::ToolExecution, "{text}");
+    }
+    for (tool, text) in [
+        ("read", "Tool 'read' not found"),
+        ("read", "tool not found: read"),
+        ("read-file", "No such tool `read-file`"),
+    ] {
+        let result = CallToolResult::error(vec![ContentBlock::text(text)]);
+        let error = check_tool_result(result, "fs", tool).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::ToolNotFound, "{text}");
+    }
 }
 
 #[test]
