@@ -306,6 +306,11 @@ pub(super) struct BoundedWriter {
 }
 
 impl BoundedWriter {
+    /// Whether some of what was written was dropped.
+    pub(super) fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
     /// What was written, ending in `…` if some was dropped.
     pub(super) fn finish(mut self) -> String {
         if self.overflowed {

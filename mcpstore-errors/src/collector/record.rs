@@ -428,7 +428,7 @@ fn first_cause<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdEr
 }
 
 // A cap on the walk, in case a hand-written `source()` loops.
-const MAX_CAUSES: usize = 64;
+pub(super) const MAX_CAUSES: usize = 64;
 
 fn store_cause(mut next: Option<&(dyn StdError + 'static)>) -> Option<McpStoreError> {
     for _ in 0..MAX_CAUSES {

@@ -633,11 +633,9 @@ pub(super) fn mask_details(incoming: &mut Incoming<'_>) {
 /// message bound, or panics, or a `source()` that panics, counts as holding one: the error is
 /// then not kept.
 fn causes_hold_secret(error: &McpStoreError) -> bool {
-    // A cap on the walk, in case a hand-written `source()` loops.
-    const MAX_CAUSES: usize = 64;
     catch_unwind(AssertUnwindSafe(|| {
         let mut next = std::error::Error::source(error);
-        for _ in 0..MAX_CAUSES {
+        for _ in 0..super::record::MAX_CAUSES {
             let Some(cause) = next else {
                 return false;
             };
@@ -659,19 +657,8 @@ fn causes_hold_secret(error: &McpStoreError) -> bool {
 
 fn display_holds_secret(cause: &dyn std::error::Error) -> bool {
     use std::fmt::Write as _;
-    /// A `String` that refuses to grow past the collector's message bound.
-    struct Capped(String);
-    impl std::fmt::Write for Capped {
-        fn write_str(&mut self, text: &str) -> std::fmt::Result {
-            if self.0.len() + text.len() > super::limits::MAX_MESSAGE_BYTES {
-                return Err(std::fmt::Error);
-            }
-            self.0.push_str(text);
-            Ok(())
-        }
-    }
-    let mut text = Capped(String::new());
-    write!(text, "{cause}").is_err() || holds_secret_text(&text.0)
+    let mut text = super::limits::BoundedWriter::default();
+    write!(text, "{cause}").is_err() || text.overflowed() || holds_secret_text(&text.finish())
 }
 
 #[cold]
